@@ -1,1 +1,29 @@
-fn main() {}
+//! Development automation for okms-rs, run as `cargo xtask <task>`.
+//!
+//! It needs nothing but cargo and the tools each task names; every task prints what it runs.
+
+mod tasks;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// okms-rs development tasks.
+#[derive(Parser)]
+#[command(name = "cargo xtask", version, about)]
+struct Xtask {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run the whole test suite (installs openssl, curl, softhsm2 and Python `cryptography` when missing).
+    Test(tasks::test::Args),
+}
+
+fn main() -> Result<()> {
+    match Xtask::parse().task {
+        Task::Test(args) => tasks::test::run(&args),
+    }
+}

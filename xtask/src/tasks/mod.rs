@@ -1,0 +1,3 @@
+//! One module a task.
+
+pub mod test;
