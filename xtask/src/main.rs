@@ -20,10 +20,13 @@ struct Xtask {
 enum Task {
     /// Run the whole test suite (installs openssl, curl, softhsm2 and Python `cryptography` when missing).
     Test(tasks::test::Args),
+    /// Time `okms-cli csr new`/`key new` against openssl, alternately in one run; print median ratios.
+    Bench(tasks::bench::Args),
 }
 
 fn main() -> Result<()> {
     match Xtask::parse().task {
         Task::Test(args) => tasks::test::run(&args),
+        Task::Bench(args) => tasks::bench::run(&args),
     }
 }

@@ -1,3 +1,4 @@
 //! One module a task.
 
+pub mod bench;
 pub mod test;
