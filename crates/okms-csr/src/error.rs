@@ -1,0 +1,109 @@
+//! The crate's single error type.
+
+/// Everything that can go wrong in `okms-csr`. Messages name the problem and, where we know
+/// it, what to do about it.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A key algorithm name was not one of the supported names.
+    #[error(
+        "unknown key algorithm {name:?}; use one of: ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa-2048, rsa-3072, rsa-4096"
+    )]
+    UnknownAlgorithm {
+        /// The name that was given.
+        name: String,
+    },
+
+    /// The key is of a type or size this crate does not handle.
+    #[error("unsupported key: {0}")]
+    UnsupportedKey(String),
+
+    /// The key file is encrypted and no passphrase was given.
+    #[error("the private key is encrypted; a passphrase is required")]
+    PassphraseRequired,
+
+    /// The passphrase did not decrypt the key.
+    #[error("wrong passphrase (or corrupted encrypted key): decryption failed")]
+    WrongPassphrase,
+
+    /// The key uses a legacy OpenSSL `Proc-Type: 4,ENCRYPTED` PEM encryption.
+    #[error(
+        "legacy OpenSSL-encrypted PEM key (Proc-Type: 4,ENCRYPTED) is not supported; convert it to encrypted PKCS#8 with: openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.key -out new.key"
+    )]
+    LegacyEncryptedPem,
+
+    /// The key is encrypted with a scheme this crate does not implement.
+    #[error("unsupported private key encryption: {0}")]
+    UnsupportedEncryption(String),
+
+    /// Input that should be a key, CSR or certificate could not be decoded.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was being decoded (e.g. "PKCS#8 private key").
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A DER structure could not be decoded or encoded.
+    #[error("{what}: {source}")]
+    Der {
+        /// What was being decoded or encoded.
+        what: &'static str,
+        /// The underlying DER error.
+        #[source]
+        source: der::Error,
+    },
+
+    /// PEM text is not valid, or carries an unexpected label.
+    #[error("invalid PEM: {0}")]
+    InvalidPem(String),
+
+    /// Key generation failed (including an OS random number generator failure).
+    #[error("key generation failed: {0}")]
+    KeyGeneration(String),
+
+    /// Encoding or encrypting a key for export failed.
+    #[error("key export failed: {0}")]
+    Export(String),
+
+    /// A signer failed to produce a signature.
+    #[error("signing failed: {0}")]
+    Signing(String),
+
+    /// A signature did not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+
+    /// A signature algorithm that this crate does not verify (or considers insecure).
+    #[error("unsupported signature algorithm: {0}")]
+    UnsupportedSignatureAlgorithm(String),
+
+    /// An RFC 4514 subject string is invalid; the message names the attribute.
+    #[error("invalid subject: {0}")]
+    InvalidSubject(String),
+
+    /// A subject alternative name is invalid.
+    #[error("invalid subject alternative name: {0}")]
+    InvalidSan(String),
+
+    /// Escaping or unescaping PEM for JSON failed; the message says what is wrong.
+    #[error("{0}")]
+    Escape(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn der(what: &'static str) -> impl FnOnce(der::Error) -> Error {
+        move |source| Error::Der { what, source }
+    }
+
+    pub(crate) fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
+        Error::Malformed {
+            what,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! `okms-csr`: the offline core of okms-rs.
+//!
+//! It generates and imports private keys (ECDSA P-256/P-384/P-521, RSA 2048/3072/4096),
+//! writes them as PKCS#8, encrypted PKCS#8 or the traditional SEC1/PKCS#1 forms, builds and
+//! verifies PKCS#10 certificate signing requests, inspects the certificate OKMS returns, and
+//! converts PEM to and from the `\n`-escaped JSON strings the OKMS API uses.
+//!
+//! It is pure Rust (no OpenSSL) and has no I/O at all: no network, no files, no terminal,
+//! no processes. Reading files, prompting for passphrases and talking to OKMS belong to
+//! `okms-cli` and `okms-api`. Signing goes through the [`CsrSigner`] trait so that a key
+//! held elsewhere (a PKCS#11 token) can sign a CSR later.
+//!
+//! Secrets (private keys, passphrases, PEM holding keys) are zeroized on drop and never
+//! shown by `Debug`. No input makes the library panic.
+//!
+//! ```
+//! use okms_csr::{CsrBuilder, DistinguishedName, KeyAlgorithm, KeyFormat, PrivateKey};
+//!
+//! # fn main() -> okms_csr::Result<()> {
+//! let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
+//! let subject: DistinguishedName = "CN=app1,O=Example,C=FR".parse()?;
+//! let csr = CsrBuilder::new(subject)
+//!     .san("dns:app1.example.com".parse()?)
+//!     .build(&key)?;
+//! csr.verify()?;
+//!
+//! // The one-line form the API wants in its "csr" field.
+//! let json_string = okms_csr::escape::escape(&csr.to_pem())?;
+//! assert!(json_string.starts_with("-----BEGIN CERTIFICATE REQUEST-----\\n"));
+//!
+//! // The private key stays here, written where the caller decides.
+//! let pem = key.to_pem(KeyFormat::Pkcs8)?;
+//! assert!(pem.expose().starts_with("-----BEGIN PRIVATE KEY-----"));
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod algorithm;
+mod certificate;
+mod csr;
+mod error;
+pub mod escape;
+mod export;
+mod import;
+mod key;
+mod name;
+mod oids;
+mod pem;
+mod public_key;
+mod san;
+mod secret;
+mod signer;
+mod verify;
+
+pub use algorithm::KeyAlgorithm;
+pub use certificate::{Certificate, CertificateInfo};
+pub use csr::{Csr, CsrBuilder, CsrInfo};
+pub use error::{Error, Result};
+pub use export::KeyFormat;
+pub use key::PrivateKey;
+pub use name::DistinguishedName;
+pub use public_key::{PublicKey, same_public_key};
+pub use san::SubjectAltName;
+pub use secret::{Passphrase, SecretString};
+pub use signer::CsrSigner;

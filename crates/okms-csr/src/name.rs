@@ -1,0 +1,515 @@
+//! Distinguished names: RFC 4514 strings in and out, with checks that name the bad attribute.
+
+use crate::error::{Error, Result};
+use der::{
+    Decode, Encode, Tag, Tagged,
+    asn1::{Any, ObjectIdentifier},
+};
+use std::{fmt, str::FromStr};
+use x509_cert::{
+    attr::AttributeTypeAndValue,
+    name::{Name, RdnSequence, RelativeDistinguishedName},
+};
+
+/// How an attribute's value is encoded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Utf8,
+    Printable,
+    Ia5,
+    Country,
+}
+
+struct AttrType {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    oid: ObjectIdentifier,
+    kind: Kind,
+    /// Upper bound from RFC 5280 Appendix A (in characters).
+    max_len: usize,
+}
+
+const fn oid(s: &str) -> ObjectIdentifier {
+    ObjectIdentifier::new_unwrap(s)
+}
+
+const ATTRS: &[AttrType] = &[
+    AttrType {
+        name: "CN",
+        aliases: &["commonName"],
+        oid: oid("2.5.4.3"),
+        kind: Kind::Utf8,
+        max_len: 64,
+    },
+    AttrType {
+        name: "SN",
+        aliases: &["surname"],
+        oid: oid("2.5.4.4"),
+        kind: Kind::Utf8,
+        max_len: 40,
+    },
+    AttrType {
+        name: "serialNumber",
+        aliases: &[],
+        oid: oid("2.5.4.5"),
+        kind: Kind::Printable,
+        max_len: 64,
+    },
+    AttrType {
+        name: "C",
+        aliases: &["countryName"],
+        oid: oid("2.5.4.6"),
+        kind: Kind::Country,
+        max_len: 2,
+    },
+    AttrType {
+        name: "L",
+        aliases: &["localityName"],
+        oid: oid("2.5.4.7"),
+        kind: Kind::Utf8,
+        max_len: 128,
+    },
+    AttrType {
+        name: "ST",
+        aliases: &["stateOrProvinceName", "S"],
+        oid: oid("2.5.4.8"),
+        kind: Kind::Utf8,
+        max_len: 128,
+    },
+    AttrType {
+        name: "STREET",
+        aliases: &["streetAddress"],
+        oid: oid("2.5.4.9"),
+        kind: Kind::Utf8,
+        max_len: 128,
+    },
+    AttrType {
+        name: "O",
+        aliases: &["organizationName"],
+        oid: oid("2.5.4.10"),
+        kind: Kind::Utf8,
+        max_len: 64,
+    },
+    AttrType {
+        name: "OU",
+        aliases: &["organizationalUnitName"],
+        oid: oid("2.5.4.11"),
+        kind: Kind::Utf8,
+        max_len: 64,
+    },
+    AttrType {
+        name: "title",
+        aliases: &[],
+        oid: oid("2.5.4.12"),
+        kind: Kind::Utf8,
+        max_len: 64,
+    },
+    AttrType {
+        name: "postalCode",
+        aliases: &[],
+        oid: oid("2.5.4.17"),
+        kind: Kind::Utf8,
+        max_len: 40,
+    },
+    AttrType {
+        name: "GN",
+        aliases: &["givenName"],
+        oid: oid("2.5.4.42"),
+        kind: Kind::Utf8,
+        max_len: 64,
+    },
+    AttrType {
+        name: "initials",
+        aliases: &[],
+        oid: oid("2.5.4.43"),
+        kind: Kind::Utf8,
+        max_len: 64,
+    },
+    AttrType {
+        name: "generationQualifier",
+        aliases: &[],
+        oid: oid("2.5.4.44"),
+        kind: Kind::Utf8,
+        max_len: 64,
+    },
+    AttrType {
+        name: "dnQualifier",
+        aliases: &[],
+        oid: oid("2.5.4.46"),
+        kind: Kind::Printable,
+        max_len: 64,
+    },
+    AttrType {
+        name: "pseudonym",
+        aliases: &[],
+        oid: oid("2.5.4.65"),
+        kind: Kind::Utf8,
+        max_len: 128,
+    },
+    AttrType {
+        name: "UID",
+        aliases: &["userId"],
+        oid: oid("0.9.2342.19200300.100.1.1"),
+        kind: Kind::Utf8,
+        max_len: 256,
+    },
+    AttrType {
+        name: "DC",
+        aliases: &["domainComponent"],
+        oid: oid("0.9.2342.19200300.100.1.25"),
+        kind: Kind::Ia5,
+        max_len: 63,
+    },
+    AttrType {
+        name: "emailAddress",
+        aliases: &["E", "email"],
+        oid: oid("1.2.840.113549.1.9.1"),
+        kind: Kind::Ia5,
+        max_len: 255,
+    },
+];
+
+const KNOWN: &str = "CN, O, OU, C, L, ST, STREET, DC, UID, emailAddress, serialNumber, title, GN, SN or a dotted OID";
+
+/// An X.509 distinguished name, written and read as an RFC 4514 string such as
+/// `CN=app1,O=Example,C=FR` (most specific attribute first, as OpenSSL's `-nameopt RFC2253`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DistinguishedName(pub(crate) Name);
+
+impl DistinguishedName {
+    /// A name with only a common name, e.g. `CN=app1`.
+    pub fn common_name(cn: &str) -> Result<Self> {
+        let value = parse_value("CN", cn.as_bytes())?;
+        let atv = make_atv("CN", &ATTRS[0], value)?;
+        from_rdns(vec![vec![atv]])
+    }
+
+    pub(crate) fn as_name(&self) -> &Name {
+        &self.0
+    }
+}
+
+impl FromStr for DistinguishedName {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        if s.trim().is_empty() {
+            return Err(Error::InvalidSubject(
+                "the subject is empty; give at least a common name, e.g. CN=app1".into(),
+            ));
+        }
+        let mut rdns = Vec::new();
+        for rdn in split_unescaped(s.as_bytes(), b',') {
+            let mut atvs = Vec::new();
+            for atv in split_unescaped(rdn, b'+') {
+                atvs.push(parse_atv(atv)?);
+            }
+            rdns.push(atvs);
+        }
+        // RFC 4514 writes the most specific RDN first; DER stores it last.
+        rdns.reverse();
+        from_rdns(rdns)
+    }
+}
+
+impl fmt::Display for DistinguishedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_name(&self.0))
+    }
+}
+
+fn from_rdns(rdns: Vec<Vec<AttributeTypeAndValue>>) -> Result<DistinguishedName> {
+    let mut seq = RdnSequence::default();
+    for atvs in rdns {
+        let mut rdn = RelativeDistinguishedName::default();
+        for atv in atvs {
+            rdn.insert(atv).map_err(|e| {
+                Error::InvalidSubject(format!("an attribute appears twice in one RDN: {e}"))
+            })?;
+        }
+        seq.push(rdn);
+    }
+    // Name has no public constructor from an RdnSequence; both share one DER encoding.
+    let der = seq
+        .to_der()
+        .map_err(|e| Error::InvalidSubject(format!("cannot encode the subject: {e}")))?;
+    let name = Name::from_der(&der)
+        .map_err(|e| Error::InvalidSubject(format!("cannot encode the subject: {e}")))?;
+    Ok(DistinguishedName(name))
+}
+
+/// Splits on `sep` where it is not escaped by a backslash.
+fn split_unescaped(s: &[u8], sep: u8) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (i, &b) in s.iter().enumerate() {
+        if escaped {
+            escaped = false;
+        } else if b == b'\\' {
+            escaped = true;
+        } else if b == sep {
+            parts.push(&s[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+fn lookup(key: &str) -> Option<&'static AttrType> {
+    ATTRS.iter().find(|a| {
+        a.name.eq_ignore_ascii_case(key) || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(key))
+    })
+}
+
+fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
+    let text = String::from_utf8_lossy(s);
+    let eq = s.iter().position(|b| *b == b'=').ok_or_else(|| {
+        Error::InvalidSubject(format!(
+            "\"{}\" is not of the form TYPE=value (e.g. CN=app1)",
+            text.trim()
+        ))
+    })?;
+    let key = std::str::from_utf8(&s[..eq])
+        .map_err(|_| Error::InvalidSubject("an attribute type is not valid UTF-8".into()))?
+        .trim();
+    if key.is_empty() {
+        return Err(Error::InvalidSubject(format!(
+            "\"{}\" has no attribute type before '='",
+            text.trim()
+        )));
+    }
+    let raw = &s[eq + 1..];
+    if let Some(attr) = lookup(key) {
+        let trimmed = trim_unescaped(raw);
+        if trimmed.first() == Some(&b'#') {
+            return Err(Error::InvalidSubject(format!(
+                "attribute {key}: hex-encoded (#...) values are only accepted for dotted OID types; escape a leading '#' as \\#"
+            )));
+        }
+        let value = parse_value(key, raw)?;
+        return make_atv(key, attr, value);
+    }
+    let oid = ObjectIdentifier::new(key).map_err(|_| {
+        Error::InvalidSubject(format!("unknown attribute type \"{key}\"; use {KNOWN}"))
+    })?;
+    let trimmed = trim_unescaped(raw);
+    if let Some(hex) = trimmed.strip_prefix(b"#") {
+        let bytes = decode_hex(hex).ok_or_else(|| {
+            Error::InvalidSubject(format!(
+                "attribute {key}: the value after '#' is not valid hex"
+            ))
+        })?;
+        let value = Any::from_der(&bytes).map_err(|e| {
+            Error::InvalidSubject(format!("attribute {key}: the #hex value is not DER: {e}"))
+        })?;
+        return Ok(AttributeTypeAndValue { oid, value });
+    }
+    let value = parse_value(key, raw)?;
+    let generic = AttrType {
+        name: "",
+        aliases: &[],
+        oid,
+        kind: Kind::Utf8,
+        max_len: usize::MAX,
+    };
+    make_atv(key, &generic, value)
+}
+
+/// Removes unescaped leading and trailing spaces (users write `CN=a, O=b`).
+fn trim_unescaped(s: &[u8]) -> &[u8] {
+    let mut start = 0;
+    while start < s.len() && s[start] == b' ' {
+        start += 1;
+    }
+    let mut end = s.len();
+    while end > start && s[end - 1] == b' ' {
+        // A space preceded by an odd number of backslashes is escaped and stays.
+        let backslashes = s[start..end - 1]
+            .iter()
+            .rev()
+            .take_while(|b| **b == b'\\')
+            .count();
+        if backslashes % 2 == 1 {
+            break;
+        }
+        end -= 1;
+    }
+    &s[start..end]
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
+    if s.is_empty() || s.len() % 2 != 0 {
+        return None;
+    }
+    s.chunks(2)
+        .map(|p| Some(hex_digit(p[0])? << 4 | hex_digit(p[1])?))
+        .collect()
+}
+
+/// Undoes RFC 4514 escaping: `\,` and friends, and `\XX` hex pairs.
+fn parse_value(key: &str, raw: &[u8]) -> Result<String> {
+    let s = trim_unescaped(raw);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let Some(&next) = s.get(i + 1) else {
+            return Err(Error::InvalidSubject(format!(
+                "attribute {key}: the value ends with a lone backslash"
+            )));
+        };
+        if let (Some(h), Some(l)) = (hex_digit(next), s.get(i + 2).copied().and_then(hex_digit)) {
+            out.push(h << 4 | l);
+            i += 3;
+        } else if b" \"#+,;<=>\\".contains(&next) {
+            out.push(next);
+            i += 2;
+        } else {
+            return Err(Error::InvalidSubject(format!(
+                "attribute {key}: invalid escape \"\\{}\"",
+                char::from(next)
+            )));
+        }
+    }
+    let value = String::from_utf8(out).map_err(|_| {
+        Error::InvalidSubject(format!("attribute {key}: the value is not valid UTF-8"))
+    })?;
+    if value.is_empty() {
+        return Err(Error::InvalidSubject(format!(
+            "attribute {key} has an empty value"
+        )));
+    }
+    Ok(value)
+}
+
+fn printable_ok(c: char) -> bool {
+    c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c)
+}
+
+fn make_atv(key: &str, attr: &AttrType, value: String) -> Result<AttributeTypeAndValue> {
+    let chars = value.chars().count();
+    if chars > attr.max_len {
+        return Err(Error::InvalidSubject(format!(
+            "attribute {key} is {chars} characters long; the limit is {}",
+            attr.max_len
+        )));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(Error::InvalidSubject(format!(
+            "attribute {key} contains a control character"
+        )));
+    }
+    let tag = match attr.kind {
+        Kind::Utf8 => Tag::Utf8String,
+        Kind::Country => {
+            if !(value.len() == 2 && value.chars().all(|c| c.is_ascii_uppercase())) {
+                return Err(Error::InvalidSubject(format!(
+                    "attribute {key}=\"{value}\" must be a two-letter upper-case ISO 3166 country code, e.g. C=FR"
+                )));
+            }
+            Tag::PrintableString
+        }
+        Kind::Printable => {
+            if let Some(c) = value.chars().find(|c| !printable_ok(*c)) {
+                return Err(Error::InvalidSubject(format!(
+                    "attribute {key} contains {c:?}, which a PrintableString cannot hold"
+                )));
+            }
+            Tag::PrintableString
+        }
+        Kind::Ia5 => {
+            if !value.is_ascii() {
+                return Err(Error::InvalidSubject(format!(
+                    "attribute {key} must be ASCII"
+                )));
+            }
+            Tag::Ia5String
+        }
+    };
+    let value = Any::new(tag, value.into_bytes())
+        .map_err(|e| Error::InvalidSubject(format!("attribute {key}: {e}")))?;
+    Ok(AttributeTypeAndValue {
+        oid: attr.oid,
+        value,
+    })
+}
+
+/// RFC 4514 text for any name, including ones we did not write: unknown types as dotted
+/// OIDs, undecodable values as `#hex` DER.
+pub(crate) fn format_name(name: &Name) -> String {
+    let rdns: Vec<String> = name
+        .iter_rdn()
+        .map(|rdn| rdn.iter().map(format_atv).collect::<Vec<_>>().join("+"))
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+fn string_value(value: &Any) -> Option<String> {
+    match value.tag() {
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => {
+            std::str::from_utf8(value.value()).ok().map(str::to_string)
+        }
+        // T.61 in practice carries Latin-1.
+        Tag::TeletexString => Some(value.value().iter().map(|b| char::from(*b)).collect()),
+        Tag::BmpString => {
+            let units: Vec<u16> = value
+                .value()
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                .collect();
+            String::from_utf16(&units).ok()
+        }
+        _ => None,
+    }
+}
+
+fn format_atv(atv: &AttributeTypeAndValue) -> String {
+    let known = ATTRS.iter().find(|a| a.oid == atv.oid);
+    match (known, string_value(&atv.value)) {
+        (Some(attr), Some(v)) => format!("{}={}", attr.name, escape_value(&v)),
+        (None, Some(v)) => format!("{}={}", atv.oid, escape_value(&v)),
+        (_, None) => {
+            let der = atv.value.to_der().unwrap_or_default();
+            format!("{}=#{}", atv.oid, crate::public_key::hex_lower(&der))
+        }
+    }
+}
+
+fn escape_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let last = v.chars().count().saturating_sub(1);
+    for (i, c) in v.chars().enumerate() {
+        match c {
+            '#' if i == 0 => out.push_str("\\#"),
+            ' ' if i == 0 || i == last => out.push_str("\\ "),
+            '"' | '+' | ',' | ';' | '<' | '>' | '\\' | '=' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\{b:02x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}

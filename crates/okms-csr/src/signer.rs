@@ -1,0 +1,64 @@
+//! The signing abstraction: software keys now, hardware tokens later.
+
+use crate::{
+    algorithm::KeyAlgorithm,
+    error::{Error, Result},
+    key::{Inner, PrivateKey},
+    public_key::PublicKey,
+};
+use signature::{SignatureEncoding, Signer};
+
+/// Anything that can sign a CSR (software key now, PKCS#11 token later).
+///
+/// The CSR builder encodes the CertificationRequestInfo itself and only asks the signer for
+/// signature bytes, so an implementation needs no ASN.1 beyond the ECDSA signature value.
+pub trait CsrSigner {
+    /// The algorithm of the signing key; it decides the signature algorithm of the CSR.
+    fn algorithm(&self) -> KeyAlgorithm;
+
+    /// The public key matching the signing key.
+    fn public_key(&self) -> Result<PublicKey>;
+
+    /// Signs `message` (the DER of the CertificationRequestInfo) and returns the signature
+    /// bytes as they go in the BIT STRING: DER ECDSA-Sig-Value for ECDSA, raw PKCS#1 v1.5 for RSA.
+    ///
+    /// The hash is the one matched to the key: SHA-256 for P-256 and RSA, SHA-384 for P-384,
+    /// SHA-512 for P-521.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
+}
+
+fn sign_err(e: signature::Error) -> Error {
+    Error::Signing(e.to_string())
+}
+
+impl CsrSigner for PrivateKey {
+    fn algorithm(&self) -> KeyAlgorithm {
+        PrivateKey::algorithm(self)
+    }
+
+    fn public_key(&self) -> Result<PublicKey> {
+        Ok(PrivateKey::public_key(self))
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        // ECDSA nonces are derived per RFC 6979, so signing needs no RNG and is deterministic.
+        match &self.inner {
+            Inner::P256(k) => {
+                let sig: p256::ecdsa::DerSignature = k.try_sign(message).map_err(sign_err)?;
+                Ok(sig.to_vec())
+            }
+            Inner::P384(k) => {
+                let sig: p384::ecdsa::DerSignature = k.try_sign(message).map_err(sign_err)?;
+                Ok(sig.to_vec())
+            }
+            Inner::P521(k) => {
+                let sig: p521::ecdsa::DerSignature = k.try_sign(message).map_err(sign_err)?;
+                Ok(sig.to_vec())
+            }
+            Inner::Rsa(k, _) => {
+                let sig: rsa::pkcs1v15::Signature = k.try_sign(message).map_err(sign_err)?;
+                Ok(sig.to_vec())
+            }
+        }
+    }
+}
