@@ -1,0 +1,315 @@
+//! `okms-cli csr new|show|verify`: PKCS#10 certificate signing requests.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use okms_csr::{Csr, CsrBuilder, DistinguishedName, PrivateKey, SubjectAltName, same_public_key};
+use serde::Serialize;
+
+use super::key::{NewKeyReport, generate_and_write};
+use super::{algorithm, csr_error, display_path, load_private_key, usage};
+use crate::cli::{AlgorithmArg, CsrCommand, CsrNewArgs, CsrShowArgs, CsrVerifyArgs};
+use crate::error::{CliError, CliResult};
+use crate::exit::Exit;
+use crate::files;
+use crate::input;
+use crate::output::Output;
+
+/// Runs a `csr` subcommand.
+///
+/// # Errors
+/// As each subcommand documents.
+pub fn run(cmd: &CsrCommand, out: &Output) -> CliResult<()> {
+    match cmd {
+        CsrCommand::New(a) => new(a, out),
+        CsrCommand::Show(a) => show(a, out),
+        CsrCommand::Verify(a) => verify(a, out),
+    }
+}
+
+/// The `--json` result of `csr new`.
+#[derive(Debug, Serialize)]
+struct CsrNewReport {
+    /// Where the CSR was written (`-` for stdout).
+    csr: String,
+    subject: String,
+    sans: Vec<String>,
+    algorithm: String,
+    public_key_sha256: String,
+    /// The key used: the existing file, or the new key's report.
+    key: KeyUsed,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum KeyUsed {
+    Existing { path: String, created: bool },
+    New(NewKeyReport),
+}
+
+/// Parses the subject flags: `--cn NAME` or `--subject DN` (clap requires exactly one).
+fn subject(a: &CsrNewArgs) -> CliResult<DistinguishedName> {
+    match (&a.cn, &a.subject) {
+        (Some(cn), None) => DistinguishedName::common_name(cn)
+            .map_err(|e| csr_error(e, format!("invalid --cn {cn:?}"))),
+        (None, Some(dn)) => DistinguishedName::from_str(dn)
+            .map_err(|e| csr_error(e, format!("invalid --subject {dn:?}"))),
+        _ => Err(usage("give exactly one of --cn NAME or --subject DN")),
+    }
+}
+
+fn sans(a: &CsrNewArgs) -> CliResult<Vec<SubjectAltName>> {
+    a.san
+        .iter()
+        .map(|s| {
+            SubjectAltName::from_str(s).map_err(|e| csr_error(e, format!("invalid --san {s:?}")))
+        })
+        .collect()
+}
+
+fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
+    // Everything that can be checked is checked before a key is generated or a file written,
+    // so a typo does not leave a stray key behind.
+    let subject = subject(a)?;
+    let sans = sans(a)?;
+    let csr_to_stdout = input::is_stdin(&a.out);
+    if csr_to_stdout && out.is_json() {
+        return Err(usage(
+            "--json cannot be combined with --out -: standard output holds the CSR",
+        ));
+    }
+    if !csr_to_stdout {
+        files::check_writable(&a.out, a.force)?;
+    }
+    if let Some(key_out) = &a.key_out {
+        if input::is_stdin(key_out) {
+            return Err(
+                usage("--key-out must name a file: the new private key is not printed")
+                    .hint("use `okms-cli key new --out -` to print a key, then `csr new --key`"),
+            );
+        }
+        if key_out == &a.out {
+            return Err(usage("--key-out and --out name the same file"));
+        }
+        files::check_writable(key_out, a.force)?;
+    } else if a.new_key.encrypt || a.new_key.format.is_some() {
+        return Err(usage(
+            "--encrypt and --format apply to a new key (--key-out), not to --key",
+        ));
+    }
+
+    let builder = CsrBuilder::new(subject).sans(sans);
+    let (key, key_used): (PrivateKey, KeyUsed) = match (&a.key, &a.key_out) {
+        (Some(path), _) => {
+            let key = load_private_key(path, &a.passphrase)?;
+            (
+                key,
+                KeyUsed::Existing {
+                    path: display_path(path),
+                    created: false,
+                },
+            )
+        }
+        (None, Some(key_out)) => {
+            let alg = algorithm(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
+            let (key, report) =
+                generate_and_write(alg, &a.new_key, &a.passphrase, key_out, a.force, out)?;
+            (key, KeyUsed::New(report))
+        }
+        (None, None) => return Err(usage("give --key PATH or --key-out PATH")),
+    };
+
+    // From here on a new key may already be on disk: it is kept (it is the user's only copy
+    // of a key that might be wanted), and the error says where it is.
+    let key_note = match &key_used {
+        KeyUsed::New(r) => Some(format!("the new private key was kept in {}", r.path)),
+        KeyUsed::Existing { .. } => None,
+    };
+    let with_note = |e: CliError| match &key_note {
+        Some(n) => e.hint(format!(
+            "{n}; rerun with --key {} to reuse it",
+            key_path(&key_used)
+        )),
+        None => e,
+    };
+
+    let csr = builder
+        .build(&key)
+        .map_err(|e| with_note(csr_error(e, "cannot build the CSR")))?;
+    let pem = csr.to_pem();
+    if csr_to_stdout {
+        out.stdout_bytes(pem.as_bytes()).map_err(with_note)?;
+    } else {
+        files::write_public_file(&a.out, pem.as_bytes(), a.force)
+            .map_err(|e| with_note(e.into()))?;
+    }
+
+    let info = csr.info();
+    let report = CsrNewReport {
+        csr: if csr_to_stdout {
+            "-".to_owned()
+        } else {
+            a.out.display().to_string()
+        },
+        subject: info.subject.clone(),
+        sans: info.sans.clone(),
+        algorithm: key.algorithm().as_str().to_owned(),
+        public_key_sha256: info.public_key_sha256.clone(),
+        key: key_used,
+    };
+    if out.is_json() {
+        return out.json(&report);
+    }
+    let lines = summary_lines(&report);
+    if csr_to_stdout {
+        for l in &lines {
+            out.info(l);
+        }
+        return Ok(());
+    }
+    for l in &lines {
+        out.line(l)?;
+    }
+    Ok(())
+}
+
+fn key_path(k: &KeyUsed) -> &str {
+    match k {
+        KeyUsed::Existing { path, .. } => path,
+        KeyUsed::New(r) => &r.path,
+    }
+}
+
+fn summary_lines(r: &CsrNewReport) -> Vec<String> {
+    let mut v = Vec::new();
+    if let KeyUsed::New(k) = &r.key {
+        v.push(format!(
+            "Wrote {} private key to {} with mode 0600.",
+            k.algorithm, k.path
+        ));
+    }
+    let dest = if r.csr == "-" {
+        "standard output".to_owned()
+    } else {
+        r.csr.clone()
+    };
+    v.push(format!("Wrote CSR to {dest}."));
+    v.push(format!("  subject:            {}", r.subject));
+    if !r.sans.is_empty() {
+        v.push(format!("  SANs:               {}", r.sans.join(", ")));
+    }
+    v.push(format!(
+        "  key:                {} ({})",
+        r.algorithm,
+        key_path(&r.key)
+    ));
+    v.push(format!("  public key SHA-256: {}", r.public_key_sha256));
+    if r.csr != "-" {
+        v.push(format!(
+            "Next: okms-cli request new --csr {} --name NAME --identity URN --out request.json",
+            r.csr
+        ));
+    }
+    v
+}
+
+fn parse_csr(path: &Path) -> CliResult<Csr> {
+    let bytes = input::read(path, "the CSR")?;
+    Csr::parse(&bytes).map_err(|e| {
+        csr_error(e, format!("{} is not a valid CSR", display_path(path)))
+            .hint("a CSR is PEM `-----BEGIN CERTIFICATE REQUEST-----` or its DER form; for a JSON-escaped CSR run `okms-cli pem unescape` first")
+    })
+}
+
+fn show(a: &CsrShowArgs, out: &Output) -> CliResult<()> {
+    let csr = parse_csr(&a.path)?;
+    let info = csr.info();
+    if out.is_json() {
+        return out.json(&info);
+    }
+    out.field("Subject", &info.subject)?;
+    if info.sans.is_empty() {
+        out.field("SANs", "(none)")?;
+    } else {
+        out.field("SANs", &info.sans.join(", "))?;
+    }
+    out.field("Key algorithm", &info.key_algorithm)?;
+    out.field("Key size", &format!("{} bits", info.key_bits))?;
+    out.field("Signature algorithm", &info.signature_algorithm)?;
+    out.field("Public key SHA-256", &info.public_key_sha256)?;
+    out.field(
+        "Signature",
+        if info.signature_valid {
+            "valid"
+        } else {
+            "INVALID"
+        },
+    )?;
+    if !info.signature_valid {
+        out.warn("the CSR's self-signature does not verify; OKMS will reject it");
+    }
+    Ok(())
+}
+
+/// The `--json` result of `csr verify`.
+#[derive(Debug, Serialize)]
+struct VerifyReport {
+    path: String,
+    signature_valid: bool,
+    /// Present with `--key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_matches: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn verify(a: &CsrVerifyArgs, out: &Output) -> CliResult<()> {
+    let name = display_path(&a.path);
+    let csr = parse_csr(&a.path)?;
+    let key = a
+        .key
+        .as_ref()
+        .map(|k| load_private_key(k, &a.passphrase))
+        .transpose()?;
+
+    let key_name = a.key.as_ref().map(|p| display_path(p)).unwrap_or_default();
+    let key_matches = key
+        .as_ref()
+        .map(|k| same_public_key(&csr.public_key(), &k.public_key()));
+    let sig = csr.verify();
+    let signature_valid = sig.is_ok();
+    let failure: Option<CliError> = if let Err(e) = sig {
+        // A broken signature is a verification failure whatever the library calls it.
+        let mut f = csr_error(e, format!("the signature of {name} does not verify"))
+            .hint("the CSR was altered or is corrupt; create it again");
+        f.exit = Exit::VerificationFailed;
+        Some(f)
+    } else if key_matches == Some(false) {
+        Some(
+            CliError::new(Exit::VerificationFailed, format!("{name} does not hold the public key of {key_name}")).hint(
+                "the CSR was made with another key; compare fingerprints with `okms-cli csr show` and `okms-cli key show`",
+            ),
+        )
+    } else {
+        None
+    };
+
+    if out.is_json() {
+        let report = VerifyReport {
+            path: name.clone(),
+            signature_valid,
+            key_matches,
+            error: failure.as_ref().map(|f| format!("{:#}", f.error)),
+        };
+        out.json(&report)?;
+    } else if failure.is_none() {
+        out.line(&format!("{name}: signature OK"))?;
+        if key_matches == Some(true) {
+            out.line(&format!("{name}: holds the public key of {key_name}"))?;
+        }
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,209 @@
+//! `okms-cli key new|show|pub`: private keys on the local host.
+
+use std::path::Path;
+
+use okms_csr::{KeyAlgorithm, PrivateKey, SecretString};
+use serde::Serialize;
+
+use super::{
+    algorithm, csr_error, display_path, import_private_key, key_format, load_private_key, usage,
+};
+use crate::cli::{KeyCommand, KeyNewArgs, KeyPubArgs, KeyShowArgs, NewKeyArgs, PassphraseArgs};
+use crate::error::CliResult;
+use crate::files;
+use crate::input;
+use crate::output::Output;
+use crate::passphrase::{self, Purpose};
+
+/// Runs a `key` subcommand.
+///
+/// # Errors
+/// As each subcommand documents.
+pub fn run(cmd: &KeyCommand, out: &Output) -> CliResult<()> {
+    match cmd {
+        KeyCommand::New(a) => new(a, out),
+        KeyCommand::Show(a) => show(a, out),
+        KeyCommand::Pub(a) => public(a, out),
+    }
+}
+
+/// The `--json` result of `key new` (and of the key half of `csr new`).
+#[derive(Debug, Serialize)]
+pub struct NewKeyReport {
+    /// Where the key was written (`-` for stdout).
+    pub path: String,
+    /// Key algorithm, e.g. `ecdsa-p256`.
+    pub algorithm: String,
+    /// `pkcs8`, `traditional` or `pkcs8-encrypted`.
+    pub format: &'static str,
+    /// Whether the key is encrypted with a passphrase.
+    pub encrypted: bool,
+    /// Unix mode of the file (absent for stdout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// SHA-256 of the public key (SubjectPublicKeyInfo DER), lowercase hex.
+    pub public_key_sha256: String,
+}
+
+fn new(a: &KeyNewArgs, out: &Output) -> CliResult<()> {
+    let to_stdout = input::is_stdin(&a.out);
+    if to_stdout && out.is_json() {
+        return Err(usage(
+            "--json cannot be combined with --out -: standard output holds the key",
+        ));
+    }
+    if !to_stdout {
+        files::check_writable(&a.out, a.force)?;
+    }
+    let (_key, report) = generate_and_write(
+        algorithm(a.algorithm),
+        &a.key,
+        &a.passphrase,
+        &a.out,
+        a.force,
+        out,
+    )?;
+    if to_stdout {
+        out.info(&format!(
+            "{} private key written to standard output",
+            report.algorithm
+        ));
+        return Ok(());
+    }
+    if out.is_json() {
+        return out.json(&report);
+    }
+    out.line(&format!(
+        "Wrote {} private key ({}) to {} with mode 0600.",
+        report.algorithm,
+        describe_format(report.format),
+        report.path
+    ))?;
+    out.field("Public key SHA-256", &report.public_key_sha256)
+}
+
+/// Generates a key and writes it (to a file with mode 0600, or to stdout for `-`).
+///
+/// Shared with `csr new --key-out`, which must write the key before anything else.
+///
+/// # Errors
+/// Passphrase, generation and write errors.
+pub fn generate_and_write(
+    alg: KeyAlgorithm,
+    opts: &NewKeyArgs,
+    pass: &PassphraseArgs,
+    path: &Path,
+    force: bool,
+    out: &Output,
+) -> CliResult<(PrivateKey, NewKeyReport)> {
+    if !opts.encrypt && (pass.passphrase_file.is_some() || pass.passphrase_env.is_some()) {
+        return Err(
+            usage("a passphrase source was given but the new key is not encrypted")
+                .hint("add --encrypt"),
+        );
+    }
+    let target = display_path(path);
+    let passphrase = if opts.encrypt {
+        Some(passphrase::obtain(pass, Purpose::Encrypt, &target)?)
+    } else {
+        None
+    };
+    if alg.is_rsa() {
+        out.verbose(&format!("generating an {alg} key; this can take a moment"));
+    }
+    let key = PrivateKey::generate(alg)
+        .map_err(|e| csr_error(e, format!("cannot generate an {alg} key")))?;
+    let (pem, format): (SecretString, &'static str) = match &passphrase {
+        Some(p) => (
+            key.to_encrypted_pem(p)
+                .map_err(|e| csr_error(e, "cannot encrypt the new key"))?,
+            "pkcs8-encrypted",
+        ),
+        None => (
+            key.to_pem(key_format(opts.format.unwrap_or_default()))
+                .map_err(|e| csr_error(e, "cannot encode the new key"))?,
+            match opts.format.unwrap_or_default() {
+                crate::cli::KeyFormatArg::Pkcs8 => "pkcs8",
+                crate::cli::KeyFormatArg::Traditional => "traditional",
+            },
+        ),
+    };
+    let to_stdout = input::is_stdin(path);
+    if to_stdout {
+        out.stdout_bytes(pem.expose().as_bytes())?;
+    } else {
+        files::write_secret_file(path, pem.expose().as_bytes(), force)?;
+    }
+    let report = NewKeyReport {
+        path: if to_stdout {
+            "-".to_owned()
+        } else {
+            path.display().to_string()
+        },
+        algorithm: alg.as_str().to_owned(),
+        format,
+        encrypted: passphrase.is_some(),
+        mode: (!to_stdout).then(|| "0600".to_owned()),
+        public_key_sha256: key.public_key().fingerprint_sha256(),
+    };
+    Ok((key, report))
+}
+
+fn describe_format(format: &str) -> &'static str {
+    match format {
+        "pkcs8-encrypted" => "encrypted PKCS#8",
+        "traditional" => "SEC1/PKCS#1, unencrypted",
+        _ => "PKCS#8, unencrypted",
+    }
+}
+
+/// The `--json` result of `key show`.
+#[derive(Debug, Serialize)]
+struct KeyShowReport {
+    path: String,
+    algorithm: String,
+    key_bits: usize,
+    encrypted: bool,
+    public_key_sha256: String,
+}
+
+fn show(a: &KeyShowArgs, out: &Output) -> CliResult<()> {
+    let bytes = input::read_secret(&a.path, "the private key")?;
+    let encrypted = PrivateKey::is_encrypted(&bytes);
+    let key = import_private_key(&bytes, &display_path(&a.path), &a.passphrase)?;
+    drop(bytes);
+    let alg = key.algorithm();
+    let report = KeyShowReport {
+        path: display_path(&a.path),
+        algorithm: alg.as_str().to_owned(),
+        key_bits: alg.key_bits(),
+        encrypted,
+        public_key_sha256: key.public_key().fingerprint_sha256(),
+    };
+    if out.is_json() {
+        return out.json(&report);
+    }
+    out.field("File", &report.path)?;
+    out.field("Algorithm", &report.algorithm)?;
+    out.field("Key size", &format!("{} bits", report.key_bits))?;
+    out.field("Encrypted", if report.encrypted { "yes" } else { "no" })?;
+    out.field("Public key SHA-256", &report.public_key_sha256)
+}
+
+fn public(a: &KeyPubArgs, out: &Output) -> CliResult<()> {
+    if let Some(p) = &a.out
+        && !input::is_stdin(p)
+    {
+        files::check_writable(p, a.force)?;
+    }
+    let key = load_private_key(&a.path, &a.passphrase)?;
+    let pem = key.public_key().to_pem();
+    match &a.out {
+        Some(p) if !input::is_stdin(p) => {
+            files::write_public_file(p, pem.as_bytes(), a.force)?;
+            out.info(&format!("public key written to {}", p.display()));
+            Ok(())
+        }
+        _ => out.stdout_bytes(pem.as_bytes()),
+    }
+}

@@ -1,0 +1,127 @@
+//! `okms-cli pem escape|unescape`: between PEM files and the JSON strings of the API.
+
+use std::path::{Path, PathBuf};
+
+use okms_csr::escape;
+use serde::Serialize;
+
+use super::{csr_error, display_path, usage};
+use crate::cli::{PemCommand, PemEscapeArgs, PemUnescapeArgs};
+use crate::error::{CliError, CliResult};
+use crate::exit::Exit;
+use crate::files;
+use crate::input;
+use crate::output::Output;
+
+/// Runs a `pem` subcommand.
+///
+/// # Errors
+/// As each subcommand documents.
+pub fn run(cmd: &PemCommand, out: &Output) -> CliResult<()> {
+    match cmd {
+        PemCommand::Escape(a) => escape_cmd(a, out),
+        PemCommand::Unescape(a) => unescape_cmd(a, out),
+    }
+}
+
+fn source(p: Option<&PathBuf>) -> PathBuf {
+    p.cloned().unwrap_or_else(|| PathBuf::from("-"))
+}
+
+fn read_text(path: &Path) -> CliResult<zeroize::Zeroizing<String>> {
+    // The input may be a private key: keep it in a wiping buffer.
+    let bytes = input::read_secret(path, "the PEM input")?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        CliError::new(
+            Exit::InvalidInput,
+            format!("{} is not UTF-8 text", display_path(path)),
+        )
+    })?;
+    Ok(zeroize::Zeroizing::new(text.to_owned()))
+}
+
+#[derive(Serialize)]
+struct EscapeReport<'a> {
+    escaped: &'a str,
+}
+
+fn escape_cmd(a: &PemEscapeArgs, out: &Output) -> CliResult<()> {
+    let path = source(a.path.as_ref());
+    let text = read_text(&path)?;
+    let escaped = zeroize::Zeroizing::new(
+        escape::escape(&text)
+            .map_err(|e| csr_error(e, format!("cannot escape {}", display_path(&path))))?,
+    );
+    if out.is_json() {
+        return out.json(&EscapeReport { escaped: &escaped });
+    }
+    let line = if a.quoted {
+        format!("\"{}\"\n", escaped.as_str())
+    } else {
+        format!("{}\n", escaped.as_str())
+    };
+    let line = zeroize::Zeroizing::new(line);
+    out.stdout_bytes(line.as_bytes())
+}
+
+#[derive(Serialize)]
+struct UnescapeReport {
+    label: String,
+    private_key: bool,
+    out: String,
+    mode: &'static str,
+}
+
+fn unescape_cmd(a: &PemUnescapeArgs, out: &Output) -> CliResult<()> {
+    let path = source(a.path.as_ref());
+    let text = read_text(&path)?;
+    let pem = escape::unescape(&text, a.field.as_deref()).map_err(|e| {
+        let err = csr_error(e, format!("cannot unescape {}", display_path(&path)));
+        if a.field.is_none() {
+            err.hint("for a whole JSON response, name the field with --field privateKeyPEM or --field certificatePEM")
+        } else {
+            err
+        }
+    })?;
+    match &a.out {
+        None if pem.is_private_key() => Err(usage(format!(
+            "the input is a private key ({}); it is not printed unless asked",
+            pem.label()
+        ))
+        .hint(
+            "write it to a file with --out PATH (mode 0600), or to standard output with --out -",
+        )),
+        None => out.stdout_bytes(pem.as_str().as_bytes()),
+        Some(p) if input::is_stdin(p) => {
+            if out.is_json() {
+                return Err(usage(
+                    "--json cannot be combined with --out -: standard output holds the PEM",
+                ));
+            }
+            out.stdout_bytes(pem.as_str().as_bytes())
+        }
+        Some(p) => {
+            let mode = if pem.is_private_key() {
+                files::write_secret_file(p, pem.as_str().as_bytes(), a.force)?;
+                "0600"
+            } else {
+                files::write_public_file(p, pem.as_str().as_bytes(), a.force)?;
+                "0644"
+            };
+            if out.is_json() {
+                return out.json(&UnescapeReport {
+                    label: pem.label().to_owned(),
+                    private_key: pem.is_private_key(),
+                    out: p.display().to_string(),
+                    mode,
+                });
+            }
+            out.info(&format!(
+                "wrote {} to {} (mode {mode})",
+                pem.label(),
+                p.display()
+            ));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The binary's error type: an `anyhow` chain plus the exit code and an optional hint.
+//!
+//! Library crates return typed errors; here they are wrapped once, at the point where we know
+//! what the failure means to the user (which exit code, which fix to suggest).
+
+use std::fmt;
+
+use crate::exit::Exit;
+
+/// A failed command: what went wrong (with its causes), how to exit, and what to try.
+pub struct CliError {
+    /// The exit code.
+    pub exit: Exit,
+    /// The error and its chain of causes.
+    pub error: anyhow::Error,
+    /// The fix, when we know it.
+    pub hint: Option<String>,
+}
+
+/// Result of a command.
+pub type CliResult<T> = Result<T, CliError>;
+
+impl CliError {
+    /// A new error with this exit code and message.
+    pub fn new(exit: Exit, msg: impl fmt::Display) -> Self {
+        Self {
+            exit,
+            error: anyhow::anyhow!("{msg}"),
+            hint: None,
+        }
+    }
+
+    /// Adds the hint line.
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Debug for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CliError({:?}, {:#})", self.exit, self.error)
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(error: anyhow::Error) -> Self {
+        Self {
+            exit: Exit::Error,
+            error,
+            hint: None,
+        }
+    }
+}
+
+/// Attaches an exit code (and a message) to any error.
+pub trait ResultExt<T> {
+    /// Classifies the error with `exit` and wraps it in `msg`.
+    fn or_exit(self, exit: Exit, msg: impl fmt::Display + Send + Sync + 'static) -> CliResult<T>;
+}
+
+impl<T, E> ResultExt<T> for Result<T, E>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn or_exit(self, exit: Exit, msg: impl fmt::Display + Send + Sync + 'static) -> CliResult<T> {
+        self.map_err(|e| CliError {
+            exit,
+            error: anyhow::Error::new(e).context(msg),
+            hint: None,
+        })
+    }
+}

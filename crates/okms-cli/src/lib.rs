@@ -1,0 +1,64 @@
+//! `okms-cli`: the command-line tool of okms-rs, for OVHcloud KMS (OKMS) access certificates.
+//!
+//! This crate is the binary's code; it is a library only so that `xtask` can generate man
+//! pages and shell completions from [`cli::Cli`] and so that tests can reach the same
+//! definitions. It is the only crate of the workspace that knows clap, the terminal, files,
+//! prompts and output formats; keys and CSRs come from `okms-csr`, HTTP from `okms-api`.
+//!
+//! Not for embedding: use `okms-csr` and `okms-api` directly.
+//!
+//! ```
+//! use clap::CommandFactory;
+//! let cmd = okms_cli::cli::Cli::command();
+//! assert_eq!(cmd.get_name(), "okms-cli");
+//! assert!(cmd.find_subcommand("csr").is_some());
+//! ```
+
+pub mod cli;
+mod commands;
+mod error;
+pub mod exit;
+mod files;
+mod input;
+mod output;
+mod passphrase;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::exit::Exit;
+use crate::output::Output;
+
+/// Parses the command line, runs the command and returns the documented exit code.
+#[must_use]
+pub fn run() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
+            // clap formats its own usage errors (with the `error:` prefix and a usage line);
+            // --help and --version land here too, on stdout.
+            if let Err(print_err) = e.print() {
+                Output::fallback().error(&error::CliError::new(
+                    Exit::Error,
+                    format!("cannot print: {print_err}"),
+                ));
+                return Exit::Error.into();
+            }
+            return code.into();
+        }
+    };
+    let out = Output::new(&cli.global);
+    match commands::dispatch(&cli.command, &cli.global, &out) {
+        Ok(()) => Exit::Ok.into(),
+        Err(e) => {
+            out.error(&e);
+            e.exit.into()
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Everything the user sees: results on stdout (human text or `--json`), diagnostics on stderr.
+//!
+//! Writes to stdout go through here so that a closed pipe or a full disk (`> /dev/full`) is an
+//! error with an exit code rather than a panic from `println!`.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use crate::error::{CliError, CliResult, ResultExt};
+use crate::exit::Exit;
+
+/// Where and how output goes, decided once from the global flags.
+#[derive(Clone, Debug)]
+pub struct Output {
+    json: bool,
+    quiet: bool,
+    verbose: u8,
+    color_stderr: bool,
+    color_stdout: bool,
+}
+
+const RED_BOLD: &str = "\x1b[1;31m";
+const YELLOW_BOLD: &str = "\x1b[1;33m";
+const CYAN_BOLD: &str = "\x1b[1;36m";
+const GREEN_BOLD: &str = "\x1b[1;32m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+impl Output {
+    /// Output settings from the global flags and the environment (`NO_COLOR`, `TERM`).
+    #[must_use]
+    pub fn new(global: &GlobalArgs) -> Self {
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        let auto = |tty: bool| tty && !no_color_env && !dumb;
+        let (color_stderr, color_stdout) = match global.color {
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+            ColorChoice::Auto => (
+                auto(io::stderr().is_terminal()),
+                auto(io::stdout().is_terminal()),
+            ),
+        };
+        Self {
+            json: global.json,
+            quiet: global.quiet,
+            verbose: global.verbose,
+            color_stderr,
+            color_stdout,
+        }
+    }
+
+    /// Settings for errors that happen before the command line is parsed.
+    #[must_use]
+    pub fn fallback() -> Self {
+        let color =
+            io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Self {
+            json: false,
+            quiet: false,
+            verbose: 0,
+            color_stderr: color,
+            color_stdout: false,
+        }
+    }
+
+    /// Whether results are wanted as JSON.
+    #[must_use]
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints a result as pretty JSON on stdout.
+    ///
+    /// # Errors
+    /// When stdout cannot be written.
+    pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> CliResult<()> {
+        let mut text = serde_json::to_string_pretty(value)
+            .or_exit(Exit::Error, "cannot encode the result as JSON")?;
+        text.push('\n');
+        self.stdout_bytes(text.as_bytes())
+    }
+
+    /// Prints a line of human output on stdout.
+    ///
+    /// # Errors
+    /// When stdout cannot be written.
+    pub fn line(&self, text: &str) -> CliResult<()> {
+        let mut s = String::with_capacity(text.len() + 1);
+        s.push_str(text);
+        s.push('\n');
+        self.stdout_bytes(s.as_bytes())
+    }
+
+    /// Prints `label: value` on stdout, the label bold on a colour terminal.
+    ///
+    /// # Errors
+    /// When stdout cannot be written.
+    pub fn field(&self, label: &str, value: &str) -> CliResult<()> {
+        let padded = format!("{label}:");
+        if self.color_stdout {
+            self.line(&format!("{BOLD}{padded:<22}{RESET}{value}"))
+        } else {
+            self.line(&format!("{padded:<22}{value}"))
+        }
+    }
+
+    /// Writes raw bytes on stdout and flushes.
+    ///
+    /// # Errors
+    /// When stdout cannot be written (closed pipe, full disk).
+    pub fn stdout_bytes(&self, bytes: &[u8]) -> CliResult<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(bytes)
+            .and_then(|()| out.flush())
+            .or_exit(Exit::Error, "cannot write to standard output")
+    }
+
+    /// A progress or success note on stderr (silenced by `-q`).
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            self.stderr_line(GREEN_BOLD, "note", text);
+        }
+    }
+
+    /// Detail shown only with `-v`.
+    pub fn verbose(&self, text: &str) {
+        if self.verbose > 0 && !self.quiet {
+            self.stderr_line(CYAN_BOLD, "detail", text);
+        }
+    }
+
+    /// A warning on stderr (shown even with `-q`: warnings are about the user's data).
+    pub fn warn(&self, text: &str) {
+        self.stderr_line(YELLOW_BOLD, "warning", text);
+    }
+
+    /// Prints an error as `error:`, `caused by:` lines and a `hint:` line on stderr.
+    pub fn error(&self, err: &CliError) {
+        let mut chain = err.error.chain();
+        if let Some(top) = chain.next() {
+            self.stderr_line(RED_BOLD, "error", &top.to_string());
+        }
+        for cause in chain {
+            self.stderr_line(RED_BOLD, "caused by", &cause.to_string());
+        }
+        if let Some(h) = &err.hint {
+            self.stderr_line(CYAN_BOLD, "hint", h);
+        }
+    }
+
+    fn stderr_line(&self, color: &str, prefix: &str, text: &str) {
+        let line = if self.color_stderr {
+            format!("{color}{prefix}:{RESET} {text}\n")
+        } else {
+            format!("{prefix}: {text}\n")
+        };
+        // Nowhere left to report a failure to write to stderr; ignoring it beats a panic.
+        let _ = io::stderr().lock().write_all(line.as_bytes());
+    }
+}
