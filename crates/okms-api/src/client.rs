@@ -1,0 +1,518 @@
+//! The high-level async client: authentication state, retries, pagination, waiting.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+use crate::clock::{Clock, TokioClock, unix_seconds};
+use crate::config::{Auth, Config};
+use crate::core::{
+    ApiRequest, RequestAuth, build_request, check_status, next_cursor, ops, parse_error,
+    parse_json, parse_json_secret, retry_after,
+};
+use crate::endpoint::{Endpoint, Plate};
+use crate::error::Error;
+use crate::oauth2::{parse_token_response, token_request};
+use crate::request::CredentialRequest;
+use crate::reqwest_transport::ReqwestTransport;
+use crate::retry::{RetryPolicy, is_retryable_status};
+use crate::transport::{Transport, TransportError};
+use crate::types::{AuthDetails, CreatedCredential, Credential, CredentialStatus, Domain, Me};
+use crate::wait::WaitPolicy;
+
+/// Guard against a server that never stops paginating.
+const MAX_PAGES: usize = 10_000;
+
+struct CachedToken {
+    token: SecretString,
+    renew_at: SystemTime,
+}
+
+/// An OVHcloud API client for OKMS credentials.
+///
+/// Idempotent calls (GET, DELETE) are retried on transient failures per the
+/// [`RetryPolicy`]; every attempt is authenticated afresh (a new signature timestamp, a
+/// renewed token when needed). The create POST is sent once.
+pub struct Client<T = ReqwestTransport, C = TokioClock> {
+    endpoint: Endpoint,
+    auth: Auth,
+    transport: T,
+    clock: C,
+    retry: RetryPolicy,
+    /// Server clock minus local clock, fetched once from `/auth/time`.
+    time_delta: tokio::sync::OnceCell<i64>,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+}
+
+impl<T, C> std::fmt::Debug for Client<T, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.endpoint)
+            .field("auth", &self.auth)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client<ReqwestTransport, TokioClock> {
+    /// A client with the default reqwest transport and the Tokio clock.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        Ok(Client::with_transport(
+            config,
+            ReqwestTransport::new()?,
+            TokioClock,
+        ))
+    }
+}
+
+impl<T: Transport, C: Clock> Client<T, C> {
+    /// A client over any transport and clock.
+    pub fn with_transport(config: Config, transport: T, clock: C) -> Self {
+        Client {
+            endpoint: config.endpoint,
+            auth: config.auth,
+            transport,
+            clock,
+            retry: RetryPolicy::default(),
+            time_delta: tokio::sync::OnceCell::new(),
+            token: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The URN plate of the endpoint, when known.
+    pub fn plate(&self) -> Option<Plate> {
+        self.endpoint.plate()
+    }
+
+    /// The authentication method.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    // ---- operations ----
+
+    /// `GET /auth/time`: the server clock, Unix seconds.
+    pub async fn auth_time(&self) -> Result<i64, Error> {
+        let req = build_request(&self.endpoint, &ops::auth_time(), &RequestAuth::None)?;
+        let resp = self.send_plain(req, true).await?;
+        crate::core::parse_auth_time(&resp)
+    }
+
+    /// `GET /v1/auth/details`: who the credentials are, with ready-made identity URNs.
+    pub async fn auth_details(&self) -> Result<AuthDetails, Error> {
+        self.get_json(&ops::auth_details(), "auth details").await
+    }
+
+    /// `GET /v1/me`: the account.
+    pub async fn me(&self) -> Result<Me, Error> {
+        self.get_json(&ops::me(), "account (/v1/me)").await
+    }
+
+    /// All OKMS domains (every page).
+    pub async fn list_domains(&self) -> Result<Vec<Domain>, Error> {
+        self.get_all_pages(ops::list_domains, "OKMS domain list")
+            .await
+    }
+
+    /// One OKMS domain, with its public CA when `public_ca`.
+    pub async fn get_domain(&self, okms_id: Uuid, public_ca: bool) -> Result<Domain, Error> {
+        self.get_json(&ops::get_domain(okms_id, public_ca), "OKMS domain")
+            .await
+    }
+
+    /// All credentials of a domain (every page).
+    pub async fn list_credentials(&self, okms_id: Uuid) -> Result<Vec<Credential>, Error> {
+        self.get_all_pages(|c| ops::list_credentials(okms_id, c), "credential list")
+            .await
+    }
+
+    /// One credential.
+    pub async fn get_credential(
+        &self,
+        okms_id: Uuid,
+        credential_id: Uuid,
+    ) -> Result<Credential, Error> {
+        self.get_json(&ops::get_credential(okms_id, credential_id), "credential")
+            .await
+    }
+
+    /// Revokes and deletes a credential; returns it as the server last saw it, when it says.
+    pub async fn delete_credential(
+        &self,
+        okms_id: Uuid,
+        credential_id: Uuid,
+    ) -> Result<Option<Credential>, Error> {
+        let resp = self
+            .execute(&ops::delete_credential(okms_id, credential_id))
+            .await?;
+        if resp.body().iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        parse_json(&resp, "deleted credential").map(Some)
+    }
+
+    /// Creates a credential. Validates `request` first, sends the POST exactly once.
+    ///
+    /// When the POST may have been processed but no answer was read (connection broken after
+    /// sending, timeout, a 5xx from the server or a gateway, an unreadable 2xx answer), the
+    /// error is [`Error::CreateOutcomeUnknown`]: reconcile with
+    /// [`find_credentials_by_name`](Self::find_credentials_by_name) before creating again.
+    ///
+    /// The answer's `privateKeyPEM` (present when OVHcloud generated the key) is the only copy
+    /// of that key: persist it before anything else.
+    pub async fn create_credential(
+        &self,
+        okms_id: Uuid,
+        request: &CredentialRequest,
+    ) -> Result<CreatedCredential, Error> {
+        let req = ops::create_credential(okms_id, request)?;
+        let sent_at = OffsetDateTime::from(self.clock.now());
+        let unknown = |source: Error| Error::CreateOutcomeUnknown {
+            name: request.name.clone(),
+            okms_id,
+            sent_at,
+            source: Box::new(source),
+        };
+        let url = self.endpoint.url(&req.path);
+        match self.send_once(&req).await? {
+            Err(e) => {
+                let reached = e.may_have_reached_server();
+                let err = Error::Transport {
+                    method: "POST".into(),
+                    url,
+                    source: e,
+                };
+                Err(if reached { unknown(err) } else { err })
+            }
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let result = if matches!(status, 500 | 502 | 503 | 504) {
+                    Err(unknown(parse_error(&resp).into()))
+                } else if let Err(e) = check_status(&resp) {
+                    Err(e)
+                } else {
+                    parse_json_secret::<CreatedCredential>(&resp, "created credential")
+                        .map_err(unknown)
+                };
+                // The answer may hold the generated private key.
+                resp.body_mut().zeroize();
+                result
+            }
+        }
+    }
+
+    /// Credentials of the domain with exactly this `name`, created at or after
+    /// `created_after` (server time). Pass the local send time minus a margin for clock skew.
+    pub async fn find_credentials_by_name(
+        &self,
+        okms_id: Uuid,
+        name: &str,
+        created_after: OffsetDateTime,
+    ) -> Result<Vec<Credential>, Error> {
+        Ok(self
+            .list_credentials(okms_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.name == name && c.created_at >= created_after)
+            .collect())
+    }
+
+    /// Polls until the credential is READY with a certificate; see [`WaitPolicy`].
+    pub async fn wait_until_ready(
+        &self,
+        okms_id: Uuid,
+        credential_id: Uuid,
+        policy: &WaitPolicy,
+    ) -> Result<Credential, Error> {
+        self.wait_until_ready_with(okms_id, credential_id, policy, |_| {})
+            .await
+    }
+
+    /// Like [`wait_until_ready`](Self::wait_until_ready), calling `on_poll` after every poll
+    /// (e.g. to draw progress).
+    pub async fn wait_until_ready_with(
+        &self,
+        okms_id: Uuid,
+        credential_id: Uuid,
+        policy: &WaitPolicy,
+        mut on_poll: impl FnMut(&Credential) + Send,
+    ) -> Result<Credential, Error> {
+        let start = self.clock.now();
+        let mut polls: u32 = 0;
+        loop {
+            let c = self.get_credential(okms_id, credential_id).await?;
+            polls = polls.saturating_add(1);
+            on_poll(&c);
+            match &c.status {
+                CredentialStatus::Ready if c.certificate_pem.is_some() => return Ok(c),
+                CredentialStatus::Error
+                | CredentialStatus::Expired
+                | CredentialStatus::Deleting => {
+                    return Err(Error::UnexpectedStatus {
+                        id: credential_id,
+                        status: c.status,
+                    });
+                }
+                // CREATING, READY without certificate yet, or a status we do not know: wait.
+                _ => {}
+            }
+            let waited = self.clock.now().duration_since(start).unwrap_or_default();
+            let Some(remaining) = policy.timeout.checked_sub(waited).filter(|r| !r.is_zero())
+            else {
+                return Err(Error::WaitTimeout {
+                    id: credential_id,
+                    status: c.status,
+                    waited,
+                });
+            };
+            self.clock
+                .sleep(policy.interval(polls).min(remaining))
+                .await;
+        }
+    }
+
+    // ---- machinery ----
+
+    async fn get_json<R: DeserializeOwned>(
+        &self,
+        req: &ApiRequest,
+        what: &'static str,
+    ) -> Result<R, Error> {
+        let resp = self.execute(req).await?;
+        parse_json(&resp, what)
+    }
+
+    async fn get_all_pages<R: DeserializeOwned>(
+        &self,
+        make: impl Fn(Option<&str>) -> Result<ApiRequest, Error>,
+        what: &'static str,
+    ) -> Result<Vec<R>, Error> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let resp = self.execute(&make(cursor.as_deref())?).await?;
+            let page: Vec<R> = parse_json(&resp, what)?;
+            out.extend(page);
+            match next_cursor(&resp) {
+                None => return Ok(out),
+                Some(c) if !seen.insert(c.clone()) => {
+                    return Err(Error::invalid(
+                        "X-Pagination-Cursor-Next",
+                        format!("the server repeated cursor {c:?}; stopping to avoid a loop"),
+                    ));
+                }
+                Some(c) => cursor = Some(c),
+            }
+        }
+        Err(Error::invalid(
+            "X-Pagination-Cursor-Next",
+            format!("more than {MAX_PAGES} pages; stopping"),
+        ))
+    }
+
+    /// Sends an API request with retries (idempotent methods only), re-authenticating each
+    /// attempt. Returns the 2xx answer, or the error.
+    pub(crate) async fn execute(&self, req: &ApiRequest) -> Result<http::Response<Vec<u8>>, Error> {
+        let idempotent = req.is_idempotent();
+        let mut attempt: u32 = 0;
+        let mut token_renewed = false;
+        loop {
+            attempt += 1;
+            let outcome = self.send_once(req).await?;
+            if let Ok(resp) = &outcome
+                && resp.status() == http::StatusCode::UNAUTHORIZED
+                && idempotent
+                && !token_renewed
+                && matches!(self.auth, Auth::OAuth2 { .. })
+            {
+                // The cached token may have been revoked or expired early: fetch a new one once.
+                token_renewed = true;
+                *self.token.lock().await = None;
+                continue;
+            }
+            match self.next_step(attempt, idempotent, outcome) {
+                Step::Done(r) => {
+                    return r.map_err(|e| self.transport_error(req.method.as_str(), &req.path, e));
+                }
+                Step::Retry(delay) => self.clock.sleep(delay).await,
+            }
+        }
+    }
+
+    /// One attempt: authenticate, build, send. The outer error means nothing was sent.
+    async fn send_once(
+        &self,
+        req: &ApiRequest,
+    ) -> Result<Result<http::Response<Vec<u8>>, TransportError>, Error> {
+        let http_req = match (&self.auth, req.authenticated) {
+            (_, false) => build_request(&self.endpoint, req, &RequestAuth::None)?,
+            (
+                Auth::ApplicationKey {
+                    application_key,
+                    application_secret,
+                    consumer_key,
+                },
+                true,
+            ) => {
+                let timestamp = self.timestamp().await?;
+                build_request(
+                    &self.endpoint,
+                    req,
+                    &RequestAuth::Signature {
+                        application_key,
+                        application_secret,
+                        consumer_key,
+                        timestamp,
+                    },
+                )?
+            }
+            (Auth::AccessToken { access_token }, true) => {
+                build_request(&self.endpoint, req, &RequestAuth::Bearer(access_token))?
+            }
+            (Auth::OAuth2 { .. }, true) => {
+                let token = self.oauth2_token().await?;
+                build_request(&self.endpoint, req, &RequestAuth::Bearer(&token))?
+            }
+        };
+        Ok(self.transport.send(http_req).await)
+    }
+
+    /// Sends a pre-built request (no authentication state involved) with retries.
+    async fn send_plain(
+        &self,
+        req: http::Request<Vec<u8>>,
+        idempotent: bool,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let outcome = self.transport.send(clone_request(&req)).await;
+            match self.next_step(attempt, idempotent, outcome) {
+                Step::Done(r) => {
+                    return r.map_err(|e| {
+                        self.transport_error(req.method().as_str(), &req.uri().to_string(), e)
+                    });
+                }
+                Step::Retry(delay) => self.clock.sleep(delay).await,
+            }
+        }
+    }
+
+    fn next_step(
+        &self,
+        attempt: u32,
+        idempotent: bool,
+        outcome: Result<http::Response<Vec<u8>>, TransportError>,
+    ) -> Step {
+        let can_retry = idempotent && attempt < self.retry.max_attempts;
+        match outcome {
+            Err(e) if can_retry && e.is_transient() => Step::Retry(self.retry.delay(attempt, None)),
+            Err(e) => Step::Done(Err(StepError::Transport(e))),
+            Ok(resp) if resp.status().is_success() => Step::Done(Ok(resp)),
+            Ok(resp) if can_retry && is_retryable_status(resp.status().as_u16()) => {
+                Step::Retry(self.retry.delay(attempt, retry_after(&resp)))
+            }
+            Ok(resp) => Step::Done(Err(StepError::Api(parse_error(&resp).into()))),
+        }
+    }
+
+    fn transport_error(&self, method: &str, path_or_url: &str, e: StepError) -> Error {
+        match e {
+            StepError::Api(e) => e,
+            StepError::Transport(source) => Error::Transport {
+                method: method.to_string(),
+                url: if path_or_url.starts_with('/') {
+                    self.endpoint.url(path_or_url)
+                } else {
+                    path_or_url.to_string()
+                },
+                source,
+            },
+        }
+    }
+
+    /// The signature timestamp: local clock corrected by the server offset (fetched once).
+    async fn timestamp(&self) -> Result<i64, Error> {
+        let delta = self
+            .time_delta
+            .get_or_try_init(|| async {
+                let server = self.auth_time().await?;
+                Ok::<i64, Error>(server - unix_seconds(self.clock.now()))
+            })
+            .await?;
+        Ok(unix_seconds(self.clock.now()) + delta)
+    }
+
+    /// A valid OAuth2 access token, fetched or renewed as needed.
+    async fn oauth2_token(&self) -> Result<SecretString, Error> {
+        let Auth::OAuth2 {
+            client_id,
+            client_secret,
+            token_url,
+        } = &self.auth
+        else {
+            return Err(Error::invalid("auth", "not in OAuth2 mode"));
+        };
+        let mut cached = self.token.lock().await;
+        if let Some(c) = cached.as_ref()
+            && self.clock.now() < c.renew_at
+        {
+            return Ok(c.token.clone());
+        }
+        let url = match token_url {
+            Some(u) => u.clone(),
+            None => self.endpoint.oauth2_token_url()?,
+        };
+        let fetched_at = self.clock.now();
+        let resp = self
+            .send_plain(token_request(&url, client_id, client_secret)?, true)
+            .await?;
+        let token = parse_token_response(&resp)?;
+        *cached = Some(CachedToken {
+            token: token.token.clone(),
+            renew_at: fetched_at + token.renew_after(),
+        });
+        Ok(token.token)
+    }
+}
+
+enum StepError {
+    Transport(TransportError),
+    Api(Error),
+}
+
+enum Step {
+    Done(Result<http::Response<Vec<u8>>, StepError>),
+    Retry(Duration),
+}
+
+fn clone_request(req: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut r = http::Request::new(req.body().clone());
+    *r.method_mut() = req.method().clone();
+    *r.uri_mut() = req.uri().clone();
+    *r.version_mut() = req.version();
+    *r.headers_mut() = req.headers().clone();
+    r
+}

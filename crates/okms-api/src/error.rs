@@ -1,0 +1,303 @@
+//! The crate's single error type, and the server error shapes it decodes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::transport::TransportError;
+use crate::types::CredentialStatus;
+
+/// Everything that can go wrong in `okms-api`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The endpoint name is not one of OVHcloud's API endpoints.
+    #[error("unknown endpoint {name:?}: use one of {valid}, or an https:// URL")]
+    UnknownEndpoint {
+        /// The name that was given.
+        name: String,
+        /// The valid names, comma-separated.
+        valid: String,
+    },
+    /// The endpoint (or KMS) URL is malformed or not allowed.
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL that was given.
+        url: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A plain `http://` URL names a host that is not loopback.
+    #[error(
+        "URL {url:?} uses plain http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost); use https://"
+    )]
+    InsecureUrl {
+        /// The URL that was given.
+        url: String,
+    },
+    /// More than one authentication method is configured.
+    #[error(
+        "can't use multiple authentication methods: {first} and {second} are both configured; keep only one"
+    )]
+    MultipleAuthMethods {
+        /// The first method found.
+        first: &'static str,
+        /// The second method found.
+        second: &'static str,
+    },
+    /// No authentication method is configured.
+    #[error(
+        "no OVHcloud API credentials for endpoint {endpoint}: set application_key + application_secret + consumer_key, \
+         or client_id + client_secret, or access_token (in ovh.conf section [{endpoint}] or OVH_* environment variables)"
+    )]
+    NoCredentials {
+        /// The endpoint whose credentials were looked up.
+        endpoint: String,
+    },
+    /// One half of a credential pair is set without the other.
+    #[error("{present} is set but {missing} is missing; set both or neither")]
+    IncompleteCredentials {
+        /// The setting that is present.
+        present: &'static str,
+        /// The setting that is missing.
+        missing: &'static str,
+    },
+    /// OAuth2 client credentials are not available on this endpoint.
+    #[error(
+        "oauth2 authentication is not compatible with endpoint {endpoint}; use application keys or an access token"
+    )]
+    OAuth2NotSupported {
+        /// The endpoint name.
+        endpoint: String,
+    },
+    /// A configuration file could not be read.
+    #[error("cannot read config file {}", path.display())]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configuration file is not valid INI.
+    #[error("cannot parse config file {}: {message}", path.display())]
+    ConfigParse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A field failed client-side validation (request body, identifier, PEM input).
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// The field name as the API spells it (e.g. `name`, `identityURNs[2]`, `okmsId`).
+        field: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A credential request (JSON) could not be decoded.
+    #[error("cannot decode credential request JSON")]
+    RequestDecode(#[source] serde_json::Error),
+    /// The server answered with an error status.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+    /// A successful answer could not be decoded into the expected type.
+    #[error("cannot decode {what} from the server answer (HTTP {status}): {body_excerpt:?}")]
+    Decode {
+        /// What was expected.
+        what: &'static str,
+        /// HTTP status of the answer.
+        status: u16,
+        /// The start of the body, for diagnosis (never used for secret-bearing answers).
+        body_excerpt: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request could not be sent, or the answer could not be received.
+    #[error("{method} {url} failed")]
+    Transport {
+        /// The HTTP method.
+        method: String,
+        /// The URL (no secrets: signatures travel in headers).
+        url: String,
+        /// The transport's error.
+        #[source]
+        source: TransportError,
+    },
+    /// The create POST failed in a way where the server may still have created the credential.
+    ///
+    /// The POST is never repeated automatically. Use
+    /// [`Client::find_credentials_by_name`](crate::Client::find_credentials_by_name) with `sent_at`
+    /// to find out, then adopt, or delete and create again.
+    #[error(
+        "the create request for credential {name:?} in domain {okms_id} may or may not have been processed \
+         (sent at {sent_at}); list the domain's credentials to reconcile before creating again"
+    )]
+    CreateOutcomeUnknown {
+        /// The credential name that was sent.
+        name: String,
+        /// The OKMS domain.
+        okms_id: Uuid,
+        /// Local time just before the POST was sent.
+        sent_at: OffsetDateTime,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Waiting for READY ran past its deadline.
+    #[error("credential {id} is still {status} after {waited:?}; wait again later")]
+    WaitTimeout {
+        /// The credential.
+        id: Uuid,
+        /// Its last seen status.
+        status: CredentialStatus,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// The credential reached a status from which it will never become READY.
+    #[error("credential {id} reached status {status} instead of READY")]
+    UnexpectedStatus {
+        /// The credential.
+        id: Uuid,
+        /// The status seen.
+        status: CredentialStatus,
+    },
+    /// The OAuth2 token endpoint answered without a usable token.
+    #[error("the OAuth2 token endpoint returned no usable access token: {reason}")]
+    OAuth2Token {
+        /// What was missing or wrong.
+        reason: String,
+    },
+    /// TLS configuration (certificates, keys, trust roots) is unusable.
+    #[error("TLS setup failed: {reason}")]
+    Tls {
+        /// What is wrong.
+        reason: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// An HTTP request could not be assembled (a header value or URL the `http` crate refuses).
+    #[error("cannot build HTTP request")]
+    Http(#[from] http::Error),
+}
+
+impl Error {
+    /// The server error, when this is (or wraps) one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            Error::CreateOutcomeUnknown { source, .. } => source.api_error(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a server error.
+    pub fn status(&self) -> Option<u16> {
+        self.api_error().map(|e| e.status)
+    }
+
+    /// The OVH error `class` (e.g. `Client::BadRequest::CredentialNameMaximumExceeded`).
+    pub fn class(&self) -> Option<&str> {
+        self.api_error().and_then(|e| e.class.as_deref())
+    }
+
+    /// The `X-Ovh-QueryID` of the failed call, to quote to OVHcloud support.
+    pub fn query_id(&self) -> Option<&str> {
+        self.api_error().and_then(|e| e.query_id.as_deref())
+    }
+
+    /// The server said 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// The server refused the credentials or the permissions (401 or 403).
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self.status(), Some(401 | 403))
+    }
+
+    /// The create POST may have been processed; reconcile before trying again.
+    pub fn is_create_outcome_unknown(&self) -> bool {
+        matches!(self, Error::CreateOutcomeUnknown { .. })
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Which error body shape the server used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorShape {
+    /// The OVH API shape `{"class","message","details"}`.
+    Ovh,
+    /// The authentication layer shape `{"errorCode","httpCode","message"}`.
+    AuthLayer,
+    /// The OAuth2 shape `{"error","error_description"}`.
+    OAuth2,
+    /// The KMS data-plane shape `{"error_id","error_code","errors","request_id"}`.
+    DataPlane,
+    /// Not JSON, or JSON of an unknown shape: the body is kept verbatim (truncated).
+    Raw,
+}
+
+/// An error answer from the OVHcloud API (or its OAuth2 endpoint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// OVH error class, e.g. `Client::Forbidden`.
+    pub class: Option<String>,
+    /// Auth-layer `errorCode` (e.g. `INVALID_SIGNATURE`), OAuth2 `error`, or data-plane `error_code`.
+    pub code: Option<String>,
+    /// The server's message, verbatim.
+    pub message: String,
+    /// OVH `details` (e.g. `unauthorizedActionsByIAM`).
+    pub details: BTreeMap<String, String>,
+    /// The `X-Ovh-QueryID` response header.
+    pub query_id: Option<String>,
+    /// `Retry-After`, in seconds, when the server sent one.
+    pub retry_after: Option<Duration>,
+    /// Which body shape was recognised.
+    pub shape: ErrorShape,
+}
+
+impl fmt::Display for ApiError {
+    // Same wording as go-ovh so users can search for it; details appended because IAM
+    // refusals put the missing action there.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OVHcloud API error (status code {}): ", self.status)?;
+        match (&self.class, &self.code) {
+            (Some(class), _) => write!(f, "{class}: ")?,
+            (None, Some(code)) => write!(f, "{code}: ")?,
+            (None, None) => {}
+        }
+        write!(f, "{:?}", self.message)?;
+        for (k, v) in &self.details {
+            write!(f, " [{k}: {v}]")?;
+        }
+        if let Some(q) = &self.query_id {
+            write!(f, " (X-OVH-Query-Id: {q})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}

@@ -1,0 +1,172 @@
+//! The KMS data plane check: one mutual-TLS call proving a certificate and key work.
+//!
+//! `GET {kms_url}/api/{okmsId}/v1/servicekey?max=10` with the client certificate; the answer
+//! is a service-key list or the data-plane error `{"error_id","error_code","errors","request_id"}`.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::reqwest_transport::ReqwestTransport;
+use crate::tls::ClientIdentity;
+use crate::transport::Transport;
+
+/// Inputs of [`check_mtls`].
+#[derive(Debug, Clone)]
+pub struct MtlsCheck {
+    /// KMS REST endpoint, e.g. `https://eu-west-rbx.okms.ovh.net` (https only, no trailing `/` needed).
+    pub kms_url: String,
+    /// The OKMS domain.
+    pub okms_id: Uuid,
+    /// Client certificate (chain), PEM.
+    pub cert_pem: String,
+    /// Client private key, PEM.
+    pub key_pem: SecretString,
+    /// Extra CA to trust besides the platform roots (e.g. a test server's CA), PEM.
+    pub ca_pem: Option<String>,
+}
+
+/// `ListServiceKeys` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceKeyList {
+    /// The keys, as returned.
+    #[serde(default)]
+    pub objects_list: Vec<serde_json::Value>,
+    /// Cursor for the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
+    /// Whether more keys exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+}
+
+/// The data-plane error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataPlaneError {
+    /// Error ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_id: Option<String>,
+    /// Bit-packed error code (see [`DataPlaneError::category`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    /// Messages.
+    #[serde(default)]
+    pub errors: Vec<String>,
+    /// Request ID, to quote to support.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl DataPlaneError {
+    /// The category in bits 12–15 of `error_code`, named as okms-sdk-go does.
+    pub fn category(&self) -> Option<&'static str> {
+        let c = self.error_code?;
+        Some(match (c >> 12) & 0xf {
+            1 => "Internal",
+            2 => "Argument",
+            3 => "Authentication",
+            4 => "Authorization",
+            5 => "NotFound",
+            6 => "Database",
+            7 => "Unavailable",
+            8 => "BadArgument",
+            9 => "TooManyRequest",
+            10 => "Conflict",
+            _ => "Unknown",
+        })
+    }
+}
+
+/// What the data plane answered.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DataPlaneOutcome {
+    /// 2xx with a service-key list: the certificate works.
+    ServiceKeys(ServiceKeyList),
+    /// An error body in the data-plane shape.
+    Error(DataPlaneError),
+    /// Anything else, verbatim (truncated).
+    Unparsed(String),
+}
+
+/// Status and decoded body of the check call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataPlaneResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Decoded body.
+    pub outcome: DataPlaneOutcome,
+}
+
+impl DataPlaneResponse {
+    /// The certificate was accepted and the call succeeded.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+            && matches!(self.outcome, DataPlaneOutcome::ServiceKeys(_))
+    }
+}
+
+/// The check request (sans-IO).
+pub fn servicekey_request(kms_url: &str, okms_id: Uuid) -> Result<http::Request<Vec<u8>>, Error> {
+    let base = kms_url.trim_end_matches('/');
+    let parsed = crate::endpoint::check_url(base)?;
+    if parsed.scheme() != "https" {
+        return Err(Error::InvalidUrl {
+            url: kms_url.to_string(),
+            reason: "mutual TLS needs an https:// URL".into(),
+        });
+    }
+    Ok(http::Request::builder()
+        .method(http::Method::GET)
+        .uri(format!("{base}/api/{okms_id}/v1/servicekey?max=10"))
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new())?)
+}
+
+/// Decodes the check answer (sans-IO).
+pub fn parse_servicekey_response(response: &http::Response<Vec<u8>>) -> DataPlaneResponse {
+    let status = response.status().as_u16();
+    let body = response.body();
+    let outcome = if response.status().is_success() {
+        serde_json::from_slice::<ServiceKeyList>(body).map(DataPlaneOutcome::ServiceKeys)
+    } else {
+        serde_json::from_slice::<DataPlaneError>(body)
+            .map(DataPlaneOutcome::Error)
+            .and_then(|o| match &o {
+                // `{}` or any JSON object would decode to an all-empty error: keep the text then.
+                DataPlaneOutcome::Error(e)
+                    if e.error_id.is_none() && e.error_code.is_none() && e.errors.is_empty() =>
+                {
+                    Err(serde::de::Error::custom("not a data-plane error"))
+                }
+                _ => Ok(o),
+            })
+    }
+    .unwrap_or_else(|_| DataPlaneOutcome::Unparsed(crate::core::excerpt(body)));
+    DataPlaneResponse { status, outcome }
+}
+
+/// Makes the mutual-TLS call and returns what the data plane said. A TLS or connection
+/// failure (certificate refused, unknown CA) is an `Err`.
+pub async fn check_mtls(check: &MtlsCheck) -> Result<DataPlaneResponse, Error> {
+    let request = servicekey_request(&check.kms_url, check.okms_id)?;
+    let mut builder = ReqwestTransport::builder().identity(ClientIdentity {
+        cert_pem: check.cert_pem.clone(),
+        key_pem: check.key_pem.clone(),
+    });
+    if let Some(ca) = &check.ca_pem {
+        builder = builder.add_root_pem(ca)?;
+    }
+    let transport = builder.build()?;
+    let url = request.uri().to_string();
+    let response = transport
+        .send(request)
+        .await
+        .map_err(|source| Error::Transport {
+            method: "GET".into(),
+            url,
+            source,
+        })?;
+    Ok(parse_servicekey_response(&response))
+}

@@ -1,0 +1,81 @@
+//! rustls client configuration with the `ring` provider (no OpenSSL, no aws-lc C build).
+
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::Error;
+
+/// A client certificate chain and its private key, as PEM text.
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    /// Certificate (chain), PEM.
+    pub cert_pem: String,
+    /// Private key (PKCS#8, SEC1 or PKCS#1), PEM.
+    pub key_pem: SecretString,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls_err(
+    reason: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    Error::Tls {
+        reason: reason.into(),
+        source: Some(Box::new(source)),
+    }
+}
+
+/// Parses every `CERTIFICATE` block of `pem`; `what` names the input in errors.
+pub fn parse_certificates(pem: &str, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| tls_err(format!("cannot read {what} as PEM certificates"), e))?;
+    if certs.is_empty() {
+        return Err(Error::Tls {
+            reason: format!("{what} holds no -----BEGIN CERTIFICATE----- block"),
+            source: None,
+        });
+    }
+    Ok(certs)
+}
+
+/// A rustls client configuration: platform trust roots plus `extra_roots`, optional client
+/// certificate, TLS 1.2+, ALPN h2 and http/1.1.
+pub fn client_config(
+    extra_roots: &[CertificateDer<'static>],
+    identity: Option<&ClientIdentity>,
+) -> Result<ClientConfig, Error> {
+    let provider = provider();
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
+        extra_roots.iter().cloned(),
+        provider.clone(),
+    )
+    .map_err(|e| tls_err("cannot set up certificate verification (trust roots)", e))?;
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_err("no usable TLS versions", e))?
+        .dangerous()
+        // Not dangerous: this is the platform verifier with the standard WebPKI checks.
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some(id) => {
+            let chain = parse_certificates(&id.cert_pem, "the client certificate")?;
+            let key = PrivateKeyDer::from_pem_slice(id.key_pem.expose_secret().as_bytes())
+                .map_err(|e| tls_err("cannot read the client private key as PEM", e))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| tls_err("the client certificate and key cannot be used together", e))?
+        }
+    };
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
