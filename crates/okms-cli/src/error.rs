@@ -36,6 +36,13 @@ impl CliError {
         self.hint = Some(hint.into());
         self
     }
+
+    /// Adds an outer message, keeping the current one as a cause.
+    #[must_use]
+    pub fn context(mut self, msg: impl fmt::Display + Send + Sync + 'static) -> Self {
+        self.error = self.error.context(msg);
+        self
+    }
 }
 
 impl fmt::Debug for CliError {

@@ -99,7 +99,11 @@ impl Output {
     /// # Errors
     /// When stdout cannot be written.
     pub fn field(&self, label: &str, value: &str) -> CliResult<()> {
-        let padded = format!("{label}:");
+        let padded = if label.is_empty() {
+            String::new()
+        } else {
+            format!("{label}:")
+        };
         if self.color_stdout {
             self.line(&format!("{BOLD}{padded:<22}{RESET}{value}"))
         } else {
@@ -139,12 +143,15 @@ impl Output {
 
     /// Prints an error as `error:`, `caused by:` lines and a `hint:` line on stderr.
     pub fn error(&self, err: &CliError) {
-        let mut chain = err.error.chain();
-        if let Some(top) = chain.next() {
-            self.stderr_line(RED_BOLD, "error", &top.to_string());
-        }
-        for cause in chain {
-            self.stderr_line(RED_BOLD, "caused by", &cause.to_string());
+        let mut previous = String::new();
+        for (i, cause) in err.error.chain().enumerate() {
+            let text = cause.to_string();
+            // Some errors repeat their source in their own message; say it once.
+            if i > 0 && previous.contains(&text) {
+                continue;
+            }
+            self.stderr_line(RED_BOLD, if i == 0 { "error" } else { "caused by" }, &text);
+            previous = text;
         }
         if let Some(h) = &err.hint {
             self.stderr_line(CYAN_BOLD, "hint", h);

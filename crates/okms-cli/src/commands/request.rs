@@ -3,8 +3,11 @@
 
 use std::path::Path;
 
+use std::str::FromStr;
+
+use okms_api::{CredentialRequest, Endpoint, IdentityUrn, Plate};
 use okms_csr::Csr;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{csr_error, display_path, usage};
 use crate::cli::{GlobalArgs, IdentityArgs, RequestCommand, RequestNewArgs, RequestShowArgs};
@@ -25,233 +28,18 @@ pub fn run(cmd: &RequestCommand, global: &GlobalArgs, out: &Output) -> CliResult
     }
 }
 
-/// The body of `POST /v2/okms/resource/{okmsId}/credential` when a CSR is given
-/// (`okms.credential.Creation`): only the fields that are set, as the API's own clients send.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CreateBody {
-    /// Credential name.
-    pub name: String,
-    /// Optional description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Identities allowed to use the credential.
-    #[serde(rename = "identityURNs")]
-    pub identity_urns: Vec<String>,
-    /// Validity in days.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validity: Option<u32>,
-    /// The CSR, PEM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csr: Option<String>,
-    /// Only when OVHcloud generates the key: never in a request file (a CSR is always there).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate_type: Option<String>,
-}
-
-/// A problem with one field of the body, named as the API names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldProblem {
-    /// The JSON field (`name`, `description`, `identityURNs`, `validity`, `csr`).
-    pub field: &'static str,
-    /// What is wrong and what is allowed.
-    pub problem: String,
-}
-
-impl std::fmt::Display for FieldProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.problem)
-    }
-}
-
-impl std::error::Error for FieldProblem {}
-
-fn printable_ascii(s: &str) -> Option<(usize, char)> {
-    s.chars()
-        .enumerate()
-        .find(|(_, c)| !(' '..='~').contains(c))
-}
-
-/// Checks the body against what the API rejects (spec §1.1), naming the first bad field.
-///
-/// This is the single place where the request rules live in okms-cli.
-///
-/// # Errors
-/// The first [`FieldProblem`] found.
-pub fn validate(body: &CreateBody) -> Result<(), FieldProblem> {
-    let bad = |field, problem: String| Err(FieldProblem { field, problem });
-    let n = body.name.chars().count();
-    if n == 0 || n > 50 {
-        return bad("name", format!("{n} characters; the API allows 1 to 50"));
-    }
-    if let Some((i, c)) = printable_ascii(&body.name) {
-        return bad(
-            "name",
-            format!(
-                "character {} ({c:?}) is not printable ASCII (space to ~)",
-                i + 1
-            ),
-        );
-    }
-    if let Some(d) = &body.description {
-        let n = d.chars().count();
-        if n == 0 || n > 200 {
-            return bad(
-                "description",
-                format!("{n} characters; the API allows 1 to 200"),
-            );
-        }
-        if let Some((i, c)) = printable_ascii(d) {
-            return bad(
-                "description",
-                format!(
-                    "character {} ({c:?}) is not printable ASCII (space to ~)",
-                    i + 1
-                ),
-            );
-        }
-    }
-    if let Some(v) = body.validity
-        && !(1..=365).contains(&v)
-    {
-        return bad("validity", format!("{v} days; the API allows 1 to 365"));
-    }
-    let count = body.identity_urns.len();
-    if count == 0 || count > 25 {
-        return bad(
-            "identityURNs",
-            format!("{count} identities; the API allows 1 to 25"),
-        );
-    }
-    for urn in &body.identity_urns {
-        if let Err(p) = validate_urn(urn) {
-            return bad(
-                "identityURNs",
-                format!("{urn:?} is not an identity URN: {p}"),
-            );
-        }
-    }
-    if let Some(csr) = &body.csr {
-        if let Some((i, c)) = csr
-            .chars()
-            .enumerate()
-            .find(|(_, c)| !(*c == '\n' || (' '..='~').contains(c)))
-        {
-            return bad(
-                "csr",
-                format!("character {} ({c:?}) is not allowed in a PEM CSR", i + 1),
-            );
-        }
-        if !csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----") {
-            return bad(
-                "csr",
-                "does not start with -----BEGIN CERTIFICATE REQUEST-----".to_owned(),
-            );
-        }
-    }
-    if body.csr.is_some() && body.certificate_type.is_some() {
-        return bad(
-            "certificateType",
-            "cannot be sent together with csr".to_owned(),
-        );
-    }
-    if let Some(t) = &body.certificate_type
-        && t != "ECDSA"
-        && t != "RSA"
-    {
-        return bad(
-            "certificateType",
-            format!("{t:?}; the API accepts ECDSA or RSA"),
-        );
-    }
-    Ok(())
-}
-
-/// Checks one identity URN against the grammar of spec §3.2:
-/// `urn:v1:{eu|ca|us|labeu}:identity:{account|user|group|credential}:{nic}[/{name}]`.
-///
-/// # Errors
-/// What part is wrong.
-pub fn validate_urn(urn: &str) -> Result<(), String> {
-    let parts: Vec<&str> = urn.splitn(6, ':').collect();
-    let [urn_kw, version, plate, kind, idtype, rest] = parts.as_slice() else {
-        return Err("expected urn:v1:{region}:identity:{type}:{nic}[/{name}]".to_owned());
-    };
-    if *urn_kw != "urn" {
-        return Err("must start with urn:".to_owned());
-    }
-    if *version != "v1" {
-        return Err(format!("version {version:?}; expected v1"));
-    }
-    if !matches!(*plate, "eu" | "ca" | "us" | "labeu") {
-        return Err(format!("region {plate:?}; expected eu, ca or us"));
-    }
-    if *kind != "identity" {
-        return Err(format!("{kind:?} where `identity` was expected"));
-    }
-    let (nic, name) = match rest.split_once('/') {
-        Some((n, m)) => (n, Some(m)),
-        None => (*rest, None),
-    };
-    if !is_nic(nic) {
-        return Err(format!(
-            "account {nic:?} is not a NIC handle like xx1111-ovh"
-        ));
-    }
-    match (*idtype, name) {
-        ("account", None) => Ok(()),
-        ("account", Some(_)) => Err("an account URN has no /name part".to_owned()),
-        ("user" | "group" | "credential", None | Some("")) => {
-            Err(format!("a {idtype} URN needs {nic}/NAME"))
-        }
-        ("user" | "group" | "credential", Some(n)) => {
-            if let Some(c) = n.chars().find(|c| !c.is_ascii_graphic()) {
-                Err(format!("name contains {c:?}"))
-            } else if *idtype == "credential" && !n.starts_with("oauth2-") {
-                Err("a service-account URN names oauth2-{clientId}".to_owned())
-            } else {
-                Ok(())
-            }
-        }
-        (other, _) => Err(format!(
-            "identity type {other:?}; expected account, user, group or credential"
-        )),
-    }
-}
-
-/// `[a-z]{2}\d{1,6}-ovh`, case-insensitive as the Control Panel reads it.
-fn is_nic(s: &str) -> bool {
-    let Some(head) = s.strip_suffix("-ovh").or_else(|| s.strip_suffix("-OVH")) else {
-        return false;
-    };
-    let b = head.as_bytes();
-    b.len() >= 3
-        && b.len() <= 8
-        && b.iter().take(2).all(u8::is_ascii_alphabetic)
-        && b.iter().skip(2).all(u8::is_ascii_digit)
-}
-
-/// The region plate for built URNs: `--region`, else derived from `--endpoint`.
-fn plate(region: Option<&str>, endpoint: Option<&str>) -> CliResult<String> {
+/// The region plate for built URNs: `--region`, else the one of `--endpoint`.
+fn plate(region: Option<&str>, endpoint: Option<&str>) -> CliResult<Plate> {
     if let Some(r) = region {
-        let r = r.to_ascii_lowercase();
-        return match r.as_str() {
-            "eu" | "ca" | "us" | "labeu" => Ok(r),
-            _ => Err(CliError::new(
-                Exit::InvalidInput,
-                format!("--region {r:?}: expected eu, ca or us"),
-            )),
-        };
+        return Plate::from_str(r).map_err(|e| api_error(e, "--region"));
     }
-    match endpoint {
-        Some("ovh-eu" | "kimsufi-eu" | "soyoustart-eu") => Ok("eu".to_owned()),
-        Some("ovh-ca" | "kimsufi-ca" | "soyoustart-ca") => Ok("ca".to_owned()),
-        Some("ovh-us") => Ok("us".to_owned()),
-        _ => Err(
+    endpoint
+        .and_then(|e| Endpoint::parse(e).ok())
+        .and_then(|e| e.plate())
+        .ok_or_else(|| {
             usage("--root, --user, --group and --service-account need --region eu|ca|us")
-                .hint("or give full URNs with --identity"),
-        ),
-    }
+                .hint("or give full URNs with --identity")
+        })
 }
 
 /// The identity URNs from the flags, in the order given, without duplicates.
@@ -272,24 +60,36 @@ fn identities(
             return Err(usage("--root, --user, --group and --service-account need --nic (your account, e.g. xx1111-ovh)")
                 .hint("or give full URNs with --identity"));
         };
-        if !is_nic(nic) {
-            return Err(CliError::new(
-                Exit::InvalidInput,
-                format!("--nic {nic:?} is not a NIC handle like xx1111-ovh"),
-            ));
-        }
         let plate = plate(region, endpoint)?;
-        let base = format!("urn:v1:{plate}:identity");
+        let nic_err = |e| api_error(e, "--nic");
         if ids.root {
-            urns.push(format!("{base}:account:{nic}"));
+            urns.push(
+                IdentityUrn::root_account(plate, nic)
+                    .map_err(nic_err)?
+                    .into_string(),
+            );
         }
-        urns.extend(ids.user.iter().map(|u| format!("{base}:user:{nic}/{u}")));
-        urns.extend(ids.group.iter().map(|g| format!("{base}:group:{nic}/{g}")));
-        urns.extend(
-            ids.service_account
-                .iter()
-                .map(|c| format!("{base}:credential:{nic}/oauth2-{c}")),
-        );
+        for u in &ids.user {
+            urns.push(
+                IdentityUrn::user(plate, nic, u)
+                    .map_err(|e| api_error(e, "--user"))?
+                    .into_string(),
+            );
+        }
+        for g in &ids.group {
+            urns.push(
+                IdentityUrn::group(plate, nic, g)
+                    .map_err(|e| api_error(e, "--group"))?
+                    .into_string(),
+            );
+        }
+        for c in &ids.service_account {
+            urns.push(
+                IdentityUrn::service_account(plate, nic, c)
+                    .map_err(|e| api_error(e, "--service-account"))?
+                    .into_string(),
+            );
+        }
     }
     let mut seen = std::collections::HashSet::new();
     let before = urns.len();
@@ -300,18 +100,23 @@ fn identities(
     Ok(urns)
 }
 
-fn field_error(p: FieldProblem) -> CliError {
-    let flag = match p.field {
-        "identityURNs" => "--identity",
-        "name" => "--name",
-        "description" => "--description",
-        "validity" => "--validity",
-        "csr" => "--csr",
-        _ => "",
+/// Wraps an okms-api validation error; `flag` is the option to fix when the field does not say.
+fn api_error(e: okms_api::Error, flag: &str) -> CliError {
+    let flag = match &e {
+        okms_api::Error::InvalidField { field, .. } => match field.as_str() {
+            f if f.starts_with("identityURNs") => "--identity",
+            "name" => "--name",
+            "description" => "--description",
+            "validity" => "--validity",
+            "csr" => "--csr",
+            "nic" => "--nic",
+            _ => flag,
+        },
+        _ => flag,
     };
     let err = CliError {
         exit: Exit::InvalidInput,
-        error: anyhow::Error::new(p).context("the request would be rejected by the API"),
+        error: anyhow::Error::new(e).context("the request would be rejected by the API"),
         hint: None,
     };
     if flag.is_empty() {
@@ -366,16 +171,8 @@ fn new(a: &RequestNewArgs, endpoint: Option<&str>, out: &Output) -> CliResult<()
         out,
     )?;
     let csr = load_csr(&a.csr)?;
-    let body = CreateBody {
-        name: a.name.clone(),
-        description: a.description.clone(),
-        identity_urns: urns,
-        validity: a.validity,
-        csr: Some(csr.to_pem()),
-        certificate_type: None,
-    };
-    validate(&body).map_err(field_error)?;
-    let mut json = serde_json::to_vec(&body).map_err(|e| CliError {
+    let body = build_request(a, urns, &csr)?;
+    let mut json = body.to_json().map_err(|e| CliError {
         exit: Exit::Error,
         error: anyhow::Error::new(e).context("cannot encode the request"),
         hint: None,
@@ -388,7 +185,26 @@ fn new(a: &RequestNewArgs, endpoint: Option<&str>, out: &Output) -> CliResult<()
     report(&body, &csr, &a.out, out, true)
 }
 
-fn report(body: &CreateBody, csr: &Csr, path: &Path, out: &Output, written: bool) -> CliResult<()> {
+/// The create body, validated by okms-api (the one definition of what the API accepts).
+fn build_request(a: &RequestNewArgs, urns: Vec<String>, csr: &Csr) -> CliResult<CredentialRequest> {
+    let mut body = CredentialRequest::from_csr(a.name.clone(), urns, csr.to_pem());
+    if let Some(d) = &a.description {
+        body = body.with_description(d.clone());
+    }
+    if let Some(v) = a.validity {
+        body = body.with_validity(v);
+    }
+    body.validate().map_err(|e| api_error(e, ""))?;
+    Ok(body)
+}
+
+fn report(
+    body: &CredentialRequest,
+    csr: &Csr,
+    path: &Path,
+    out: &Output,
+    written: bool,
+) -> CliResult<()> {
     let r = RequestReport {
         path: path.display().to_string(),
         name: &body.name,
@@ -434,12 +250,16 @@ fn report(body: &CreateBody, csr: &Csr, path: &Path, out: &Output, written: bool
 fn show(a: &RequestShowArgs, out: &Output) -> CliResult<()> {
     let name = display_path(&a.path);
     let bytes = input::read(&a.path, "the request")?;
-    let body: CreateBody = serde_json::from_slice(&bytes).map_err(|e| CliError {
-        exit: Exit::InvalidInput,
-        error: anyhow::Error::new(e).context(format!("{name} is not a credential request")),
-        hint: Some("a request file is written by `okms-cli request new`".to_owned()),
+    let body = CredentialRequest::from_json(&bytes).map_err(|e| match e {
+        okms_api::Error::InvalidField { .. } => {
+            api_error(e, "").context(format!("{name} holds an invalid request"))
+        }
+        _ => CliError {
+            exit: Exit::InvalidInput,
+            error: anyhow::Error::new(e).context(format!("{name} is not a credential request")),
+            hint: Some("a request file is written by `okms-cli request new`".to_owned()),
+        },
     })?;
-    validate(&body).map_err(field_error)?;
     let Some(pem) = &body.csr else {
         return Err(CliError::new(
             Exit::InvalidInput,
@@ -454,78 +274,4 @@ fn show(a: &RequestShowArgs, out: &Output) -> CliResult<()> {
         err
     })?;
     report(&body, &csr, &a.path, out, false)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body() -> CreateBody {
-        CreateBody {
-            name: "app1".into(),
-            description: None,
-            identity_urns: vec!["urn:v1:eu:identity:user:xx1111-ovh/john.smith".into()],
-            validity: None,
-            csr: None,
-            certificate_type: None,
-        }
-    }
-
-    #[test]
-    fn urns_from_the_spec_are_accepted() {
-        for u in [
-            "urn:v1:eu:identity:account:xx1111-ovh",
-            "urn:v1:eu:identity:user:xx1111-ovh/john.smith",
-            "urn:v1:eu:identity:group:xx1111-ovh/my_group",
-            "urn:v1:eu:identity:credential:xx11111-ovh/oauth2-0f0f0f0f0f0f0f0f",
-            "urn:v1:us:identity:credential:xx11111-ovh/oauth2-abc",
-        ] {
-            assert_eq!(validate_urn(u), Ok(()), "{u}");
-        }
-    }
-
-    #[test]
-    fn bad_urns_are_rejected() {
-        for u in [
-            "",
-            "urn:v1:eu:identity:user",
-            "urn:v2:eu:identity:user:xx1111-ovh/a",
-            "urn:v1:fr:identity:user:xx1111-ovh/a",
-            "urn:v1:eu:resource:user:xx1111-ovh/a",
-            "urn:v1:eu:identity:robot:xx1111-ovh/a",
-            "urn:v1:eu:identity:user:xx1111/a",
-            "urn:v1:eu:identity:user:xx1111-ovh",
-            "urn:v1:eu:identity:user:xx1111-ovh/",
-            "urn:v1:eu:identity:account:xx1111-ovh/x",
-            "urn:v1:eu:identity:user:xx1111-ovh/a b",
-            "urn:v1:eu:identity:credential:xx1111-ovh/client",
-        ] {
-            assert!(validate_urn(u).is_err(), "{u}");
-        }
-    }
-
-    #[test]
-    fn limits_name_the_field() {
-        let mut b = body();
-        b.name = "x".repeat(51);
-        assert_eq!(validate(&b).map_err(|p| p.field), Err("name"));
-        b.name = "x".repeat(50);
-        assert_eq!(validate(&b), Ok(()));
-        b.validity = Some(0);
-        assert_eq!(validate(&b).map_err(|p| p.field), Err("validity"));
-        b.validity = Some(366);
-        assert_eq!(validate(&b).map_err(|p| p.field), Err("validity"));
-        b.validity = Some(365);
-        b.description = Some("caf\u{e9}".into());
-        assert_eq!(validate(&b).map_err(|p| p.field), Err("description"));
-        b.description = Some("d".repeat(201));
-        assert_eq!(validate(&b).map_err(|p| p.field), Err("description"));
-        b.description = Some("d".repeat(200));
-        b.identity_urns = (0..26)
-            .map(|i| format!("urn:v1:eu:identity:user:xx1111-ovh/u{i}"))
-            .collect();
-        assert_eq!(validate(&b).map_err(|p| p.field), Err("identityURNs"));
-        b.identity_urns.truncate(25);
-        assert_eq!(validate(&b), Ok(()));
-    }
 }

@@ -1,0 +1,171 @@
+//! Helpers shared by the okms-cli integration tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The binary under test, with a predictable environment (no colour, no OKMS_ID).
+pub fn okms() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_okms-cli"));
+    c.env("NO_COLOR", "1")
+        .env_remove("OKMS_ID")
+        .env_remove("OVH_ENDPOINT");
+    c
+}
+
+/// A scratch directory the CLI runs in.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `okms()` running in this directory.
+    pub fn cmd(&self) -> Command {
+        let mut c = okms();
+        c.current_dir(self.dir.path());
+        c
+    }
+
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).unwrap()
+    }
+
+    pub fn read_string(&self, name: &str) -> String {
+        String::from_utf8(self.read(name)).unwrap()
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.path(name).exists()
+    }
+
+    pub fn mode(&self, name: &str) -> u32 {
+        std::fs::metadata(self.path(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    /// Every file under the sandbox (recursively) with its content: compared before and after a
+    /// failing command to prove it wrote nothing and changed nothing.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let e = e.unwrap();
+                let p = e.path();
+                let ft = e.file_type().unwrap();
+                if ft.is_dir() {
+                    out.insert(
+                        p.strip_prefix(root).unwrap().to_path_buf(),
+                        b"<dir>".to_vec(),
+                    );
+                    walk(&p, root, out);
+                } else {
+                    let content = std::fs::read(&p).unwrap_or_else(|_| b"<unreadable>".to_vec());
+                    out.insert(p.strip_prefix(root).unwrap().to_path_buf(), content);
+                }
+            }
+        }
+        let mut m = BTreeMap::new();
+        walk(self.dir.path(), self.dir.path(), &mut m);
+        m
+    }
+
+    /// Generates a key with the CLI and returns its file name.
+    pub fn key(&self, name: &str, alg: &str) -> String {
+        self.cmd()
+            .args(["key", "new", "--algorithm", alg, "--out", name])
+            .assert()
+            .success();
+        name.to_owned()
+    }
+
+    /// Generates a key and a CSR with the CLI.
+    pub fn key_and_csr(&self, key: &str, csr: &str, alg: &str) {
+        self.cmd()
+            .args([
+                "csr",
+                "new",
+                "--algorithm",
+                alg,
+                "--key-out",
+                key,
+                "--cn",
+                "app1",
+                "--out",
+                csr,
+            ])
+            .assert()
+            .success();
+    }
+}
+
+/// stderr of a finished command as text.
+pub fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// stdout of a finished command as text.
+pub fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether openssl can be run. Skips loudly unless OKMS_REQUIRE_INTEROP is set, then fails.
+pub fn have_openssl() -> bool {
+    let ok = std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var_os("OKMS_REQUIRE_INTEROP").is_some() {
+            panic!("openssl is required (OKMS_REQUIRE_INTEROP is set) but cannot be run");
+        }
+        eprintln!(
+            "SKIPPED: openssl not found; interop checks did not run (set OKMS_REQUIRE_INTEROP=1 to make this fatal)"
+        );
+    }
+    ok
+}
+
+/// Runs openssl in `dir` and returns its output, failing the test with its stderr if it fails.
+pub fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Whether the tests run as root (who ignores directory permissions).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
