@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
-use http::{Method, StatusCode};
+use http::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -395,9 +395,4 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
         Some((i, _)) => format!("{}… ({} bytes in all)", &s[..i], body.len()),
         None => s.to_string(),
     }
-}
-
-/// Whether the status is a success.
-pub fn is_success(status: StatusCode) -> bool {
-    status.is_success()
 }

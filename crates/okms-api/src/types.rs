@@ -135,13 +135,58 @@ pub struct Credential {
 /// `okms.credential.CreationResponse`: the credential plus, when OVHcloud generated the key,
 /// the only copy of the private key.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "RawCreated")]
 pub struct CreatedCredential {
     /// The credential (status `CREATING` at first).
-    #[serde(flatten)]
     pub credential: Credential,
     /// The private key (`privateKeyPEM`); present only when no CSR was sent, and never again.
-    #[serde(rename = "privateKeyPEM", default)]
     pub private_key_pem: Option<SecretString>,
+}
+
+// Spelled out rather than `#[serde(flatten)]`, which would buffer the private key in an
+// intermediate value that is never zeroized.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCreated {
+    id: Uuid,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(rename = "identityURNs", default)]
+    identity_urns: Vec<String>,
+    status: CredentialStatus,
+    #[serde(rename = "fromCSR", default)]
+    from_csr: Option<bool>,
+    #[serde(default)]
+    certificate_type: Option<CertificateType>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expired_at: OffsetDateTime,
+    #[serde(rename = "certificatePEM", default)]
+    certificate_pem: Option<String>,
+    #[serde(rename = "privateKeyPEM", default)]
+    private_key_pem: Option<SecretString>,
+}
+
+impl From<RawCreated> for CreatedCredential {
+    fn from(r: RawCreated) -> Self {
+        CreatedCredential {
+            credential: Credential {
+                id: r.id,
+                name: r.name,
+                description: r.description,
+                identity_urns: r.identity_urns,
+                status: r.status,
+                from_csr: r.from_csr,
+                certificate_type: r.certificate_type,
+                created_at: r.created_at,
+                expired_at: r.expired_at,
+                certificate_pem: r.certificate_pem,
+            },
+            private_key_pem: r.private_key_pem,
+        }
+    }
 }
 
 /// `okms.resource.ResponseWithIAM`: an OKMS domain.
