@@ -122,6 +122,31 @@ pub fn write_public_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), W
 /// # Errors
 /// [`WriteError::Exists`] or [`WriteError::NotRegular`].
 pub fn check_writable(path: &Path, force: bool) -> Result<(), WriteError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let not_dir = || {
+            io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} is not a directory", parent.display()),
+            )
+        };
+        match fs::metadata(parent) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(WriteError::Io {
+                    path: path.to_path_buf(),
+                    step: "finding the directory",
+                    source: not_dir(),
+                });
+            }
+            Err(source) => {
+                return Err(WriteError::Io {
+                    path: path.to_path_buf(),
+                    step: "finding the directory",
+                    source,
+                });
+            }
+        }
+    }
     match fs::symlink_metadata(path) {
         Ok(meta) => {
             let ft = meta.file_type();

@@ -271,6 +271,35 @@ fn csr_new_with_new_key_writes_key_first() {
 }
 
 #[test]
+fn csr_failure_after_the_new_key_keeps_the_key_and_says_so() {
+    let s = Sandbox::new();
+    // The CSR cannot be written under /proc; by then the new key is on disk and must stay.
+    let out = s
+        .cmd()
+        .args([
+            "csr",
+            "new",
+            "--key-out",
+            "k.pem",
+            "--cn",
+            "x",
+            "--out",
+            "/proc/okms-cli-test.csr",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("/proc/okms-cli-test.csr"), "{err}");
+    assert!(
+        err.contains("kept in k.pem") && err.contains("--key k.pem"),
+        "{err}"
+    );
+    assert_eq!(s.mode("k.pem"), 0o600);
+    s.cmd().args(["key", "show", "k.pem"]).assert().success();
+}
+
+#[test]
 fn csr_new_encrypted_new_key_and_reuse() {
     let s = Sandbox::new();
     s.write("pw", "pw-for-key\n");

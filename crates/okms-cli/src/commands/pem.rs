@@ -91,6 +91,9 @@ fn unescape_cmd(a: &PemUnescapeArgs, out: &Output) -> CliResult<()> {
         .hint(
             "write it to a file with --out PATH (mode 0600), or to standard output with --out -",
         )),
+        None if out.is_json() => {
+            out.json(&serde_json::json!({ "label": pem.label(), "pem": pem.as_str() }))
+        }
         None => out.stdout_bytes(pem.as_str().as_bytes()),
         Some(p) if input::is_stdin(p) => {
             if out.is_json() {
