@@ -1,5 +1,5 @@
 //! Configuration layering: explicit > environment > ovh.conf files > default.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,7 +24,10 @@ impl Files {
 }
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn app_key(c: &Config) -> (String, String, String) {
@@ -84,7 +87,10 @@ fn precedence_explicit_over_env_over_file_over_default() {
     sources.env = env(&[("OVH_ENDPOINT", "ovh-us"), ("OVH_CONSUMER_KEY", "env_ck")]);
     let c = Config::load(&ConfigOverrides::default(), &sources).unwrap();
     assert_eq!(c.endpoint.name(), Some("ovh-us"));
-    assert_eq!(app_key(&c), ("us_ak".into(), "us_as".into(), "env_ck".into()));
+    assert_eq!(
+        app_key(&c),
+        ("us_ak".into(), "us_as".into(), "env_ck".into())
+    );
 
     // Explicit beats env.
     let o = ConfigOverrides {
@@ -94,7 +100,10 @@ fn precedence_explicit_over_env_over_file_over_default() {
     };
     let c = Config::load(&o, &sources).unwrap();
     assert_eq!(c.endpoint.name(), Some("ovh-ca"));
-    assert_eq!(app_key(&c), ("file_ak".into(), "file_as".into(), "flag_ck".into()));
+    assert_eq!(
+        app_key(&c),
+        ("file_ak".into(), "file_as".into(), "flag_ck".into())
+    );
 
     // Empty values count as unset.
     sources.env = env(&[("OVH_ENDPOINT", ""), ("OVH_CONSUMER_KEY", "")]);
@@ -153,7 +162,9 @@ fn explicit_config_file_beats_standard_files_and_must_exist() {
     .with_explicit_file(&explicit);
     let c = Config::load(&ConfigOverrides::default(), &sources).unwrap();
     match &c.auth {
-        Auth::AccessToken { access_token } => assert_eq!(access_token.expose_secret(), "from_explicit"),
+        Auth::AccessToken { access_token } => {
+            assert_eq!(access_token.expose_secret(), "from_explicit")
+        }
         other => panic!("{other:?}"),
     }
     let missing = ConfigSources {
@@ -180,7 +191,10 @@ fn mixing_methods_names_both() {
     let e = Config::load(&ConfigOverrides::default(), &sources).unwrap_err();
     assert!(matches!(e, Error::MultipleAuthMethods { .. }));
     let m = e.to_string();
-    assert!(m.contains("application_key") && m.contains("access_token"), "{m}");
+    assert!(
+        m.contains("application_key") && m.contains("access_token"),
+        "{m}"
+    );
 
     let o = ConfigOverrides {
         client_id: Some("id".into()),
@@ -206,14 +220,21 @@ fn incomplete_pairs_and_missing_credentials() {
     assert!(e.to_string().contains("application_secret"), "{e}");
     let e = load(&[("OVH_CLIENT_SECRET", "s")]).unwrap_err();
     assert!(e.to_string().contains("client_id"), "{e}");
-    let e = load(&[("OVH_APPLICATION_KEY", "ak"), ("OVH_APPLICATION_SECRET", "as")]).unwrap_err();
+    let e = load(&[
+        ("OVH_APPLICATION_KEY", "ak"),
+        ("OVH_APPLICATION_SECRET", "as"),
+    ])
+    .unwrap_err();
     assert!(e.to_string().contains("consumer_key"), "{e}");
     let e = load(&[]).unwrap_err();
     assert!(matches!(e, Error::NoCredentials { .. }), "{e}");
     let e = load(&[("OVH_ENDPOINT", "nowhere"), ("OVH_ACCESS_TOKEN", "t")]).unwrap_err();
     assert!(matches!(e, Error::UnknownEndpoint { .. }), "{e}");
-    let e = load(&[("OVH_ENDPOINT", "http://api.example.com/1.0"), ("OVH_ACCESS_TOKEN", "t")])
-        .unwrap_err();
+    let e = load(&[
+        ("OVH_ENDPOINT", "http://api.example.com/1.0"),
+        ("OVH_ACCESS_TOKEN", "t"),
+    ])
+    .unwrap_err();
     assert!(matches!(e, Error::InsecureUrl { .. }), "{e}");
 }
 
@@ -234,7 +255,9 @@ fn oauth2_refused_on_kimsufi_unless_token_url_given() {
         ..ConfigOverrides::default()
     };
     let c = Config::load(&o, &sources).unwrap();
-    assert!(matches!(&c.auth, Auth::OAuth2 { token_url: Some(u), .. } if u == "https://auth.example.com/token"));
+    assert!(
+        matches!(&c.auth, Auth::OAuth2 { token_url: Some(u), .. } if u == "https://auth.example.com/token")
+    );
 }
 
 #[test]

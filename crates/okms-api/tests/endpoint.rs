@@ -1,5 +1,5 @@
 //! Endpoint names, custom URLs, the `/1.0` rule, plates and OAuth2 token URLs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use okms_api::{ENDPOINTS, Endpoint, Error, Plate};
 
@@ -38,17 +38,26 @@ fn unknown_name_lists_valid_names() {
 #[test]
 fn v1_v2_paths_drop_the_1_0() {
     let e = Endpoint::parse("ovh-eu").unwrap();
-    assert_eq!(e.url("/v2/okms/resource"), "https://eu.api.ovh.com/v2/okms/resource");
+    assert_eq!(
+        e.url("/v2/okms/resource"),
+        "https://eu.api.ovh.com/v2/okms/resource"
+    );
     assert_eq!(e.url("/v1/me"), "https://eu.api.ovh.com/v1/me");
     assert_eq!(e.url("/auth/time"), "https://eu.api.ovh.com/1.0/auth/time");
     assert_eq!(e.url("/v2x/thing"), "https://eu.api.ovh.com/1.0/v2x/thing");
     let us = Endpoint::parse("ovh-us").unwrap();
     assert_eq!(us.url("/v1/me"), "https://api.us.ovhcloud.com/v1/me");
     let local = Endpoint::parse("http://127.0.0.1:8080").unwrap();
-    assert_eq!(local.url("/v2/okms/resource"), "http://127.0.0.1:8080/v2/okms/resource");
+    assert_eq!(
+        local.url("/v2/okms/resource"),
+        "http://127.0.0.1:8080/v2/okms/resource"
+    );
     let local = Endpoint::parse("http://127.0.0.1:8080/1.0").unwrap();
     assert_eq!(local.url("/v1/me"), "http://127.0.0.1:8080/v1/me");
-    assert_eq!(local.url("/auth/time"), "http://127.0.0.1:8080/1.0/auth/time");
+    assert_eq!(
+        local.url("/auth/time"),
+        "http://127.0.0.1:8080/1.0/auth/time"
+    );
 }
 
 #[test]
@@ -90,8 +99,18 @@ fn plain_http_only_for_loopback() {
 
 #[test]
 fn custom_urls_of_known_hosts_get_a_plate() {
-    assert_eq!(Endpoint::parse("https://ca.api.ovh.com/1.0").unwrap().plate(), Some(Plate::Ca));
-    assert_eq!(Endpoint::parse("https://api.us.ovhcloud.com/v1").unwrap().plate(), Some(Plate::Us));
+    assert_eq!(
+        Endpoint::parse("https://ca.api.ovh.com/1.0")
+            .unwrap()
+            .plate(),
+        Some(Plate::Ca)
+    );
+    assert_eq!(
+        Endpoint::parse("https://api.us.ovhcloud.com/v1")
+            .unwrap()
+            .plate(),
+        Some(Plate::Us)
+    );
     let local = Endpoint::parse("http://127.0.0.1:1/1.0").unwrap();
     assert_eq!(local.plate(), None);
     assert_eq!(local.with_plate(Plate::Ca).plate(), Some(Plate::Ca));
@@ -100,9 +119,15 @@ fn custom_urls_of_known_hosts_get_a_plate() {
 #[test]
 fn oauth2_token_urls() {
     let t = |n: &str| Endpoint::parse(n).unwrap().oauth2_token_url();
-    assert_eq!(t("ovh-eu").unwrap(), "https://www.ovh.com/auth/oauth2/token");
+    assert_eq!(
+        t("ovh-eu").unwrap(),
+        "https://www.ovh.com/auth/oauth2/token"
+    );
     assert_eq!(t("ovh-ca").unwrap(), "https://ca.ovh.com/auth/oauth2/token");
-    assert_eq!(t("ovh-us").unwrap(), "https://us.ovhcloud.com/auth/oauth2/token");
+    assert_eq!(
+        t("ovh-us").unwrap(),
+        "https://us.ovhcloud.com/auth/oauth2/token"
+    );
     for n in ["kimsufi-eu", "kimsufi-ca", "soyoustart-eu", "soyoustart-ca"] {
         let e = t(n).unwrap_err();
         assert!(matches!(e, Error::OAuth2NotSupported { .. }), "{n}");

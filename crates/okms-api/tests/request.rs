@@ -1,10 +1,11 @@
 //! The create body: validation naming the bad field, exact JSON, request files.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use okms_api::{CertificateType, CredentialRequest, Error};
 
 const URN: &str = "urn:v1:eu:identity:user:xx1111-ovh/john.smith";
-const CSR: &str = "-----BEGIN CERTIFICATE REQUEST-----\nMIIBAzCBqgIBADAS\n-----END CERTIFICATE REQUEST-----\n";
+const CSR: &str =
+    "-----BEGIN CERTIFICATE REQUEST-----\nMIIBAzCBqgIBADAS\n-----END CERTIFICATE REQUEST-----\n";
 
 fn base() -> CredentialRequest {
     CredentialRequest::new("John Smith", vec![URN.into()])
@@ -50,47 +51,91 @@ fn from_json_round_trips_and_validates() {
     assert_eq!(g.validity, Some(30));
     assert_eq!(g.identity_urns.len(), 2);
     // A typo must not silently drop a setting.
-    let e = CredentialRequest::from_json(br#"{"name":"n","identityURNs":["urn:v1:eu:identity:account:xx1111-ovh"],"validty":3}"#).unwrap_err();
+    let e = CredentialRequest::from_json(
+        br#"{"name":"n","identityURNs":["urn:v1:eu:identity:account:xx1111-ovh"],"validty":3}"#,
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::RequestDecode(_)));
     assert!(format!("{:?}", std::error::Error::source(&e)).contains("validty"));
     // Invalid content is refused on reading.
-    let e = CredentialRequest::from_json(br#"{"name":"","identityURNs":["urn:v1:eu:identity:account:xx1111-ovh"]}"#).unwrap_err();
+    let e = CredentialRequest::from_json(
+        br#"{"name":"","identityURNs":["urn:v1:eu:identity:account:xx1111-ovh"]}"#,
+    )
+    .unwrap_err();
     assert_eq!(field_of(e), "name");
     assert!(CredentialRequest::from_json(b"not json").is_err());
-    assert!(CredentialRequest::from_json(br#"{"name":"n","identityURNs":[],"validity":-1}"#).is_err());
+    assert!(
+        CredentialRequest::from_json(br#"{"name":"n","identityURNs":[],"validity":-1}"#).is_err()
+    );
 }
 
 #[test]
 fn validation_names_the_bad_field() {
     let cases: Vec<(CredentialRequest, &str)> = vec![
         (CredentialRequest::new("", vec![URN.into()]), "name"),
-        (CredentialRequest::new("x".repeat(51), vec![URN.into()]), "name"),
+        (
+            CredentialRequest::new("x".repeat(51), vec![URN.into()]),
+            "name",
+        ),
         (CredentialRequest::new("café", vec![URN.into()]), "name"),
-        (CredentialRequest::new("tab\there", vec![URN.into()]), "name"),
+        (
+            CredentialRequest::new("tab\there", vec![URN.into()]),
+            "name",
+        ),
         (base().with_description("d".repeat(201)), "description"),
         (base().with_description("naïve"), "description"),
         (base().with_description(""), "description"),
         (base().with_validity(0), "validity"),
         (base().with_validity(366), "validity"),
         (CredentialRequest::new("n", vec![]), "identityURNs"),
-        (CredentialRequest::new("n", vec![URN.into(); 26]), "identityURNs"),
-        (CredentialRequest::new("n", vec![URN.into(), "urn:v1:eu:identity:user:bad/x".into()]), "identityURNs[1]"),
         (
-            CredentialRequest::from_csr("n", vec![URN.into()], CSR).with_certificate_type(CertificateType::Ecdsa),
+            CredentialRequest::new("n", vec![URN.into(); 26]),
+            "identityURNs",
+        ),
+        (
+            CredentialRequest::new(
+                "n",
+                vec![URN.into(), "urn:v1:eu:identity:user:bad/x".into()],
+            ),
+            "identityURNs[1]",
+        ),
+        (
+            CredentialRequest::from_csr("n", vec![URN.into()], CSR)
+                .with_certificate_type(CertificateType::Ecdsa),
             "certificateType",
         ),
-        (base().with_certificate_type(CertificateType::Other("DSA".into())), "certificateType"),
-        (CredentialRequest::from_csr("n", vec![URN.into()], "hello"), "csr"),
-        (CredentialRequest::from_csr("n", vec![URN.into()], CSR.replace('\n', "\r\n")), "csr"),
         (
-            CredentialRequest::from_csr("n", vec![URN.into()], "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n"),
+            base().with_certificate_type(CertificateType::Other("DSA".into())),
+            "certificateType",
+        ),
+        (
+            CredentialRequest::from_csr("n", vec![URN.into()], "hello"),
             "csr",
         ),
         (
-            CredentialRequest::from_csr("n", vec![URN.into()], CSR.replace("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")),
+            CredentialRequest::from_csr("n", vec![URN.into()], CSR.replace('\n', "\r\n")),
             "csr",
         ),
-        (CredentialRequest::from_csr("n", vec![URN.into()], format!("{CSR}{CSR}")), "csr"),
+        (
+            CredentialRequest::from_csr(
+                "n",
+                vec![URN.into()],
+                "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n",
+            ),
+            "csr",
+        ),
+        (
+            CredentialRequest::from_csr(
+                "n",
+                vec![URN.into()],
+                CSR.replace("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"),
+            ),
+            "csr",
+        ),
+        (
+            CredentialRequest::from_csr("n", vec![URN.into()], format!("{CSR}{CSR}")),
+            "csr",
+        ),
     ];
     for (req, field) in cases {
         let e = req.validate().unwrap_err();
@@ -107,8 +152,16 @@ fn limits_are_inclusive() {
         .validate()
         .unwrap();
     base().with_validity(365).validate().unwrap();
-    CredentialRequest::from_csr("n", vec![URN.into()], CSR).validate().unwrap();
-    base().with_certificate_type(CertificateType::Ecdsa).validate().unwrap();
-    assert_eq!("rsa".parse::<CertificateType>().unwrap(), CertificateType::Rsa);
+    CredentialRequest::from_csr("n", vec![URN.into()], CSR)
+        .validate()
+        .unwrap();
+    base()
+        .with_certificate_type(CertificateType::Ecdsa)
+        .validate()
+        .unwrap();
+    assert_eq!(
+        "rsa".parse::<CertificateType>().unwrap(),
+        CertificateType::Rsa
+    );
     assert!("dsa".parse::<CertificateType>().is_err());
 }

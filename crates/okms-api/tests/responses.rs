@@ -1,5 +1,5 @@
 //! Parsing answers: wire types, tolerance, and every error shape.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 use common::{CRED, credential_json, json};
@@ -13,7 +13,18 @@ use okms_api::{
 
 #[test]
 fn credential_from_the_guide() {
-    let c: Credential = parse_json(&json(200, &credential_json("READY", Some("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")), &[]), "credential").unwrap();
+    let c: Credential = parse_json(
+        &json(
+            200,
+            &credential_json(
+                "READY",
+                Some("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+            ),
+            &[],
+        ),
+        "credential",
+    )
+    .unwrap();
     assert_eq!(c.id.to_string(), CRED);
     assert_eq!(c.status, CredentialStatus::Ready);
     assert_eq!(c.certificate_type, Some(CertificateType::Ecdsa));
@@ -30,12 +41,18 @@ fn tolerant_of_unknown_enums_and_missing_optionals() {
     let c: Credential = parse_json(&json(200, &body, &[]), "credential").unwrap();
     assert_eq!(c.status, CredentialStatus::Other("SUSPENDED".into()));
     assert_eq!(c.status.to_string(), "SUSPENDED");
-    assert_eq!(c.certificate_type, Some(CertificateType::Other("ED25519".into())));
+    assert_eq!(
+        c.certificate_type,
+        Some(CertificateType::Other("ED25519".into()))
+    );
     assert_eq!(c.description, None);
     assert_eq!(c.from_csr, None);
     // Serializing back keeps the API's names and omits absent fields.
     let out = serde_json::to_string(&c).unwrap();
-    assert!(out.contains(r#""identityURNs":[]"#) && out.contains(r#""status":"SUSPENDED""#), "{out}");
+    assert!(
+        out.contains(r#""identityURNs":[]"#) && out.contains(r#""status":"SUSPENDED""#),
+        "{out}"
+    );
     assert!(!out.contains("certificatePEM"));
 }
 
@@ -47,11 +64,15 @@ fn created_credential_keeps_the_key_secret() {
     let c: CreatedCredential = parse_json_secret(&json(200, &body, &[]), "created").unwrap();
     assert_eq!(c.credential.status, CredentialStatus::Creating);
     let key = c.private_key_pem.as_ref().unwrap();
-    assert!(key.expose_secret().starts_with("-----BEGIN EC PRIVATE KEY-----\nSECRET"));
+    assert!(
+        key.expose_secret()
+            .starts_with("-----BEGIN EC PRIVATE KEY-----\nSECRET")
+    );
     assert!(!format!("{c:?}").contains("SECRETKEYBYTES"));
     // A broken answer is reported without quoting it.
     let broken = body.replace("\"status\":\"CREATING\",", "");
-    let e = parse_json_secret::<CreatedCredential>(&json(200, &broken, &[]), "created").unwrap_err();
+    let e =
+        parse_json_secret::<CreatedCredential>(&json(200, &broken, &[]), "created").unwrap_err();
     assert!(!e.to_string().contains("SECRETKEYBYTES"), "{e}");
 }
 
@@ -60,7 +81,10 @@ fn domain() {
     let body = r#"[{"id":"e90c5841-f39e-4983-8596-62ff0c538b6b","region":"eu-west-rbx","restEndpoint":"https://eu-west-rbx.okms.ovh.net","kmipEndpoint":"eu-west-rbx.okms.ovh.net:5696","kmipRsaEndpoint":null,"swaggerEndpoint":"https://swagger","publicCA":"-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n","serviceKeyCount":3,"iam":{"id":"e90c5841-f39e-4983-8596-62ff0c538b6b","urn":"urn:v1:eu:resource:okms:e90c5841-f39e-4983-8596-62ff0c538b6b","displayName":"d","tags":{"a":"b"},"state":"OK"}}]"#;
     let d: Vec<Domain> = parse_json(&json(200, body, &[]), "domains").unwrap();
     assert_eq!(d[0].region, "eu-west-rbx");
-    assert_eq!(d[0].rest_endpoint.as_deref(), Some("https://eu-west-rbx.okms.ovh.net"));
+    assert_eq!(
+        d[0].rest_endpoint.as_deref(),
+        Some("https://eu-west-rbx.okms.ovh.net")
+    );
     assert_eq!(d[0].kmip_rsa_endpoint, None);
     assert_eq!(d[0].service_key_count, Some(3));
     assert_eq!(d[0].iam.as_ref().unwrap().state.as_deref(), Some("OK"));
@@ -78,19 +102,36 @@ fn ovh_error_shape_and_display_like_go_ovh() {
     assert_eq!(e.status, 403);
     assert_eq!(e.class.as_deref(), Some("Client::Forbidden"));
     assert_eq!(e.query_id.as_deref(), Some("EU.ext-99.foobar"));
-    assert_eq!(e.details["unauthorizedActionsByIAM"], "account:apiovh:me/installationTemplate/get");
+    assert_eq!(
+        e.details["unauthorizedActionsByIAM"],
+        "account:apiovh:me/installationTemplate/get"
+    );
     assert!(e.to_string().starts_with(
         r#"OVHcloud API error (status code 403): Client::Forbidden: "User not granted for this request (missing IAM permissions: account:apiovh:me/installationTemplate/get)""#
     ), "{e}");
-    assert!(e.to_string().ends_with("(X-OVH-Query-Id: EU.ext-99.foobar)"));
+    assert!(
+        e.to_string()
+            .ends_with("(X-OVH-Query-Id: EU.ext-99.foobar)")
+    );
 
-    let err: Error = parse_json::<Credential>(&json(404, r#"{"class":"Client::NotFound","message":"nope"}"#, &[]), "c").unwrap_err();
+    let err: Error = parse_json::<Credential>(
+        &json(404, r#"{"class":"Client::NotFound","message":"nope"}"#, &[]),
+        "c",
+    )
+    .unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.class(), Some("Client::NotFound"));
     assert_eq!(err.status(), Some(404));
 
-    let v2 = parse_error(&json(400, r#"{"class":"Client::BadRequest::CredentialNameMaximumExceeded","message":"too long"}"#, &[]));
-    assert_eq!(v2.class.as_deref(), Some("Client::BadRequest::CredentialNameMaximumExceeded"));
+    let v2 = parse_error(&json(
+        400,
+        r#"{"class":"Client::BadRequest::CredentialNameMaximumExceeded","message":"too long"}"#,
+        &[],
+    ));
+    assert_eq!(
+        v2.class.as_deref(),
+        Some("Client::BadRequest::CredentialNameMaximumExceeded")
+    );
 }
 
 #[test]
@@ -104,7 +145,11 @@ fn auth_layer_shape() {
     assert_eq!(e.code.as_deref(), Some("INVALID_SIGNATURE"));
     assert_eq!(e.message, "Invalid signature");
     assert_eq!(e.query_id.as_deref(), Some("q1"));
-    assert!(e.to_string().contains(r#"INVALID_SIGNATURE: "Invalid signature""#), "{e}");
+    assert!(
+        e.to_string()
+            .contains(r#"INVALID_SIGNATURE: "Invalid signature""#),
+        "{e}"
+    );
 }
 
 #[test]
@@ -133,13 +178,21 @@ fn data_plane_shape() {
 
 #[test]
 fn raw_bodies_verbatim_and_truncated() {
-    let e = parse_error(&json(502, "<html>Bad Gateway</html>", &[("Retry-After", "7")]));
+    let e = parse_error(&json(
+        502,
+        "<html>Bad Gateway</html>",
+        &[("Retry-After", "7")],
+    ));
     assert_eq!(e.shape, ErrorShape::Raw);
     assert_eq!(e.message, "<html>Bad Gateway</html>");
     assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(7)));
     let big = "x".repeat(100_000);
     let e = parse_error(&json(500, &big, &[]));
-    assert!(e.message.len() < 2000 && e.message.contains("100000 bytes"), "{}", e.message.len());
+    assert!(
+        e.message.len() < 2000 && e.message.contains("100000 bytes"),
+        "{}",
+        e.message.len()
+    );
     let e = parse_error(&json(503, "", &[]));
     assert_eq!(e.message, "Service Unavailable");
     // Valid JSON of no known shape is kept as text.
@@ -149,26 +202,51 @@ fn raw_bodies_verbatim_and_truncated() {
 
 #[test]
 fn decode_errors_name_what_was_expected() {
-    let e = parse_json::<Credential>(&json(200, r#"{"id":"not-a-uuid"}"#, &[]), "credential").unwrap_err();
-    assert!(matches!(e, Error::Decode { what: "credential", status: 200, .. }), "{e}");
+    let e = parse_json::<Credential>(&json(200, r#"{"id":"not-a-uuid"}"#, &[]), "credential")
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Decode {
+                what: "credential",
+                status: 200,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
 fn pagination_cursor() {
-    assert_eq!(next_cursor(&json(200, "[]", &[("X-Pagination-Cursor-Next", "abc")])).as_deref(), Some("abc"));
+    assert_eq!(
+        next_cursor(&json(200, "[]", &[("X-Pagination-Cursor-Next", "abc")])).as_deref(),
+        Some("abc")
+    );
     assert_eq!(next_cursor(&json(200, "[]", &[])), None);
-    assert_eq!(next_cursor(&json(200, "[]", &[("X-Pagination-Cursor-Next", "")])), None);
+    assert_eq!(
+        next_cursor(&json(200, "[]", &[("X-Pagination-Cursor-Next", "")])),
+        None
+    );
 }
 
 #[test]
 fn data_plane_check_answers() {
-    let ok = parse_servicekey_response(&json(200, r#"{"objects_list":[{"id":"k"}],"continuation_token":"t","is_truncated":false}"#, &[]));
+    let ok = parse_servicekey_response(&json(
+        200,
+        r#"{"objects_list":[{"id":"k"}],"continuation_token":"t","is_truncated":false}"#,
+        &[],
+    ));
     assert!(ok.is_success());
     match ok.outcome {
         DataPlaneOutcome::ServiceKeys(l) => assert_eq!(l.objects_list.len(), 1),
         other => panic!("{other:?}"),
     }
-    let denied = parse_servicekey_response(&json(403, r#"{"error_id":"e","error_code":16793600,"errors":["denied"],"request_id":"r"}"#, &[]));
+    let denied = parse_servicekey_response(&json(
+        403,
+        r#"{"error_id":"e","error_code":16793600,"errors":["denied"],"request_id":"r"}"#,
+        &[],
+    ));
     assert!(!denied.is_success());
     match denied.outcome {
         DataPlaneOutcome::Error(e) => {

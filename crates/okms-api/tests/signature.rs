@@ -1,5 +1,5 @@
 //! The `$1$` signature: every vector from the spec (go-ovh and python-ovh test suites).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 use common::{AK, AS, CK};
@@ -14,21 +14,73 @@ const BODY: &[u8] = br#"{"a":"b","c":"d"}"#;
 #[test]
 fn all_spec_vectors() {
     let vectors: &[(&str, &str, &str)] = &[
-        ("GET", "https://eu.api.ovh.com/1.0/auth", "$1$e9556054b6309771395efa467c22e627407461ad"),
-        ("POST", "https://eu.api.ovh.com/1.0/auth", "$1$ec2fb5c7a81f64723c77d2e5b609ae6f58a84fc1"),
-        ("PUT", "https://eu.api.ovh.com/1.0/auth", "$1$8a75a9e7c8e7296c9dbeda6a2a735eb6bd58ec4b"),
-        ("DELETE", "https://eu.api.ovh.com/1.0/auth", "$1$a1eecd00b3b02b6cf5708b84b9ff42059a950d85"),
-        ("GET", "https://eu.api.ovh.com/1.0/authTO", "$1$1f0958be70f095ddaba525778a9ac1dcffac89f3"),
-        ("POST", "https://eu.api.ovh.com/1.0/authTO", "$1$b592effcb3bc2d37860eceb06a1b17670fbe49c6"),
-        ("PUT", "https://eu.api.ovh.com/1.0/authTO", "$1$6b27c2a693a0eb4980217046b2fe10d74ba796f0"),
-        ("DELETE", "https://eu.api.ovh.com/1.0/authTO", "$1$bd59b15361548c388058009e00c508081e991e8b"),
-        ("GET", "https://eu.api.ovh.com/1.0/call", "$1$7f2db49253edfc41891023fcd1a54cf61db05fbb"),
-        ("GET", "https://eu.api.ovh.com/v1/call", "$1$e6e7906d385eb28adcbfbe6b66c1528a42d741ad"),
-        ("GET", "https://eu.api.ovh.com/v2/call", "$1$bb63b132a6f84ad5433d0c534d48d3f7c3804285"),
+        (
+            "GET",
+            "https://eu.api.ovh.com/1.0/auth",
+            "$1$e9556054b6309771395efa467c22e627407461ad",
+        ),
+        (
+            "POST",
+            "https://eu.api.ovh.com/1.0/auth",
+            "$1$ec2fb5c7a81f64723c77d2e5b609ae6f58a84fc1",
+        ),
+        (
+            "PUT",
+            "https://eu.api.ovh.com/1.0/auth",
+            "$1$8a75a9e7c8e7296c9dbeda6a2a735eb6bd58ec4b",
+        ),
+        (
+            "DELETE",
+            "https://eu.api.ovh.com/1.0/auth",
+            "$1$a1eecd00b3b02b6cf5708b84b9ff42059a950d85",
+        ),
+        (
+            "GET",
+            "https://eu.api.ovh.com/1.0/authTO",
+            "$1$1f0958be70f095ddaba525778a9ac1dcffac89f3",
+        ),
+        (
+            "POST",
+            "https://eu.api.ovh.com/1.0/authTO",
+            "$1$b592effcb3bc2d37860eceb06a1b17670fbe49c6",
+        ),
+        (
+            "PUT",
+            "https://eu.api.ovh.com/1.0/authTO",
+            "$1$6b27c2a693a0eb4980217046b2fe10d74ba796f0",
+        ),
+        (
+            "DELETE",
+            "https://eu.api.ovh.com/1.0/authTO",
+            "$1$bd59b15361548c388058009e00c508081e991e8b",
+        ),
+        (
+            "GET",
+            "https://eu.api.ovh.com/1.0/call",
+            "$1$7f2db49253edfc41891023fcd1a54cf61db05fbb",
+        ),
+        (
+            "GET",
+            "https://eu.api.ovh.com/v1/call",
+            "$1$e6e7906d385eb28adcbfbe6b66c1528a42d741ad",
+        ),
+        (
+            "GET",
+            "https://eu.api.ovh.com/v2/call",
+            "$1$bb63b132a6f84ad5433d0c534d48d3f7c3804285",
+        ),
     ];
     for (method, url, expected) in vectors {
-        let body: &[u8] = if matches!(*method, "POST" | "PUT") { BODY } else { b"" };
-        assert_eq!(sign(AS, CK, method, url, body, TS), *expected, "{method} {url}");
+        let body: &[u8] = if matches!(*method, "POST" | "PUT") {
+            BODY
+        } else {
+            b""
+        };
+        assert_eq!(
+            sign(AS, CK, method, url, body, TS),
+            *expected,
+            "{method} {url}"
+        );
     }
 }
 
@@ -62,7 +114,10 @@ fn built_requests_carry_vector_signatures() {
     let r = signed("ovh-eu", &ApiRequest::get("/v1/call"));
     assert_eq!(r.uri(), "https://eu.api.ovh.com/v1/call");
     let h = r.headers();
-    assert_eq!(h["X-Ovh-Signature"], "$1$e6e7906d385eb28adcbfbe6b66c1528a42d741ad");
+    assert_eq!(
+        h["X-Ovh-Signature"],
+        "$1$e6e7906d385eb28adcbfbe6b66c1528a42d741ad"
+    );
     assert_eq!(h["X-Ovh-Application"], AK);
     assert_eq!(h["X-Ovh-Consumer"], CK);
     assert_eq!(h["X-Ovh-Timestamp"], "1457018875");
@@ -71,10 +126,16 @@ fn built_requests_carry_vector_signatures() {
     assert!(r.body().is_empty());
 
     let r = signed("ovh-eu", &ApiRequest::get("/v2/call"));
-    assert_eq!(r.headers()["X-Ovh-Signature"], "$1$bb63b132a6f84ad5433d0c534d48d3f7c3804285");
+    assert_eq!(
+        r.headers()["X-Ovh-Signature"],
+        "$1$bb63b132a6f84ad5433d0c534d48d3f7c3804285"
+    );
     let r = signed("ovh-eu", &ApiRequest::get("/call"));
     assert_eq!(r.uri(), "https://eu.api.ovh.com/1.0/call");
-    assert_eq!(r.headers()["X-Ovh-Signature"], "$1$7f2db49253edfc41891023fcd1a54cf61db05fbb");
+    assert_eq!(
+        r.headers()["X-Ovh-Signature"],
+        "$1$7f2db49253edfc41891023fcd1a54cf61db05fbb"
+    );
 
     let post = ApiRequest {
         method: http::Method::POST,
@@ -83,8 +144,14 @@ fn built_requests_carry_vector_signatures() {
     };
     let r = signed("ovh-eu", &post);
     assert_eq!(r.body(), BODY);
-    assert_eq!(r.headers()["X-Ovh-Signature"], "$1$ec2fb5c7a81f64723c77d2e5b609ae6f58a84fc1");
-    assert_eq!(r.headers()["Content-Type"], "application/json;charset=utf-8");
+    assert_eq!(
+        r.headers()["X-Ovh-Signature"],
+        "$1$ec2fb5c7a81f64723c77d2e5b609ae6f58a84fc1"
+    );
+    assert_eq!(
+        r.headers()["Content-Type"],
+        "application/json;charset=utf-8"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Fakes shared by the integration tests: an in-memory transport and a manual clock.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -82,12 +82,12 @@ impl Transport for FakeTransport {
         self.requests.lock().unwrap().push(request);
         let reply = match (is_time, time) {
             (true, Some(t)) => Ok(json(200, &t.to_string(), &[])),
-            _ => self
-                .script
-                .lock()
-                .unwrap()
-                .pop_front()
-                .unwrap_or_else(|| Err(TransportError::new(TransportErrorKind::Other, "script exhausted"))),
+            _ => self.script.lock().unwrap().pop_front().unwrap_or_else(|| {
+                Err(TransportError::new(
+                    TransportErrorKind::Other,
+                    "script exhausted",
+                ))
+            }),
         };
         Box::pin(async move { reply })
     }

@@ -1,0 +1,591 @@
+//! The client over a fake transport and a fake clock: retries, signing, pagination, OAuth2,
+//! create semantics, waiting.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+use okms_api::{
+    Auth, Client, Config, CredentialRequest, CredentialStatus, Endpoint, Error, ExposeSecret,
+    RetryPolicy, TransportErrorKind, WaitPolicy,
+};
+
+fn no_jitter() -> RetryPolicy {
+    RetryPolicy {
+        jitter: false,
+        ..RetryPolicy::default()
+    }
+}
+
+fn request() -> CredentialRequest {
+    CredentialRequest::new(
+        "John Smith",
+        vec!["urn:v1:eu:identity:user:xx1111-ovh/john.smith".into()],
+    )
+}
+
+#[tokio::test]
+async fn get_is_retried_and_re_signed_with_fresh_timestamps() {
+    let t = FakeTransport::with_time(1_000_100);
+    let clock = FakeClock::at(1_000_000);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone())
+        .with_retry_policy(no_jitter());
+    t.push_json(
+        503,
+        r#"{"class":"Server::ServiceUnavailable","message":"busy"}"#,
+    );
+    t.push(transport_err(TransportErrorKind::Io));
+    t.push_json(200, &credential_json("READY", None));
+    let c = client.get_credential(okms(), cred_id()).await.unwrap();
+    assert_eq!(c.status, CredentialStatus::Ready);
+
+    let reqs = t.api_requests();
+    assert_eq!(reqs.len(), 3);
+    // /auth/time fetched once for all attempts.
+    assert_eq!(t.all_requests().len(), 4);
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_millis(500), Duration::from_secs(1)]
+    );
+    let stamps: Vec<i64> = reqs
+        .iter()
+        .map(|r| {
+            r.headers()["X-Ovh-Timestamp"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    // Server is 100 s ahead; the fake clock moved by each sleep (rounded down to seconds).
+    assert_eq!(stamps, vec![1_000_100, 1_000_100, 1_000_101]);
+    for r in &reqs {
+        let ts: i64 = r.headers()["X-Ovh-Timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let expected = okms_api::signature::sign(AS, CK, "GET", &r.uri().to_string(), b"", ts);
+        assert_eq!(r.headers()["X-Ovh-Signature"], expected.as_str());
+        assert_eq!(
+            r.uri(),
+            format!("https://eu.api.ovh.com/v2/okms/resource/{OKMS}/credential/{CRED}").as_str()
+        );
+    }
+    // The third signature differs from the first because the timestamp changed.
+    assert_ne!(
+        reqs[0].headers()["X-Ovh-Signature"],
+        reqs[2].headers()["X-Ovh-Signature"]
+    );
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_the_last_error_is_returned() {
+    let t = FakeTransport::with_time(0);
+    let clock = FakeClock::at(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone())
+        .with_retry_policy(RetryPolicy {
+            max_attempts: 3,
+            ..no_jitter()
+        });
+    for _ in 0..5 {
+        t.push_json(
+            500,
+            r#"{"class":"Server::InternalServerError","message":"boom"}"#,
+        );
+    }
+    let e = client.list_credentials(okms()).await.unwrap_err();
+    assert_eq!(e.status(), Some(500));
+    assert_eq!(t.api_requests().len(), 3);
+    assert_eq!(clock.sleeps().len(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_capped() {
+    let t = FakeTransport::with_time(0);
+    let clock = FakeClock::at(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone())
+        .with_retry_policy(no_jitter());
+    t.push(Ok(json(
+        429,
+        r#"{"message":"slow down"}"#,
+        &[("Retry-After", "7")],
+    )));
+    t.push(Ok(json(429, "", &[("Retry-After", "100000")])));
+    t.push_json(200, "[]");
+    assert!(client.list_credentials(okms()).await.unwrap().is_empty());
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_secs(7), Duration::from_secs(60)]
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let t = FakeTransport::with_time(0);
+    let clock = FakeClock::at(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+    t.push(Ok(json(
+        404,
+        r#"{"class":"Client::NotFound","message":"no such credential"}"#,
+        &[("X-Ovh-QueryID", "EU.q")],
+    )));
+    let e = client.get_credential(okms(), cred_id()).await.unwrap_err();
+    assert!(e.is_not_found());
+    assert_eq!(e.query_id(), Some("EU.q"));
+    assert_eq!(t.api_requests().len(), 1);
+    assert!(clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn delete_is_retried_on_connection_failure() {
+    let t = FakeTransport::with_time(0);
+    let clock = FakeClock::at(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone())
+        .with_retry_policy(no_jitter());
+    t.push(transport_err(TransportErrorKind::Connect));
+    t.push_json(200, &credential_json("DELETING", None));
+    let c = client
+        .delete_credential(okms(), cred_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, CredentialStatus::Deleting);
+    let reqs = t.api_requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs.iter().all(|r| r.method() == http::Method::DELETE));
+    // An empty answer is fine too.
+    t.push(Ok(json(200, "", &[])));
+    assert!(
+        client
+            .delete_credential(okms(), cred_id())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn create_post_is_never_retried() {
+    for (reply, unknown) in [
+        (transport_err(TransportErrorKind::Io), true),
+        (transport_err(TransportErrorKind::Timeout), true),
+        (Ok(json(502, "bad gateway", &[])), true),
+        (Ok(json(503, r#"{"message":"down"}"#, &[])), true),
+        (Ok(json(500, r#"{"message":"boom"}"#, &[])), true),
+        (Ok(json(200, "{truncated", &[])), true),
+        (transport_err(TransportErrorKind::Connect), false),
+        (
+            Ok(json(429, r#"{"message":"slow"}"#, &[("Retry-After", "1")])),
+            false,
+        ),
+        (
+            Ok(json(
+                400,
+                r#"{"class":"Client::BadRequest::CredentialNameInvalidCharacter","message":"bad"}"#,
+                &[],
+            )),
+            false,
+        ),
+    ] {
+        let t = FakeTransport::with_time(0);
+        let clock = FakeClock::at(1_700_000_000);
+        let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+        t.push(reply);
+        t.push_json(200, &credential_json("CREATING", None));
+        let e = client
+            .create_credential(okms(), &request())
+            .await
+            .unwrap_err();
+        assert_eq!(e.is_create_outcome_unknown(), unknown, "{e}");
+        if let Error::CreateOutcomeUnknown {
+            name,
+            okms_id,
+            sent_at,
+            ..
+        } = &e
+        {
+            assert_eq!(name, "John Smith");
+            assert_eq!(*okms_id, okms());
+            assert_eq!(sent_at.unix_timestamp(), 1_700_000_000);
+        }
+        let posts = t.api_requests();
+        assert_eq!(posts.len(), 1, "POST sent once: {e}");
+        assert_eq!(posts[0].method(), http::Method::POST);
+        assert!(clock.sleeps().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn create_sends_exact_signed_body_and_returns_the_key() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    let clock = FakeClock::at(1_700_000_000);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+    let mut body = credential_json("CREATING", None);
+    body.pop();
+    body.push_str(
+        r#","privateKeyPEM":"-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n"}"#,
+    );
+    t.push_json(200, &body);
+    let created = client
+        .create_credential(okms(), &request().with_validity(30))
+        .await
+        .unwrap();
+    assert_eq!(created.credential.status, CredentialStatus::Creating);
+    assert!(
+        created
+            .private_key_pem
+            .unwrap()
+            .expose_secret()
+            .contains("EC PRIVATE KEY")
+    );
+    let post = &t.api_requests()[0];
+    let expected_body = br#"{"name":"John Smith","identityURNs":["urn:v1:eu:identity:user:xx1111-ovh/john.smith"],"validity":30}"#;
+    assert_eq!(post.body(), expected_body);
+    assert_eq!(
+        post.headers()["Content-Type"],
+        "application/json;charset=utf-8"
+    );
+    let url = format!("https://eu.api.ovh.com/v2/okms/resource/{OKMS}/credential");
+    assert_eq!(post.uri(), url.as_str());
+    assert_eq!(
+        post.headers()["X-Ovh-Signature"],
+        okms_api::signature::sign(AS, CK, "POST", &url, expected_body, 1_700_000_000).as_str()
+    );
+}
+
+#[tokio::test]
+async fn create_validates_before_sending() {
+    let t = FakeTransport::with_time(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(0));
+    let e = client
+        .create_credential(okms(), &request().with_validity(400))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidField { ref field, .. } if field == "validity"),
+        "{e}"
+    );
+    assert!(t.all_requests().is_empty());
+}
+
+#[tokio::test]
+async fn list_follows_every_page() {
+    let t = FakeTransport::with_time(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(0));
+    let one = format!("[{}]", credential_json("READY", None));
+    t.push(Ok(json(
+        200,
+        &one,
+        &[("X-Pagination-Cursor-Next", "page2")],
+    )));
+    t.push(Ok(json(
+        200,
+        &one,
+        &[("X-Pagination-Cursor-Next", "page3")],
+    )));
+    t.push(Ok(json(200, &one, &[])));
+    assert_eq!(client.list_credentials(okms()).await.unwrap().len(), 3);
+    let cursors: Vec<Option<String>> = t
+        .api_requests()
+        .iter()
+        .map(|r| {
+            r.headers()
+                .get("X-Pagination-Cursor")
+                .map(|v| v.to_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(
+        cursors,
+        vec![None, Some("page2".into()), Some("page3".into())]
+    );
+
+    // A server that repeats a cursor is stopped.
+    t.push(Ok(json(200, "[]", &[("X-Pagination-Cursor-Next", "a")])));
+    t.push(Ok(json(200, "[]", &[("X-Pagination-Cursor-Next", "a")])));
+    assert!(client.list_domains().await.is_err());
+}
+
+#[tokio::test]
+async fn find_by_name_filters_on_name_and_time() {
+    let t = FakeTransport::with_time(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(0));
+    let mine = credential_json("READY", None);
+    let other = mine.replace("John Smith", "Other");
+    let old = mine.replace("2024-04-04T12:26:28.856619+02:00", "2020-01-01T00:00:00Z");
+    t.push_json(200, &format!("[{mine},{other},{old}]"));
+    let after = okms_api::OffsetDateTime::from_unix_timestamp(1_672_531_200).unwrap();
+    let found = client
+        .find_credentials_by_name(okms(), "John Smith", after)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].created_at.year(), 2024);
+}
+
+fn oauth2_config(token_url: Option<&str>) -> Config {
+    Config::new(
+        Endpoint::parse("ovh-eu").unwrap(),
+        Auth::OAuth2 {
+            client_id: "my id".into(),
+            client_secret: "s3cr:t".into(),
+            token_url: token_url.map(str::to_string),
+        },
+    )
+}
+
+#[tokio::test]
+async fn oauth2_token_is_fetched_cached_and_renewed() {
+    let t = FakeTransport::new();
+    let clock = FakeClock::at(1_000);
+    let client = Client::with_transport(oauth2_config(None), t.clone(), clock.clone());
+    t.push_json(
+        200,
+        r#"{"access_token":"TOKEN1","token_type":"Bearer","expires_in":3600,"scope":"all"}"#,
+    );
+    t.push_json(200, r#"{"nichandle":"xx1111-ovh"}"#);
+    t.push_json(200, r#"{"nichandle":"xx1111-ovh"}"#);
+    assert_eq!(client.me().await.unwrap().nichandle, "xx1111-ovh");
+    clock.advance(Duration::from_secs(3000));
+    client.me().await.unwrap();
+
+    let reqs = t.all_requests();
+    assert_eq!(reqs.len(), 3, "one token fetch for two calls");
+    let tok = &reqs[0];
+    assert_eq!(tok.uri(), "https://www.ovh.com/auth/oauth2/token");
+    assert_eq!(tok.method(), http::Method::POST);
+    assert_eq!(tok.body(), b"grant_type=client_credentials&scope=all");
+    assert_eq!(
+        tok.headers()["Content-Type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert_eq!(tok.headers()["Accept"], "application/json");
+    // base64("my+id:s3cr%3At")
+    assert_eq!(tok.headers()["Authorization"], "Basic bXkraWQ6czNjciUzQXQ=");
+    for r in &reqs[1..] {
+        assert_eq!(r.headers()["Authorization"], "Bearer TOKEN1");
+        assert!(r.headers().get("X-Ovh-Signature").is_none());
+    }
+
+    // 3590 s after the fetch the token is renewed before use.
+    clock.advance(Duration::from_secs(600));
+    t.push_json(
+        200,
+        r#"{"access_token":"TOKEN2","token_type":"bearer","expires_in":3}"#,
+    );
+    t.push_json(200, r#"{"nichandle":"xx1111-ovh"}"#);
+    client.me().await.unwrap();
+    let reqs = t.all_requests();
+    assert_eq!(reqs.len(), 5);
+    assert!(reqs[3].uri().path().ends_with("/auth/oauth2/token"));
+    assert_eq!(reqs[4].headers()["Authorization"], "Bearer TOKEN2");
+
+    // A 3 s token is renewed after half its life.
+    clock.advance(Duration::from_secs(2));
+    t.push_json(200, r#"{"access_token":"TOKEN3","expires_in":3}"#);
+    t.push_json(200, r#"{"nichandle":"xx1111-ovh"}"#);
+    client.me().await.unwrap();
+    assert_eq!(
+        t.all_requests()[6].headers()["Authorization"],
+        "Bearer TOKEN3"
+    );
+}
+
+#[tokio::test]
+async fn oauth2_401_renews_the_token_once() {
+    let t = FakeTransport::new();
+    let clock = FakeClock::at(0);
+    let client = Client::with_transport(
+        oauth2_config(Some("http://127.0.0.1:9/auth/oauth2/token")),
+        t.clone(),
+        clock,
+    );
+    t.push_json(200, r#"{"access_token":"OLD","expires_in":3600}"#);
+    t.push_json(
+        401,
+        r#"{"class":"Client::Unauthorized","message":"expired"}"#,
+    );
+    t.push_json(200, r#"{"access_token":"NEW","expires_in":3600}"#);
+    t.push_json(200, r#"{"account":"xx1111-ovh","identities":["urn:v1:eu:identity:account:xx1111-ovh"],"method":"oauth2_client_credentials"}"#);
+    let d = client.auth_details().await.unwrap();
+    assert_eq!(
+        d.identities,
+        vec!["urn:v1:eu:identity:account:xx1111-ovh".to_string()]
+    );
+    let reqs = t.all_requests();
+    assert_eq!(reqs[0].uri(), "http://127.0.0.1:9/auth/oauth2/token");
+    assert_eq!(reqs[3].headers()["Authorization"], "Bearer NEW");
+
+    // A second 401 is reported, not looped on.
+    t.push_json(401, r#"{"class":"Client::Unauthorized","message":"no"}"#);
+    t.push_json(200, r#"{"access_token":"NEWER","expires_in":3600}"#);
+    t.push_json(
+        401,
+        r#"{"class":"Client::Unauthorized","message":"still no"}"#,
+    );
+    let e = client.me().await.unwrap_err();
+    assert!(e.is_unauthorized());
+}
+
+#[tokio::test]
+async fn oauth2_token_errors_are_typed() {
+    let t = FakeTransport::new();
+    let client = Client::with_transport(oauth2_config(None), t.clone(), FakeClock::at(0));
+    t.push_json(400, r#"{"error":"invalid_client", "error_description":"ovhcloud oauth2 client does not exists"}"#);
+    let e = client.me().await.unwrap_err();
+    let api = e.api_error().unwrap();
+    assert_eq!(api.code.as_deref(), Some("invalid_client"));
+    assert_eq!(t.all_requests().len(), 1);
+    t.push_json(200, r#"{"token_type":"Bearer"}"#);
+    assert!(matches!(
+        client.me().await.unwrap_err(),
+        Error::OAuth2Token { .. }
+    ));
+}
+
+#[tokio::test]
+async fn access_token_mode_sends_bearer() {
+    let t = FakeTransport::new();
+    let cfg = Config::new(
+        Endpoint::parse("ovh-ca").unwrap(),
+        Auth::AccessToken {
+            access_token: "AT".into(),
+        },
+    );
+    let client = Client::with_transport(cfg, t.clone(), FakeClock::at(0));
+    t.push_json(200, "[]");
+    client.list_domains().await.unwrap();
+    let r = &t.all_requests()[0];
+    assert_eq!(r.uri(), "https://ca.api.ovh.com/v2/okms/resource");
+    assert_eq!(r.headers()["Authorization"], "Bearer AT");
+    assert!(r.headers()["Authorization"].is_sensitive());
+}
+
+#[tokio::test]
+async fn get_domain_with_public_ca_query_is_signed_with_the_query() {
+    let t = FakeTransport::with_time(5);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(5));
+    t.push_json(200, &format!(r#"{{"id":"{OKMS}","region":"eu-west-rbx"}}"#));
+    client.get_domain(okms(), true).await.unwrap();
+    let r = &t.api_requests()[0];
+    let url = format!("https://eu.api.ovh.com/v2/okms/resource/{OKMS}?publicCA=true");
+    assert_eq!(r.uri(), url.as_str());
+    assert_eq!(
+        r.headers()["X-Ovh-Signature"],
+        okms_api::signature::sign(AS, CK, "GET", &url, b"", 5).as_str()
+    );
+}
+
+fn wait_policy() -> WaitPolicy {
+    WaitPolicy {
+        timeout: Duration::from_secs(30),
+        initial_interval: Duration::from_millis(500),
+        max_interval: Duration::from_secs(4),
+        jitter: false,
+    }
+}
+
+#[tokio::test]
+async fn wait_backs_off_until_ready() {
+    let t = FakeTransport::with_time(0);
+    let clock = FakeClock::at(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+    for _ in 0..5 {
+        t.push_json(200, &credential_json("CREATING", None));
+    }
+    t.push_json(
+        200,
+        &credential_json(
+            "READY",
+            Some("-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n"),
+        ),
+    );
+    let mut seen = Vec::new();
+    let c = client
+        .wait_until_ready_with(okms(), cred_id(), &wait_policy(), |c| {
+            seen.push(c.status.clone())
+        })
+        .await
+        .unwrap();
+    assert!(c.certificate_pem.is_some());
+    assert_eq!(seen.len(), 6);
+    assert_eq!(
+        clock.sleeps(),
+        [500, 1000, 2000, 4000, 4000]
+            .map(Duration::from_millis)
+            .to_vec()
+    );
+}
+
+#[tokio::test]
+async fn wait_stops_at_once_on_error_or_expired() {
+    for status in ["ERROR", "EXPIRED", "DELETING"] {
+        let t = FakeTransport::with_time(0);
+        let clock = FakeClock::at(0);
+        let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+        t.push_json(200, &credential_json("CREATING", None));
+        t.push_json(200, &credential_json(status, None));
+        let e = client
+            .wait_until_ready(okms(), cred_id(), &wait_policy())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::UnexpectedStatus { status: s, .. } if s.as_str() == status),
+            "{e}"
+        );
+        assert_eq!(clock.sleeps().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn wait_honours_the_deadline() {
+    let t = FakeTransport::with_time(0);
+    let clock = FakeClock::at(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+    for _ in 0..100 {
+        t.push_json(200, &credential_json("CREATING", None));
+    }
+    let e = client
+        .wait_until_ready(okms(), cred_id(), &wait_policy())
+        .await
+        .unwrap_err();
+    match e {
+        Error::WaitTimeout { status, waited, .. } => {
+            assert_eq!(status, CredentialStatus::Creating);
+            assert_eq!(waited, Duration::from_secs(30));
+        }
+        other => panic!("{other}"),
+    }
+    let total: Duration = clock.sleeps().iter().sum();
+    assert_eq!(
+        total,
+        Duration::from_secs(30),
+        "the last sleep is cut to the deadline"
+    );
+    // Jittered intervals stay within [50 %, 100 %] of the backoff.
+    let p = WaitPolicy {
+        jitter: true,
+        ..wait_policy()
+    };
+    for n in 1..10 {
+        let d = p.interval(n);
+        let full = Duration::from_millis(500) * 2u32.pow(n - 1);
+        let full = full.min(Duration::from_secs(4));
+        assert!(d >= full / 2 && d <= full, "{n}: {d:?}");
+    }
+}
+
+#[tokio::test]
+async fn transport_errors_name_method_and_url() {
+    let t = FakeTransport::with_time(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(0))
+        .with_retry_policy(RetryPolicy::none());
+    t.push(transport_err(TransportErrorKind::Connect));
+    let e = client.me().await.unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }));
+    assert_eq!(e.to_string(), "GET https://eu.api.ovh.com/v1/me failed");
+    let debug = format!("{client:?}");
+    assert!(!debug.contains(AS) && !debug.contains(CK), "{debug}");
+}
