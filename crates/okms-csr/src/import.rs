@@ -145,14 +145,14 @@ fn detect(der: &[u8]) -> Result<Kind> {
     if header.tag() != Tag::Sequence {
         return Err(not_a_key());
     }
-    let first = der::Header::peek(&mut outer).map_err(|_| not_a_key())?;
+    let first = der::Header::peek(&outer).map_err(|_| not_a_key())?;
     match first.tag() {
         Tag::Sequence => Ok(Kind::EncryptedPkcs8),
         Tag::Integer => {
             // version INTEGER, then: PKCS#8 AlgorithmIdentifier SEQUENCE, SEC1 OCTET STRING,
             // PKCS#1 modulus INTEGER.
             let _version = der::Any::decode(&mut outer).map_err(|_| not_a_key())?;
-            let second = der::Header::peek(&mut outer).map_err(|_| not_a_key())?;
+            let second = der::Header::peek(&outer).map_err(|_| not_a_key())?;
             match second.tag() {
                 Tag::Sequence => Ok(Kind::Pkcs8),
                 Tag::OctetString => Ok(Kind::Sec1),
@@ -190,7 +190,11 @@ fn decrypt(der: &[u8], passphrase: &Passphrase) -> Result<Zeroizing<Vec<u8>>> {
 fn check_scheme(der: &[u8]) -> Result<()> {
     let mut reader = SliceReader::new(der).map_err(Error::der("encrypted PKCS#8 private key"))?;
     let scheme: Result<ObjectIdentifier> = reader
-        .sequence(|r| AlgorithmIdentifierRef::decode(r).map(|a| a.oid))
+        .sequence(|r| {
+            let alg = AlgorithmIdentifierRef::decode(r)?;
+            <&der::asn1::OctetStringRef>::decode(r)?;
+            Ok(alg.oid)
+        })
         .map_err(Error::der("encrypted PKCS#8 private key"));
     let oid = scheme?;
     if oid == pbes2::PBES2_OID {

@@ -1,0 +1,172 @@
+//! Key generation, export and re-import without external tools.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use okms_csr::{Error, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey, same_public_key};
+use std::str::FromStr;
+
+/// A deterministic test RNG (xorshift; NOT secure, only for reproducible tests).
+struct TestRng(u64);
+
+impl rand_core::TryRng for TestRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.try_next_u64()? as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        Ok(self.0)
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let v = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+impl rand_core::TryCryptoRng for TestRng {}
+
+#[test]
+fn algorithm_names_round_trip() {
+    for alg in KeyAlgorithm::ALL {
+        assert_eq!(KeyAlgorithm::from_str(alg.as_str()).unwrap(), alg);
+        assert_eq!(alg.to_string(), alg.as_str());
+    }
+    assert_eq!(KeyAlgorithm::default(), KeyAlgorithm::EcdsaP256);
+    assert_eq!(
+        "RSA-3072".parse::<KeyAlgorithm>().unwrap(),
+        KeyAlgorithm::Rsa3072
+    );
+    let err = "ed25519".parse::<KeyAlgorithm>().unwrap_err().to_string();
+    assert!(
+        err.contains("ed25519") && err.contains("ecdsa-p256"),
+        "{err}"
+    );
+    assert!(KeyAlgorithm::Rsa2048.is_rsa() && !KeyAlgorithm::EcdsaP521.is_rsa());
+    assert_eq!(KeyAlgorithm::EcdsaP521.key_bits(), 521);
+}
+
+#[test]
+fn export_import_round_trip_every_format() {
+    // RSA-4096 is covered by the openssl interop tests; keep this one quick.
+    for alg in [
+        KeyAlgorithm::EcdsaP256,
+        KeyAlgorithm::EcdsaP384,
+        KeyAlgorithm::EcdsaP521,
+        KeyAlgorithm::Rsa2048,
+    ] {
+        let key = PrivateKey::generate(alg).unwrap();
+        assert_eq!(key.algorithm(), alg);
+        assert_eq!(key.public_key().algorithm().unwrap(), alg);
+        for fmt in [KeyFormat::Pkcs8, KeyFormat::Traditional] {
+            let pem = key.to_pem(fmt).unwrap();
+            assert!(!PrivateKey::is_encrypted(pem.expose().as_bytes()));
+            let back = PrivateKey::import(pem.expose().as_bytes(), None).unwrap();
+            assert_eq!(back.public_key(), key.public_key(), "{alg} {fmt:?}");
+            // A passphrase given for an unencrypted key is simply not needed.
+            let back =
+                PrivateKey::import(pem.expose().as_bytes(), Some(&Passphrase::new("x"))).unwrap();
+            assert!(same_public_key(&back.public_key(), &key.public_key()));
+        }
+        let pass = Passphrase::new("pässwörd");
+        let enc = key.to_encrypted_pem(&pass).unwrap();
+        assert!(PrivateKey::is_encrypted(enc.expose().as_bytes()));
+        assert!(matches!(
+            PrivateKey::import(enc.expose().as_bytes(), None),
+            Err(Error::PassphraseRequired)
+        ));
+        assert!(matches!(
+            PrivateKey::import(enc.expose().as_bytes(), Some(&Passphrase::new("password"))),
+            Err(Error::WrongPassphrase)
+        ));
+        let back = PrivateKey::import(enc.expose().as_bytes(), Some(&pass)).unwrap();
+        assert_eq!(back.public_key(), key.public_key());
+    }
+}
+
+#[test]
+fn seeded_rng_gives_reproducible_keys() {
+    for alg in [
+        KeyAlgorithm::EcdsaP256,
+        KeyAlgorithm::EcdsaP521,
+        KeyAlgorithm::Rsa2048,
+    ] {
+        let a = PrivateKey::generate_with_rng(alg, &mut TestRng(42)).unwrap();
+        let b = PrivateKey::generate_with_rng(alg, &mut TestRng(42)).unwrap();
+        let c = PrivateKey::generate_with_rng(alg, &mut TestRng(43)).unwrap();
+        assert_eq!(a.public_key(), b.public_key(), "{alg}");
+        assert_ne!(a.public_key(), c.public_key(), "{alg}");
+    }
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let pem = key.to_pem(KeyFormat::Pkcs8).unwrap();
+    let body: String = pem.expose().lines().nth(1).unwrap().to_string();
+    let dbg = format!("{key:?} {pem:?}");
+    assert!(!dbg.contains(&body[..20]), "{dbg}");
+    assert!(
+        dbg.contains("<redacted>") && dbg.contains("ecdsa") || dbg.contains("EcdsaP256"),
+        "{dbg}"
+    );
+    let pass = Passphrase::new("hunter2");
+    assert_eq!(format!("{pass:?}"), "Passphrase(<redacted>)");
+    assert_eq!(pass.expose(), "hunter2");
+    let p = okms_csr::escape::unescape(pem.expose(), None).unwrap();
+    assert!(p.is_private_key());
+    assert!(!format!("{p:?}").contains(&body[..20]));
+}
+
+#[test]
+fn fingerprint_is_lowercase_sha256_hex() {
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
+    let fp = key.public_key().fingerprint_sha256();
+    assert_eq!(fp.len(), 64);
+    assert!(
+        fp.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+    let pem = key.public_key().to_pem();
+    assert!(
+        pem.starts_with("-----BEGIN PUBLIC KEY-----\n")
+            && pem.ends_with("-----END PUBLIC KEY-----\n")
+    );
+}
+
+#[test]
+fn garbage_input_gives_errors_not_panics() {
+    let inputs: Vec<Vec<u8>> = vec![
+        vec![],
+        b"hello".to_vec(),
+        vec![0x30],
+        vec![0x30, 0x80],
+        vec![0x30, 0x03, 0x02, 0x01, 0x00],
+        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".to_vec(),
+        b"-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n".to_vec(),
+        b"-----BEGIN PRIVATE KEY-----\nMAA=\n".to_vec(),
+        b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n".to_vec(),
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n"
+            .to_vec(),
+        vec![0xff; 100],
+    ];
+    for input in inputs {
+        let err = PrivateKey::import(&input, Some(&Passphrase::new("x"))).unwrap_err();
+        assert!(!err.to_string().is_empty());
+        let _ = PrivateKey::is_encrypted(&input);
+        let _ = okms_csr::Csr::parse(&input);
+        let _ = okms_csr::Certificate::parse(&input);
+    }
+    let err = PrivateKey::import(
+        b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("CERTIFICATE") && err.contains("no private key"),
+        "{err}"
+    );
+}
