@@ -38,6 +38,7 @@ pub struct Cli {
 
 /// Options accepted by every command.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// OVHcloud API endpoint: a name (ovh-eu, ovh-ca, ovh-us, ...) or a URL [env: OVH_ENDPOINT]
     #[arg(long, global = true, value_name = "NAME|URL")]

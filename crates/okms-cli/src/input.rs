@@ -53,7 +53,10 @@ pub fn read(path: &Path, what: &str) -> CliResult<Vec<u8>> {
             .map_err(fail)?;
     } else {
         let f = File::open(path).map_err(fail)?;
-        if f.metadata().map_err(fail)?.is_dir() {
+        let meta = f.metadata().map_err(fail)?;
+        // Sized up front so that a secret is not left behind in buffers freed while growing.
+        buf.reserve_exact(usize::try_from(meta.len().min(MAX_INPUT) + 1).unwrap_or(0));
+        if meta.is_dir() {
             return Err(CliError::new(
                 Exit::InvalidInput,
                 format!("cannot read {what} from {name}: it is a directory"),

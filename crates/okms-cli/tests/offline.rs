@@ -733,3 +733,114 @@ fn full_stdout_is_an_error_not_a_panic() {
     assert!(err.contains("standard output"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn stdin_and_der_inputs() {
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    // The CSR from stdin.
+    let out = s
+        .cmd()
+        .args(["--json", "csr", "show", "-"])
+        .write_stdin(s.read("c.csr"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(json_of(&out)["subject"], "CN=app1");
+    // The key from stdin.
+    let out = s
+        .cmd()
+        .args(["--json", "key", "pub", "-"])
+        .write_stdin(s.read("k.pem"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v = json_of(&out);
+    assert_eq!(v["algorithm"], "ecdsa-p256");
+    assert!(
+        v["pem"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    // DER CSR, decoded from the PEM by hand.
+    let b64: String = s
+        .read_string("c.csr")
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let der = std::process::Command::new("base64")
+        .arg("-d")
+        .write_stdin_bytes(b64.as_bytes());
+    s.write("c.der", der);
+    s.cmd()
+        .args(["csr", "verify", "c.der", "--key", "k.pem"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn ovh_endpoint_environment_gives_the_urn_region() {
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    s.cmd()
+        .env("OVH_ENDPOINT", "ovh-us")
+        .args([
+            "request",
+            "new",
+            "--csr",
+            "c.csr",
+            "--name",
+            "n",
+            "--nic",
+            "xx1111-ovh",
+            "--root",
+            "--out",
+            "-",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "urn:v1:us:identity:account:xx1111-ovh",
+        ));
+    s.cmd()
+        .env("OVH_ENDPOINT", "ovh-us")
+        .args([
+            "--endpoint",
+            "ovh-eu",
+            "request",
+            "new",
+            "--csr",
+            "c.csr",
+            "--name",
+            "n",
+            "--nic",
+            "xx1111-ovh",
+        ])
+        .args(["--root", "--out", "-"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "urn:v1:eu:identity:account:xx1111-ovh",
+        ));
+}
+
+/// Runs a process with `input` on stdin and returns its stdout.
+trait WriteStdinBytes {
+    fn write_stdin_bytes(&mut self, input: &[u8]) -> Vec<u8>;
+}
+
+impl WriteStdinBytes for std::process::Command {
+    fn write_stdin_bytes(&mut self, input: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut child = self
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        out.stdout
+    }
+}

@@ -204,6 +204,11 @@ fn public(a: &KeyPubArgs, out: &Output) -> CliResult<()> {
             out.info(&format!("public key written to {}", p.display()));
             Ok(())
         }
+        _ if out.is_json() => out.json(&serde_json::json!({
+            "algorithm": key.algorithm().as_str(),
+            "public_key_sha256": key.public_key().fingerprint_sha256(),
+            "pem": pem,
+        })),
         _ => out.stdout_bytes(pem.as_bytes()),
     }
 }

@@ -23,7 +23,14 @@ use crate::output::Output;
 /// As each subcommand documents.
 pub fn run(cmd: &RequestCommand, global: &GlobalArgs, out: &Output) -> CliResult<()> {
     match cmd {
-        RequestCommand::New(a) => new(a, global.endpoint.as_deref(), out),
+        RequestCommand::New(a) => {
+            // Same precedence as the online commands: flag, then environment.
+            let endpoint = global
+                .endpoint
+                .clone()
+                .or_else(|| std::env::var("OVH_ENDPOINT").ok());
+            new(a, endpoint.as_deref(), out)
+        }
         RequestCommand::Show(a) => show(a, out),
     }
 }
