@@ -151,7 +151,7 @@ pub struct NewKeyArgs {
     #[arg(long)]
     pub encrypt: bool,
     /// File format of the private key [default: pkcs8].
-    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "encrypt")]
+    #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<KeyFormatArg>,
 }
 

@@ -8,7 +8,9 @@ use serde::Serialize;
 use super::{
     algorithm, csr_error, display_path, import_private_key, key_format, load_private_key, usage,
 };
-use crate::cli::{KeyCommand, KeyNewArgs, KeyPubArgs, KeyShowArgs, NewKeyArgs, PassphraseArgs};
+use crate::cli::{
+    KeyCommand, KeyFormatArg, KeyNewArgs, KeyPubArgs, KeyShowArgs, NewKeyArgs, PassphraseArgs,
+};
 use crate::error::CliResult;
 use crate::files;
 use crate::input;
@@ -102,6 +104,10 @@ pub fn generate_and_write(
                 .hint("add --encrypt"),
         );
     }
+    if opts.encrypt && opts.format == Some(KeyFormatArg::Traditional) {
+        return Err(usage("--format traditional cannot be combined with --encrypt")
+            .hint("encrypted keys are written as PKCS#8 (ENCRYPTED PRIVATE KEY), which openssl and OKMS tools read"));
+    }
     let target = display_path(path);
     let passphrase = if opts.encrypt {
         Some(passphrase::obtain(pass, Purpose::Encrypt, &target)?)
@@ -123,8 +129,8 @@ pub fn generate_and_write(
             key.to_pem(key_format(opts.format.unwrap_or_default()))
                 .map_err(|e| csr_error(e, "cannot encode the new key"))?,
             match opts.format.unwrap_or_default() {
-                crate::cli::KeyFormatArg::Pkcs8 => "pkcs8",
-                crate::cli::KeyFormatArg::Traditional => "traditional",
+                KeyFormatArg::Pkcs8 => "pkcs8",
+                KeyFormatArg::Traditional => "traditional",
             },
         ),
     };
