@@ -105,11 +105,28 @@ pub fn unescape(input: &str, field: Option<&str>) -> Result<Pem> {
 }
 
 fn from_json_object(text: &str, field: Option<&str>) -> Result<Zeroizing<String>> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         Error::Escape(format!(
             "the input starts with '{{' but is not valid JSON: {e}"
         ))
     })?;
+    let result = pem_field(&value, field);
+    // The response may hold a private key in any field; wipe every string before dropping.
+    scrub(&mut value);
+    result
+}
+
+fn scrub(value: &mut serde_json::Value) {
+    use zeroize::Zeroize;
+    match value {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+        serde_json::Value::Object(map) => map.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
+fn pem_field(value: &serde_json::Value, field: Option<&str>) -> Result<Zeroizing<String>> {
     let Some(object) = value.as_object() else {
         return Err(Error::Escape("the input is not a JSON object".into()));
     };
@@ -161,21 +178,36 @@ fn from_json_object(text: &str, field: Option<&str>) -> Result<Zeroizing<String>
     }
 }
 
-fn normalize(text: &str) -> Result<Pem> {
-    // JSON-style escapes left in pasted text: `\n`, `\r\n`, `\r`, and `\/` from encoders that
-    // escape slashes. PEM itself never contains a backslash.
-    let text = Zeroizing::new(
-        text.replace("\\r\\n", "\n")
-            .replace("\\n", "\n")
-            .replace("\\r", "\n")
-            .replace("\\/", "/")
-            .replace('\r', "\n"),
-    );
-    if text.contains('\\') {
-        return Err(Error::Escape(
-            "the input contains a backslash escape other than \\n, \\r or \\/; if it is a JSON string, include its surrounding quotes".into(),
-        ));
+/// Turns JSON-style escapes left in pasted text (`\n`, `\r`, and `\/` from encoders that
+/// escape slashes) and bare CRs into LFs. A CRLF becomes two LFs; the empty lines this makes
+/// are dropped by the PEM parser. One pass, into a buffer that never reallocates, so no
+/// unzeroized copy of a key is left behind.
+fn unescape_text(text: &str) -> Result<Zeroizing<String>> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n' | 'r') => out.push('\n'),
+                Some('/') => out.push('/'),
+                other => {
+                    let shown = other
+                        .map(|o| format!("\\{o}"))
+                        .unwrap_or_else(|| "a trailing \\".into());
+                    return Err(Error::Escape(format!(
+                        "the input contains the backslash escape {shown}; only \\n, \\r and \\/ are understood (if it is a JSON string, include its surrounding quotes)"
+                    )));
+                }
+            },
+            '\r' => out.push('\n'),
+            c => out.push(c),
+        }
     }
+    Ok(out)
+}
+
+fn normalize(text: &str) -> Result<Pem> {
+    let text = unescape_text(text)?;
     let blocks = pem::parse_blocks(&text).map_err(|e| Error::Escape(e.to_string()))?;
     let Some(first) = blocks.first() else {
         return Err(Error::Escape(

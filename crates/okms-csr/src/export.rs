@@ -61,6 +61,7 @@ impl PrivateKey {
 
     /// Encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`): PBES2 with scrypt (log2 N = 14, r = 8,
     /// p = 1, what OpenSSL 3 accepts) and AES-256-CBC, salt and IV from the OS CSPRNG.
+    /// An empty passphrase is refused.
     pub fn to_encrypted_pem(&self, passphrase: &Passphrase) -> Result<SecretString> {
         if passphrase.expose().is_empty() {
             return Err(Error::Export(

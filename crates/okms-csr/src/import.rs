@@ -147,7 +147,16 @@ fn detect(der: &[u8]) -> Result<Kind> {
     }
     let first = der::Header::peek(&outer).map_err(|_| not_a_key())?;
     match first.tag() {
-        Tag::Sequence => Ok(Kind::EncryptedPkcs8),
+        Tag::Sequence => {
+            // EncryptedPrivateKeyInfo starts with an AlgorithmIdentifier (an OID first); a
+            // certificate, which also starts with a SEQUENCE, does not.
+            let alg = der::Any::decode(&mut outer).map_err(|_| not_a_key())?;
+            if alg.value().first() == Some(&0x06) {
+                Ok(Kind::EncryptedPkcs8)
+            } else {
+                Err(not_a_key())
+            }
+        }
         Tag::Integer => {
             // version INTEGER, then: PKCS#8 AlgorithmIdentifier SEQUENCE, SEC1 OCTET STRING,
             // PKCS#1 modulus INTEGER.

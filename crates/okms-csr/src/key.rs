@@ -20,6 +20,10 @@ pub(crate) enum Inner {
 
 /// A private key held in memory: ECDSA P-256/P-384/P-521 or RSA 2048/3072/4096.
 ///
+/// Only these six are accepted, on import too: an RSA key of another size (even a larger
+/// one such as 2560 or 8192 bits) is rejected with [`Error::UnsupportedKey`] naming its size,
+/// so that [`KeyAlgorithm`] always describes a key exactly.
+///
 /// The key material is zeroized on drop by the underlying RustCrypto types, and `Debug`
 /// shows only the algorithm and the public key fingerprint.
 pub struct PrivateKey {
@@ -59,8 +63,9 @@ impl PrivateKey {
         Ok(PrivateKey { inner, public })
     }
 
-    /// Generates a key with the operating system's CSPRNG. An RNG failure is an error, not a
-    /// panic.
+    /// Generates a key with the operating system's CSPRNG (`getrandom::SysRng`, used as a
+    /// fallible RNG rather than through `rand_core::UnwrapErr`, so that an RNG failure is an
+    /// error, not a panic).
     pub fn generate(alg: KeyAlgorithm) -> Result<Self> {
         let mut rng = getrandom::SysRng;
         let rng_err = |e: getrandom::Error| {

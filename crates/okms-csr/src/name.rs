@@ -173,6 +173,12 @@ const KNOWN: &str = "CN, O, OU, C, L, ST, STREET, DC, UID, emailAddress, serialN
 
 /// An X.509 distinguished name, written and read as an RFC 4514 string such as
 /// `CN=app1,O=Example,C=FR` (most specific attribute first, as OpenSSL's `-nameopt RFC2253`).
+///
+/// Parsing checks each attribute and names the bad one: known types (CN, O, OU, C, L, ST,
+/// STREET, DC, UID, emailAddress, serialNumber, title, GN, SN, ...) or dotted OIDs; no empty
+/// values; RFC 5280 length limits; `C` a two-letter upper-case code. A name is never empty:
+/// OKMS and most CAs expect at least a CN, so an empty subject is an error even when SANs are
+/// requested.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DistinguishedName(pub(crate) Name);
 

@@ -87,7 +87,10 @@ pub(crate) fn parse_blocks(text: &str) -> Result<Vec<Block>> {
 /// Encodes `der` as a PEM block with LF line endings and a trailing newline.
 pub(crate) fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
     let b64 = Zeroizing::new(Base64::encode_string(der));
-    let mut out = Zeroizing::new(String::with_capacity(b64.len() + b64.len() / 64 + 64));
+    // Sized up front so the buffer never reallocates (a reallocation would leave an
+    // unzeroized copy of a private key behind).
+    let capacity = b64.len() + b64.len() / 64 + 2 * label.len() + 48;
+    let mut out = Zeroizing::new(String::with_capacity(capacity));
     out.push_str(BEGIN);
     out.push_str(label);
     out.push_str("-----\n");

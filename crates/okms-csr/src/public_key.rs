@@ -25,6 +25,23 @@ impl PublicKey {
         Ok(PublicKey { der: der.to_vec() })
     }
 
+    /// Reads a PEM `PUBLIC KEY` (what `openssl pkey -pubout` writes).
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        let der = crate::pem::decode_one(pem, &["PUBLIC KEY"], "public key")?;
+        Self::from_spki_der(&der)
+    }
+
+    /// Reads a public key, PEM `PUBLIC KEY` or DER SubjectPublicKeyInfo.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        if crate::pem::looks_like_pem(bytes) {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| Error::InvalidPem("the PEM text is not valid UTF-8".into()))?;
+            Self::from_pem(text)
+        } else {
+            Self::from_spki_der(bytes)
+        }
+    }
+
     /// The DER SubjectPublicKeyInfo.
     pub fn spki_der(&self) -> &[u8] {
         &self.der
