@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
-use rustls::ClientConfig;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::{ExposeSecret, SecretString};
@@ -54,17 +56,31 @@ pub fn client_config(
     identity: Option<&ClientIdentity>,
 ) -> Result<ClientConfig, Error> {
     let provider = provider();
-    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
-        extra_roots.iter().cloned(),
-        provider.clone(),
-    )
-    .map_err(|e| tls_err("cannot set up certificate verification (trust roots)", e))?;
+    let verifier: Arc<dyn ServerCertVerifier> =
+        match rustls_platform_verifier::Verifier::new_with_extra_roots(
+            extra_roots.iter().cloned(),
+            provider.clone(),
+        ) {
+            Ok(v) => Arc::new(v),
+            // No system roots and no extra CA: plain-http loopback use (tests, an emulator)
+            // must still work, so fail only when an https server is actually contacted.
+            Err(e) if extra_roots.is_empty() => Arc::new(NoTrustVerifier {
+                reason: e.to_string(),
+                provider: provider.clone(),
+            }),
+            Err(e) => {
+                return Err(tls_err(
+                    "cannot set up certificate verification (trust roots)",
+                    e,
+                ));
+            }
+        };
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_err("no usable TLS versions", e))?
         .dangerous()
         // Not dangerous: this is the platform verifier with the standard WebPKI checks.
-        .with_custom_certificate_verifier(Arc::new(verifier));
+        .with_custom_certificate_verifier(verifier);
     let mut config = match identity {
         None => builder.with_no_client_auth(),
         Some(id) => {
@@ -78,4 +94,61 @@ pub fn client_config(
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// Refuses every server certificate, saying why: used when no trust roots could be loaded.
+#[derive(Debug)]
+struct NoTrustVerifier {
+    reason: String,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for NoTrustVerifier {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General(format!(
+            "no trusted CA certificates ({}); install the system CA bundle or pass a CA file",
+            self.reason
+        )))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }

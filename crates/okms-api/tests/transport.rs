@@ -1,0 +1,466 @@
+//! The reqwest transport against local servers on 127.0.0.1: exact bytes on the wire, size
+//! limit, timeouts, refused connections, no redirects, and the mutual-TLS check.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
+use okms_api::{
+    Auth, Client, Config, Endpoint, Error, ReqwestTransport, TokioClock, Transport,
+    TransportErrorKind,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Reads one HTTP/1.1 request (headers + Content-Length body) and returns it as text.
+async fn read_request<S: AsyncRead + Unpin>(s: &mut S) -> String {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    loop {
+        let n = s.read(&mut tmp).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse::<usize>().unwrap())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut tmp).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&tmp[..n]);
+            }
+            break;
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Serves `answer` to one connection and returns the request it received.
+async fn serve_once(answer: Vec<u8>) -> (String, tokio::task::JoinHandle<String>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let h = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let req = read_request(&mut s).await;
+        s.write_all(&answer).await.unwrap();
+        s.shutdown().await.ok();
+        req
+    });
+    (base, h)
+}
+
+fn http_answer(status: &str, headers: &[&str], body: &str) -> Vec<u8> {
+    let mut s = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for h in headers {
+        s.push_str(h);
+        s.push_str("\r\n");
+    }
+    s.push_str("\r\n");
+    s.push_str(body);
+    s.into_bytes()
+}
+
+#[tokio::test]
+async fn client_over_reqwest_sends_exact_signed_bytes() {
+    let answer = http_answer("200 OK", &["Content-Type: application/json"], "1457018875");
+    let (base, time_server) = serve_once(answer).await;
+    let cfg = Config::new(
+        Endpoint::parse(&format!("{base}/1.0")).unwrap(),
+        Auth::AccessToken {
+            access_token: "T0KEN".into(),
+        },
+    );
+    let client = Client::with_transport(cfg, ReqwestTransport::new().unwrap(), TokioClock);
+    assert_eq!(client.auth_time().await.unwrap(), 1457018875);
+    let req = time_server.await.unwrap();
+    assert!(req.starts_with("GET /1.0/auth/time HTTP/1.1\r\n"), "{req}");
+    assert!(
+        !req.to_ascii_lowercase().contains("authorization"),
+        "unauthenticated: {req}"
+    );
+
+    let answer = http_answer(
+        "404 Not Found",
+        &[
+            "Content-Type: application/json",
+            "X-Ovh-QueryID: EU.local-1",
+        ],
+        r#"{"class":"Client::NotFound","message":"nope"}"#,
+    );
+    let (base, server) = serve_once(answer).await;
+    let cfg = Config::new(
+        Endpoint::parse(&format!("{base}/1.0")).unwrap(),
+        Auth::AccessToken {
+            access_token: "T0KEN".into(),
+        },
+    );
+    let client = Client::with_transport(cfg, ReqwestTransport::new().unwrap(), TokioClock);
+    let e = client.me().await.unwrap_err();
+    assert!(e.is_not_found());
+    assert_eq!(e.query_id(), Some("EU.local-1"));
+    let req = server.await.unwrap();
+    assert!(req.starts_with("GET /v1/me HTTP/1.1\r\n"), "{req}");
+    assert!(req.contains("authorization: Bearer T0KEN\r\n"), "{req}");
+}
+
+#[tokio::test]
+async fn post_body_arrives_byte_for_byte() {
+    let (base, server) = serve_once(http_answer("200 OK", &[], "{}")).await;
+    let body = br#"{"a":"b","c":"d"}"#.to_vec();
+    let req = http::Request::builder()
+        .method("POST")
+        .uri(format!("{base}/x"))
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .unwrap();
+    let resp = ReqwestTransport::new().unwrap().send(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let got = server.await.unwrap();
+    assert!(got.ends_with(r#"{"a":"b","c":"d"}"#), "{got}");
+}
+
+#[tokio::test]
+async fn oversized_answers_are_refused() {
+    let big = "x".repeat(2000);
+    let t = ReqwestTransport::builder()
+        .max_response_bytes(1000)
+        .build()
+        .unwrap();
+    // With a Content-Length.
+    let (base, _s) = serve_once(http_answer("200 OK", &[], &big)).await;
+    let e = t.send(get(&format!("{base}/big"))).await.unwrap_err();
+    assert_eq!(e.kind(), TransportErrorKind::ResponseTooLarge);
+    // Without one (body until close).
+    let mut raw = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+    raw.extend_from_slice(big.as_bytes());
+    let (base, _s) = serve_once(raw).await;
+    let e = t.send(get(&format!("{base}/big"))).await.unwrap_err();
+    assert_eq!(e.kind(), TransportErrorKind::ResponseTooLarge);
+    // At the limit is fine.
+    let (base, _s) = serve_once(http_answer("200 OK", &[], &"y".repeat(1000))).await;
+    assert_eq!(
+        t.send(get(&format!("{base}/ok")))
+            .await
+            .unwrap()
+            .body()
+            .len(),
+        1000
+    );
+}
+
+fn get(url: &str) -> http::Request<Vec<u8>> {
+    http::Request::builder().uri(url).body(Vec::new()).unwrap()
+}
+
+#[tokio::test]
+async fn refused_connection_is_a_connect_error() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let e = ReqwestTransport::new()
+        .unwrap()
+        .send(get(&format!("http://{addr}/")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), TransportErrorKind::Connect, "{e}");
+    assert!(!e.may_have_reached_server());
+}
+
+#[tokio::test]
+async fn silent_server_times_out() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let _h = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let _ = read_request(&mut s).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    });
+    let t = ReqwestTransport::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let e = t.send(get(&format!("http://{addr}/"))).await.unwrap_err();
+    assert_eq!(e.kind(), TransportErrorKind::Timeout, "{e}");
+    assert!(e.may_have_reached_server());
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (base, _s) = serve_once(http_answer(
+        "302 Found",
+        &["Location: http://127.0.0.1:1/elsewhere"],
+        "",
+    ))
+    .await;
+    let resp = ReqwestTransport::new()
+        .unwrap()
+        .send(get(&format!("{base}/")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+}
+
+// ---- mutual TLS ----
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// CA, server certificate for 127.0.0.1, client certificate (SEC1 key as OVHcloud returns).
+fn make_pki(dir: &Path, ca: &str, leaf: &str, ext: &str) {
+    let key = format!("{leaf}.key");
+    if !dir.join(format!("{ca}.pem")).exists() {
+        openssl(
+            dir,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                &format!("{ca}.key"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                &format!("{ca}.key"),
+                "-subj",
+                &format!("/CN={ca}"),
+                "-days",
+                "2",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+                "-out",
+                &format!("{ca}.pem"),
+            ],
+        );
+    }
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &key,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            &key,
+            "-subj",
+            &format!("/CN={leaf}"),
+            "-out",
+            &format!("{leaf}.csr"),
+        ],
+    );
+    std::fs::write(dir.join(format!("{leaf}.ext")), ext).unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{leaf}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{leaf}.ext"),
+            "-out",
+            &format!("{leaf}.pem"),
+        ],
+    );
+}
+
+fn read(dir: &Path, f: &str) -> String {
+    std::fs::read_to_string(dir.join(f)).unwrap()
+}
+
+async fn mtls_server(dir: &Path, okms_id: &str) -> (String, tokio::task::JoinHandle<()>) {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(read(dir, "ca.pem").as_bytes()).unwrap())
+        .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let chain = vec![CertificateDer::from_pem_slice(read(dir, "server.pem").as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(read(dir, "server.key").as_bytes()).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}", l.local_addr().unwrap().port());
+    let expected_path = format!("GET /api/{okms_id}/v1/servicekey?max=10 HTTP/1.1");
+    let h = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = l.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let expected_path = expected_path.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let req = read_request(&mut tls).await;
+                let answer = if req.starts_with(&expected_path) {
+                    http_answer(
+                        "200 OK",
+                        &["Content-Type: application/json"],
+                        r#"{"objects_list":[],"is_truncated":false}"#,
+                    )
+                } else {
+                    http_answer(
+                        "404 Not Found",
+                        &[],
+                        r#"{"error_id":"x","error_code":20480,"errors":["no route"],"request_id":"r"}"#,
+                    )
+                };
+                write_all(&mut tls, &answer).await;
+            });
+        }
+    });
+    (url, h)
+}
+
+async fn write_all<S: AsyncWrite + Unpin>(s: &mut S, b: &[u8]) {
+    s.write_all(b).await.ok();
+    s.shutdown().await.ok();
+}
+
+#[tokio::test]
+async fn mutual_tls_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_pki(
+        d,
+        "ca",
+        "server",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    );
+    make_pki(
+        d,
+        "ca",
+        "client",
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    );
+    make_pki(
+        d,
+        "otherca",
+        "stranger",
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    );
+    assert!(read(d, "client.key").contains("BEGIN EC PRIVATE KEY"));
+    let okms_id = common::OKMS;
+    let (url, _server) = mtls_server(d, okms_id).await;
+
+    let check = MtlsCheck {
+        kms_url: format!("{url}/"),
+        okms_id: common::okms(),
+        cert_pem: read(d, "client.pem"),
+        key_pem: read(d, "client.key").into(),
+        ca_pem: Some(read(d, "ca.pem")),
+    };
+    let r = check_mtls(&check).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.is_success(), "{r:?}");
+    assert!(matches!(r.outcome, DataPlaneOutcome::ServiceKeys(_)));
+
+    // The server's CA is not trusted without the extra CA.
+    let e = check_mtls(&MtlsCheck {
+        ca_pem: None,
+        ..check.clone()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e}");
+
+    // A certificate from another CA is refused by the server.
+    let e = check_mtls(&MtlsCheck {
+        cert_pem: read(d, "stranger.pem"),
+        key_pem: read(d, "stranger.key").into(),
+        ..check.clone()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e}");
+
+    // Bad inputs are reported as such, before any connection.
+    let e = check_mtls(&MtlsCheck {
+        cert_pem: "nope".into(),
+        ..check.clone()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }), "{e}");
+    let e = check_mtls(&MtlsCheck {
+        key_pem: "nope".into(),
+        ..check.clone()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }), "{e}");
+    let e = check_mtls(&MtlsCheck {
+        kms_url: "http://127.0.0.1:1".into(),
+        ..check.clone()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidUrl { .. }), "{e}");
+    // Debug never shows the key.
+    assert!(!format!("{check:?}").contains("BEGIN EC PRIVATE KEY"));
+}
