@@ -261,11 +261,7 @@ fn from_pkcs8(der: &[u8]) -> Result<PrivateKey> {
                 .as_ref()
                 .ok_or_else(|| Error::malformed("PKCS#8 EC private key", "no curve parameters"))?
                 .decode_as::<ObjectIdentifier>()
-                .map_err(|_| {
-                    Error::UnsupportedKey(
-                        "EC key with explicit curve parameters; use a named curve".into(),
-                    )
-                })?;
+                .map_err(|_| explicit_params())?;
             let bad = |e: pkcs8::Error| Error::malformed("PKCS#8 EC private key", e.to_string());
             let inner = match curve {
                 oids::SECP256R1 => {
@@ -297,13 +293,15 @@ fn unsupported_curve(curve: &ObjectIdentifier) -> Error {
 }
 
 fn from_sec1(der: &[u8]) -> Result<PrivateKey> {
-    let key = sec1::EcPrivateKey::from_der(der).map_err(Error::der("SEC1 EC private key"))?;
+    let key = match sec1::EcPrivateKey::from_der(der) {
+        Ok(key) => key,
+        Err(_) if has_explicit_params(der) => return Err(explicit_params()),
+        Err(e) => return Err(Error::der("SEC1 EC private key")(e)),
+    };
     let curve = key
         .parameters
         .and_then(|p| p.named_curve())
-        .ok_or_else(|| {
-            Error::malformed("SEC1 EC private key", "no named curve in its parameters")
-        })?;
+        .ok_or_else(|| explicit_params())?;
     fn bad(e: impl std::fmt::Display) -> Error {
         Error::malformed("SEC1 EC private key", e.to_string())
     }
@@ -327,4 +325,31 @@ fn from_pkcs1(der: &[u8]) -> Result<PrivateKey> {
         Box::new(rsa::pkcs1v15::SigningKey::new(key)),
         alg,
     ))
+}
+
+fn explicit_params() -> Error {
+    Error::UnsupportedKey(
+        "EC key with explicit curve parameters instead of a named curve; convert it with: openssl ec -param_enc named_curve -in old.key -out new.key".into(),
+    )
+}
+
+/// Whether a SEC1 ECPrivateKey carries `[0]` parameters that are a SEQUENCE (explicit
+/// curve) rather than a named-curve OID.
+fn has_explicit_params(der: &[u8]) -> bool {
+    let check = || -> der::Result<bool> {
+        let mut reader = SliceReader::new(der)?;
+        reader.sequence(|r| {
+            let _version = der::Any::decode(r)?;
+            let _key = der::Any::decode(r)?;
+            let params = der::Any::decode(r)?;
+            let explicit = der::Tagged::tag(&params).number() == der::TagNumber(0)
+                && params.value().first() == Some(&0x30);
+            // Skip whatever follows so the sequence closure is satisfied.
+            while !r.is_finished() {
+                der::Any::decode(r)?;
+            }
+            Ok(explicit)
+        })
+    };
+    check().unwrap_or(false)
 }

@@ -570,3 +570,109 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
         "not supported",
     );
 }
+
+#[test]
+fn odd_but_valid_encodings_are_handled() {
+    if !have_openssl("odd_but_valid_encodings_are_handled") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-out",
+            "ec.pem",
+        ],
+    );
+    let key = PrivateKey::import(&std::fs::read(d.join("ec.pem")).unwrap(), None).unwrap();
+    // A compressed point is the same public key.
+    ok(
+        d,
+        "openssl",
+        &[
+            "pkey",
+            "-in",
+            "ec.pem",
+            "-pubout",
+            "-ec_conv_form",
+            "compressed",
+            "-outform",
+            "DER",
+            "-out",
+            "pub.der",
+        ],
+    );
+    let compressed = PublicKey::from_spki_der(&std::fs::read(d.join("pub.der")).unwrap()).unwrap();
+    assert_ne!(compressed.spki_der(), key.public_key().spki_der());
+    assert!(same_public_key(&compressed, &key.public_key()));
+    let other = PrivateKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
+    assert!(!same_public_key(&compressed, &other.public_key()));
+    // PEM public keys parse too.
+    ok(
+        d,
+        "openssl",
+        &["pkey", "-in", "ec.pem", "-pubout", "-out", "pub.pem"],
+    );
+    let from_pem = PublicKey::parse(&std::fs::read(d.join("pub.pem")).unwrap()).unwrap();
+    assert_eq!(from_pem, key.public_key());
+    // SEC1 without the optional public key.
+    ok(
+        d,
+        "openssl",
+        &["ec", "-in", "ec.pem", "-no_public", "-out", "nopub.pem"],
+    );
+    let nopub = PrivateKey::import(&std::fs::read(d.join("nopub.pem")).unwrap(), None).unwrap();
+    assert_eq!(nopub.public_key(), key.public_key());
+    // Explicit curve parameters are refused with a hint.
+    ok(
+        d,
+        "openssl",
+        &[
+            "ec",
+            "-in",
+            "ec.pem",
+            "-param_enc",
+            "explicit",
+            "-out",
+            "explicit.pem",
+        ],
+    );
+    expect_unsupported(
+        &std::fs::read(d.join("explicit.pem")).unwrap(),
+        None,
+        "named curve",
+    );
+    // A certificate and a key in one file: the key is found.
+    ok(
+        d,
+        "openssl",
+        &[
+            "req", "-x509", "-key", "ec.pem", "-subj", "/CN=x", "-days", "1", "-out", "cert.pem",
+        ],
+    );
+    let mut bundle = std::fs::read(d.join("cert.pem")).unwrap();
+    bundle.extend(std::fs::read(d.join("ec.pem")).unwrap());
+    assert_eq!(
+        PrivateKey::import(&bundle, None).unwrap().public_key(),
+        key.public_key()
+    );
+    // A DER certificate is not mistaken for an encrypted key.
+    ok(
+        d,
+        "openssl",
+        &[
+            "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der",
+        ],
+    );
+    let cert_der = std::fs::read(d.join("cert.der")).unwrap();
+    assert!(!PrivateKey::is_encrypted(&cert_der));
+    assert!(PrivateKey::import(&cert_der, None).is_err());
+    assert!(okms_csr::Certificate::parse(&cert_der).is_ok());
+}
