@@ -301,7 +301,7 @@ fn from_sec1(der: &[u8]) -> Result<PrivateKey> {
     let curve = key
         .parameters
         .and_then(|p| p.named_curve())
-        .ok_or_else(|| explicit_params())?;
+        .ok_or_else(explicit_params)?;
     fn bad(e: impl std::fmt::Display) -> Error {
         Error::malformed("SEC1 EC private key", e.to_string())
     }
