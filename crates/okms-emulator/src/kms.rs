@@ -1,0 +1,153 @@
+//! The OKMS domain side: HTTPS with client certificates, answering
+//! `GET /api/{okmsId}/v1/servicekey` to the holder of a live access certificate of that domain.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    Extension, Json,
+    extract::{Path, Query, State},
+};
+use rustls::{
+    RootCertStore, ServerConfig,
+    server::{WebPkiClientVerifier, danger::ClientCertVerifier},
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use uuid::Uuid;
+
+use crate::{
+    config::ClientAuth,
+    error::{Error, Result},
+    errors::{KmsCategory, KmsError},
+    server::ConnInfo,
+    state::{Phase, Shared},
+    wire::ServiceKeyList,
+};
+
+/// Builds the TLS configuration: a server certificate issued by the emulator CA, client
+/// certificates verified against the same CA (optional or required), rustls with *ring*.
+pub(crate) fn tls_config(
+    shared_ca: &crate::ca::Ca,
+    client_auth: ClientAuth,
+) -> Result<ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let (cert_der, key_der) = shared_ca.issue_server_certificate()?;
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(shared_ca.cert_der().to_vec()))
+        .map_err(Error::Tls)?;
+    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    let verifier: Arc<dyn ClientCertVerifier> = match client_auth {
+        ClientAuth::Optional => builder.allow_unauthenticated().build(),
+        ClientAuth::Required => builder.build(),
+    }
+    .map_err(Error::ClientVerifier)?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(Error::Tls)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![CertificateDer::from(cert_der)], key)
+        .map_err(Error::Tls)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Checks the presented certificate against the domain in the path; returns nothing on
+/// success, the data-plane error otherwise.
+fn authorize(shared: &Shared, conn: &ConnInfo, okms_id: &str) -> std::result::Result<(), KmsError> {
+    let Some(leaf) = conn.peer_certs.as_ref().and_then(|c| c.first()) else {
+        return Err(KmsError::new(
+            KmsCategory::Authentication,
+            "a client certificate is required: present the access certificate of this OKMS domain",
+        ));
+    };
+    let now = shared.now();
+    let (cert_domain, phase) = {
+        let st = shared.lock();
+        let Some(rec) = st
+            .credentials
+            .iter()
+            .find(|c| c.certificate_der.as_slice() == leaf.as_ref())
+        else {
+            return Err(KmsError::new(
+                KmsCategory::Authentication,
+                "the client certificate was not issued for an access credential of this service",
+            ));
+        };
+        (rec.okms_id, rec.phase(now, &shared.settings))
+    };
+    match phase {
+        Phase::Ready => {}
+        Phase::Creating => {
+            return Err(KmsError::new(
+                KmsCategory::Authentication,
+                "the access credential of this certificate is not READY yet",
+            ));
+        }
+        Phase::Expired => {
+            return Err(KmsError::new(
+                KmsCategory::Authentication,
+                "the client certificate has expired",
+            ));
+        }
+        Phase::Deleting | Phase::Deleted => {
+            return Err(KmsError::new(
+                KmsCategory::Authentication,
+                "the client certificate was revoked (its access credential was deleted)",
+            ));
+        }
+    }
+    let Ok(path_domain) = Uuid::parse_str(okms_id) else {
+        return Err(KmsError::new(
+            KmsCategory::Argument,
+            format!("okmsId {okms_id:?} in the path is not a UUID"),
+        ));
+    };
+    if !shared.has_domain(path_domain) {
+        return Err(KmsError::new(
+            KmsCategory::NotFound,
+            format!("OKMS domain {path_domain} not found"),
+        ));
+    }
+    if path_domain != cert_domain {
+        return Err(KmsError::new(
+            KmsCategory::Authorization,
+            format!("the client certificate is for OKMS domain {cert_domain}, not {path_domain}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /api/{okmsId}/v1/servicekey`.
+pub(crate) async fn list_service_keys(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnInfo>,
+    Path(okms_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> std::result::Result<Json<ServiceKeyList>, KmsError> {
+    authorize(&shared, &conn, &okms_id)?;
+    if let Some(max) = query.get("max") {
+        match max.parse::<u32>() {
+            Ok(10..=100) => {}
+            _ => {
+                return Err(KmsError::new(
+                    KmsCategory::Argument,
+                    format!("max must be an integer between 10 and 100, got {max:?}"),
+                ));
+            }
+        }
+    }
+    Ok(Json(ServiceKeyList {
+        objects_list: Vec::new(),
+        continuation_token: String::new(),
+        is_truncated: false,
+    }))
+}
+
+/// Anything else on the KMS side.
+pub(crate) async fn not_found() -> KmsError {
+    KmsError::new(
+        KmsCategory::NotFound,
+        "no such route on this emulated OKMS domain (only GET /api/{okmsId}/v1/servicekey)",
+    )
+}

@@ -1,0 +1,155 @@
+//! `okms-emulator`: runs the emulator until SIGTERM or SIGINT and prints one JSON line with
+//! everything a client needs once both sides accept connections.
+
+use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Parser, ValueEnum};
+use okms_emulator::{ClientAuth, Emulator, EmulatorConfig, FaultSpec};
+
+/// A local OVHcloud API (OKMS access certificates) and OKMS domain endpoint, for tests and
+/// demos. Loopback only. Prints one JSON line (api_url, kms_url, ca_file, okms_id, nic,
+/// application_key, application_secret, consumer_key, client_id, client_secret,
+/// oauth2_token_url) once it accepts connections, then runs until SIGTERM or SIGINT.
+#[derive(Debug, Parser)]
+#[command(name = "okms-emulator", version)]
+struct Args {
+    /// Address of the API side (plain HTTP); must be loopback.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Address of the KMS side (HTTPS with client certificates); must be loopback.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    kms_listen: SocketAddr,
+    /// How long new credentials stay CREATING, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    ready_delay_ms: u64,
+    /// How long deleted credentials stay DELETING, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    delete_delay_ms: u64,
+    /// Lifetime of OAuth2 access tokens, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_ttl_secs: u64,
+    /// Largest accepted gap between X-Ovh-Timestamp and the server clock, in seconds.
+    #[arg(long, default_value_t = 300)]
+    max_skew_secs: u64,
+    /// Seed of the fault generator (same seed + same request order = same faults).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Inject a fault; repeatable. KIND[:ARG][,rate=R][,skip=N][,times=N][,route=[METHOD:]PATH]
+    /// with KIND one of latency:MS, error[:500|502|503], throttle[:SECS], drop-before,
+    /// drop-after. Example: --fault 'drop-after,times=1,route=POST:/v2/okms/resource/*/credential'
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<String>,
+    /// Seconds added to the server clock (/auth/time and timestamp checks); may be negative.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    clock_skew_secs: i64,
+    /// Directory for ca.pem (kept on exit); a private temporary directory otherwise.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Whether the KMS side demands a client certificate in the TLS handshake.
+    #[arg(long, value_enum, default_value_t = ClientAuthArg::Optional)]
+    kms_client_auth: ClientAuthArg,
+    /// OKMS domain id (random by default).
+    #[arg(long)]
+    okms_id: Option<uuid::Uuid>,
+    /// Extra domains listed by GET /v2/okms/resource.
+    #[arg(long, default_value_t = 0)]
+    extra_domains: usize,
+    /// Account NIC handle.
+    #[arg(long, default_value = "xx1111-ovh")]
+    nic: String,
+    /// Page size of v2 lists when the client sends no X-Pagination-Size.
+    #[arg(long, default_value_t = 50)]
+    page_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ClientAuthArg {
+    /// Verify a certificate if presented; answer 401 JSON otherwise.
+    Optional,
+    /// Fail the TLS handshake without a valid certificate.
+    Required,
+}
+
+fn config(args: Args) -> Result<EmulatorConfig, okms_emulator::Error> {
+    let faults = args
+        .faults
+        .iter()
+        .map(|s| s.parse::<FaultSpec>())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EmulatorConfig {
+        listen: args.listen,
+        kms_listen: args.kms_listen,
+        ready_delay: Duration::from_millis(args.ready_delay_ms),
+        delete_delay: Duration::from_millis(args.delete_delay_ms),
+        token_ttl: Duration::from_secs(args.token_ttl_secs),
+        max_clock_skew: Duration::from_secs(args.max_skew_secs),
+        seed: args.seed,
+        faults,
+        clock_skew_secs: args.clock_skew_secs,
+        state_dir: args.state_dir,
+        kms_client_auth: match args.kms_client_auth {
+            ClientAuthArg::Optional => ClientAuth::Optional,
+            ClientAuthArg::Required => ClientAuth::Required,
+        },
+        okms_id: args.okms_id,
+        extra_domains: args.extra_domains,
+        nic: args.nic,
+        default_page_size: args.page_size,
+        ..EmulatorConfig::default()
+    })
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let config = config(args).map_err(|e| e.to_string())?;
+    let emu = Emulator::start(config).await.map_err(|e| e.to_string())?;
+    let line = serde_json::to_string(emu.info()).map_err(|e| e.to_string())?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write the start-up line to stdout: {e}"))?;
+    }
+    let waited = wait_for_signal().await;
+    emu.shutdown().await;
+    waited.map_err(|e| format!("cannot wait for SIGTERM/SIGINT: {e}"))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("okms-emulator: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("okms-emulator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The OVHcloud `$1$` request signature (AK/AS/CK mode).
+//!
+//! The string hashed is `AS+CK+METHOD+URL+BODY+TIMESTAMP` joined with `+`, exactly as go-ovh and
+//! python-ovh build it (spec §4.1). The URL is the full URL the client sent, query included.
+
+use sha1::{Digest, Sha1};
+
+/// Computes `"$1$" + hex(SHA1(secret+consumer_key+METHOD+url+body+timestamp))`.
+///
+/// `method` is upper-cased here because the clients upper-case it before signing.
+pub fn compute(
+    application_secret: &str,
+    consumer_key: &str,
+    method: &str,
+    url: &str,
+    body: &[u8],
+    timestamp: &str,
+) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(application_secret.as_bytes());
+    hasher.update(b"+");
+    hasher.update(consumer_key.as_bytes());
+    hasher.update(b"+");
+    hasher.update(method.to_ascii_uppercase().as_bytes());
+    hasher.update(b"+");
+    hasher.update(url.as_bytes());
+    hasher.update(b"+");
+    hasher.update(body);
+    hasher.update(b"+");
+    hasher.update(timestamp.as_bytes());
+    format!("$1${}", hex::encode(hasher.finalize()))
+}
+
+/// Compares a received signature with the expected one without an early exit on the first
+/// differing byte, so response timing does not leak how much of a guess was right.
+pub fn matches(expected: &str, received: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), received.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Test vectors from go-ovh `ovh_test.go` and python-ovh `tests/test_client.py` (spec §4.1).
+    const AS: &str = "9ufkBmLaTQ9nz5yMUlg79taH0GNnzDjk";
+    const CK: &str = "5mBuy6SUQcRw2ZUxg0cG68BoDKpED4KY";
+    const TS: &str = "1457018875";
+    const BODY: &[u8] = br#"{"a":"b","c":"d"}"#;
+
+    fn sig(method: &str, url: &str, body: &[u8]) -> String {
+        compute(AS, CK, method, url, body, TS)
+    }
+
+    #[test]
+    fn spec_vectors_auth() {
+        let url = "https://eu.api.ovh.com/1.0/auth";
+        assert_eq!(
+            sig("GET", url, b""),
+            "$1$e9556054b6309771395efa467c22e627407461ad"
+        );
+        assert_eq!(
+            sig("POST", url, BODY),
+            "$1$ec2fb5c7a81f64723c77d2e5b609ae6f58a84fc1"
+        );
+        assert_eq!(
+            sig("PUT", url, BODY),
+            "$1$8a75a9e7c8e7296c9dbeda6a2a735eb6bd58ec4b"
+        );
+        assert_eq!(
+            sig("DELETE", url, b""),
+            "$1$a1eecd00b3b02b6cf5708b84b9ff42059a950d85"
+        );
+    }
+
+    #[test]
+    fn spec_vectors_auth_to() {
+        let url = "https://eu.api.ovh.com/1.0/authTO";
+        assert_eq!(
+            sig("GET", url, b""),
+            "$1$1f0958be70f095ddaba525778a9ac1dcffac89f3"
+        );
+        assert_eq!(
+            sig("POST", url, BODY),
+            "$1$b592effcb3bc2d37860eceb06a1b17670fbe49c6"
+        );
+        assert_eq!(
+            sig("PUT", url, BODY),
+            "$1$6b27c2a693a0eb4980217046b2fe10d74ba796f0"
+        );
+        assert_eq!(
+            sig("DELETE", url, b""),
+            "$1$bd59b15361548c388058009e00c508081e991e8b"
+        );
+    }
+
+    #[test]
+    fn spec_vectors_versions() {
+        assert_eq!(
+            sig("GET", "https://eu.api.ovh.com/1.0/call", b""),
+            "$1$7f2db49253edfc41891023fcd1a54cf61db05fbb"
+        );
+        assert_eq!(
+            sig("GET", "https://eu.api.ovh.com/v1/call", b""),
+            "$1$e6e7906d385eb28adcbfbe6b66c1528a42d741ad"
+        );
+        assert_eq!(
+            sig("GET", "https://eu.api.ovh.com/v2/call", b""),
+            "$1$bb63b132a6f84ad5433d0c534d48d3f7c3804285"
+        );
+    }
+
+    #[test]
+    fn lower_case_method_signs_like_upper_case() {
+        let url = "https://eu.api.ovh.com/1.0/auth";
+        assert_eq!(sig("get", url, b""), sig("GET", url, b""));
+    }
+
+    #[test]
+    fn matches_is_exact() {
+        let good = sig("GET", "https://eu.api.ovh.com/1.0/auth", b"");
+        assert!(matches(&good, &good));
+        assert!(!matches(&good, &good.to_uppercase()));
+        assert!(!matches(&good, &good[..good.len() - 1]));
+        assert!(!matches(&good, ""));
+    }
+}

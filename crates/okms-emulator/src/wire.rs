@@ -1,0 +1,247 @@
+//! The JSON shapes on the wire, written from the spec (never shared with okms-api, on
+//! purpose: an end-to-end test only passes when two independent readings agree).
+
+use serde::Serialize;
+use uuid::Uuid;
+
+/// `okms.CredentialStatusEnum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CredentialStatus {
+    /// Certificate not issued yet.
+    Creating,
+    /// Deletion requested, not finished.
+    Deleting,
+    /// Creation failed (never produced by the emulator unless a test asks for it).
+    Error,
+    /// Past `expiredAt`.
+    Expired,
+    /// Certificate available.
+    Ready,
+}
+
+/// `okms.CertificateTypeEnum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CertificateType {
+    /// ECDSA P-256 for generated keys; any EC key for CSRs.
+    Ecdsa,
+    /// RSA.
+    Rsa,
+}
+
+impl CertificateType {
+    /// Parses the enum exactly as the schema spells it.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ECDSA" => Some(Self::Ecdsa),
+            "RSA" => Some(Self::Rsa),
+            _ => None,
+        }
+    }
+}
+
+/// `okms.credential.CreationResponse`: the POST answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreationResponse {
+    /// Credential id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Description (null when not given).
+    pub description: Option<String>,
+    /// Identity URNs.
+    #[serde(rename = "identityURNs")]
+    pub identity_urns: Vec<String>,
+    /// Status (always CREATING in practice).
+    pub status: CredentialStatus,
+    /// Whether a CSR was sent.
+    #[serde(rename = "fromCSR")]
+    pub from_csr: bool,
+    /// Key type of the certificate.
+    pub certificate_type: CertificateType,
+    /// RFC 3339 with microseconds.
+    pub created_at: String,
+    /// RFC 3339 with microseconds.
+    pub expired_at: String,
+    /// The generated key, only when no CSR was sent; null otherwise.
+    #[serde(rename = "privateKeyPEM")]
+    pub private_key_pem: Option<String>,
+}
+
+/// `okms.credential.GetResponse`: GET, list and DELETE answers.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetResponse {
+    /// Credential id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Description (null when not given).
+    pub description: Option<String>,
+    /// Identity URNs.
+    #[serde(rename = "identityURNs")]
+    pub identity_urns: Vec<String>,
+    /// Current status.
+    pub status: CredentialStatus,
+    /// Whether a CSR was sent.
+    #[serde(rename = "fromCSR")]
+    pub from_csr: bool,
+    /// Key type of the certificate.
+    pub certificate_type: CertificateType,
+    /// RFC 3339 with microseconds.
+    pub created_at: String,
+    /// RFC 3339 with microseconds.
+    pub expired_at: String,
+    /// The certificate once READY, null before.
+    #[serde(rename = "certificatePEM")]
+    pub certificate_pem: Option<String>,
+}
+
+/// `iam.ResourceMetadata`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IamMetadata {
+    /// Resource id.
+    pub id: Uuid,
+    /// Resource URN.
+    pub urn: String,
+    /// Display name.
+    pub display_name: String,
+    /// Tags (always empty here).
+    pub tags: serde_json::Map<String, serde_json::Value>,
+    /// `OK`.
+    pub state: &'static str,
+}
+
+/// `okms.resource.ResponseWithIAM`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Domain {
+    /// OKMS id.
+    pub id: Uuid,
+    /// Region name, e.g. `eu-west-rbx`.
+    pub region: String,
+    /// The emulator's KMS URL.
+    pub rest_endpoint: String,
+    /// Not served by the emulator.
+    pub kmip_endpoint: String,
+    /// Not served by the emulator.
+    pub kmip_rsa_endpoint: Option<String>,
+    /// Not served by the emulator.
+    pub swagger_endpoint: String,
+    /// The CA PEM, with `?publicCA=true` only.
+    #[serde(rename = "publicCA", skip_serializing_if = "Option::is_none")]
+    pub public_ca: Option<String>,
+    /// Same CA (the emulator has a single CA), with `?publicCA=true` only.
+    #[serde(rename = "publicRsaCA", skip_serializing_if = "Option::is_none")]
+    pub public_rsa_ca: Option<String>,
+    /// Always 0.
+    pub service_key_count: u64,
+    /// Always 0.
+    pub secret_count: u64,
+    /// Always 0.
+    pub secret_version_count: u64,
+    /// Always 0.
+    pub kmip_object_count: u64,
+    /// IAM metadata.
+    pub iam: IamMetadata,
+}
+
+/// `GET /v1/auth/details` (`auth.Details`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthDetails {
+    /// The NIC handle.
+    pub account: String,
+    /// `account` or `oauth2_client_credentials`.
+    pub method: &'static str,
+    /// Identity URNs of the caller.
+    pub identities: Vec<String>,
+    /// Null for account logins.
+    pub user: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Empty.
+    pub roles: Vec<String>,
+    /// What the consumer key grants.
+    pub allowed_routes: Vec<AllowedRoute>,
+}
+
+/// One access rule.
+#[derive(Debug, Serialize)]
+pub struct AllowedRoute {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path pattern.
+    pub path: &'static str,
+}
+
+/// `GET /v1/me` (`nichandle.Nichandle`, the fields clients read).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// The NIC handle.
+    pub nichandle: String,
+    /// Customer code.
+    pub customer_code: String,
+    /// Subsidiary.
+    pub ovh_subsidiary: &'static str,
+    /// Account state.
+    pub state: &'static str,
+    /// Company.
+    pub ovh_company: &'static str,
+    /// E-mail.
+    pub email: String,
+    /// First name.
+    pub firstname: &'static str,
+    /// Last name.
+    pub name: &'static str,
+    /// Country.
+    pub country: &'static str,
+    /// Currency.
+    pub currency: Currency,
+}
+
+/// A currency.
+#[derive(Debug, Serialize)]
+pub struct Currency {
+    /// ISO code.
+    pub code: &'static str,
+    /// Symbol name.
+    pub symbol: &'static str,
+}
+
+/// OAuth2 token answer.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// Opaque token.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds.
+    pub expires_in: u64,
+    /// Granted scope.
+    pub scope: String,
+}
+
+/// OAuth2 error answer (RFC 6749 §5.2).
+#[derive(Debug, Serialize)]
+pub struct OAuth2Error {
+    /// Error code.
+    pub error: &'static str,
+    /// Human text.
+    pub error_description: String,
+}
+
+/// Data-plane `ListServiceKeys` answer.
+#[derive(Debug, Serialize)]
+pub struct ServiceKeyList {
+    /// Always empty: the emulator stores no keys.
+    pub objects_list: Vec<serde_json::Value>,
+    /// Empty: no more pages.
+    pub continuation_token: String,
+    /// False.
+    pub is_truncated: bool,
+}
