@@ -486,10 +486,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
             None => self.endpoint.oauth2_token_url()?,
         };
         let fetched_at = self.clock.now();
-        let resp = self
+        let mut resp = self
             .send_plain(token_request(&url, client_id, client_secret)?, true)
             .await?;
-        let token = parse_token_response(&resp)?;
+        let token = parse_token_response(&resp);
+        resp.body_mut().zeroize();
+        let token = token?;
         *cached = Some(CachedToken {
             token: token.token.clone(),
             renew_at: fetched_at + token.renew_after(),

@@ -193,7 +193,15 @@ impl Endpoint {
     /// The OAuth2 token URL: from the table for `ovh-eu`/`ovh-ca`/`ovh-us`, refused for
     /// kimsufi and soyoustart, and `{scheme}://{host}/auth/oauth2/token` for custom URLs.
     pub fn oauth2_token_url(&self) -> Result<String, Error> {
-        match self.name {
+        // As go-ovh, whose token table is keyed by base URL: a URL spelling out a named
+        // endpoint gets that endpoint's token URL.
+        let name = self.name.or_else(|| {
+            ENDPOINTS
+                .iter()
+                .find(|(_, u)| *u == self.base)
+                .map(|(n, _)| *n)
+        });
+        match name {
             Some("ovh-eu") => Ok("https://www.ovh.com/auth/oauth2/token".into()),
             Some("ovh-ca") => Ok("https://ca.ovh.com/auth/oauth2/token".into()),
             Some("ovh-us") => Ok("https://us.ovhcloud.com/auth/oauth2/token".into()),

@@ -134,6 +134,11 @@ fn oauth2_token_urls() {
         assert!(e.to_string().contains("not compatible"));
     }
     assert_eq!(
+        t("https://ca.api.ovh.com/1.0").unwrap(),
+        "https://ca.ovh.com/auth/oauth2/token"
+    );
+    assert!(t("https://eu.api.kimsufi.com/1.0").is_err());
+    assert_eq!(
         t("http://127.0.0.1:8080/1.0").unwrap(),
         "http://127.0.0.1:8080/auth/oauth2/token"
     );

@@ -182,6 +182,59 @@ async fn refused_connection_is_a_connect_error() {
 }
 
 #[tokio::test]
+async fn connection_dropped_after_the_request_may_have_reached_the_server() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let _h = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let _ = read_request(&mut s).await;
+        drop(s);
+    });
+    let e = ReqwestTransport::new()
+        .unwrap()
+        .send(get(&format!("http://{addr}/")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), TransportErrorKind::Io, "{e}");
+    assert!(e.may_have_reached_server());
+}
+
+#[test]
+fn client_and_its_futures_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    let cfg = Config::new(
+        Endpoint::default(),
+        Auth::AccessToken {
+            access_token: "t".into(),
+        },
+    );
+    let client = Client::new(cfg).unwrap();
+    send_sync(&client);
+    send(client.list_credentials(common::okms()));
+    send(client.create_credential(
+        common::okms(),
+        &okms_api::CredentialRequest::new("n", vec![]),
+    ));
+    send(client.wait_until_ready(
+        common::okms(),
+        common::cred_id(),
+        &okms_api::WaitPolicy::default(),
+    ));
+    let dyn_transport: Box<dyn Transport> = Box::new(ReqwestTransport::new().unwrap());
+    let _ = Client::with_transport(
+        Config::new(
+            Endpoint::default(),
+            Auth::AccessToken {
+                access_token: "t".into(),
+            },
+        ),
+        dyn_transport,
+        TokioClock,
+    );
+}
+
+#[tokio::test]
 async fn silent_server_times_out() {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
