@@ -844,3 +844,60 @@ impl WriteStdinBytes for std::process::Command {
         out.stdout
     }
 }
+
+/// A committed certificate shaped like OKMS's (serial = credential id, `okms.domain:` SAN,
+/// clientAuth) and its throwaway test key, so `cert show` is tested without openssl.
+#[test]
+fn cert_show_reads_an_okms_shaped_certificate() {
+    let s = Sandbox::new();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    std::fs::copy(format!("{fixtures}/client.cert"), s.path("client.cert")).unwrap();
+    std::fs::copy(format!("{fixtures}/client.key"), s.path("client.key")).unwrap();
+    s.key("other.key", "ecdsa-p256");
+
+    let out = s
+        .cmd()
+        .args([
+            "--json",
+            "cert",
+            "show",
+            "client.cert",
+            "--key",
+            "client.key",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v = json_of(&out);
+    assert_eq!(v["serial"], "f18b5e0d75b840a39b0e71ffe5ff03cb");
+    assert_eq!(v["credential_id"], "f18b5e0d-75b8-40a3-9b0e-71ffe5ff03cb");
+    assert_eq!(v["okms_domain"], "e90c5841-f39e-4983-8596-62ff0c538b6b");
+    assert_eq!(v["subject"], "CN=e90c5841-f39e-4983-8596-62ff0c538b6b");
+    assert_eq!(v["not_after"], "2126-11-05T04:06:36Z");
+    assert_eq!(v["key_algorithm"], "ecdsa-p256");
+    assert_eq!(v["key_matches"], true);
+    assert_eq!(v["extended_key_usages"], serde_json::json!(["clientAuth"]));
+
+    s.cmd()
+        .args(["cert", "show", "client.cert"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("OKMS domain:"))
+        .stdout(predicate::str::contains(
+            "e90c5841-f39e-4983-8596-62ff0c538b6b",
+        ));
+    s.cmd()
+        .args(["cert", "show", "client.cert", "--key", "other.key"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(
+            "does not hold the public key of other.key",
+        ));
+    s.cmd()
+        .args(["cert", "show", "client.key"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "client.key is not a valid certificate",
+        ));
+}
