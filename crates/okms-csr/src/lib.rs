@@ -13,6 +13,29 @@
 //! Secrets (private keys, passphrases, PEM holding keys) are zeroized on drop and never
 //! shown by `Debug`. No input makes the library panic.
 //!
+//! # What is supported, and the choices made
+//!
+//! - Keys: ECDSA P-256 (the default, what OKMS issues), P-384, P-521; RSA with exactly 2048,
+//!   3072 or 4096 bits. Other RSA sizes, Ed25519/Ed448, secp256k1 and other curves are refused
+//!   on import with a message naming what was found.
+//! - Import ([`PrivateKey::import`]), PEM or DER detected automatically: PKCS#8, encrypted
+//!   PKCS#8 (PBES2 with PBKDF2-HMAC-SHA1/SHA-2 or scrypt; AES-128/192/256-CBC or 3DES), SEC1
+//!   (a leading `EC PARAMETERS` block is skipped), PKCS#1. Legacy `Proc-Type: 4,ENCRYPTED` PEM,
+//!   PBES1 and PKCS#12 encryption are refused with the `openssl pkcs8` command that converts
+//!   them.
+//! - Export ([`PrivateKey::to_pem`], [`PrivateKey::to_encrypted_pem`]): PKCS#8, encrypted
+//!   PKCS#8 (scrypt + AES-256-CBC, which `openssl pkey -passin` opens), SEC1 or PKCS#1.
+//! - CSRs ([`CsrBuilder`]): signature matched to the key (P-256/SHA-256, P-384/SHA-384,
+//!   P-521/SHA-512, RSA PKCS#1 v1.5/SHA-256), deterministic; the subject must not be empty;
+//!   SANs go in an extensionRequest attribute, and without SANs there is no attribute at all.
+//! - CSR verification ([`Csr::verify`]) also accepts ECDSA and RSA PKCS#1 v1.5 with any SHA-2
+//!   hash (OpenSSL signs P-384 CSRs with SHA-256); SHA-1 and MD5 signatures are refused as
+//!   insecure.
+//! - Certificates ([`Certificate`]): the serial read as the OKMS credential id (a UUID), the
+//!   `okms.domain:<id>` otherName SAN, validity, key usages.
+//! - Escaping ([`escape`]): PEM to the JSON string form and back, tolerant of what people
+//!   paste.
+//!
 //! ```
 //! use okms_csr::{CsrBuilder, DistinguishedName, KeyAlgorithm, KeyFormat, PrivateKey};
 //!

@@ -489,8 +489,8 @@ fn format_atv(atv: &AttributeTypeAndValue) -> String {
     let known = ATTRS.iter().find(|a| a.oid == atv.oid);
     match (known, string_value(&atv.value)) {
         (Some(attr), Some(v)) => format!("{}={}", attr.name, escape_value(&v)),
-        (None, Some(v)) => format!("{}={}", atv.oid, escape_value(&v)),
-        (_, None) => {
+        // RFC 4514 2.4: a type written as a dotted OID takes its value as #hex DER.
+        _ => {
             let der = atv.value.to_der().unwrap_or_default();
             format!("{}=#{}", atv.oid, crate::public_key::hex_lower(&der))
         }
