@@ -22,6 +22,8 @@ pub const SECRET_MODE: u32 = 0o600;
 /// Mode of files anyone may read (CSRs, certificates, public keys, request files).
 pub const PUBLIC_MODE: u32 = 0o644;
 
+const STEP_FIND_DIR: &str = "finding the directory";
+
 /// Why a file could not be written.
 #[derive(Debug)]
 pub enum WriteError {
@@ -73,15 +75,20 @@ impl From<WriteError> for CliError {
                 Some("pass --force to replace it, or choose another path"),
             ),
             WriteError::NotRegular(_) => (Exit::Error, Some("choose a path to a regular file")),
-            WriteError::Io { source, .. } => match source.kind() {
-                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-                    (Exit::Error, Some("choose a directory you can write to"))
-                }
-                io::ErrorKind::NotFound => (
+            WriteError::Io { source, step, .. } => match (source.kind(), *step) {
+                (io::ErrorKind::NotFound, STEP_FIND_DIR) => (
                     Exit::Error,
                     Some("create the directory first, or choose another path"),
                 ),
-                _ => (Exit::Error, None),
+                (io::ErrorKind::NotADirectory, _) => (
+                    Exit::Error,
+                    Some("the parent of the path is a file, not a directory"),
+                ),
+                (io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded, _) => (
+                    Exit::Error,
+                    Some("free some space, or choose another filesystem"),
+                ),
+                _ => (Exit::Error, Some("choose a directory you can write to")),
             },
         };
         let mut err = CliError {
@@ -134,14 +141,14 @@ pub fn check_writable(path: &Path, force: bool) -> Result<(), WriteError> {
             Ok(_) => {
                 return Err(WriteError::Io {
                     path: path.to_path_buf(),
-                    step: "finding the directory",
+                    step: STEP_FIND_DIR,
                     source: not_dir(),
                 });
             }
             Err(source) => {
                 return Err(WriteError::Io {
                     path: path.to_path_buf(),
-                    step: "finding the directory",
+                    step: STEP_FIND_DIR,
                     source,
                 });
             }

@@ -125,11 +125,15 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
         KeyUsed::New(r) => Some(format!("the new private key was kept in {}", r.path)),
         KeyUsed::Existing { .. } => None,
     };
-    let with_note = |e: CliError| match &key_note {
-        Some(n) => e.hint(format!(
-            "{n}; rerun with --key {} to reuse it",
-            key_path(&key_used)
-        )),
+    let with_note = |mut e: CliError| match &key_note {
+        Some(n) => {
+            let note = format!("{n}; rerun with --key {} to reuse it", key_path(&key_used));
+            let hint = match e.hint.take() {
+                Some(first) => format!("{first}\n      {note}"),
+                None => note,
+            };
+            e.hint(hint)
+        }
         None => e,
     };
 
