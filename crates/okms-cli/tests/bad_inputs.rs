@@ -18,8 +18,8 @@ fn prepare(s: &Sandbox) {
         "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
     );
     s.write("random.bin", [0x30u8, 0x82, 0xff, 0xff, 1, 2, 3]);
-    s.write("pw", "right passphrase\n");
-    s.write("wrong-pw", "wrong passphrase\n");
+    s.write("pw", "Zq8-right-secret\n");
+    s.write("wrong-pw", "Zq8-wrong-secret\n");
     s.write("empty-pw", "\n");
     s.write("existing.pem", "precious contents\n");
     s.write("afile", "a regular file, not a directory\n");
@@ -548,6 +548,22 @@ fn cases() -> Vec<Case> {
             &["nope.pem"],
         ),
         Case {
+            name: "wrong passphrase from the environment",
+            args: [
+                "key",
+                "show",
+                "enc.pem",
+                "--passphrase-env",
+                "OKMS_TEST_PASS",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+            code: 3,
+            needles: &["passphrase", "enc.pem"],
+            env: &[("OKMS_TEST_PASS", "Zq8-env-wrong")],
+        },
+        Case {
             name: "passphrase variable unset",
             args: [
                 "key",
@@ -645,7 +661,7 @@ fn cases() -> Vec<Case> {
 fn bad_inputs_fail_cleanly() {
     let s = Sandbox::new();
     prepare(&s);
-    s.write("enc-pw", "right passphrase\n");
+    s.write("enc-pw", "Zq8-right-secret\n");
     s.cmd()
         .args([
             "key",
@@ -695,6 +711,9 @@ fn bad_inputs_fail_cleanly() {
         }
         if stdout_of(&out).contains("PRIVATE KEY") || err.contains("PRIVATE KEY-----") {
             problems.push("printed a private key".to_owned());
+        }
+        if err.contains("Zq8") || stdout_of(&out).contains("Zq8") {
+            problems.push("printed a passphrase".to_owned());
         }
         if s.snapshot() != before {
             problems.push("files changed".to_owned());
