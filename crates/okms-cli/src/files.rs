@@ -174,6 +174,19 @@ pub fn check_writable(path: &Path, force: bool) -> Result<(), WriteError> {
     }
 }
 
+/// Whether two paths name the same existing file (same device and inode), however spelled.
+///
+/// Used to refuse outputs that would replace one of the command's own inputs, such as a CSR
+/// written over the private key it was made from.
+#[must_use]
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<(), WriteError> {
     check_writable(path, force)?;
     let io_err = |step: &'static str| {

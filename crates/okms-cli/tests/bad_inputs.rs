@@ -649,6 +649,37 @@ fn cases() -> Vec<Case> {
         ),
     ];
     v.push(case(
+        "CSR over its own key",
+        &[
+            "csr", "new", "--key", "k.pem", "--cn", "x", "--out", "./k.pem", "--force",
+        ],
+        2,
+        &["--key", "same file"],
+    ));
+    v.push(case(
+        "public key over the private key",
+        &["key", "pub", "k.pem", "--out", "./k.pem", "--force"],
+        2,
+        &["same file"],
+    ));
+    v.push(Case {
+        name: "request over its CSR",
+        args: request(&["--name", "n", "--identity", URN])
+            .into_iter()
+            .map(|a| {
+                if a == "req.json" {
+                    "./c.csr".to_owned()
+                } else {
+                    a
+                }
+            })
+            .chain(["--force".to_owned()])
+            .collect(),
+        code: 2,
+        needles: &["--csr", "same file"],
+        env: &[],
+    });
+    v.push(case(
         "request show of a non-request JSON",
         &["request", "show", "resp.json"],
         3,

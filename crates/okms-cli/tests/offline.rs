@@ -901,3 +901,34 @@ fn cert_show_reads_an_okms_shaped_certificate() {
             "client.key is not a valid certificate",
         ));
 }
+
+#[test]
+fn csr_never_replaces_the_key_it_just_wrote() {
+    let s = Sandbox::new();
+    let out = s
+        .cmd()
+        .args([
+            "csr",
+            "new",
+            "--key-out",
+            "k.pem",
+            "--cn",
+            "x",
+            "--out",
+            "./k.pem",
+            "--force",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("kept in k.pem"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(
+        s.read_string("k.pem")
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    assert_eq!(s.mode("k.pem"), 0o600);
+}

@@ -7,7 +7,9 @@ use okms_csr::{Csr, CsrBuilder, DistinguishedName, PrivateKey, SubjectAltName, s
 use serde::Serialize;
 
 use super::key::{NewKeyReport, generate_and_write};
-use super::{algorithm, csr_error, display_path, load_private_key, usage};
+use super::{
+    algorithm, csr_error, display_path, load_private_key, refuse_output_over_input, usage,
+};
 use crate::cli::{AlgorithmArg, CsrCommand, CsrNewArgs, CsrShowArgs, CsrVerifyArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
@@ -81,6 +83,9 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
     if !csr_to_stdout {
         files::check_writable(&a.out, a.force)?;
     }
+    if let Some(key) = &a.key {
+        refuse_output_over_input(&a.out, "--out", key, "--key")?;
+    }
     if let Some(key_out) = &a.key_out {
         if input::is_stdin(key_out) {
             return Err(
@@ -137,6 +142,10 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
         None => e,
     };
 
+    // `--key-out ./k.pem --out k.pem --force` would put the CSR over the key just written.
+    if let Some(key_out) = &a.key_out {
+        refuse_output_over_input(&a.out, "--out", key_out, "--key-out").map_err(with_note)?;
+    }
     let csr = builder
         .build(&key)
         .map_err(|e| with_note(csr_error(e, "cannot build the CSR")))?;

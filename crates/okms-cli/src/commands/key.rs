@@ -6,7 +6,8 @@ use okms_csr::{KeyAlgorithm, PrivateKey, SecretString};
 use serde::Serialize;
 
 use super::{
-    algorithm, csr_error, display_path, import_private_key, key_format, load_private_key, usage,
+    algorithm, csr_error, display_path, import_private_key, key_format, load_private_key,
+    refuse_output_over_input, usage,
 };
 use crate::cli::{
     KeyCommand, KeyFormatArg, KeyNewArgs, KeyPubArgs, KeyShowArgs, NewKeyArgs, PassphraseArgs,
@@ -201,6 +202,7 @@ fn public(a: &KeyPubArgs, out: &Output) -> CliResult<()> {
         && !input::is_stdin(p)
     {
         files::check_writable(p, a.force)?;
+        refuse_output_over_input(p, "--out", &a.path, "the private key")?;
     }
     let key = load_private_key(&a.path, &a.passphrase)?;
     let pem = key.public_key().to_pem();

@@ -138,3 +138,25 @@ pub fn import_private_key(
 pub fn usage(msg: impl std::fmt::Display) -> CliError {
     CliError::new(Exit::Usage, msg)
 }
+
+/// Refuses an output path that names one of the command's inputs (e.g. `--out` = `--key`):
+/// with `--force` it would silently destroy that input.
+///
+/// # Errors
+/// Exit 2 naming both flags.
+pub fn refuse_output_over_input(
+    out: &Path,
+    out_flag: &str,
+    input: &Path,
+    input_flag: &str,
+) -> CliResult<()> {
+    if !input::is_stdin(out) && !input::is_stdin(input) && crate::files::same_file(out, input) {
+        return Err(usage(format!(
+            "{out_flag} {} is the same file as {input_flag} {}; writing it would destroy the input",
+            out.display(),
+            input.display()
+        ))
+        .hint(format!("choose another path for {out_flag}")));
+    }
+    Ok(())
+}

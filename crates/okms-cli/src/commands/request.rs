@@ -9,7 +9,7 @@ use okms_api::{CredentialRequest, Endpoint, IdentityUrn, Plate};
 use okms_csr::Csr;
 use serde::Serialize;
 
-use super::{csr_error, display_path, usage};
+use super::{csr_error, display_path, refuse_output_over_input, usage};
 use crate::cli::{GlobalArgs, IdentityArgs, RequestCommand, RequestNewArgs, RequestShowArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
@@ -170,6 +170,7 @@ fn new(a: &RequestNewArgs, endpoint: Option<&str>, out: &Output) -> CliResult<()
     if !to_stdout {
         files::check_writable(&a.out, a.force)?;
     }
+    refuse_output_over_input(&a.out, "--out", &a.csr, "--csr")?;
     let urns = identities(
         &a.identities,
         a.nic.as_deref(),
