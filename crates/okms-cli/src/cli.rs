@@ -327,6 +327,13 @@ pub struct PemEscapeArgs {
     /// Print a complete JSON string literal, with the surrounding double quotes.
     #[arg(long)]
     pub quoted: bool,
+    /// Write the result here (mode 0600 for a private key). A private key's escaped form is only
+    /// printed with `--out -`.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `okms-cli pem unescape`

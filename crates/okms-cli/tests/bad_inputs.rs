@@ -649,6 +649,18 @@ fn cases() -> Vec<Case> {
         ),
     ];
     v.push(case(
+        "escape private key to stdout unasked",
+        &["pem", "escape", "k.pem"],
+        2,
+        &["private key", "--out"],
+    ));
+    v.push(case(
+        "escape output exists",
+        &["pem", "escape", "c.csr", "--out", "existing.pem"],
+        5,
+        &["existing.pem"],
+    ));
+    v.push(case(
         "CSR over its own key",
         &[
             "csr", "new", "--key", "k.pem", "--cn", "x", "--out", "./k.pem", "--force",

@@ -932,3 +932,34 @@ fn csr_never_replaces_the_key_it_just_wrote() {
     );
     assert_eq!(s.mode("k.pem"), 0o600);
 }
+
+#[test]
+fn pem_escape_of_a_private_key_only_where_asked() {
+    let s = Sandbox::new();
+    s.key("k.pem", "ecdsa-p256");
+    s.cmd()
+        .args(["pem", "escape", "k.pem", "--out", "k.json-string"])
+        .assert()
+        .success();
+    assert_eq!(s.mode("k.json-string"), 0o600);
+    let escaped = s.read_string("k.json-string");
+    assert!(
+        escaped.starts_with("-----BEGIN PRIVATE KEY-----\\n"),
+        "{escaped}"
+    );
+    let out = s
+        .cmd()
+        .args(["pem", "escape", "k.pem", "--out", "-", "--quoted"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let back: String = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(back, s.read_string("k.pem"));
+
+    s.key_and_csr("k2.pem", "c.csr", "ecdsa-p256");
+    s.cmd()
+        .args(["pem", "escape", "c.csr", "--out", "c.txt"])
+        .assert()
+        .success();
+    assert_eq!(s.mode("c.txt"), 0o644);
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use okms_csr::escape;
 use serde::Serialize;
 
-use super::{csr_error, display_path, usage};
+use super::{csr_error, display_path, refuse_output_over_input, usage};
 use crate::cli::{PemCommand, PemEscapeArgs, PemUnescapeArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
@@ -47,21 +47,56 @@ struct EscapeReport<'a> {
 
 fn escape_cmd(a: &PemEscapeArgs, out: &Output) -> CliResult<()> {
     let path = source(a.path.as_ref());
+    let name = display_path(&path);
     let text = read_text(&path)?;
     let escaped = zeroize::Zeroizing::new(
-        escape::escape(&text)
-            .map_err(|e| csr_error(e, format!("cannot escape {}", display_path(&path))))?,
+        escape::escape(&text).map_err(|e| csr_error(e, format!("cannot escape {name}")))?,
     );
-    if out.is_json() {
-        return out.json(&EscapeReport { escaped: &escaped });
-    }
-    let line = if a.quoted {
+    // The API never takes a private key, so escaping one is unusual: treat its output like the
+    // key itself (a 0600 file, or stdout only when asked).
+    let private = escape::unescape(&text, None).is_ok_and(|p| p.is_private_key());
+    let line = zeroize::Zeroizing::new(if a.quoted {
         format!("\"{}\"\n", escaped.as_str())
     } else {
         format!("{}\n", escaped.as_str())
-    };
-    let line = zeroize::Zeroizing::new(line);
-    out.stdout_bytes(line.as_bytes())
+    });
+    match &a.out {
+        None if private => Err(usage(format!(
+            "{name} is a private key; its escaped form is not printed unless asked"
+        ))
+        .hint(
+            "write it to a file with --out PATH (mode 0600), or to standard output with --out -",
+        )),
+        None if out.is_json() => out.json(&EscapeReport { escaped: &escaped }),
+        None => out.stdout_bytes(line.as_bytes()),
+        Some(p) if input::is_stdin(p) => {
+            if out.is_json() {
+                return Err(usage(
+                    "--json cannot be combined with --out -: standard output holds the result",
+                ));
+            }
+            out.stdout_bytes(line.as_bytes())
+        }
+        Some(p) => {
+            refuse_output_over_input(p, "--out", &path, "the input")?;
+            let mode = if private {
+                files::write_secret_file(p, line.as_bytes(), a.force)?;
+                "0600"
+            } else {
+                files::write_public_file(p, line.as_bytes(), a.force)?;
+                "0644"
+            };
+            if out.is_json() {
+                return out
+                    .json(&serde_json::json!({ "out": p.display().to_string(), "mode": mode }));
+            }
+            out.info(&format!(
+                "wrote the escaped PEM to {} (mode {mode})",
+                p.display()
+            ));
+            Ok(())
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -104,6 +139,7 @@ fn unescape_cmd(a: &PemUnescapeArgs, out: &Output) -> CliResult<()> {
             out.stdout_bytes(pem.as_str().as_bytes())
         }
         Some(p) => {
+            refuse_output_over_input(p, "--out", &path, "the input")?;
             let mode = if pem.is_private_key() {
                 files::write_secret_file(p, pem.as_str().as_bytes(), a.force)?;
                 "0600"
