@@ -495,7 +495,8 @@ pub enum CredentialCommand {
 
 /// `okms-cli credential create`
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("create_source").required(true).args(["csr", "request", "key_out"])))]
+// At most one source; with none, OVHcloud generates the key and it goes to `domain.key`.
+#[command(group(clap::ArgGroup::new("create_source").args(["csr", "request", "key_out"])))]
 pub struct CredentialCreateArgs {
     /// The domain.
     #[command(flatten)]
@@ -524,9 +525,10 @@ pub struct CredentialCreateArgs {
     #[arg(long, value_name = "PATH")]
     pub request: Option<PathBuf>,
     /// Let OVHcloud generate the key, of this type.
-    #[arg(long, value_enum, value_name = "TYPE", requires = "key_out")]
+    #[arg(long, value_enum, value_name = "TYPE", conflicts_with_all = ["csr", "request"])]
     pub certificate_type: Option<CertificateTypeArg>,
-    /// Where to write the key OVHcloud generates (mode 0600, as soon as the API answers).
+    /// Let OVHcloud generate the key and write it here (mode 0600, as soon as the API answers)
+    /// [default without --csr or --request: domain.key].
     #[arg(long, value_name = "PATH")]
     pub key_out: Option<PathBuf>,
     /// Where to write the certificate once READY.
