@@ -1,5 +1,5 @@
 //! Authentication: `/auth/time`, the `$1$` signature and its error codes, OAuth2 tokens.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -76,7 +76,10 @@ fn signed_calls_and_every_auth_error() {
 
     // No credentials at all.
     let (status, code, _) = auth_error(c.get(&url).send().unwrap());
-    assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "NOT_AUTHENTICATED"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "NOT_AUTHENTICATED")
+    );
 
     // Unknown application key.
     let (status, code, v) = auth_error(
@@ -88,7 +91,10 @@ fn signed_calls_and_every_auth_error() {
             .send()
             .unwrap(),
     );
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "INVALID_KEY"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "INVALID_KEY")
+    );
     assert_eq!(v["httpCode"], "403 Forbidden");
 
     // Application key without consumer key.
@@ -98,7 +104,10 @@ fn signed_calls_and_every_auth_error() {
             .send()
             .unwrap(),
     );
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "NOT_CREDENTIAL"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "NOT_CREDENTIAL")
+    );
 
     // Unknown consumer key.
     let (status, code, _) = auth_error(
@@ -110,7 +119,10 @@ fn signed_calls_and_every_auth_error() {
             .send()
             .unwrap(),
     );
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "INVALID_CREDENTIAL"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "INVALID_CREDENTIAL")
+    );
 
     // Missing timestamp, timestamp outside the skew window.
     let (status, code, _) = auth_error(
@@ -121,10 +133,16 @@ fn signed_calls_and_every_auth_error() {
             .send()
             .unwrap(),
     );
-    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "QUERY_TIME_OUT"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "QUERY_TIME_OUT")
+    );
     let resp = signed_at(&emu, Method::GET, "/v1/me", None, now_secs() - 301, &[]);
     let (status, code, _) = auth_error(resp);
-    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "QUERY_TIME_OUT"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "QUERY_TIME_OUT")
+    );
     // ... but within the window it passes.
     let resp = signed_at(&emu, Method::GET, "/v1/me", None, now_secs() - 250, &[]);
     assert_eq!(resp.status(), StatusCode::OK);
@@ -140,7 +158,10 @@ fn signed_calls_and_every_auth_error() {
             req = req.header("X-Ovh-Signature", s);
         }
         let (status, code, _) = auth_error(req.send().unwrap());
-        assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "INVALID_SIGNATURE"));
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::BAD_REQUEST, "INVALID_SIGNATURE")
+        );
     }
     // Signed for another host or scheme (the URL is part of the signature).
     let other = okms_emulator::signature::compute(
@@ -184,7 +205,10 @@ fn signed_calls_and_every_auth_error() {
             .unwrap(),
     );
     assert_eq!(code, "INVALID_SIGNATURE");
-    assert!(emu.credentials().is_empty(), "a refused call changes nothing");
+    assert!(
+        emu.credentials().is_empty(),
+        "a refused call changes nothing"
+    );
 }
 
 #[test]
@@ -210,7 +234,10 @@ fn clock_skew_needs_time_sync() {
     assert_eq!(resp.status(), StatusCode::OK);
     // Skew can change at run time.
     emu.set_clock_skew(0);
-    assert_eq!(signed(&emu, Method::GET, "/v1/me", None).status(), StatusCode::OK);
+    assert_eq!(
+        signed(&emu, Method::GET, "/v1/me", None).status(),
+        StatusCode::OK
+    );
 }
 
 fn token_form(emu: &okms_emulator::RunningEmulator, basic: bool) -> reqwest::blocking::Response {
@@ -262,7 +289,10 @@ fn oauth2_tokens_basic_and_form_and_expiry() {
         assert_eq!(d["method"], "oauth2_client_credentials");
         assert_eq!(
             d["identities"][0],
-            format!("urn:v1:eu:identity:credential:xx1111-ovh/oauth2-{}", info.client_id)
+            format!(
+                "urn:v1:eu:identity:credential:xx1111-ovh/oauth2-{}",
+                info.client_id
+            )
         );
         let (status, _) = bearer(&emu, &token, &cred_path(&emu));
         assert_eq!(status, StatusCode::OK);
@@ -310,17 +340,35 @@ fn oauth2_errors() {
     };
     let creds = Some((info.client_id.as_str(), info.client_secret.as_str()));
     let (status, v) = post("grant_type=password", creds);
-    assert_eq!((status, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")));
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
+    );
     let (status, v) = post("scope=all", creds);
-    assert_eq!((status, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
     let (status, v) = post("grant_type=client_credentials", None);
-    assert_eq!((status, v["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
     let (status, v) = post("grant_type=client_credentials", Some(("0000", "x")));
-    assert_eq!((status, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_client")));
-    assert_eq!(v["error_description"], "ovhcloud oauth2 client does not exists");
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_client"))
+    );
+    assert_eq!(
+        v["error_description"],
+        "ovhcloud oauth2 client does not exists"
+    );
     let (status, v) = post(
         "grant_type=client_credentials",
         Some((info.client_id.as_str(), "wrong")),
     );
-    assert_eq!((status, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_client")));
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_client"))
+    );
 }

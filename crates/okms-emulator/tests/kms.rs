@@ -1,5 +1,5 @@
 //! The KMS side: mutual TLS and `GET /api/{okmsId}/v1/servicekey`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -12,7 +12,12 @@ use serde_json::{Value, json};
 
 /// Creates a credential without CSR, waits until READY, returns (id, cert PEM, key PEM).
 fn ready_credential(emu: &RunningEmulator) -> (String, String, String) {
-    let (status, v) = json(signed(emu, Method::POST, &cred_path(emu), Some(&create_body(""))));
+    let (status, v) = json(signed(
+        emu,
+        Method::POST,
+        &cred_path(emu),
+        Some(&create_body("")),
+    ));
     assert_eq!(status, StatusCode::OK, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
     let key = v["privateKeyPEM"].as_str().unwrap().to_owned();
@@ -32,7 +37,11 @@ fn mtls_client(emu: &RunningEmulator, identity: Option<(&str, &str)>) -> reqwest
     b.build().unwrap()
 }
 
-fn kms_get(client: &reqwest::blocking::Client, emu: &RunningEmulator, okms_id: &str) -> (StatusCode, Value) {
+fn kms_get(
+    client: &reqwest::blocking::Client,
+    emu: &RunningEmulator,
+    okms_id: &str,
+) -> (StatusCode, Value) {
     json(
         client
             .get(format!("{}/api/{okms_id}/v1/servicekey", emu.kms_url()))
@@ -44,7 +53,10 @@ fn kms_get(client: &reqwest::blocking::Client, emu: &RunningEmulator, okms_id: &
 fn assert_kms_error(v: &Value, category: u64) {
     assert!(v["error_id"].is_string(), "{v}");
     assert!(v["request_id"].is_string(), "{v}");
-    assert!(v["errors"][0].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(
+        v["errors"][0].as_str().is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
     let code = v["error_code"].as_u64().unwrap();
     assert_eq!((code >> 12) & 0xf, category, "{v}");
 }
@@ -61,16 +73,25 @@ fn mtls_access_and_refusals() {
     let good = mtls_client(&emu, Some((&cert, &key)));
     let (status, v) = kms_get(&good, &emu, &okms_id);
     assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(v, json!({"objects_list": [], "continuation_token": "", "is_truncated": false}));
+    assert_eq!(
+        v,
+        json!({"objects_list": [], "continuation_token": "", "is_truncated": false})
+    );
     let resp = good
-        .get(format!("{}/api/{okms_id}/v1/servicekey?max=10", emu.kms_url()))
+        .get(format!(
+            "{}/api/{okms_id}/v1/servicekey?max=10",
+            emu.kms_url()
+        ))
         .send()
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let (status, v) = json(
-        good.get(format!("{}/api/{okms_id}/v1/servicekey?max=5", emu.kms_url()))
-            .send()
-            .unwrap(),
+        good.get(format!(
+            "{}/api/{okms_id}/v1/servicekey?max=5",
+            emu.kms_url()
+        ))
+        .send()
+        .unwrap(),
     );
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_kms_error(&v, 2);
@@ -85,7 +106,11 @@ fn mtls_access_and_refusals() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_kms_error(&v, 5);
     // Unknown route.
-    let (status, v) = json(good.get(format!("{}/api/{okms_id}/v1/nothing", emu.kms_url())).send().unwrap());
+    let (status, v) = json(
+        good.get(format!("{}/api/{okms_id}/v1/nothing", emu.kms_url()))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_kms_error(&v, 5);
 
@@ -96,7 +121,12 @@ fn mtls_access_and_refusals() {
     assert_kms_error(&v, 3);
 
     // After DELETE the certificate is refused.
-    let (status, _) = json(signed(&emu, Method::DELETE, &format!("{}/{id}", cred_path(&emu)), None));
+    let (status, _) = json(signed(
+        &emu,
+        Method::DELETE,
+        &format!("{}/{id}", cred_path(&emu)),
+        None,
+    ));
     assert_eq!(status, StatusCode::OK);
     let fresh = mtls_client(&emu, Some((&cert, &key)));
     let (status, v) = kms_get(&fresh, &emu, &okms_id);
@@ -110,7 +140,11 @@ fn expired_credential_is_refused() {
     let emu = start(fast());
     let (_, cert, key) = ready_credential(&emu);
     emu.advance_clock(Duration::from_secs(366 * 86_400));
-    let (status, v) = kms_get(&mtls_client(&emu, Some((&cert, &key))), &emu, &emu.okms_id().to_string());
+    let (status, v) = kms_get(
+        &mtls_client(&emu, Some((&cert, &key))),
+        &emu,
+        &emu.okms_id().to_string(),
+    );
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(v["errors"][0].as_str().unwrap().contains("expired"), "{v}");
 }
@@ -124,7 +158,10 @@ fn certificate_from_another_emulator_fails_the_handshake() {
     let res = client
         .get(format!("{}/api/{}/v1/servicekey", a.kms_url(), a.okms_id()))
         .send();
-    assert!(res.is_err(), "an untrusted client certificate must fail the TLS handshake");
+    assert!(
+        res.is_err(),
+        "an untrusted client certificate must fail the TLS handshake"
+    );
 }
 
 #[test]
@@ -134,11 +171,19 @@ fn required_client_auth_fails_handshake_without_certificate() {
         ..fast()
     });
     let res = mtls_client(&emu, None)
-        .get(format!("{}/api/{}/v1/servicekey", emu.kms_url(), emu.okms_id()))
+        .get(format!(
+            "{}/api/{}/v1/servicekey",
+            emu.kms_url(),
+            emu.okms_id()
+        ))
         .send();
     assert!(res.is_err());
     let (_, cert, key) = ready_credential(&emu);
-    let (status, _) = kms_get(&mtls_client(&emu, Some((&cert, &key))), &emu, &emu.okms_id().to_string());
+    let (status, _) = kms_get(
+        &mtls_client(&emu, Some((&cert, &key))),
+        &emu,
+        &emu.okms_id().to_string(),
+    );
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -146,7 +191,9 @@ fn required_client_auth_fails_handshake_without_certificate() {
 fn curl_with_cert_key_cacert() {
     let curl = std::process::Command::new("curl").arg("--version").output();
     if !curl.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: curl not found; the mTLS call with curl --cert --key --cacert was not run");
+        eprintln!(
+            "SKIPPED: curl not found; the mTLS call with curl --cert --key --cacert was not run"
+        );
         return;
     }
     let emu = start(fast());
@@ -156,7 +203,11 @@ fn curl_with_cert_key_cacert() {
     let key_file = dir.path().join("domain.key");
     std::fs::write(&cert_file, cert).unwrap();
     std::fs::write(&key_file, key).unwrap();
-    let url = format!("{}/api/{}/v1/servicekey?max=10", emu.kms_url(), emu.okms_id());
+    let url = format!(
+        "{}/api/{}/v1/servicekey?max=10",
+        emu.kms_url(),
+        emu.okms_id()
+    );
     let out = std::process::Command::new("curl")
         .args(["-sS", "--fail-with-body", "--cert"])
         .arg(&cert_file)
@@ -167,7 +218,11 @@ fn curl_with_cert_key_cacert() {
         .arg(&url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["is_truncated"], false);
     // Without a certificate curl gets the 401 JSON.

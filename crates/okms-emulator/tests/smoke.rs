@@ -1,5 +1,5 @@
 //! The shortest end-to-end path: start in a thread, time, signed call, create, wait, READY.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: an HTTP client, signed calls, key/CSR files.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,7 +39,10 @@ pub fn base(emu: &RunningEmulator) -> String {
 }
 
 pub fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// A call signed like go-ovh / python-ovh do it.
@@ -123,7 +126,10 @@ pub fn openssl_available() -> bool {
 
 /// Runs openssl with args, returns stdout; panics with stderr on failure.
 pub fn openssl(args: &[&str]) -> String {
-    let out = std::process::Command::new("openssl").args(args).output().unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "openssl {args:?} failed: {}",
