@@ -26,8 +26,8 @@ const KEY_LABELS: [&str; 4] = [
 
 /// Upper bounds on password-hashing cost in an imported key, so that a hostile file cannot
 /// make us allocate gigabytes or spin for hours (OpenSSL's own defaults are far below).
-const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
-const MAX_SCRYPT_WORK: u64 = 1 << 26;
+const MAX_SCRYPT_MEMORY: u64 = 1 << 28;
+const MAX_SCRYPT_WORK: u64 = 1 << 24;
 const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 
 /// The DER shape of a private key.
@@ -241,7 +241,7 @@ fn check_cost(params: &pbes2::Parameters) -> Result<()> {
             let work = n.saturating_mul(r).saturating_mul(pp);
             if memory > MAX_SCRYPT_MEMORY || work > MAX_SCRYPT_WORK {
                 Err(Error::UnsupportedEncryption(format!(
-                    "scrypt parameters N={n}, r={r}, p={pp} exceed the limits (memory 1 GiB)"
+                    "scrypt parameters N={n}, r={r}, p={pp} exceed the limits (256 MiB of memory, N*r*p up to 2^24)"
                 )))
             } else {
                 Ok(())
