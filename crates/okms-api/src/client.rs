@@ -37,15 +37,18 @@ struct CachedToken {
 ///
 /// Idempotent calls (GET, DELETE) are retried on transient failures per the
 /// [`RetryPolicy`]; every attempt is authenticated afresh (a new signature timestamp, a
-/// renewed token when needed). The create POST is sent once.
+/// renewed token when needed). The create POST is never repeated, with one exception: a
+/// `QUERY_TIME_OUT` refusal (the server rejected the timestamp before doing anything) is
+/// answered by fetching the server time again and re-signing.
 pub struct Client<T = ReqwestTransport, C = TokioClock> {
     endpoint: Endpoint,
     auth: Auth,
     transport: T,
     clock: C,
     retry: RetryPolicy,
-    /// Server clock minus local clock, fetched once from `/auth/time`.
-    time_delta: tokio::sync::OnceCell<i64>,
+    /// Server clock minus local clock, fetched from `/auth/time` once (again after the
+    /// server refuses a timestamp).
+    time_delta: std::sync::Mutex<Option<i64>>,
     token: tokio::sync::Mutex<Option<CachedToken>>,
 }
 
@@ -79,7 +82,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             transport,
             clock,
             retry: RetryPolicy::default(),
-            time_delta: tokio::sync::OnceCell::new(),
+            time_delta: std::sync::Mutex::new(None),
             token: tokio::sync::Mutex::new(None),
         }
     }
@@ -172,7 +175,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
         parse_json(&resp, "deleted credential").map(Some)
     }
 
-    /// Creates a credential. Validates `request` first, sends the POST exactly once.
+    /// Creates a credential. Validates `request` first, then sends the POST once (re-signed and
+    /// resent only when the server refused its timestamp with `QUERY_TIME_OUT`).
     ///
     /// When the POST may have been processed but no answer was read (connection broken after
     /// sending, timeout, a 5xx from the server or a gateway, an unreadable 2xx answer), the
@@ -195,7 +199,14 @@ impl<T: Transport, C: Clock> Client<T, C> {
             source: Box::new(source),
         };
         let url = self.endpoint.url(&req.path);
-        match self.send_once(&req).await? {
+        let mut outcome = self.send_once(&req).await?;
+        if let Ok(resp) = &outcome
+            && self.timestamp_refused(resp)
+        {
+            // Refused at authentication, before any processing: re-sign and resend once.
+            outcome = self.send_once(&req).await?;
+        }
+        match outcome {
             Err(e) => {
                 let reached = e.may_have_reached_server();
                 let err = Error::Transport {
@@ -338,9 +349,17 @@ impl<T: Transport, C: Clock> Client<T, C> {
         let idempotent = req.is_idempotent();
         let mut attempt: u32 = 0;
         let mut token_renewed = false;
+        let mut clock_resynced = false;
         loop {
             attempt += 1;
             let outcome = self.send_once(req).await?;
+            if let Ok(resp) = &outcome
+                && !clock_resynced
+                && self.timestamp_refused(resp)
+            {
+                clock_resynced = true;
+                continue;
+            }
             if let Ok(resp) = &outcome
                 && resp.status() == http::StatusCode::UNAUTHORIZED
                 && idempotent
@@ -453,16 +472,42 @@ impl<T: Transport, C: Clock> Client<T, C> {
         }
     }
 
-    /// The signature timestamp: local clock corrected by the server offset (fetched once).
+    /// The signature timestamp: local clock corrected by the server offset.
     async fn timestamp(&self) -> Result<i64, Error> {
-        let delta = self
+        let cached = *self
             .time_delta
-            .get_or_try_init(|| async {
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let delta = match cached {
+            Some(d) => d,
+            None => {
+                // Concurrent first calls may both fetch; the answers agree, so that is harmless.
                 let server = self.auth_time().await?;
-                Ok::<i64, Error>(server - unix_seconds(self.clock.now()))
-            })
-            .await?;
+                let d = server - unix_seconds(self.clock.now());
+                *self
+                    .time_delta
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(d);
+                d
+            }
+        };
         Ok(unix_seconds(self.clock.now()) + delta)
+    }
+
+    /// Whether `resp` refuses our timestamp; if so, forgets the clock offset so the next
+    /// attempt fetches it again. The server refused before doing anything, so a resend is safe.
+    fn timestamp_refused(&self, resp: &http::Response<Vec<u8>>) -> bool {
+        if !matches!(self.auth, Auth::ApplicationKey { .. }) || resp.status().is_success() {
+            return false;
+        }
+        let refused = parse_error(resp).code.as_deref() == Some("QUERY_TIME_OUT");
+        if refused {
+            *self
+                .time_delta
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        }
+        refused
     }
 
     /// A valid OAuth2 access token, fetched or renewed as needed.

@@ -589,3 +589,53 @@ async fn transport_errors_name_method_and_url() {
     let debug = format!("{client:?}");
     assert!(!debug.contains(AS) && !debug.contains(CK), "{debug}");
 }
+
+#[tokio::test]
+async fn refused_timestamp_resyncs_the_clock_and_resends_once() {
+    let t = FakeTransport::with_time(1_000);
+    let clock = FakeClock::at(1_000);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+    let refused = r#"{"errorCode":"QUERY_TIME_OUT","httpCode":"400 Bad Request","message":"Query out of time"}"#;
+    t.push_json(200, "[]");
+    t.push_json(400, refused);
+    t.push_json(200, &credential_json("CREATING", None));
+    client.list_credentials(okms()).await.unwrap();
+    // The server clock jumped by 500 s since the first sync.
+    *t.server_time.lock().unwrap() = Some(1_500);
+    client.create_credential(okms(), &request()).await.unwrap();
+    let all = t.all_requests();
+    let paths: Vec<String> = all
+        .iter()
+        .map(|r| format!("{} {}", r.method(), r.uri().path()))
+        .collect();
+    let post = format!("POST /v2/okms/resource/{OKMS}/credential");
+    assert_eq!(
+        paths,
+        vec![
+            "GET /1.0/auth/time".to_string(),
+            format!("GET /v2/okms/resource/{OKMS}/credential"),
+            post.clone(),
+            "GET /1.0/auth/time".into(),
+            post
+        ]
+    );
+    assert_eq!(all[2].headers()["X-Ovh-Timestamp"], "1000");
+    assert_eq!(all[4].headers()["X-Ovh-Timestamp"], "1500");
+
+    // Only once: a second refusal is reported.
+    t.push_json(400, refused);
+    t.push_json(400, refused);
+    t.push_json(200, "[]");
+    let e = client
+        .create_credential(okms(), &request())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.api_error().unwrap().code.as_deref(),
+        Some("QUERY_TIME_OUT")
+    );
+    // GETs resync the same way.
+    t.push_json(400, refused);
+    t.push_json(200, "[]");
+    client.list_credentials(okms()).await.unwrap();
+}
