@@ -22,11 +22,14 @@ enum Task {
     Test(tasks::test::Args),
     /// Time `okms-cli csr new`/`key new` against openssl, alternately in one run; print median ratios.
     Bench(tasks::bench::Args),
+    /// Build release binaries, man pages and shell completions into target/dist.
+    Dist(tasks::dist::Args),
 }
 
 fn main() -> Result<()> {
     match Xtask::parse().task {
         Task::Test(args) => tasks::test::run(&args),
         Task::Bench(args) => tasks::bench::run(&args),
+        Task::Dist(args) => tasks::dist::run(&args),
     }
 }

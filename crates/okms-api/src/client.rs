@@ -483,7 +483,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             None => {
                 // Concurrent first calls may both fetch; the answers agree, so that is harmless.
                 let server = self.auth_time().await?;
-                let d = server - unix_seconds(self.clock.now());
+                let d = server.saturating_sub(unix_seconds(self.clock.now()));
                 *self
                     .time_delta
                     .lock()
@@ -491,7 +491,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 d
             }
         };
-        Ok(unix_seconds(self.clock.now()) + delta)
+        Ok(unix_seconds(self.clock.now()).saturating_add(delta))
     }
 
     /// Whether `resp` refuses our timestamp; if so, forgets the clock offset so the next
@@ -539,7 +539,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
         let token = token?;
         *cached = Some(CachedToken {
             token: token.token.clone(),
-            renew_at: fetched_at + token.renew_after(),
+            renew_at: fetched_at
+                .checked_add(token.renew_after())
+                .unwrap_or(fetched_at),
         });
         Ok(token.token)
     }

@@ -118,7 +118,10 @@ impl ConfigSources {
 /// `/etc/ovh.conf`, `~/.ovh.conf`, `./ovh.conf`, lowest priority first.
 pub fn default_config_files() -> Vec<PathBuf> {
     let mut v = vec![PathBuf::from("/etc/ovh.conf")];
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+    if let Some(home) = std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .filter(|h| !h.is_empty())
+    {
         v.push(Path::new(&home).join(".ovh.conf"));
     }
     v.push(PathBuf::from("ovh.conf"));
@@ -138,9 +141,21 @@ pub struct Config {
 #[derive(Default)]
 struct Ini(BTreeMap<String, BTreeMap<String, String>>);
 
+impl Drop for Ini {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for section in self.0.values_mut() {
+            for v in section.values_mut() {
+                v.zeroize();
+            }
+        }
+    }
+}
+
 impl Ini {
     fn merge_file(&mut self, path: &Path, required: bool) -> Result<(), Error> {
-        let text = match std::fs::read_to_string(path) {
+        // The file may hold secrets: wipe the raw text once parsed.
+        let text = match std::fs::read_to_string(path).map(zeroize::Zeroizing::new) {
             Ok(t) => t,
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => {
@@ -184,7 +199,7 @@ pub fn parse_ovh_conf(text: &str) -> Result<BTreeMap<String, BTreeMap<String, St
         path: PathBuf::from("<text>"),
         message,
     })?;
-    Ok(ini.0)
+    Ok(std::mem::take(&mut ini.0))
 }
 
 impl Config {
@@ -227,22 +242,23 @@ impl Config {
                 .or_else(|| ini.get(&section, name))
                 .map(str::to_string)
         };
-        use secrecy::ExposeSecret;
-        let secret = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_string());
+        // Secrets go straight from their source into a SecretString, without plain copies.
+        let layered_secret = |explicit: &Option<SecretString>, name: &str| {
+            use secrecy::ExposeSecret;
+            match explicit {
+                Some(s) if !s.expose_secret().is_empty() => Some(s.clone()),
+                _ => env(name)
+                    .or_else(|| ini.get(&section, name))
+                    .map(SecretString::from),
+            }
+        };
 
         let ak = layered(overrides.application_key.as_deref(), "application_key");
-        let as_ = layered(
-            secret(&overrides.application_secret).as_deref(),
-            "application_secret",
-        )
-        .map(SecretString::from);
-        let ck = layered(secret(&overrides.consumer_key).as_deref(), "consumer_key")
-            .map(SecretString::from);
+        let as_ = layered_secret(&overrides.application_secret, "application_secret");
+        let ck = layered_secret(&overrides.consumer_key, "consumer_key");
         let client_id = layered(overrides.client_id.as_deref(), "client_id");
-        let client_secret = layered(secret(&overrides.client_secret).as_deref(), "client_secret")
-            .map(SecretString::from);
-        let token = layered(secret(&overrides.access_token).as_deref(), "access_token")
-            .map(SecretString::from);
+        let client_secret = layered_secret(&overrides.client_secret, "client_secret");
+        let token = layered_secret(&overrides.access_token, "access_token");
 
         pair(
             "application_key",

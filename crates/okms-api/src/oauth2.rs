@@ -17,6 +17,9 @@ pub const TOKEN_REQUEST_BODY: &str = "grant_type=client_credentials&scope=all";
 /// Lifetime assumed when the server does not say (`expires_in` absent).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
+/// Longest lifetime trusted, whatever the server says.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// An access token and how long it lives.
 #[derive(Debug, Clone)]
 pub struct AccessToken {
@@ -30,7 +33,11 @@ impl AccessToken {
     /// How long after fetching the token should be replaced: 10 s before expiry, or at half
     /// its life for very short-lived tokens.
     pub fn renew_after(&self) -> Duration {
-        let life = self.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        // Capped so a server's absurd `expires_in` cannot overflow time arithmetic.
+        let life = self
+            .expires_in
+            .unwrap_or(DEFAULT_TOKEN_LIFETIME)
+            .min(MAX_TOKEN_LIFETIME);
         life.saturating_sub(Duration::from_secs(10)).max(life / 2)
     }
 }

@@ -64,7 +64,8 @@ pub(crate) fn jitter(d: Duration) -> Duration {
         .build_hasher()
         .finish();
     let frac = (r % 1000) as f64 / 1000.0;
-    d.mul_f64(0.5 + 0.5 * frac)
+    // `mul_f64` panics on overflow (possible near `Duration::MAX`); keep `d` then.
+    Duration::try_from_secs_f64(d.as_secs_f64() * (0.5 + 0.5 * frac)).unwrap_or(d)
 }
 
 /// Statuses worth retrying for idempotent calls.

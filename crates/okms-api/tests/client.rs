@@ -639,3 +639,43 @@ async fn refused_timestamp_resyncs_the_clock_and_resends_once() {
     t.push_json(200, "[]");
     client.list_credentials(okms()).await.unwrap();
 }
+
+#[tokio::test]
+async fn absurd_server_values_do_not_panic() {
+    // A server clock at the edge of i64 and a token "valid" for u64::MAX seconds.
+    let t = FakeTransport::with_time(i64::MIN);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(1_000));
+    t.push_json(200, "[]");
+    client.list_credentials(okms()).await.unwrap();
+
+    let t = FakeTransport::new();
+    let clock = FakeClock::at(0);
+    let client = Client::with_transport(oauth2_config(None), t.clone(), clock.clone());
+    t.push_json(
+        200,
+        r#"{"access_token":"T","expires_in":18446744073709551615}"#,
+    );
+    t.push_json(200, r#"{"nichandle":"xx1111-ovh"}"#);
+    client.me().await.unwrap();
+    // Renewed after a day at the latest.
+    clock.advance(Duration::from_secs(24 * 3600));
+    t.push_json(200, r#"{"access_token":"T2","expires_in":1}"#);
+    t.push_json(200, r#"{"nichandle":"xx1111-ovh"}"#);
+    client.me().await.unwrap();
+    assert_eq!(t.all_requests()[3].headers()["Authorization"], "Bearer T2");
+
+    let p = RetryPolicy {
+        initial_backoff: Duration::MAX,
+        max_backoff: Duration::MAX,
+        ..RetryPolicy::default()
+    };
+    for n in [0, 1, 2, 63, 64, 1000, u32::MAX] {
+        let _ = p.delay(n, None);
+        let _ = WaitPolicy {
+            initial_interval: Duration::MAX,
+            max_interval: Duration::MAX,
+            ..WaitPolicy::default()
+        }
+        .interval(n);
+    }
+}

@@ -276,9 +276,7 @@ impl Ca {
         );
         let cert = self.sign("server", profile, random_serial()?, validity, &spki_der)?;
         let cert_der = cert.to_der().map_err(encoding("server certificate"))?;
-        let key_der = key
-            .to_pkcs8_der()
-            .map_err(|_| Error::Config("cannot encode the server key as PKCS#8".into()))?;
+        let key_der = key.to_pkcs8_der().map_err(Error::ServerKey)?;
         Ok((cert_der, Zeroizing::new(key_der.as_bytes().to_vec())))
     }
 }

@@ -42,6 +42,9 @@ pub enum Error {
         #[source]
         source: der::Error,
     },
+    /// The KMS server's key could not be encoded for rustls.
+    #[error("cannot encode the KMS server key as PKCS#8: {0}")]
+    ServerKey(#[source] p256::pkcs8::Error),
     /// The TLS server configuration was refused by rustls.
     #[error("cannot configure TLS for the KMS endpoint: {0}")]
     Tls(#[source] rustls::Error),

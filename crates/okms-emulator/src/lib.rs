@@ -194,8 +194,7 @@ impl std::fmt::Debug for RunningEmulator {
 fn random_string(len: usize, alphabet: &[u8]) -> Result<String> {
     let mut raw = vec![0u8; len];
     getrandom::fill(&mut raw).map_err(Error::Random)?;
-    // 256 is a multiple of neither 62 nor 16 exactly for 62; the bias is irrelevant for
-    // test credentials.
+    // With 62 symbols the modulo is slightly biased; irrelevant for test credentials.
     Ok(raw
         .iter()
         .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
@@ -242,6 +241,38 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener> {
         .map_err(|source| Error::Bind { addr, source })
 }
 
+/// Longest delay, lifetime or skew accepted: far beyond any test, short enough that date
+/// arithmetic cannot overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 86_400);
+
+fn validate(config: &EmulatorConfig) -> Result<()> {
+    if config.default_page_size == 0 || config.max_page_size == 0 {
+        return Err(Error::Config("page sizes must be at least 1".to_owned()));
+    }
+    for (name, d) in [
+        ("ready delay", config.ready_delay),
+        ("delete delay", config.delete_delay),
+        ("token lifetime", config.token_ttl),
+        ("maximum clock skew", config.max_clock_skew),
+    ] {
+        if d > MAX_DURATION {
+            return Err(Error::Config(format!(
+                "the {name} of {} s is too long (at most {} s)",
+                d.as_secs(),
+                MAX_DURATION.as_secs()
+            )));
+        }
+    }
+    if config.clock_skew_secs.unsigned_abs() > MAX_DURATION.as_secs() {
+        return Err(Error::Config(format!(
+            "the clock skew of {} s is too large (at most ±{} s)",
+            config.clock_skew_secs,
+            MAX_DURATION.as_secs()
+        )));
+    }
+    Ok(())
+}
+
 impl Emulator {
     /// Starts both sides on the current tokio runtime and returns once they accept
     /// connections.
@@ -251,9 +282,7 @@ impl Emulator {
                 return Err(Error::NonLoopback { addr });
             }
         }
-        if config.default_page_size == 0 || config.max_page_size == 0 {
-            return Err(Error::Config("page sizes must be at least 1".to_owned()));
-        }
+        validate(&config)?;
         let api_listener = bind(config.listen).await?;
         let kms_listener = bind(config.kms_listen).await?;
         let api_addr = api_listener.local_addr().map_err(|source| Error::Bind {
@@ -480,16 +509,20 @@ impl RunningEmulator {
 
     /// Sets the server clock's offset from real time, in seconds (what `/auth/time` reports
     /// and what `X-Ovh-Timestamp` is checked against).
+    /// Values beyond ±[`MAX_DURATION`] are clamped.
     pub fn set_clock_skew(&self, secs: i64) {
-        self.shared.lock().clock_skew_secs = secs;
+        let max = i64::try_from(MAX_DURATION.as_secs()).unwrap_or(i64::MAX);
+        self.shared.lock().clock_skew_secs = secs.clamp(-max, max);
     }
 
     /// Moves the emulator's clock forward, for tests of expiry without waiting: credential
-    /// lifecycles, token expiry and certificate expiry checks all follow. Certificates
-    /// themselves are not re-issued, so the TLS layer still uses real time.
+    /// lifecycles, token expiry and certificate expiry checks all follow. The TLS layer still
+    /// checks certificate dates against real time, so a credential created after a jump has a
+    /// not-yet-valid certificate: jump after creating. The total offset is capped at
+    /// [`MAX_DURATION`].
     pub fn advance_clock(&self, by: Duration) {
         let mut st = self.shared.lock();
-        st.time_offset = st.time_offset.saturating_add(by);
+        st.time_offset = st.time_offset.saturating_add(by).min(MAX_DURATION);
     }
 
     /// Stops both sides and waits for them (async version of drop).

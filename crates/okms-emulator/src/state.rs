@@ -165,13 +165,18 @@ impl Shared {
 
     /// The emulator's notion of "now" (real time, plus any test time travel).
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + self.lock().time_offset
+        let offset = self.lock().time_offset;
+        let real = OffsetDateTime::now_utc();
+        real.checked_add(time::Duration::try_from(offset).unwrap_or(time::Duration::ZERO))
+            .unwrap_or(real)
     }
 
     /// The clock the API pretends to have: `now()` plus the configured skew.
     pub fn server_clock(&self) -> OffsetDateTime {
-        let st = self.lock();
-        OffsetDateTime::now_utc() + st.time_offset + time::Duration::seconds(st.clock_skew_secs)
+        let skew = self.lock().clock_skew_secs;
+        let now = self.now();
+        now.checked_add(time::Duration::seconds(skew))
+            .unwrap_or(now)
     }
 
     pub fn decide_fault(&self, method: &str, path: &str) -> Decision {

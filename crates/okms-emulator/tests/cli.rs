@@ -165,3 +165,14 @@ fn refuses_non_loopback_and_bad_faults() {
     refused(&["--fault", "explode"], "unknown fault kind");
     refused(&["--listen", "not-an-address"], "invalid value");
 }
+
+#[test]
+fn refuses_out_of_range_numbers_without_panicking() {
+    refused(&["--clock-skew-secs", "-9223372036854775808"], "clock skew");
+    refused(
+        &["--token-ttl-secs", "18446744073709551615"],
+        "token lifetime",
+    );
+    refused(&["--ready-delay-ms", "18446744073709551615"], "ready delay");
+    refused(&["--page-size", "0"], "page sizes");
+}

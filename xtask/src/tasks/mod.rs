@@ -1,4 +1,5 @@
 //! One module a task.
 
 pub mod bench;
+pub mod dist;
 pub mod test;
