@@ -1,5 +1,6 @@
 //! One module a task.
 
 pub mod bench;
+pub mod demo;
 pub mod dist;
 pub mod test;
