@@ -13,7 +13,8 @@ use std::future::Future;
 use std::str::FromStr;
 
 use okms_api::{
-    AuthDetails, Client, Config, ConfigOverrides, ConfigSources, Domain, IdentityUrn, Plate, Uuid,
+    AuthDetails, Client, Config, ConfigOverrides, ConfigSources, Domain, ErrorShape, IdentityUrn,
+    Plate, Uuid,
 };
 use serde::Serialize;
 
@@ -112,15 +113,20 @@ pub(crate) fn api_failure(
         ),
         E::InvalidField { .. } | E::RequestDecode(_) => (Exit::InvalidInput, None),
         E::OAuth2Token { .. } => (Exit::Auth, None),
-        E::Api(a) if matches!(a.status, 401 | 403) => (
-            Exit::Auth,
-            Some(if a.details.keys().any(|k| k.contains("IAM")) {
-                "the credentials work but lack an IAM permission: grant the action named above"
-                    .into()
-            } else {
-                "check the API credentials (application key/secret/consumer key, client id/secret or token)".into()
-            }),
-        ),
+        E::Api(a)
+            if matches!(a.status, 401 | 403)
+                || matches!(a.shape, ErrorShape::AuthLayer | ErrorShape::OAuth2) =>
+        {
+            (
+                Exit::Auth,
+                Some(if a.details.keys().any(|k| k.contains("IAM")) {
+                    "the credentials work but lack an IAM permission: grant the action named above"
+                        .into()
+                } else {
+                    "check the API credentials (application key/secret/consumer key, client id/secret or token)".into()
+                }),
+            )
+        }
         E::Api(a) if a.status == 404 => (
             Exit::Api,
             Some("check the id, and that it belongs to this account and endpoint".into()),
