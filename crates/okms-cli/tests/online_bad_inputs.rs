@@ -666,3 +666,48 @@ fn unwritable_key_out_falls_back_and_fails() {
         fingerprint(&s, "key", &rescued)
     );
 }
+
+/// A ready access token that has expired: exit 7 naming the expiry, nothing written.
+#[test]
+fn expired_access_token() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    // Fetch a real token from the emulator's OAuth2 endpoint, by hand.
+    let info = emu.info();
+    let body = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        info.client_id, info.client_secret
+    );
+    let mut stream = std::net::TcpStream::connect(info.api_addr).unwrap();
+    write!(
+        stream,
+        "POST /auth/oauth2/token HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        info.api_addr,
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let json_start = answer.find('{').unwrap();
+    let v: serde_json::Value = serde_json::from_str(answer[json_start..].trim()).unwrap();
+    let token = v["access_token"].as_str().unwrap().to_owned();
+
+    let run = |s: &Sandbox| {
+        let mut cmd = s.cmd();
+        bare_env(&mut cmd, s);
+        cmd.env("OVH_ENDPOINT", emu.api_url())
+            .env("OVH_ACCESS_TOKEN", &token)
+            .args(["whoami"])
+            .output()
+            .unwrap()
+    };
+    assert!(run(&s).status.success(), "the fresh token works");
+    emu.advance_clock(std::time::Duration::from_secs(2 * 3600));
+    let before = s.snapshot();
+    let out = run(&s);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.contains("expired"), "{err}");
+    assert!(!err.contains(&token));
+    assert_eq!(s.snapshot(), before);
+}

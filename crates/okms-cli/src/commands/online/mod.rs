@@ -282,7 +282,11 @@ async fn whoami(global: &GlobalArgs, out: &Output) -> CliResult<()> {
         return out.json(&r);
     }
     out.field("Account", &r.account)?;
-    out.field("Endpoint", &format!("{} ({})", r.endpoint, r.endpoint_url))?;
+    if r.endpoint == r.endpoint_url {
+        out.field("Endpoint", &r.endpoint)?;
+    } else {
+        out.field("Endpoint", &format!("{} ({})", r.endpoint, r.endpoint_url))?;
+    }
     out.field("Authentication", r.auth_method)?;
     if let Some(m) = &r.session_method {
         out.field("Session method", m)?;
