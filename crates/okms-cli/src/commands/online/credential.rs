@@ -316,9 +316,15 @@ async fn create_online(
             Saved::AtRequested => key_report = Some(key_out.display().to_string()),
             Saved::Fallback(p) => key_fallback = Some(p.display().to_string()),
         }
-        generated_public = PrivateKey::import(key_pem.expose_secret().as_bytes(), None)
-            .ok()
-            .map(|k| k.public_key());
+        generated_public = match PrivateKey::import(key_pem.expose_secret().as_bytes(), None) {
+            Ok(k) => Some(k.public_key()),
+            Err(e) => {
+                out.warn(&format!(
+                    "the private key OVHcloud returned cannot be read ({e}); the certificate cannot be checked against it"
+                ));
+                None
+            }
+        };
     }
     let expected_key = match source {
         Source::Csr { public_key } => Some(public_key.clone()),
