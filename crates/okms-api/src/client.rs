@@ -113,6 +113,11 @@ impl<T: Transport, C: Clock> Client<T, C> {
         &self.transport
     }
 
+    /// The clock.
+    pub(crate) fn clock(&self) -> &C {
+        &self.clock
+    }
+
     // ---- operations ----
 
     /// `GET /auth/time`: the server clock, Unix seconds.

@@ -149,6 +149,21 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A create whose outcome was unknown could not be reconciled automatically.
+    #[error(
+        "cannot tell what became of the create request for credential {name:?} in domain {okms_id}: {reason}{}",
+        if candidates.is_empty() { String::new() } else { format!("; credentials to check: {}", crate::reconcile::join_ids(candidates)) }
+    )]
+    ReconcileFailed {
+        /// The credential name that was sent.
+        name: String,
+        /// The OKMS domain.
+        okms_id: Uuid,
+        /// The credentials a person should look at (possibly none).
+        candidates: Vec<Uuid>,
+        /// What could not be decided.
+        reason: String,
+    },
     /// Waiting for READY ran past its deadline.
     #[error("credential {id} is still {status} after {waited:?}; wait again later")]
     WaitTimeout {

@@ -56,6 +56,7 @@ mod endpoint;
 mod error;
 pub mod kms;
 pub mod oauth2;
+pub mod reconcile;
 mod request;
 mod reqwest_transport;
 mod retry;
@@ -74,6 +75,7 @@ pub use config::{
 pub use core::{ApiRequest, RequestAuth};
 pub use endpoint::{DEFAULT_ENDPOINT, ENDPOINTS, Endpoint, Plate};
 pub use error::{ApiError, Error, ErrorShape};
+pub use reconcile::{ReconcileEvent, ReconcileOptions, ReconciledCreate};
 pub use request::{
     CredentialRequest, DESCRIPTION_MAX, IDENTITY_URNS_MAX, NAME_MAX, VALIDITY_MAX_DAYS,
 };

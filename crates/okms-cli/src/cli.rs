@@ -642,8 +642,8 @@ pub struct CredentialCheckArgs {
     /// The domain's REST endpoint; defaults to the one the API reports for the domain.
     #[arg(long, value_name = "URL")]
     pub kms_url: Option<String>,
-    /// CA certificate(s) to trust for the KMS endpoint instead of the system roots.
-    #[arg(long, value_name = "PATH")]
+    /// CA certificate(s) to trust for the KMS endpoint besides the system roots.
+    #[arg(long, env = "OKMS_CA_FILE", value_name = "PATH")]
     pub ca: Option<PathBuf>,
     /// Where the passphrase comes from, if --key is encrypted.
     #[command(flatten)]

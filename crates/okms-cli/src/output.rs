@@ -72,6 +72,12 @@ impl Output {
         self.json
     }
 
+    /// Whether `-q` was given.
+    #[must_use]
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Prints a result as pretty JSON on stdout.
     ///
     /// # Errors

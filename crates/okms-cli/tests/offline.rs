@@ -647,18 +647,29 @@ fn force_replaces_and_keeps_the_mode() {
 }
 
 #[test]
-fn online_commands_are_reported_as_not_implemented() {
-    okms()
-        .args(["whoami"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not implemented yet"));
-    okms()
-        .env("OKMS_ID", "0b0c0d0e-0000-4000-8000-000000000001")
-        .args(["credential", "list"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not implemented yet"));
+fn online_commands_without_api_credentials_exit_7_before_any_network() {
+    let s = Sandbox::new();
+    for args in [&["whoami"][..], &["credential", "list"][..]] {
+        let mut c = s.cmd();
+        for v in [
+            "OVH_APPLICATION_KEY",
+            "OVH_APPLICATION_SECRET",
+            "OVH_CONSUMER_KEY",
+            "OVH_CLIENT_ID",
+            "OVH_CLIENT_SECRET",
+            "OVH_ACCESS_TOKEN",
+        ] {
+            c.env_remove(v);
+        }
+        c.env("HOME", s.dir.path())
+            .env("OKMS_ID", "0b0c0d0e-0000-4000-8000-000000000001")
+            // Loopback port 9 (discard): nothing is listening, and nothing must be sent.
+            .env("OVH_ENDPOINT", "http://127.0.0.1:9/1.0")
+            .args(args)
+            .assert()
+            .code(7)
+            .stderr(predicate::str::contains("no OVHcloud API credentials"));
+    }
 }
 
 #[test]

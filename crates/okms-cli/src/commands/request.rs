@@ -108,7 +108,7 @@ fn identities(
 }
 
 /// Wraps an okms-api validation error; `flag` is the option to fix when the field does not say.
-fn api_error(e: okms_api::Error, flag: &str) -> CliError {
+pub(crate) fn api_error(e: okms_api::Error, flag: &str) -> CliError {
     let flag = match &e {
         okms_api::Error::InvalidField { field, .. } => match field.as_str() {
             f if f.starts_with("identityURNs") => "--identity",
@@ -133,7 +133,7 @@ fn api_error(e: okms_api::Error, flag: &str) -> CliError {
     }
 }
 
-fn load_csr(path: &Path) -> CliResult<Csr> {
+pub(crate) fn load_csr(path: &Path) -> CliResult<Csr> {
     let bytes = input::read(path, "the CSR")?;
     let name = display_path(path);
     let csr = Csr::parse(&bytes).map_err(|e| csr_error(e, format!("{name} is not a valid CSR")))?;

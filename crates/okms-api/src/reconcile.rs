@@ -1,0 +1,547 @@
+//! Exactly-once credential creation: what to do when the create POST's outcome is unknown.
+//!
+//! The create `POST` is not idempotent and the API has no idempotency key. When its answer is
+//! lost (connection dropped after sending, timeout, a 5xx from a gateway), the credential may
+//! or may not exist. [`Client::create_credential_reconciled`] never repeats the POST blindly:
+//!
+//! 1. Before every POST it lists the domain's credentials (the *snapshot*), so that afterwards
+//!    "created by this POST" means "not in the snapshot" — no clock comparison involved.
+//! 2. After an unknown outcome it lists again. The **candidates** are the new credentials with
+//!    the same name, the same identity URNs, the same description and the same origin (from a
+//!    CSR or not; same certificate type when both sides say).
+//! 3. **With a CSR**, the caller's matcher decides which candidate is ours (its certificate
+//!    holds the CSR's public key; a candidate still `CREATING` is waited for first). Exactly
+//!    one match is adopted; several are reported as ambiguous. Candidates that are not ours
+//!    are left alone.
+//! 4. **Without a CSR** (OVHcloud generated the key), the candidate is an orphan: its only
+//!    private key was in the lost answer. It is revoked (deleted; a `CREATING` one is waited
+//!    for first, since the API refuses to delete it) and the POST is sent once more. One POST
+//!    creates at most one credential, so several candidates mean someone else sent the same
+//!    request meanwhile: that is reported, nothing is deleted.
+//! 5. When nothing was created (no candidate, also after a short re-check for a listing that
+//!    lags), the POST is sent once more. At most two POSTs are ever sent.
+//! 6. Whatever cannot be decided (an orphan that cannot be deleted, several matches, a
+//!    candidate that never settles, a second lost answer) is an
+//!    [`Error::ReconcileFailed`] naming the candidate ids, so a person can look.
+//!
+//! Residual risk, stated honestly: in generated-key mode, if our POST created nothing and
+//! *another* client created a credential with the very same name, identities, description and
+//! type in the same instant, that one would be taken for our orphan and deleted. Use distinct
+//! names per client to rule it out.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::request::CredentialRequest;
+use crate::transport::Transport;
+use crate::types::{CreatedCredential, Credential, CredentialStatus};
+use crate::wait::WaitPolicy;
+
+/// Settings of [`Client::create_credential_reconciled`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconcileOptions {
+    /// How long to wait for a candidate still `CREATING` to settle (to read its certificate,
+    /// or to be allowed to delete it).
+    pub settle: WaitPolicy,
+    /// Pause before listing a second time when the first listing shows no candidate (a
+    /// listing may lag behind a creation).
+    pub recheck_delay: Duration,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        ReconcileOptions {
+            settle: WaitPolicy::with_timeout(Duration::from_secs(120)),
+            recheck_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Something reconciliation did, for the caller to tell the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReconcileEvent {
+    /// The POST's outcome was unknown; `reason` says why.
+    OutcomeUnknown {
+        /// The error that made the outcome unknown.
+        reason: String,
+    },
+    /// A credential created by the lost POST was found and adopted (CSR mode).
+    Adopted {
+        /// Its id.
+        id: Uuid,
+    },
+    /// Nothing was created by the lost POST; it was sent once more.
+    NothingCreated,
+    /// Credentials whose private key was lost with the answer were revoked (deleted).
+    OrphansDeleted {
+        /// Their ids.
+        ids: Vec<Uuid>,
+    },
+    /// The POST was sent a second time.
+    Resent,
+}
+
+/// What [`Client::create_credential_reconciled`] produced.
+#[derive(Debug)]
+pub struct ReconciledCreate {
+    /// The credential. `private_key_pem` is set only when OVHcloud generated the key and its
+    /// answer arrived: persist it before anything else. For an adopted credential it is the
+    /// credential as last read (no private key: the CSR's key is the caller's).
+    pub created: CreatedCredential,
+    /// What happened on the way, in order (empty when the first POST simply succeeded).
+    pub events: Vec<ReconcileEvent>,
+}
+
+impl ReconciledCreate {
+    /// Whether an existing credential was adopted rather than created by an answered POST.
+    pub fn adopted(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e, ReconcileEvent::Adopted { .. }))
+    }
+}
+
+/// The new credentials (not in `before`) that could have come from `request`.
+///
+/// Same name, same identity URNs (as a set), same description, and the same origin: from a
+/// CSR when the request has one, generated otherwise (with the same certificate type when both
+/// the request and the credential say). Deleted or deleting credentials are left out.
+pub fn candidates(
+    before: &HashSet<Uuid>,
+    after: &[Credential],
+    request: &CredentialRequest,
+) -> Vec<Credential> {
+    let want_urns: HashSet<&str> = request.identity_urns.iter().map(String::as_str).collect();
+    let with_csr = request.csr.is_some();
+    after
+        .iter()
+        .filter(|c| !before.contains(&c.id))
+        .filter(|c| c.name == request.name)
+        .filter(|c| c.status != CredentialStatus::Deleting)
+        .filter(|c| {
+            c.identity_urns
+                .iter()
+                .map(String::as_str)
+                .collect::<HashSet<_>>()
+                == want_urns
+        })
+        .filter(|c| {
+            // An empty description may come back as absent.
+            let d = |s: &Option<String>| s.clone().filter(|t| !t.is_empty());
+            d(&c.description) == d(&request.description)
+        })
+        .filter(|c| c.from_csr.is_none_or(|f| f == with_csr))
+        .filter(|c| match (&request.certificate_type, &c.certificate_type) {
+            (Some(want), Some(got)) if !with_csr => want == got,
+            _ => true,
+        })
+        .cloned()
+        .collect()
+}
+
+/// What to do with the candidates of a lost POST made with a CSR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsrDecision {
+    /// Adopt this one: its certificate holds our key.
+    Adopt(Uuid),
+    /// None is ours: nothing was created; the POST may be sent again.
+    NothingCreated,
+    /// Cannot decide; a person must look at these ids.
+    Undecided {
+        /// The credentials concerned.
+        ids: Vec<Uuid>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Decides, from settled candidates and the matcher's verdicts (`Some(true)`: its certificate
+/// holds our key; `Some(false)`: another key; `None`: no certificate to tell), which one is ours.
+pub fn decide_csr(verdicts: &[(Uuid, Option<bool>)]) -> CsrDecision {
+    let ours: Vec<Uuid> = verdicts
+        .iter()
+        .filter(|(_, v)| *v == Some(true))
+        .map(|(id, _)| *id)
+        .collect();
+    let unknown: Vec<Uuid> = verdicts
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    match (ours.as_slice(), unknown.is_empty()) {
+        ([one], _) => CsrDecision::Adopt(*one),
+        ([], true) => CsrDecision::NothingCreated,
+        ([], false) => CsrDecision::Undecided {
+            ids: unknown,
+            reason: "their certificates could not be read (not READY), so it is unknown whether one holds this CSR's key".into(),
+        },
+        (many, _) => CsrDecision::Undecided {
+            ids: many.to_vec(),
+            reason: "several credentials hold this CSR's key".into(),
+        },
+    }
+}
+
+enum Step {
+    Done(Box<ReconciledCreate>),
+    SendAgain,
+}
+
+impl<T: Transport, C: Clock> Client<T, C> {
+    /// Creates a credential exactly once, reconciling when the POST's outcome is unknown (see
+    /// the [module documentation](crate::reconcile)).
+    ///
+    /// `is_ours` is consulted in CSR mode only: given a candidate credential, it answers
+    /// whether its certificate holds the CSR's public key (`None` when it cannot tell, e.g. no
+    /// certificate). okms-api parses no certificates; the caller does.
+    ///
+    /// On success after a lost answer in generated-key mode, the returned `private_key_pem`
+    /// comes from the second POST's answer: persist it at once.
+    pub async fn create_credential_reconciled(
+        &self,
+        okms_id: Uuid,
+        request: &CredentialRequest,
+        is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
+        options: &ReconcileOptions,
+    ) -> Result<ReconciledCreate, Error> {
+        request.validate()?;
+        let mut events = Vec::new();
+        for attempt in 0..2u8 {
+            let before: HashSet<Uuid> = self
+                .list_credentials(okms_id)
+                .await?
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
+            if attempt > 0 {
+                events.push(ReconcileEvent::Resent);
+            }
+            let err = match self.create_credential(okms_id, request).await {
+                Ok(created) => return Ok(ReconciledCreate { created, events }),
+                Err(e @ Error::CreateOutcomeUnknown { .. }) => e,
+                Err(e) => return Err(e),
+            };
+            events.push(ReconcileEvent::OutcomeUnknown {
+                reason: error_chain(&err),
+            });
+            let last = attempt == 1;
+            let step = if request.csr.is_some() {
+                self.reconcile_csr(okms_id, request, &before, is_ours, options, &mut events)
+                    .await?
+            } else {
+                self.reconcile_generated(okms_id, request, &before, options, &mut events)
+                    .await?
+            };
+            match step {
+                Step::Done(r) => return Ok(*r),
+                Step::SendAgain if !last => {}
+                Step::SendAgain => {
+                    return Err(Error::ReconcileFailed {
+                        name: request.name.clone(),
+                        okms_id,
+                        candidates: Vec::new(),
+                        reason: "the answer to the create request was lost twice; nothing is \
+                                 left behind (see above), but no credential was created"
+                            .into(),
+                    });
+                }
+            }
+        }
+        // The loop always returns; keep the compiler and a future edit honest.
+        Err(Error::ReconcileFailed {
+            name: request.name.clone(),
+            okms_id,
+            candidates: Vec::new(),
+            reason: "reconciliation ended without a decision".into(),
+        })
+    }
+
+    /// Lists the candidates, listing a second time after a pause when there are none.
+    async fn find_candidates(
+        &self,
+        okms_id: Uuid,
+        request: &CredentialRequest,
+        before: &HashSet<Uuid>,
+        options: &ReconcileOptions,
+    ) -> Result<Vec<Credential>, Error> {
+        let found = candidates(before, &self.list_credentials(okms_id).await?, request);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        self.clock().sleep(options.recheck_delay).await;
+        Ok(candidates(
+            before,
+            &self.list_credentials(okms_id).await?,
+            request,
+        ))
+    }
+
+    /// Waits until the credential is no longer CREATING (READY with a certificate, or a final
+    /// status); `None` when it does not settle in time or cannot be read.
+    async fn settle(
+        &self,
+        okms_id: Uuid,
+        c: Credential,
+        policy: &WaitPolicy,
+    ) -> Option<Credential> {
+        if c.status == CredentialStatus::Ready && c.certificate_pem.is_some() {
+            return Some(c);
+        }
+        match self.wait_until_ready(okms_id, c.id, policy).await {
+            Ok(c) => Some(c),
+            Err(Error::UnexpectedStatus { .. }) => self.get_credential(okms_id, c.id).await.ok(),
+            Err(_) => None,
+        }
+    }
+
+    async fn reconcile_csr(
+        &self,
+        okms_id: Uuid,
+        request: &CredentialRequest,
+        before: &HashSet<Uuid>,
+        is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
+        options: &ReconcileOptions,
+        events: &mut Vec<ReconcileEvent>,
+    ) -> Result<Step, Error> {
+        let found = self
+            .find_candidates(okms_id, request, before, options)
+            .await?;
+        let mut verdicts = Vec::with_capacity(found.len());
+        let mut settled = Vec::with_capacity(found.len());
+        for c in found {
+            let id = c.id;
+            match self.settle(okms_id, c, &options.settle).await {
+                Some(c) => {
+                    verdicts.push((id, is_ours(&c)));
+                    settled.push(c);
+                }
+                None => verdicts.push((id, None)),
+            }
+        }
+        match decide_csr(&verdicts) {
+            CsrDecision::Adopt(id) => {
+                events.push(ReconcileEvent::Adopted { id });
+                let credential = match settled.into_iter().find(|c| c.id == id) {
+                    Some(c) => c,
+                    None => self.get_credential(okms_id, id).await?,
+                };
+                Ok(Step::Done(Box::new(ReconciledCreate {
+                    created: CreatedCredential {
+                        credential,
+                        private_key_pem: None,
+                    },
+                    events: std::mem::take(events),
+                })))
+            }
+            CsrDecision::NothingCreated => {
+                events.push(ReconcileEvent::NothingCreated);
+                Ok(Step::SendAgain)
+            }
+            CsrDecision::Undecided { ids, reason } => Err(Error::ReconcileFailed {
+                name: request.name.clone(),
+                okms_id,
+                candidates: ids,
+                reason,
+            }),
+        }
+    }
+
+    async fn reconcile_generated(
+        &self,
+        okms_id: Uuid,
+        request: &CredentialRequest,
+        before: &HashSet<Uuid>,
+        options: &ReconcileOptions,
+        events: &mut Vec<ReconcileEvent>,
+    ) -> Result<Step, Error> {
+        let orphans = self
+            .find_candidates(okms_id, request, before, options)
+            .await?;
+        if orphans.is_empty() {
+            events.push(ReconcileEvent::NothingCreated);
+            return Ok(Step::SendAgain);
+        }
+        if orphans.len() > 1 {
+            // One POST creates at most one credential: the others belong to someone else
+            // who sent the same request at the same moment, and which one is ours is unknown.
+            return Err(Error::ReconcileFailed {
+                name: request.name.clone(),
+                okms_id,
+                candidates: orphans.iter().map(|c| c.id).collect(),
+                reason: "the create answer, with the only copy of the generated private key, was \
+                         lost, and several identical credentials appeared meanwhile; at most one \
+                         is from this request and its key is lost: check them and delete the \
+                         unused ones"
+                    .into(),
+            });
+        }
+        let mut deleted = Vec::new();
+        let mut failed = Vec::new();
+        for o in orphans {
+            let id = o.id;
+            // The API refuses to delete a CREATING credential: let it settle first.
+            let ready = o.status != CredentialStatus::Creating
+                || self.settle(okms_id, o, &options.settle).await.is_some();
+            if ready && self.delete_credential(okms_id, id).await.is_ok() {
+                deleted.push(id);
+            } else {
+                failed.push(id);
+            }
+        }
+        if !deleted.is_empty() {
+            events.push(ReconcileEvent::OrphansDeleted {
+                ids: deleted.clone(),
+            });
+        }
+        if !failed.is_empty() {
+            return Err(Error::ReconcileFailed {
+                name: request.name.clone(),
+                okms_id,
+                candidates: failed,
+                reason: format!(
+                    "the create answer, with the only copy of the generated private key, was lost; \
+                     these credentials have no usable key and could not be deleted{}",
+                    if deleted.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " ({} other(s) were deleted: {})",
+                            deleted.len(),
+                            join_ids(&deleted)
+                        )
+                    }
+                ),
+            });
+        }
+        Ok(Step::SendAgain)
+    }
+}
+
+/// Ids as a comma-separated list.
+pub fn join_ids(ids: &[Uuid]) -> String {
+    ids.iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn error_chain(e: &Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use time::OffsetDateTime;
+
+    const URN: &str = "urn:v1:eu:identity:account:xx1111-ovh";
+
+    fn cred(n: u128, name: &str, from_csr: Option<bool>) -> Credential {
+        Credential {
+            id: Uuid::from_u128(n),
+            name: name.into(),
+            description: None,
+            identity_urns: vec![URN.into()],
+            status: CredentialStatus::Creating,
+            from_csr,
+            certificate_type: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expired_at: OffsetDateTime::UNIX_EPOCH,
+            certificate_pem: None,
+        }
+    }
+
+    #[test]
+    fn candidates_are_new_and_identical_in_what_was_sent() {
+        let req = CredentialRequest::new("app", vec![URN.into()]);
+        let before: HashSet<Uuid> = [Uuid::from_u128(1)].into();
+        let mut other_urns = cred(5, "app", Some(false));
+        other_urns.identity_urns = vec!["urn:v1:eu:identity:user:xx1111-ovh/x".into()];
+        let mut described = cred(6, "app", None);
+        described.description = Some("x".into());
+        let mut deleting = cred(7, "app", None);
+        deleting.status = CredentialStatus::Deleting;
+        let all = vec![
+            cred(1, "app", Some(false)), // existed before
+            cred(2, "app", Some(false)), // new, same: candidate
+            cred(3, "other", Some(false)),
+            cred(4, "app", Some(true)), // from a CSR: not from this request
+            other_urns,
+            described,
+            deleting,
+            cred(8, "app", None), // origin unknown (older API): candidate
+        ];
+        let ids: Vec<u128> = candidates(&before, &all, &req)
+            .iter()
+            .map(|c| c.id.as_u128())
+            .collect();
+        assert_eq!(ids, vec![2, 8]);
+
+        let with_csr = CredentialRequest::from_csr("app", vec![URN.into()], "csr");
+        let ids: Vec<u128> = candidates(&before, &all, &with_csr)
+            .iter()
+            .map(|c| c.id.as_u128())
+            .collect();
+        assert_eq!(ids, vec![4, 8]);
+    }
+
+    #[test]
+    fn certificate_type_must_agree_when_both_say() {
+        let req = CredentialRequest::new("app", vec![URN.into()])
+            .with_certificate_type(crate::CertificateType::Rsa);
+        let mut ec = cred(2, "app", Some(false));
+        ec.certificate_type = Some(crate::CertificateType::Ecdsa);
+        let mut rsa = cred(3, "app", Some(false));
+        rsa.certificate_type = Some(crate::CertificateType::Rsa);
+        let ids: Vec<u128> = candidates(&HashSet::new(), &[ec, rsa], &req)
+            .iter()
+            .map(|c| c.id.as_u128())
+            .collect();
+        assert_eq!(ids, vec![3]);
+    }
+
+    #[test]
+    fn csr_decisions() {
+        let a = Uuid::from_u128(1);
+        let b = Uuid::from_u128(2);
+        assert_eq!(decide_csr(&[]), CsrDecision::NothingCreated);
+        assert_eq!(
+            decide_csr(&[(a, Some(false)), (b, Some(true))]),
+            CsrDecision::Adopt(b)
+        );
+        // One sure match wins even when another cannot be read.
+        assert_eq!(
+            decide_csr(&[(a, None), (b, Some(true))]),
+            CsrDecision::Adopt(b)
+        );
+        assert_eq!(
+            decide_csr(&[(a, Some(false)), (b, Some(false))]),
+            CsrDecision::NothingCreated
+        );
+        assert!(matches!(
+            decide_csr(&[(a, None), (b, Some(false))]),
+            CsrDecision::Undecided { ids, .. } if ids == vec![a]
+        ));
+        assert!(matches!(
+            decide_csr(&[(a, Some(true)), (b, Some(true))]),
+            CsrDecision::Undecided { ids, .. } if ids == vec![a, b]
+        ));
+    }
+}

@@ -1,0 +1,253 @@
+//! `Client::create_credential_reconciled` over a scripted transport: the request sequences
+//! of each reconciliation path, and that the POST is never sent more than twice.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+
+use okms_api::reconcile::ReconcileEvent;
+use okms_api::{
+    Client, Credential, CredentialRequest, Error, ExposeSecret, ReconcileOptions,
+    TransportErrorKind, Uuid, WaitPolicy,
+};
+
+const A: &str = "00000000-0000-4000-8000-00000000000a";
+const B: &str = "00000000-0000-4000-8000-00000000000b";
+
+fn cred(id: &str, status: &str, from_csr: bool, cert: Option<&str>) -> String {
+    credential_json(status, cert)
+        .replace(CRED, id)
+        .replace("\"fromCSR\":false", &format!("\"fromCSR\":{from_csr}"))
+}
+
+fn list(items: &[String]) -> String {
+    format!("[{}]", items.join(","))
+}
+
+fn generated() -> CredentialRequest {
+    CredentialRequest::new(
+        "John Smith",
+        vec!["urn:v1:eu:identity:user:xx1111-ovh/john.smith".into()],
+    )
+    .with_description("My access credential")
+}
+
+fn with_csr() -> CredentialRequest {
+    CredentialRequest {
+        csr: Some(
+            "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n".into(),
+        ),
+        ..generated()
+    }
+}
+
+fn options() -> ReconcileOptions {
+    ReconcileOptions {
+        settle: WaitPolicy {
+            jitter: false,
+            ..WaitPolicy::default()
+        },
+        recheck_delay: std::time::Duration::from_secs(1),
+    }
+}
+
+fn client(
+    t: &std::sync::Arc<FakeTransport>,
+) -> Client<std::sync::Arc<FakeTransport>, std::sync::Arc<FakeClock>> {
+    Client::with_transport(
+        app_key_config("ovh-eu"),
+        t.clone(),
+        FakeClock::at(1_700_000_000),
+    )
+}
+
+fn methods(t: &FakeTransport) -> Vec<String> {
+    t.api_requests()
+        .iter()
+        .map(|r| {
+            let p = r.uri().path();
+            let tail = if p.ends_with("/credential") {
+                "list"
+            } else {
+                "one"
+            };
+            format!("{} {tail}", r.method())
+        })
+        .collect()
+}
+
+fn never(_: &Credential) -> Option<bool> {
+    panic!("the matcher is for CSR mode only")
+}
+
+#[tokio::test]
+async fn generated_orphan_is_settled_deleted_and_created_again() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, "[]");
+    t.push(transport_err(TransportErrorKind::Io));
+    t.push_json(200, &list(&[cred(A, "CREATING", false, None)]));
+    t.push_json(200, &cred(A, "READY", false, Some("CERT")));
+    t.push_json(200, &cred(A, "DELETING", false, Some("CERT")));
+    t.push_json(200, &list(&[cred(A, "DELETING", false, Some("CERT"))]));
+    let mut created = cred(B, "CREATING", false, None);
+    created.pop();
+    created.push_str(
+        r#","privateKeyPEM":"-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n"}"#,
+    );
+    t.push_json(200, &created);
+
+    let r = client(&t)
+        .create_credential_reconciled(okms(), &generated(), &never, &options())
+        .await
+        .unwrap();
+    assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
+    assert!(
+        r.created
+            .private_key_pem
+            .as_ref()
+            .unwrap()
+            .expose_secret()
+            .contains("EC PRIVATE KEY")
+    );
+    assert!(!r.adopted());
+    assert!(matches!(r.events[0], ReconcileEvent::OutcomeUnknown { .. }));
+    assert_eq!(
+        r.events[1..],
+        [
+            ReconcileEvent::OrphansDeleted {
+                ids: vec![A.parse().unwrap()]
+            },
+            ReconcileEvent::Resent
+        ]
+    );
+    assert_eq!(
+        methods(&t),
+        [
+            "GET list",
+            "POST list",
+            "GET list",
+            "GET one",
+            "DELETE one",
+            "GET list",
+            "POST list"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn generated_with_two_identical_candidates_deletes_nothing() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, "[]");
+    t.push_json(502, r#"{"message":"bad gateway"}"#);
+    t.push_json(
+        200,
+        &list(&[
+            cred(A, "READY", false, Some("C")),
+            cred(B, "READY", false, Some("C")),
+        ]),
+    );
+    let e = client(&t)
+        .create_credential_reconciled(okms(), &generated(), &never, &options())
+        .await
+        .unwrap_err();
+    match &e {
+        Error::ReconcileFailed { candidates, .. } => {
+            assert_eq!(candidates.len(), 2);
+        }
+        other => panic!("{other}"),
+    }
+    let text = e.to_string();
+    assert!(text.contains(A) && text.contains(B), "{text}");
+    assert_eq!(methods(&t), ["GET list", "POST list", "GET list"]);
+}
+
+#[tokio::test]
+async fn lost_twice_sends_the_post_twice_and_no_more() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    for _ in 0..2 {
+        t.push_json(200, "[]");
+        t.push(transport_err(TransportErrorKind::Timeout));
+        t.push_json(200, "[]");
+        t.push_json(200, "[]");
+    }
+    let e = client(&t)
+        .create_credential_reconciled(okms(), &generated(), &never, &options())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::ReconcileFailed { .. }), "{e}");
+    assert!(e.to_string().contains("lost twice"), "{e}");
+    let posts = methods(&t).iter().filter(|m| m.starts_with("POST")).count();
+    assert_eq!(posts, 2);
+}
+
+#[tokio::test]
+async fn csr_adopts_the_credential_holding_our_key_only() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, &list(&[cred(A, "READY", true, Some("OLD"))]));
+    t.push(transport_err(TransportErrorKind::Io));
+    // A existed before (ignored); B is new and still CREATING, then READY with our key.
+    t.push_json(
+        200,
+        &list(&[
+            cred(A, "READY", true, Some("OLD")),
+            cred(B, "CREATING", true, None),
+        ]),
+    );
+    t.push_json(200, &cred(B, "READY", true, Some("OURS")));
+    let ours = |c: &Credential| c.certificate_pem.as_deref().map(|p| p == "OURS");
+    let r = client(&t)
+        .create_credential_reconciled(okms(), &with_csr(), &ours, &options())
+        .await
+        .unwrap();
+    assert!(r.adopted());
+    assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
+    assert!(r.created.private_key_pem.is_none());
+    assert_eq!(
+        methods(&t),
+        ["GET list", "POST list", "GET list", "GET one"]
+    );
+}
+
+#[tokio::test]
+async fn csr_candidate_of_another_key_is_left_alone_and_the_post_resent() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, "[]");
+    t.push(transport_err(TransportErrorKind::Io));
+    t.push_json(200, &list(&[cred(A, "READY", true, Some("THEIRS"))]));
+    t.push_json(200, &list(&[cred(A, "READY", true, Some("THEIRS"))]));
+    t.push_json(200, &cred(B, "CREATING", true, None));
+    let ours = |c: &Credential| c.certificate_pem.as_deref().map(|p| p == "OURS");
+    let r = client(&t)
+        .create_credential_reconciled(okms(), &with_csr(), &ours, &options())
+        .await
+        .unwrap();
+    assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
+    assert_eq!(
+        r.events[1..],
+        [ReconcileEvent::NothingCreated, ReconcileEvent::Resent]
+    );
+    // No DELETE: a credential of another key is someone else's.
+    assert_eq!(
+        methods(&t),
+        ["GET list", "POST list", "GET list", "GET list", "POST list"]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_create_is_not_reconciled() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, "[]");
+    t.push_json(
+        400,
+        r#"{"class":"Client::BadRequest::CredentialNameInvalidCharacter","message":"bad"}"#,
+    );
+    let e = client(&t)
+        .create_credential_reconciled(okms(), &generated(), &never, &options())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.class(),
+        Some("Client::BadRequest::CredentialNameInvalidCharacter")
+    );
+    assert_eq!(methods(&t), ["GET list", "POST list"]);
+}
