@@ -366,7 +366,11 @@ pub(crate) fn percent_decode(name: &str, raw: &str) -> Result<Vec<u8>> {
             match (hi, lo) {
                 (Some(h), Some(l)) => out.push(h << 4 | l),
                 _ => {
-                    let bad: String = raw[i..].chars().take(3).collect();
+                    let bad: String = if name == "pin-value" {
+                        "(hidden)".to_owned()
+                    } else {
+                        raw[i..].chars().take(3).collect()
+                    };
                     return Err(Error::uri(
                         name,
                         format!(
