@@ -96,15 +96,14 @@ pub enum Error {
     },
 
     /// The PIN was rejected by the token (wrong, locked, or not initialized).
-    #[error("PKCS#11 login to token {token:?} failed: {reason}")]
+    #[error("PKCS#11 login to token {token:?} failed: {reason} ({code})")]
     Login {
         /// The token label.
         token: String,
         /// Why, in words.
         reason: String,
-        /// The cause.
-        #[source]
-        source: cryptoki::error::Error,
+        /// The PKCS#11 return value, e.g. `PinIncorrect`.
+        code: String,
     },
 
     /// No private key matched the URI.

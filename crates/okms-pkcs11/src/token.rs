@@ -315,10 +315,14 @@ fn login(session: &Session, user: UserType, pin: Option<&Pin>, token: &str) -> R
                 }
                 _ => "the token refused the login",
             };
+            let code = match &source {
+                CkError::Pkcs11(rv, _) => format!("{rv:?}"),
+                other => other.to_string(),
+            };
             Err(Error::Login {
                 token: token.to_owned(),
                 reason: reason.to_owned(),
-                source,
+                code,
             })
         }
     }
