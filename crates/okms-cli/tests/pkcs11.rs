@@ -433,3 +433,83 @@ fn no_module_and_bad_uri_are_named() {
     assert!(!sb.exists("k.pem"));
     sb.cmd().args(["key", "new"]).assert().code(2);
 }
+
+#[test]
+fn json_key_new_and_pin_prompt() {
+    let Some(h) = Hsm::new() else { return };
+    let out = h
+        .cmd()
+        .args([
+            "--json",
+            "key",
+            "new",
+            "--algorithm",
+            "ecdsa-p521",
+            "--pkcs11",
+        ])
+        .arg(format!("pkcs11:token={TOKEN};object=j;id=%0A%0B"))
+        .args(["--pkcs11-module", h.module(), "--pin-file", "pin.txt"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["algorithm"], "ecdsa-p521");
+    assert_eq!(v["id"], "0a0b");
+    assert_eq!(v["token"], TOKEN);
+    assert_eq!(v["extractable"], false);
+    assert_eq!(
+        v["uri"],
+        "pkcs11:token=okms-test;object=j;id=%0A%0B;type=private"
+    );
+
+    // The PIN typed at a terminal prompt (through script(1)'s pseudo-terminal).
+    if StdCommand::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: script(1) not found; the PIN prompt was not tested");
+        return;
+    }
+    let cmd = format!(
+        "{} key list --pkcs11 'pkcs11:token={TOKEN}' --pkcs11-module {}",
+        env!("CARGO_BIN_EXE_okms-cli"),
+        h.module()
+    );
+    let run = |typed: &str| {
+        let mut child = StdCommand::new("script")
+            .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+            .env("NO_COLOR", "1")
+            .env("SOFTHSM2_CONF", &h.conf)
+            .env_remove("OKMS_PKCS11_MODULE")
+            .current_dir(h.sb.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(typed.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = run(&format!("{PIN}\n"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("User PIN for token \"okms-test\""), "{text}");
+    assert!(text.contains("j  ecdsa-p521  id 0a0b"), "{text}");
+    // The pseudo-terminal echoes what was typed before the prompt turned echo off; after the
+    // prompt, the PIN must not show.
+    let after = text.split("User PIN for token").nth(1).unwrap();
+    assert!(!after.contains(PIN), "the PIN was echoed: {text}");
+    let (code, text) = run("0000\n");
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("wrong PIN"), "{text}");
+}

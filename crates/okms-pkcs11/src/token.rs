@@ -601,7 +601,11 @@ impl Token {
     /// As [`Token::find_key`].
     pub fn into_signer(self, uri: &Pkcs11Uri) -> Result<TokenSigner> {
         let key = self.find_key(uri)?;
-        Ok(TokenSigner { token: self, key })
+        Ok(TokenSigner {
+            token: self,
+            key,
+            raw_rsa: false,
+        })
     }
 
     fn label_and_id(&self, handle: ObjectHandle) -> Result<(String, Vec<u8>)> {
@@ -804,6 +808,7 @@ impl Token {
 pub struct TokenSigner {
     token: Token,
     key: KeyInfo,
+    raw_rsa: bool,
 }
 
 impl fmt::Debug for TokenSigner {
@@ -820,6 +825,13 @@ impl TokenSigner {
     /// The key this signer uses.
     pub fn key(&self) -> &KeyInfo {
         &self.key
+    }
+
+    /// Signs RSA with `CKM_RSA_PKCS` over the DigestInfo even when the token offers
+    /// `CKM_SHA256_RSA_PKCS`, as on tokens without the latter. For tests of that path.
+    #[doc(hidden)]
+    pub fn force_raw_rsa_pkcs(&mut self) {
+        self.raw_rsa = true;
     }
 
     /// Signs `message` as [`CsrSigner::sign`] describes, with this crate's error type.
@@ -840,10 +852,11 @@ impl TokenSigner {
         let session = &self.token.session;
         let handle = self.key.handle;
         if alg.is_rsa() {
-            if self
-                .token
-                .mechanisms
-                .contains(&MechanismType::SHA256_RSA_PKCS)
+            if !self.raw_rsa
+                && self
+                    .token
+                    .mechanisms
+                    .contains(&MechanismType::SHA256_RSA_PKCS)
             {
                 return session
                     .sign(&Mechanism::Sha256RsaPkcs, handle, message)

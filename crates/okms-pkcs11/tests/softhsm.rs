@@ -64,12 +64,23 @@ fn generate_and_sign(env: &Env, alg: KeyAlgorithm) {
     assert_eq!(csr.info().key_algorithm, alg.as_str());
     openssl_verify_csr(&csr.to_pem());
 
-    // ECDSA signatures are randomized on the token, so two CSRs differ but both verify.
+    // A second CSR with the same signer; for RSA also through the CKM_RSA_PKCS fallback,
+    // which must give the very same PKCS#1 v1.5 signature as CKM_SHA256_RSA_PKCS.
+    let mut signer = signer;
     let again = CsrBuilder::new("CN=app2".parse().unwrap())
         .build(&signer)
         .unwrap();
     again.verify().unwrap();
     openssl_verify_csr(&again.to_pem());
+    if alg.is_rsa() {
+        signer.force_raw_rsa_pkcs();
+        let raw = CsrBuilder::new("CN=app2".parse().unwrap())
+            .build(&signer)
+            .unwrap();
+        raw.verify().unwrap();
+        openssl_verify_csr(&raw.to_pem());
+        assert_eq!(raw.to_der(), again.to_der(), "PKCS#1 v1.5 is deterministic");
+    }
 }
 
 #[test]
