@@ -11,7 +11,7 @@
 //!   2048/3072/4096 (`CKM_SHA256_RSA_PKCS`, or `CKM_RSA_PKCS` over the SHA-256 DigestInfo).
 //! - Keys are named by RFC 7512 PKCS#11 URIs ([`Pkcs11Uri`]):
 //!   `pkcs11:token=mytoken;object=okms-client;id=%01?module-path=/usr/lib/softhsm/libsofthsm2.so`.
-//! - The module is the one the caller names ([`module_path`]: a flag, the URI's
+//! - The module is the one the caller names ([`resolve_module_path`]: a flag, the URI's
 //!   `module-path`, or `OKMS_PKCS11_MODULE`); nothing is loaded from a guessed location.
 //! - The PIN ([`Pin`]) is wiped on drop and never shown by `Debug` or `Display`; this crate
 //!   never prompts (the CLI does).
@@ -23,11 +23,11 @@
 //!
 //! ```no_run
 //! use okms_csr::{CsrBuilder, DistinguishedName, KeyAlgorithm};
-//! use okms_pkcs11::{Module, Pin, Pkcs11Uri, module_path};
+//! use okms_pkcs11::{Module, Pin, Pkcs11Uri, resolve_module_path};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let uri: Pkcs11Uri = "pkcs11:token=mytoken;object=okms-client".parse()?;
-//! let path = module_path(None, Some(&uri), std::env::var_os("OKMS_PKCS11_MODULE").as_deref())?;
+//! let path = resolve_module_path(None, Some(&uri), std::env::var_os("OKMS_PKCS11_MODULE").as_deref())?;
 //! let module = Module::load(path)?;
 //! let token = module.login(&module.select_token(&uri)?, Some(&Pin::new("1234")))?;
 //!
@@ -55,6 +55,6 @@ pub use error::{Error, Result};
 pub use pin::Pin;
 pub use token::{
     KeyInfo, KeyListing, MODULE_ENV, Module, SOFTHSM2_HINT_PATHS, SkippedKey, Token,
-    TokenDescription, TokenSigner, module_path,
+    TokenDescription, TokenSigner, resolve_module_path,
 };
 pub use uri::{ObjectType, Pkcs11Uri};

@@ -41,7 +41,7 @@ pub const SOFTHSM2_HINT_PATHS: &[&str] = &[
 /// # Errors
 /// [`Error::NoModule`] when none is given; the message names installed SoftHSM2 modules, if
 /// any, as a suggestion.
-pub fn module_path(
+pub fn resolve_module_path(
     explicit: Option<&Path>,
     uri: Option<&Pkcs11Uri>,
     env: Option<&OsStr>,

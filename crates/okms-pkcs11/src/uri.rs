@@ -326,15 +326,22 @@ impl fmt::Display for Pkcs11Uri {
 
 fn split_attr(component: &str) -> Result<(&str, &str)> {
     let (name, value) = component.split_once('=').ok_or_else(|| {
+        // Never echo what may be a PIN typed without its '='.
+        let shown = if component.starts_with("pin-value") {
+            "pin-value"
+        } else {
+            component
+        };
         Error::uri(
-            component,
+            shown,
             "expected NAME=VALUE (attributes are separated by ';' before '?' and by '&' after it)",
         )
     })?;
     if name.is_empty() {
+        // The value is not shown: it could be a PIN.
         return Err(Error::uri(
             "syntax",
-            format!("{component:?} has no attribute name"),
+            "an attribute has no name (nothing before '=')",
         ));
     }
     Ok((name, value))

@@ -261,7 +261,8 @@ fn module_errors_are_named() {
     let err = Module::load(&fake).unwrap_err();
     assert!(matches!(err, Error::ModuleLoad { .. }), "{err}");
 
-    let err = okms_pkcs11::module_path(None, Some(&uri("pkcs11:object=x")), None).unwrap_err();
+    let err =
+        okms_pkcs11::resolve_module_path(None, Some(&uri("pkcs11:object=x")), None).unwrap_err();
     assert!(matches!(err, Error::NoModule { .. }), "{err}");
     assert!(err.to_string().contains("OKMS_PKCS11_MODULE"), "{err}");
 
@@ -269,16 +270,20 @@ fn module_errors_are_named() {
     let with_path = uri("pkcs11:object=x?module-path=/from/uri.so");
     let env = std::ffi::OsStr::new("/from/env.so");
     assert_eq!(
-        okms_pkcs11::module_path(Some("/from/flag.so".as_ref()), Some(&with_path), Some(env))
-            .unwrap(),
+        okms_pkcs11::resolve_module_path(
+            Some("/from/flag.so".as_ref()),
+            Some(&with_path),
+            Some(env)
+        )
+        .unwrap(),
         std::path::Path::new("/from/flag.so")
     );
     assert_eq!(
-        okms_pkcs11::module_path(None, Some(&with_path), Some(env)).unwrap(),
+        okms_pkcs11::resolve_module_path(None, Some(&with_path), Some(env)).unwrap(),
         std::path::Path::new("/from/uri.so")
     );
     assert_eq!(
-        okms_pkcs11::module_path(None, Some(&uri("pkcs11:")), Some(env)).unwrap(),
+        okms_pkcs11::resolve_module_path(None, Some(&uri("pkcs11:")), Some(env)).unwrap(),
         std::path::Path::new("/from/env.so")
     );
 }

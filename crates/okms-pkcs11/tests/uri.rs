@@ -177,6 +177,10 @@ fn bad_uris_name_the_problem() {
     // A bad URI's error does not echo a PIN given in it.
     let err = Pkcs11Uri::parse("pkcs11:token=t;bogus=1?pin-value=s3cret").unwrap_err();
     assert!(!err.to_string().contains("s3cret"), "{err}");
+    let err = Pkcs11Uri::parse("pkcs11:token=t?pin-value4321").unwrap_err();
+    assert!(!err.to_string().contains("4321"), "{err}");
+    let err = Pkcs11Uri::parse("pkcs11:token=t?=4321").unwrap_err();
+    assert!(!err.to_string().contains("4321"), "{err}");
     let err = Pkcs11Uri::parse("pkcs11:token=t?pin-value=12%zz").unwrap_err();
     assert!(!err.to_string().contains("zz"), "{err}");
 }

@@ -109,8 +109,9 @@ pub fn uri_of_path(arg: &Path, flag: &str) -> CliResult<Pkcs11Uri> {
 /// Module, token, PIN and login errors, with their exit codes.
 pub fn open_token(uri: &Pkcs11Uri, args: &Pkcs11Args, out: &Output) -> CliResult<Token> {
     let env = std::env::var_os(okms_pkcs11::MODULE_ENV);
-    let path = okms_pkcs11::module_path(args.pkcs11_module.as_deref(), Some(uri), env.as_deref())
-        .map_err(|e| p11_error(e, "cannot tell which PKCS#11 module to use"))?;
+    let path =
+        okms_pkcs11::resolve_module_path(args.pkcs11_module.as_deref(), Some(uri), env.as_deref())
+            .map_err(|e| p11_error(e, "cannot tell which PKCS#11 module to use"))?;
     out.verbose(&format!("loading PKCS#11 module {}", path.display()));
     let module = Module::load(&path).map_err(|e| p11_error(e, "cannot use the PKCS#11 module"))?;
     let token = module
