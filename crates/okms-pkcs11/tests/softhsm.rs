@@ -41,6 +41,9 @@ fn generate_and_sign(env: &Env, alg: KeyAlgorithm) {
     );
     assert!(printed.ends_with(";type=private"), "{printed}");
 
+    // Read the attributes back with cryptoki directly, not through this crate.
+    check_private_key_object(env, &label, alg);
+
     // A new session finds the key by the URI printed for it and signs there.
     drop(token);
     let token = module
@@ -81,6 +84,76 @@ fn generate_and_sign(env: &Env, alg: KeyAlgorithm) {
         openssl_verify_csr(&raw.to_pem());
         assert_eq!(raw.to_der(), again.to_der(), "PKCS#1 v1.5 is deterministic");
     }
+}
+
+/// The private key object, as the token reports it through plain cryptoki calls: a private
+/// token object, sensitive, not extractable, never extractable, and its secret value cannot be
+/// read.
+fn check_private_key_object(env: &Env, label: &str, alg: KeyAlgorithm) {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+    use cryptoki::session::UserType;
+    use cryptoki::types::AuthPin;
+
+    let ctx = Pkcs11::new(&env.module).unwrap();
+    // Already initialized by this process's Module: that answer is fine.
+    let _ = ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+    let slot = ctx
+        .get_slots_with_initialized_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).unwrap().label().trim_end() == TOKEN)
+        .unwrap();
+    let session = ctx.open_ro_session(slot).unwrap();
+    match session.login(UserType::User, Some(&AuthPin::from(PIN))) {
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+        }
+        Err(e) => panic!("login: {e}"),
+    }
+    let found = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let secret = if alg.is_rsa() {
+        AttributeType::PrivateExponent
+    } else {
+        AttributeType::Value
+    };
+    let attrs = session
+        .get_attributes(
+            found[0],
+            &[
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+                AttributeType::NeverExtractable,
+                AttributeType::Token,
+                AttributeType::Private,
+                AttributeType::Sign,
+                secret,
+            ],
+        )
+        .unwrap();
+    let mut seen = Vec::new();
+    for a in attrs {
+        match a {
+            Attribute::Sensitive(b) => assert!(b, "CKA_SENSITIVE"),
+            Attribute::Extractable(b) => assert!(!b, "CKA_EXTRACTABLE"),
+            Attribute::NeverExtractable(b) => assert!(b, "CKA_NEVER_EXTRACTABLE"),
+            Attribute::Token(b) => assert!(b, "CKA_TOKEN"),
+            Attribute::Private(b) => assert!(b, "CKA_PRIVATE"),
+            Attribute::Sign(b) => assert!(b, "CKA_SIGN"),
+            Attribute::Value(v) | Attribute::PrivateExponent(v) => {
+                panic!("the token gave out the private key ({} bytes)", v.len())
+            }
+            _ => {}
+        }
+        seen.push(a.attribute_type());
+    }
+    assert_eq!(seen.len(), 6, "attributes read: {seen:?}");
 }
 
 #[test]
