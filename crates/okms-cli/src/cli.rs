@@ -110,6 +110,19 @@ pub struct PassphraseArgs {
     pub passphrase_env: Option<String>,
 }
 
+/// How to reach a PKCS#11 token (for keys given as `pkcs11:` URIs). The PIN is never a flag:
+/// it comes from --pin-file, the URI's pin-source/pin-value, or a prompt.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Pkcs11Args {
+    /// PKCS#11 module (shared library) of the token, e.g. /usr/lib/softhsm/libsofthsm2.so
+    /// [default: the URI's module-path, else env OKMS_PKCS11_MODULE]
+    #[arg(long, value_name = "PATH")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Read the token's user PIN from this file (without its trailing newline).
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+}
+
 /// Key algorithms, as `--algorithm` spells them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum)]
 pub enum AlgorithmArg {
@@ -168,6 +181,8 @@ pub enum KeyCommand {
     Show(KeyShowArgs),
     /// Write the public key (SubjectPublicKeyInfo PEM) of a private key.
     Pub(KeyPubArgs),
+    /// List the usable private keys on a PKCS#11 token (label, id, algorithm, URI).
+    List(KeyListArgs),
 }
 
 /// `okms-cli key new`
@@ -176,9 +191,18 @@ pub struct KeyNewArgs {
     /// Key algorithm.
     #[arg(long, value_enum, default_value_t = AlgorithmArg::EcdsaP256, value_name = "ALG")]
     pub algorithm: AlgorithmArg,
-    /// Where to write the private key; `-` writes it to stdout.
-    #[arg(long, value_name = "PATH")]
-    pub out: PathBuf,
+    /// Where to write the private key; `-` writes it to stdout. With --pkcs11: where to write
+    /// the public key (optional).
+    #[arg(long, value_name = "PATH", required_unless_present = "pkcs11")]
+    pub out: Option<PathBuf>,
+    /// Generate the key on a PKCS#11 token instead, named by this URI
+    /// (e.g. `pkcs11:token=mytoken;object=okms-client`): sensitive, not extractable, never
+    /// replacing an existing object.
+    #[arg(long, value_name = "URI")]
+    pub pkcs11: Option<String>,
+    /// How to reach the token (with --pkcs11).
+    #[command(flatten)]
+    pub token: Pkcs11Args,
     /// How to write the key.
     #[command(flatten)]
     pub key: NewKeyArgs,
@@ -193,9 +217,12 @@ pub struct KeyNewArgs {
 /// `okms-cli key show`
 #[derive(Debug, Args)]
 pub struct KeyShowArgs {
-    /// The private key file (PEM or DER; `-` for stdin).
-    #[arg(value_name = "PATH")]
+    /// The private key file (PEM or DER; `-` for stdin), or a `pkcs11:` URI.
+    #[arg(value_name = "PATH|URI")]
     pub path: PathBuf,
+    /// How to reach the token (for a `pkcs11:` key).
+    #[command(flatten)]
+    pub token: Pkcs11Args,
     /// Where the passphrase comes from, if the key is encrypted.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
@@ -204,9 +231,12 @@ pub struct KeyShowArgs {
 /// `okms-cli key pub`
 #[derive(Debug, Args)]
 pub struct KeyPubArgs {
-    /// The private key file (PEM or DER; `-` for stdin).
-    #[arg(value_name = "PATH")]
+    /// The private key file (PEM or DER; `-` for stdin), or a `pkcs11:` URI.
+    #[arg(value_name = "PATH|URI")]
     pub path: PathBuf,
+    /// How to reach the token (for a `pkcs11:` key).
+    #[command(flatten)]
+    pub token: Pkcs11Args,
     /// Write the public key here instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
@@ -216,6 +246,17 @@ pub struct KeyPubArgs {
     /// Where the passphrase comes from, if the key is encrypted.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+}
+
+/// `okms-cli key list`
+#[derive(Debug, Args)]
+pub struct KeyListArgs {
+    /// The token, as a PKCS#11 URI (e.g. `pkcs11:token=mytoken`; object=/id= narrow the list).
+    #[arg(long, value_name = "URI")]
+    pub pkcs11: String,
+    /// How to reach the token.
+    #[command(flatten)]
+    pub token: Pkcs11Args,
 }
 
 /// `okms-cli csr ...`
@@ -234,9 +275,13 @@ pub enum CsrCommand {
 #[command(group(clap::ArgGroup::new("key_source").required(true).args(["key", "key_out"])))]
 #[command(group(clap::ArgGroup::new("subject_source").required(true).args(["cn", "subject"])))]
 pub struct CsrNewArgs {
-    /// Sign with this existing private key (PEM or DER, encrypted or not).
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["key_out", "algorithm"])]
+    /// Sign with this existing private key (PEM or DER, encrypted or not), or with the key on
+    /// a PKCS#11 token this `pkcs11:` URI names (the CSR is signed on the token).
+    #[arg(long, value_name = "PATH|URI", conflicts_with_all = ["key_out", "algorithm"])]
     pub key: Option<PathBuf>,
+    /// How to reach the token (with --key pkcs11:...).
+    #[command(flatten)]
+    pub token: Pkcs11Args,
     /// Generate a new key, write it here (mode 0600) before the CSR, and sign with it.
     #[arg(long, value_name = "PATH")]
     pub key_out: Option<PathBuf>,
@@ -280,12 +325,15 @@ pub struct CsrVerifyArgs {
     /// The CSR file (PEM or DER; `-` for stdin).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
-    /// Also check that the CSR holds this private key's public key.
-    #[arg(long, value_name = "PATH")]
+    /// Also check that the CSR holds this private key's public key (a file or a `pkcs11:` URI).
+    #[arg(long, value_name = "PATH|URI")]
     pub key: Option<PathBuf>,
     /// Where the passphrase comes from, if --key is encrypted.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+    /// How to reach the token (with --key pkcs11:...).
+    #[command(flatten)]
+    pub token: Pkcs11Args,
 }
 
 /// `okms-cli cert ...`

@@ -3,12 +3,12 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use okms_csr::{Csr, CsrBuilder, DistinguishedName, PrivateKey, SubjectAltName, same_public_key};
+use okms_csr::{Csr, CsrBuilder, CsrSigner, DistinguishedName, SubjectAltName, same_public_key};
 use serde::Serialize;
 
 use super::key::{NewKeyReport, generate_and_write};
 use super::{
-    algorithm, csr_error, display_path, load_private_key, refuse_output_over_input, usage,
+    algorithm, csr_error, display_path, load_private_key, pkcs11, refuse_output_over_input, usage,
 };
 use crate::cli::{AlgorithmArg, CsrCommand, CsrNewArgs, CsrShowArgs, CsrVerifyArgs};
 use crate::error::{CliError, CliResult};
@@ -83,7 +83,22 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
     if !csr_to_stdout {
         files::check_writable(&a.out, a.force)?;
     }
-    if let Some(key) = &a.key {
+    let on_token = a.key.as_deref().is_some_and(pkcs11::is_uri);
+    if on_token {
+        if a.passphrase.passphrase_file.is_some() || a.passphrase.passphrase_env.is_some() {
+            return Err(usage(
+                "a passphrase source was given, but a token key is protected by the token's PIN",
+            )
+            .hint("give the PIN with --pin-file, or in the URI (pin-source=FILE)"));
+        }
+    } else if a.token.pkcs11_module.is_some() || a.token.pin_file.is_some() {
+        return Err(usage(
+            "--pkcs11-module and --pin-file apply to --key pkcs11:URI (a key on a token)",
+        ));
+    }
+    if let Some(key) = &a.key
+        && !on_token
+    {
         refuse_output_over_input(&a.out, "--out", key, "--key")?;
     }
     if let Some(key_out) = &a.key_out {
@@ -104,11 +119,22 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
     }
 
     let builder = CsrBuilder::new(subject).sans(sans);
-    let (key, key_used): (PrivateKey, KeyUsed) = match (&a.key, &a.key_out) {
+    let (key, key_used): (Box<dyn CsrSigner>, KeyUsed) = match (&a.key, &a.key_out) {
+        (Some(path), _) if on_token => {
+            let signer = pkcs11::signer(path, &a.token, "--key", out)?;
+            let uri = signer.key().uri.to_string();
+            (
+                Box::new(signer),
+                KeyUsed::Existing {
+                    path: uri,
+                    created: false,
+                },
+            )
+        }
         (Some(path), _) => {
             let key = load_private_key(path, &a.passphrase)?;
             (
-                key,
+                Box::new(key),
                 KeyUsed::Existing {
                     path: display_path(path),
                     created: false,
@@ -119,7 +145,7 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
             let alg = algorithm(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
             let (key, report) =
                 generate_and_write(alg, &a.new_key, &a.passphrase, key_out, a.force, out)?;
-            (key, KeyUsed::New(report))
+            (Box::new(key), KeyUsed::New(report))
         }
         (None, None) => return Err(usage("give --key PATH or --key-out PATH")),
     };
@@ -147,7 +173,7 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
         refuse_output_over_input(&a.out, "--out", key_out, "--key-out").map_err(with_note)?;
     }
     let csr = builder
-        .build(&key)
+        .build(key.as_ref())
         .map_err(|e| with_note(csr_error(e, "cannot build the CSR")))?;
     let pem = csr.to_pem();
     if csr_to_stdout {
@@ -282,13 +308,21 @@ fn verify(a: &CsrVerifyArgs, out: &Output) -> CliResult<()> {
     let key = a
         .key
         .as_ref()
-        .map(|k| load_private_key(k, &a.passphrase))
+        .map(|k| {
+            if pkcs11::is_uri(k) {
+                pkcs11::public_key(k, &a.token, "--key", out)
+            } else {
+                load_private_key(k, &a.passphrase).map(|k| k.public_key())
+            }
+        })
         .transpose()?;
 
-    let key_name = a.key.as_ref().map(|p| display_path(p)).unwrap_or_default();
-    let key_matches = key
-        .as_ref()
-        .map(|k| same_public_key(&csr.public_key(), &k.public_key()));
+    let key_name = match &a.key {
+        Some(p) if pkcs11::is_uri(p) => pkcs11::uri_of_path(p, "--key")?.without_pin().to_string(),
+        Some(p) => display_path(p),
+        None => String::new(),
+    };
+    let key_matches = key.as_ref().map(|k| same_public_key(&csr.public_key(), k));
     let sig = csr.verify();
     let signature_valid = sig.is_ok();
     let failure: Option<CliError> = if let Err(e) = sig {

@@ -6,11 +6,12 @@ use okms_csr::{KeyAlgorithm, PrivateKey, SecretString};
 use serde::Serialize;
 
 use super::{
-    algorithm, csr_error, display_path, import_private_key, key_format, load_private_key,
+    algorithm, csr_error, display_path, import_private_key, key_format, load_private_key, pkcs11,
     refuse_output_over_input, usage,
 };
 use crate::cli::{
     KeyCommand, KeyFormatArg, KeyNewArgs, KeyPubArgs, KeyShowArgs, NewKeyArgs, PassphraseArgs,
+    Pkcs11Args,
 };
 use crate::error::CliResult;
 use crate::files;
@@ -27,7 +28,18 @@ pub fn run(cmd: &KeyCommand, out: &Output) -> CliResult<()> {
         KeyCommand::New(a) => new(a, out),
         KeyCommand::Show(a) => show(a, out),
         KeyCommand::Pub(a) => public(a, out),
+        KeyCommand::List(a) => pkcs11::key_list(a, out),
     }
+}
+
+/// Refuses token flags on a command that works on a key file.
+fn refuse_token_flags(t: &Pkcs11Args, why: &str) -> CliResult<()> {
+    if t.pkcs11_module.is_some() || t.pin_file.is_some() {
+        return Err(usage(format!(
+            "--pkcs11-module and --pin-file apply to keys on a PKCS#11 token, {why}"
+        )));
+    }
+    Ok(())
 }
 
 /// The `--json` result of `key new` (and of the key half of `csr new`).
@@ -49,20 +61,29 @@ pub struct NewKeyReport {
 }
 
 fn new(a: &KeyNewArgs, out: &Output) -> CliResult<()> {
-    let to_stdout = input::is_stdin(&a.out);
+    if let Some(uri) = &a.pkcs11 {
+        return pkcs11::key_new(a, uri, algorithm(a.algorithm), out);
+    }
+    refuse_token_flags(&a.token, "and --pkcs11 URI was not given")?;
+    let Some(out_path) = a.out.as_deref() else {
+        return Err(usage(
+            "give --out PATH (or --pkcs11 URI to generate on a token)",
+        ));
+    };
+    let to_stdout = input::is_stdin(out_path);
     if to_stdout && out.is_json() {
         return Err(usage(
             "--json cannot be combined with --out -: standard output holds the key",
         ));
     }
     if !to_stdout {
-        files::check_writable(&a.out, a.force)?;
+        files::check_writable(out_path, a.force)?;
     }
     let (_key, report) = generate_and_write(
         algorithm(a.algorithm),
         &a.key,
         &a.passphrase,
-        &a.out,
+        out_path,
         a.force,
         out,
     )?;
@@ -175,6 +196,31 @@ struct KeyShowReport {
 }
 
 fn show(a: &KeyShowArgs, out: &Output) -> CliResult<()> {
+    if pkcs11::is_uri(&a.path) {
+        let key = pkcs11::find_key(&a.path, &a.token, "the key URI", out)?;
+        if out.is_json() {
+            return out.json(&serde_json::json!({
+                "uri": key.uri.to_string(),
+                "algorithm": key.algorithm.as_str(),
+                "key_bits": key.algorithm.key_bits(),
+                "sensitive": key.sensitive,
+                "extractable": key.extractable,
+                "public_key_sha256": key.public_key.fingerprint_sha256(),
+            }));
+        }
+        let flag = |b: Option<bool>| match b {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        };
+        out.field("URI", &key.uri.to_string())?;
+        out.field("Algorithm", key.algorithm.as_str())?;
+        out.field("Key size", &format!("{} bits", key.algorithm.key_bits()))?;
+        out.field("Sensitive", flag(key.sensitive))?;
+        out.field("Extractable", flag(key.extractable))?;
+        return out.field("Public key SHA-256", &key.public_key.fingerprint_sha256());
+    }
+    refuse_token_flags(&a.token, "and the key is a file")?;
     let bytes = input::read_secret(&a.path, "the private key")?;
     let encrypted = PrivateKey::is_encrypted(&bytes);
     let key = import_private_key(&bytes, &display_path(&a.path), &a.passphrase)?;
@@ -198,14 +244,26 @@ fn show(a: &KeyShowArgs, out: &Output) -> CliResult<()> {
 }
 
 fn public(a: &KeyPubArgs, out: &Output) -> CliResult<()> {
+    let on_token = pkcs11::is_uri(&a.path);
+    if !on_token {
+        refuse_token_flags(&a.token, "and the key is a file")?;
+    }
     if let Some(p) = &a.out
         && !input::is_stdin(p)
     {
         files::check_writable(p, a.force)?;
-        refuse_output_over_input(p, "--out", &a.path, "the private key")?;
+        if !on_token {
+            refuse_output_over_input(p, "--out", &a.path, "the private key")?;
+        }
     }
-    let key = load_private_key(&a.path, &a.passphrase)?;
-    let pem = key.public_key().to_pem();
+    let (public_key, alg) = if on_token {
+        let k = pkcs11::find_key(&a.path, &a.token, "the key URI", out)?;
+        (k.public_key, k.algorithm)
+    } else {
+        let key = load_private_key(&a.path, &a.passphrase)?;
+        (key.public_key(), key.algorithm())
+    };
+    let pem = public_key.to_pem();
     match &a.out {
         Some(p) if !input::is_stdin(p) => {
             files::write_public_file(p, pem.as_bytes(), a.force)?;
@@ -213,8 +271,8 @@ fn public(a: &KeyPubArgs, out: &Output) -> CliResult<()> {
             Ok(())
         }
         _ if out.is_json() => out.json(&serde_json::json!({
-            "algorithm": key.algorithm().as_str(),
-            "public_key_sha256": key.public_key().fingerprint_sha256(),
+            "algorithm": alg.as_str(),
+            "public_key_sha256": public_key.fingerprint_sha256(),
             "pem": pem,
         })),
         _ => out.stdout_bytes(pem.as_bytes()),

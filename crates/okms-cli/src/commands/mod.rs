@@ -5,6 +5,7 @@ pub mod csr;
 pub mod key;
 pub mod online;
 pub mod pem;
+pub mod pkcs11;
 pub mod request;
 
 use std::path::Path;

@@ -1,0 +1,206 @@
+//! The crate's single error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `okms-pkcs11`. Messages name the problem and, where we
+/// know it, what to do about it.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A PKCS#11 URI (RFC 7512) is malformed; `attribute` names the offending attribute
+    /// (or `scheme` / `syntax` when the problem is not tied to one attribute).
+    #[error("invalid PKCS#11 URI: attribute {attribute:?}: {reason}")]
+    InvalidUri {
+        /// The attribute (or part of the URI) that is wrong.
+        attribute: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The URI lacks something the operation needs (e.g. `object=` to name a new key).
+    #[error("the PKCS#11 URI is missing {what}: {hint}")]
+    MissingUriAttribute {
+        /// What is missing.
+        what: &'static str,
+        /// What to add.
+        hint: &'static str,
+    },
+
+    /// No module path was given and the URI has no `module-path`.
+    #[error(
+        "no PKCS#11 module given: pass --pkcs11-module PATH, set OKMS_PKCS11_MODULE, or add ?module-path=PATH to the URI{extra}"
+    )]
+    NoModule {
+        /// Extra advice (e.g. that `module-name` is not resolved).
+        extra: String,
+    },
+
+    /// The module path does not name an existing file.
+    #[error(
+        "PKCS#11 module {path} does not exist; install your token's PKCS#11 library (for SoftHSM2: `apt-get install softhsm2`, module /usr/lib/softhsm/libsofthsm2.so) and pass its path with --pkcs11-module or OKMS_PKCS11_MODULE"
+    )]
+    ModuleNotFound {
+        /// The module path.
+        path: PathBuf,
+    },
+
+    /// The PKCS#11 module (shared library) could not be loaded or initialized.
+    #[error("cannot load PKCS#11 module {path}: {source}")]
+    ModuleLoad {
+        /// The module path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: cryptoki::error::Error,
+    },
+
+    /// The PIN source named in the URI (or a PIN file) could not be read.
+    #[error("cannot read the PIN from {path}: {source}")]
+    PinSource {
+        /// The file that was read.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// No token matched the URI's token/slot/library attributes.
+    #[error("no PKCS#11 token matches {uri}; available tokens: {available}")]
+    NoToken {
+        /// The URI (without PIN).
+        uri: String,
+        /// The labels of the tokens present, for the user to pick from.
+        available: String,
+    },
+
+    /// Several tokens matched and the URI does not say which one to use.
+    #[error(
+        "{count} PKCS#11 tokens match {uri} ({labels}); add token=LABEL or serial=SERIAL to the URI"
+    )]
+    AmbiguousToken {
+        /// The URI (without PIN).
+        uri: String,
+        /// How many matched.
+        count: usize,
+        /// Their labels.
+        labels: String,
+    },
+
+    /// The token needs a PIN and none was given.
+    #[error(
+        "token {token:?} needs its user PIN; give it with --pin-file, pin-source or pin-value in the URI, or at the prompt"
+    )]
+    PinRequired {
+        /// The token label.
+        token: String,
+    },
+
+    /// The PIN was rejected by the token (wrong, locked, or not initialized).
+    #[error("PKCS#11 login to token {token:?} failed: {reason} ({code})")]
+    Login {
+        /// The token label.
+        token: String,
+        /// Why, in words.
+        reason: String,
+        /// The PKCS#11 return value, e.g. `PinIncorrect`.
+        code: String,
+    },
+
+    /// No private key matched the URI.
+    #[error(
+        "no private key on token {token:?} matches {uri}; list the keys with `okms-cli key list --pkcs11 URI`"
+    )]
+    KeyNotFound {
+        /// The token label.
+        token: String,
+        /// The URI (without PIN).
+        uri: String,
+    },
+
+    /// Several private keys matched the URI.
+    #[error(
+        "{count} private keys on token {token:?} match {uri}; add object=LABEL or id=ID to the URI"
+    )]
+    AmbiguousKey {
+        /// The token label.
+        token: String,
+        /// The URI (without PIN).
+        uri: String,
+        /// How many matched.
+        count: usize,
+    },
+
+    /// Key generation was refused because an object with the same label or id exists.
+    #[error(
+        "token {token:?} already holds an object with {attribute} {value}; choose another object= (or id=) or delete the old key"
+    )]
+    KeyExists {
+        /// The token label.
+        token: String,
+        /// `label` or `id`.
+        attribute: &'static str,
+        /// The clashing value (label text or id hex).
+        value: String,
+    },
+
+    /// The token did not apply the protection asked for a new key (sensitive, not
+    /// extractable); the key was destroyed again.
+    #[error(
+        "token {token:?} did not keep the new key {label:?} sensitive and non-extractable ({detail}); the key was destroyed"
+    )]
+    KeyPolicy {
+        /// The token label.
+        token: String,
+        /// The key label.
+        label: String,
+        /// What the token reported.
+        detail: String,
+    },
+
+    /// The key on the token is of a type or size this crate does not handle.
+    #[error("unsupported key on the token: {0}")]
+    UnsupportedKey(String),
+
+    /// A PKCS#11 call failed.
+    #[error("PKCS#11 {operation} failed: {source}")]
+    Pkcs11 {
+        /// What we were doing.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: cryptoki::error::Error,
+    },
+
+    /// An attribute the token returned could not be understood.
+    #[error("malformed {attribute} from the token: {reason}")]
+    MalformedAttribute {
+        /// The attribute (e.g. `CKA_EC_POINT`).
+        attribute: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The operating system random number generator failed.
+    #[error("the OS random number generator failed: {0}")]
+    Random(String),
+
+    /// okms-csr rejected something we built (e.g. the SubjectPublicKeyInfo).
+    #[error(transparent)]
+    Csr(#[from] okms_csr::Error),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn uri(attribute: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::InvalidUri {
+            attribute: attribute.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn pkcs11(operation: &'static str) -> impl FnOnce(cryptoki::error::Error) -> Error {
+        move |source| Error::Pkcs11 { operation, source }
+    }
+}
