@@ -775,3 +775,35 @@ fn delete_asks_on_a_terminal() {
         CredentialPhase::Deleting | CredentialPhase::Deleted
     ));
 }
+
+#[test]
+fn wait_stops_at_once_on_expired() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    let v = json_ok(cli(&s, &emu, AuthMode::Signature).args([
+        "--json",
+        "credential",
+        "create",
+        "--csr",
+        "c.csr",
+        "--name",
+        "short",
+        "--root",
+        "--validity",
+        "1",
+        "--no-wait",
+    ]));
+    let id = v["credential"]["id"].as_str().unwrap().to_owned();
+    emu.advance_clock(Duration::from_secs(3 * 86_400));
+    let started = std::time::Instant::now();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "wait", &id, "--timeout", "60s"])
+        .args(["--cert-out", "late.cert"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("EXPIRED"), "{}", stderr_of(&out));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(!s.exists("late.cert"));
+}
