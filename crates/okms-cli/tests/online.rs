@@ -807,3 +807,105 @@ fn wait_stops_at_once_on_expired() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(!s.exists("late.cert"));
 }
+
+/// A small soak: create-wait-check runs with faults on every route (dropped connections before
+/// and after processing on the create, 5xx and 429 on reads, latency). Every run ends with
+/// exactly one READY credential of its name whose certificate matches a key on disk, or fails
+/// saying so with nothing left behind; no orphan survives. `OKMS_SOAK_RUNS` sets the count.
+#[test]
+fn soak_create_wait_check_under_faults() {
+    let runs: usize = std::env::var("OKMS_SOAK_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let emu = emulator_with(|c| c.seed = 7);
+    let post = "POST:/v2/okms/resource/*/credential";
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::DropAfterProcessing)
+            .rate(0.3)
+            .route(post)
+            .unwrap(),
+        FaultSpec::new(FaultKind::DropBeforeProcessing)
+            .rate(0.15)
+            .route(post)
+            .unwrap(),
+        FaultSpec::new(FaultKind::ServerError)
+            .rate(0.1)
+            .route("GET:/v2/**")
+            .unwrap(),
+        FaultSpec::new(FaultKind::TooManyRequests {
+            retry_after_secs: 0,
+        })
+        .rate(0.05)
+        .route("GET:/v2/**")
+        .unwrap(),
+        FaultSpec::new(FaultKind::Latency(Duration::from_millis(20))).rate(0.2),
+    ]);
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    let (mut ok, mut failed, mut reconciled) = (0, 0, 0);
+    for i in 0..runs {
+        let name = format!("soak-{i}");
+        let cert = format!("{name}.cert");
+        let key = format!("{name}.key");
+        let mut c = cli(
+            &s,
+            &emu,
+            if i % 2 == 0 {
+                AuthMode::Signature
+            } else {
+                AuthMode::OAuth2
+            },
+        );
+        c.args(["--json", "credential", "create", "--name", &name, "--root"])
+            .args(["--cert-out", &cert, "--timeout", "20s"]);
+        let csr_mode = i % 3 != 2;
+        if csr_mode {
+            c.args(["--csr", "c.csr"]);
+        } else {
+            c.args(["--key-out", &key]);
+        }
+        let out = c.output().unwrap();
+        let live: Vec<_> = emu
+            .credentials()
+            .into_iter()
+            .filter(|c| c.name == name)
+            .filter(|c| {
+                !matches!(
+                    c.phase,
+                    CredentialPhase::Deleting | CredentialPhase::Deleted
+                )
+            })
+            .collect();
+        if out.status.success() {
+            ok += 1;
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            if !v["reconciliation"].as_array().unwrap().is_empty() {
+                reconciled += 1;
+            }
+            assert_eq!(live.len(), 1, "run {i}: one live credential: {live:?}");
+            assert_eq!(v["credential"]["id"], live[0].id.to_string());
+            let key_file = if csr_mode { "k.pem" } else { key.as_str() };
+            assert_eq!(
+                fingerprint(&s, "cert", &cert),
+                fingerprint(&s, "key", key_file)
+            );
+        } else {
+            failed += 1;
+            let err = stderr_of(&out);
+            eprintln!("soak run {i} failed:\n{err}");
+            // A failure must leave no live credential behind without naming it.
+            for c in &live {
+                assert!(
+                    err.contains(&c.id.to_string()),
+                    "run {i}: unnamed live credential {c:?}:\n{err}"
+                );
+            }
+            assert!(!s.exists(&cert), "run {i}");
+        }
+    }
+    eprintln!(
+        "soak: {runs} runs, {ok} ok ({reconciled} after reconciliation), {failed} failed cleanly"
+    );
+    assert!(ok > 0);
+}

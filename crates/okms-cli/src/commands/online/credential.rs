@@ -286,12 +286,11 @@ async fn create_online(
         request.name
     ));
     let result = client
-        .create_credential_reconciled(okms_id, request, &matcher, &options)
+        .create_credential_reconciled(okms_id, request, &matcher, &options, &|e| {
+            tell_event(e, out);
+        })
         .await
         .map_err(|e| api_failure(e, format!("cannot create credential {:?}", request.name)))?;
-    for e in &result.events {
-        tell_event(e, out);
-    }
     let adopted = result.adopted();
     let mut credential = result.created.credential;
     let id = credential.id;
