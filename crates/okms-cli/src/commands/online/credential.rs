@@ -286,12 +286,11 @@ async fn create_online(
         request.name
     ));
     let result = client
-        .create_credential_reconciled(okms_id, request, &matcher, &options)
+        .create_credential_reconciled(okms_id, request, &matcher, &options, &|e| {
+            tell_event(e, out);
+        })
         .await
         .map_err(|e| api_failure(e, format!("cannot create credential {:?}", request.name)))?;
-    for e in &result.events {
-        tell_event(e, out);
-    }
     let adopted = result.adopted();
     let mut credential = result.created.credential;
     let id = credential.id;
@@ -302,17 +301,28 @@ async fn create_online(
     let mut generated_public = None;
     if let Source::Generated { key_out } = source {
         let Some(key_pem) = result.created.private_key_pem else {
-            return Err(CliError::new(
+            // Nobody holds its key: revoke it rather than leave it behind.
+            let deleted = revoke_keyless(client, okms_id, id, a.timeout).await;
+            let err = CliError::new(
                 Exit::Api,
                 format!(
-                    "the API created credential {id} but returned no private key (privateKeyPEM)"
+                    "the API created credential {id} but returned no private key (privateKeyPEM); {}",
+                    if deleted {
+                        "it was deleted, since nobody holds its key"
+                    } else {
+                        "it could not be deleted"
+                    }
                 ),
-            )
-            .hint(format!(
-                "delete it: okms-cli credential delete {id} --okms-id {okms_id}"
-            )));
+            );
+            return Err(if deleted {
+                err
+            } else {
+                err.hint(format!(
+                    "delete it: okms-cli credential delete {id} --okms-id {okms_id} --yes"
+                ))
+            });
         };
-        match save_key(client, okms_id, id, key_out, &key_pem, out).await? {
+        match save_key(client, okms_id, id, key_out, &key_pem, a.timeout, out).await? {
             Saved::AtRequested => key_report = Some(key_out.display().to_string()),
             Saved::Fallback(p) => key_fallback = Some(p.display().to_string()),
         }
@@ -450,6 +460,7 @@ async fn save_key(
     id: Uuid,
     key_out: &Path,
     key_pem: &SecretString,
+    timeout: Duration,
     out: &Output,
 ) -> CliResult<Saved> {
     let bytes = ensure_newline(key_pem.expose_secret());
@@ -486,7 +497,7 @@ async fn save_key(
         }
     }
     // Nobody can hold this key: revoke the credential rather than leave it keyless.
-    let deleted = client.delete_credential(okms_id, id).await.is_ok();
+    let deleted = revoke_keyless(client, okms_id, id, timeout).await;
     Err(CliError::new(
         Exit::Error,
         format!(
@@ -501,6 +512,16 @@ async fn save_key(
         ),
     )
     .hint("free some space or fix the permissions, then create the credential again"))
+}
+
+/// Deletes a credential whose private key nobody holds, waiting first for it to leave
+/// CREATING (the API refuses to delete it before). Whether it worked.
+async fn revoke_keyless(client: &Client, okms_id: Uuid, id: Uuid, timeout: Duration) -> bool {
+    // Even a failed wait (ERROR, EXPIRED) leaves a state the API can delete from.
+    let _ = client
+        .wait_until_ready(okms_id, id, &WaitPolicy::with_timeout(timeout))
+        .await;
+    client.delete_credential(okms_id, id).await.is_ok()
 }
 
 /// Polls until READY with a progress line on a terminal; exit 8 on timeout.
