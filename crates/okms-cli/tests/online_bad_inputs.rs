@@ -496,7 +496,7 @@ fn online_bad_inputs() {
             &["bad-request.json", "not a credential request"],
         ),
         case(
-            "--okms-profile is refused before sending",
+            "--okms-profile with a CSR but no key is refused before sending",
             Env::Emu,
             &[
                 "credential",
@@ -510,7 +510,7 @@ fn online_bad_inputs() {
                 "x",
             ],
             2,
-            &["--okms-profile"],
+            &["--okms-profile-key"],
         ),
         case(
             "missing --config file",
