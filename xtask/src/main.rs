@@ -24,6 +24,8 @@ enum Task {
     Bench(tasks::bench::Args),
     /// Build release binaries, man pages and shell completions into target/dist.
     Dist(tasks::dist::Args),
+    /// Run every cargo-fuzz target for --seconds each (nightly toolchain) and summarize.
+    Fuzz(tasks::fuzz::Args),
 }
 
 fn main() -> Result<()> {
@@ -31,5 +33,6 @@ fn main() -> Result<()> {
         Task::Test(args) => tasks::test::run(&args),
         Task::Bench(args) => tasks::bench::run(&args),
         Task::Dist(args) => tasks::dist::run(&args),
+        Task::Fuzz(args) => tasks::fuzz::run(&args),
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod bench;
 pub mod dist;
+pub mod fuzz;
 pub mod test;

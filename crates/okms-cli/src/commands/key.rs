@@ -175,7 +175,7 @@ struct KeyShowReport {
 }
 
 fn show(a: &KeyShowArgs, out: &Output) -> CliResult<()> {
-    let bytes = input::read_secret(&a.path, "the private key")?;
+    let bytes = input::read_private(&a.path, "the private key")?;
     let encrypted = PrivateKey::is_encrypted(&bytes);
     let key = import_private_key(&bytes, &display_path(&a.path), &a.passphrase)?;
     drop(bytes);
