@@ -64,6 +64,21 @@ fn check_message(e: &impl std::fmt::Display) {
     assert!(!e.to_string().trim().is_empty(), "an error with no message");
 }
 
+/// An error built from a server answer: every message of its chain says something and holds
+/// no control character (a hostile answer must not drive the user's terminal).
+fn check_server_error(e: &(dyn std::error::Error + 'static)) {
+    check_message(&e);
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let shown = c.to_string();
+        assert!(
+            !shown.chars().any(char::is_control),
+            "an error text holds control characters (terminal injection): {shown:?}"
+        );
+        cause = c.source();
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // PEM escaping
 
@@ -510,11 +525,7 @@ pub fn api_response_decode(data: &[u8]) {
     let err = core::parse_error(&resp);
     assert_eq!(err.status, status);
     assert!(!err.message.is_empty(), "an API error with no message");
-    let shown = err.to_string();
-    assert!(
-        !shown.chars().any(|c| c.is_control()),
-        "the error text holds control characters (terminal injection): {shown:?}"
-    );
+    check_server_error(&err);
     if let Some(cursor) = core::next_cursor(&resp) {
         assert!(!cursor.is_empty());
         // The cursor goes back to the server in a header: it must be valid as one.
@@ -575,7 +586,7 @@ fn created_credential(resp: &http::Response<Vec<u8>>) {
             assert_eq!(back, created.credential);
         }
         Err(e) => {
-            check_message(&e);
+            check_server_error(&e);
             if resp.status().is_success() {
                 // A 2xx answer to a create may hold the generated key: never quoted.
                 let shown = format!("{e} {e:?}");
@@ -602,7 +613,7 @@ fn oauth2_token(resp: &http::Response<Vec<u8>>) {
             let renew = token.renew_after();
             assert!(renew <= okms_api::oauth2::MAX_TOKEN_LIFETIME);
         }
-        Err(e) => check_message(&e),
+        Err(e) => check_server_error(&e),
     }
 }
 
@@ -788,6 +799,14 @@ fn client_request_verifies(
     let h = http_req.headers();
     let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
     let url = http_req.uri().to_string();
+    // What reqwest sends is this URI re-read by the url crate: it must not change, or the
+    // server would hash another URL than the one signed.
+    let on_wire = url::Url::parse(&url).expect("the request URI is a URL");
+    assert_eq!(
+        on_wire.as_str(),
+        url,
+        "the transport would send another URL than signed"
+    );
     let signed = okms_emulator::signature::SignedRequest {
         application: get("x-ovh-application"),
         consumer: get("x-ovh-consumer"),

@@ -46,6 +46,8 @@ struct Stats {
     corpus: Option<String>,
     seconds: f64,
     crashed: bool,
+    /// The run failed without a crash report (a build error, a bad option).
+    failed: bool,
     artifact: Option<String>,
 }
 
@@ -138,7 +140,7 @@ pub fn run(args: &Args) -> Result<()> {
     );
     if !failed.is_empty() {
         bail!(
-            "fuzz targets crashed: {}. Reproduce with `cargo +nightly fuzz run NAME fuzz/artifacts/NAME/<file>` \
+            "fuzz targets failed: {}. Reproduce a crash with `cargo +nightly fuzz run NAME fuzz/artifacts/NAME/<file>` \
              in fuzz/, fix the code, and commit the input under fuzz/regressions/NAME/",
             failed.join(", ")
         );
@@ -267,8 +269,8 @@ fn run_target(
         writeln!(log_file, "--- stdout ---\n{stdout_text}").ok();
     }
     stats.seconds = started.elapsed().as_secs_f64();
-    if !status.success() {
-        stats.crashed = true;
+    if !status.success() && !stats.crashed {
+        stats.failed = true;
     }
     Ok(stats)
 }
@@ -304,6 +306,10 @@ fn parse_line(line: &str, stats: &mut Stats) {
     }
     if let Some(rest) = line.split_once("Test unit written to ").map(|(_, r)| r) {
         stats.artifact = Some(rest.trim().to_owned());
+        stats.crashed = true;
+    }
+    if line.contains("==ERROR: libFuzzer") {
+        stats.crashed = true;
     }
 }
 
@@ -331,12 +337,13 @@ mod tests {
         assert_eq!(s.exec_per_sec, Some(1475));
         assert_eq!(s.new_units, Some(321));
         assert_eq!(s.corpus.as_deref(), Some("512/88Kb"));
-        assert!(s.artifact.is_none());
+        assert!(s.artifact.is_none() && !s.crashed);
         parse_line(
             "artifact_prefix='fuzz/artifacts/x/'; Test unit written to fuzz/artifacts/x/crash-ab12",
             &mut s,
         );
         assert_eq!(s.artifact.as_deref(), Some("fuzz/artifacts/x/crash-ab12"));
+        assert!(s.crashed);
     }
 
     #[test]
