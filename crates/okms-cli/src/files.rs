@@ -503,9 +503,16 @@ mod tests {
         assert_eq!(err.committed, 1);
         assert!(matches!(err.error, WriteError::Exists(_)));
         assert_eq!(fs::read(&key).unwrap(), b"key");
-        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read(&csr).unwrap(), b"theirs");
-        assert_eq!(entries(d.path()), vec!["c.csr", "k.pem"], "no temporary file left");
+        assert_eq!(
+            entries(d.path()),
+            vec!["c.csr", "k.pem"],
+            "no temporary file left"
+        );
     }
 
     #[test]

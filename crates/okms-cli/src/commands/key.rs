@@ -236,7 +236,7 @@ fn show(a: &KeyShowArgs, out: &Output) -> CliResult<()> {
         return out.field("Public key SHA-256", &key.public_key.fingerprint_sha256());
     }
     refuse_token_flags(&a.token, "and the key is a file")?;
-    let bytes = input::read_secret(&a.path, "the private key")?;
+    let bytes = input::read_private(&a.path, "the private key")?;
     let encrypted = PrivateKey::is_encrypted(&bytes);
     let key = import_private_key(&bytes, &display_path(&a.path), &a.passphrase)?;
     drop(bytes);

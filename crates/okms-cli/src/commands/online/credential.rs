@@ -235,7 +235,7 @@ fn plan_profile(
                 )
                 .hint("the Go okms tool signs with that key; without it, write the profile on the key's host"));
             };
-            let bytes = input::read(key_path, "the private key")?;
+            let bytes = input::read_private(key_path, "the private key")?;
             let key = PrivateKey::import(&bytes, None).map_err(|e| {
                 CliError::new(
                     Exit::InvalidInput,
