@@ -10,28 +10,35 @@ use std::time::Duration;
 
 use okms_emulator::{EmulatorConfig, RunningEmulator};
 
-/// The okms-cli binary of this workspace, built once if the test runner has not built it.
+/// The okms-cli binary of this workspace.
+///
+/// `cargo test --workspace` (what `cargo xtask test` runs) has already built it; building it
+/// again from here would compile its dependencies a second time with other features. Only when
+/// it is missing or older than the sources (`cargo test -p okms-e2e-tests` after an edit) is
+/// it built here.
 pub fn okms_cli() -> Command {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     let bin = BIN.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+            .unwrap_or_else(|| root.join("target"));
         let profile = if cfg!(debug_assertions) {
             "debug"
         } else {
             "release"
         };
-        // Always (re)build: cargo is a no-op when up to date, and a stale binary from an older
-        // checkout would test the wrong code.
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-q", "-p", "okms-cli", "--bin", "okms-cli"]);
-        if profile == "release" {
-            build.arg("--release");
+        let bin = target.join(profile).join("okms-cli");
+        if !is_fresh(&bin, &root) {
+            let mut build = Command::new(env!("CARGO"));
+            build.args(["build", "-q", "-p", "okms-cli", "--bin", "okms-cli"]);
+            if profile == "release" {
+                build.arg("--release");
+            }
+            let status = build.status().expect("cargo build -p okms-cli");
+            assert!(status.success(), "building okms-cli failed");
         }
-        let status = build.status().expect("cargo build -p okms-cli");
-        assert!(status.success(), "building okms-cli failed");
-        target.join(profile).join("okms-cli")
+        bin
     });
     let mut command = Command::new(bin);
     for var in [
@@ -107,4 +114,30 @@ pub fn ok(command: &mut Command) -> String {
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Whether `bin` exists and is newer than every source file of the crates it is built from.
+fn is_fresh(bin: &Path, root: &Path) -> bool {
+    fn newest(path: &Path, newest_seen: &mut std::time::SystemTime) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                newest(&entry.path(), newest_seen);
+            }
+        } else if let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified()) {
+            *newest_seen = (*newest_seen).max(modified);
+        }
+    }
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let mut sources = std::time::SystemTime::UNIX_EPOCH;
+    for krate in ["okms-cli", "okms-api", "okms-csr", "okms-pkcs11"] {
+        newest(&root.join("crates").join(krate).join("src"), &mut sources);
+        newest(
+            &root.join("crates").join(krate).join("Cargo.toml"),
+            &mut sources,
+        );
+    }
+    newest(&root.join("Cargo.lock"), &mut sources);
+    built >= sources
 }
