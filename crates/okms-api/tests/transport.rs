@@ -465,7 +465,7 @@ async fn mutual_tls_check() {
         kms_url: format!("{url}/"),
         okms_id: common::okms(),
         cert_pem: read(d, "client.pem"),
-        key_pem: read(d, "client.key").into(),
+        key: read(d, "client.key").into(),
         ca_pem: Some(read(d, "ca.pem")),
     };
     let r = check_mtls(&check).await.unwrap();
@@ -485,7 +485,7 @@ async fn mutual_tls_check() {
     // A certificate from another CA is refused by the server.
     let e = check_mtls(&MtlsCheck {
         cert_pem: read(d, "stranger.pem"),
-        key_pem: read(d, "stranger.key").into(),
+        key: read(d, "stranger.key").into(),
         ..check.clone()
     })
     .await
@@ -501,7 +501,7 @@ async fn mutual_tls_check() {
     .unwrap_err();
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     let e = check_mtls(&MtlsCheck {
-        key_pem: "nope".into(),
+        key: "nope".into(),
         ..check.clone()
     })
     .await
