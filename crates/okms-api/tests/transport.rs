@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
 use okms_api::{
-    Auth, Client, Config, Endpoint, Error, ReqwestTransport, TokioClock, Transport,
+    Auth, Client, ClientKey, Config, Endpoint, Error, ReqwestTransport, TokioClock, Transport,
     TransportErrorKind,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -516,4 +516,27 @@ async fn mutual_tls_check() {
     assert!(matches!(e, Error::InvalidUrl { .. }), "{e}");
     // Debug never shows the key.
     assert!(!format!("{check:?}").contains("BEGIN EC PRIVATE KEY"));
+
+    // A key held elsewhere, as a rustls SigningKey (here ring's; okms-pkcs11's for a token).
+    use rustls_pki_types::pem::PemObject;
+    let signer = |file: &str| -> ClientKey {
+        let der =
+            rustls_pki_types::PrivateKeyDer::from_pem_slice(read(d, file).as_bytes()).unwrap();
+        ClientKey::Signer(rustls::crypto::ring::sign::any_supported_type(&der).unwrap())
+    };
+    let with_signer = MtlsCheck {
+        key: signer("client.key"),
+        ..check.clone()
+    };
+    let r = check_mtls(&with_signer).await.unwrap();
+    assert!(r.is_success(), "{r:?}");
+    // A signer whose public key is not the certificate's is refused before connecting.
+    let e = check_mtls(&MtlsCheck {
+        key: signer("stranger.key"),
+        ..check.clone()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }), "{e}");
+    assert!(e.to_string().contains("public key"), "{e}");
 }
