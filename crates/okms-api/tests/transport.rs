@@ -540,3 +540,114 @@ async fn mutual_tls_check() {
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     assert!(e.to_string().contains("public key"), "{e}");
 }
+
+/// An RSA key that signs only PKCS#1 v1.5, like a token without RSA-PSS.
+#[derive(Debug)]
+struct Pkcs1Only(Arc<dyn rustls::sign::SigningKey>);
+
+impl rustls::sign::SigningKey for Pkcs1Only {
+    fn choose_scheme(
+        &self,
+        offered: &[rustls::SignatureScheme],
+    ) -> Option<Box<dyn rustls::sign::Signer>> {
+        use rustls::SignatureScheme as S;
+        let pkcs1: Vec<_> = offered
+            .iter()
+            .copied()
+            .filter(|s| {
+                matches!(
+                    s,
+                    S::RSA_PKCS1_SHA256 | S::RSA_PKCS1_SHA384 | S::RSA_PKCS1_SHA512
+                )
+            })
+            .collect();
+        self.0.choose_scheme(&pkcs1)
+    }
+
+    fn public_key(&self) -> Option<rustls_pki_types::SubjectPublicKeyInfoDer<'_>> {
+        self.0.public_key()
+    }
+
+    fn algorithm(&self) -> rustls::SignatureAlgorithm {
+        self.0.algorithm()
+    }
+}
+
+#[tokio::test]
+async fn rsa_signer_without_pss_gets_a_tls12_connection() {
+    use rustls_pki_types::pem::PemObject;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_pki(
+        d,
+        "ca",
+        "server",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    );
+    // An RSA client certificate from the same CA.
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "rsa.key",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req", "-new", "-key", "rsa.key", "-subj", "/CN=rsa", "-out", "rsa.csr",
+        ],
+    );
+    std::fs::write(
+        d.join("rsa.ext"),
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "rsa.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "rsa.ext",
+            "-out",
+            "rsa.pem",
+        ],
+    );
+    let (url, _server) = mtls_server(d, common::OKMS).await;
+    let der =
+        rustls_pki_types::PrivateKeyDer::from_pem_slice(read(d, "rsa.key").as_bytes()).unwrap();
+    let ring_key = rustls::crypto::ring::sign::any_supported_type(&der).unwrap();
+    let check = MtlsCheck {
+        kms_url: url,
+        okms_id: common::okms(),
+        cert_pem: read(d, "rsa.pem"),
+        key: ClientKey::Signer(ring_key.clone()),
+        ca_pem: Some(read(d, "ca.pem")),
+    };
+    // With PSS, TLS 1.3 as usual.
+    assert!(check_mtls(&check).await.unwrap().is_success());
+    // Without PSS there is no TLS 1.3 scheme for an RSA client certificate: the server,
+    // which speaks TLS 1.3, would get no certificate. okms-api offers TLS 1.2 only then.
+    let r = check_mtls(&MtlsCheck {
+        key: ClientKey::Signer(Arc::new(Pkcs1Only(ring_key))),
+        ..check.clone()
+    })
+    .await
+    .unwrap();
+    assert!(r.is_success(), "{r:?}");
+}
