@@ -36,10 +36,6 @@ struct CheckReport {
 /// Exit 4 when the key and certificate do not match, the certificate is out of date or for
 /// another domain, or the KMS refuses it; 6 for other KMS or API errors; 3 for bad files.
 pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
-    let cert_name = display_path(&a.cert);
-    let bytes = input::read(&a.cert, "the certificate")?;
-    let cert = Certificate::parse(&bytes)
-        .map_err(|e| csr_error(e, format!("{cert_name} is not a valid certificate")))?;
     let on_token = pkcs11::is_uri(&a.key);
     if on_token {
         if a.passphrase.passphrase_file.is_some() || a.passphrase.passphrase_env.is_some() {
@@ -53,6 +49,10 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
             "--pkcs11-module and --pin-file apply to --key pkcs11:URI (a key on a token)",
         ));
     }
+    let cert_name = display_path(&a.cert);
+    let bytes = input::read(&a.cert, "the certificate")?;
+    let cert = Certificate::parse(&bytes)
+        .map_err(|e| csr_error(e, format!("{cert_name} is not a valid certificate")))?;
     // A key file is re-encoded as PKCS#8 PEM; a token key stays there and signs the
     // handshake through okms-pkcs11's rustls adapter.
     // (`key_name` of a URI is its Display form, which never shows a `pin-value`.)
