@@ -26,6 +26,8 @@ enum Task {
     Dist(tasks::dist::Args),
     /// Start okms-emulator and walk the air-gapped flow with okms-cli, printing every step.
     Demo(tasks::demo::Args),
+    /// Run every cargo-fuzz target for --seconds each (nightly toolchain) and summarize.
+    Fuzz(tasks::fuzz::Args),
 }
 
 fn main() -> Result<()> {
@@ -34,5 +36,6 @@ fn main() -> Result<()> {
         Task::Bench(args) => tasks::bench::run(&args),
         Task::Dist(args) => tasks::dist::run(&args),
         Task::Demo(args) => tasks::demo::run(&args),
+        Task::Fuzz(args) => tasks::fuzz::run(&args),
     }
 }

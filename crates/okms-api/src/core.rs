@@ -88,7 +88,7 @@ pub fn build_request(
     req: &ApiRequest,
     auth: &RequestAuth<'_>,
 ) -> Result<http::Request<Vec<u8>>, Error> {
-    let url = endpoint.url(&req.path);
+    let url = wire_url(&endpoint.url(&req.path))?;
     let body = req.body.clone().unwrap_or_default();
     let mut b = http::Request::builder()
         .method(req.method.clone())
@@ -133,6 +133,24 @@ pub fn build_request(
         }
     }
     Ok(b.body(body)?)
+}
+
+/// The URL exactly as the transport puts it on the wire (parsed and serialized by the `url`
+/// crate, as reqwest does: dot segments resolved, characters percent-encoded), which is what
+/// the server hashes to check the signature. A fragment is never sent, so it is refused
+/// rather than signed.
+fn wire_url(url: &str) -> Result<String, Error> {
+    let parsed = url::Url::parse(url).map_err(|e| Error::InvalidUrl {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    if parsed.fragment().is_some() {
+        return Err(Error::invalid(
+            "path",
+            "contains '#': a URL fragment is not sent to the server and cannot be signed",
+        ));
+    }
+    Ok(parsed.into())
 }
 
 pub(crate) fn sensitive(v: &str) -> Result<HeaderValue, Error> {

@@ -292,18 +292,40 @@ impl fmt::Display for ApiError {
     // Same wording as go-ovh so users can search for it; details appended because IAM
     // refusals put the missing action there.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every part comes from the server: control characters are escaped so that an answer
+        // cannot drive the terminal the error is printed on.
         write!(f, "OVHcloud API error (status code {}): ", self.status)?;
         match (&self.class, &self.code) {
-            (Some(class), _) => write!(f, "{class}: ")?,
-            (None, Some(code)) => write!(f, "{code}: ")?,
+            (Some(class), _) => write!(f, "{}: ", Escaped(class))?,
+            (None, Some(code)) => write!(f, "{}: ", Escaped(code))?,
             (None, None) => {}
         }
         write!(f, "{:?}", self.message)?;
         for (k, v) in &self.details {
-            write!(f, " [{k}: {v}]")?;
+            write!(f, " [{}: {}]", Escaped(k), Escaped(v))?;
         }
         if let Some(q) = &self.query_id {
-            write!(f, " (X-OVH-Query-Id: {q})")?;
+            write!(f, " (X-OVH-Query-Id: {})", Escaped(q))?;
+        }
+        Ok(())
+    }
+}
+
+/// Text from the server, shown with control and bidirectional-override characters escaped
+/// (`\u{1b}`); everything else as is.
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for c in self.0.chars() {
+            let unsafe_char = c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if unsafe_char {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                f.write_char(c)?;
+            }
         }
         Ok(())
     }
@@ -314,5 +336,35 @@ impl std::error::Error for ApiError {}
 impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         Error::Api(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let mut details = BTreeMap::new();
+        details.insert("k\u{1b}[2J".to_owned(), "v\u{202e}x".to_owned());
+        let e = ApiError {
+            status: 403,
+            class: Some("Client::Forbidden\u{1b}]0;title\u{7}".to_owned()),
+            code: None,
+            message: "m\u{1b}".to_owned(),
+            details,
+            query_id: Some("EU.q\t1".to_owned()),
+            retry_after: None,
+            shape: ErrorShape::Ovh,
+        };
+        let shown = e.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(!shown.contains('\u{202e}'), "{shown:?}");
+        assert!(
+            shown.contains("Client::Forbidden\\u{1b}]0;title\\u{7}"),
+            "{shown}"
+        );
+        assert!(shown.contains("[k\\u{1b}[2J: v\\u{202e}x]"), "{shown}");
+        assert!(shown.contains("(X-OVH-Query-Id: EU.q\\u{9}1)"), "{shown}");
     }
 }

@@ -188,6 +188,20 @@ pub fn decide_csr(verdicts: &[(Uuid, Option<bool>)]) -> CsrDecision {
     }
 }
 
+/// The events so far, each also handed to the caller's callback as it happens (so that a
+/// failure later on does not hide what was already done, such as a deleted orphan).
+struct Events<'a> {
+    list: Vec<ReconcileEvent>,
+    on_event: &'a (dyn Fn(&ReconcileEvent) + Send + Sync),
+}
+
+impl Events<'_> {
+    fn push(&mut self, e: ReconcileEvent) {
+        (self.on_event)(&e);
+        self.list.push(e);
+    }
+}
+
 enum Step {
     Done(Box<ReconciledCreate>),
     SendAgain,
@@ -196,6 +210,9 @@ enum Step {
 impl<T: Transport, C: Clock> Client<T, C> {
     /// Creates a credential exactly once, reconciling when the POST's outcome is unknown (see
     /// the [module documentation](crate::reconcile)).
+    ///
+    /// `on_event` is called with each [`ReconcileEvent`] as it happens (they are also returned
+    /// on success).
     ///
     /// `is_ours` is consulted in CSR mode only: given a candidate credential, it answers
     /// whether its certificate holds the CSR's public key (`None` when it cannot tell, e.g. no
@@ -209,9 +226,13 @@ impl<T: Transport, C: Clock> Client<T, C> {
         request: &CredentialRequest,
         is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
         options: &ReconcileOptions,
+        on_event: &(dyn Fn(&ReconcileEvent) + Send + Sync),
     ) -> Result<ReconciledCreate, Error> {
         request.validate()?;
-        let mut events = Vec::new();
+        let mut events = Events {
+            list: Vec::new(),
+            on_event,
+        };
         for attempt in 0..2u8 {
             let before: HashSet<Uuid> = self
                 .list_credentials(okms_id)
@@ -223,7 +244,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 events.push(ReconcileEvent::Resent);
             }
             let err = match self.create_credential(okms_id, request).await {
-                Ok(created) => return Ok(ReconciledCreate { created, events }),
+                Ok(created) => {
+                    return Ok(ReconciledCreate {
+                        created,
+                        events: events.list,
+                    });
+                }
                 Err(e @ Error::CreateOutcomeUnknown { .. }) => e,
                 Err(e) => return Err(e),
             };
@@ -307,7 +333,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
         before: &HashSet<Uuid>,
         is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
         options: &ReconcileOptions,
-        events: &mut Vec<ReconcileEvent>,
+        events: &mut Events<'_>,
     ) -> Result<Step, Error> {
         let found = self
             .find_candidates(okms_id, request, before, options)
@@ -336,7 +362,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                         credential,
                         private_key_pem: None,
                     },
-                    events: std::mem::take(events),
+                    events: std::mem::take(&mut events.list),
                 })))
             }
             CsrDecision::NothingCreated => {
@@ -358,7 +384,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
         request: &CredentialRequest,
         before: &HashSet<Uuid>,
         options: &ReconcileOptions,
-        events: &mut Vec<ReconcileEvent>,
+        events: &mut Events<'_>,
     ) -> Result<Step, Error> {
         let orphans = self
             .find_candidates(okms_id, request, before, options)

@@ -96,10 +96,18 @@ async fn generated_orphan_is_settled_deleted_and_created_again() {
     );
     t.push_json(200, &created);
 
+    let seen = std::sync::Mutex::new(Vec::new());
     let r = client(&t)
-        .create_credential_reconciled(okms(), &generated(), &never, &options())
+        .create_credential_reconciled(okms(), &generated(), &never, &options(), &|e| {
+            seen.lock().unwrap().push(e.clone());
+        })
         .await
         .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        r.events,
+        "every event reported as it happened"
+    );
     assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
     assert!(
         r.created
@@ -147,7 +155,7 @@ async fn generated_with_two_identical_candidates_deletes_nothing() {
         ]),
     );
     let e = client(&t)
-        .create_credential_reconciled(okms(), &generated(), &never, &options())
+        .create_credential_reconciled(okms(), &generated(), &never, &options(), &|_| {})
         .await
         .unwrap_err();
     match &e {
@@ -170,10 +178,15 @@ async fn lost_twice_sends_the_post_twice_and_no_more() {
         t.push_json(200, "[]");
         t.push_json(200, "[]");
     }
+    let seen = std::sync::Mutex::new(Vec::new());
     let e = client(&t)
-        .create_credential_reconciled(okms(), &generated(), &never, &options())
+        .create_credential_reconciled(okms(), &generated(), &never, &options(), &|e| {
+            seen.lock().unwrap().push(e.clone());
+        })
         .await
         .unwrap_err();
+    // What was done is reported even though the call fails.
+    assert_eq!(seen.lock().unwrap().len(), 5, "{:?}", seen.lock().unwrap());
     assert!(matches!(e, Error::ReconcileFailed { .. }), "{e}");
     assert!(e.to_string().contains("lost twice"), "{e}");
     let posts = methods(&t).iter().filter(|m| m.starts_with("POST")).count();
@@ -196,7 +209,7 @@ async fn csr_adopts_the_credential_holding_our_key_only() {
     t.push_json(200, &cred(B, "READY", true, Some("OURS")));
     let ours = |c: &Credential| c.certificate_pem.as_deref().map(|p| p == "OURS");
     let r = client(&t)
-        .create_credential_reconciled(okms(), &with_csr(), &ours, &options())
+        .create_credential_reconciled(okms(), &with_csr(), &ours, &options(), &|_| {})
         .await
         .unwrap();
     assert!(r.adopted());
@@ -218,7 +231,7 @@ async fn csr_candidate_of_another_key_is_left_alone_and_the_post_resent() {
     t.push_json(200, &cred(B, "CREATING", true, None));
     let ours = |c: &Credential| c.certificate_pem.as_deref().map(|p| p == "OURS");
     let r = client(&t)
-        .create_credential_reconciled(okms(), &with_csr(), &ours, &options())
+        .create_credential_reconciled(okms(), &with_csr(), &ours, &options(), &|_| {})
         .await
         .unwrap();
     assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
@@ -242,7 +255,7 @@ async fn a_refused_create_is_not_reconciled() {
         r#"{"class":"Client::BadRequest::CredentialNameInvalidCharacter","message":"bad"}"#,
     );
     let e = client(&t)
-        .create_credential_reconciled(okms(), &generated(), &never, &options())
+        .create_credential_reconciled(okms(), &generated(), &never, &options(), &|_| {})
         .await
         .unwrap_err();
     assert_eq!(

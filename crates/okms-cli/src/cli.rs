@@ -588,9 +588,20 @@ pub struct CredentialCreateArgs {
     /// How long to wait for READY (e.g. 90s, 5m, 1h).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
     pub timeout: Duration,
-    /// Write or update this profile in the Go `okms` tool's okms.yaml.
-    #[arg(long, value_name = "NAME")]
+    /// Write or update this profile in the Go `okms` tool's okms.yaml (./okms.yaml if it
+    /// exists, else ~/.ovh-kms/okms.yaml), pointing at --cert-out and the key.
+    #[arg(long, value_name = "NAME", conflicts_with = "no_wait")]
     pub okms_profile: Option<String>,
+    /// The okms.yaml to update instead of the Go tool's default one.
+    #[arg(long, value_name = "PATH", requires = "okms_profile")]
+    pub okms_config: Option<PathBuf>,
+    /// With --csr or --request: the CSR's private key on this host, for the profile (checked
+    /// against the CSR; it must not be encrypted, as the Go tool cannot open it).
+    #[arg(long, value_name = "PATH", requires = "okms_profile")]
+    pub okms_profile_key: Option<PathBuf>,
+    /// CA certificate(s) the Go tool should trust for the domain, written in the profile.
+    #[arg(long, value_name = "PATH", requires = "okms_profile")]
+    pub okms_profile_ca: Option<PathBuf>,
     /// Replace output files that exist.
     #[arg(long)]
     pub force: bool,

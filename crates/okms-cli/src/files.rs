@@ -187,12 +187,69 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<(), WriteError> {
-    check_writable(path, force)?;
-    let io_err = |step: &'static str| {
-        let path = path.to_path_buf();
-        move |source: io::Error| WriteError::Io { path, step, source }
+/// Whether two output paths would land on the same file, whether or not it exists yet
+/// (`k.pem`, `./k.pem` and `dir/../k.pem` do; a symlink to it does too when it exists).
+pub fn same_target(a: &Path, b: &Path) -> bool {
+    if same_file(a, b) {
+        return true;
+    }
+    let resolve = |p: &Path| {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some((fs::canonicalize(parent).ok()?, p.file_name()?.to_owned()))
     };
+    match (resolve(a), resolve(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<(), WriteError> {
+    commit_staged(vec![stage(path, bytes, mode, force)?]).map_err(|e| e.error)
+}
+
+/// A file written under a temporary name, not yet durable nor visible at its path; dropping it
+/// removes the temporary file. Staging several files and committing them together lets their
+/// fsyncs overlap and their directory be synced once (`csr new --key-out` writes two files).
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    dir: PathBuf,
+    file: File,
+    force: bool,
+    guard: TempGuard,
+}
+
+/// Why [`commit_staged`] stopped: the first `committed` files are in place (and durable).
+#[derive(Debug)]
+pub struct CommitError {
+    /// How many of the staged files were committed before the failure.
+    pub committed: usize,
+    /// The failure.
+    pub error: WriteError,
+}
+
+/// Stages a secret file (mode 0600 from creation); see [`Staged`].
+///
+/// # Errors
+/// As [`write_secret_file`]; nothing is left behind.
+pub fn stage_secret_file(path: &Path, bytes: &[u8], force: bool) -> Result<Staged, WriteError> {
+    stage(path, bytes, SECRET_MODE, force)
+}
+
+/// Stages a public file; see [`Staged`].
+///
+/// # Errors
+/// As [`write_public_file`]; nothing is left behind.
+pub fn stage_public_file(path: &Path, bytes: &[u8], force: bool) -> Result<Staged, WriteError> {
+    stage(path, bytes, PUBLIC_MODE, force)
+}
+
+fn stage(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<Staged, WriteError> {
+    check_writable(path, force)?;
+    let io_err = io_error_at(path);
     let file_name = path.file_name().ok_or_else(|| {
         io_err("naming the file")(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -203,45 +260,124 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<(),
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-
     let (tmp_path, mut file) =
         create_temp(&dir, file_name, mode).map_err(io_err("creating a temporary file"))?;
-    let guard = TempGuard(Some(tmp_path.clone()));
-
+    let guard = TempGuard(Some(tmp_path));
     file.write_all(bytes).map_err(io_err("writing"))?;
-    file.sync_all().map_err(io_err("syncing to disk"))?;
-    drop(file);
+    Ok(Staged {
+        path: path.to_path_buf(),
+        dir,
+        file,
+        force,
+        guard,
+    })
+}
 
-    if force {
-        fs::rename(&tmp_path, path).map_err(io_err("moving the file into place"))?;
+fn io_error_at(
+    path: &Path,
+) -> impl Fn(&'static str) -> Box<dyn FnOnce(io::Error) -> WriteError> + use<> {
+    let path = path.to_path_buf();
+    move |step| {
+        let path = path.clone();
+        Box::new(move |source| WriteError::Io { path, step, source })
+    }
+}
+
+/// Makes staged files durable, then puts them in place in order (never over an existing file
+/// unless staged with `force`), then syncs each directory once.
+///
+/// # Errors
+/// The first failure, with how many files were committed before it; those stay in place.
+pub fn commit_staged(staged: Vec<Staged>) -> Result<(), CommitError> {
+    let fail = |committed: usize, error: WriteError| CommitError { committed, error };
+    // The data first, all files at once: concurrent fsyncs share the journal commits.
+    let synced: Vec<io::Result<()>> = if staged.len() == 1 {
+        staged.iter().map(|s| s.file.sync_all()).collect()
     } else {
-        match fs::hard_link(&tmp_path, path) {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = staged
+                .iter()
+                .map(|s| scope.spawn(|| s.file.sync_all()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")))
+                })
+                .collect()
+        })
+    };
+    if let Some((i, Err(e))) = synced.into_iter().enumerate().find(|(_, r)| r.is_err()) {
+        return Err(fail(0, io_error_at(&staged[i].path)("syncing to disk")(e)));
+    }
+
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut committed = 0;
+    let mut first_error = None;
+    for s in staged {
+        if let Err(e) = put_in_place(s, &mut dirs) {
+            first_error = Some(e);
+            break;
+        }
+        committed += 1;
+    }
+    // The renames are only durable once the directory entries are; some filesystems cannot
+    // sync a directory (EINVAL), which is not a reason to call the write failed.
+    for dir in &dirs {
+        if let Ok(d) = File::open(dir)
+            && let Err(e) = d.sync_all()
+            && !matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            )
+            && first_error.is_none()
+        {
+            first_error = Some(io_error_at(dir)("syncing the directory")(e));
+        }
+    }
+    match first_error {
+        Some(error) => Err(fail(committed, error)),
+        None => Ok(()),
+    }
+}
+
+fn put_in_place(s: Staged, dirs: &mut Vec<PathBuf>) -> Result<(), WriteError> {
+    let Staged {
+        path,
+        dir,
+        file,
+        force,
+        guard,
+    } = s;
+    drop(file);
+    let io_err = io_error_at(&path);
+    let Some(tmp_path) = guard.0.clone() else {
+        return Err(io_err("moving the file into place")(io::Error::other(
+            "the temporary file is gone",
+        )));
+    };
+    if force {
+        fs::rename(&tmp_path, &path).map_err(io_err("moving the file into place"))?;
+    } else {
+        match fs::hard_link(&tmp_path, &path) {
             Ok(()) => {
                 fs::remove_file(&tmp_path).map_err(io_err("removing the temporary name"))?;
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(WriteError::Exists(path.to_path_buf()));
+                return Err(WriteError::Exists(path));
             }
             // Some filesystems have no hard links; fall back to a rename after a fresh check,
             // accepting the tiny race that remains there.
             Err(_) => {
-                check_writable(path, false)?;
-                fs::rename(&tmp_path, path).map_err(io_err("moving the file into place"))?;
+                check_writable(&path, false)?;
+                fs::rename(&tmp_path, &path).map_err(io_err("moving the file into place"))?;
             }
         }
     }
     guard.disarm();
-
-    // The rename is only durable once the directory entry is; some filesystems cannot sync a
-    // directory (EINVAL), which is not a reason to call the write failed.
-    if let Ok(d) = File::open(&dir)
-        && let Err(e) = d.sync_all()
-        && !matches!(
-            e.kind(),
-            io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-        )
-    {
-        return Err(io_err("syncing the directory")(e));
+    if !dirs.contains(&dir) {
+        dirs.push(dir);
     }
     Ok(())
 }
@@ -274,6 +410,7 @@ fn create_temp(dir: &Path, file_name: &std::ffi::OsStr, mode: u32) -> io::Result
 }
 
 /// Removes the temporary file unless the write completed.
+#[derive(Debug)]
 struct TempGuard(Option<PathBuf>);
 
 impl TempGuard {
@@ -351,5 +488,47 @@ mod tests {
             Err(WriteError::Io { .. })
         ));
         assert_eq!(entries(d.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn staged_files_commit_in_order_and_a_refusal_keeps_the_earlier_ones() {
+        let d = tempfile::tempdir().unwrap();
+        let key = d.path().join("k.pem");
+        let csr = d.path().join("c.csr");
+        let first = stage_secret_file(&key, b"key", false).unwrap();
+        let second = stage_public_file(&csr, b"csr", false).unwrap();
+        // Someone else creates c.csr between staging and committing.
+        fs::write(&csr, b"theirs").unwrap();
+        let err = commit_staged(vec![first, second]).unwrap_err();
+        assert_eq!(err.committed, 1);
+        assert!(matches!(err.error, WriteError::Exists(_)));
+        assert_eq!(fs::read(&key).unwrap(), b"key");
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read(&csr).unwrap(), b"theirs");
+        assert_eq!(
+            entries(d.path()),
+            vec!["c.csr", "k.pem"],
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn dropped_staged_files_leave_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        drop(stage_secret_file(&d.path().join("k.pem"), b"key", false).unwrap());
+        assert_eq!(entries(d.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn same_target_sees_through_spellings_of_files_not_yet_written() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("sub")).unwrap();
+        let a = d.path().join("k.pem");
+        let b = d.path().join("sub").join("..").join("k.pem");
+        assert!(same_target(&a, &b));
+        assert!(!same_target(&a, &d.path().join("c.pem")));
     }
 }

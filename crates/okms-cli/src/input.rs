@@ -73,6 +73,45 @@ pub fn read(path: &Path, what: &str) -> CliResult<Vec<u8>> {
     Ok(buf)
 }
 
+/// Reads a file holding a private key or a passphrase (wiped on drop) and warns on stderr
+/// when other users can read it.
+///
+/// A warning, not a refusal (OpenSSH refuses such keys): these files are often written by
+/// provisioning tools, mounted secrets or `umask 022` shells, and a refusal would break
+/// pipelines that work today; the key has already leaked to whoever could read it by the time
+/// we look, so refusing protects nothing, while the warning says exactly how to fix it.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_private(path: &Path, what: &str) -> CliResult<Zeroizing<Vec<u8>>> {
+    let bytes = read_secret(path, what)?;
+    if let Some(text) = exposure_warning(path, what) {
+        crate::output::Output::fallback().warn(&text);
+    }
+    Ok(bytes)
+}
+
+/// The warning for a secret file that users other than its owner can read, if it is one.
+#[must_use]
+pub fn exposure_warning(path: &Path, what: &str) -> Option<String> {
+    if is_stdin(path) {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        if mode & 0o044 != 0 {
+            let name = path.display();
+            return Some(format!(
+                "{what} file {name} can be read by other users (mode {:04o}); restrict it with: chmod 600 {name}",
+                mode & 0o7777
+            ));
+        }
+    }
+    None
+}
+
 /// Reads a file that may hold a secret; the buffer is wiped when dropped.
 ///
 /// # Errors

@@ -20,6 +20,7 @@ mod error;
 pub mod exit;
 mod files;
 mod input;
+mod okms_yaml;
 mod output;
 mod passphrase;
 

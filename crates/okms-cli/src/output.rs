@@ -165,6 +165,7 @@ impl Output {
     }
 
     fn stderr_line(&self, color: &str, prefix: &str, text: &str) {
+        let text = printable(text);
         let line = if self.color_stderr {
             format!("{color}{prefix}:{RESET} {text}\n")
         } else {
@@ -172,5 +173,40 @@ impl Output {
         };
         // Nowhere left to report a failure to write to stderr; ignoring it beats a panic.
         let _ = io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+/// `text` with control characters other than newline escaped (`\u{1b}`). Diagnostics quote
+/// what servers and files contain (API errors, JSON decoder messages, file names): escaped,
+/// they cannot drive the terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn diagnostics_escape_control_characters() {
+        assert_eq!(
+            printable("plain text\nsecond line"),
+            "plain text\nsecond line"
+        );
+        assert_eq!(
+            printable("found `\u{1b}` at 20\r\u{7}"),
+            "found `\\u{1b}` at 20\\u{d}\\u{7}"
+        );
     }
 }

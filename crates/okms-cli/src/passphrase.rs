@@ -31,7 +31,7 @@ pub enum Purpose {
 /// no source and no terminal to prompt on (with a hint naming the flags).
 pub fn obtain(args: &PassphraseArgs, purpose: Purpose, what: &str) -> CliResult<Passphrase> {
     let secret = if let Some(file) = &args.passphrase_file {
-        let bytes = input::read_secret(file, "the passphrase")?;
+        let bytes = input::read_private(file, "the passphrase")?;
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             CliError::new(
                 Exit::InvalidInput,

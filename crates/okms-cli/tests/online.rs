@@ -559,3 +559,353 @@ fn server_errors_and_throttling_on_gets_are_retried() {
     let v = json_ok(cli(&s, &emu, AuthMode::OAuth2).args(["--json", "credential", "list"]));
     assert_eq!(v["credentials"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn encrypted_rsa_key_with_csr_and_check() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    s.write("pw", "Zq8-online-secret\n");
+    s.cmd()
+        .args(["key", "new", "--algorithm", "rsa-2048", "--encrypt"])
+        .args(["--passphrase-file", "pw", "--out", "k.pem"])
+        .assert()
+        .success();
+    s.cmd()
+        .args(["csr", "new", "--key", "k.pem", "--passphrase-file", "pw"])
+        .args(["--cn", "rsa-app", "--out", "c.csr"])
+        .assert()
+        .success();
+    let v = json_ok(cli(&s, &emu, AuthMode::OAuth2).args([
+        "--json",
+        "credential",
+        "create",
+        "--csr",
+        "c.csr",
+        "--name",
+        "rsa",
+        "--root",
+    ]));
+    assert_eq!(v["credential"]["certificateType"], "RSA");
+    let out = cli(&s, &emu, AuthMode::OAuth2)
+        .args([
+            "credential",
+            "check",
+            "--cert",
+            "client.cert",
+            "--key",
+            "k.pem",
+        ])
+        .args(["--passphrase-file", "pw"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!stderr_of(&out).contains("Zq8-online-secret"));
+}
+
+#[test]
+fn generated_key_is_on_disk_before_any_polling() {
+    let emu = emulator_with(|c| c.ready_delay = Duration::from_secs(2));
+    let s = Sandbox::new();
+    let v = json_ok(cli(&s, &emu, AuthMode::Signature).args([
+        "--json",
+        "credential",
+        "create",
+        "--name",
+        "early-key",
+        "--root",
+        "--no-wait",
+    ]));
+    // The credential is still CREATING, and the key is already there, private.
+    assert_eq!(v["credential"]["status"], "CREATING");
+    assert_eq!(v["key_out"], "domain.key");
+    assert_eq!(s.mode("domain.key"), 0o600);
+    let id = v["credential"]["id"].as_str().unwrap().to_owned();
+    json_ok(cli(&s, &emu, AuthMode::Signature).args([
+        "--json",
+        "credential",
+        "wait",
+        &id,
+        "--cert-out",
+        "client.cert",
+    ]));
+    assert_eq!(
+        fingerprint(&s, "cert", "client.cert"),
+        fingerprint(&s, "key", "domain.key")
+    );
+}
+
+#[test]
+fn no_secret_is_printed_at_the_highest_verbosity() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    let info = emu.info();
+    let secrets = [
+        info.application_secret.clone(),
+        info.consumer_key.clone(),
+        info.client_secret.clone(),
+    ];
+    let mut outputs = Vec::new();
+    for mode in BOTH {
+        let name = format!("{mode:?}");
+        let run = |args: &[&str]| {
+            let out = cli(&s, &emu, mode).arg("-vv").args(args).output().unwrap();
+            assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+            out
+        };
+        let created = run(&[
+            "--json",
+            "credential",
+            "create",
+            "--csr",
+            "c.csr",
+            "--name",
+            &name,
+            "--root",
+            "--cert-out",
+            &format!("{name}.cert"),
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+        let id = v["credential"]["id"].as_str().unwrap().to_owned();
+        outputs.push(created);
+        outputs.push(run(&["whoami"]));
+        outputs.push(run(&["domain", "list"]));
+        outputs.push(run(&["credential", "list"]));
+        outputs.push(run(&["credential", "get", &id]));
+        outputs.push(run(&["credential", "wait", &id]));
+        outputs.push(run(&[
+            "credential",
+            "check",
+            "--cert",
+            &format!("{name}.cert"),
+            "--key",
+            "k.pem",
+        ]));
+        outputs.push(run(&["credential", "delete", &id, "--yes"]));
+    }
+    for out in &outputs {
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr_of(out));
+        for secret in &secrets {
+            assert!(
+                !all.contains(secret.as_str()),
+                "a secret was printed:\n{all}"
+            );
+        }
+        assert!(!all.contains("PRIVATE KEY"));
+        assert!(!all.to_lowercase().contains("bearer "), "{all}");
+        assert!(!all.contains("X-Ovh-Signature"), "{all}");
+    }
+}
+
+/// Runs the CLI on a pseudo-terminal made by script(1), typing `input`; None without script.
+fn on_tty(
+    s: &Sandbox,
+    emu: &okms_emulator::RunningEmulator,
+    args: &str,
+    input: &str,
+) -> Option<(i32, String)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: script(1) not found; the delete confirmation was not tested");
+        return None;
+    }
+    let info = emu.info();
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_okms-cli"));
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("HOME", s.dir.path())
+        .env("OVH_ENDPOINT", &info.api_url)
+        .env("OVH_APPLICATION_KEY", &info.application_key)
+        .env("OVH_APPLICATION_SECRET", &info.application_secret)
+        .env("OVH_CONSUMER_KEY", &info.consumer_key)
+        .env_remove("OVH_CLIENT_ID")
+        .env_remove("OVH_CLIENT_SECRET")
+        .env_remove("OVH_ACCESS_TOKEN")
+        .env("OKMS_ID", info.okms_id.to_string())
+        .current_dir(s.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.code().unwrap_or(-1), text))
+}
+
+#[test]
+fn delete_asks_on_a_terminal() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    let v = json_ok(cli(&s, &emu, AuthMode::Signature).args([
+        "--json",
+        "credential",
+        "create",
+        "--csr",
+        "c.csr",
+        "--name",
+        "ask-me",
+        "--root",
+    ]));
+    let id = v["credential"]["id"].as_str().unwrap().to_owned();
+    let Some((code, text)) = on_tty(&s, &emu, &format!("credential delete {id}"), "n\n") else {
+        return;
+    };
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("ask-me") && text.contains("[y/N]"), "{text}");
+    assert!(text.contains("nothing was deleted"), "{text}");
+    assert_eq!(emu.credentials()[0].phase, CredentialPhase::Ready);
+    let (code, text) = on_tty(&s, &emu, &format!("credential delete {id}"), "y\n").unwrap();
+    assert_eq!(code, 0, "{text}");
+    assert!(matches!(
+        emu.credentials()[0].phase,
+        CredentialPhase::Deleting | CredentialPhase::Deleted
+    ));
+}
+
+#[test]
+fn wait_stops_at_once_on_expired() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    let v = json_ok(cli(&s, &emu, AuthMode::Signature).args([
+        "--json",
+        "credential",
+        "create",
+        "--csr",
+        "c.csr",
+        "--name",
+        "short",
+        "--root",
+        "--validity",
+        "1",
+        "--no-wait",
+    ]));
+    let id = v["credential"]["id"].as_str().unwrap().to_owned();
+    emu.advance_clock(Duration::from_secs(3 * 86_400));
+    let started = std::time::Instant::now();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "wait", &id, "--timeout", "60s"])
+        .args(["--cert-out", "late.cert"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("EXPIRED"), "{}", stderr_of(&out));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(!s.exists("late.cert"));
+}
+
+/// A small soak: create-wait-check runs with faults on every route (dropped connections before
+/// and after processing on the create, 5xx and 429 on reads, latency). Every run ends with
+/// exactly one READY credential of its name whose certificate matches a key on disk, or fails
+/// saying so with nothing left behind; no orphan survives. `OKMS_SOAK_RUNS` sets the count.
+#[test]
+fn soak_create_wait_check_under_faults() {
+    let runs: usize = std::env::var("OKMS_SOAK_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let emu = emulator_with(|c| c.seed = 7);
+    let post = "POST:/v2/okms/resource/*/credential";
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::DropAfterProcessing)
+            .rate(0.3)
+            .route(post)
+            .unwrap(),
+        FaultSpec::new(FaultKind::DropBeforeProcessing)
+            .rate(0.15)
+            .route(post)
+            .unwrap(),
+        FaultSpec::new(FaultKind::ServerError)
+            .rate(0.1)
+            .route("GET:/v2/**")
+            .unwrap(),
+        FaultSpec::new(FaultKind::TooManyRequests {
+            retry_after_secs: 0,
+        })
+        .rate(0.05)
+        .route("GET:/v2/**")
+        .unwrap(),
+        FaultSpec::new(FaultKind::Latency(Duration::from_millis(20))).rate(0.2),
+    ]);
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    let (mut ok, mut failed, mut reconciled) = (0, 0, 0);
+    for i in 0..runs {
+        let name = format!("soak-{i}");
+        let cert = format!("{name}.cert");
+        let key = format!("{name}.key");
+        let mut c = cli(
+            &s,
+            &emu,
+            if i % 2 == 0 {
+                AuthMode::Signature
+            } else {
+                AuthMode::OAuth2
+            },
+        );
+        c.args(["--json", "credential", "create", "--name", &name, "--root"])
+            .args(["--cert-out", &cert, "--timeout", "20s"]);
+        let csr_mode = i % 3 != 2;
+        if csr_mode {
+            c.args(["--csr", "c.csr"]);
+        } else {
+            c.args(["--key-out", &key]);
+        }
+        let out = c.output().unwrap();
+        let live: Vec<_> = emu
+            .credentials()
+            .into_iter()
+            .filter(|c| c.name == name)
+            .filter(|c| {
+                !matches!(
+                    c.phase,
+                    CredentialPhase::Deleting | CredentialPhase::Deleted
+                )
+            })
+            .collect();
+        if out.status.success() {
+            ok += 1;
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            if !v["reconciliation"].as_array().unwrap().is_empty() {
+                reconciled += 1;
+            }
+            assert_eq!(live.len(), 1, "run {i}: one live credential: {live:?}");
+            assert_eq!(v["credential"]["id"], live[0].id.to_string());
+            let key_file = if csr_mode { "k.pem" } else { key.as_str() };
+            assert_eq!(
+                fingerprint(&s, "cert", &cert),
+                fingerprint(&s, "key", key_file)
+            );
+        } else {
+            failed += 1;
+            let err = stderr_of(&out);
+            eprintln!("soak run {i} failed:\n{err}");
+            // A failure must leave no live credential behind without naming it.
+            for c in &live {
+                assert!(
+                    err.contains(&c.id.to_string()),
+                    "run {i}: unnamed live credential {c:?}:\n{err}"
+                );
+            }
+            assert!(!s.exists(&cert), "run {i}");
+        }
+    }
+    eprintln!(
+        "soak: {runs} runs, {ok} ok ({reconciled} after reconciliation), {failed} failed cleanly"
+    );
+    assert!(ok > 0);
+}

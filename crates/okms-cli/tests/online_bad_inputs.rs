@@ -496,7 +496,7 @@ fn online_bad_inputs() {
             &["bad-request.json", "not a credential request"],
         ),
         case(
-            "--okms-profile is refused before sending",
+            "--okms-profile with a CSR but no key is refused before sending",
             Env::Emu,
             &[
                 "credential",
@@ -510,7 +510,7 @@ fn online_bad_inputs() {
                 "x",
             ],
             2,
-            &["--okms-profile"],
+            &["--okms-profile-key"],
         ),
         case(
             "missing --config file",
@@ -710,4 +710,38 @@ fn expired_access_token() {
     assert!(err.contains("expired"), "{err}");
     assert!(!err.contains(&token));
     assert_eq!(s.snapshot(), before);
+}
+
+/// No place at all to keep the generated key (requested path, working directory and temporary
+/// directory all refuse): the credential is revoked, since nobody could hold its key, and the
+/// command fails saying so.
+#[test]
+fn key_with_nowhere_to_go_revokes_the_credential() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let cert = s.path("c.cert");
+    let mut cmd = cli(&s, &emu, AuthMode::Signature);
+    // /proc refuses new files to everyone, root included.
+    cmd.current_dir("/proc").env("TMPDIR", "/proc");
+    let out = cmd
+        .args(["credential", "create", "--name", "nowhere", "--root"])
+        .args(["--key-out", "/proc/okms-cli-test.key", "--cert-out"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("could not be written anywhere"), "{err}");
+    assert!(err.contains("was deleted"), "{err}");
+    assert!(!err.contains("PRIVATE KEY"));
+    let creds = emu.credentials();
+    assert_eq!(creds.len(), 1);
+    assert!(
+        matches!(
+            creds[0].phase,
+            okms_emulator::CredentialPhase::Deleting | okms_emulator::CredentialPhase::Deleted
+        ),
+        "{creds:?}"
+    );
+    assert!(!cert.exists());
 }

@@ -287,7 +287,13 @@ fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
         )));
     }
     let raw = &s[eq + 1..];
-    if let Some(attr) = lookup(key) {
+    // A dotted OID of a known type (2.5.4.6 is C) gets that type's checks and string kind, so
+    // it cannot bypass them and the name prints back (as C=...) to the same DER.
+    let known = lookup(key).or_else(|| {
+        let oid = ObjectIdentifier::new(key).ok()?;
+        ATTRS.iter().find(|a| a.oid == oid)
+    });
+    if let Some(attr) = known {
         let trimmed = trim_unescaped(raw);
         if trimmed.first() == Some(&b'#') {
             return Err(Error::InvalidSubject(format!(

@@ -83,78 +83,60 @@ fn check_bearer(shared: &Shared, token: &str) -> Result<Caller, AuthError> {
 }
 
 fn check_signed(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Caller, AuthError> {
-    let creds = &shared.settings.credentials;
+    use signature::Rejection;
     let h = &parts.headers;
-    let Some(ak) = header(h, "x-ovh-application") else {
-        return Err(AuthError::new(
-            AuthCode::NotAuthenticated,
-            "You must login first (send X-Ovh-Application/X-Ovh-Consumer/X-Ovh-Timestamp/\
-             X-Ovh-Signature or Authorization: Bearer)",
-        ));
-    };
-    if !signature::matches(&creds.application_key, ak) {
-        return Err(AuthError::new(
-            AuthCode::InvalidKey,
-            "Invalid application key",
-        ));
-    }
-    let Some(ck) = header(h, "x-ovh-consumer") else {
-        return Err(AuthError::new(
-            AuthCode::NotCredential,
-            "This call needs a consumer key: send X-Ovh-Consumer",
-        ));
-    };
-    if !signature::matches(&creds.consumer_key, ck) {
-        return Err(AuthError::new(
-            AuthCode::InvalidCredential,
-            "This credential does not exist",
-        ));
-    }
-    let Some(ts_text) = header(h, "x-ovh-timestamp") else {
-        return Err(AuthError::new(
-            AuthCode::QueryTimeOut,
-            "Missing X-Ovh-Timestamp header",
-        ));
-    };
-    let Ok(ts) = ts_text.parse::<i64>() else {
-        return Err(AuthError::new(
-            AuthCode::QueryTimeOut,
-            "X-Ovh-Timestamp must be decimal unix seconds",
-        ));
+    let url = full_url(parts);
+    let req = signature::SignedRequest {
+        application: header(h, "x-ovh-application"),
+        consumer: header(h, "x-ovh-consumer"),
+        timestamp: header(h, "x-ovh-timestamp"),
+        signature: header(h, "x-ovh-signature"),
+        method: parts.method.as_str(),
+        url: &url,
+        body,
     };
     let server = shared.server_clock().unix_timestamp();
     let max = i64::try_from(shared.settings.max_clock_skew.as_secs()).unwrap_or(i64::MAX);
-    let drift = ts.saturating_sub(server);
-    if drift.saturating_abs() > max {
-        return Err(AuthError::new(
+    let rejection = match signature::verify(&shared.settings.credentials, &req, server, max) {
+        Ok(()) => return Ok(Caller::Application),
+        Err(r) => r,
+    };
+    Err(match rejection {
+        Rejection::MissingApplication => AuthError::new(
+            AuthCode::NotAuthenticated,
+            "You must login first (send X-Ovh-Application/X-Ovh-Consumer/X-Ovh-Timestamp/\
+             X-Ovh-Signature or Authorization: Bearer)",
+        ),
+        Rejection::UnknownApplication => {
+            AuthError::new(AuthCode::InvalidKey, "Invalid application key")
+        }
+        Rejection::MissingConsumer => AuthError::new(
+            AuthCode::NotCredential,
+            "This call needs a consumer key: send X-Ovh-Consumer",
+        ),
+        Rejection::UnknownConsumer => AuthError::new(
+            AuthCode::InvalidCredential,
+            "This credential does not exist",
+        ),
+        Rejection::MissingTimestamp => {
+            AuthError::new(AuthCode::QueryTimeOut, "Missing X-Ovh-Timestamp header")
+        }
+        Rejection::BadTimestamp => AuthError::new(
+            AuthCode::QueryTimeOut,
+            "X-Ovh-Timestamp must be decimal unix seconds",
+        ),
+        Rejection::ClockSkew { drift, max } => AuthError::new(
             AuthCode::QueryTimeOut,
             format!(
                 "Query out of time: X-Ovh-Timestamp is {drift} s away from server time \
                  (at most {max} s allowed); synchronise with GET /auth/time"
             ),
-        ));
-    }
-    let Some(sig) = header(h, "x-ovh-signature") else {
-        return Err(AuthError::new(
-            AuthCode::InvalidSignature,
-            "Missing X-Ovh-Signature header",
-        ));
-    };
-    let expected = signature::compute(
-        &creds.application_secret,
-        &creds.consumer_key,
-        parts.method.as_str(),
-        &full_url(parts),
-        body,
-        ts_text,
-    );
-    if !signature::matches(&expected, sig) {
-        return Err(AuthError::new(
-            AuthCode::InvalidSignature,
-            "Invalid signature",
-        ));
-    }
-    Ok(Caller::Application)
+        ),
+        Rejection::MissingSignature => {
+            AuthError::new(AuthCode::InvalidSignature, "Missing X-Ovh-Signature header")
+        }
+        Rejection::BadSignature => AuthError::new(AuthCode::InvalidSignature, "Invalid signature"),
+    })
 }
 
 /// Middleware for every authenticated route: buffers the body (it is part of the

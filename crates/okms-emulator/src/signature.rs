@@ -41,6 +41,98 @@ pub fn matches(expected: &str, received: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The `$1$` parts of one received request: the four `X-Ovh-*` header values (`None` when
+/// a header is absent) and what the signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    /// `X-Ovh-Application`.
+    pub application: Option<&'a str>,
+    /// `X-Ovh-Consumer`.
+    pub consumer: Option<&'a str>,
+    /// `X-Ovh-Timestamp`, as sent (the signature covers this text).
+    pub timestamp: Option<&'a str>,
+    /// `X-Ovh-Signature`.
+    pub signature: Option<&'a str>,
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The full URL as the client addressed it.
+    pub url: &'a str,
+    /// The exact body bytes.
+    pub body: &'a [u8],
+}
+
+/// Why a signed request is refused, in the order the checks run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// No `X-Ovh-Application`.
+    MissingApplication,
+    /// Not the emulator's application key.
+    UnknownApplication,
+    /// No `X-Ovh-Consumer`.
+    MissingConsumer,
+    /// Not the emulator's consumer key.
+    UnknownConsumer,
+    /// No `X-Ovh-Timestamp`.
+    MissingTimestamp,
+    /// `X-Ovh-Timestamp` is not decimal unix seconds.
+    BadTimestamp,
+    /// The timestamp is `drift` seconds from the server clock, more than `max`.
+    ClockSkew {
+        /// Client timestamp minus server time (saturating).
+        drift: i64,
+        /// The largest drift allowed.
+        max: i64,
+    },
+    /// No `X-Ovh-Signature`.
+    MissingSignature,
+    /// The signature does not match.
+    BadSignature,
+}
+
+/// Checks a `$1$`-signed request against `creds`, the server clock `server_now` (unix
+/// seconds) and the largest clock skew allowed, as OVHcloud's authentication layer does.
+/// Pure: the emulator's middleware maps the rejection to its answer, and the fuzz target
+/// `emulator_signature_check` calls it directly.
+pub fn verify(
+    creds: &crate::ApiCredentials,
+    req: &SignedRequest<'_>,
+    server_now: i64,
+    max_skew_secs: i64,
+) -> Result<(), Rejection> {
+    let ak = req.application.ok_or(Rejection::MissingApplication)?;
+    if !matches(&creds.application_key, ak) {
+        return Err(Rejection::UnknownApplication);
+    }
+    let ck = req.consumer.ok_or(Rejection::MissingConsumer)?;
+    if !matches(&creds.consumer_key, ck) {
+        return Err(Rejection::UnknownConsumer);
+    }
+    let ts_text = req.timestamp.ok_or(Rejection::MissingTimestamp)?;
+    let ts = ts_text
+        .parse::<i64>()
+        .map_err(|_| Rejection::BadTimestamp)?;
+    let drift = ts.saturating_sub(server_now);
+    if drift.saturating_abs() > max_skew_secs {
+        return Err(Rejection::ClockSkew {
+            drift,
+            max: max_skew_secs,
+        });
+    }
+    let sig = req.signature.ok_or(Rejection::MissingSignature)?;
+    let expected = compute(
+        &creds.application_secret,
+        &creds.consumer_key,
+        req.method,
+        req.url,
+        req.body,
+        ts_text,
+    );
+    if !matches(&expected, sig) {
+        return Err(Rejection::BadSignature);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,4 +3,5 @@
 pub mod bench;
 pub mod demo;
 pub mod dist;
+pub mod fuzz;
 pub mod test;

@@ -97,10 +97,10 @@ fn show(a: &CertShowArgs, out: &Output) -> CliResult<()> {
         out.field("Not before", &report.not_before)?;
         out.field("Not after", &report.not_after)?;
         out.field("Valid now", if report.valid_now { "yes" } else { "no" })?;
-        out.field("Key usages", &report.key_usages.join(", "))?;
+        out.field("Key usages", &list_or_none(&report.key_usages))?;
         out.field(
             "Extended key usages",
-            &report.extended_key_usages.join(", "),
+            &list_or_none(&report.extended_key_usages),
         )?;
         out.field(
             "Key algorithm",
@@ -120,4 +120,13 @@ fn show(a: &CertShowArgs, out: &Output) -> CliResult<()> {
         .hint("this certificate was issued for another key"));
     }
     Ok(())
+}
+
+/// `a, b` or `(none)`, so that an absent extension does not read as a blank line.
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
+    }
 }

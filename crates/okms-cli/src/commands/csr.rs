@@ -6,7 +6,7 @@ use std::str::FromStr;
 use okms_csr::{Csr, CsrBuilder, CsrSigner, DistinguishedName, SubjectAltName, same_public_key};
 use serde::Serialize;
 
-use super::key::{NewKeyReport, generate_and_write};
+use super::key::{NewKeyReport, generate_encoded};
 use super::{
     algorithm, csr_error, display_path, load_private_key, pkcs11, refuse_output_over_input, usage,
 };
@@ -108,7 +108,7 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
                     .hint("use `okms-cli key new --out -` to print a key, then `csr new --key`"),
             );
         }
-        if key_out == &a.out {
+        if files::same_target(key_out, &a.out) {
             return Err(usage("--key-out and --out name the same file"));
         }
         files::check_writable(key_out, a.force)?;
@@ -119,6 +119,7 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
     }
 
     let builder = CsrBuilder::new(subject).sans(sans);
+    let mut new_key_file: Option<files::Staged> = None;
     let (key, key_used): (Box<dyn CsrSigner>, KeyUsed) = match (&a.key, &a.key_out) {
         (Some(path), _) if on_token => {
             let signer = pkcs11::signer(path, &a.token, "--key", out)?;
@@ -143,15 +144,22 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
         }
         (None, Some(key_out)) => {
             let alg = algorithm(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
-            let (key, report) =
-                generate_and_write(alg, &a.new_key, &a.passphrase, key_out, a.force, out)?;
+            let (key, pem, report) =
+                generate_encoded(alg, &a.new_key, &a.passphrase, key_out, out)?;
+            // Staged, not yet in place: it is committed with the CSR (their fsyncs overlap),
+            // or alone if the CSR step fails.
+            new_key_file = Some(files::stage_secret_file(
+                key_out,
+                pem.expose().as_bytes(),
+                a.force,
+            )?);
             (Box::new(key), KeyUsed::New(report))
         }
         (None, None) => return Err(usage("give --key PATH or --key-out PATH")),
     };
 
-    // From here on a new key may already be on disk: it is kept (it is the user's only copy
-    // of a key that might be wanted), and the error says where it is.
+    // From here on a new key is staged: whatever happens to the CSR, it is put in place (it is
+    // the user's only copy of a key that might be wanted), and an error says where it is.
     let key_note = match &key_used {
         KeyUsed::New(r) => Some(format!("the new private key was kept in {}", r.path)),
         KeyUsed::Existing { .. } => None,
@@ -168,19 +176,44 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
         None => e,
     };
 
-    // `--key-out ./k.pem --out k.pem --force` would put the CSR over the key just written.
-    if let Some(key_out) = &a.key_out {
-        refuse_output_over_input(&a.out, "--out", key_out, "--key-out").map_err(with_note)?;
+    let csr_step = (|| -> CliResult<_> {
+        // `--key-out ./k.pem --out k.pem --force` would put the CSR over the new key.
+        if let Some(key_out) = &a.key_out {
+            refuse_output_over_input(&a.out, "--out", key_out, "--key-out")?;
+        }
+        let csr = builder
+            .build(key.as_ref())
+            .map_err(|e| csr_error(e, "cannot build the CSR"))?;
+        let pem = csr.to_pem();
+        let staged = if csr_to_stdout {
+            None
+        } else {
+            Some(files::stage_public_file(&a.out, pem.as_bytes(), a.force)?)
+        };
+        Ok((csr, pem, staged))
+    })();
+    let key_is_new = new_key_file.is_some();
+    let mut to_commit: Vec<files::Staged> = new_key_file.into_iter().collect();
+    let (csr, pem) = match csr_step {
+        Ok((csr, pem, staged)) => {
+            to_commit.extend(staged);
+            (csr, pem)
+        }
+        Err(e) => {
+            files::commit_staged(to_commit).map_err(|c| CliError::from(c.error))?;
+            return Err(with_note(e));
+        }
+    };
+    if let Err(c) = files::commit_staged(to_commit) {
+        let e = CliError::from(c.error);
+        return Err(if key_is_new && c.committed >= 1 {
+            with_note(e)
+        } else {
+            e
+        });
     }
-    let csr = builder
-        .build(key.as_ref())
-        .map_err(|e| with_note(csr_error(e, "cannot build the CSR")))?;
-    let pem = csr.to_pem();
     if csr_to_stdout {
         out.stdout_bytes(pem.as_bytes()).map_err(with_note)?;
-    } else {
-        files::write_public_file(&a.out, pem.as_bytes(), a.force)
-            .map_err(|e| with_note(e.into()))?;
     }
 
     let info = csr.info();

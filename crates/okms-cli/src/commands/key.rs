@@ -120,6 +120,26 @@ pub fn generate_and_write(
     force: bool,
     out: &Output,
 ) -> CliResult<(PrivateKey, NewKeyReport)> {
+    let (key, pem, report) = generate_encoded(alg, opts, pass, path, out)?;
+    if input::is_stdin(path) {
+        out.stdout_bytes(pem.expose().as_bytes())?;
+    } else {
+        files::write_secret_file(path, pem.expose().as_bytes(), force)?;
+    }
+    Ok((key, report))
+}
+
+/// A new key, encoded as asked, and the report of writing it to `path` (not written yet).
+///
+/// # Errors
+/// Incompatible options, a passphrase that cannot be obtained, or a failed generation.
+pub fn generate_encoded(
+    alg: KeyAlgorithm,
+    opts: &NewKeyArgs,
+    pass: &PassphraseArgs,
+    path: &Path,
+    out: &Output,
+) -> CliResult<(PrivateKey, SecretString, NewKeyReport)> {
     if !opts.encrypt && (pass.passphrase_file.is_some() || pass.passphrase_env.is_some()) {
         return Err(
             usage("a passphrase source was given but the new key is not encrypted")
@@ -157,11 +177,6 @@ pub fn generate_and_write(
         ),
     };
     let to_stdout = input::is_stdin(path);
-    if to_stdout {
-        out.stdout_bytes(pem.expose().as_bytes())?;
-    } else {
-        files::write_secret_file(path, pem.expose().as_bytes(), force)?;
-    }
     let report = NewKeyReport {
         path: if to_stdout {
             "-".to_owned()
@@ -174,7 +189,7 @@ pub fn generate_and_write(
         mode: (!to_stdout).then(|| "0600".to_owned()),
         public_key_sha256: key.public_key().fingerprint_sha256(),
     };
-    Ok((key, report))
+    Ok((key, pem, report))
 }
 
 fn describe_format(format: &str) -> &'static str {
@@ -221,7 +236,7 @@ fn show(a: &KeyShowArgs, out: &Output) -> CliResult<()> {
         return out.field("Public key SHA-256", &key.public_key.fingerprint_sha256());
     }
     refuse_token_flags(&a.token, "and the key is a file")?;
-    let bytes = input::read_secret(&a.path, "the private key")?;
+    let bytes = input::read_private(&a.path, "the private key")?;
     let encrypted = PrivateKey::is_encrypted(&bytes);
     let key = import_private_key(&bytes, &display_path(&a.path), &a.passphrase)?;
     drop(bytes);

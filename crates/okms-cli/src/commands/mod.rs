@@ -113,7 +113,7 @@ pub fn display_path(path: &Path) -> String {
 /// # Errors
 /// Exit 3 for unreadable, malformed or unsupported keys and wrong passphrases.
 pub fn load_private_key(path: &Path, pass: &PassphraseArgs) -> CliResult<PrivateKey> {
-    let bytes = input::read_secret(path, "the private key")?;
+    let bytes = input::read_private(path, "the private key")?;
     import_private_key(&bytes, &display_path(path), pass)
 }
 

@@ -24,6 +24,7 @@ use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
 use crate::input;
+use crate::okms_yaml;
 use crate::output::Output;
 
 /// Default file for a key OVHcloud generates (as in OVHcloud's guide).
@@ -138,12 +139,12 @@ fn tell_event(e: &ReconcileEvent, out: &Output) {
 
 fn create(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
     let okms_id = parse_uuid(&a.okms.okms_id, "--okms-id")?;
-    if a.okms_profile.is_some() {
-        return Err(usage("--okms-profile is not supported by this build yet; nothing was sent")
-            .hint("configure the Go `okms` tool with `okms configure` and the files this command writes"));
-    }
     // The request, without identities built from the account yet.
     let (mut request, source) = local_request(a)?;
+    let profile_plan = match &a.okms_profile {
+        Some(name) => Some(plan_profile(a, name, &source, &request)?),
+        None => None,
+    };
     // Outputs: refuse before anything is sent.
     if let Source::Generated { key_out } = &source {
         // Never over an existing key, --force or not: a key is not replaceable.
@@ -170,8 +171,215 @@ fn create(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -> CliRes
             request.identity_urns = build_urns(&a.identities, Some((&nic, plate)))?;
         }
         request.validate().map_err(|e| api_error(e, ""))?;
-        create_online(&client, okms_id, &request, &source, a, out).await
+        // The profile needs the domain's endpoints; a profile that cannot be written is found
+        // out before anything is created.
+        let profile = match profile_plan {
+            Some(plan) => Some(plan.complete(&client, okms_id, a.force).await?),
+            None => None,
+        };
+        create_online(&client, okms_id, &request, &source, a, out).await?;
+        if let Some(profile) = profile {
+            profile.write(a.force, out)?;
+        }
+        Ok(())
     })
+}
+
+/// `--okms-profile`, as far as it can be settled offline.
+struct ProfilePlan {
+    name: String,
+    path: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    ca: Option<PathBuf>,
+    rsa: bool,
+}
+
+/// `--okms-profile` with the domain's endpoints, checked against the file as it is now.
+struct ReadyProfile {
+    name: String,
+    path: PathBuf,
+    profile: okms_yaml::Profile,
+}
+
+fn plan_profile(
+    a: &CredentialCreateArgs,
+    name: &str,
+    source: &Source,
+    request: &CredentialRequest,
+) -> CliResult<ProfilePlan> {
+    if name.trim().is_empty() {
+        return Err(usage("--okms-profile needs a profile name"));
+    }
+    let path = match &a.okms_config {
+        Some(p) => p.clone(),
+        None => okms_yaml::default_path().ok_or_else(|| {
+            usage("cannot find the okms.yaml of the Go okms tool: no okms.yaml here and no home directory")
+                .hint("give the file with --okms-config PATH")
+        })?,
+    };
+    let (key, rsa) = match source {
+        Source::Generated { key_out } => {
+            if a.okms_profile_key.is_some() {
+                return Err(usage(
+                    "--okms-profile-key is for --csr or --request; the profile uses the generated key (--key-out)",
+                ));
+            }
+            let rsa = request.certificate_type == Some(CertificateType::Rsa);
+            (okms_yaml::absolute(key_out), rsa)
+        }
+        Source::Csr { public_key } => {
+            let Some(key_path) = &a.okms_profile_key else {
+                return Err(usage(
+                    "--okms-profile with a CSR needs the CSR's private key on this host: --okms-profile-key PATH",
+                )
+                .hint("the Go okms tool signs with that key; without it, write the profile on the key's host"));
+            };
+            let bytes = input::read_private(key_path, "the private key")?;
+            let key = PrivateKey::import(&bytes, None).map_err(|e| {
+                CliError::new(
+                    Exit::InvalidInput,
+                    format!("--okms-profile-key {}: {e}", display_path(key_path)),
+                )
+                .hint("give an unencrypted private key: the Go okms tool cannot open an encrypted one")
+            })?;
+            if !same_public_key(&key.public_key(), public_key) {
+                return Err(CliError::new(
+                    Exit::VerificationFailed,
+                    format!(
+                        "--okms-profile-key {} does not hold the CSR's public key; nothing was sent",
+                        display_path(key_path)
+                    ),
+                ));
+            }
+            let rsa = public_key.algorithm().is_ok_and(|alg| alg.is_rsa());
+            (okms_yaml::absolute(key_path), rsa)
+        }
+    };
+    Ok(ProfilePlan {
+        name: name.to_owned(),
+        path,
+        cert: okms_yaml::absolute(&a.cert_out),
+        key,
+        ca: a.okms_profile_ca.as_deref().map(okms_yaml::absolute),
+        rsa,
+    })
+}
+
+impl ProfilePlan {
+    async fn complete(
+        self,
+        client: &Client,
+        okms_id: Uuid,
+        force: bool,
+    ) -> CliResult<ReadyProfile> {
+        let domain = client.get_domain(okms_id, false).await.map_err(|e| {
+            api_failure(
+                e,
+                format!("cannot read OKMS domain {okms_id} for --okms-profile"),
+            )
+        })?;
+        let Some(rest_endpoint) = domain.rest_endpoint else {
+            return Err(CliError::new(
+                Exit::Api,
+                format!("the API reports no REST endpoint for domain {okms_id}; nothing was sent"),
+            )
+            .hint(
+                "create the credential without --okms-profile and configure the Go tool by hand",
+            ));
+        };
+        let kmip_endpoint = if self.rsa {
+            domain.kmip_rsa_endpoint.or(domain.kmip_endpoint)
+        } else {
+            domain.kmip_endpoint
+        };
+        let ready = ReadyProfile {
+            name: self.name,
+            path: self.path,
+            profile: okms_yaml::Profile {
+                rest_endpoint,
+                kmip_endpoint,
+                ca: self.ca,
+                cert: self.cert,
+                key: self.key,
+            },
+        };
+        ready
+            .render(force)
+            .map_err(|e| e.context("nothing was sent"))?;
+        Ok(ready)
+    }
+}
+
+impl ReadyProfile {
+    /// The file's new text, from its current content.
+    fn render(&self, force: bool) -> CliResult<String> {
+        let existing = match std::fs::read_to_string(&self.path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(CliError::new(
+                    Exit::Error,
+                    format!("cannot read {}: {e}", self.path.display()),
+                ));
+            }
+        };
+        okms_yaml::update(existing.as_deref(), &self.path, &self.name, &self.profile, force)
+            .map_err(|e| {
+                let hint = match e {
+                    okms_yaml::ProfileError::Exists { .. } => {
+                        "add --force to point it at the new certificate, or choose another --okms-profile"
+                    }
+                    okms_yaml::ProfileError::Invalid { .. } => {
+                        "fix the file, or give another one with --okms-config"
+                    }
+                };
+                CliError::new(Exit::InvalidInput, e).hint(hint)
+            })
+    }
+
+    /// Writes the profile (mode 0600, atomically), after the certificate exists.
+    fn write(&self, force: bool, out: &Output) -> CliResult<()> {
+        let failed = |e: CliError| {
+            e.context(format!(
+                "the credential was created and its certificate written, but profile {:?} was not",
+                self.name
+            ))
+        };
+        let text = self.render(force).map_err(failed)?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| {
+                    failed(CliError::new(
+                        Exit::Error,
+                        format!("cannot create {}: {e}", dir.display()),
+                    ))
+                })?;
+        }
+        // Replacing the file is the point: its other content was carried over by render().
+        files::write_secret_file(&self.path, text.as_bytes(), true)
+            .map_err(|e| failed(CliError::from(e)))?;
+        out.verbose(&format!(
+            "wrote profile {:?} to {}",
+            self.name,
+            self.path.display()
+        ));
+        if !out.is_json() {
+            out.line(&format!(
+                "Profile {:?} written to {}: the Go okms tool can use it with --profile {}",
+                self.name,
+                self.path.display(),
+                self.name
+            ))?;
+        }
+        Ok(())
+    }
 }
 
 /// The request from the flags or the request file, validated as far as possible offline.
@@ -286,12 +494,11 @@ async fn create_online(
         request.name
     ));
     let result = client
-        .create_credential_reconciled(okms_id, request, &matcher, &options)
+        .create_credential_reconciled(okms_id, request, &matcher, &options, &|e| {
+            tell_event(e, out);
+        })
         .await
         .map_err(|e| api_failure(e, format!("cannot create credential {:?}", request.name)))?;
-    for e in &result.events {
-        tell_event(e, out);
-    }
     let adopted = result.adopted();
     let mut credential = result.created.credential;
     let id = credential.id;
@@ -302,17 +509,28 @@ async fn create_online(
     let mut generated_public = None;
     if let Source::Generated { key_out } = source {
         let Some(key_pem) = result.created.private_key_pem else {
-            return Err(CliError::new(
+            // Nobody holds its key: revoke it rather than leave it behind.
+            let deleted = revoke_keyless(client, okms_id, id, a.timeout).await;
+            let err = CliError::new(
                 Exit::Api,
                 format!(
-                    "the API created credential {id} but returned no private key (privateKeyPEM)"
+                    "the API created credential {id} but returned no private key (privateKeyPEM); {}",
+                    if deleted {
+                        "it was deleted, since nobody holds its key"
+                    } else {
+                        "it could not be deleted"
+                    }
                 ),
-            )
-            .hint(format!(
-                "delete it: okms-cli credential delete {id} --okms-id {okms_id}"
-            )));
+            );
+            return Err(if deleted {
+                err
+            } else {
+                err.hint(format!(
+                    "delete it: okms-cli credential delete {id} --okms-id {okms_id} --yes"
+                ))
+            });
         };
-        match save_key(client, okms_id, id, key_out, &key_pem, out).await? {
+        match save_key(client, okms_id, id, key_out, &key_pem, a.timeout, out).await? {
             Saved::AtRequested => key_report = Some(key_out.display().to_string()),
             Saved::Fallback(p) => key_fallback = Some(p.display().to_string()),
         }
@@ -450,6 +668,7 @@ async fn save_key(
     id: Uuid,
     key_out: &Path,
     key_pem: &SecretString,
+    timeout: Duration,
     out: &Output,
 ) -> CliResult<Saved> {
     let bytes = ensure_newline(key_pem.expose_secret());
@@ -486,7 +705,7 @@ async fn save_key(
         }
     }
     // Nobody can hold this key: revoke the credential rather than leave it keyless.
-    let deleted = client.delete_credential(okms_id, id).await.is_ok();
+    let deleted = revoke_keyless(client, okms_id, id, timeout).await;
     Err(CliError::new(
         Exit::Error,
         format!(
@@ -501,6 +720,16 @@ async fn save_key(
         ),
     )
     .hint("free some space or fix the permissions, then create the credential again"))
+}
+
+/// Deletes a credential whose private key nobody holds, waiting first for it to leave
+/// CREATING (the API refuses to delete it before). Whether it worked.
+async fn revoke_keyless(client: &Client, okms_id: Uuid, id: Uuid, timeout: Duration) -> bool {
+    // Even a failed wait (ERROR, EXPIRED) leaves a state the API can delete from.
+    let _ = client
+        .wait_until_ready(okms_id, id, &WaitPolicy::with_timeout(timeout))
+        .await;
+    client.delete_credential(okms_id, id).await.is_ok()
 }
 
 /// Polls until READY with a progress line on a terminal; exit 8 on timeout.
