@@ -65,7 +65,7 @@ async fn libraries_alone_create_a_working_access_certificate() {
         kms_url: info.kms_url.clone(),
         okms_id: info.okms_id,
         cert_pem,
-        key_pem: SecretString::from(key_pem.expose().to_owned()),
+        key: SecretString::from(key_pem.expose().to_owned()).into(),
         ca_pem: Some(info.ca_pem.clone()),
     })
     .await

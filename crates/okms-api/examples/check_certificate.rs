@@ -16,7 +16,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         kms_url: kms_url.clone(),
         okms_id: okms_id.parse()?,
         cert_pem: std::fs::read_to_string(cert)?,
-        key_pem: std::fs::read_to_string(key)?.into(),
+        key: std::fs::read_to_string(key)?.into(),
         ca_pem: rest.first().map(std::fs::read_to_string).transpose()?,
     };
     let answer = check_mtls(&check).await?;

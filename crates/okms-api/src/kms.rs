@@ -3,13 +3,12 @@
 //! `GET {kms_url}/api/{okmsId}/v1/servicekey?max=10` with the client certificate; the answer
 //! is a service-key list or the data-plane error `{"error_id","error_code","errors","request_id"}`.
 
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Error;
 use crate::reqwest_transport::ReqwestTransport;
-use crate::tls::ClientIdentity;
+use crate::tls::{ClientIdentity, ClientKey};
 use crate::transport::Transport;
 
 /// Inputs of [`check_mtls`].
@@ -21,8 +20,9 @@ pub struct MtlsCheck {
     pub okms_id: Uuid,
     /// Client certificate (chain), PEM.
     pub cert_pem: String,
-    /// Client private key, PEM.
-    pub key_pem: SecretString,
+    /// Client private key: PEM text (`"...".into()` or a `SecretString`), or a
+    /// [`rustls::sign::SigningKey`] for a key that stays on a hardware token.
+    pub key: ClientKey,
     /// Extra CA to trust besides the platform roots (e.g. a test server's CA), PEM.
     pub ca_pem: Option<String>,
 }
@@ -153,7 +153,7 @@ pub async fn check_mtls(check: &MtlsCheck) -> Result<DataPlaneResponse, Error> {
     let request = servicekey_request(&check.kms_url, check.okms_id)?;
     let mut builder = ReqwestTransport::builder().identity(ClientIdentity {
         cert_pem: check.cert_pem.clone(),
-        key_pem: check.key_pem.clone(),
+        key: check.key.clone(),
     });
     if let Some(ca) = &check.ca_pem {
         builder = builder.add_root_pem(ca)?;

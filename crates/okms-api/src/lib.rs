@@ -86,7 +86,7 @@ pub use reqwest_transport::{
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use time::OffsetDateTime;
-pub use tls::ClientIdentity;
+pub use tls::{ClientIdentity, ClientKey};
 pub use transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
 pub use types::{
     AuthDetails, CertificateType, CreatedCredential, Credential, CredentialStatus, Domain,

@@ -1,10 +1,12 @@
 //! rustls client configuration with the `ring` provider (no OpenSSL, no aws-lc C build).
 
+use std::fmt;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{ServerName, UnixTime};
+use rustls::sign::{CertifiedKey, SigningKey, SingleCertAndKey};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -12,14 +14,75 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Error;
 
-/// A client certificate chain and its private key, as PEM text.
+/// A client certificate chain (PEM) and the private key that goes with it.
 #[derive(Debug, Clone)]
 pub struct ClientIdentity {
     /// Certificate (chain), PEM.
     pub cert_pem: String,
-    /// Private key (PKCS#8, SEC1 or PKCS#1), PEM.
-    pub key_pem: SecretString,
+    /// The private key, or what signs for it.
+    pub key: ClientKey,
 }
+
+/// The private key of a client certificate.
+///
+/// Most callers hold the key as PEM text. A key that must not leave a hardware token (an
+/// HSM, a smart card) is passed as a rustls [`SigningKey`] instead: rustls asks it to sign
+/// the handshake and the key itself never crosses this crate. This crate does not know
+/// where such a key lives (the adapter for PKCS#11 tokens is in `okms-pkcs11`, feature
+/// `rustls`).
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum ClientKey {
+    /// Private key (PKCS#8, SEC1 or PKCS#1), PEM.
+    Pem(SecretString),
+    /// A key held elsewhere that signs through rustls. If it offers no TLS 1.3 signature
+    /// scheme for its key type (an RSA key without PSS), the connection is limited to TLS 1.2.
+    Signer(Arc<dyn SigningKey>),
+}
+
+impl fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientKey::Pem(_) => f.write_str("ClientKey::Pem([redacted])"),
+            ClientKey::Signer(k) => f.debug_tuple("ClientKey::Signer").field(k).finish(),
+        }
+    }
+}
+
+impl From<SecretString> for ClientKey {
+    fn from(pem: SecretString) -> Self {
+        ClientKey::Pem(pem)
+    }
+}
+
+impl From<String> for ClientKey {
+    fn from(pem: String) -> Self {
+        ClientKey::Pem(pem.into())
+    }
+}
+
+impl From<&str> for ClientKey {
+    fn from(pem: &str) -> Self {
+        ClientKey::Pem(pem.into())
+    }
+}
+
+impl From<Arc<dyn SigningKey>> for ClientKey {
+    fn from(key: Arc<dyn SigningKey>) -> Self {
+        ClientKey::Signer(key)
+    }
+}
+
+/// The signature schemes TLS 1.3 allows for a client's `CertificateVerify`.
+const TLS13_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::ECDSA_NISTP256_SHA256,
+    SignatureScheme::ECDSA_NISTP384_SHA384,
+    SignatureScheme::ECDSA_NISTP521_SHA512,
+    SignatureScheme::RSA_PSS_SHA256,
+    SignatureScheme::RSA_PSS_SHA384,
+    SignatureScheme::RSA_PSS_SHA512,
+    SignatureScheme::ED25519,
+];
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -75,21 +138,52 @@ pub fn client_config(
                 ));
             }
         };
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_err("no usable TLS versions", e))?
-        .dangerous()
-        // Not dangerous: this is the platform verifier with the standard WebPKI checks.
-        .with_custom_certificate_verifier(verifier);
+    // A key held elsewhere that cannot sign any TLS 1.3 scheme (RSA without PSS) would make
+    // the TLS 1.3 handshake fail with no certificate sent: offer TLS 1.2 only then.
+    let tls12_only = matches!(
+        identity.map(|id| &id.key),
+        Some(ClientKey::Signer(k)) if k.choose_scheme(TLS13_SCHEMES).is_none()
+    );
+    let builder = ClientConfig::builder_with_provider(provider);
+    let builder = if tls12_only {
+        builder.with_protocol_versions(&[&rustls::version::TLS12])
+    } else {
+        builder.with_safe_default_protocol_versions()
+    }
+    .map_err(|e| tls_err("no usable TLS versions", e))?
+    .dangerous()
+    // Not dangerous: this is the platform verifier with the standard WebPKI checks.
+    .with_custom_certificate_verifier(verifier);
     let mut config = match identity {
         None => builder.with_no_client_auth(),
         Some(id) => {
             let chain = parse_certificates(&id.cert_pem, "the client certificate")?;
-            let key = PrivateKeyDer::from_pem_slice(id.key_pem.expose_secret().as_bytes())
-                .map_err(|e| tls_err("cannot read the client private key as PEM", e))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| tls_err("the client certificate and key cannot be used together", e))?
+            match &id.key {
+                ClientKey::Pem(pem) => {
+                    let key = PrivateKeyDer::from_pem_slice(pem.expose_secret().as_bytes())
+                        .map_err(|e| tls_err("cannot read the client private key as PEM", e))?;
+                    builder.with_client_auth_cert(chain, key).map_err(|e| {
+                        tls_err("the client certificate and key cannot be used together", e)
+                    })?
+                }
+                ClientKey::Signer(key) => {
+                    let certified = CertifiedKey::new(chain, key.clone());
+                    match certified.keys_match() {
+                        // `Unknown`: the signer does not tell its public key; the server
+                        // will refuse the handshake if they differ.
+                        Ok(())
+                        | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) =>
+                            {}
+                        Err(e) => {
+                            return Err(tls_err(
+                                "the client certificate does not hold the signing key's public key",
+                                e,
+                            ));
+                        }
+                    }
+                    builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(certified)))
+                }
+            }
         }
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

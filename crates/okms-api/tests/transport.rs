@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
 use okms_api::{
-    Auth, Client, Config, Endpoint, Error, ReqwestTransport, TokioClock, Transport,
+    Auth, Client, ClientKey, Config, Endpoint, Error, ReqwestTransport, TokioClock, Transport,
     TransportErrorKind,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -465,7 +465,7 @@ async fn mutual_tls_check() {
         kms_url: format!("{url}/"),
         okms_id: common::okms(),
         cert_pem: read(d, "client.pem"),
-        key_pem: read(d, "client.key").into(),
+        key: read(d, "client.key").into(),
         ca_pem: Some(read(d, "ca.pem")),
     };
     let r = check_mtls(&check).await.unwrap();
@@ -485,7 +485,7 @@ async fn mutual_tls_check() {
     // A certificate from another CA is refused by the server.
     let e = check_mtls(&MtlsCheck {
         cert_pem: read(d, "stranger.pem"),
-        key_pem: read(d, "stranger.key").into(),
+        key: read(d, "stranger.key").into(),
         ..check.clone()
     })
     .await
@@ -501,7 +501,7 @@ async fn mutual_tls_check() {
     .unwrap_err();
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     let e = check_mtls(&MtlsCheck {
-        key_pem: "nope".into(),
+        key: "nope".into(),
         ..check.clone()
     })
     .await
@@ -516,4 +516,138 @@ async fn mutual_tls_check() {
     assert!(matches!(e, Error::InvalidUrl { .. }), "{e}");
     // Debug never shows the key.
     assert!(!format!("{check:?}").contains("BEGIN EC PRIVATE KEY"));
+
+    // A key held elsewhere, as a rustls SigningKey (here ring's; okms-pkcs11's for a token).
+    use rustls_pki_types::pem::PemObject;
+    let signer = |file: &str| -> ClientKey {
+        let der =
+            rustls_pki_types::PrivateKeyDer::from_pem_slice(read(d, file).as_bytes()).unwrap();
+        ClientKey::Signer(rustls::crypto::ring::sign::any_supported_type(&der).unwrap())
+    };
+    let with_signer = MtlsCheck {
+        key: signer("client.key"),
+        ..check.clone()
+    };
+    let r = check_mtls(&with_signer).await.unwrap();
+    assert!(r.is_success(), "{r:?}");
+    // A signer whose public key is not the certificate's is refused before connecting.
+    let e = check_mtls(&MtlsCheck {
+        key: signer("stranger.key"),
+        ..check.clone()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }), "{e}");
+    assert!(e.to_string().contains("public key"), "{e}");
+}
+
+/// An RSA key that signs only PKCS#1 v1.5, like a token without RSA-PSS.
+#[derive(Debug)]
+struct Pkcs1Only(Arc<dyn rustls::sign::SigningKey>);
+
+impl rustls::sign::SigningKey for Pkcs1Only {
+    fn choose_scheme(
+        &self,
+        offered: &[rustls::SignatureScheme],
+    ) -> Option<Box<dyn rustls::sign::Signer>> {
+        use rustls::SignatureScheme as S;
+        let pkcs1: Vec<_> = offered
+            .iter()
+            .copied()
+            .filter(|s| {
+                matches!(
+                    s,
+                    S::RSA_PKCS1_SHA256 | S::RSA_PKCS1_SHA384 | S::RSA_PKCS1_SHA512
+                )
+            })
+            .collect();
+        self.0.choose_scheme(&pkcs1)
+    }
+
+    fn public_key(&self) -> Option<rustls_pki_types::SubjectPublicKeyInfoDer<'_>> {
+        self.0.public_key()
+    }
+
+    fn algorithm(&self) -> rustls::SignatureAlgorithm {
+        self.0.algorithm()
+    }
+}
+
+#[tokio::test]
+async fn rsa_signer_without_pss_gets_a_tls12_connection() {
+    use rustls_pki_types::pem::PemObject;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_pki(
+        d,
+        "ca",
+        "server",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    );
+    // An RSA client certificate from the same CA.
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "rsa.key",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req", "-new", "-key", "rsa.key", "-subj", "/CN=rsa", "-out", "rsa.csr",
+        ],
+    );
+    std::fs::write(
+        d.join("rsa.ext"),
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "rsa.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "rsa.ext",
+            "-out",
+            "rsa.pem",
+        ],
+    );
+    let (url, _server) = mtls_server(d, common::OKMS).await;
+    let der =
+        rustls_pki_types::PrivateKeyDer::from_pem_slice(read(d, "rsa.key").as_bytes()).unwrap();
+    let ring_key = rustls::crypto::ring::sign::any_supported_type(&der).unwrap();
+    let check = MtlsCheck {
+        kms_url: url,
+        okms_id: common::okms(),
+        cert_pem: read(d, "rsa.pem"),
+        key: ClientKey::Signer(ring_key.clone()),
+        ca_pem: Some(read(d, "ca.pem")),
+    };
+    // With PSS, TLS 1.3 as usual.
+    assert!(check_mtls(&check).await.unwrap().is_success());
+    // Without PSS there is no TLS 1.3 scheme for an RSA client certificate: the server,
+    // which speaks TLS 1.3, would get no certificate. okms-api offers TLS 1.2 only then.
+    let r = check_mtls(&MtlsCheck {
+        key: ClientKey::Signer(Arc::new(Pkcs1Only(ring_key))),
+        ..check.clone()
+    })
+    .await
+    .unwrap();
+    assert!(r.is_success(), "{r:?}");
 }

@@ -692,8 +692,9 @@ pub struct CredentialCheckArgs {
     /// The access certificate (PEM).
     #[arg(long, value_name = "PATH")]
     pub cert: PathBuf,
-    /// Its private key.
-    #[arg(long, value_name = "PATH")]
+    /// Its private key: a file, or `pkcs11:URI` for a key on a PKCS#11 token (the TLS
+    /// handshake is then signed on the token).
+    #[arg(long, value_name = "PATH|URI")]
     pub key: PathBuf,
     /// The domain id; defaults to the one named in the certificate.
     #[arg(long, env = "OKMS_ID", value_name = "ID")]
@@ -707,6 +708,9 @@ pub struct CredentialCheckArgs {
     /// Where the passphrase comes from, if --key is encrypted.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+    /// How to reach the token (with --key pkcs11:...).
+    #[command(flatten)]
+    pub token: Pkcs11Args,
 }
 
 /// Parses `90`, `90s`, `5m`, `1h`, `500ms` into a duration.

@@ -432,6 +432,19 @@ fn no_module_and_bad_uri_are_named() {
         .code(2);
     assert!(!sb.exists("k.pem"));
     sb.cmd().args(["key", "new"]).assert().code(2);
+    // credential check: a passphrase is for a key file, a PIN file for a token key.
+    sb.cmd()
+        .args(["credential", "check", "--cert", "c.pem", "--key"])
+        .args(["pkcs11:object=k", "--passphrase-file", "p.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("token's PIN"));
+    sb.cmd()
+        .args(["credential", "check", "--cert", "c.pem", "--key", "k.pem"])
+        .args(["--pin-file", "pin.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("apply to --key pkcs11:URI"));
 }
 
 #[test]

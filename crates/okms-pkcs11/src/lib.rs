@@ -16,6 +16,11 @@
 //! - The PIN ([`Pin`]) is wiped on drop and never shown by `Debug` or `Display`; this crate
 //!   never prompts (the CLI does).
 //!
+//! - With the `rustls` feature, [`TlsSigningKey`] makes a token key a rustls `SigningKey`,
+//!   so the mutual-TLS handshake (`okms-cli credential check --key pkcs11:...`) is signed on
+//!   the token too (ECDSA with the curve's hash; RSA PKCS#1 v1.5, and RSA-PSS when the token
+//!   has it).
+//!
 //! It is **not** a general PKCS#11 toolkit: no token initialization, no key import or
 //! export, no deletion, no certificates on the token, no encryption. All FFI is inside the
 //! `cryptoki` crate; this crate has no `unsafe` code, and it is the only crate of the
@@ -48,13 +53,17 @@
 mod encoding;
 mod error;
 mod pin;
+#[cfg(feature = "rustls")]
+mod tls;
 mod token;
 mod uri;
 
 pub use error::{Error, Result};
 pub use pin::Pin;
+#[cfg(feature = "rustls")]
+pub use tls::TlsSigningKey;
 pub use token::{
-    KeyInfo, KeyListing, MODULE_ENV, Module, SOFTHSM2_HINT_PATHS, SkippedKey, Token,
-    TokenDescription, TokenSigner, resolve_module_path,
+    HashAlg, KeyInfo, KeyListing, MODULE_ENV, Module, SOFTHSM2_HINT_PATHS, SignatureKind,
+    SkippedKey, Token, TokenDescription, TokenSigner, resolve_module_path,
 };
 pub use uri::{ObjectType, Pkcs11Uri};

@@ -2,15 +2,16 @@
 //! mutual-TLS call to the KMS domain (`GET /api/{okmsId}/v1/servicekey?max=10`).
 
 use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
-use okms_api::{SecretString, Uuid};
-use okms_csr::{Certificate, KeyFormat, same_public_key};
+use okms_api::{ClientKey, SecretString, Uuid};
+use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
+use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{api_failure, block_on, client, parse_uuid};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
-use crate::commands::{csr_error, display_path, load_private_key};
+use crate::commands::{csr_error, display_path, load_private_key, pkcs11, usage};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::input;
@@ -35,13 +36,51 @@ struct CheckReport {
 /// Exit 4 when the key and certificate do not match, the certificate is out of date or for
 /// another domain, or the KMS refuses it; 6 for other KMS or API errors; 3 for bad files.
 pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
+    let on_token = pkcs11::is_uri(&a.key);
+    if on_token {
+        if a.passphrase.passphrase_file.is_some() || a.passphrase.passphrase_env.is_some() {
+            return Err(usage(
+                "a passphrase source was given, but a token key is protected by the token's PIN",
+            )
+            .hint("give the PIN with --pin-file, or in the URI (pin-source=FILE)"));
+        }
+    } else if a.token.pkcs11_module.is_some() || a.token.pin_file.is_some() {
+        return Err(usage(
+            "--pkcs11-module and --pin-file apply to --key pkcs11:URI (a key on a token)",
+        ));
+    }
     let cert_name = display_path(&a.cert);
     let bytes = input::read(&a.cert, "the certificate")?;
     let cert = Certificate::parse(&bytes)
         .map_err(|e| csr_error(e, format!("{cert_name} is not a valid certificate")))?;
-    let key = load_private_key(&a.key, &a.passphrase)?;
-    let key_name = display_path(&a.key);
-    if !same_public_key(&cert.public_key(), &key.public_key()) {
+    // A key file is re-encoded as PKCS#8 PEM; a token key stays there and signs the
+    // handshake through okms-pkcs11's rustls adapter.
+    // (`key_name` of a URI is its Display form, which never shows a `pin-value`.)
+    let (key_name, public_key, client_key): (String, PublicKey, ClientKey) = if on_token {
+        let signer = pkcs11::signer(&a.key, &a.token, "--key", out)?;
+        let key_name = signer.key().uri.to_string();
+        let public_key = signer.key().public_key.clone();
+        out.verbose(&format!(
+            "the TLS handshake will be signed on the token by {key_name}"
+        ));
+        (
+            key_name,
+            public_key,
+            TlsSigningKey::new(signer).into_arc().into(),
+        )
+    } else {
+        let key_name = display_path(&a.key);
+        let key = load_private_key(&a.key, &a.passphrase)?;
+        let key_pem = key
+            .to_pem(KeyFormat::Pkcs8)
+            .map_err(|e| csr_error(e, format!("cannot re-encode the key {key_name}")))?;
+        (
+            key_name,
+            key.public_key(),
+            SecretString::from(key_pem.expose().to_owned()).into(),
+        )
+    };
+    if !same_public_key(&cert.public_key(), &public_key) {
         return Err(CliError::new(
             Exit::VerificationFailed,
             format!("{cert_name} does not hold the public key of {key_name}"),
@@ -93,10 +132,6 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         }
         None => None,
     };
-    let key_pem = key
-        .to_pem(KeyFormat::Pkcs8)
-        .map_err(|e| csr_error(e, format!("cannot re-encode the key {key_name}")))?;
-    let key_pem = SecretString::from(key_pem.expose().to_owned());
     let cert_pem = cert.to_pem();
     let credential_id = cert.credential_id();
     let fingerprint = cert.public_key().fingerprint_sha256();
@@ -129,7 +164,7 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
             kms_url: kms_url.clone(),
             okms_id,
             cert_pem,
-            key_pem,
+            key: client_key,
             ca_pem,
         })
         .await
