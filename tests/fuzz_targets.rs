@@ -647,8 +647,10 @@ pub fn ovh_conf_parse(data: &[u8]) {
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_-./:@".contains(c) || extra.contains(&c))
     };
+    // ':' and '=' separate a key from its value in INI: plain in sections and values only.
+    let key_ok = |k: &str| plain(k, &[]) && !k.contains(':');
     let all_plain = map.iter().all(|(section, props)| {
-        plain(section, &[]) && props.iter().all(|(k, v)| plain(k, &[]) && plain(v, &[]))
+        plain(section, &[]) && props.iter().all(|(k, v)| key_ok(k) && plain(v, &[]))
     });
     if all_plain {
         let mut written = String::new();
