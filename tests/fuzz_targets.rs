@@ -321,9 +321,16 @@ pub fn csr_parse_verify(data: &[u8]) {
         );
     }
     for san in csr.sans() {
-        if let Ok(back) = SubjectAltName::from_str(&san.to_string()) {
-            assert_eq!(back, san, "SAN display round trip");
-        }
+        let back = SubjectAltName::from_str(&san.to_string())
+            .unwrap_or_else(|e| panic!("SAN {san} from a CSR does not re-parse: {e}"));
+        assert_eq!(back, san, "SAN display round trip");
+    }
+    // `csr show` prints these: a hostile CSR must not drive the terminal.
+    for text in info.sans.iter().chain([&info.subject]) {
+        assert!(
+            !text.chars().any(char::is_control),
+            "control character in {text:?}"
+        );
     }
 }
 
@@ -386,7 +393,13 @@ pub fn certificate_inspect(data: &[u8]) {
         assert!(!usage.is_empty());
     }
     let _ = cert.public_key().algorithm();
-    let _ = cert.issuer();
+    // `cert show` prints these: a hostile certificate must not drive the terminal.
+    for text in info.sans.iter().chain([&info.subject, &cert.issuer()]) {
+        assert!(
+            !text.chars().any(char::is_control),
+            "control character in {text:?}"
+        );
+    }
 }
 
 /// `DistinguishedName::from_str` on any text: what parses prints (RFC 4514) to text that
@@ -634,8 +647,10 @@ pub fn ovh_conf_parse(data: &[u8]) {
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_-./:@".contains(c) || extra.contains(&c))
     };
+    // ':' and '=' separate a key from its value in INI: plain in sections and values only.
+    let key_ok = |k: &str| plain(k, &[]) && !k.contains(':');
     let all_plain = map.iter().all(|(section, props)| {
-        plain(section, &[]) && props.iter().all(|(k, v)| plain(k, &[]) && plain(v, &[]))
+        plain(section, &[]) && props.iter().all(|(k, v)| key_ok(k) && plain(v, &[]))
     });
     if all_plain {
         let mut written = String::new();

@@ -143,8 +143,15 @@ impl SubjectAltName {
         })
     }
 
-    /// The SAN for a general name, or `None` for types this crate does not model.
+    /// The SAN for a general name, or `None` for types this crate does not model and for
+    /// values it would refuse from the user (a CSR or certificate may carry anything, e.g.
+    /// control characters): what `sans()` returns prints and parses back to itself.
     pub(crate) fn from_general_name(gn: &GeneralName) -> Option<Self> {
+        let san = Self::from_general_name_unchecked(gn)?;
+        san.validate().is_ok().then_some(san)
+    }
+
+    fn from_general_name_unchecked(gn: &GeneralName) -> Option<Self> {
         match gn {
             GeneralName::DnsName(v) => Some(SubjectAltName::Dns(v.to_string())),
             GeneralName::Rfc822Name(v) => Some(SubjectAltName::Email(v.to_string())),
@@ -169,12 +176,20 @@ pub(crate) fn describe_general_name(gn: &GeneralName) -> String {
     if let Some(san) = SubjectAltName::from_general_name(gn) {
         return san.to_string();
     }
+    if let Some(san) = SubjectAltName::from_general_name_unchecked(gn) {
+        // Refused by validate(): shown quoted and escaped, never raw.
+        let (kind, value) = san.to_string().split_once(':').map_or_else(
+            || (String::new(), String::new()),
+            |(k, v)| (k.to_string(), v.to_string()),
+        );
+        return format!("{kind}:{value:?} (invalid)");
+    }
     match gn {
         GeneralName::OtherName(o) => {
             let text = o
                 .value
                 .decode_as::<der::asn1::Utf8StringRef<'_>>()
-                .map(|s| s.as_str().to_string())
+                .map(|s| s.as_str().escape_default().to_string())
                 .unwrap_or_else(|_| "<non-UTF8 value>".to_string());
             format!("othername:{};{}", o.type_id, text)
         }
