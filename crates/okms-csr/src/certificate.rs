@@ -155,14 +155,18 @@ impl Certificate {
         hex_lower(self.serial_bytes())
     }
 
-    /// The serial read as a UUID, `8-4-4-4-12` lowercase, if it is 16 bytes: OKMS uses the
-    /// credential id as the serial.
+    /// The serial read as a UUID, `8-4-4-4-12` lowercase: OKMS uses the credential id as the
+    /// serial. DER drops the leading zero bytes of an integer, so an id that starts with `00`
+    /// (one in 256) arrives shorter and is padded back to 16 bytes; a serial of fewer than 12
+    /// or more than 16 bytes is not a credential id.
     pub fn credential_id(&self) -> Option<String> {
         let bytes = self.serial_bytes();
-        if bytes.len() != 16 {
+        if !(12..=16).contains(&bytes.len()) {
             return None;
         }
-        let h = hex_lower(bytes);
+        let mut id = [0u8; 16];
+        id[16 - bytes.len()..].copy_from_slice(bytes);
+        let h = hex_lower(&id);
         Some(format!(
             "{}-{}-{}-{}-{}",
             &h[0..8],

@@ -125,6 +125,19 @@ fn okms_like_certificate_is_parsed() {
         cert.credential_id().as_deref(),
         Some("b1e2c3d4-e5f6-0718-293a-4b5c6d7e8f90")
     );
+    // An id starting with 00 loses that byte in DER (minimal integer), with or without a
+    // sign byte after it; it is padded back (the emulator's ids do this one time in 256).
+    let cert = issue(d, &key, "0x005a2c3d4e5f60718293a4b5c6d7e8f9");
+    assert_eq!(cert.serial_hex(), "5a2c3d4e5f60718293a4b5c6d7e8f9");
+    assert_eq!(
+        cert.credential_id().as_deref(),
+        Some("005a2c3d-4e5f-6071-8293-a4b5c6d7e8f9")
+    );
+    let cert = issue(d, &key, "0x00009a3d4e5f60718293a4b5c6d7e8f9");
+    assert_eq!(
+        cert.credential_id().as_deref(),
+        Some("00009a3d-4e5f-6071-8293-a4b5c6d7e8f9")
+    );
     // A short serial is not a UUID.
     let cert = issue(d, &key, "0x1234");
     assert_eq!(cert.credential_id(), None);
