@@ -193,6 +193,47 @@ enum Step {
     SendAgain,
 }
 
+/// The events so far, each also handed to the caller's callback as it happens (so that a user
+/// hears of them even when reconciliation then fails).
+struct EventLog<'a> {
+    events: Vec<ReconcileEvent>,
+    on_event: &'a (dyn Fn(&ReconcileEvent) + Send + Sync),
+}
+
+impl EventLog<'_> {
+    fn push(&mut self, e: ReconcileEvent) {
+        (self.on_event)(&e);
+        self.events.push(e);
+    }
+}
+
+/// The error when the credentials cannot be listed after a create whose outcome is unknown:
+/// a credential may exist, and the user must be told so, with what to do.
+fn lookup_failed(request: &CredentialRequest, okms_id: Uuid, e: &Error, generated: bool) -> Error {
+    Error::ReconcileFailed {
+        name: request.name.clone(),
+        okms_id,
+        candidates: Vec::new(),
+        reason: format!(
+            "could not list the domain's credentials to find out whether the request created one \
+             ({}); a credential named {:?} may have been created{}: list the credentials \
+             (okms-cli credential list) and {}",
+            error_chain(e),
+            request.name,
+            if generated {
+                " and its private key, sent only in the lost answer, is lost"
+            } else {
+                ""
+            },
+            if generated {
+                "delete it"
+            } else {
+                "use it (its certificate holds this CSR's key) or delete it"
+            }
+        ),
+    }
+}
+
 impl<T: Transport, C: Clock> Client<T, C> {
     /// Creates a credential exactly once, reconciling when the POST's outcome is unknown (see
     /// the [module documentation](crate::reconcile)).
@@ -210,8 +251,27 @@ impl<T: Transport, C: Clock> Client<T, C> {
         is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
         options: &ReconcileOptions,
     ) -> Result<ReconciledCreate, Error> {
+        self.create_credential_reconciled_with(okms_id, request, is_ours, options, &|_| {})
+            .await
+    }
+
+    /// Like [`create_credential_reconciled`](Self::create_credential_reconciled), calling
+    /// `on_event` with each [`ReconcileEvent`] as it happens: when reconciliation ends in an
+    /// error, the events (e.g. orphans deleted) are not in the result, and the user must still
+    /// hear of them.
+    pub async fn create_credential_reconciled_with(
+        &self,
+        okms_id: Uuid,
+        request: &CredentialRequest,
+        is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
+        options: &ReconcileOptions,
+        on_event: &(dyn Fn(&ReconcileEvent) + Send + Sync),
+    ) -> Result<ReconciledCreate, Error> {
         request.validate()?;
-        let mut events = Vec::new();
+        let mut events = EventLog {
+            events: Vec::new(),
+            on_event,
+        };
         for attempt in 0..2u8 {
             let before: HashSet<Uuid> = self
                 .list_credentials(okms_id)
@@ -223,7 +283,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 events.push(ReconcileEvent::Resent);
             }
             let err = match self.create_credential(okms_id, request).await {
-                Ok(created) => return Ok(ReconciledCreate { created, events }),
+                Ok(created) => {
+                    return Ok(ReconciledCreate {
+                        created,
+                        events: events.events,
+                    });
+                }
                 Err(e @ Error::CreateOutcomeUnknown { .. }) => e,
                 Err(e) => return Err(e),
             };
@@ -300,6 +365,19 @@ impl<T: Transport, C: Clock> Client<T, C> {
         }
     }
 
+    /// Deletes a credential; `true` once it is deleting or gone. A DELETE whose answer was
+    /// lost is retried (it is idempotent) and the retry is refused because the first one
+    /// worked ("already DELETING", or 404): the credential is read back to tell.
+    async fn revoke(&self, okms_id: Uuid, id: Uuid) -> bool {
+        if self.delete_credential(okms_id, id).await.is_ok() {
+            return true;
+        }
+        match self.get_credential(okms_id, id).await {
+            Ok(c) => c.status == CredentialStatus::Deleting,
+            Err(e) => e.status() == Some(404),
+        }
+    }
+
     async fn reconcile_csr(
         &self,
         okms_id: Uuid,
@@ -307,11 +385,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
         before: &HashSet<Uuid>,
         is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
         options: &ReconcileOptions,
-        events: &mut Vec<ReconcileEvent>,
+        events: &mut EventLog<'_>,
     ) -> Result<Step, Error> {
         let found = self
             .find_candidates(okms_id, request, before, options)
-            .await?;
+            .await
+            .map_err(|e| lookup_failed(request, okms_id, &e, false))?;
         let mut verdicts = Vec::with_capacity(found.len());
         let mut settled = Vec::with_capacity(found.len());
         for c in found {
@@ -336,7 +415,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                         credential,
                         private_key_pem: None,
                     },
-                    events: std::mem::take(events),
+                    events: std::mem::take(&mut events.events),
                 })))
             }
             CsrDecision::NothingCreated => {
@@ -358,11 +437,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
         request: &CredentialRequest,
         before: &HashSet<Uuid>,
         options: &ReconcileOptions,
-        events: &mut Vec<ReconcileEvent>,
+        events: &mut EventLog<'_>,
     ) -> Result<Step, Error> {
         let orphans = self
             .find_candidates(okms_id, request, before, options)
-            .await?;
+            .await
+            .map_err(|e| lookup_failed(request, okms_id, &e, true))?;
         if orphans.is_empty() {
             events.push(ReconcileEvent::NothingCreated);
             return Ok(Step::SendAgain);
@@ -388,7 +468,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             // The API refuses to delete a CREATING credential: let it settle first.
             let ready = o.status != CredentialStatus::Creating
                 || self.settle(okms_id, o, &options.settle).await.is_some();
-            if ready && self.delete_credential(okms_id, id).await.is_ok() {
+            if ready && self.revoke(okms_id, id).await {
                 deleted.push(id);
             } else {
                 failed.push(id);

@@ -285,13 +285,14 @@ async fn create_online(
         "creating credential {:?} in domain {okms_id}",
         request.name
     ));
+    // Events are told as they happen: when reconciliation then fails, the user still learns
+    // what it did (e.g. which orphans it deleted) before the error.
     let result = client
-        .create_credential_reconciled(okms_id, request, &matcher, &options)
+        .create_credential_reconciled_with(okms_id, request, &matcher, &options, &|e| {
+            tell_event(e, out);
+        })
         .await
         .map_err(|e| api_failure(e, format!("cannot create credential {:?}", request.name)))?;
-    for e in &result.events {
-        tell_event(e, out);
-    }
     let adopted = result.adopted();
     let mut credential = result.created.credential;
     let id = credential.id;
