@@ -829,6 +829,46 @@ fn no_secret_in_any_output_at_the_highest_verbosity() {
         "no key file from a refused create"
     );
 
+    // ovh.conf: the secrets come from a file, valid or not (a parse error must not quote it).
+    // (Not named ovh.conf in the working directory, which okms-cli reads by default.)
+    let api = emu.api_url();
+    std::fs::write(
+        dir.join("scan-ovh.conf"),
+        format!(
+            "[default]\nendpoint={api}\n[{api}]\napplication_key={}\napplication_secret={}\nconsumer_key={}\n",
+            info.application_key, info.application_secret, info.consumer_key
+        ),
+    )
+    .unwrap();
+    s.run(
+        "ovh.conf: whoami",
+        offline(dir).args(["--config", "scan-ovh.conf", "whoami"]),
+        Some(true),
+    );
+    for (n, text) in [
+        format!(
+            "[default]\nendpoint={api}\n[{api}]\napplication_key={}\napplication_secret=\"{}\nconsumer_key={}\n",
+            info.application_key, info.application_secret, info.consumer_key
+        ),
+        format!("[default]\nendpoint={api}\n[{api}\napplication_secret={}\n", info.application_secret),
+        format!("client_secret {} [x\n\\", info.client_secret),
+        format!(
+            "[default]\nendpoint={api}\n[{api}]\napplication_key={}\napplication_secret={}\nconsumer_key={}\nclient_id={}\nclient_secret={}\n",
+            info.application_key, info.application_secret, info.consumer_key, info.client_id, info.client_secret
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let file = format!("bad-{n}.conf");
+        std::fs::write(dir.join(&file), text).unwrap();
+        s.run(
+            &format!("broken or ambiguous ovh.conf {n}"),
+            offline(dir).args(["--config", &file, "credential", "list"]).env("OKMS_ID", emu.okms_id().to_string()),
+            Some(false),
+        );
+    }
+
     // An expired token: move the emulator's clock past the token's lifetime.
     emu.advance_clock(Duration::from_secs(2 * 3600));
     for args in [vec!["whoami"], vec!["credential", "list"]] {
