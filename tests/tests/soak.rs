@@ -401,21 +401,27 @@ fn violations(r: &RunResult, all: &[CredentialSnapshot]) -> Vec<String> {
 
 /// A short label for why a run failed, for the counts.
 fn reason(step: &str, ran: &Ran) -> String {
-    let first = ran
+    // The error and its causes only: warnings above them (reconciliation told as it happens)
+    // mention the faults it overcame.
+    let error: String = ran
         .stderr
         .lines()
-        .find(|l| l.starts_with("error"))
-        .unwrap_or("")
-        .to_owned();
-    let kind = if first.contains("cannot tell what became") {
-        "reconcile failed"
-    } else if first.contains("429") || ran.stderr.contains("Too Many") {
-        "429"
-    } else if ran.stderr.contains("50") && ran.stderr.contains("Server") {
-        "5xx"
-    } else if ran.stderr.to_lowercase().contains("connection") {
-        "connection"
-    } else if ran.stderr.contains("did not become READY") {
+        .filter(|l| l.starts_with("error") || l.starts_with("caused by"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let kind = if error.contains("lost twice") {
+        "create answer lost twice"
+    } else if error.contains("may have been created") {
+        "listing failed after a lost answer (user told)"
+    } else if error.contains("cannot tell what became") {
+        "reconciliation undecided (ids named)"
+    } else if error.contains("429") {
+        "429 (create is not retried)"
+    } else if error.contains("status code 50") {
+        "5xx after retries"
+    } else if error.contains("connection") {
+        "connection dropped after retries"
+    } else if error.contains("did not become READY") {
         "wait"
     } else {
         "other"
