@@ -15,14 +15,20 @@
 //!    are left alone.
 //! 4. **Without a CSR** (OVHcloud generated the key), the candidate is an orphan: its only
 //!    private key was in the lost answer. It is revoked (deleted; a `CREATING` one is waited
-//!    for first, since the API refuses to delete it) and the POST is sent once more. One POST
-//!    creates at most one credential, so several candidates mean someone else sent the same
-//!    request meanwhile: that is reported, nothing is deleted.
+//!    for first, since the API refuses to delete it; a retried DELETE refused because the
+//!    first one, whose answer was lost, worked counts as done) and the POST is sent once
+//!    more. One POST creates at most one credential, so several candidates mean someone else
+//!    sent the same request meanwhile: that is reported, nothing is deleted.
 //! 5. When nothing was created (no candidate, also after a short re-check for a listing that
 //!    lags), the POST is sent once more. At most two POSTs are ever sent.
 //! 6. Whatever cannot be decided (an orphan that cannot be deleted, several matches, a
 //!    candidate that never settles, a second lost answer) is an
-//!    [`Error::ReconcileFailed`] naming the candidate ids, so a person can look.
+//!    [`Error::ReconcileFailed`] naming the candidate ids, so a person can look. When the
+//!    credentials cannot even be listed after a lost answer, it says that a credential of that
+//!    name may exist (and, with a generated key, that its key is lost).
+//! 7. [`Client::create_credential_reconciled_with`] hands each [`ReconcileEvent`] to the caller
+//!    as it happens, so that a user hears what was done (e.g. orphans deleted) also when
+//!    reconciliation then fails.
 //!
 //! Residual risk, stated honestly: in generated-key mode, if our POST created nothing and
 //! *another* client created a credential with the very same name, identities, description and
@@ -216,8 +222,8 @@ fn lookup_failed(request: &CredentialRequest, okms_id: Uuid, e: &Error, generate
         candidates: Vec::new(),
         reason: format!(
             "could not list the domain's credentials to find out whether the request created one \
-             ({}); a credential named {:?} may have been created{}: list the credentials \
-             (okms-cli credential list) and {}",
+             ({}); a credential named {:?} may have been created{}: list the domain's \
+             credentials and {}",
             error_chain(e),
             request.name,
             if generated {
