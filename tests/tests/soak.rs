@@ -415,8 +415,10 @@ fn reason(step: &str, ran: &Ran) -> String {
         "listing failed after a lost answer (user told)"
     } else if error.contains("cannot tell what became") {
         "reconciliation undecided (ids named)"
+    } else if error.contains("429") && step == "create" {
+        "429 (the create POST is not retried)"
     } else if error.contains("429") {
-        "429 (create is not retried)"
+        "429 after retries"
     } else if error.contains("status code 50") {
         "5xx after retries"
     } else if error.contains("connection") {
