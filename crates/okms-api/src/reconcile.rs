@@ -15,14 +15,20 @@
 //!    are left alone.
 //! 4. **Without a CSR** (OVHcloud generated the key), the candidate is an orphan: its only
 //!    private key was in the lost answer. It is revoked (deleted; a `CREATING` one is waited
-//!    for first, since the API refuses to delete it) and the POST is sent once more. One POST
-//!    creates at most one credential, so several candidates mean someone else sent the same
-//!    request meanwhile: that is reported, nothing is deleted.
+//!    for first, since the API refuses to delete it; a retried DELETE refused because the
+//!    first one, whose answer was lost, worked counts as done) and the POST is sent once
+//!    more. One POST creates at most one credential, so several candidates mean someone else
+//!    sent the same request meanwhile: that is reported, nothing is deleted.
 //! 5. When nothing was created (no candidate, also after a short re-check for a listing that
 //!    lags), the POST is sent once more. At most two POSTs are ever sent.
 //! 6. Whatever cannot be decided (an orphan that cannot be deleted, several matches, a
 //!    candidate that never settles, a second lost answer) is an
-//!    [`Error::ReconcileFailed`] naming the candidate ids, so a person can look.
+//!    [`Error::ReconcileFailed`] naming the candidate ids, so a person can look. When the
+//!    credentials cannot even be listed after a lost answer, it says that a credential of that
+//!    name may exist (and, with a generated key, that its key is lost).
+//! 7. [`Client::create_credential_reconciled`] hands each [`ReconcileEvent`] to the caller
+//!    as it happens, so that a user hears what was done (e.g. orphans deleted) also when
+//!    reconciliation then fails.
 //!
 //! Residual risk, stated honestly: in generated-key mode, if our POST created nothing and
 //! *another* client created a credential with the very same name, identities, description and
@@ -188,23 +194,50 @@ pub fn decide_csr(verdicts: &[(Uuid, Option<bool>)]) -> CsrDecision {
     }
 }
 
-/// The events so far, each also handed to the caller's callback as it happens (so that a
-/// failure later on does not hide what was already done, such as a deleted orphan).
-struct Events<'a> {
-    list: Vec<ReconcileEvent>,
-    on_event: &'a (dyn Fn(&ReconcileEvent) + Send + Sync),
-}
-
-impl Events<'_> {
-    fn push(&mut self, e: ReconcileEvent) {
-        (self.on_event)(&e);
-        self.list.push(e);
-    }
-}
-
 enum Step {
     Done(Box<ReconciledCreate>),
     SendAgain,
+}
+
+/// The events so far, each also handed to the caller's callback as it happens (so that a user
+/// hears of them even when reconciliation then fails).
+struct EventLog<'a> {
+    events: Vec<ReconcileEvent>,
+    on_event: &'a (dyn Fn(&ReconcileEvent) + Send + Sync),
+}
+
+impl EventLog<'_> {
+    fn push(&mut self, e: ReconcileEvent) {
+        (self.on_event)(&e);
+        self.events.push(e);
+    }
+}
+
+/// The error when the credentials cannot be listed after a create whose outcome is unknown:
+/// a credential may exist, and the user must be told so, with what to do.
+fn lookup_failed(request: &CredentialRequest, okms_id: Uuid, e: &Error, generated: bool) -> Error {
+    Error::ReconcileFailed {
+        name: request.name.clone(),
+        okms_id,
+        candidates: Vec::new(),
+        reason: format!(
+            "could not list the domain's credentials to find out whether the request created one \
+             ({}); a credential named {:?} may have been created{}: list the domain's \
+             credentials and {}",
+            error_chain(e),
+            request.name,
+            if generated {
+                " and its private key, sent only in the lost answer, is lost"
+            } else {
+                ""
+            },
+            if generated {
+                "delete it"
+            } else {
+                "use it (its certificate holds this CSR's key) or delete it"
+            }
+        ),
+    }
 }
 
 impl<T: Transport, C: Clock> Client<T, C> {
@@ -229,8 +262,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
         on_event: &(dyn Fn(&ReconcileEvent) + Send + Sync),
     ) -> Result<ReconciledCreate, Error> {
         request.validate()?;
-        let mut events = Events {
-            list: Vec::new(),
+        let mut events = EventLog {
+            events: Vec::new(),
             on_event,
         };
         for attempt in 0..2u8 {
@@ -247,7 +280,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 Ok(created) => {
                     return Ok(ReconciledCreate {
                         created,
-                        events: events.list,
+                        events: events.events,
                     });
                 }
                 Err(e @ Error::CreateOutcomeUnknown { .. }) => e,
@@ -326,6 +359,19 @@ impl<T: Transport, C: Clock> Client<T, C> {
         }
     }
 
+    /// Deletes a credential; `true` once it is deleting or gone. A DELETE whose answer was
+    /// lost is retried (it is idempotent) and the retry is refused because the first one
+    /// worked ("already DELETING", or 404): the credential is read back to tell.
+    async fn revoke(&self, okms_id: Uuid, id: Uuid) -> bool {
+        if self.delete_credential(okms_id, id).await.is_ok() {
+            return true;
+        }
+        match self.get_credential(okms_id, id).await {
+            Ok(c) => c.status == CredentialStatus::Deleting,
+            Err(e) => e.status() == Some(404),
+        }
+    }
+
     async fn reconcile_csr(
         &self,
         okms_id: Uuid,
@@ -333,11 +379,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
         before: &HashSet<Uuid>,
         is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
         options: &ReconcileOptions,
-        events: &mut Events<'_>,
+        events: &mut EventLog<'_>,
     ) -> Result<Step, Error> {
         let found = self
             .find_candidates(okms_id, request, before, options)
-            .await?;
+            .await
+            .map_err(|e| lookup_failed(request, okms_id, &e, false))?;
         let mut verdicts = Vec::with_capacity(found.len());
         let mut settled = Vec::with_capacity(found.len());
         for c in found {
@@ -362,7 +409,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                         credential,
                         private_key_pem: None,
                     },
-                    events: std::mem::take(&mut events.list),
+                    events: std::mem::take(&mut events.events),
                 })))
             }
             CsrDecision::NothingCreated => {
@@ -384,11 +431,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
         request: &CredentialRequest,
         before: &HashSet<Uuid>,
         options: &ReconcileOptions,
-        events: &mut Events<'_>,
+        events: &mut EventLog<'_>,
     ) -> Result<Step, Error> {
         let orphans = self
             .find_candidates(okms_id, request, before, options)
-            .await?;
+            .await
+            .map_err(|e| lookup_failed(request, okms_id, &e, true))?;
         if orphans.is_empty() {
             events.push(ReconcileEvent::NothingCreated);
             return Ok(Step::SendAgain);
@@ -414,7 +462,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             // The API refuses to delete a CREATING credential: let it settle first.
             let ready = o.status != CredentialStatus::Creating
                 || self.settle(okms_id, o, &options.settle).await.is_some();
-            if ready && self.delete_credential(okms_id, id).await.is_ok() {
+            if ready && self.revoke(okms_id, id).await {
                 deleted.push(id);
             } else {
                 failed.push(id);

@@ -264,3 +264,111 @@ async fn a_refused_create_is_not_reconciled() {
     );
     assert_eq!(methods(&t), ["GET list", "POST list"]);
 }
+
+/// Found by the soak test: the orphan's DELETE is processed but its answer lost; the retry is
+/// refused ("already DELETING"). The orphan is revoked all the same: no false failure.
+#[tokio::test]
+async fn an_orphan_whose_delete_answer_was_lost_counts_as_deleted() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, "[]");
+    t.push(transport_err(TransportErrorKind::Io));
+    t.push_json(200, &list(&[cred(A, "READY", false, Some("CERT"))]));
+    t.push(transport_err(TransportErrorKind::Io));
+    t.push_json(
+        400,
+        r#"{"class":"Client::BadRequest::CredentialStatusInvalid","message":"credential is already DELETING"}"#,
+    );
+    t.push_json(200, &cred(A, "DELETING", false, Some("CERT")));
+    t.push_json(200, &list(&[cred(A, "DELETING", false, Some("CERT"))]));
+    let mut created = cred(B, "CREATING", false, None);
+    created.pop();
+    created.push_str(
+        r#","privateKeyPEM":"-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n"}"#,
+    );
+    t.push_json(200, &created);
+
+    let r = client(&t)
+        .create_credential_reconciled(okms(), &generated(), &never, &options(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
+    assert_eq!(
+        r.events[1..],
+        [
+            ReconcileEvent::OrphansDeleted {
+                ids: vec![A.parse().unwrap()]
+            },
+            ReconcileEvent::Resent
+        ]
+    );
+    assert_eq!(
+        methods(&t),
+        [
+            "GET list",
+            "POST list",
+            "GET list",
+            "DELETE one",
+            "DELETE one",
+            "GET one",
+            "GET list",
+            "POST list"
+        ]
+    );
+}
+
+/// A DELETE refused for a real reason leaves the orphan named in the error.
+#[tokio::test]
+async fn an_orphan_that_cannot_be_deleted_is_named() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, "[]");
+    t.push(transport_err(TransportErrorKind::Io));
+    t.push_json(200, &list(&[cred(A, "READY", false, Some("CERT"))]));
+    t.push_json(
+        403,
+        r#"{"class":"Client::Forbidden","message":"missing IAM action okms:apiovh:resource/credential/delete"}"#,
+    );
+    t.push_json(200, &cred(A, "READY", false, Some("CERT")));
+    let e = client(&t)
+        .create_credential_reconciled(okms(), &generated(), &never, &options(), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::ReconcileFailed { .. }), "{e}");
+    assert!(e.to_string().contains(A), "{e}");
+    assert_eq!(methods(&t).iter().filter(|m| *m == "POST list").count(), 1);
+}
+
+/// Found by reading the soak test's failures: after a lost answer, a listing that fails for
+/// good used to surface as a bare 503, though a credential (with a generated key: one whose key
+/// nobody holds) may exist. The user is now told so, and events are reported as they happen.
+#[tokio::test]
+async fn a_failed_listing_after_a_lost_answer_says_a_credential_may_exist() {
+    for (request, key_lost) in [(generated(), true), (with_csr(), false)] {
+        let t = FakeTransport::with_time(1_700_000_000);
+        t.push_json(200, "[]");
+        t.push(transport_err(TransportErrorKind::Io));
+        for _ in 0..4 {
+            t.push_json(
+                503,
+                r#"{"class":"Server::ServiceUnavailable","message":"down"}"#,
+            );
+        }
+        let seen = std::sync::Mutex::new(Vec::new());
+        let e = client(&t)
+            .create_credential_reconciled(okms(), &request, &|_| None, &options(), &|e| {
+                seen.lock().unwrap().push(e.clone())
+            })
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, Error::ReconcileFailed { .. }), "{text}");
+        assert!(text.contains("may have been created"), "{text}");
+        assert!(text.contains("503"), "{text}");
+        assert_eq!(text.contains("private key"), key_lost, "{text}");
+        let seen = seen.into_inner().unwrap();
+        assert!(
+            matches!(seen.as_slice(), [ReconcileEvent::OutcomeUnknown { .. }]),
+            "{seen:?}"
+        );
+        assert_eq!(methods(&t).iter().filter(|m| *m == "POST list").count(), 1);
+    }
+}

@@ -311,6 +311,14 @@ impl FaultEngine {
         *self = Self::new(seed, specs);
     }
 
+    /// Each fault with how many times it has fired since the faults were last set.
+    pub fn fired(&self) -> Vec<(FaultSpec, u64)> {
+        self.armed
+            .iter()
+            .map(|a| (a.spec.clone(), a.fired))
+            .collect()
+    }
+
     pub fn decide(&mut self, method: &str, path: &str) -> Decision {
         let mut decision = Decision::default();
         for armed in &mut self.armed {
@@ -446,6 +454,7 @@ mod tests {
             .map(|_| e.decide("GET", "/x").action.is_some())
             .collect();
         assert_eq!(got, [false, true, true, false, false]);
+        assert_eq!(e.fired()[0].1, 2);
     }
 
     #[test]

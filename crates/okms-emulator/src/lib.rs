@@ -502,6 +502,12 @@ impl RunningEmulator {
             .collect()
     }
 
+    /// Each injected fault with how many times it has fired since the faults were last set
+    /// (in the order given; a latency fault counts the requests it delayed).
+    pub fn fault_counts(&self) -> Vec<(FaultSpec, u64)> {
+        self.shared.fault_counts()
+    }
+
     /// Replaces the injected faults (the seeded generator keeps going).
     pub fn set_faults(&self, faults: Vec<FaultSpec>) {
         self.shared.replace_faults(faults);

@@ -186,6 +186,13 @@ impl Shared {
             .decide(method, path)
     }
 
+    pub fn fault_counts(&self) -> Vec<(FaultSpec, u64)> {
+        self.faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .fired()
+    }
+
     pub fn replace_faults(&self, specs: Vec<FaultSpec>) {
         self.faults
             .lock()

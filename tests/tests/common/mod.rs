@@ -141,3 +141,62 @@ fn is_fresh(bin: &Path, root: &Path) -> bool {
     newest(&root.join("Cargo.lock"), &mut sources);
     built >= sources
 }
+
+/// What one bounded run of a command gave.
+#[derive(Debug)]
+pub struct Ran {
+    /// Exit code; `None` when killed by a signal (or by the time limit).
+    pub code: Option<i32>,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+    /// Whether the time limit was reached and the process killed.
+    pub timed_out: bool,
+}
+
+impl Ran {
+    /// Exit 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Runs `command` with its output captured (in files, so no pipe can fill up), killing it if
+/// it runs longer than `limit`: a hang becomes a test failure instead of a stuck test run.
+pub fn run_bounded(command: &mut Command, limit: Duration) -> Ran {
+    use std::io::{Read, Seek};
+    let mut out = tempfile::tempfile().expect("temporary file for stdout");
+    let mut err = tempfile::tempfile().expect("temporary file for stderr");
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(err.try_clone().unwrap())
+        .spawn()
+        .expect("start okms-cli");
+    let start = std::time::Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for okms-cli") {
+            break s;
+        }
+        if start.elapsed() > limit {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().expect("reap okms-cli");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let read = |f: &mut std::fs::File| {
+        let mut v = Vec::new();
+        f.rewind().unwrap();
+        f.read_to_end(&mut v).unwrap();
+        String::from_utf8_lossy(&v).into_owned()
+    };
+    Ran {
+        code: status.code(),
+        stdout: read(&mut out),
+        stderr: read(&mut err),
+        timed_out,
+    }
+}

@@ -493,6 +493,8 @@ async fn create_online(
         "creating credential {:?} in domain {okms_id}",
         request.name
     ));
+    // Events are told as they happen: when reconciliation then fails, the user still learns
+    // what it did (e.g. which orphans it deleted) before the error.
     let result = client
         .create_credential_reconciled(okms_id, request, &matcher, &options, &|e| {
             tell_event(e, out);
