@@ -211,6 +211,18 @@ impl<T: Transport, C: Clock> Client<T, C> {
             // Refused at authentication, before any processing: re-sign and resend once.
             outcome = self.send_once(&req).await?;
         }
+        // 429 means the request was refused before any processing (rate limiting), so
+        // sending it again after the server's Retry-After cannot create a second credential.
+        let mut throttled: u32 = 0;
+        while let Ok(resp) = &outcome
+            && resp.status() == http::StatusCode::TOO_MANY_REQUESTS
+            && throttled < self.retry.max_attempts
+        {
+            throttled += 1;
+            let delay = self.retry.delay(throttled, retry_after(resp));
+            self.clock.sleep(delay).await;
+            outcome = self.send_once(&req).await?;
+        }
         match outcome {
             Err(e) => {
                 let reached = e.may_have_reached_server();

@@ -11,7 +11,8 @@
 //!   `http::Response<Vec<u8>>` is parsed into typed values or a typed [`Error`].
 //! - An async [`Client`] over any [`Transport`] (default: [`ReqwestTransport`], reqwest with
 //!   rustls and the `ring` provider). Idempotent calls retry on transient failures; the create
-//!   POST is sent once and reports [`Error::CreateOutcomeUnknown`] when its fate is unknown.
+//!   POST is never repeated blindly (only after a 429, which the server refuses before any
+//!   processing) and reports [`Error::CreateOutcomeUnknown`] when its fate is unknown.
 //! - [`kms::check_mtls`]: `GET /api/{okmsId}/v1/servicekey?max=10` over mutual TLS.
 //!
 //! # What it is not for

@@ -178,10 +178,6 @@ async fn create_post_is_never_retried() {
         (Ok(json(200, "{truncated", &[])), true),
         (transport_err(TransportErrorKind::Connect), false),
         (
-            Ok(json(429, r#"{"message":"slow"}"#, &[("Retry-After", "1")])),
-            false,
-        ),
-        (
             Ok(json(
                 400,
                 r#"{"class":"Client::BadRequest::CredentialNameInvalidCharacter","message":"bad"}"#,
@@ -216,6 +212,42 @@ async fn create_post_is_never_retried() {
         assert_eq!(posts[0].method(), http::Method::POST);
         assert!(clock.sleeps().is_empty());
     }
+}
+
+#[tokio::test]
+async fn create_post_refused_with_429_is_sent_again_after_retry_after_within_bounds() {
+    // Accepted on the second try: two POSTs, one wait of Retry-After.
+    let t = FakeTransport::with_time(0);
+    let clock = FakeClock::at(1_700_000_000);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+    t.push(Ok(json(
+        429,
+        r#"{"message":"slow"}"#,
+        &[("Retry-After", "2")],
+    )));
+    t.push_json(200, &credential_json("CREATING", None));
+    client.create_credential(okms(), &request()).await.unwrap();
+    assert_eq!(t.api_requests().len(), 2);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(2)]);
+
+    // Throttled every time: bounded, and the 429 is reported (nothing was created).
+    let t = FakeTransport::with_time(0);
+    let clock = FakeClock::at(1_700_000_000);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone());
+    for _ in 0..20 {
+        t.push(Ok(json(
+            429,
+            r#"{"message":"slow"}"#,
+            &[("Retry-After", "1")],
+        )));
+    }
+    let e = client
+        .create_credential(okms(), &request())
+        .await
+        .unwrap_err();
+    assert!(!e.is_create_outcome_unknown(), "{e}");
+    let posts = t.api_requests().len();
+    assert!((2..=5).contains(&posts), "bounded resends, got {posts}");
 }
 
 #[tokio::test]
