@@ -704,45 +704,26 @@ fn on_tty(
     args: &str,
     input: &str,
 ) -> Option<(i32, String)> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: script(1) not found; the delete confirmation was not tested");
+    if !common::have_script("the delete confirmation") {
         return None;
     }
     let info = emu.info();
-    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_okms-cli"));
-    let mut child = Command::new("script")
-        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
-        .env("NO_COLOR", "1")
-        .env("HOME", s.dir.path())
-        .env("OVH_ENDPOINT", &info.api_url)
-        .env("OVH_APPLICATION_KEY", &info.application_key)
-        .env("OVH_APPLICATION_SECRET", &info.application_secret)
-        .env("OVH_CONSUMER_KEY", &info.consumer_key)
-        .env_remove("OVH_CLIENT_ID")
-        .env_remove("OVH_CLIENT_SECRET")
-        .env_remove("OVH_ACCESS_TOKEN")
-        .env("OKMS_ID", info.okms_id.to_string())
-        .current_dir(s.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some((out.status.code().unwrap_or(-1), text))
+    let okms_id = info.okms_id.to_string();
+    let some = |v: &str| Some(std::ffi::OsString::from(v));
+    let env = [
+        ("HOME", Some(s.dir.path().as_os_str().to_owned())),
+        ("OVH_ENDPOINT", some(&info.api_url)),
+        ("OVH_APPLICATION_KEY", some(&info.application_key)),
+        ("OVH_APPLICATION_SECRET", some(&info.application_secret)),
+        ("OVH_CONSUMER_KEY", some(&info.consumer_key)),
+        ("OVH_CLIENT_ID", None),
+        ("OVH_CLIENT_SECRET", None),
+        ("OVH_ACCESS_TOKEN", None),
+        ("OKMS_ID", some(&okms_id)),
+    ];
+    let env: Vec<_> = env.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+    let (code, text) = common::on_tty(s.dir.path(), args, input, &env);
+    Some((code.unwrap_or(-1), text))
 }
 
 #[test]

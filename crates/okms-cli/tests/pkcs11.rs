@@ -478,41 +478,24 @@ fn json_key_new_and_pin_prompt() {
     );
 
     // The PIN typed at a terminal prompt (through script(1)'s pseudo-terminal).
-    if StdCommand::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: script(1) not found; the PIN prompt was not tested");
+    if !common::have_script("the PIN prompt") {
         return;
     }
-    let cmd = format!(
-        "{} key list --pkcs11 'pkcs11:token={TOKEN}' --pkcs11-module {}",
-        env!("CARGO_BIN_EXE_okms-cli"),
+    let args = format!(
+        "key list --pkcs11 'pkcs11:token={TOKEN}' --pkcs11-module {}",
         h.module()
     );
+    let conf = h.conf.as_os_str().to_owned();
     let run = |typed: &str| {
-        let mut child = StdCommand::new("script")
-            .args(["-q", "-e", "-c", &cmd, "/dev/null"])
-            .env("NO_COLOR", "1")
-            .env("SOFTHSM2_CONF", &h.conf)
-            .env_remove("OKMS_PKCS11_MODULE")
-            .current_dir(h.sb.dir.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(typed.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code(), text)
+        common::on_tty(
+            h.sb.dir.path(),
+            &args,
+            typed,
+            &[
+                ("SOFTHSM2_CONF", Some(conf.as_os_str())),
+                ("OKMS_PKCS11_MODULE", None),
+            ],
+        )
     };
     let (code, text) = run(&format!("{PIN}\n"));
     assert_eq!(code, Some(0), "{text}");

@@ -3,40 +3,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use common::Sandbox;
 
 /// Runs `okms-cli ARGS` on a pseudo-terminal with `input` typed in; None if `script` is missing.
 fn on_tty(s: &Sandbox, args: &str, input: &str) -> Option<(i32, String)> {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: script(1) not found; the terminal prompt was not tested");
-        return None;
-    }
-    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_okms-cli"));
-    let mut child = Command::new("script")
-        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
-        .env("NO_COLOR", "1")
-        .current_dir(s.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some((out.status.code().unwrap_or(-1), text))
+    common::have_script("the terminal prompt").then(|| {
+        let (code, text) = common::on_tty(s.dir.path(), args, input, &[]);
+        (code.unwrap_or(-1), text)
+    })
 }
 
 #[test]

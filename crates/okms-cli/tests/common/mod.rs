@@ -169,3 +169,57 @@ pub fn is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// Whether script(1) is here to make a pseudo-terminal; says so loudly when it is not.
+pub fn have_script(what: &str) -> bool {
+    let ok = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !ok {
+        eprintln!("SKIPPED: script(1) not found; {what} was not tested");
+    }
+    ok
+}
+
+/// Runs `okms-cli ARGS` in `dir` on a pseudo-terminal made by script(1), with `input` typed in
+/// and `env` set (a `None` value removes the variable). Returns the exit code and everything
+/// the terminal showed.
+pub fn on_tty(
+    dir: &Path,
+    args: &str,
+    input: &str,
+    env: &[(&str, Option<&std::ffi::OsStr>)],
+) -> (Option<i32>, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_okms-cli"));
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        match v {
+            Some(v) => command.env(k, v),
+            None => command.env_remove(k),
+        };
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}

@@ -807,6 +807,30 @@ fn show_credential(c: &Credential, out: &Output) -> CliResult<()> {
     Ok(())
 }
 
+/// The end of `get` and `wait`: the certificate to `cert_out` if asked, then the credential.
+fn write_and_report(
+    c: &Credential,
+    cert_out: Option<&Path>,
+    force: bool,
+    out: &Output,
+) -> CliResult<()> {
+    if let Some(p) = cert_out {
+        write_cert(c, p, force)?;
+    }
+    let cert_out = cert_out.map(|p| p.display().to_string());
+    if out.is_json() {
+        return out.json(&CredentialReport {
+            credential: c,
+            cert_out,
+        });
+    }
+    show_credential(c, out)?;
+    if let Some(p) = cert_out {
+        out.field("Certificate", &p)?;
+    }
+    Ok(())
+}
+
 fn write_cert(c: &Credential, path: &Path, force: bool) -> CliResult<()> {
     let Some(pem) = c
         .certificate_pem
@@ -845,21 +869,7 @@ async fn get(
             format!("cannot read credential {id} of domain {okms_id}"),
         )
     })?;
-    if let Some(p) = &a.cert_out {
-        write_cert(&c, p, a.force)?;
-    }
-    let cert_out = a.cert_out.as_ref().map(|p| p.display().to_string());
-    if out.is_json() {
-        return out.json(&CredentialReport {
-            credential: &c,
-            cert_out,
-        });
-    }
-    show_credential(&c, out)?;
-    if let Some(p) = cert_out {
-        out.field("Certificate", &p)?;
-    }
-    Ok(())
+    write_and_report(&c, a.cert_out.as_deref(), a.force, out)
 }
 
 #[derive(Serialize)]
@@ -917,21 +927,7 @@ async fn wait(
 ) -> CliResult<()> {
     let client = client(global, out)?;
     let c = wait_ready(&client, okms_id, id, a.timeout, out, a.cert_out.as_deref()).await?;
-    if let Some(p) = &a.cert_out {
-        write_cert(&c, p, a.force)?;
-    }
-    let cert_out = a.cert_out.as_ref().map(|p| p.display().to_string());
-    if out.is_json() {
-        return out.json(&CredentialReport {
-            credential: &c,
-            cert_out,
-        });
-    }
-    show_credential(&c, out)?;
-    if let Some(p) = cert_out {
-        out.field("Certificate", &p)?;
-    }
-    Ok(())
+    write_and_report(&c, a.cert_out.as_deref(), a.force, out)
 }
 
 #[derive(Serialize)]
