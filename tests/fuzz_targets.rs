@@ -600,7 +600,12 @@ fn created_credential(resp: &http::Response<Vec<u8>>) {
             check_server_error(&e);
             if resp.status().is_success() {
                 // A 2xx answer to a create may hold the generated key: never quoted.
-                let shown = format!("{e} {e:?}");
+                let mut shown = format!("{e} {e:?}");
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    shown.push_str(&format!(" {c}"));
+                    cause = c.source();
+                }
                 if let Ok(body) = std::str::from_utf8(resp.body()) {
                     for line in body.lines().filter(|l| l.trim().len() >= 24) {
                         assert!(!shown.contains(line.trim()), "the error quotes the body");

@@ -279,8 +279,26 @@ fn decode<T: DeserializeOwned>(
         } else {
             "<not shown: may hold a secret>".into()
         },
-        source,
+        source: if quote { source } else { redacted(&source) },
     })
+}
+
+/// serde_json's messages quote the offending value (`invalid type: string "…"`, `unknown
+/// variant `…``), which in a secret-bearing answer may be a private key or a token. Keep only
+/// what kind of error it was and where.
+fn redacted(source: &serde_json::Error) -> serde_json::Error {
+    use serde::de::Error as _;
+    let kind = match source.classify() {
+        serde_json::error::Category::Io => "I/O",
+        serde_json::error::Category::Syntax => "JSON syntax",
+        serde_json::error::Category::Data => "unexpected field value",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    serde_json::Error::custom(format!(
+        "{kind} at line {} column {} (value not shown: may hold a secret)",
+        source.line(),
+        source.column()
+    ))
 }
 
 /// `Ok` for 2xx, else the decoded error answer.

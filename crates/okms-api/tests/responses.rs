@@ -76,6 +76,56 @@ fn created_credential_keeps_the_key_secret() {
     assert!(!e.to_string().contains("SECRETKEYBYTES"), "{e}");
 }
 
+/// serde_json quotes a value of the wrong type in its message; in a secret-bearing answer that
+/// value may be the key or the token itself (found by fuzzing `api_response_decode`).
+#[test]
+fn secret_answers_of_the_wrong_shape_are_not_quoted_by_the_json_error() {
+    let body = credential_json("READY", None).replace(
+        r#""fromCSR":false"#,
+        r#""fromCSR":"-----BEGIN EC PRIVATE KEY-----SECRETKEYBYTES""#,
+    );
+    let e = parse_json_secret::<CreatedCredential>(&json(200, &body, &[]), "created").unwrap_err();
+    let shown = error_chain(&e);
+    assert!(!shown.contains("SECRETKEYBYTES"), "{shown}");
+    assert!(shown.contains("line 1 column"), "still says where: {shown}");
+
+    let token = json(
+        200,
+        r#"{"access_token":"s3cr3t-t0ken","expires_in":["s3cr3t-t0ken"]}"#,
+        &[],
+    );
+    let ok = okms_api::oauth2::parse_token_response(&token);
+    assert!(ok.is_ok(), "a strange expires_in is ignored");
+    let token = json(
+        200,
+        r#"{"access_token":{"v":"s3cr3t-t0ken"},"token_type":"Bearer"}"#,
+        &[],
+    );
+    let e = okms_api::oauth2::parse_token_response(&token).unwrap_err();
+    let shown = error_chain(&e);
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+
+    // Answers that hold no secret keep the full message, for diagnosis.
+    let e = parse_json::<Credential>(&json(200, r#"{"id":"not-a-uuid"}"#, &[]), "credential")
+        .unwrap_err();
+    assert!(
+        error_chain(&e).contains("not-a-uuid"),
+        "{}",
+        error_chain(&e)
+    );
+}
+
+/// What a CLI prints for an error: its message and every cause, plus its Debug.
+fn error_chain(e: &Error) -> String {
+    let mut shown = format!("{e} | {e:?}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        shown.push_str(&format!(" | {c}"));
+        cause = c.source();
+    }
+    shown
+}
+
 #[test]
 fn domain() {
     let body = r#"[{"id":"e90c5841-f39e-4983-8596-62ff0c538b6b","region":"eu-west-rbx","restEndpoint":"https://eu-west-rbx.okms.ovh.net","kmipEndpoint":"eu-west-rbx.okms.ovh.net:5696","kmipRsaEndpoint":null,"swaggerEndpoint":"https://swagger","publicCA":"-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n","serviceKeyCount":3,"iam":{"id":"e90c5841-f39e-4983-8596-62ff0c538b6b","urn":"urn:v1:eu:resource:okms:e90c5841-f39e-4983-8596-62ff0c538b6b","displayName":"d","tags":{"a":"b"},"state":"OK"}}]"#;

@@ -35,6 +35,14 @@ pub struct Args {
     /// Seconds after which one input counts as a hang (libFuzzer -timeout).
     #[arg(long, default_value_t = 60)]
     input_timeout: u64,
+    /// Stop each target after this many inputs (libFuzzer -runs), whichever of this and
+    /// --seconds comes first. With --seed, a run bounded by inputs is reproducible: CI uses
+    /// both, so its verdict does not depend on how fast the machine is that day.
+    #[arg(long)]
+    runs: Option<u64>,
+    /// libFuzzer's random seed (-seed); default: a new one each run.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 /// What one run reported.
@@ -231,6 +239,8 @@ fn run_target(
         .arg(format!("-max_total_time={}", args.seconds))
         .arg(format!("-timeout={}", args.input_timeout))
         .arg("-print_final_stats=1")
+        .args(args.runs.map(|n| format!("-runs={n}")))
+        .args(args.seed.map(|n| format!("-seed={n}")))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
