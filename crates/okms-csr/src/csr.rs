@@ -51,8 +51,10 @@ impl CsrBuilder {
         self
     }
 
-    /// Encodes the request, has `signer` sign it, and checks the result verifies (so a
-    /// signer whose key does not match its public key is caught here, not by the CA).
+    /// Encodes the request and has `signer` sign it. Unless the signer is one whose
+    /// signatures are right by construction (a software ECDSA key, see
+    /// [`CsrSigner::signatures_need_checking`]), the result is verified, so a signer whose key
+    /// does not match its public key is caught here, not by the CA.
     pub fn build(&self, signer: &dyn CsrSigner) -> Result<Csr> {
         let alg = signer.algorithm();
         let public = signer.public_key()?;
@@ -121,12 +123,14 @@ impl CsrBuilder {
         };
         let der = req.to_der().map_err(Error::der("CSR"))?;
         let mut csr = Csr::from_der(&der)?;
-        csr.verify().map_err(|e| {
-            Error::Signing(format!(
-                "the signer produced a signature that does not verify: {e}"
-            ))
-        })?;
-        csr.verified = true;
+        if signer.signatures_need_checking() {
+            csr.verify().map_err(|e| {
+                Error::Signing(format!(
+                    "the signer produced a signature that does not verify: {e}"
+                ))
+            })?;
+            csr.verified = true;
+        }
         Ok(csr)
     }
 }
@@ -137,8 +141,8 @@ pub struct Csr {
     der: Vec<u8>,
     req: CertReq,
     public_key: PublicKey,
-    /// Set by [`CsrBuilder::build`], which has just verified the signature: verifying costs
-    /// two scalar multiplications, a noticeable share of a one-shot `csr new`.
+    /// Set when [`CsrBuilder::build`] has just verified the signature: verifying costs two
+    /// scalar multiplications, a noticeable share of a one-shot `csr new`.
     verified: bool,
 }
 
@@ -279,16 +283,23 @@ impl Csr {
         self.public_key.clone()
     }
 
-    /// A summary for display.
+    /// Every requested subject alternative name as `csr show` prints it (`DNS:host`, ...),
+    /// including types [`Csr::sans`] does not model and values it refuses (marked invalid).
+    pub fn san_descriptions(&self) -> Vec<String> {
+        self.general_names()
+            .iter()
+            .map(describe_general_name)
+            .collect()
+    }
+
+    /// A summary for display. It verifies the signature (unless [`CsrBuilder::build`] just
+    /// did); what needs no verification is in [`Csr::subject`], [`Csr::san_descriptions`] and
+    /// [`Csr::public_key`].
     pub fn info(&self) -> CsrInfo {
         let (key_algorithm, key_bits) = self.public_key.describe();
         CsrInfo {
             subject: self.subject(),
-            sans: self
-                .general_names()
-                .iter()
-                .map(describe_general_name)
-                .collect(),
+            sans: self.san_descriptions(),
             key_algorithm,
             key_bits,
             signature_algorithm: signature_algorithm_name(&self.req.algorithm.oid),

@@ -3,9 +3,10 @@
 use crate::{
     error::{Error, Result},
     key::{Inner, PrivateKey},
+    oids,
     secret::{Passphrase, SecretString},
 };
-use der::pem::LineEnding;
+use der::{Encode, pem::LineEnding};
 use pkcs1::EncodeRsaPrivateKey;
 use pkcs8::{EncodePrivateKey, PrivateKeyInfoRef, pkcs5::pbes2};
 use zeroize::Zeroizing;
@@ -20,6 +21,13 @@ pub enum KeyFormat {
     Traditional,
 }
 
+/// Where the curve of an `ECPrivateKey` is named: PKCS#8 names it in its AlgorithmIdentifier,
+/// the traditional SEC1 form in the key itself (RFC 5915).
+enum EcParameters {
+    InAlgorithmIdentifier,
+    Included,
+}
+
 fn export_err(e: impl std::fmt::Display) -> Error {
     Error::Export(e.to_string())
 }
@@ -27,12 +35,60 @@ fn export_err(e: impl std::fmt::Display) -> Error {
 impl PrivateKey {
     pub(crate) fn to_pkcs8_der(&self) -> Result<der::SecretDocument> {
         match &self.inner {
-            Inner::P256(k) => k.to_pkcs8_der(),
-            Inner::P384(k) => k.to_pkcs8_der(),
-            Inner::P521(k) => k.to_pkcs8_der(),
-            Inner::Rsa(k, _) => k.to_pkcs8_der(),
+            Inner::Rsa(k, _) => k.to_pkcs8_der().map_err(export_err),
+            _ => {
+                let ec = self.ec_private_key_der(EcParameters::InAlgorithmIdentifier)?;
+                let curve = self.ec_curve_oid();
+                let info = PrivateKeyInfoRef::new(
+                    pkcs8::AlgorithmIdentifierRef {
+                        oid: oids::EC_PUBLIC_KEY,
+                        parameters: Some((&curve).into()),
+                    },
+                    der::asn1::OctetStringRef::new(&ec).map_err(export_err)?,
+                );
+                der::SecretDocument::encode_msg(&info).map_err(export_err)
+            }
         }
-        .map_err(export_err)
+    }
+
+    /// SEC1 `ECPrivateKey` DER with the public key the signing key already holds. The curve
+    /// crates' own encoders derive the public key again, a scalar multiplication that is a
+    /// tenth of `csr new`; `tests/export.rs` checks both give the same bytes.
+    fn ec_private_key_der(&self, parameters: EcParameters) -> Result<Zeroizing<Vec<u8>>> {
+        let curve = self.ec_curve_oid();
+        let (secret, public) = match &self.inner {
+            Inner::P256(k) => (
+                Zeroizing::new(k.to_bytes().to_vec()),
+                k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
+            ),
+            Inner::P384(k) => (
+                Zeroizing::new(k.to_bytes().to_vec()),
+                k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
+            ),
+            Inner::P521(k) => (
+                Zeroizing::new(k.to_bytes().to_vec()),
+                k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
+            ),
+            Inner::Rsa(..) => return Err(Error::Export("not an ECDSA key".into())),
+        };
+        let key = sec1::EcPrivateKey {
+            private_key: &secret,
+            parameters: match parameters {
+                EcParameters::InAlgorithmIdentifier => None,
+                EcParameters::Included => Some(sec1::EcParameters::NamedCurve(curve)),
+            },
+            public_key: Some(&public),
+        };
+        Ok(Zeroizing::new(key.to_der().map_err(export_err)?))
+    }
+
+    fn ec_curve_oid(&self) -> der::asn1::ObjectIdentifier {
+        match &self.inner {
+            Inner::P256(_) => oids::SECP256R1,
+            Inner::P384(_) => oids::SECP384R1,
+            Inner::P521(_) => oids::SECP521R1,
+            Inner::Rsa(..) => oids::RSA_ENCRYPTION,
+        }
     }
 
     /// The key as PEM text in `format`, LF line endings.
@@ -40,15 +96,10 @@ impl PrivateKey {
         let pem: Zeroizing<String> = match format {
             KeyFormat::Pkcs8 => crate::pem::encode("PRIVATE KEY", self.to_pkcs8_der()?.as_bytes()),
             KeyFormat::Traditional => match &self.inner {
-                Inner::P256(k) => p256::SecretKey::from(k)
-                    .to_sec1_pem(LineEnding::LF)
-                    .map_err(export_err)?,
-                Inner::P384(k) => p384::SecretKey::from(k)
-                    .to_sec1_pem(LineEnding::LF)
-                    .map_err(export_err)?,
-                Inner::P521(k) => p521::SecretKey::from(k)
-                    .to_sec1_pem(LineEnding::LF)
-                    .map_err(export_err)?,
+                Inner::P256(_) | Inner::P384(_) | Inner::P521(_) => crate::pem::encode(
+                    "EC PRIVATE KEY",
+                    &self.ec_private_key_der(EcParameters::Included)?,
+                ),
                 Inner::Rsa(k, _) => k
                     .as_ref()
                     .as_ref()

@@ -170,3 +170,42 @@ fn garbage_input_gives_errors_not_panics() {
         "{err}"
     );
 }
+
+/// okms-csr writes ECDSA keys with the public key it already holds instead of letting the
+/// curve crates derive it again; the bytes must be exactly what those crates write.
+#[test]
+fn ecdsa_keys_are_written_exactly_as_the_curve_crates_write_them() {
+    use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+
+    fn der_of(pem: &str) -> Vec<u8> {
+        let (_, der) = der::pem::decode_vec(pem.as_bytes()).unwrap();
+        der
+    }
+    for seed in 1..=16 {
+        for alg in [
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::EcdsaP521,
+        ] {
+            let key = PrivateKey::generate_with_rng(alg, &mut TestRng(seed)).unwrap();
+            let pkcs8 = der_of(key.to_pem(KeyFormat::Pkcs8).unwrap().expose());
+            let sec1 = der_of(key.to_pem(KeyFormat::Traditional).unwrap().expose());
+            let (pkcs8_ref, sec1_ref) = match alg {
+                KeyAlgorithm::EcdsaP256 => {
+                    let k = p256::SecretKey::from_pkcs8_der(&pkcs8).unwrap();
+                    (k.to_pkcs8_der().unwrap(), k.to_sec1_der().unwrap())
+                }
+                KeyAlgorithm::EcdsaP384 => {
+                    let k = p384::SecretKey::from_pkcs8_der(&pkcs8).unwrap();
+                    (k.to_pkcs8_der().unwrap(), k.to_sec1_der().unwrap())
+                }
+                _ => {
+                    let k = p521::SecretKey::from_pkcs8_der(&pkcs8).unwrap();
+                    (k.to_pkcs8_der().unwrap(), k.to_sec1_der().unwrap())
+                }
+            };
+            assert_eq!(pkcs8, pkcs8_ref.as_bytes(), "{alg} PKCS#8, seed {seed}");
+            assert_eq!(sec1, sec1_ref.as_slice(), "{alg} SEC1, seed {seed}");
+        }
+    }
+}

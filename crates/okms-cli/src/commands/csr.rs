@@ -146,13 +146,12 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
             let alg = algorithm(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
             let (key, pem, report) =
                 generate_encoded(alg, &a.new_key, &a.passphrase, key_out, out)?;
-            // Staged, not yet in place: it is committed with the CSR (their fsyncs overlap),
-            // or alone if the CSR step fails.
-            new_key_file = Some(files::stage_secret_file(
-                key_out,
-                pem.expose().as_bytes(),
-                a.force,
-            )?);
+            // Staged, not yet in place: it is committed with the CSR, or alone if the CSR
+            // step fails.
+            let mut staged = files::stage_secret_file(key_out, pem.expose().as_bytes(), a.force)?;
+            // The key's fsync runs while the CSR is signed.
+            staged.start_sync();
+            new_key_file = Some(staged);
             (Box::new(key), KeyUsed::New(report))
         }
         (None, None) => return Err(usage("give --key PATH or --key-out PATH")),
@@ -216,17 +215,18 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
         out.stdout_bytes(pem.as_bytes()).map_err(with_note)?;
     }
 
-    let info = csr.info();
+    // Not `csr.info()`: that would verify the signature, which the builder already did where
+    // it can fail (see `CsrSigner::signatures_need_checking`).
     let report = CsrNewReport {
         csr: if csr_to_stdout {
             "-".to_owned()
         } else {
             a.out.display().to_string()
         },
-        subject: info.subject.clone(),
-        sans: info.sans.clone(),
+        subject: csr.subject(),
+        sans: csr.san_descriptions(),
         algorithm: key.algorithm().as_str().to_owned(),
-        public_key_sha256: info.public_key_sha256.clone(),
+        public_key_sha256: csr.public_key().fingerprint_sha256(),
         key: key_used,
     };
     if out.is_json() {
