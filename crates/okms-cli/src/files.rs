@@ -220,35 +220,6 @@ pub struct Staged {
     file: File,
     force: bool,
     guard: TempGuard,
-    /// The fsync started by [`Staged::start_sync`], if any.
-    sync: Option<std::thread::JoinHandle<io::Result<()>>>,
-}
-
-impl Staged {
-    /// Starts making the data durable now, on another thread, so the fsync overlaps whatever
-    /// the caller does before [`commit_staged`] (`csr new`: signing the CSR while the new key
-    /// reaches the disk). Without a thread or a second descriptor, the commit syncs as usual.
-    pub fn start_sync(&mut self) {
-        if self.sync.is_some() {
-            return;
-        }
-        if let Ok(file) = self.file.try_clone() {
-            self.sync = std::thread::Builder::new()
-                .name("fsync".into())
-                .spawn(move || file.sync_all())
-                .ok();
-        }
-    }
-
-    /// Waits for the data to be durable.
-    fn finish_sync(&mut self) -> io::Result<()> {
-        match self.sync.take() {
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked"))),
-            None => self.file.sync_all(),
-        }
-    }
 }
 
 /// Why [`commit_staged`] stopped: the first `committed` files are in place (and durable).
@@ -299,7 +270,6 @@ fn stage(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<Staged, Wr
         file,
         force,
         guard,
-        sync: None,
     })
 }
 
@@ -318,14 +288,26 @@ fn io_error_at(
 ///
 /// # Errors
 /// The first failure, with how many files were committed before it; those stay in place.
-pub fn commit_staged(mut staged: Vec<Staged>) -> Result<(), CommitError> {
+pub fn commit_staged(staged: Vec<Staged>) -> Result<(), CommitError> {
     let fail = |committed: usize, error: WriteError| CommitError { committed, error };
-    // The data first, all files at once: concurrent fsyncs share the journal commits. The
-    // last file is synced on this thread, the others (if not started already) on their own.
-    if let Some((_, others)) = staged.split_last_mut() {
-        others.iter_mut().for_each(Staged::start_sync);
-    }
-    let synced: Vec<io::Result<()>> = staged.iter_mut().map(Staged::finish_sync).collect();
+    // The data first, all files at once: concurrent fsyncs share the journal commits.
+    let synced: Vec<io::Result<()>> = if staged.len() == 1 {
+        staged.iter().map(|s| s.file.sync_all()).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = staged
+                .iter()
+                .map(|s| scope.spawn(|| s.file.sync_all()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")))
+                })
+                .collect()
+        })
+    };
     if let Some((i, Err(e))) = synced.into_iter().enumerate().find(|(_, r)| r.is_err()) {
         return Err(fail(0, io_error_at(&staged[i].path)("syncing to disk")(e)));
     }
@@ -367,7 +349,6 @@ fn put_in_place(s: Staged, dirs: &mut Vec<PathBuf>) -> Result<(), WriteError> {
         file,
         force,
         guard,
-        sync: _,
     } = s;
     drop(file);
     let io_err = io_error_at(&path);

@@ -146,12 +146,13 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
             let alg = algorithm(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
             let (key, pem, report) =
                 generate_encoded(alg, &a.new_key, &a.passphrase, key_out, out)?;
-            // Staged, not yet in place: it is committed with the CSR, or alone if the CSR
-            // step fails.
-            let mut staged = files::stage_secret_file(key_out, pem.expose().as_bytes(), a.force)?;
-            // The key's fsync runs while the CSR is signed.
-            staged.start_sync();
-            new_key_file = Some(staged);
+            // Staged, not yet in place: it is committed with the CSR (their fsyncs overlap),
+            // or alone if the CSR step fails.
+            new_key_file = Some(files::stage_secret_file(
+                key_out,
+                pem.expose().as_bytes(),
+                a.force,
+            )?);
             (Box::new(key), KeyUsed::New(report))
         }
         (None, None) => return Err(usage("give --key PATH or --key-out PATH")),
