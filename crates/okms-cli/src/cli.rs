@@ -123,27 +123,28 @@ pub struct Pkcs11Args {
     pub pin_file: Option<PathBuf>,
 }
 
-/// Key algorithms, as `--algorithm` spells them.
+/// Key algorithms, as `--algorithm` spells them. The curve names openssl uses (`prime256v1`,
+/// `secp384r1`, ...) and the short forms (`p256`, `rsa2048`) are accepted too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum)]
 pub enum AlgorithmArg {
     /// ECDSA on NIST P-256 with SHA-256 (what OKMS itself issues).
     #[default]
-    #[value(name = "ecdsa-p256")]
+    #[value(name = "ecdsa-p256", aliases = ["p256", "p-256", "prime256v1", "secp256r1"])]
     EcdsaP256,
     /// ECDSA on NIST P-384 with SHA-384.
-    #[value(name = "ecdsa-p384")]
+    #[value(name = "ecdsa-p384", aliases = ["p384", "p-384", "secp384r1"])]
     EcdsaP384,
     /// ECDSA on NIST P-521 with SHA-512.
-    #[value(name = "ecdsa-p521")]
+    #[value(name = "ecdsa-p521", aliases = ["p521", "p-521", "secp521r1"])]
     EcdsaP521,
     /// RSA 2048 bits, PKCS#1 v1.5 with SHA-256.
-    #[value(name = "rsa-2048")]
+    #[value(name = "rsa-2048", alias = "rsa2048")]
     Rsa2048,
     /// RSA 3072 bits, PKCS#1 v1.5 with SHA-256.
-    #[value(name = "rsa-3072")]
+    #[value(name = "rsa-3072", alias = "rsa3072")]
     Rsa3072,
     /// RSA 4096 bits, PKCS#1 v1.5 with SHA-256.
-    #[value(name = "rsa-4096")]
+    #[value(name = "rsa-4096", alias = "rsa4096")]
     Rsa4096,
 }
 
@@ -189,7 +190,7 @@ pub enum KeyCommand {
 #[derive(Debug, Args)]
 pub struct KeyNewArgs {
     /// Key algorithm.
-    #[arg(long, value_enum, default_value_t = AlgorithmArg::EcdsaP256, value_name = "ALG")]
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::EcdsaP256, value_name = "ALG", ignore_case = true)]
     pub algorithm: AlgorithmArg,
     /// Where to write the private key; `-` writes it to stdout. With --pkcs11: where to write
     /// the public key (optional).
@@ -286,7 +287,7 @@ pub struct CsrNewArgs {
     #[arg(long, value_name = "PATH")]
     pub key_out: Option<PathBuf>,
     /// Algorithm of the new key (with --key-out).
-    #[arg(long, value_enum, value_name = "ALG")]
+    #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
     pub algorithm: Option<AlgorithmArg>,
     /// How to write the new key (with --key-out).
     #[command(flatten)]

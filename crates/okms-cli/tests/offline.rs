@@ -76,6 +76,59 @@ fn key_new_every_algorithm_and_traditional_format() {
     }
 }
 
+/// Users coming from openssl type its curve names; every spelling gives the same algorithm.
+#[test]
+fn algorithm_aliases_and_case() {
+    let s = Sandbox::new();
+    for (i, (spelling, alg)) in [
+        ("P-256", "ecdsa-p256"),
+        ("prime256v1", "ecdsa-p256"),
+        ("secp384r1", "ecdsa-p384"),
+        ("p521", "ecdsa-p521"),
+        ("ECDSA-P384", "ecdsa-p384"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("k{i}.pem");
+        s.cmd()
+            .args(["key", "new", "--algorithm", spelling, "--out", &name])
+            .assert()
+            .success();
+        let out = s
+            .cmd()
+            .args(["--json", "key", "show", &name])
+            .output()
+            .unwrap();
+        assert_eq!(json_of(&out)["algorithm"], alg, "{spelling}");
+    }
+    let out = s
+        .cmd()
+        .args([
+            "csr",
+            "new",
+            "--algorithm",
+            "rsa2048",
+            "--cn",
+            "a",
+            "--key-out",
+            "r.pem",
+            "--out",
+            "r.csr",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains("rsa-2048"), "{}", stdout_of(&out));
+    // An unknown name lists the canonical ones.
+    s.cmd()
+        .args(["key", "new", "--algorithm", "ed25519", "--out", "e.pem"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("ecdsa-p256"));
+    assert!(!s.exists("e.pem"));
+}
+
 #[test]
 fn key_new_encrypted_with_file_and_env() {
     let s = Sandbox::new();
