@@ -1,12 +1,13 @@
 //! Software private keys: generation and the handful of operations every format needs.
 
+use crate::rng_guard::GuardedRng;
 use crate::{
     algorithm::KeyAlgorithm,
     error::{Error, Result},
     public_key::PublicKey,
 };
 use pkcs8::EncodePublicKey;
-use rand_core::CryptoRng;
+use rand_core::{CryptoRng, TryCryptoRng};
 use rsa::Generate;
 use std::fmt;
 
@@ -67,43 +68,45 @@ impl PrivateKey {
     /// fallible RNG rather than through `rand_core::UnwrapErr`, so that an RNG failure is an
     /// error, not a panic).
     pub fn generate(alg: KeyAlgorithm) -> Result<Self> {
-        let mut rng = getrandom::SysRng;
-        let rng_err = |e: getrandom::Error| {
-            Error::KeyGeneration(format!("the OS random number generator failed: {e}"))
-        };
-        let inner = match alg {
-            KeyAlgorithm::EcdsaP256 => Inner::P256(
-                p256::ecdsa::SigningKey::try_generate_from_rng(&mut rng).map_err(rng_err)?,
-            ),
-            KeyAlgorithm::EcdsaP384 => Inner::P384(
-                p384::ecdsa::SigningKey::try_generate_from_rng(&mut rng).map_err(rng_err)?,
-            ),
-            KeyAlgorithm::EcdsaP521 => Inner::P521(
-                p521::ecdsa::SigningKey::try_generate_from_rng(&mut rng).map_err(rng_err)?,
-            ),
-            _ => {
-                let key = rsa::PrivateKey::new(&mut rng, rsa_bits(alg)?)
-                    .map_err(|e| Error::KeyGeneration(format!("RSA: {e}")))?;
-                Inner::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(key)), alg)
-            }
-        };
-        Self::from_inner(inner)
+        Self::generate_guarded(alg, &mut getrandom::SysRng)
     }
 
     /// Generates a key with the given RNG (tests use a seeded one for reproducible keys).
+    ///
+    /// A generator that is plainly broken (it returns one byte value over and over, or the same
+    /// block twice) gives [`Error::KeyGeneration`] rather than a predictable key or a hang.
     pub fn generate_with_rng<R: CryptoRng + ?Sized>(
         alg: KeyAlgorithm,
         rng: &mut R,
     ) -> Result<Self> {
-        let inner = match alg {
-            KeyAlgorithm::EcdsaP256 => Inner::P256(p256::ecdsa::SigningKey::generate_from_rng(rng)),
-            KeyAlgorithm::EcdsaP384 => Inner::P384(p384::ecdsa::SigningKey::generate_from_rng(rng)),
-            KeyAlgorithm::EcdsaP521 => Inner::P521(p521::ecdsa::SigningKey::generate_from_rng(rng)),
-            _ => {
-                let key = rsa::PrivateKey::new(rng, rsa_bits(alg)?)
-                    .map_err(|e| Error::KeyGeneration(format!("RSA: {e}")))?;
-                Inner::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(key)), alg)
-            }
+        Self::generate_guarded(alg, rng)
+    }
+
+    fn generate_guarded<R>(alg: KeyAlgorithm, source: &mut R) -> Result<Self>
+    where
+        R: TryCryptoRng + ?Sized,
+        R::Error: fmt::Display,
+    {
+        let mut rng = GuardedRng::new(source);
+        let generated = match alg {
+            KeyAlgorithm::EcdsaP256 => p256::ecdsa::SigningKey::try_generate_from_rng(&mut rng)
+                .map(Inner::P256)
+                .map_err(|e| e.to_string()),
+            KeyAlgorithm::EcdsaP384 => p384::ecdsa::SigningKey::try_generate_from_rng(&mut rng)
+                .map(Inner::P384)
+                .map_err(|e| e.to_string()),
+            KeyAlgorithm::EcdsaP521 => p521::ecdsa::SigningKey::try_generate_from_rng(&mut rng)
+                .map(Inner::P521)
+                .map_err(|e| e.to_string()),
+            _ => rsa::PrivateKey::new(&mut rng, rsa_bits(alg)?)
+                .map(|key| Inner::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(key)), alg))
+                .map_err(|e| format!("RSA: {e}")),
+        };
+        // The RNG's own failure says more than what a crate made of it.
+        let inner = match (generated, rng.failure) {
+            (_, Some(failure)) => return Err(Error::KeyGeneration(failure.to_string())),
+            (Err(e), None) => return Err(Error::KeyGeneration(e)),
+            (Ok(inner), None) => inner,
         };
         Self::from_inner(inner)
     }

@@ -71,6 +71,7 @@ mod name;
 mod oids;
 mod pem;
 mod public_key;
+mod rng_guard;
 mod san;
 mod secret;
 mod signer;

@@ -209,3 +209,54 @@ fn ecdsa_keys_are_written_exactly_as_the_curve_crates_write_them() {
         }
     }
 }
+
+/// An embedder's broken generator must give an error, not a predictable key and not a hang
+/// (the curve crates loop forever on an all-zero generator on their own).
+#[test]
+fn a_broken_random_generator_is_an_error_not_a_hang() {
+    /// Returns the same 32 bytes on every draw.
+    struct Cycle([u8; 32]);
+    impl rand_core::TryRng for Cycle {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(u32::from_le_bytes([
+                self.0[0], self.0[1], self.0[2], self.0[3],
+            ]))
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(u64::from(self.try_next_u32()?) << 32 | u64::from(self.try_next_u32()?))
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            for (i, b) in dst.iter_mut().enumerate() {
+                *b = self.0[i % 32];
+            }
+            Ok(())
+        }
+    }
+    impl rand_core::TryCryptoRng for Cycle {}
+
+    let mut pattern = [0u8; 32];
+    for (i, b) in pattern.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37).wrapping_add(11);
+    }
+    for alg in KeyAlgorithm::ALL {
+        // xorshift seeded with 0 stays 0 forever.
+        for (what, result) in [
+            ("zero", PrivateKey::generate_with_rng(alg, &mut TestRng(0))),
+            (
+                "cycle",
+                PrivateKey::generate_with_rng(alg, &mut Cycle(pattern)),
+            ),
+        ] {
+            match result {
+                Err(Error::KeyGeneration(msg)) => {
+                    assert!(
+                        msg.contains("random number generator is broken"),
+                        "{alg} {what}: {msg}"
+                    )
+                }
+                other => panic!("{alg} {what}: {:?}", other.map(|k| k.algorithm())),
+            }
+        }
+    }
+}
