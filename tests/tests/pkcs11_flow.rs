@@ -20,31 +20,13 @@ use common::{AuthMethod, emulator, ok, okms_cli, online};
 use okms_csr::{Certificate, PublicKey, same_public_key};
 use okms_emulator::{CredentialPhase, RunningEmulator};
 
-const TOKEN: &str = "okms-e2e";
-const PIN: &str = "86427531";
+use okms_test_support::{PIN, TOKEN};
 
 fn softhsm_module() -> Option<PathBuf> {
-    let found = std::env::var_os("OKMS_TEST_SOFTHSM_MODULE")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(okms_pkcs11::SOFTHSM2_HINT_PATHS.iter().map(PathBuf::from))
-        .find(|p| p.is_file());
-    let util = Command::new("softhsm2-util")
-        .arg("--version")
-        .output()
-        .is_ok();
-    match found {
-        Some(m) if util => Some(m),
-        _ => {
-            let msg = "SoftHSM2 is not installed (libsofthsm2.so and softhsm2-util); \
-                       install it with `apt-get install softhsm2` to run the PKCS#11 end-to-end tests";
-            if std::env::var("OKMS_REQUIRE_SOFTHSM").as_deref() == Ok("1") {
-                panic!("{msg} (OKMS_REQUIRE_SOFTHSM=1 makes this a failure)");
-            }
-            eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
-            None
-        }
-    }
+    okms_test_support::softhsm_module(
+        okms_pkcs11::SOFTHSM2_HINT_PATHS,
+        "the PKCS#11 end-to-end tests",
+    )
 }
 
 /// The air-gapped host: a directory with a fresh SoftHSM2 token (its own configuration and
@@ -59,28 +41,7 @@ impl TokenHost {
     fn new() -> Option<TokenHost> {
         let module = softhsm_module()?;
         let dir = tempfile::tempdir().unwrap();
-        let tokens = dir.path().join("tokens");
-        fs::create_dir(&tokens).unwrap();
-        let conf = dir.path().join("softhsm2.conf");
-        fs::write(
-            &conf,
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                tokens.display()
-            ),
-        )
-        .unwrap();
-        let out = Command::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", &conf)
-            .args(["--init-token", "--free", "--label", TOKEN, "--pin", PIN])
-            .args(["--so-pin", "97531864"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "softhsm2-util --init-token: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let conf = okms_test_support::init_token_dir(dir.path());
         fs::write(dir.path().join("pin.txt"), format!("{PIN}\n")).unwrap();
         Some(TokenHost {
             dir,

@@ -15,31 +15,10 @@ use assert_cmd::Command;
 use common::Sandbox;
 use predicates::prelude::*;
 
-const TOKEN: &str = "okms-test";
-const PIN: &str = "1234";
+use okms_test_support::{PIN, TOKEN};
 
 fn softhsm_module() -> Option<PathBuf> {
-    let found = std::env::var_os("OKMS_TEST_SOFTHSM_MODULE")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(okms_pkcs11::SOFTHSM2_HINT_PATHS.iter().map(PathBuf::from))
-        .find(|p| p.is_file());
-    let util = StdCommand::new("softhsm2-util")
-        .arg("--version")
-        .output()
-        .is_ok();
-    match found {
-        Some(m) if util => Some(m),
-        _ => {
-            let msg = "SoftHSM2 is not installed (libsofthsm2.so and softhsm2-util); \
-                       install it with `apt-get install softhsm2` to run the PKCS#11 CLI tests";
-            if std::env::var("OKMS_REQUIRE_SOFTHSM").as_deref() == Ok("1") {
-                panic!("{msg} (OKMS_REQUIRE_SOFTHSM=1 makes this a failure)");
-            }
-            eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
-            None
-        }
-    }
+    okms_test_support::softhsm_module(okms_pkcs11::SOFTHSM2_HINT_PATHS, "the PKCS#11 CLI tests")
 }
 
 /// A sandbox with its own SoftHSM2 token directory holding one token, and a PIN file.
@@ -53,34 +32,7 @@ impl Hsm {
     fn new() -> Option<Hsm> {
         let module = softhsm_module()?;
         let sb = Sandbox::new();
-        let tokens = sb.path("tokens");
-        std::fs::create_dir(&tokens).unwrap();
-        let conf = sb.write(
-            "softhsm2.conf",
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                tokens.display()
-            ),
-        );
-        let out = StdCommand::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", &conf)
-            .args([
-                "--init-token",
-                "--free",
-                "--label",
-                TOKEN,
-                "--pin",
-                PIN,
-                "--so-pin",
-                "5678",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let conf = okms_test_support::init_token_dir(&sb.path("hsm"));
         sb.write("pin.txt", format!("{PIN}\n"));
         Some(Hsm { sb, conf, module })
     }

@@ -8,15 +8,10 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-/// The label of the token each test gets.
-pub const TOKEN: &str = "okms-test";
-/// Its user PIN.
-pub const PIN: &str = "1234";
-/// Its security officer PIN.
-pub const SO_PIN: &str = "5678";
+pub use okms_test_support::{PIN, TOKEN};
 
 const CHILD_VAR: &str = "OKMS_PKCS11_TEST_CHILD";
 const MODULE_VAR: &str = "OKMS_PKCS11_TEST_MODULE";
@@ -26,66 +21,9 @@ pub struct Env {
     pub module: PathBuf,
 }
 
-/// The SoftHSM2 module, `None` (after a loud message) when it is not installed, a panic when
-/// `OKMS_REQUIRE_SOFTHSM=1` and it is not installed.
+/// The SoftHSM2 module, or `None` after a loud skip message (a failure in CI).
 pub fn softhsm_module() -> Option<PathBuf> {
-    let candidates = std::env::var_os("OKMS_TEST_SOFTHSM_MODULE")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(okms_pkcs11::SOFTHSM2_HINT_PATHS.iter().map(PathBuf::from));
-    let found = candidates.into_iter().find(|p| p.is_file());
-    let util = Command::new("softhsm2-util")
-        .arg("--version")
-        .output()
-        .is_ok();
-    match found {
-        Some(m) if util => Some(m),
-        _ => {
-            let msg = "SoftHSM2 is not installed (module libsofthsm2.so and softhsm2-util); \
-                       install it with `apt-get install softhsm2` to run the PKCS#11 tests";
-            if std::env::var("OKMS_REQUIRE_SOFTHSM").as_deref() == Ok("1") {
-                panic!("{msg} (OKMS_REQUIRE_SOFTHSM=1 makes this a failure)");
-            }
-            eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
-            None
-        }
-    }
-}
-
-/// Writes a SoftHSM2 configuration with its own token directory under `dir` and initializes
-/// one token (label [`TOKEN`], PINs [`PIN`] / [`SO_PIN`]). Returns the configuration path.
-pub fn make_token_dir(dir: &Path) -> PathBuf {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            TOKEN,
-            "--pin",
-            PIN,
-            "--so-pin",
-            SO_PIN,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "softhsm2-util --init-token failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    conf
+    okms_test_support::softhsm_module(okms_pkcs11::SOFTHSM2_HINT_PATHS, "the PKCS#11 tests")
 }
 
 /// Runs `body` against a fresh SoftHSM2 token, in a child process of this test binary.
@@ -100,7 +38,7 @@ pub fn with_token(name: &str, body: impl FnOnce(&Env)) {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let conf = make_token_dir(dir.path());
+    let conf = okms_test_support::init_token_dir(dir.path());
     let out = Command::new(std::env::current_exe().unwrap())
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_VAR, name)

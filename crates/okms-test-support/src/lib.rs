@@ -1,0 +1,93 @@
+//! Test fixtures shared by the okms-rs test suites: for now, a fresh SoftHSM2 token in a
+//! directory of the test's own.
+//!
+//! Only for `[dev-dependencies]`: it panics on setup failures, as a test fixture should, and
+//! is never a dependency of a library or of the binary. It knows nothing of okms-rs's crates,
+//! so that every crate's tests can use it.
+//!
+//! ```no_run
+//! let Some(module) = okms_test_support::softhsm_module(&["/usr/lib/softhsm/libsofthsm2.so"], "my tests")
+//! else {
+//!     return; // skipped, loudly (or a failure when OKMS_REQUIRE_SOFTHSM=1)
+//! };
+//! let dir = std::env::temp_dir().join("okms-doc-token");
+//! let conf = okms_test_support::init_token_dir(&dir);
+//! // Run the code under test with SOFTHSM2_CONF=conf, the module, and TOKEN / PIN.
+//! # let _ = (module, conf);
+//! ```
+
+#![forbid(unsafe_code)]
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The label of the token [`init_token_dir`] makes.
+pub const TOKEN: &str = "okms-test";
+/// Its user PIN.
+pub const PIN: &str = "1234";
+/// Its security officer PIN.
+pub const SO_PIN: &str = "5678";
+
+/// The SoftHSM2 module: `OKMS_TEST_SOFTHSM_MODULE`, else the first of `hint_paths` that exists
+/// (pass `okms_pkcs11::SOFTHSM2_HINT_PATHS`). When the module or `softhsm2-util` is missing it
+/// prints a loud skip message naming `tests` and returns `None`, or panics when
+/// `OKMS_REQUIRE_SOFTHSM=1` (CI), so that a missing package never passes silently there.
+pub fn softhsm_module(hint_paths: &[&str], tests: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("OKMS_TEST_SOFTHSM_MODULE")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(hint_paths.iter().map(PathBuf::from))
+        .find(|p| p.is_file());
+    let util = Command::new("softhsm2-util")
+        .arg("--version")
+        .output()
+        .is_ok();
+    match found {
+        Some(module) if util => Some(module),
+        _ => {
+            let msg = format!(
+                "SoftHSM2 is not installed (module libsofthsm2.so and softhsm2-util); \
+                 install it with `apt-get install softhsm2` to run {tests}"
+            );
+            if std::env::var("OKMS_REQUIRE_SOFTHSM").as_deref() == Ok("1") {
+                panic!("{msg} (OKMS_REQUIRE_SOFTHSM=1 makes this a failure)");
+            }
+            eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
+            None
+        }
+    }
+}
+
+/// Writes a SoftHSM2 configuration with its own token directory under `dir` (created if
+/// needed) and initializes one token there, label [`TOKEN`], PINs [`PIN`] and [`SO_PIN`].
+/// Returns the configuration file, the value for `SOFTHSM2_CONF`.
+///
+/// SoftHSM2 reads `SOFTHSM2_CONF` once, when the module is initialized: a process that loads
+/// the module itself gets one token directory for its lifetime.
+pub fn init_token_dir(dir: &Path) -> PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", tokens.display()));
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+            tokens.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("cannot write {}: {e}", conf.display()));
+    let out = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args(["--init-token", "--free", "--label", TOKEN])
+        .args(["--pin", PIN, "--so-pin", SO_PIN])
+        .output()
+        .expect("softhsm2-util runs");
+    assert!(
+        out.status.success(),
+        "softhsm2-util --init-token failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    conf
+}
