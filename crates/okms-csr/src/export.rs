@@ -53,20 +53,20 @@ impl PrivateKey {
 
     /// SEC1 `ECPrivateKey` DER with the public key the signing key already holds. The curve
     /// crates' own encoders derive the public key again, a scalar multiplication that is a
-    /// tenth of `csr new`; `tests/export.rs` checks both give the same bytes.
+    /// tenth of `csr new`; `tests/keys.rs` checks both give the same bytes.
     fn ec_private_key_der(&self, parameters: EcParameters) -> Result<Zeroizing<Vec<u8>>> {
         let curve = self.ec_curve_oid();
         let (secret, public) = match &self.inner {
             Inner::P256(k) => (
-                Zeroizing::new(k.to_bytes().to_vec()),
+                Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec()),
                 k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
             ),
             Inner::P384(k) => (
-                Zeroizing::new(k.to_bytes().to_vec()),
+                Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec()),
                 k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
             ),
             Inner::P521(k) => (
-                Zeroizing::new(k.to_bytes().to_vec()),
+                Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec()),
                 k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
             ),
             Inner::Rsa(..) => return Err(Error::Export("not an ECDSA key".into())),

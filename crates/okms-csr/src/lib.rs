@@ -26,7 +26,8 @@
 //! - Export ([`PrivateKey::to_pem`], [`PrivateKey::to_encrypted_pem`]): PKCS#8, encrypted
 //!   PKCS#8 (scrypt + AES-256-CBC, which `openssl pkey -passin` opens), SEC1 or PKCS#1.
 //! - CSRs ([`CsrBuilder`]): signature matched to the key (P-256/SHA-256, P-384/SHA-384,
-//!   P-521/SHA-512, RSA PKCS#1 v1.5/SHA-256), deterministic; the subject must not be empty;
+//!   P-521/SHA-512, RSA PKCS#1 v1.5/SHA-256); ECDSA nonces are hedged (RFC 6979 plus fresh
+//!   random input, §3.6), so two CSRs of the same content differ; the subject must not be empty;
 //!   SANs go in an extensionRequest attribute, and without SANs there is no attribute at all.
 //! - CSR verification ([`Csr::verify`]) also accepts ECDSA and RSA PKCS#1 v1.5 with any SHA-2
 //!   hash (OpenSSL signs P-384 CSRs with SHA-256); SHA-1 and MD5 signatures are refused as

@@ -11,6 +11,10 @@ use std::fmt;
 /// with one value, with probability at most 2^-120: never, in practice.
 const BLOCK: usize = 16;
 
+/// Far more draws than any key generation makes (RSA-4096 makes a few hundred; ECDSA
+/// usually one, and a P-521 scalar is rejected and drawn again with probability 1/128).
+const MAX_DRAWS: u32 = 1_000_000;
+
 /// Why the guarded generator stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RngFailure {
@@ -18,6 +22,9 @@ pub(crate) enum RngFailure {
     Source(String),
     /// The generator returned a block that was all one byte value, or the same block twice.
     Stuck,
+    /// More draws than any key generation needs: the crate keeps rejecting what it gets (a
+    /// biased generator), which would otherwise never end.
+    TooManyDraws,
 }
 
 impl fmt::Display for RngFailure {
@@ -27,6 +34,11 @@ impl fmt::Display for RngFailure {
             RngFailure::Stuck => f.write_str(
                 "the random number generator is broken: it returned the same bytes twice or \
                  one byte value over and over; no key was made from it",
+            ),
+            RngFailure::TooManyDraws => write!(
+                f,
+                "the random number generator is broken: {MAX_DRAWS} draws were not enough to \
+                 make one key (its output keeps being rejected); no key was made from it"
             ),
         }
     }
@@ -39,6 +51,7 @@ pub(crate) struct GuardedRng<'a, R: ?Sized> {
     inner: &'a mut R,
     /// The last block seen, to catch a generator that repeats itself.
     last: Option<[u8; BLOCK]>,
+    draws: u32,
     /// Consecutive identical bytes across small draws (`next_u32`/`next_u64`).
     repeated: usize,
     last_word: Option<u64>,
@@ -57,6 +70,7 @@ where
         let mut rng = GuardedRng {
             inner,
             last: None,
+            draws: 0,
             repeated: 0,
             last_word: None,
             failure: None,
@@ -73,16 +87,25 @@ impl<R: ?Sized> GuardedRng<'_, R> {
         self.failure.get_or_insert(failure).clone()
     }
 
-    fn check_block(&mut self, bytes: &[u8]) -> Result<(), RngFailure> {
-        let Some(block) = bytes.get(..BLOCK) else {
-            return Ok(());
-        };
-        let mut current = [0u8; BLOCK];
-        current.copy_from_slice(block);
-        if block.iter().all(|&b| b == block[0]) || self.last == Some(current) {
-            return Err(self.fail(RngFailure::Stuck));
+    fn count_draw(&mut self) -> Result<(), RngFailure> {
+        self.draws += 1;
+        if self.draws > MAX_DRAWS {
+            return Err(self.fail(RngFailure::TooManyDraws));
         }
-        self.last = Some(current);
+        Ok(())
+    }
+
+    /// Every whole block of a draw: not one byte value, not the block before it (within the
+    /// draw or across draws). A generator that fills only the start of a buffer is caught too.
+    fn check_blocks(&mut self, bytes: &[u8]) -> Result<(), RngFailure> {
+        for block in bytes.chunks_exact(BLOCK) {
+            let mut current = [0u8; BLOCK];
+            current.copy_from_slice(block);
+            if block.iter().all(|&b| b == block[0]) || self.last == Some(current) {
+                return Err(self.fail(RngFailure::Stuck));
+            }
+            self.last = Some(current);
+        }
         Ok(())
     }
 
@@ -112,6 +135,7 @@ where
             .try_next_u32()
             .map_err(|e| RngFailure::Source(e.to_string()))
             .map_err(|f| self.fail(f))?;
+        self.count_draw()?;
         self.check_word(u64::from(v), 4)?;
         Ok(v)
     }
@@ -122,6 +146,7 @@ where
             .try_next_u64()
             .map_err(|e| RngFailure::Source(e.to_string()))
             .map_err(|f| self.fail(f))?;
+        self.count_draw()?;
         self.check_word(v, 8)?;
         Ok(v)
     }
@@ -131,7 +156,8 @@ where
             .try_fill_bytes(dst)
             .map_err(|e| RngFailure::Source(e.to_string()))
             .map_err(|f| self.fail(f))?;
-        self.check_block(dst)
+        self.count_draw()?;
+        self.check_blocks(dst)
     }
 }
 

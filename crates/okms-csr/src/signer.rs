@@ -1,12 +1,13 @@
 //! The signing abstraction: software keys now, hardware tokens later.
 
+use crate::rng_guard::GuardedRng;
 use crate::{
     algorithm::KeyAlgorithm,
     error::{Error, Result},
     key::{Inner, PrivateKey},
     public_key::PublicKey,
 };
-use signature::{SignatureEncoding, Signer};
+use signature::{RandomizedSigner, SignatureEncoding, Signer};
 
 /// Anything that can sign a CSR (software key now, PKCS#11 token later).
 ///
@@ -48,35 +49,40 @@ impl CsrSigner for PrivateKey {
         Ok(PrivateKey::public_key(self))
     }
 
-    /// Software ECDSA signatures are not checked again: the public key is derived from the
-    /// very scalar that signs, in this process, with RFC 6979 nonces, so a check could only
-    /// catch a bug in the `ecdsa` crate, and it costs as much as key generation and signing
-    /// together (`csr new` is about a third faster without it). RSA keeps the check: a fault in
-    /// an RSA-CRT signature gives the key away to whoever sees it (the CA), and verifying with
-    /// the public exponent is cheap.
+    /// Software ECDSA signatures are not verified again. The known way a faulty ECDSA
+    /// signature gives a key away needs the same nonce twice: one good and one faulty
+    /// signature of the same message under deterministic RFC 6979 nonces (`csr new --key` with
+    /// the same subject signs the same bytes). Our signatures are hedged (RFC 6979 §3.6 with
+    /// fresh random input), so no two share a nonce, and the check would cost as much as key
+    /// generation and signing together. RSA keeps the check: one faulty RSA-CRT signature
+    /// gives the key away to whoever sees it (the CA), and verifying with the public exponent
+    /// is cheap.
     fn signatures_need_checking(&self) -> bool {
         matches!(self.inner, Inner::Rsa(..))
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        // ECDSA nonces are derived per RFC 6979, so signing needs no RNG and is deterministic.
-        match &self.inner {
-            Inner::P256(k) => {
-                let sig: p256::ecdsa::DerSignature = k.try_sign(message).map_err(sign_err)?;
-                Ok(sig.to_vec())
-            }
-            Inner::P384(k) => {
-                let sig: p384::ecdsa::DerSignature = k.try_sign(message).map_err(sign_err)?;
-                Ok(sig.to_vec())
-            }
-            Inner::P521(k) => {
-                let sig: p521::ecdsa::DerSignature = k.try_sign(message).map_err(sign_err)?;
-                Ok(sig.to_vec())
-            }
-            Inner::Rsa(k, _) => {
-                let sig: rsa::pkcs1v15::Signature = k.try_sign(message).map_err(sign_err)?;
-                Ok(sig.to_vec())
-            }
+        // ECDSA: hedged RFC 6979 nonces (the key and message, plus fresh random input).
+        let mut source = getrandom::SysRng;
+        let mut rng = GuardedRng::new(&mut source);
+        let signed = match &self.inner {
+            Inner::P256(k) => k
+                .try_sign_with_rng(&mut rng, message)
+                .map(|sig: p256::ecdsa::DerSignature| sig.to_vec()),
+            Inner::P384(k) => k
+                .try_sign_with_rng(&mut rng, message)
+                .map(|sig: p384::ecdsa::DerSignature| sig.to_vec()),
+            Inner::P521(k) => k
+                .try_sign_with_rng(&mut rng, message)
+                .map(|sig: p521::ecdsa::DerSignature| sig.to_vec()),
+            Inner::Rsa(k, _) => k
+                .try_sign(message)
+                .map(|sig: rsa::pkcs1v15::Signature| sig.to_vec()),
+        };
+        match (signed, rng.failure) {
+            (_, Some(failure)) => Err(Error::Signing(failure.to_string())),
+            (Err(e), None) => Err(sign_err(e)),
+            (Ok(sig), None) => Ok(sig),
         }
     }
 }

@@ -49,12 +49,17 @@ fn build_parse_verify_inspect() {
     assert_eq!(again, csr);
     assert_eq!(Csr::parse(csr.to_der()).unwrap(), csr);
     assert_eq!(Csr::parse(csr.to_pem().as_bytes()).unwrap(), csr);
-    // Deterministic signatures: same key and content, same bytes.
+    // Hedged ECDSA nonces: the same key and content sign to different bytes, both valid, so
+    // a fault in one signing can never be paired with a good signature under the same nonce.
     let twice = CsrBuilder::new("CN=app1,O=Example\\, Inc.,C=FR".parse().unwrap())
         .sans(sans)
         .build(&key)
         .unwrap();
-    assert_eq!(twice.to_der(), csr.to_der());
+    assert_ne!(twice.to_der(), csr.to_der());
+    twice.verify().unwrap();
+    csr.verify().unwrap();
+    assert_eq!(twice.subject(), csr.subject());
+    assert_eq!(twice.public_key(), csr.public_key());
 }
 
 #[test]
