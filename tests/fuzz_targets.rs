@@ -598,20 +598,27 @@ fn created_credential(resp: &http::Response<Vec<u8>>) {
         }
         Err(e) => {
             check_server_error(&e);
-            if resp.status().is_success() {
-                // A 2xx answer to a create may hold the generated key: never quoted.
-                let mut shown = format!("{e} {e:?}");
-                let mut cause = std::error::Error::source(&e);
-                while let Some(c) = cause {
-                    shown.push_str(&format!(" {c}"));
-                    cause = c.source();
-                }
-                if let Ok(body) = std::str::from_utf8(resp.body()) {
-                    for line in body.lines().filter(|l| l.trim().len() >= 24) {
-                        assert!(!shown.contains(line.trim()), "the error quotes the body");
-                    }
-                }
-            }
+            // A 2xx answer to a create may hold the generated key: never quoted.
+            assert_body_not_quoted(resp, &e);
+        }
+    }
+}
+
+/// An error made from a secret-bearing 2xx answer (a created credential, a token) must not
+/// quote the body: no line of it appears in the message, the Debug or any cause.
+fn assert_body_not_quoted(resp: &http::Response<Vec<u8>>, e: &okms_api::Error) {
+    if !resp.status().is_success() {
+        return;
+    }
+    let mut shown = format!("{e} {e:?}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        shown.push_str(&format!(" {c}"));
+        cause = c.source();
+    }
+    if let Ok(body) = std::str::from_utf8(resp.body()) {
+        for line in body.lines().filter(|l| l.trim().len() >= 24) {
+            assert!(!shown.contains(line.trim()), "the error quotes the body");
         }
     }
 }
@@ -629,7 +636,10 @@ fn oauth2_token(resp: &http::Response<Vec<u8>>) {
             let renew = token.renew_after();
             assert!(renew <= okms_api::oauth2::MAX_TOKEN_LIFETIME);
         }
-        Err(e) => check_server_error(&e),
+        Err(e) => {
+            check_server_error(&e);
+            assert_body_not_quoted(resp, &e);
+        }
     }
 }
 

@@ -85,8 +85,9 @@ pub fn parse_token_response(response: &http::Response<Vec<u8>>) -> Result<Access
     if let Some(t) = &a.token_type
         && !t.eq_ignore_ascii_case("bearer")
     {
+        // The value is not quoted: nothing from a token answer is (it carries the token).
         return Err(Error::OAuth2Token {
-            reason: format!("token_type {t:?} is not Bearer"),
+            reason: "the token_type is not Bearer".into(),
         });
     }
     // Some servers send expires_in as a string.

@@ -189,7 +189,7 @@ pub enum KeyCommand {
 /// `okms-cli key new`
 #[derive(Debug, Args)]
 pub struct KeyNewArgs {
-    /// Key algorithm.
+    /// Key algorithm (openssl's names work too: prime256v1, secp384r1, secp521r1; and p256, rsa2048, ...).
     #[arg(long, value_enum, default_value_t = AlgorithmArg::EcdsaP256, value_name = "ALG", ignore_case = true)]
     pub algorithm: AlgorithmArg,
     /// Where to write the private key; `-` writes it to stdout. With --pkcs11: where to write
@@ -286,7 +286,8 @@ pub struct CsrNewArgs {
     /// Generate a new key, write it here (mode 0600) before the CSR, and sign with it.
     #[arg(long, value_name = "PATH")]
     pub key_out: Option<PathBuf>,
-    /// Algorithm of the new key (with --key-out).
+    /// Algorithm of the new key (with --key-out; default ecdsa-p256; openssl's names such as
+    /// prime256v1 or secp384r1 work too).
     #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
     pub algorithm: Option<AlgorithmArg>,
     /// How to write the new key (with --key-out).

@@ -24,10 +24,11 @@ use std::process::Command;
 
 /// The label of the token [`init_token_dir`] makes.
 pub const TOKEN: &str = "okms-test";
-/// Its user PIN.
-pub const PIN: &str = "1234";
+/// Its user PIN. Not digits: tests assert that no output contains it, and a short number
+/// turns up by chance in fingerprints, ids and port numbers.
+pub const PIN: &str = "okms-pin-Qx7";
 /// Its security officer PIN.
-pub const SO_PIN: &str = "5678";
+pub const SO_PIN: &str = "okms-so-pin-Wz4";
 
 /// The SoftHSM2 module: `OKMS_TEST_SOFTHSM_MODULE`, else the first of `hint_paths` that exists
 /// (pass `okms_pkcs11::SOFTHSM2_HINT_PATHS`). When the module or `softhsm2-util` is missing it

@@ -40,8 +40,10 @@ pub struct Args {
     /// both, so its verdict does not depend on how fast the machine is that day.
     #[arg(long)]
     runs: Option<u64>,
-    /// libFuzzer's random seed (-seed); default: a new one each run.
-    #[arg(long)]
+    /// libFuzzer's random seed (-seed, 1 or more); default: a new one each run. With a seed,
+    /// each target starts from its committed seeds only (new inputs go to a fresh directory,
+    /// not to target/fuzz-corpus/), so that the round depends on nothing but the commit.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     seed: Option<u64>,
 }
 
@@ -93,7 +95,16 @@ pub fn run(args: &Args) -> Result<()> {
     build.args(["build", "--sanitizer", &args.sanitizer]);
     run_command(&mut build)?;
 
-    let work_root = root.join("target").join("fuzz-corpus");
+    // A seeded round must not read what earlier rounds found: its inputs are the committed
+    // seeds and the seed alone.
+    let fresh = match args.seed {
+        Some(_) => Some(tempfile::tempdir().context("cannot create a scratch corpus directory")?),
+        None => None,
+    };
+    let work_root = match &fresh {
+        Some(dir) => dir.path().to_path_buf(),
+        None => root.join("target").join("fuzz-corpus"),
+    };
     let log_root = root.join("target").join("fuzz-logs");
     std::fs::create_dir_all(&log_root)
         .with_context(|| format!("cannot create {}", log_root.display()))?;
@@ -119,7 +130,14 @@ pub fn run(args: &Args) -> Result<()> {
     );
     let show = |v: Option<u64>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
     let mut failed = Vec::new();
+    let mut short = Vec::new();
     for (name, s, work_files) in &rows {
+        if let (Some(runs), Some(done)) = (args.runs, s.executions)
+            && done < runs
+            && !s.crashed
+        {
+            short.push(format!("{name} ({done} of {runs})"));
+        }
         let result = if s.crashed {
             failed.push(name.clone());
             format!(
@@ -144,8 +162,21 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     println!(
-        "(corpus: libFuzzer's final corpus, units/size; new inputs are in target/fuzz-corpus/)"
+        "(corpus: libFuzzer's final corpus, units/size; {})",
+        if fresh.is_some() {
+            "a seeded round keeps no new inputs"
+        } else {
+            "new inputs are in target/fuzz-corpus/"
+        }
     );
+    if !short.is_empty() {
+        // Stopped by --seconds first: the verdict now depends on the machine's speed.
+        println!(
+            "warning: --seconds ended these targets before --runs: {}; this round is not \
+             reproducible (raise --seconds)",
+            short.join(", ")
+        );
+    }
     if !failed.is_empty() {
         bail!(
             "fuzz targets failed: {}. Reproduce a crash with `cargo +nightly fuzz run NAME fuzz/artifacts/NAME/<file>` \
