@@ -129,6 +129,47 @@ fn algorithm_aliases_and_case() {
     assert!(!s.exists("e.pem"));
 }
 
+/// When both outputs of `csr new --key-out` exist, the refusal names both, and says that
+/// `--force` would replace the private key too.
+#[test]
+fn csr_new_refusal_names_the_key_and_the_csr() {
+    let s = Sandbox::new();
+    s.cmd()
+        .args([
+            "csr",
+            "new",
+            "--cn",
+            "a",
+            "--key-out",
+            "k.pem",
+            "--out",
+            "c.csr",
+        ])
+        .assert()
+        .success();
+    let (key, csr) = (s.read_string("k.pem"), s.read_string("c.csr"));
+    let out = s
+        .cmd()
+        .args([
+            "csr",
+            "new",
+            "--cn",
+            "b",
+            "--key-out",
+            "k.pem",
+            "--out",
+            "c.csr",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("k.pem and c.csr already exist"), "{err}");
+    assert!(err.contains("private key"), "{err}");
+    assert_eq!(s.read_string("k.pem"), key);
+    assert_eq!(s.read_string("c.csr"), csr);
+}
+
 #[test]
 fn key_new_encrypted_with_file_and_env() {
     let s = Sandbox::new();

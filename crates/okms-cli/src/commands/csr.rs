@@ -80,6 +80,29 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
             "--json cannot be combined with --out -: standard output holds the CSR",
         ));
     }
+    // Name every file in the way: `--force` replaces them all, and a user told only of the
+    // CSR would not know that the private key goes too.
+    if let Some(key_out) = &a.key_out
+        && !a.force
+        && !csr_to_stdout
+        && key_out.exists()
+        && a.out.exists()
+        && !files::same_target(key_out, &a.out)
+    {
+        return Err(CliError::new(
+            Exit::RefusedOverwrite,
+            format!(
+                "{} and {} already exist; nothing was written",
+                display_path(key_out),
+                display_path(&a.out)
+            ),
+        )
+        .hint(format!(
+            "choose other paths, or pass --force to replace both: the private key now in {} \
+             would be lost",
+            display_path(key_out)
+        )));
+    }
     if !csr_to_stdout {
         files::check_writable(&a.out, a.force)?;
     }
