@@ -99,26 +99,52 @@ fn config(args: Args) -> Result<EmulatorConfig, okms_emulator::Error> {
     })
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
+/// SIGTERM and SIGINT, registered before the start-up line is printed: a caller that signals
+/// the moment it reads that line must find them handled (a signal that came first used to kill
+/// the process with the default action, and the state directory was not cleaned up).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
-        Ok(())
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    async fn wait(mut self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            tokio::signal::ctrl_c().await
+        }
     }
 }
 
 async fn run(args: Args) -> Result<(), String> {
     let config = config(args).map_err(|e| e.to_string())?;
+    let signals = Signals::register().map_err(|e| format!("cannot handle SIGTERM/SIGINT: {e}"))?;
     let emu = Emulator::start(config).await.map_err(|e| e.to_string())?;
     let line = serde_json::to_string(emu.info()).map_err(|e| e.to_string())?;
     {
@@ -127,7 +153,7 @@ async fn run(args: Args) -> Result<(), String> {
             .and_then(|()| out.flush())
             .map_err(|e| format!("cannot write the start-up line to stdout: {e}"))?;
     }
-    let waited = wait_for_signal().await;
+    let waited = signals.wait().await;
     emu.shutdown().await;
     waited.map_err(|e| format!("cannot wait for SIGTERM/SIGINT: {e}"))
 }
