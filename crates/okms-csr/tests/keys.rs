@@ -261,33 +261,40 @@ fn a_broken_random_generator_is_an_error_not_a_hang() {
     }
 }
 
+/// The test RNG with every fill passed through `tamper`: a broken generator of a chosen kind.
+struct Tampered(TestRng, fn(&mut [u8]));
+
+impl rand_core::TryRng for Tampered {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        self.0.try_next_u32()
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0.try_next_u64()
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.try_fill_bytes(dst)?;
+        (self.1)(dst);
+        Ok(())
+    }
+}
+impl rand_core::TryCryptoRng for Tampered {}
+
 /// A generator that fills only the start of each buffer (8 good bytes, then zeros) would give
 /// a P-256 key with 64 bits of entropy: every block of every draw is checked, not the first.
 #[test]
 fn a_half_filling_random_generator_is_an_error() {
-    struct HalfFill(TestRng);
-    impl rand_core::TryRng for HalfFill {
-        type Error = core::convert::Infallible;
-        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-            self.0.try_next_u32()
+    let half_fill: fn(&mut [u8]) = |dst| {
+        if let Some(rest) = dst.get_mut(8..) {
+            rest.fill(0);
         }
-        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-            self.0.try_next_u64()
-        }
-        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-            let n = dst.len().min(8);
-            self.0.try_fill_bytes(&mut dst[..n])?;
-            dst[n..].fill(0);
-            Ok(())
-        }
-    }
-    impl rand_core::TryCryptoRng for HalfFill {}
+    };
     for alg in [
         KeyAlgorithm::EcdsaP256,
         KeyAlgorithm::EcdsaP384,
         KeyAlgorithm::EcdsaP521,
     ] {
-        match PrivateKey::generate_with_rng(alg, &mut HalfFill(TestRng(7))) {
+        match PrivateKey::generate_with_rng(alg, &mut Tampered(TestRng(7), half_fill)) {
             Err(Error::KeyGeneration(msg)) => assert!(msg.contains("broken"), "{alg}: {msg}"),
             other => panic!("{alg}: {:?}", other.map(|k| k.algorithm())),
         }
@@ -298,25 +305,13 @@ fn a_half_filling_random_generator_is_an_error() {
 /// 0xFF, above the group order) must end with an error instead of looping forever.
 #[test]
 fn a_biased_random_generator_ends() {
-    struct HighBit(TestRng);
-    impl rand_core::TryRng for HighBit {
-        type Error = core::convert::Infallible;
-        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-            self.0.try_next_u32()
+    let high_first_byte: fn(&mut [u8]) = |dst| {
+        if let Some(b) = dst.first_mut() {
+            *b = 0xFF;
         }
-        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-            self.0.try_next_u64()
-        }
-        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-            self.0.try_fill_bytes(dst)?;
-            if let Some(b) = dst.first_mut() {
-                *b = 0xFF;
-            }
-            Ok(())
-        }
-    }
-    impl rand_core::TryCryptoRng for HighBit {}
-    match PrivateKey::generate_with_rng(KeyAlgorithm::EcdsaP521, &mut HighBit(TestRng(9))) {
+    };
+    let mut rng = Tampered(TestRng(9), high_first_byte);
+    match PrivateKey::generate_with_rng(KeyAlgorithm::EcdsaP521, &mut rng) {
         Err(Error::KeyGeneration(msg)) => assert!(msg.contains("draws"), "{msg}"),
         // p521 0.14 rejects such scalars; if a later version masked the high bits instead,
         // this generator would no longer be a test of the bound.
