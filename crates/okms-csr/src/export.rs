@@ -28,80 +28,94 @@ enum EcParameters {
     Included,
 }
 
+/// A private key split for encoding.
+enum KeyParts<'a> {
+    Ec(EcKeyParts),
+    Rsa(&'a rsa::pkcs1v15::SigningKey<sha2::Sha256>),
+}
+
+struct EcKeyParts {
+    curve: der::asn1::ObjectIdentifier,
+    secret: Zeroizing<Vec<u8>>,
+    /// The uncompressed SEC1 point.
+    public: Vec<u8>,
+}
+
+impl EcKeyParts {
+    /// SEC1 `ECPrivateKey` DER.
+    fn to_der(&self, parameters: EcParameters) -> Result<Zeroizing<Vec<u8>>> {
+        let key = sec1::EcPrivateKey {
+            private_key: &self.secret,
+            parameters: match parameters {
+                EcParameters::InAlgorithmIdentifier => None,
+                EcParameters::Included => Some(sec1::EcParameters::NamedCurve(self.curve)),
+            },
+            public_key: Some(&self.public),
+        };
+        Ok(Zeroizing::new(key.to_der().map_err(export_err)?))
+    }
+}
+
 fn export_err(e: impl std::fmt::Display) -> Error {
     Error::Export(e.to_string())
 }
 
 impl PrivateKey {
     pub(crate) fn to_pkcs8_der(&self) -> Result<der::SecretDocument> {
-        match &self.inner {
-            Inner::Rsa(k, _) => k.to_pkcs8_der().map_err(export_err),
-            _ => {
-                let ec = self.ec_private_key_der(EcParameters::InAlgorithmIdentifier)?;
-                let curve = self.ec_curve_oid();
+        match self.parts() {
+            KeyParts::Rsa(k) => k.to_pkcs8_der().map_err(export_err),
+            KeyParts::Ec(ec) => {
+                let key = ec.to_der(EcParameters::InAlgorithmIdentifier)?;
                 let info = PrivateKeyInfoRef::new(
                     pkcs8::AlgorithmIdentifierRef {
                         oid: oids::EC_PUBLIC_KEY,
-                        parameters: Some((&curve).into()),
+                        parameters: Some((&ec.curve).into()),
                     },
-                    der::asn1::OctetStringRef::new(&ec).map_err(export_err)?,
+                    der::asn1::OctetStringRef::new(&key).map_err(export_err)?,
                 );
                 der::SecretDocument::encode_msg(&info).map_err(export_err)
             }
         }
     }
 
-    /// SEC1 `ECPrivateKey` DER with the public key the signing key already holds. The curve
-    /// crates' own encoders derive the public key again, a scalar multiplication that is a
-    /// tenth of `csr new`; `tests/keys.rs` checks both give the same bytes.
-    fn ec_private_key_der(&self, parameters: EcParameters) -> Result<Zeroizing<Vec<u8>>> {
-        let curve = self.ec_curve_oid();
-        let (secret, public) = match &self.inner {
+    /// What an encoder needs. ECDSA keys come with the public key the signing key already
+    /// holds: the curve crates' own encoders derive it again, a scalar multiplication that is
+    /// a tenth of `csr new` (`tests/keys.rs` checks both give the same bytes).
+    fn parts(&self) -> KeyParts<'_> {
+        let (curve, secret, public) = match &self.inner {
             Inner::P256(k) => (
-                Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec()),
+                oids::SECP256R1,
+                Zeroizing::new(k.to_bytes()).to_vec(),
                 k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
             ),
             Inner::P384(k) => (
-                Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec()),
+                oids::SECP384R1,
+                Zeroizing::new(k.to_bytes()).to_vec(),
                 k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
             ),
             Inner::P521(k) => (
-                Zeroizing::new(Zeroizing::new(k.to_bytes()).to_vec()),
+                oids::SECP521R1,
+                Zeroizing::new(k.to_bytes()).to_vec(),
                 k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
             ),
-            Inner::Rsa(..) => return Err(Error::Export("not an ECDSA key".into())),
+            Inner::Rsa(k, _) => return KeyParts::Rsa(k),
         };
-        let key = sec1::EcPrivateKey {
-            private_key: &secret,
-            parameters: match parameters {
-                EcParameters::InAlgorithmIdentifier => None,
-                EcParameters::Included => Some(sec1::EcParameters::NamedCurve(curve)),
-            },
-            public_key: Some(&public),
-        };
-        Ok(Zeroizing::new(key.to_der().map_err(export_err)?))
-    }
-
-    fn ec_curve_oid(&self) -> der::asn1::ObjectIdentifier {
-        match &self.inner {
-            Inner::P256(_) => oids::SECP256R1,
-            Inner::P384(_) => oids::SECP384R1,
-            Inner::P521(_) => oids::SECP521R1,
-            Inner::Rsa(..) => oids::RSA_ENCRYPTION,
-        }
+        KeyParts::Ec(EcKeyParts {
+            curve,
+            secret: Zeroizing::new(secret),
+            public,
+        })
     }
 
     /// The key as PEM text in `format`, LF line endings.
     pub fn to_pem(&self, format: KeyFormat) -> Result<SecretString> {
         let pem: Zeroizing<String> = match format {
             KeyFormat::Pkcs8 => crate::pem::encode("PRIVATE KEY", self.to_pkcs8_der()?.as_bytes()),
-            KeyFormat::Traditional => match &self.inner {
-                Inner::P256(_) | Inner::P384(_) | Inner::P521(_) => crate::pem::encode(
-                    "EC PRIVATE KEY",
-                    &self.ec_private_key_der(EcParameters::Included)?,
-                ),
-                Inner::Rsa(k, _) => k
-                    .as_ref()
+            KeyFormat::Traditional => match self.parts() {
+                KeyParts::Ec(ec) => {
+                    crate::pem::encode("EC PRIVATE KEY", &ec.to_der(EcParameters::Included)?)
+                }
+                KeyParts::Rsa(k) => k
                     .as_ref()
                     .to_pkcs1_pem(LineEnding::LF)
                     .map_err(export_err)?,

@@ -80,6 +80,16 @@ where
         let _ = rng.try_fill_bytes(&mut first);
         rng
     }
+
+    /// One draw from the source: its error kept as the failure, and counted.
+    fn draw<T>(
+        &mut self,
+        from: impl FnOnce(&mut R) -> Result<T, R::Error>,
+    ) -> Result<T, RngFailure> {
+        let value = from(self.inner).map_err(|e| self.fail(RngFailure::Source(e.to_string())))?;
+        self.count_draw()?;
+        Ok(value)
+    }
 }
 
 impl<R: ?Sized> GuardedRng<'_, R> {
@@ -130,33 +140,19 @@ where
     type Error = RngFailure;
 
     fn try_next_u32(&mut self) -> Result<u32, RngFailure> {
-        let v = self
-            .inner
-            .try_next_u32()
-            .map_err(|e| RngFailure::Source(e.to_string()))
-            .map_err(|f| self.fail(f))?;
-        self.count_draw()?;
+        let v = self.draw(R::try_next_u32)?;
         self.check_word(u64::from(v), 4)?;
         Ok(v)
     }
 
     fn try_next_u64(&mut self) -> Result<u64, RngFailure> {
-        let v = self
-            .inner
-            .try_next_u64()
-            .map_err(|e| RngFailure::Source(e.to_string()))
-            .map_err(|f| self.fail(f))?;
-        self.count_draw()?;
+        let v = self.draw(R::try_next_u64)?;
         self.check_word(v, 8)?;
         Ok(v)
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), RngFailure> {
-        self.inner
-            .try_fill_bytes(dst)
-            .map_err(|e| RngFailure::Source(e.to_string()))
-            .map_err(|f| self.fail(f))?;
-        self.count_draw()?;
+        self.draw(|inner| inner.try_fill_bytes(dst))?;
         self.check_blocks(dst)
     }
 }
