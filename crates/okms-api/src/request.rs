@@ -31,7 +31,8 @@ pub struct CredentialRequest {
     /// Identity URNs, 1–25.
     #[serde(rename = "identityURNs")]
     pub identity_urns: Vec<String>,
-    /// Description, up to 200 printable ASCII characters.
+    /// Description, up to 200 printable ASCII characters; `Some("")` is sent as `""` (the
+    /// Control Panel sends it so), `None` is left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Validity in days, 1–365 (server default 365).
@@ -70,7 +71,7 @@ impl CredentialRequest {
         }
     }
 
-    /// Sets the description.
+    /// Sets the description; an empty one is valid and sent as `""`.
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
@@ -90,7 +91,12 @@ impl CredentialRequest {
 
     /// Checks every field against the API's documented limits; the error names the field.
     pub fn validate(&self) -> Result<(), Error> {
+        if self.name.is_empty() {
+            return Err(Error::invalid("name", "must not be empty"));
+        }
         check_text("name", &self.name, NAME_MAX)?;
+        // The schema makes the description optional and nullable with no minimum length, and
+        // the Control Panel sends "" when the field is left blank.
         if let Some(d) = &self.description {
             check_text("description", d, DESCRIPTION_MAX)?;
         }
@@ -159,9 +165,6 @@ impl CredentialRequest {
 }
 
 fn check_text(field: &'static str, s: &str, max: usize) -> Result<(), Error> {
-    if s.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
     if let Some((i, c)) = s.char_indices().find(|(_, c)| !(' '..='~').contains(c)) {
         return Err(Error::invalid(
             field,

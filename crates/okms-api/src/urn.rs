@@ -1,4 +1,10 @@
-//! IAM identity URNs: builders and the grammar check (ovh/manager `decodeIdentities.ts`).
+//! IAM identity URNs: builders and the structure check.
+//!
+//! Only the structure is checked: `urn:v1:{plate}:identity:{type}:{account}[/{name}]`
+//! (case-insensitive, as the Control Panel's `decodeIdentities.ts` reads it). The account part
+//! is not held to the usual NIC form `xx1111-ovh`: the API accepts others (OVHcloud's Terraform
+//! acceptance test creates a credential for `urn:v1:eu:identity:user:badnic-ovh/user1` and
+//! expects it READY), so refusing them here would lock such accounts out.
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,7 +12,7 @@ use std::str::FromStr;
 use crate::endpoint::Plate;
 use crate::error::Error;
 
-/// The identity types the Control Panel knows.
+/// The identity types an identity URN may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityKind {
     /// The account root (`…:identity:account:{nic}`).
@@ -18,6 +24,34 @@ pub enum IdentityKind {
     /// A service account (`…:identity:credential:{nic}/oauth2-{clientId}`).
     Credential,
 }
+
+impl IdentityKind {
+    fn from_urn_part(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "account" => Some(IdentityKind::Account),
+            "user" => Some(IdentityKind::User),
+            "group" => Some(IdentityKind::Group),
+            "credential" => Some(IdentityKind::Credential),
+            _ => None,
+        }
+    }
+
+    /// What follows the account in a URN of this type, as the user should write it.
+    fn name_placeholder(self) -> &'static str {
+        match self {
+            IdentityKind::Account => "",
+            IdentityKind::User => "/{login}",
+            IdentityKind::Group => "/{group}",
+            IdentityKind::Credential => "/oauth2-{clientId}",
+        }
+    }
+}
+
+/// The plates the API uses in identity URNs (`labeu` is the Control Panel's lab plate).
+const PLATES: [&str; 4] = ["eu", "ca", "us", "labeu"];
+/// A service account's name in its URN is its OAuth2 client ID behind this prefix.
+const SERVICE_ACCOUNT_PREFIX: &str = "oauth2-";
+const SHAPE: &str = "urn:v1:{region}:identity:{account|user|group|credential}:{account}[/{name}]";
 
 /// A validated identity URN, e.g. `urn:v1:eu:identity:user:xx1111-ovh/john.smith`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,30 +67,49 @@ impl IdentityUrn {
     /// A local user of the account.
     pub fn user(plate: Plate, nic: &str, login: &str) -> Result<Self, Error> {
         check_nic(nic)?;
-        check_suffix("user login", login)?;
+        IdentityUrn::check_user_login(login)?;
         IdentityUrn::parse(&format!("urn:v1:{plate}:identity:user:{nic}/{login}"))
     }
 
     /// A user group of the account.
     pub fn group(plate: Plate, nic: &str, group: &str) -> Result<Self, Error> {
         check_nic(nic)?;
-        check_suffix("group name", group)?;
+        IdentityUrn::check_group_name(group)?;
         IdentityUrn::parse(&format!("urn:v1:{plate}:identity:group:{nic}/{group}"))
     }
 
     /// A service account (OAuth2 client) of the account.
     pub fn service_account(plate: Plate, nic: &str, client_id: &str) -> Result<Self, Error> {
         check_nic(nic)?;
-        check_suffix("client ID", client_id)?;
+        IdentityUrn::check_client_id(client_id)?;
         IdentityUrn::parse(&format!(
-            "urn:v1:{plate}:identity:credential:{nic}/oauth2-{client_id}"
+            "urn:v1:{plate}:identity:credential:{nic}/{SERVICE_ACCOUNT_PREFIX}{client_id}"
         ))
     }
 
-    /// Validates a URN against the grammar
-    /// `^urn:v(\d):(eu|ca|us|labeu):([a-z]+):([a-z]+):([a-z]{2}\d{1,6}-ovh)\/?(.+?)?$` (case-insensitive).
+    /// Checks a user login as [`IdentityUrn::user`] takes it, before the account is known.
+    pub fn check_user_login(login: &str) -> Result<(), Error> {
+        check_builder_name("user login", login)
+    }
+
+    /// Checks a group name as [`IdentityUrn::group`] takes it, before the account is known.
+    pub fn check_group_name(group: &str) -> Result<(), Error> {
+        check_builder_name("group name", group)
+    }
+
+    /// Checks an OAuth2 client ID as [`IdentityUrn::service_account`] takes it, before the
+    /// account is known.
+    pub fn check_client_id(client_id: &str) -> Result<(), Error> {
+        check_builder_name("client ID", client_id)
+    }
+
+    /// Validates a URN against `urn:v1:{plate}:identity:{type}:{account}[/{name}]`
+    /// (case-insensitive): plate `eu`, `ca`, `us` or `labeu`; type `account` (no name),
+    /// `user`, `group` or `credential` (a name, `oauth2-{clientId}` for a service account);
+    /// account and name non-empty printable ASCII without spaces (a URN has no spaces), the
+    /// account without `:`.
     ///
-    /// One deliberate tightening: text after the NIC must follow a `/`.
+    /// The error names the part that is wrong.
     pub fn parse(s: &str) -> Result<Self, Error> {
         validate_urn(s)?;
         Ok(IdentityUrn(s.to_string()))
@@ -72,16 +125,29 @@ impl IdentityUrn {
         self.0
     }
 
-    /// The identity type, when it is one of the four known ones.
+    /// The identity type (always `Some` for a parsed URN).
     pub fn kind(&self) -> Option<IdentityKind> {
-        let kind = self.0.split(':').nth(4)?.to_ascii_lowercase();
-        match kind.as_str() {
-            "account" => Some(IdentityKind::Account),
-            "user" => Some(IdentityKind::User),
-            "group" => Some(IdentityKind::Group),
-            "credential" => Some(IdentityKind::Credential),
-            _ => None,
-        }
+        IdentityKind::from_urn_part(self.0.split(':').nth(4)?)
+    }
+
+    /// The account part (`xx1111-ovh` in `…:user:xx1111-ovh/john.smith`).
+    pub fn account(&self) -> &str {
+        let rest = self.0.splitn(6, ':').nth(5).unwrap_or_default();
+        rest.split_once('/').map_or(rest, |(account, _)| account)
+    }
+
+    /// The name after the account (`john.smith` in `…:user:xx1111-ovh/john.smith`), if any.
+    pub fn name(&self) -> Option<&str> {
+        let rest = self.0.splitn(6, ':').nth(5)?;
+        rest.split_once('/').map(|(_, name)| name)
+    }
+
+    /// Whether the account part has the usual NIC form `[a-z]{2}\d{1,6}-ovh`.
+    ///
+    /// Other forms are valid (the API accepts them); a caller may mention it, as a typo in a
+    /// NIC yields a URN that names nobody.
+    pub fn has_usual_account(&self) -> bool {
+        is_nic(self.account())
     }
 }
 
@@ -110,64 +176,145 @@ impl From<IdentityUrn> for String {
     }
 }
 
-/// Checks a URN against the grammar (see [`IdentityUrn::parse`]).
+/// Checks a URN's structure (see [`IdentityUrn::parse`]); the error names the wrong part.
 pub fn validate_urn(s: &str) -> Result<(), Error> {
-    let bad = |reason: &str| Error::InvalidField {
-        field: "identityURNs".into(),
-        reason: format!(
-            "{s:?} is not an identity URN: {reason}; expected e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith"
-        ),
-    };
-    if s.contains(['\n', '\r']) {
-        return Err(bad("it contains a line break"));
+    structure_problem(s).map_or(Ok(()), |problem| {
+        Err(Error::InvalidField {
+            field: "identityURNs".into(),
+            reason: format!(
+                "{s:?} is not an identity URN: {problem}; expected {SHAPE}, e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith"
+            ),
+        })
+    })
+}
+
+/// What is wrong with `s` as an identity URN, part by part, or `None`.
+fn structure_problem(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("it is empty".into());
     }
     let mut parts = s.splitn(6, ':');
-    let urn = parts.next().unwrap_or_default();
-    let version = parts.next().unwrap_or_default();
-    let plate = parts.next().unwrap_or_default();
-    let domain = parts.next().unwrap_or_default();
-    let kind = parts.next().unwrap_or_default();
-    let Some(rest) = parts.next() else {
-        return Err(bad("it has fewer than six ':'-separated parts"));
+    let mut next = |what: &str| {
+        parts
+            .next()
+            .ok_or_else(|| format!("the {what} is missing (too few ':'-separated parts)"))
     };
-    if !urn.eq_ignore_ascii_case("urn") {
-        return Err(bad("it must start with \"urn:\""));
+    let prefix = match next("prefix") {
+        Ok(p) => p,
+        Err(e) => return Some(e),
+    };
+    if !prefix.eq_ignore_ascii_case("urn") {
+        return Some(format!("the prefix {} must be urn", quoted(prefix)));
     }
-    let vb = version.as_bytes();
-    if !(vb.len() == 2 && (vb[0] == b'v' || vb[0] == b'V') && vb[1].is_ascii_digit()) {
-        return Err(bad("the version must be v and one digit (v1)"));
+    let version = match next("version") {
+        Ok(v) => v,
+        Err(e) => return Some(e),
+    };
+    if !version.eq_ignore_ascii_case("v1") {
+        return Some(format!("the version {} must be v1", quoted(version)));
     }
-    if !["eu", "ca", "us", "labeu"]
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(plate))
-    {
-        return Err(bad("the region must be eu, ca, us or labeu"));
-    }
-    if !is_letters(domain) || !is_letters(kind) {
-        return Err(bad(
-            "the third and fourth parts must be letters (identity:user)",
+    let plate = match next("region") {
+        Ok(p) => p,
+        Err(e) => return Some(e),
+    };
+    if !PLATES.iter().any(|p| p.eq_ignore_ascii_case(plate)) {
+        return Some(format!(
+            "the region {} must be eu, ca, us or labeu",
+            quoted(plate)
         ));
     }
-    let (nic, suffix) = match rest.split_once('/') {
-        Some((nic, suffix)) => (nic, Some(suffix)),
+    let namespace = match next("namespace (identity)") {
+        Ok(n) => n,
+        Err(e) => return Some(e),
+    };
+    if !namespace.eq_ignore_ascii_case("identity") {
+        return Some(format!(
+            "the namespace {} must be identity",
+            quoted(namespace)
+        ));
+    }
+    let kind_text = match next("type") {
+        Ok(k) => k,
+        Err(e) => return Some(e),
+    };
+    let Some(kind) = IdentityKind::from_urn_part(kind_text) else {
+        return Some(format!(
+            "the type {} must be account, user, group or credential",
+            quoted(kind_text)
+        ));
+    };
+    let rest = match next("account") {
+        Ok(r) => r,
+        Err(e) => return Some(e),
+    };
+    let (account, name) = match rest.split_once('/') {
+        Some((account, name)) => (account, Some(name)),
         None => (rest, None),
     };
-    if !is_nic(nic) {
-        return Err(bad(
-            "the account must be two letters, 1 to 6 digits and -ovh (xx1111-ovh)",
+    if let Some(problem) = account_problem(account) {
+        return Some(problem);
+    }
+    match (kind, name) {
+        (IdentityKind::Account, None) => None,
+        (IdentityKind::Account, Some(name)) => Some(format!(
+            "an account identity takes no name: remove {}",
+            quoted(&format!("/{name}"))
+        )),
+        (_, None) => Some(format!(
+            "a {} identity needs a name after the account: …:{}:{account}{}",
+            kind_text.to_ascii_lowercase(),
+            kind_text.to_ascii_lowercase(),
+            kind.name_placeholder()
+        )),
+        (kind, Some(name)) => name_problem(kind, name),
+    }
+}
+
+fn account_problem(account: &str) -> Option<String> {
+    if account.is_empty() {
+        return Some("the account is empty (e.g. xx1111-ovh)".into());
+    }
+    if !account.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Some(format!(
+            "the account {} must be printable ASCII without spaces or ':'",
+            quoted(account)
         ));
     }
-    if suffix == Some("") {
-        return Err(bad("nothing follows the '/'"));
+    None
+}
+
+fn name_problem(kind: IdentityKind, name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("the name after the '/' is empty".into());
     }
-    Ok(())
+    if !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Some(format!(
+            "the name {} must be printable ASCII without spaces",
+            quoted(name)
+        ));
+    }
+    if kind == IdentityKind::Credential {
+        let has_client_id = name
+            .get(..SERVICE_ACCOUNT_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(SERVICE_ACCOUNT_PREFIX))
+            && name.len() > SERVICE_ACCOUNT_PREFIX.len();
+        if !has_client_id {
+            return Some(format!(
+                "the service-account name {} must be oauth2-{{clientId}}",
+                quoted(name)
+            ));
+        }
+    }
+    None
 }
 
-fn is_letters(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic())
+/// A part of the input, quoted, with control characters escaped so that the message stays on
+/// one line.
+fn quoted(part: &str) -> String {
+    format!("'{}'", part.escape_debug())
 }
 
-/// `[a-z]{2}\d{1,6}-ovh`, case-insensitive.
+/// `[a-z]{2}\d{1,6}-ovh`, case-insensitive: the usual NIC form.
 pub(crate) fn is_nic(s: &str) -> bool {
     let b = s.as_bytes();
     let Some(stem) = s
@@ -184,24 +331,36 @@ pub(crate) fn is_nic(s: &str) -> bool {
         && stem[2..].iter().all(u8::is_ascii_digit)
 }
 
+/// The account as a builder takes it: the same rule as the URN's account part, plus no `/`
+/// (it would start the name).
 fn check_nic(nic: &str) -> Result<(), Error> {
-    if is_nic(nic) {
-        Ok(())
+    let problem = if nic.is_empty() {
+        "is empty".to_owned()
+    } else if !nic
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b':' && b != b'/')
+    {
+        format!(
+            "{} must be printable ASCII without spaces, ':' or '/'",
+            quoted(nic)
+        )
     } else {
-        Err(Error::invalid(
-            "nic",
-            format!(
-                "{nic:?} is not an OVHcloud account ID (two letters, 1 to 6 digits, -ovh, e.g. xx1111-ovh)"
-            ),
-        ))
-    }
+        return Ok(());
+    };
+    Err(Error::invalid(
+        "nic",
+        format!("the account ID {problem}; give the OVHcloud account ID, e.g. xx1111-ovh"),
+    ))
 }
 
-fn check_suffix(what: &str, s: &str) -> Result<(), Error> {
-    if s.is_empty() || !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+fn check_builder_name(what: &str, s: &str) -> Result<(), Error> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::invalid(
             what,
-            format!("{s:?} must be non-empty printable ASCII without spaces"),
+            format!(
+                "{} must be non-empty printable ASCII without spaces",
+                quoted(s)
+            ),
         ));
     }
     Ok(())

@@ -84,7 +84,6 @@ fn validation_names_the_bad_field() {
         ),
         (base().with_description("d".repeat(201)), "description"),
         (base().with_description("naïve"), "description"),
-        (base().with_description(""), "description"),
         (base().with_validity(0), "validity"),
         (base().with_validity(366), "validity"),
         (CredentialRequest::new("n", vec![]), "identityURNs"),
@@ -93,10 +92,7 @@ fn validation_names_the_bad_field() {
             "identityURNs",
         ),
         (
-            CredentialRequest::new(
-                "n",
-                vec![URN.into(), "urn:v1:eu:identity:user:bad/x".into()],
-            ),
+            CredentialRequest::new("n", vec![URN.into(), "urn:v1:eu:identity:user:/x".into()]),
             "identityURNs[1]",
         ),
         (
@@ -142,6 +138,39 @@ fn validation_names_the_bad_field() {
         let msg = e.to_string();
         assert_eq!(field_of(e), field, "{req:?}: {msg}");
     }
+}
+
+/// `--description ""` is valid: the schema has no minimum length and the Control Panel sends
+/// `""` for a blank field. Given, it is sent as `""`; not given, it is left out (never `null`).
+#[test]
+fn empty_description_is_sent_as_given() {
+    let empty = base().with_description("");
+    empty.validate().unwrap();
+    assert_eq!(
+        String::from_utf8(empty.to_json().unwrap()).unwrap(),
+        r#"{"name":"John Smith","identityURNs":["urn:v1:eu:identity:user:xx1111-ovh/john.smith"],"description":""}"#
+    );
+    let back = CredentialRequest::from_json(&empty.to_json().unwrap()).unwrap();
+    assert_eq!(back.description.as_deref(), Some(""));
+    let absent = String::from_utf8(base().to_json().unwrap()).unwrap();
+    assert!(!absent.contains("description"), "{absent}");
+    // A request file with an explicit null reads as "not given".
+    let null = CredentialRequest::from_json(
+        br#"{"name":"n","identityURNs":["urn:v1:eu:identity:account:xx1111-ovh"],"description":null}"#,
+    )
+    .unwrap();
+    assert_eq!(null.description, None);
+    assert!(
+        !String::from_utf8(null.to_json().unwrap())
+            .unwrap()
+            .contains("description")
+    );
+    // The name stays required.
+    let e = CredentialRequest::new("", vec![URN.into()])
+        .with_description("")
+        .validate()
+        .unwrap_err();
+    assert_eq!(field_of(e), "name");
 }
 
 #[test]

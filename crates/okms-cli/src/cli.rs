@@ -424,13 +424,15 @@ pub struct RequestNewArgs {
     /// Who may use the credential.
     #[command(flatten)]
     pub identities: IdentityArgs,
-    /// Account NIC handle (e.g. xx1111-ovh), to build URNs from --root/--user/--group/--service-account.
+    /// Account ID (NIC handle, usually like xx1111-ovh), to build URNs from
+    /// --root/--user/--group/--service-account.
     #[arg(long, value_name = "NIC")]
     pub nic: Option<String>,
     /// Region plate for built URNs: eu, ca or us.
     #[arg(long, value_name = "PLATE")]
     pub region: Option<String>,
-    /// Credential description: up to 200 printable ASCII characters.
+    /// Credential description: up to 200 printable ASCII characters; "" sends an empty one
+    /// (left out of the request when not given).
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
     /// Certificate validity in days, 1-365 (the API's default is 365).
@@ -457,7 +459,8 @@ pub struct RequestShowArgs {
 #[command(group(clap::ArgGroup::new("identity_source").required(true).multiple(true)
     .args(["identity", "root", "user", "group", "service_account"])))]
 pub struct IdentityArgs {
-    /// A full identity URN, e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith (repeatable).
+    /// A full identity URN, urn:v1:{eu|ca|us|labeu}:identity:{account|user|group|credential}:{account}[/{name}],
+    /// e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith (repeatable).
     #[arg(long, value_name = "URN")]
     pub identity: Vec<String>,
     /// The account's root identity (urn:v1:{region}:identity:account:{nic}).
@@ -469,7 +472,8 @@ pub struct IdentityArgs {
     /// A user group of the account, by name (repeatable).
     #[arg(long, value_name = "NAME")]
     pub group: Vec<String>,
-    /// A service account (OAuth2 client), by client id (repeatable).
+    /// A service account (OAuth2 client), by client id; its URN name is oauth2-{client id}
+    /// (repeatable).
     #[arg(long, value_name = "CLIENT_ID")]
     pub service_account: Vec<String>,
 }
@@ -562,7 +566,8 @@ pub struct CredentialCreateArgs {
     /// Who may use the credential (not with --request).
     #[command(flatten)]
     pub identities: CreateIdentityArgs,
-    /// Credential description: up to 200 printable ASCII characters.
+    /// Credential description: up to 200 printable ASCII characters; "" sends an empty one
+    /// (left out of the request when not given).
     #[arg(long, value_name = "TEXT", conflicts_with = "request")]
     pub description: Option<String>,
     /// Certificate validity in days, 1-365.
@@ -612,7 +617,8 @@ pub struct CredentialCreateArgs {
 /// The identity flags of `credential create`, where --request may stand in for them.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CreateIdentityArgs {
-    /// A full identity URN, e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith (repeatable).
+    /// A full identity URN, urn:v1:{eu|ca|us|labeu}:identity:{account|user|group|credential}:{account}[/{name}],
+    /// e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith (repeatable).
     #[arg(long, value_name = "URN", conflicts_with = "request")]
     pub identity: Vec<String>,
     /// The account's root identity.
@@ -624,7 +630,8 @@ pub struct CreateIdentityArgs {
     /// A user group of the account, by name (repeatable).
     #[arg(long, value_name = "NAME", conflicts_with = "request")]
     pub group: Vec<String>,
-    /// A service account (OAuth2 client), by client id (repeatable).
+    /// A service account (OAuth2 client), by client id; its URN name is oauth2-{client id}
+    /// (repeatable).
     #[arg(long, value_name = "CLIENT_ID", conflicts_with = "request")]
     pub service_account: Vec<String>,
 }

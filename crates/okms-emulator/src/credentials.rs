@@ -53,39 +53,89 @@ fn printable(s: &str) -> bool {
     s.chars().all(|c| (' '..='~').contains(&c))
 }
 
-/// Accepts `urn:v1:{eu|ca|us|labeu}:identity:{account|user|group|credential}:{nic}[/{name}]`.
-/// Looser than the Control Panel's regex on purpose: Terraform's acceptance test sends
-/// `…:user:badnic-ovh/user1`, which has no digits in the NIC, and expects success.
-pub(crate) fn valid_urn(urn: &str) -> bool {
-    let parts: Vec<&str> = urn.splitn(6, ':').collect();
-    let [scheme, version, plate, kind, typ, rest] = parts.as_slice() else {
-        return false;
-    };
-    let version_ok = version.len() == 2
-        && version.starts_with(['v', 'V'])
-        && version[1..].chars().all(|c| c.is_ascii_digit());
-    let plate_ok = ["eu", "ca", "us", "labeu"]
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(plate));
-    let (account, name) = match rest.split_once('/') {
+/// Checks the structure of an identity URN and says which part is wrong:
+/// `urn:v1:{eu|ca|us|labeu}:identity:{account|user|group|credential}:{account}[/{name}]`,
+/// case-insensitive like the Control Panel's `decodeIdentities.ts`.
+///
+/// The account part is not held to the NIC form `xx1111-ovh`: Terraform's acceptance test
+/// sends `…:user:badnic-ovh/user1` and expects READY. `account` takes no name; `user`, `group`
+/// and `credential` need one (`oauth2-{clientId}` for a service account). Account and name are
+/// printable ASCII without spaces (a URN has none), the account without `:`.
+pub(crate) fn check_urn(urn: &str) -> Result<(), String> {
+    let fields: Vec<&str> = urn.splitn(6, ':').collect();
+    let labels = [
+        "prefix",
+        "version",
+        "region",
+        "namespace",
+        "type",
+        "account",
+    ];
+    if let Some(missing) = labels.get(fields.len()) {
+        if urn.is_empty() {
+            return Err("the URN is empty".to_owned());
+        }
+        // Report a wrong earlier part first: "john.smith" has a wrong prefix more than a
+        // missing version.
+        check_fixed_parts(&fields)?;
+        return Err(format!("the {missing} is missing"));
+    }
+    check_fixed_parts(&fields)?;
+    let typ = fields[4].to_ascii_lowercase();
+    let (account, name) = match fields[5].split_once('/') {
         Some((a, n)) => (a, Some(n)),
-        None => (*rest, None),
+        None => (fields[5], None),
     };
-    let account_ok = !account.is_empty()
-        && account
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    let typ_ok = match typ.to_ascii_lowercase().as_str() {
-        "account" => name.is_none(),
-        "user" | "group" | "credential" => name.is_some_and(|n| !n.is_empty() && printable(n)),
-        _ => false,
-    };
-    scheme.eq_ignore_ascii_case("urn")
-        && version_ok
-        && plate_ok
-        && kind.eq_ignore_ascii_case("identity")
-        && account_ok
-        && typ_ok
+    if account.is_empty() {
+        return Err("the account is empty".to_owned());
+    }
+    if !account.chars().all(|c| c.is_ascii_graphic() && c != ':') {
+        return Err(format!(
+            "the account {account:?} must be printable ASCII without spaces or ':'"
+        ));
+    }
+    match (typ.as_str(), name) {
+        ("account", None) => Ok(()),
+        ("account", Some(_)) => Err("an account identity takes no /name".to_owned()),
+        (_, None) => Err(format!("a {typ} identity needs a /name after the account")),
+        (_, Some("")) => Err("the name after '/' is empty".to_owned()),
+        (_, Some(n)) if !n.chars().all(|c| c.is_ascii_graphic()) => Err(format!(
+            "the name {n:?} must be printable ASCII without spaces"
+        )),
+        ("credential", Some(n)) => {
+            let client_id = n
+                .get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("oauth2-"))
+                .map(|_| &n[7..]);
+            match client_id {
+                Some(id) if !id.is_empty() => Ok(()),
+                _ => Err(format!(
+                    "the service-account name {n:?} must be oauth2-{{clientId}}"
+                )),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The parts before the account, as far as `fields` has them.
+fn check_fixed_parts(fields: &[&str]) -> Result<(), String> {
+    let rules: [(&str, &[&str]); 5] = [
+        ("prefix", &["urn"]),
+        ("version", &["v1"]),
+        ("region", &["eu", "ca", "us", "labeu"]),
+        ("namespace", &["identity"]),
+        ("type", &["account", "user", "group", "credential"]),
+    ];
+    for (field, (label, allowed)) in fields.iter().zip(rules) {
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(field)) {
+            return Err(format!(
+                "the {label} {field:?} must be {}",
+                allowed.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn type_error(field: &str, expected: &str) -> ApiError {
@@ -189,11 +239,11 @@ fn validate(body: &[u8]) -> Result<Creation, ApiError> {
                 format!("identity URN must be 1 to {MAX_URN_LEN} characters long"),
             ));
         }
-        if !valid_urn(urn) {
+        if let Err(problem) = check_urn(urn) {
             return Err(ApiError::bad_request(
                 "CredentialIdentityURNsInvalidURN",
                 format!(
-                    "{urn:?} is not an identity URN; expected e.g. \
+                    "{urn:?} is not an identity URN: {problem}; expected e.g. \
                      urn:v1:eu:identity:account:xx1111-ovh or urn:v1:eu:identity:user:xx1111-ovh/login"
                 ),
             ));
@@ -496,7 +546,7 @@ mod tests {
             "urn:v1:eu:identity:user:badnic-ovh/user1",
             "URN:V1:CA:IDENTITY:USER:xx1111-ovh/a",
         ] {
-            assert!(valid_urn(ok), "{ok}");
+            assert_eq!(check_urn(ok), Ok(()), "{ok}");
         }
         for bad in [
             "",
@@ -510,8 +560,13 @@ mod tests {
             "urn:vx:eu:identity:account:xx1111-ovh",
             "urn:v1:eu:identity:account:xx 1111",
             "john.smith",
+            "urn:v2:eu:identity:account:xx1111-ovh",
+            "urn:v1:eu:identity:user:/john",
+            "urn:v1:eu:identity:user:xx1111-ovh/john smith",
+            "urn:v1:eu:identity:credential:xx1111-ovh/myapp",
+            "urn:v1:eu:identity:credential:xx1111-ovh/oauth2-",
         ] {
-            assert!(!valid_urn(bad), "{bad}");
+            assert!(check_urn(bad).is_err(), "{bad}");
         }
     }
 

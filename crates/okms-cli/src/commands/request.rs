@@ -57,7 +57,15 @@ fn identities(
     endpoint: Option<&str>,
     out: &Output,
 ) -> CliResult<Vec<String>> {
-    let mut urns: Vec<String> = ids.identity.clone();
+    // Checked before the CSR is read, so that a bad URN is the error the user sees first.
+    let mut urns = Vec::new();
+    for u in &ids.identity {
+        urns.push(
+            IdentityUrn::parse(u)
+                .map_err(|e| api_error(e, "--identity"))?
+                .into_string(),
+        );
+    }
     let built = ids.root
         || !ids.user.is_empty()
         || !ids.group.is_empty()
@@ -104,6 +112,7 @@ fn identities(
     if urns.len() != before {
         out.warn("duplicate identities were given once each");
     }
+    super::online::note_unusual_accounts(&urns, out);
     Ok(urns)
 }
 
@@ -231,8 +240,11 @@ fn report(
         out.line(&format!("{} is a valid credential request.", r.path))?;
     }
     out.field("Name", r.name)?;
-    if let Some(d) = r.description {
-        out.field("Description", d)?;
+    match r.description {
+        // Shown quoted, or it would look like a missing value.
+        Some("") => out.field("Description", "\"\" (empty)")?,
+        Some(d) => out.field("Description", d)?,
+        None => {}
     }
     out.field(
         "Validity",

@@ -13,6 +13,7 @@ use okms_csr::{Certificate, PrivateKey, PublicKey, same_public_key};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
+use super::note_unusual_accounts;
 use super::{account, api_failure, block_on, build_urns, client, needs_account, parse_uuid};
 use crate::cli::{
     CertificateTypeArg, CredentialCommand, CredentialCreateArgs, CredentialDeleteArgs,
@@ -170,6 +171,7 @@ fn create(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -> CliRes
             out.verbose(&format!("account {nic}, URN region {plate}"));
             request.identity_urns = build_urns(&a.identities, Some((&nic, plate)))?;
         }
+        note_unusual_accounts(&request.identity_urns, out);
         request.validate().map_err(|e| api_error(e, ""))?;
         // The profile needs the domain's endpoints; a profile that cannot be written is found
         // out before anything is created.

@@ -198,6 +198,9 @@ pub(crate) async fn account(client: &Client) -> CliResult<(AuthDetails, String, 
 }
 
 /// The identity URNs of `credential create`, raw ones validated, built ones from the account.
+///
+/// Without the account, the logins, group names and client IDs are still checked, so that a
+/// bad one is refused before any call to the API.
 pub(crate) fn build_urns(
     ids: &crate::cli::CreateIdentityArgs,
     account: Option<(&str, Plate)>,
@@ -211,39 +214,83 @@ pub(crate) fn build_urns(
                 .into_string(),
         );
     }
-    if let Some((nic, plate)) = account {
-        if ids.root {
-            urns.push(
-                IdentityUrn::root_account(plate, nic)
-                    .map_err(bad("--root"))?
-                    .into_string(),
-            );
-        }
+    let Some((nic, plate)) = account else {
         for u in &ids.user {
-            urns.push(
-                IdentityUrn::user(plate, nic, u)
-                    .map_err(bad("--user"))?
-                    .into_string(),
-            );
+            IdentityUrn::check_user_login(u).map_err(bad("--user"))?;
         }
         for g in &ids.group {
-            urns.push(
-                IdentityUrn::group(plate, nic, g)
-                    .map_err(bad("--group"))?
-                    .into_string(),
-            );
+            IdentityUrn::check_group_name(g).map_err(bad("--group"))?;
         }
         for c in &ids.service_account {
-            urns.push(
-                IdentityUrn::service_account(plate, nic, c)
-                    .map_err(bad("--service-account"))?
-                    .into_string(),
-            );
+            IdentityUrn::check_client_id(c).map_err(bad("--service-account"))?;
         }
+        return Ok(dedup(urns));
+    };
+    // The account comes from the API here, not from a flag: say so instead of "fix --nic".
+    let account_err = |e: okms_api::Error| {
+        CliError {
+            exit: Exit::Api,
+            error: anyhow::Error::new(e).context(format!(
+                "the account ID the API returned ({nic:?}) cannot be put in an identity URN"
+            )),
+            hint: None,
+        }
+        .hint("give full identity URNs with --identity")
+    };
+    let with_account = |e: okms_api::Error, flag: &'static str| match &e {
+        okms_api::Error::InvalidField { field, .. } if field == "nic" => account_err(e),
+        _ => super::request::api_error(e, flag),
+    };
+    if ids.root {
+        urns.push(
+            IdentityUrn::root_account(plate, nic)
+                .map_err(account_err)?
+                .into_string(),
+        );
     }
+    for u in &ids.user {
+        urns.push(
+            IdentityUrn::user(plate, nic, u)
+                .map_err(|e| with_account(e, "--user"))?
+                .into_string(),
+        );
+    }
+    for g in &ids.group {
+        urns.push(
+            IdentityUrn::group(plate, nic, g)
+                .map_err(|e| with_account(e, "--group"))?
+                .into_string(),
+        );
+    }
+    for c in &ids.service_account {
+        urns.push(
+            IdentityUrn::service_account(plate, nic, c)
+                .map_err(|e| with_account(e, "--service-account"))?
+                .into_string(),
+        );
+    }
+    Ok(dedup(urns))
+}
+
+fn dedup(mut urns: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     urns.retain(|u| seen.insert(u.clone()));
-    Ok(urns)
+    urns
+}
+
+/// With `-v`, names each URN whose account part is not of the usual `xx1111-ovh` form. Such
+/// URNs are valid and sent as they are; a note only, since a mistyped account names nobody.
+pub(crate) fn note_unusual_accounts(urns: &[String], out: &Output) {
+    for urn in urns {
+        if let Ok(u) = IdentityUrn::parse(urn)
+            && !u.has_usual_account()
+        {
+            out.verbose(&format!(
+                "identity {urn}: the account {:?} is not of the usual form xx1111-ovh; it is sent as given",
+                u.account()
+            ));
+        }
+    }
 }
 
 /// Whether `--root/--user/--group/--service-account` need the account.
