@@ -17,9 +17,9 @@ use crate::{
     wire::{Domain, IamMetadata},
 };
 
-/// Error class for a bad cursor on this list. The schema names none for this route; this
-/// mirrors the credential list's `CredentialPaginationCursorInvalidValue` (INFERRED).
-const CURSOR_CLASS: &str = "PaginationCursorInvalidValue";
+/// Error class suffix for a bad cursor on this list: none. The schema lists no error class
+/// for `GET /v2/okms/resource`, so the answer is the generic `Client::BadRequest`.
+const CURSOR_CLASS: &str = "";
 
 fn domain(shared: &Shared, index: usize, id: Uuid, with_ca: bool) -> Domain {
     let region = shared.settings.region.clone();
