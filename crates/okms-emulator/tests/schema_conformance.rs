@@ -1090,3 +1090,126 @@ fn every_served_route_is_checked() {
         );
     }
 }
+
+/// The checker itself: each kind of departure from the schema is caught, and a value shaped
+/// like the schema passes, so a silent conformance run means something.
+#[test]
+fn the_checker_refuses_what_the_schema_refuses() {
+    let Some(schema) = schema::load_or_skip("the_checker_refuses_what_the_schema_refuses") else {
+        return;
+    };
+    let tweak = schema::Tweak::default();
+    let get = "okms.credential.GetResponse";
+    let good = schema.example(get, &tweak);
+    assert_eq!(schema.check(get, &good), Vec::<String>::new());
+    let mut nulls = good.clone();
+    nulls["description"] = Value::Null;
+    nulls["certificatePEM"] = Value::Null;
+    assert_eq!(schema.check(get, &nulls), Vec::<String>::new());
+
+    let refused = |model: &str, base: &Value, edit: &dyn Fn(&mut Value), expect: &str| {
+        let mut v = base.clone();
+        edit(&mut v);
+        let found = schema.check(model, &v);
+        assert!(
+            found.iter().any(|f| f.starts_with(expect)),
+            "{expect}: not caught in {v}: {found:?}"
+        );
+    };
+    refused(
+        get,
+        &good,
+        &|v| v["extra"] = json!(1),
+        "$.extra: not a field",
+    );
+    refused(get, &good, &|v| v["status"] = json!("DONE"), "$.status:");
+    refused(
+        get,
+        &good,
+        &|v| v["id"] = json!("42"),
+        "$.id: expected a UUID",
+    );
+    refused(
+        get,
+        &good,
+        &|v| v["createdAt"] = json!("yesterday"),
+        "$.createdAt:",
+    );
+    refused(get, &good, &|v| v["name"] = Value::Null, "$.name: null");
+    refused(get, &good, &|v| v["fromCSR"] = json!("true"), "$.fromCSR:");
+    refused(
+        get,
+        &good,
+        &|v| v["identityURNs"] = json!([1]),
+        "$.identityURNs[0]:",
+    );
+
+    let domain = "okms.resource.ResponseWithIAM";
+    let good = schema.example(domain, &tweak);
+    assert_eq!(schema.check(domain, &good), Vec::<String>::new());
+    refused(
+        domain,
+        &good,
+        &|v| v["iam"]["state"] = json!("FINE"),
+        "$.iam.state:",
+    );
+    refused(
+        domain,
+        &good,
+        &|v| v["iam"]["tags"] = json!({"k": 1}),
+        "$.iam.tags.k:",
+    );
+    refused(
+        domain,
+        &good,
+        &|v| v["region"] = json!("moon-1"),
+        "$.region:",
+    );
+    refused(
+        domain,
+        &good,
+        &|v| v["secretCount"] = json!(1.5),
+        "$.secretCount:",
+    );
+
+    let creation = "okms.credential.Creation";
+    let good = schema.example(creation, &tweak);
+    refused(
+        creation,
+        &good,
+        &|v| {
+            v.as_object_mut().unwrap().remove("name");
+        },
+        "$.name: required",
+    );
+
+    let list = json!({"$ref": "#/components/schemas/ListServiceKeysResponse"});
+    let good = json!({"objects_list": [], "continuation_token": "t", "is_truncated": true});
+    assert_eq!(schema.check_openapi(&list, &good), Vec::<String>::new());
+    for (edit, expect) in [
+        (
+            json!({"objects_list": [], "continuation_token": "t"}),
+            "$.is_truncated: required",
+        ),
+        (
+            json!({"objects_list": [], "continuation_token": "t", "is_truncated": true, "x": 1}),
+            "$.x: not a field",
+        ),
+        (
+            json!({"objects_list": [], "continuation_token": 3, "is_truncated": true}),
+            "$.continuation_token: expected a string",
+        ),
+    ] {
+        let found = schema.check_openapi(&list, &edit);
+        assert!(
+            found.iter().any(|f| f.starts_with(expect)),
+            "{expect}: {found:?}"
+        );
+    }
+    let error = json!({"$ref": "#/components/schemas/ErrorResponse"});
+    let found = schema.check_openapi(&error, &json!({"error_code": "x", "errors": ["m"]}));
+    assert!(
+        found.iter().any(|f| f.starts_with("$.error_code:")),
+        "{found:?}"
+    );
+}
