@@ -254,10 +254,7 @@ impl Schema {
             }
             return;
         }
-        if let Some(inner) = full_type
-            .strip_prefix("map[string]")
-            .filter(|_| full_type.starts_with("map["))
-        {
+        if let Some(inner) = full_type.strip_prefix("map[string]") {
             match value.as_object() {
                 Some(entries) => {
                     for (k, v) in entries {
@@ -282,18 +279,18 @@ impl Schema {
                 }
             }
             "uuid" => {
-                if !value
+                if value
                     .as_str()
-                    .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
+                    .is_none_or(|s| uuid::Uuid::parse_str(s).is_err())
                 {
                     out.push(bad("a UUID string"));
                 }
             }
             "datetime" => {
                 let rfc3339 = &time::format_description::well_known::Rfc3339;
-                if !value
+                if value
                     .as_str()
-                    .is_some_and(|s| time::OffsetDateTime::parse(s, rfc3339).is_ok())
+                    .is_none_or(|s| time::OffsetDateTime::parse(s, rfc3339).is_err())
                 {
                     out.push(bad("an RFC 3339 date-time string"));
                 }
