@@ -320,6 +320,28 @@ impl<'s> Conformance<'s> {
         let Some(class) = a.body["class"].as_str() else {
             return;
         };
+        let family_status = [
+            ("Client::BadRequest", 400),
+            ("Client::Unauthorized", 401),
+            ("Client::Forbidden", 403),
+            ("Client::NotFound", 404),
+            ("Client::MethodNotAllowed", 405),
+            ("Client::TooManyRequests", 429),
+        ];
+        if let Some((family, status)) = family_status
+            .iter()
+            .find(|(family, _)| class == *family || class.starts_with(&format!("{family}::")))
+            && a.status.as_u16() != *status
+        {
+            self.find(
+                route,
+                case,
+                format!(
+                    "status: {class} comes with {}, not the {status} of {family}",
+                    a.status
+                ),
+            );
+        }
         if route == "POST /v2/okms/resource/{okmsId}/credential" {
             self.create_classes.insert(class.to_owned());
         }
