@@ -1,6 +1,9 @@
 //! `GET /v2/okms/resource` (paginated) and `GET /v2/okms/resource/{okmsId}`.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use axum::{
     Json,
@@ -14,7 +17,7 @@ use crate::{
     errors::ApiError,
     pagination,
     state::Shared,
-    wire::{Domain, IamMetadata},
+    wire::{Domain, IamMetadata, ResourceState},
 };
 
 /// Error class suffix for a bad cursor on this list: none. The schema lists no error class
@@ -44,8 +47,8 @@ fn domain(shared: &Shared, index: usize, id: Uuid, with_ca: bool) -> Domain {
             } else {
                 format!("okms-emulator {region} #{index}")
             },
-            tags: serde_json::Map::new(),
-            state: "OK",
+            tags: BTreeMap::new(),
+            state: ResourceState::Ok,
         },
         region,
     }
