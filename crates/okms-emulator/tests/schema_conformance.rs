@@ -443,7 +443,8 @@ fn mtls(emu: &RunningEmulator, identity: Option<(&str, &str)>) -> reqwest::block
     b.build().unwrap()
 }
 
-/// Runs every route; returns the findings.
+/// Calls every route the emulator serves, in each state and error case it can be brought to,
+/// and records what disagrees with the schema in `c`.
 fn exercise(emu: &RunningEmulator, c: &mut Conformance<'_>) {
     let b = base(emu);
     let http = client();
