@@ -163,8 +163,6 @@ struct RawCreated {
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     expired_at: OffsetDateTime,
-    #[serde(rename = "certificatePEM", default)]
-    certificate_pem: Option<String>,
     #[serde(rename = "privateKeyPEM", default)]
     private_key_pem: Option<SecretString>,
 }
@@ -182,7 +180,9 @@ impl From<RawCreated> for CreatedCredential {
                 certificate_type: r.certificate_type,
                 created_at: r.created_at,
                 expired_at: r.expired_at,
-                certificate_pem: r.certificate_pem,
+                // okms.credential.CreationResponse has no certificatePEM: the certificate
+                // only ever comes from a later GET.
+                certificate_pem: None,
             },
             private_key_pem: r.private_key_pem,
         }

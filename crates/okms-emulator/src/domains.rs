@@ -1,6 +1,9 @@
 //! `GET /v2/okms/resource` (paginated) and `GET /v2/okms/resource/{okmsId}`.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use axum::{
     Json,
@@ -14,12 +17,12 @@ use crate::{
     errors::ApiError,
     pagination,
     state::Shared,
-    wire::{Domain, IamMetadata},
+    wire::{Domain, IamMetadata, ResourceState},
 };
 
-/// Error class for a bad cursor on this list. The schema names none for this route; this
-/// mirrors the credential list's `CredentialPaginationCursorInvalidValue` (INFERRED).
-const CURSOR_CLASS: &str = "PaginationCursorInvalidValue";
+/// Error class suffix for a bad cursor on this list: none. The schema lists no error class
+/// for `GET /v2/okms/resource`, so the answer is the generic `Client::BadRequest`.
+const CURSOR_CLASS: &str = "";
 
 fn domain(shared: &Shared, index: usize, id: Uuid, with_ca: bool) -> Domain {
     let region = shared.settings.region.clone();
@@ -44,8 +47,8 @@ fn domain(shared: &Shared, index: usize, id: Uuid, with_ca: bool) -> Domain {
             } else {
                 format!("okms-emulator {region} #{index}")
             },
-            tags: serde_json::Map::new(),
-            state: "OK",
+            tags: BTreeMap::new(),
+            state: ResourceState::Ok,
         },
         region,
     }

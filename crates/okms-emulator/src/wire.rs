@@ -99,6 +99,14 @@ pub struct GetResponse {
     pub certificate_pem: Option<String>,
 }
 
+/// `iam.ResourceMetadata.StateEnum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ResourceState {
+    /// The only state the emulator's domains are in.
+    Ok,
+}
+
 /// `iam.ResourceMetadata`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -109,10 +117,10 @@ pub struct IamMetadata {
     pub urn: String,
     /// Display name.
     pub display_name: String,
-    /// Tags (always empty here).
-    pub tags: serde_json::Map<String, serde_json::Value>,
-    /// `OK`.
-    pub state: &'static str,
+    /// Tags (`map[string]string`; always empty here).
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// State.
+    pub state: ResourceState,
 }
 
 /// `okms.resource.ResponseWithIAM`.
