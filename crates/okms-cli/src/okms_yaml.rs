@@ -256,10 +256,18 @@ fn convert_legacy(root: &Mapping) -> Result<(Mapping, Vec<String>), String> {
                 "`{name}` is not a profile (a mapping of endpoint, ca, cert, key and sections)"
             ));
         };
-        profiles.insert(
-            name.into(),
-            Value::Mapping(convert_legacy_profile(name, fields)?),
-        );
+        let converted = convert_legacy_profile(name, fields).map_err(|reason| {
+            if name == "profiles" {
+                // Most likely a version 1 file that lost its `version:` line.
+                format!(
+                    "{reason} (the file has `profiles:` but no `version: 1`; if it is meant as \
+                     the version 1 layout, add `version: 1` at the top)"
+                )
+            } else {
+                reason
+            }
+        })?;
+        profiles.insert(name.into(), Value::Mapping(converted));
         names.push(name.to_owned());
     }
     let mut converted = Mapping::new();
@@ -667,6 +675,10 @@ staging:
             ),
             ("default: https://x\n", "`default`"),
             ("profiles:\n  prod: 3\n", "profiles.prod"),
+            (
+                "profiles:\n  prod:\n    restapi: {endpoint: https://x}\n",
+                "add `version: 1`",
+            ),
         ] {
             let err = update(
                 Some(bad),
