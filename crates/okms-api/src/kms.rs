@@ -1,7 +1,10 @@
 //! The KMS data plane check: one mutual-TLS call proving a certificate and key work.
 //!
-//! `GET {kms_url}/api/{okmsId}/v1/servicekey?max=10` with the client certificate; the answer
-//! is a service-key list or the data-plane error `{"error_id","error_code","errors","request_id"}`.
+//! `GET {kms_url}/api/{okmsId}/v1/servicekey?max=10` with the client certificate (`max` is
+//! 10..=100 in kms-rest.json; no `continuation-token`, as only the first page matters); the
+//! answer is a `ListServiceKeysResponse` or the data-plane `ErrorResponse`
+//! `{"error_id","error_code","errors","request_id"}`, with any status the schema declares
+//! (200, 400, 401, 404, 429, 500) or not.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -27,18 +30,43 @@ pub struct MtlsCheck {
     pub ca_pem: Option<String>,
 }
 
-/// `ListServiceKeys` answer.
+/// `ListServiceKeys` answer (`ListServiceKeysResponse` in kms-rest.json).
+///
+/// The schema makes all three fields required; they are read leniently (older okms-sdk-go
+/// versions had them optional), and only what a client acts on is normalized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceKeyList {
-    /// The keys, as returned.
+    /// The keys, as returned (`GetServiceKeyResponse` objects, kept as JSON).
     #[serde(default)]
     pub objects_list: Vec<serde_json::Value>,
-    /// Cursor for the next page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Cursor for the next page. `None` when absent or empty: the schema gives it
+    /// `minLength: 1`, so `""` is no cursor, and sending it back as `continuation-token=`
+    /// would ask for something no server issued.
+    #[serde(
+        default,
+        deserialize_with = "non_empty_token",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub continuation_token: Option<String>,
     /// Whether more keys exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
+}
+
+impl ServiceKeyList {
+    /// The `continuation-token` to ask for the next page with, if there is one. The server
+    /// sends a token on complete lists too (the field is required), so `is_truncated` decides,
+    /// as okms-sdk-go's iterator does.
+    pub fn next_page_token(&self) -> Option<&str> {
+        match self.is_truncated {
+            Some(true) => self.continuation_token.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn non_empty_token<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|t| !t.is_empty()))
 }
 
 /// The data-plane error body.
@@ -59,6 +87,52 @@ pub struct DataPlaneError {
 }
 
 impl DataPlaneError {
+    /// The system in bits 24–31 of `error_code`, named as okms-sdk-go's `errors.go` does
+    /// (`Unknown` for values it does not name).
+    pub fn system(&self) -> Option<&'static str> {
+        let c = self.error_code?;
+        Some(match (c >> 24) & 0xff {
+            0 => "Undefined",
+            1 => "CCM",
+            2 => "SSM",
+            3 => "REST",
+            4 => "KMIP",
+            5 => "DB",
+            6 => "XLIB",
+            _ => "Unknown",
+        })
+    }
+
+    /// The component in bits 16–23 of `error_code`, named per system as okms-sdk-go's
+    /// `errors.go` does (`Unknown` for values it does not name).
+    pub fn component(&self) -> Option<&'static str> {
+        let c = self.error_code?;
+        let minor = (c >> 16) & 0xff;
+        Some(match ((c >> 24) & 0xff, minor) {
+            (_, 0) => "Unspecified",
+            (_, 1) => "General",
+            (1, 2) => "IAM",
+            (1, 3) => "Domain",
+            (1, 4) => "DSK Manager",
+            (1, 5) => "Secret Manager",
+            (1, 6) => "MOB Manager",
+            (1, 7) => "Admin Provider",
+            (1, 8) => "Admin Auth Provider",
+            (1, 9) => "User Auth provider",
+            (1, 10) => "SSM Provider",
+            (3, 2) => "Authentication Provider",
+            (3, 3) => "Service Keys API",
+            (3, 4) => "Secrets API",
+            (5, 2) => "File System DB",
+            (5, 3) => "S3",
+            (5, 4) => "Postgres",
+            (6, 2) => "HTTP Provider",
+            (6, 3) => "IAM Provider",
+            (6, 4) => "Certificate Provider",
+            _ => "Unknown",
+        })
+    }
+
     /// The category in bits 12–15 of `error_code`, named as okms-sdk-go does.
     pub fn category(&self) -> Option<&'static str> {
         let c = self.error_code?;

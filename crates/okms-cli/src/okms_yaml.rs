@@ -6,6 +6,22 @@
 //! YAML comments are not, since the file is re-serialized. An existing profile that points
 //! elsewhere is only replaced with `--force`. Paths are written absolute: the Go tool runs from
 //! anywhere.
+//!
+//! The Go tool knows two layouts (ovh/okms-cli `common/config/config.go`):
+//!
+//! - version 1: `version: 1`, `profile: NAME` (the default), and `profiles: {NAME: {restapi:
+//!   {endpoint, ca, auth: {type: mtls, cert, key}}, kmip: {...}}}`;
+//! - the legacy one (no `version`, or `version: 0`): every top-level key is a profile, holding
+//!   `endpoint`, `ca`, `cert`, `key` for the REST API and optionally sub-sections (`http:`,
+//!   `kmip:`, ...) with those same four fields. The Go tool converts it in memory on every run
+//!   (`migrateV0toV1`: top-level fields into an `http` section, `cert`/`key` into `auth` with
+//!   `type: mtls`, `profile: default`).
+//!
+//! Adding `version: 1` and `profiles:` to a legacy file would make the Go tool read it as
+//! version 1 and no longer see the old top-level profiles. So a legacy file is converted the
+//! way the Go tool converts it, but only when nothing would be lost: any key or value that
+//! conversion does not carry over is refused with the file and the key named, and nothing is
+//! written. The caller keeps a copy of the legacy file ([`Updated::legacy_profiles`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +29,9 @@ use yaml_serde::{Mapping, Value};
 
 /// File name the Go tool looks for in the working directory.
 pub const FILE_NAME: &str = "okms.yaml";
+
+/// The fields a legacy profile or section may hold, all strings.
+const LEGACY_FIELDS: [&str; 4] = ["endpoint", "ca", "cert", "key"];
 
 /// What a profile says about the domain and the access certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +58,14 @@ pub enum ProfileError {
         /// What is wrong.
         reason: String,
     },
+    /// The file has the legacy (version-less) layout and holds something the conversion to
+    /// version 1 would lose.
+    Legacy {
+        /// The file.
+        path: String,
+        /// What cannot be carried over.
+        reason: String,
+    },
     /// The profile exists and says something else.
     Exists {
         /// The profile.
@@ -54,6 +81,13 @@ impl std::fmt::Display for ProfileError {
             ProfileError::Invalid { path, reason } => {
                 write!(f, "{path} is not a valid okms.yaml: {reason}")
             }
+            ProfileError::Legacy { path, reason } => {
+                write!(
+                    f,
+                    "{path} has the legacy okms.yaml layout (no `version`), and converting it to \
+                     version 1 would lose data: {reason}"
+                )
+            }
             ProfileError::Exists { name, path } => {
                 write!(
                     f,
@@ -65,6 +99,16 @@ impl std::fmt::Display for ProfileError {
 }
 
 impl std::error::Error for ProfileError {}
+
+/// The file's new text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated {
+    /// The whole new file.
+    pub text: String,
+    /// When the file had the legacy layout: the profiles it held, now under `profiles:`. The
+    /// caller must keep the old file before replacing it.
+    pub legacy_profiles: Option<Vec<String>>,
+}
 
 /// Where the Go tool reads its configuration: `./okms.yaml` if it exists, else
 /// `~/.ovh-kms/okms.yaml` (`None` without a home directory).
@@ -78,18 +122,20 @@ pub fn default_path() -> Option<PathBuf> {
         .map(|home| PathBuf::from(home).join(".ovh-kms").join(FILE_NAME))
 }
 
-/// `existing` (the file's text, if any) with profile `name` set to `profile`.
+/// `existing` (the file's text, if any) with profile `name` set to `profile`; a legacy file
+/// is converted to version 1 first.
 ///
 /// # Errors
-/// The text is not a YAML mapping in the Go tool's layout, or the profile exists with other
-/// values and `force` is false.
+/// The text is not a YAML mapping in one of the Go tool's layouts, a legacy file holds
+/// something the conversion would lose, or the profile exists with other values and `force`
+/// is false.
 pub fn update(
     existing: Option<&str>,
     path: &Path,
     name: &str,
     profile: &Profile,
     force: bool,
-) -> Result<String, ProfileError> {
+) -> Result<Updated, ProfileError> {
     let invalid = |reason: String| ProfileError::Invalid {
         path: path.display().to_string(),
         reason,
@@ -102,6 +148,26 @@ pub fn update(
             Ok(_) => return Err(invalid("the top level is not a mapping".into())),
             Err(e) => return Err(invalid(e.to_string())),
         },
+    };
+    // An empty file has no layout yet: there is nothing to convert.
+    let legacy_profiles = match version(&root) {
+        _ if root.is_empty() => None,
+        Some(0) => {
+            let (converted, names) =
+                convert_legacy(&root).map_err(|reason| ProfileError::Legacy {
+                    path: path.display().to_string(),
+                    reason,
+                })?;
+            root = converted;
+            Some(names)
+        }
+        Some(1) => None,
+        _ => {
+            let shown = root.get("version").map(yaml_inline).unwrap_or_default();
+            return Err(invalid(format!(
+                "version {shown}: the Go okms tool reads only version 1 (or the legacy layout, without a version)"
+            )));
+        }
     };
     if !root.contains_key("version") {
         root.insert("version".into(), Value::from(1));
@@ -135,18 +201,217 @@ pub fn update(
         .as_deref()
         .map(|e| section(e, profile));
     let differs = |key: &str, new: &Value| entry.get(key).is_some_and(|old| old != new);
-    if !force && (differs("restapi", &restapi) || kmip.as_ref().is_some_and(|k| differs("kmip", k)))
+    // `http` is the REST section's legacy name, which the Go tool still reads: a profile that
+    // has one pointing elsewhere points elsewhere.
+    if !force
+        && (differs("restapi", &restapi)
+            || differs("http", &restapi)
+            || kmip.as_ref().is_some_and(|k| differs("kmip", k)))
     {
         return Err(ProfileError::Exists {
             name: name.to_owned(),
             path: path.display().to_string(),
         });
     }
+    // Left in place, an old `http` section would still be there for whichever of the two
+    // names a Go tool version prefers.
+    entry.remove("http");
     entry.insert("restapi".into(), restapi);
     if let Some(kmip) = kmip {
         entry.insert("kmip".into(), kmip);
     }
-    yaml_serde::to_string(&Value::Mapping(root)).map_err(|e| invalid(e.to_string()))
+    let text = yaml_serde::to_string(&Value::Mapping(root)).map_err(|e| invalid(e.to_string()))?;
+    Ok(Updated {
+        text,
+        legacy_profiles,
+    })
+}
+
+/// `version` as the Go tool reads it (koanf `Int`): absent is 0.
+fn version(root: &Mapping) -> Option<i64> {
+    match root.get("version") {
+        None => Some(0),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(_) => None,
+    }
+}
+
+/// The legacy layout converted as the Go tool's `migrateV0toV1` does, or why that would lose
+/// something. Returns the new root and the profile names carried over.
+fn convert_legacy(root: &Mapping) -> Result<(Mapping, Vec<String>), String> {
+    let mut profiles = Mapping::new();
+    let mut names = Vec::new();
+    for (key, value) in root {
+        if key.as_str() == Some("version") {
+            continue;
+        }
+        let Some(name) = key.as_str() else {
+            return Err(format!(
+                "the top-level key {} is not a profile name",
+                yaml_inline(key)
+            ));
+        };
+        let Value::Mapping(fields) = value else {
+            return Err(format!(
+                "`{name}` is not a profile (a mapping of endpoint, ca, cert, key and sections)"
+            ));
+        };
+        let converted = convert_legacy_profile(name, fields).map_err(|reason| {
+            if name == "profiles" {
+                // Most likely a version 1 file that lost its `version:` line.
+                format!(
+                    "{reason} (the file has `profiles:` but no `version: 1`; if it is meant as \
+                     the version 1 layout, add `version: 1` at the top)"
+                )
+            } else {
+                reason
+            }
+        })?;
+        profiles.insert(name.into(), Value::Mapping(converted));
+        names.push(name.to_owned());
+    }
+    let mut converted = Mapping::new();
+    converted.insert("version".into(), Value::from(1));
+    // What the Go tool's conversion sets, so it keeps choosing the profile it chose before.
+    converted.insert("profile".into(), Value::from("default"));
+    converted.insert("profiles".into(), Value::Mapping(profiles));
+    Ok((converted, names))
+}
+
+/// One legacy profile: its own fields become the `http` section; each sub-mapping a section
+/// of the same name. Fields the Go tool would drop, and a field set both at the top and in
+/// `http:` with different values (the Go tool keeps one silently), are refused.
+fn convert_legacy_profile(name: &str, fields: &Mapping) -> Result<Mapping, String> {
+    let mut top = Mapping::new();
+    let mut sections: Vec<(String, Mapping)> = Vec::new();
+    for (key, value) in fields {
+        let Some(key) = key.as_str() else {
+            return Err(format!(
+                "`{name}` has the key {}, which is not a field name",
+                yaml_inline(key)
+            ));
+        };
+        if LEGACY_FIELDS.contains(&key) {
+            top.insert(key.into(), legacy_field(&format!("{name}.{key}"), value)?);
+            continue;
+        }
+        let Value::Mapping(section) = value else {
+            return Err(format!(
+                "`{name}.{key}` is neither one of {} nor a section",
+                LEGACY_FIELDS.join(", ")
+            ));
+        };
+        let mut checked = Mapping::new();
+        for (field, value) in section {
+            let field_name = field.as_str().filter(|f| LEGACY_FIELDS.contains(f));
+            let Some(field_name) = field_name else {
+                return Err(format!(
+                    "`{name}.{key}.{}` is not one of {}",
+                    yaml_inline(field),
+                    LEGACY_FIELDS.join(", ")
+                ));
+            };
+            checked.insert(
+                field_name.into(),
+                legacy_field(&format!("{name}.{key}.{field_name}"), value)?,
+            );
+        }
+        sections.push((key.to_owned(), checked));
+    }
+    let mut http = top;
+    let mut out = Mapping::new();
+    for (key, section) in sections {
+        if key == "http" {
+            for (field, value) in section {
+                if http.get(&field).is_some_and(|old| old != &value) {
+                    return Err(format!(
+                        "`{name}.{}` and `{name}.http.{}` differ, and only one can be kept",
+                        yaml_inline(&field),
+                        yaml_inline(&field)
+                    ));
+                }
+                http.insert(field, value);
+            }
+        } else {
+            out.insert(key.into(), Value::Mapping(v1_section(&section)));
+        }
+    }
+    if !http.is_empty() {
+        out.insert("http".into(), Value::Mapping(v1_section(&http)));
+    }
+    Ok(out)
+}
+
+/// A legacy field's value: a string. The Go tool skips empty ones, which hold nothing.
+fn legacy_field(what: &str, value: &Value) -> Result<Value, String> {
+    match value {
+        Value::String(_) => Ok(value.clone()),
+        other => Err(format!("`{what}` is {}, not a string", yaml_inline(other))),
+    }
+}
+
+/// `{endpoint, ca, cert, key}` as version 1 writes it: `{endpoint, ca, auth: {type: mtls,
+/// cert, key}}`, empty values left out as the Go tool leaves them out.
+fn v1_section(fields: &Mapping) -> Mapping {
+    let get = |f: &str| {
+        fields
+            .get(f)
+            .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+            .cloned()
+    };
+    let mut section = Mapping::new();
+    if let Some(endpoint) = get("endpoint") {
+        section.insert("endpoint".into(), endpoint);
+    }
+    if let Some(ca) = get("ca") {
+        section.insert("ca".into(), ca);
+    }
+    let (cert, key) = (get("cert"), get("key"));
+    if cert.is_some() || key.is_some() {
+        let mut auth = Mapping::new();
+        auth.insert("type".into(), "mtls".into());
+        if let Some(cert) = cert {
+            auth.insert("cert".into(), cert);
+        }
+        if let Some(key) = key {
+            auth.insert("key".into(), key);
+        }
+        section.insert("auth".into(), Value::Mapping(auth));
+    }
+    section
+}
+
+fn yaml_inline(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => yaml_serde::to_string(other)
+            .map(|t| t.trim().replace('\n', " "))
+            .unwrap_or_else(|_| "(unprintable)".into()),
+    }
+}
+
+/// The Go tool's environment variables, among `names`, that take precedence over what a
+/// profile with a `restapi` (and `kmip`, if `kmip`) section says: `KMS_PROFILE` (which
+/// profile, when `--profile` is not given), `KMS_RESTAPI_*`, its legacy alias `KMS_HTTP_*`,
+/// and `KMS_KMIP_*`. Sorted; names only, the values are none of our business.
+pub fn overriding_env_vars<I, S>(names: I, kmip: bool) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut found: Vec<String> = names
+        .into_iter()
+        .filter_map(|n| n.as_ref().to_str().map(str::to_owned))
+        .filter(|n| {
+            n == "KMS_PROFILE"
+                || n.starts_with("KMS_RESTAPI_")
+                || n.starts_with("KMS_HTTP_")
+                || (kmip && n.starts_with("KMS_KMIP_"))
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 /// `{endpoint, ca?, auth: {type: mtls, cert, key}}`, the shape both sections share.
@@ -202,7 +467,8 @@ mod tests {
             &profile("/c.pem"),
             false,
         )
-        .unwrap();
+        .unwrap()
+        .text;
         let v = parse(&text);
         assert_eq!(v["version"], Value::from(1));
         assert_eq!(v["profile"], Value::from("prod"));
@@ -230,7 +496,8 @@ mod tests {
             &profile("/c.pem"),
             false,
         )
-        .unwrap();
+        .unwrap()
+        .text;
         let v = parse(&text);
         assert_eq!(v["profile"], Value::from("staging"));
         assert_eq!(v["color"], Value::from(true));
@@ -253,7 +520,8 @@ mod tests {
             &profile("/a.pem"),
             false,
         )
-        .unwrap();
+        .unwrap()
+        .text;
         assert!(
             update(
                 Some(&first),
@@ -280,7 +548,8 @@ mod tests {
             &profile("/b.pem"),
             true,
         )
-        .unwrap();
+        .unwrap()
+        .text;
         assert_eq!(
             parse(&forced)["profiles"]["prod"]["restapi"]["auth"]["cert"],
             Value::from("/b.pem")
@@ -305,5 +574,202 @@ mod tests {
             .unwrap_err();
             assert!(err.to_string().contains("/x/okms.yaml"), "{bad}: {err}");
         }
+    }
+
+    const LEGACY: &str = "\
+default:
+  endpoint: https://eu-west-rbx.okms.ovh.net
+  ca: /etc/okms/ca.pem
+  cert: /c/default.pem
+  key: /c/default.key
+  kmip:
+    endpoint: eu-west-rbx.okms.ovh.net:5696
+    cert: /c/kmip.pem
+    key: /c/kmip.key
+staging:
+  http:
+    endpoint: https://eu-west-gra.okms.ovh.net
+    cert: /c/staging.pem
+    key: /c/staging.key
+";
+
+    #[test]
+    fn a_legacy_file_is_converted_as_the_go_tool_converts_it() {
+        let updated = update(
+            Some(LEGACY),
+            Path::new("okms.yaml"),
+            "prod",
+            &profile("/c.pem"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            updated.legacy_profiles,
+            Some(vec!["default".to_owned(), "staging".to_owned()])
+        );
+        let v = parse(&updated.text);
+        assert_eq!(v["version"], Value::from(1));
+        assert_eq!(
+            v["profile"],
+            Value::from("default"),
+            "as migrateV0toV1 sets it"
+        );
+        let d = &v["profiles"]["default"];
+        assert_eq!(
+            d["http"]["endpoint"],
+            Value::from("https://eu-west-rbx.okms.ovh.net")
+        );
+        assert_eq!(d["http"]["ca"], Value::from("/etc/okms/ca.pem"));
+        assert_eq!(d["http"]["auth"]["type"], Value::from("mtls"));
+        assert_eq!(d["http"]["auth"]["cert"], Value::from("/c/default.pem"));
+        assert_eq!(d["http"]["auth"]["key"], Value::from("/c/default.key"));
+        assert_eq!(
+            d["kmip"]["endpoint"],
+            Value::from("eu-west-rbx.okms.ovh.net:5696")
+        );
+        assert_eq!(d["kmip"]["auth"]["cert"], Value::from("/c/kmip.pem"));
+        let st = &v["profiles"]["staging"]["http"];
+        assert_eq!(
+            st["endpoint"],
+            Value::from("https://eu-west-gra.okms.ovh.net")
+        );
+        assert_eq!(st["auth"]["key"], Value::from("/c/staging.key"));
+        assert_eq!(
+            v["profiles"]["prod"]["restapi"]["auth"]["cert"],
+            Value::from("/c.pem")
+        );
+        // Nothing of the legacy layout is left at the top.
+        let top: Vec<_> = v.as_mapping().unwrap().keys().cloned().collect();
+        assert_eq!(
+            top,
+            ["version", "profile", "profiles"].map(Value::from).to_vec()
+        );
+        // A version 1 file is not converted again.
+        let again = update(
+            Some(&updated.text),
+            Path::new("okms.yaml"),
+            "prod",
+            &profile("/c.pem"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(again.legacy_profiles, None);
+        assert_eq!(parse(&again.text), v);
+    }
+
+    #[test]
+    fn legacy_content_the_conversion_would_lose_is_refused_naming_it() {
+        for (bad, named) in [
+            (
+                "default:\n  endpoint: https://x\n  token: t\n",
+                "default.token",
+            ),
+            ("default:\n  endpoint: 3\n", "default.endpoint"),
+            (
+                "default:\n  kmip:\n    endpoint: h:1\n    slot: 9a\n",
+                "default.kmip.slot",
+            ),
+            (
+                "default:\n  endpoint: https://a\n  http:\n    endpoint: https://b\n",
+                "default.http.endpoint",
+            ),
+            ("default: https://x\n", "`default`"),
+            ("profiles:\n  prod: 3\n", "profiles.prod"),
+            (
+                "profiles:\n  prod:\n    restapi: {endpoint: https://x}\n",
+                "add `version: 1`",
+            ),
+        ] {
+            let err = update(
+                Some(bad),
+                Path::new("/x/okms.yaml"),
+                "prod",
+                &profile("/c"),
+                true,
+            )
+            .unwrap_err();
+            assert!(matches!(err, ProfileError::Legacy { .. }), "{bad}: {err:?}");
+            let msg = err.to_string();
+            assert!(msg.contains("/x/okms.yaml"), "{bad}: {msg}");
+            assert!(msg.contains(named), "{bad}: {msg}");
+        }
+        // Equal values at the top and in http: are one value, not a conflict.
+        let same = "default:\n  endpoint: https://a\n  http:\n    endpoint: https://a\n";
+        assert!(update(Some(same), Path::new("o"), "prod", &profile("/c"), false).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused() {
+        for bad in ["version: 2\nprofiles: {}\n", "version: one\n"] {
+            let err = update(
+                Some(bad),
+                Path::new("/x/okms.yaml"),
+                "p",
+                &profile("/c"),
+                true,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, ProfileError::Invalid { .. }),
+                "{bad}: {err:?}"
+            );
+            assert!(err.to_string().contains("version"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_legacy_profile_of_the_same_name_needs_force_and_loses_its_http_section() {
+        let err = update(
+            Some(LEGACY),
+            Path::new("okms.yaml"),
+            "staging",
+            &profile("/c.pem"),
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ProfileError::Exists { .. }), "{err:?}");
+        let forced = update(
+            Some(LEGACY),
+            Path::new("okms.yaml"),
+            "staging",
+            &profile("/c.pem"),
+            true,
+        )
+        .unwrap();
+        let v = parse(&forced.text);
+        let st = &v["profiles"]["staging"];
+        assert!(st.get("http").is_none(), "{st:?}");
+        assert_eq!(st["restapi"]["auth"]["cert"], Value::from("/c.pem"));
+        assert_eq!(
+            v["profiles"]["default"]["http"]["auth"]["cert"],
+            Value::from("/c/default.pem")
+        );
+    }
+
+    #[test]
+    fn overriding_variables_are_named_by_family() {
+        let names = [
+            "KMS_RESTAPI_ENDPOINT",
+            "KMS_HTTP_CERT",
+            "KMS_KMIP_KEY",
+            "KMS_PROFILE",
+            "KMS_PROFILES",
+            "OKMS_ID",
+            "PATH",
+            "KMS_RESTAPI_ENDPOINT",
+        ];
+        assert_eq!(
+            overriding_env_vars(names, true),
+            [
+                "KMS_HTTP_CERT",
+                "KMS_KMIP_KEY",
+                "KMS_PROFILE",
+                "KMS_RESTAPI_ENDPOINT"
+            ]
+        );
+        assert_eq!(
+            overriding_env_vars(names, false),
+            ["KMS_HTTP_CERT", "KMS_PROFILE", "KMS_RESTAPI_ENDPOINT"]
+        );
     }
 }

@@ -5,8 +5,8 @@
 use std::{net::IpAddr, str::FromStr, time::SystemTime};
 
 use der::{
-    Decode, Encode, EncodePem,
-    asn1::{Any, OctetString, Utf8StringRef},
+    Decode, Encode, EncodePem, Tag, Tagged,
+    asn1::{Any, OctetString, PrintableStringRef, Utf8StringRef},
     flagset::FlagSet,
     oid::{AssociatedOid, ObjectIdentifier},
     pem::LineEnding,
@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use x509_cert::{
     Certificate,
+    attr::AttributeTypeAndValue,
     builder::{Builder, CertificateBuilder, profile::BuilderProfile},
     certificate::TbsCertificate,
     ext::{
@@ -27,7 +28,7 @@ use x509_cert::{
             name::{GeneralName, OtherName},
         },
     },
-    name::Name,
+    name::{Name, RdnSequence, RelativeDistinguishedName},
     serial_number::SerialNumber,
     spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef},
     time::{Time, Validity},
@@ -105,8 +106,35 @@ fn to_time(t: OffsetDateTime) -> Result<Time> {
     Time::try_from(SystemTime::from(t)).map_err(encoding("certificate validity"))
 }
 
+/// `s` (RFC 4514) as a name whose text attributes are PrintableString, as in OKMS's
+/// certificates (issuer `CN=CCMUsersCA` and subject `CN=<okmsId>` are both PrintableString).
+/// x509-cert parses every such attribute as UTF8String, which a client comparing names
+/// byte-for-byte, or inspecting the encoding, would see as a difference from the real thing.
 fn name(s: &str) -> Result<Name> {
-    Name::from_str(s).map_err(encoding("certificate name"))
+    let parsed = Name::from_str(s).map_err(encoding("certificate name"))?;
+    let mut printable = RdnSequence::default();
+    for rdn in parsed.as_ref().iter() {
+        let attributes = rdn
+            .iter()
+            .map(|atv| {
+                if atv.value.tag() != Tag::Utf8String {
+                    return Ok(atv.clone());
+                }
+                let text = PrintableStringRef::new(atv.value.value())?;
+                Ok(AttributeTypeAndValue {
+                    oid: atv.oid,
+                    value: Any::encode_from(&text)?,
+                })
+            })
+            .collect::<der::Result<Vec<_>>>()
+            .map_err(encoding("certificate name"))?;
+        printable.push(
+            RelativeDistinguishedName::try_from(attributes)
+                .map_err(encoding("certificate name"))?,
+        );
+    }
+    let der = printable.to_der().map_err(encoding("certificate name"))?;
+    Name::from_der(&der).map_err(encoding("certificate name"))
 }
 
 fn random_serial() -> Result<SerialNumber> {

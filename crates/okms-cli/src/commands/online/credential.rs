@@ -314,8 +314,8 @@ impl ProfilePlan {
 }
 
 impl ReadyProfile {
-    /// The file's new text, from its current content.
-    fn render(&self, force: bool) -> CliResult<String> {
+    /// The file's current text (if any) and its new content.
+    fn render(&self, force: bool) -> CliResult<(Option<String>, okms_yaml::Updated)> {
         let existing = match std::fs::read_to_string(&self.path) {
             Ok(text) => Some(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -326,21 +326,27 @@ impl ReadyProfile {
                 ));
             }
         };
-        okms_yaml::update(existing.as_deref(), &self.path, &self.name, &self.profile, force)
-            .map_err(|e| {
-                let hint = match e {
-                    okms_yaml::ProfileError::Exists { .. } => {
-                        "add --force to point it at the new certificate, or choose another --okms-profile"
-                    }
-                    okms_yaml::ProfileError::Invalid { .. } => {
-                        "fix the file, or give another one with --okms-config"
-                    }
-                };
-                CliError::new(Exit::InvalidInput, e).hint(hint)
-            })
+        let updated =
+            okms_yaml::update(existing.as_deref(), &self.path, &self.name, &self.profile, force)
+                .map_err(|e| {
+                    let hint = match e {
+                        okms_yaml::ProfileError::Exists { .. } => {
+                            "add --force to point it at the new certificate, or choose another --okms-profile"
+                        }
+                        okms_yaml::ProfileError::Invalid { .. } => {
+                            "fix the file, or give another one with --okms-config"
+                        }
+                        okms_yaml::ProfileError::Legacy { .. } => {
+                            "move its profiles under `profiles:` with `version: 1` by hand (the Go tool's own `okms configure --migrate-only` would drop that key), or give another file with --okms-config"
+                        }
+                    };
+                    CliError::new(Exit::InvalidInput, e).hint(hint)
+                })?;
+        Ok((existing, updated))
     }
 
-    /// Writes the profile (mode 0600, atomically), after the certificate exists.
+    /// Writes the profile (mode 0600, atomically), after the certificate exists. A legacy
+    /// file is copied, byte for byte, to a new name next to it before it is replaced.
     fn write(&self, force: bool, out: &Output) -> CliResult<()> {
         let failed = |e: CliError| {
             e.context(format!(
@@ -348,7 +354,7 @@ impl ReadyProfile {
                 self.name
             ))
         };
-        let text = self.render(force).map_err(failed)?;
+        let (existing, updated) = self.render(force).map_err(failed)?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
@@ -364,9 +370,22 @@ impl ReadyProfile {
                     ))
                 })?;
         }
+        let backup = match (&updated.legacy_profiles, &existing) {
+            (Some(_), Some(old)) => Some(self.keep_legacy_copy(old).map_err(failed)?),
+            _ => None,
+        };
         // Replacing the file is the point: its other content was carried over by render().
-        files::write_secret_file(&self.path, text.as_bytes(), true)
+        files::write_secret_file(&self.path, updated.text.as_bytes(), true)
             .map_err(|e| failed(CliError::from(e)))?;
+        if let (Some(names), Some(backup)) = (&updated.legacy_profiles, &backup) {
+            out.warn(&format!(
+                "{} had the legacy layout (no `version`); its profile(s) {} are now under `profiles:` \
+                 (version 1), where the Go okms tool reads them; the old file is kept as {}",
+                self.path.display(),
+                names.join(", "),
+                backup.display()
+            ));
+        }
         out.verbose(&format!(
             "wrote profile {:?} to {}",
             self.name,
@@ -380,7 +399,55 @@ impl ReadyProfile {
                 self.name
             ))?;
         }
+        let overriding = okms_yaml::overriding_env_vars(
+            std::env::vars_os().map(|(name, _)| name),
+            self.profile.kmip_endpoint.is_some(),
+        );
+        if !overriding.is_empty() {
+            out.warn(&format!(
+                "set in this environment, and read by the Go okms tool before okms.yaml: {}; \
+                 unset them for profile {:?} to take effect",
+                overriding.join(", "),
+                self.name
+            ));
+        }
         Ok(())
+    }
+
+    /// Copies the legacy file's exact bytes to `<file>.v0.bak`, or `<file>.v0.N.bak` when
+    /// that exists: a copy is never written over anything.
+    fn keep_legacy_copy(&self, old: &str) -> CliResult<PathBuf> {
+        let file_name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| okms_yaml::FILE_NAME.to_owned());
+        for n in 0..1000u32 {
+            let name = if n == 0 {
+                format!("{file_name}.v0.bak")
+            } else {
+                format!("{file_name}.v0.{n}.bak")
+            };
+            let candidate = self.path.with_file_name(name);
+            match files::write_secret_file(&candidate, old.as_bytes(), false) {
+                Ok(()) => return Ok(candidate),
+                Err(files::WriteError::Exists(_)) => continue,
+                Err(e) => {
+                    return Err(CliError::from(e).context(format!(
+                        "cannot keep a copy of {} before converting it",
+                        self.path.display()
+                    )));
+                }
+            }
+        }
+        Err(CliError::new(
+            Exit::Error,
+            format!(
+                "cannot keep a copy of {}: {file_name}.v0.bak to {file_name}.v0.999.bak all exist",
+                self.path.display()
+            ),
+        )
+        .hint("remove old copies you no longer need"))
     }
 }
 
