@@ -248,8 +248,8 @@ pub struct OAuth2Error {
 pub struct ServiceKeyList {
     /// Always empty: the emulator stores no keys.
     pub objects_list: Vec<serde_json::Value>,
-    /// Empty: no more pages.
+    /// Never empty (the schema makes it required, minLength 1); `is_truncated` ends the list.
     pub continuation_token: String,
-    /// False.
+    /// False on the last page.
     pub is_truncated: bool,
 }

@@ -74,22 +74,6 @@ struct Known {
 // (the test fails on an entry that matches nothing, so it cannot be forgotten).
 const KNOWN_DIVERGENCES: &[Known] = &[
     Known {
-        route: "GET /api/{okmsId}/v1/servicekey",
-        field: "$.continuation_token",
-        cases: &[],
-        fix_in: "crates/okms-emulator/src/kms.rs (list_service_keys)",
-        todo: "ListServiceKeysResponse requires continuation_token with minLength 1; the \
-               emulator sends \"\" on the last page",
-    },
-    Known {
-        route: "GET /api/{okmsId}/v1/servicekey",
-        field: "status",
-        cases: &["servicekey other domain"],
-        fix_in: "crates/okms-emulator/src/kms.rs (authorize)",
-        todo: "ListServiceKeys declares 200/400/401/404/429/500, no 403: a certificate of \
-               another domain must get one of those",
-    },
-    Known {
         route: "GET /v1/me",
         field: "shape",
         cases: &AUTH_CASES,
