@@ -553,7 +553,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
     fn stale_sync_refused(&self, resp: &http::Response<Vec<u8>>) -> bool {
         if !matches!(self.auth, Auth::ApplicationKey { .. })
             || !matches!(resp.status().as_u16(), 400 | 401)
-            || !parse_error(resp).speaks_of_clock_or_signature()
+            || !parse_error(resp).is_signature_refusal()
         {
             return false;
         }

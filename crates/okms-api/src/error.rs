@@ -305,6 +305,14 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// Whether this is the authentication layer refusing the request's signature or timestamp
+    /// (a 400 or 401 that speaks of the time, the timestamp or the signature), in either error
+    /// shape: today's `Client::BadRequest` "Invalid signature" or the older
+    /// `INVALID_SIGNATURE` / `QUERY_TIME_OUT`. Nothing was processed.
+    pub fn is_signature_refusal(&self) -> bool {
+        matches!(self.status, 400 | 401) && self.speaks_of_clock_or_signature()
+    }
+
     /// Whether the refusal names what it is about as the clock (`time`, `timestamp`) or the
     /// signature, in its message or its auth-layer code (`QUERY_TIME_OUT`,
     /// `INVALID_SIGNATURE`), as whole words in any case. Both error shapes say so only in
