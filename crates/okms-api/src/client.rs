@@ -199,10 +199,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
         parse_json(&resp, "deleted credential").map(Some)
     }
 
-    /// Creates a credential. Validates `request` first, then sends the POST; it is sent again
-    /// only after an answer proving that nothing was created: an authentication refusal for
-    /// the time or the signature while the clock sync is stale (once, after syncing again),
-    /// or a 429 (after `Retry-After`, within the retry policy's attempts).
+    /// Creates a credential. Validates `request` first, then sends the POST, again only after
+    /// an answer proving that nothing was created (the rules are stated once, in the comment
+    /// where this function sends it).
     ///
     /// When the POST may have been processed but no answer was read (connection broken after
     /// sending, timeout, a 5xx from the server or a gateway, an unreadable 2xx answer), the
