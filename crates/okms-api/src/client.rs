@@ -28,6 +28,26 @@ use crate::wait::WaitPolicy;
 /// Guard against a server that never stops paginating.
 const MAX_PAGES: usize = 10_000;
 
+/// How old the last `/auth/time` sync must be before a signed call refused for the time, the
+/// timestamp or the signature is answered by syncing again and sending once more.
+///
+/// Five minutes, because a younger sync cannot have gone wrong by drift (a computer clock
+/// drifts by far less than a second an hour), so a refusal right after a sync is about the
+/// credentials (a wrong application secret also reads "Invalid signature"), and syncing again
+/// would only double the requests of a call that cannot succeed. Only a clock step (suspend
+/// and resume, an NTP correction) spoils a recent sync; such a client recovers on its first
+/// call once the sync is five minutes old. It also caps the extra `/auth/time` calls of a
+/// client with wrong credentials at one per five minutes.
+pub(crate) const CLOCK_RESYNC_MIN_AGE: Duration = Duration::from_secs(5 * 60);
+
+/// The server clock offset and when it was measured (local clock).
+#[derive(Clone, Copy)]
+struct TimeSync {
+    /// Server clock minus local clock, in seconds.
+    delta: i64,
+    synced_at: SystemTime,
+}
+
 struct CachedToken {
     token: SecretString,
     renew_at: SystemTime,
@@ -37,18 +57,17 @@ struct CachedToken {
 ///
 /// Idempotent calls (GET, DELETE) are retried on transient failures per the
 /// [`RetryPolicy`]; every attempt is authenticated afresh (a new signature timestamp, a
-/// renewed token when needed). The create POST is never repeated, with one exception: a
-/// `QUERY_TIME_OUT` refusal (the server rejected the timestamp before doing anything) is
-/// answered by fetching the server time again and re-signing.
+/// renewed token when needed). The create POST is sent again only after an answer proving
+/// that nothing was created (see [`Client::create_credential`]).
 pub struct Client<T = ReqwestTransport, C = TokioClock> {
     endpoint: Endpoint,
     auth: Auth,
     transport: T,
     clock: C,
     retry: RetryPolicy,
-    /// Server clock minus local clock, fetched from `/auth/time` once (again after the
-    /// server refuses a timestamp).
-    time_delta: std::sync::Mutex<Option<i64>>,
+    /// The server clock offset, fetched from `/auth/time` before the first signed call (again
+    /// after a refusal for the time or the signature when it is [`CLOCK_RESYNC_MIN_AGE`] old).
+    time_sync: std::sync::Mutex<Option<TimeSync>>,
     token: tokio::sync::Mutex<Option<CachedToken>>,
 }
 
@@ -82,7 +101,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             transport,
             clock,
             retry: RetryPolicy::default(),
-            time_delta: std::sync::Mutex::new(None),
+            time_sync: std::sync::Mutex::new(None),
             token: tokio::sync::Mutex::new(None),
         }
     }
@@ -180,8 +199,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
         parse_json(&resp, "deleted credential").map(Some)
     }
 
-    /// Creates a credential. Validates `request` first, then sends the POST once (re-signed and
-    /// resent only when the server refused its timestamp with `QUERY_TIME_OUT`).
+    /// Creates a credential. Validates `request` first, then sends the POST, again only after
+    /// an answer proving that nothing was created (the rules are stated once, in the comment
+    /// where this function sends it).
     ///
     /// When the POST may have been processed but no answer was read (connection broken after
     /// sending, timeout, a 5xx from the server or a gateway, an unreadable 2xx answer), the
@@ -204,23 +224,34 @@ impl<T: Transport, C: Clock> Client<T, C> {
             source: Box::new(source),
         };
         let url = self.endpoint.url(&req.path);
+        // The create POST is not idempotent and the API takes no idempotency key, so it is sent
+        // again only after an answer that proves nothing was created, and these are the only
+        // two:
+        // 1. A 400/401 refusal speaking of the time, the timestamp or the signature (either
+        //    error shape) while the last `/auth/time` sync is at least CLOCK_RESYNC_MIN_AGE
+        //    old. Authentication is checked before a request is processed, so the refused POST
+        //    did nothing: sync the clock, sign again, send again; once per call, and never
+        //    after a recent sync (then the fault is not the clock, and the refusal is reported).
+        // 2. A 429: rate limiting refuses before processing too. Sent again after
+        //    `Retry-After`, at most `retry.max_attempts` more times.
+        // Anything else (a connection lost after sending, a timeout, a 5xx, an unreadable 2xx)
+        // may have created the credential: CreateOutcomeUnknown, never sent again here
+        // (reconcile.rs decides from a listing of the domain).
         let mut outcome = self.send_once(&req).await?;
-        if let Ok(resp) = &outcome
-            && self.timestamp_refused(resp)
-        {
-            // Refused at authentication, before any processing: re-sign and resend once.
-            outcome = self.send_once(&req).await?;
-        }
-        // 429 means the request was refused before any processing (rate limiting), so
-        // sending it again after the server's Retry-After cannot create a second credential.
+        let mut resynced = false;
         let mut throttled: u32 = 0;
-        while let Ok(resp) = &outcome
-            && resp.status() == http::StatusCode::TOO_MANY_REQUESTS
-            && throttled < self.retry.max_attempts
-        {
-            throttled += 1;
-            let delay = self.retry.delay(throttled, retry_after(resp));
-            self.clock.sleep(delay).await;
+        while let Ok(resp) = &outcome {
+            if !resynced && self.stale_sync_refused(resp) {
+                resynced = true;
+            } else if resp.status() == http::StatusCode::TOO_MANY_REQUESTS
+                && throttled < self.retry.max_attempts
+            {
+                throttled += 1;
+                let delay = self.retry.delay(throttled, retry_after(resp));
+                self.clock.sleep(delay).await;
+            } else {
+                break;
+            }
             outcome = self.send_once(&req).await?;
         }
         match outcome {
@@ -370,9 +401,10 @@ impl<T: Transport, C: Clock> Client<T, C> {
         loop {
             attempt += 1;
             let outcome = self.send_once(req).await?;
+            // An authentication refusal happens before processing: resending cannot act twice.
             if let Ok(resp) = &outcome
                 && !clock_resynced
-                && self.timestamp_refused(resp)
+                && self.stale_sync_refused(resp)
             {
                 clock_resynced = true;
                 continue;
@@ -492,39 +524,55 @@ impl<T: Transport, C: Clock> Client<T, C> {
     /// The signature timestamp: local clock corrected by the server offset.
     async fn timestamp(&self) -> Result<i64, Error> {
         let cached = *self
-            .time_delta
+            .time_sync
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let delta = match cached {
-            Some(d) => d,
+            Some(sync) => sync.delta,
             None => {
                 // Concurrent first calls may both fetch; the answers agree, so that is harmless.
                 let server = self.auth_time().await?;
-                let d = server.saturating_sub(unix_seconds(self.clock.now()));
+                let synced_at = self.clock.now();
+                let delta = server.saturating_sub(unix_seconds(synced_at));
                 *self
-                    .time_delta
+                    .time_sync
                     .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(d);
-                d
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some(TimeSync { delta, synced_at });
+                delta
             }
         };
         Ok(unix_seconds(self.clock.now()).saturating_add(delta))
     }
 
-    /// Whether `resp` refuses our timestamp; if so, forgets the clock offset so the next
-    /// attempt fetches it again. The server refused before doing anything, so a resend is safe.
-    fn timestamp_refused(&self, resp: &http::Response<Vec<u8>>) -> bool {
-        if !matches!(self.auth, Auth::ApplicationKey { .. }) || resp.status().is_success() {
+    /// Whether `resp` is a signed call's refusal that a new clock sync may cure: a 400 or 401
+    /// speaking of the time, the timestamp or the signature while the last sync is at least
+    /// [`CLOCK_RESYNC_MIN_AGE`] old. If so, forgets the offset so that the next attempt
+    /// fetches it again.
+    fn stale_sync_refused(&self, resp: &http::Response<Vec<u8>>) -> bool {
+        if !matches!(self.auth, Auth::ApplicationKey { .. })
+            || !matches!(resp.status().as_u16(), 400 | 401)
+            || !parse_error(resp).is_signature_refusal()
+        {
             return false;
         }
-        let refused = parse_error(resp).code.as_deref() == Some("QUERY_TIME_OUT");
-        if refused {
-            *self
-                .time_delta
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        let now = self.clock.now();
+        let mut sync = self
+            .time_sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stale = match *sync {
+            // Another call already forgot it: the next attempt syncs anyway.
+            None => true,
+            // A clock that went back since the sync has stepped: the offset is wrong.
+            Some(s) => now
+                .duration_since(s.synced_at)
+                .map_or(true, |age| age >= CLOCK_RESYNC_MIN_AGE),
+        };
+        if stale {
+            *sync = None;
         }
-        refused
+        stale
     }
 
     /// A valid OAuth2 access token, fetched or renewed as needed.

@@ -346,6 +346,8 @@ pub fn parse_error(response: &http::Response<Vec<u8>>) -> ApiError {
         code: None,
         message: String::new(),
         details: BTreeMap::new(),
+        unauthorized_actions_by_iam: Vec::new(),
+        unauthorized_actions_by_authentication: Vec::new(),
         query_id: response
             .headers()
             .get(QUERY_ID)
@@ -377,10 +379,20 @@ pub fn parse_error(response: &http::Response<Vec<u8>>) -> ApiError {
             e.class = str_of(&m, "class");
             e.message = str_of(&m, "message").unwrap_or_default();
             if let Some(serde_json::Value::Object(d)) = m.get("details") {
-                for k in d.keys() {
-                    if let Some(v) = str_of(d, k) {
-                        e.details.insert(k.clone(), v);
+                for (k, v) in d {
+                    let text = match v {
+                        serde_json::Value::Array(_) => Some(action_list(v).join(", ")),
+                        _ => str_of(d, k),
+                    };
+                    if let Some(text) = text {
+                        e.details.insert(k.clone(), text);
                     }
+                }
+                if let Some(v) = d.get("unauthorizedActionsByIAM") {
+                    e.unauthorized_actions_by_iam = action_list(v);
+                }
+                if let Some(v) = d.get("unauthorizedActionsByAuthentication") {
+                    e.unauthorized_actions_by_authentication = action_list(v);
                 }
             }
         }
@@ -421,6 +433,29 @@ pub fn parse_error(response: &http::Response<Vec<u8>>) -> ApiError {
             .to_string();
     }
     e
+}
+
+/// The actions of an `unauthorizedActionsBy…` detail. OVHcloud types `details` as a map of
+/// strings (go-ovh `APIError.Details map[string]string`; the IAM troubleshooting guide shows
+/// `"unauthorizedActionsByIAM": "vps:apiovh:reboot"`), so several actions come as one
+/// comma-separated string; an array of strings is accepted as well, in case the server ever
+/// sends the list as JSON. Blank entries are dropped.
+fn action_list(v: &serde_json::Value) -> Vec<String> {
+    let pieces: Vec<&str> = match v {
+        serde_json::Value::String(s) => s.split(',').collect(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .flat_map(|s| s.split(','))
+            .collect(),
+        _ => Vec::new(),
+    };
+    pieces
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The start of a body as text, for messages.

@@ -237,6 +237,13 @@ impl Error {
         matches!(self.status(), Some(401 | 403))
     }
 
+    /// The IAM actions an IAM refusal names (`details.unauthorizedActionsByIAM`); empty when
+    /// this is not such a refusal.
+    pub fn unauthorized_actions_by_iam(&self) -> &[String] {
+        self.api_error()
+            .map_or(&[], |e| e.unauthorized_actions_by_iam.as_slice())
+    }
+
     /// The create POST may have been processed; reconcile before trying again.
     pub fn is_create_outcome_unknown(&self) -> bool {
         matches!(self, Error::CreateOutcomeUnknown { .. })
@@ -278,14 +285,46 @@ pub struct ApiError {
     pub code: Option<String>,
     /// The server's message, verbatim.
     pub message: String,
-    /// OVH `details` (e.g. `unauthorizedActionsByIAM`).
+    /// OVH `details` (e.g. `unauthorizedActionsByIAM`), each value as text (a list joined
+    /// with `, `).
     pub details: BTreeMap<String, String>,
+    /// The IAM actions the caller was not granted, from `details.unauthorizedActionsByIAM`
+    /// (OVHcloud sends one string, several actions comma-separated; a JSON array is read
+    /// too). Empty when the answer names none. The fix is an IAM policy granting them.
+    pub unauthorized_actions_by_iam: Vec<String>,
+    /// The actions the consumer key's own access rules refuse, from
+    /// `details.unauthorizedActionsByAuthentication`, read the same way. The fix is a consumer
+    /// key whose access rules allow the call, not an IAM policy.
+    pub unauthorized_actions_by_authentication: Vec<String>,
     /// The `X-Ovh-QueryID` response header.
     pub query_id: Option<String>,
     /// `Retry-After`, in seconds, when the server sent one.
     pub retry_after: Option<Duration>,
     /// Which body shape was recognised.
     pub shape: ErrorShape,
+}
+
+impl ApiError {
+    /// Whether this is the authentication layer refusing the request's signature or timestamp
+    /// (a 400 or 401 that speaks of the time, the timestamp or the signature), in either error
+    /// shape: today's `Client::BadRequest` "Invalid signature" or the older
+    /// `INVALID_SIGNATURE` / `QUERY_TIME_OUT`. Nothing was processed.
+    pub fn is_signature_refusal(&self) -> bool {
+        matches!(self.status, 400 | 401) && self.speaks_of_clock_or_signature()
+    }
+
+    /// Whether the refusal names what it is about as the clock (`time`, `timestamp`) or the
+    /// signature, in its message or its auth-layer code (`QUERY_TIME_OUT`,
+    /// `INVALID_SIGNATURE`), as whole words in any case. Both error shapes say so only in
+    /// free text, so this reads words rather than comparing one code.
+    pub(crate) fn speaks_of_clock_or_signature(&self) -> bool {
+        const WORDS: [&str; 5] = ["time", "timestamp", "timestamps", "signature", "signatures"];
+        [Some(self.message.as_str()), self.code.as_deref()]
+            .into_iter()
+            .flatten()
+            .flat_map(|text| text.split(|c: char| !c.is_ascii_alphanumeric()))
+            .any(|word| WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)))
+    }
 }
 
 impl fmt::Display for ApiError {
@@ -301,7 +340,9 @@ impl fmt::Display for ApiError {
             (None, None) => {}
         }
         write!(f, "{:?}", self.message)?;
-        for (k, v) in &self.details {
+        // An empty value (OVHcloud sends `"unauthorizedActionsByAuthentication": ""` next to
+        // the IAM one) says nothing.
+        for (k, v) in self.details.iter().filter(|(_, v)| !v.is_empty()) {
             write!(f, " [{}: {}]", Escaped(k), Escaped(v))?;
         }
         if let Some(q) = &self.query_id {
@@ -353,6 +394,8 @@ mod tests {
             code: None,
             message: "m\u{1b}".to_owned(),
             details,
+            unauthorized_actions_by_iam: Vec::new(),
+            unauthorized_actions_by_authentication: Vec::new(),
             query_id: Some("EU.q\t1".to_owned()),
             retry_after: None,
             shape: ErrorShape::Ovh,

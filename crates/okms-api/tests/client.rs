@@ -632,7 +632,8 @@ async fn refused_timestamp_resyncs_the_clock_and_resends_once() {
     t.push_json(400, refused);
     t.push_json(200, &credential_json("CREATING", None));
     client.list_credentials(okms()).await.unwrap();
-    // The server clock jumped by 500 s since the first sync.
+    // Six minutes later (the sync is stale), the server clock is 140 s ahead of ours.
+    clock.advance(Duration::from_secs(360));
     *t.server_time.lock().unwrap() = Some(1_500);
     client.create_credential(okms(), &request()).await.unwrap();
     let all = t.all_requests();
@@ -651,13 +652,14 @@ async fn refused_timestamp_resyncs_the_clock_and_resends_once() {
             post
         ]
     );
-    assert_eq!(all[2].headers()["X-Ovh-Timestamp"], "1000");
+    assert_eq!(all[2].headers()["X-Ovh-Timestamp"], "1360");
     assert_eq!(all[4].headers()["X-Ovh-Timestamp"], "1500");
 
-    // Only once: a second refusal is reported.
+    // Only once: a second refusal, right after the new sync, is reported.
+    clock.advance(Duration::from_secs(360));
     t.push_json(400, refused);
     t.push_json(400, refused);
-    t.push_json(200, "[]");
+    let before = t.api_requests().len();
     let e = client
         .create_credential(okms(), &request())
         .await
@@ -666,7 +668,9 @@ async fn refused_timestamp_resyncs_the_clock_and_resends_once() {
         e.api_error().unwrap().code.as_deref(),
         Some("QUERY_TIME_OUT")
     );
-    // GETs resync the same way.
+    assert_eq!(t.api_requests().len() - before, 2, "two POSTs at most");
+    // GETs resync the same way once the sync is stale again.
+    clock.advance(Duration::from_secs(360));
     t.push_json(400, refused);
     t.push_json(200, "[]");
     client.list_credentials(okms()).await.unwrap();
@@ -710,4 +714,130 @@ async fn absurd_server_values_do_not_panic() {
         }
         .interval(n);
     }
+}
+
+#[tokio::test]
+async fn only_a_400_or_401_about_the_clock_or_signature_resyncs() {
+    let t = FakeTransport::with_time(1_000);
+    let clock = FakeClock::at(1_000);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), clock.clone())
+        .with_retry_policy(RetryPolicy::none());
+    t.push_json(200, "[]");
+    client.list_credentials(okms()).await.unwrap();
+    for (status, body, resyncs) in [
+        (
+            400,
+            r#"{"class":"Client::BadRequest","message":"Invalid signature"}"#,
+            true,
+        ),
+        (
+            401,
+            r#"{"class":"Client::Unauthorized","message":"X-Ovh-Timestamp is too old"}"#,
+            true,
+        ),
+        (
+            400,
+            r#"{"errorCode":"QUERY_TIME_OUT","httpCode":"400 Bad Request","message":"?"}"#,
+            true,
+        ),
+        // Not about the clock or the signature.
+        (
+            400,
+            r#"{"class":"Client::BadRequest","message":"Invalid body: sometimes"}"#,
+            false,
+        ),
+        (
+            401,
+            r#"{"class":"Client::Unauthorized","message":"You must login first"}"#,
+            false,
+        ),
+        // A 403 is an authorisation refusal, whatever it says.
+        (
+            403,
+            r#"{"class":"Client::Forbidden","message":"Invalid signature"}"#,
+            false,
+        ),
+    ] {
+        clock.advance(Duration::from_secs(360));
+        let before = t.all_requests().len();
+        t.push_json(status, body);
+        t.push_json(200, "[]");
+        let outcome = client.list_credentials(okms()).await;
+        let sent: Vec<String> = t.all_requests()[before..]
+            .iter()
+            .map(|r| r.uri().path().to_owned())
+            .collect();
+        if resyncs {
+            assert!(outcome.is_ok(), "{body}");
+            assert_eq!(sent.len(), 3, "{body}: {sent:?}");
+            assert!(sent[1].ends_with("/auth/time"), "{body}: {sent:?}");
+        } else {
+            assert_eq!(outcome.unwrap_err().status(), Some(status), "{body}");
+            assert_eq!(sent.len(), 1, "{body}: {sent:?}");
+            // Drop the unused answer.
+            t.script.lock().unwrap().clear();
+        }
+    }
+}
+
+#[tokio::test]
+async fn iam_refusals_name_the_actions_as_a_string_or_an_array() {
+    for (details, want) in [
+        (
+            r#"{"unauthorizedActionsByAuthentication":"","unauthorizedActionsByIAM":"okms:apiovh:credential/create"}"#,
+            vec!["okms:apiovh:credential/create"],
+        ),
+        (
+            r#"{"unauthorizedActionsByIAM":"okms:apiovh:credential/get, okms:apiovh:resource/get"}"#,
+            vec!["okms:apiovh:credential/get", "okms:apiovh:resource/get"],
+        ),
+        (
+            r#"{"unauthorizedActionsByIAM":["okms:apiovh:credential/get","okms:apiovh:resource/get"]}"#,
+            vec!["okms:apiovh:credential/get", "okms:apiovh:resource/get"],
+        ),
+        (r#"{"unauthorizedActionsByIAM":""}"#, vec![]),
+    ] {
+        let t = FakeTransport::new();
+        let client = Client::with_transport(
+            Config::new(
+                Endpoint::parse("ovh-eu").unwrap(),
+                Auth::AccessToken {
+                    access_token: "T".into(),
+                },
+            ),
+            t.clone(),
+            FakeClock::at(0),
+        );
+        t.push_json(
+            403,
+            &format!(
+                r#"{{"class":"Client::Forbidden","message":"User not granted for this request","details":{details}}}"#
+            ),
+        );
+        let e = client
+            .create_credential(okms(), &request())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.unauthorized_actions_by_iam(),
+            want.as_slice(),
+            "{details}"
+        );
+        let shown = e.to_string();
+        assert!(
+            !shown.contains("unauthorizedActionsByAuthentication"),
+            "an empty detail is not shown: {shown}"
+        );
+        for action in &want {
+            assert!(shown.contains(action), "{shown}");
+        }
+        assert_eq!(t.api_requests().len(), 1, "a 403 is never sent again");
+    }
+    // Other errors name no action.
+    let e = Error::from(okms_api::core::parse_error(&json(
+        400,
+        r#"{"class":"Client::BadRequest","message":"x"}"#,
+        &[],
+    )));
+    assert!(e.unauthorized_actions_by_iam().is_empty());
 }

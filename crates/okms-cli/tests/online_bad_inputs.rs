@@ -304,7 +304,7 @@ fn online_bad_inputs() {
             Env::EmuPlus(vec![("OVH_APPLICATION_SECRET", "not-the-secret".into())]),
             &["credential", "list"],
             7,
-            &["invalid_signature"],
+            &["invalid signature", "application secret"],
         ),
         case(
             "wrong OAuth2 client secret",

@@ -1,19 +1,22 @@
 //! Authentication, as OVHcloud's API layer does it: the `$1$` signature with a bounded clock
-//! skew (AK/AS/CK), or an OAuth2 bearer token. Also `GET /auth/time` and `GET /auth/details`.
+//! skew (AK/AS/CK), or an OAuth2 bearer token; then the IAM check of the route's actions.
+//! Also `GET /auth/time` and `GET /auth/details`.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::{
     Extension, Json,
     body::{Body, Bytes, to_bytes},
-    extract::{Request, State},
+    extract::{MatchedPath, Request, State},
     http::{HeaderMap, StatusCode, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
 use crate::{
-    errors::{ApiError, AuthCode, AuthError},
+    EmulatorConfig, Error,
+    errors::{ApiError, AuthRefusal},
+    routes,
     server::ConnInfo,
     signature,
     state::{Shared, token_key},
@@ -22,6 +25,82 @@ use crate::{
 
 /// Largest request body accepted (a CSR is a few KiB).
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
+
+/// The authentication choices of a running emulator: the shape of its refusals and the IAM
+/// actions it refuses to every caller (settable at run time).
+#[derive(Debug)]
+pub(crate) struct AuthPolicy {
+    legacy_errors: bool,
+    denied_actions: RwLock<Vec<String>>,
+}
+
+impl AuthPolicy {
+    pub(crate) fn new(config: &EmulatorConfig) -> Result<Self, Error> {
+        check_action_patterns(&config.deny_actions)?;
+        Ok(Self {
+            legacy_errors: config.legacy_auth_errors,
+            denied_actions: RwLock::new(config.deny_actions.clone()),
+        })
+    }
+
+    pub(crate) fn set_denied_actions(&self, patterns: Vec<String>) -> Result<(), Error> {
+        check_action_patterns(&patterns)?;
+        *self
+            .denied_actions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = patterns;
+        Ok(())
+    }
+
+    /// The actions among `needed` that a deny pattern matches, in the route's order.
+    fn refused(&self, needed: &[&'static str]) -> Vec<&'static str> {
+        let denied = self
+            .denied_actions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        needed
+            .iter()
+            .copied()
+            .filter(|action| denied.iter().any(|p| action_matches(p, action)))
+            .collect()
+    }
+}
+
+/// `pattern` is an action, or a prefix ending in `*` (`okms:apiovh:credential/*`, `*`).
+fn action_matches(pattern: &str, action: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => action.starts_with(prefix),
+        None => pattern == action,
+    }
+}
+
+/// A deny pattern is an IAM action such as `okms:apiovh:credential/create`, optionally ending
+/// in one `*`: no blank, no comma (the refusal lists actions comma-separated), no other `*`.
+fn check_action_patterns(patterns: &[String]) -> Result<(), Error> {
+    for p in patterns {
+        let body = p.strip_suffix('*').unwrap_or(p);
+        let bad = if p.is_empty() {
+            Some("it is empty")
+        } else if body.contains('*') {
+            Some("`*` is allowed only at the end")
+        } else if p
+            .chars()
+            .any(|c| c == ',' || c.is_whitespace() || c.is_control())
+        {
+            Some("it contains a comma, a blank or a control character")
+        } else {
+            None
+        };
+        if let Some(reason) = bad {
+            return Err(Error::Config(format!(
+                "invalid IAM action to deny {p:?}: {reason}; give an action such as \
+                 okms:apiovh:credential/create, or a prefix ending in * such as \
+                 okms:apiovh:credential/*"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// Who made an authenticated request.
 #[derive(Clone, Debug)]
@@ -62,27 +141,19 @@ fn full_url(parts: &Parts) -> String {
     format!("http://{host}{path}")
 }
 
-fn check_bearer(shared: &Shared, token: &str) -> Result<Caller, AuthError> {
+fn check_bearer(shared: &Shared, token: &str) -> Result<Caller, AuthRefusal> {
     let now = shared.now();
     let st = shared.lock();
     match st.tokens.get(&token_key(token)) {
-        None => Err(AuthError::new(
-            AuthCode::InvalidCredential,
-            "This access token is not valid; request a new one from /auth/oauth2/token",
-        )
-        .with_status(StatusCode::UNAUTHORIZED)),
-        Some(t) if now >= t.expires_at => Err(AuthError::new(
-            AuthCode::InvalidCredential,
-            "This access token has expired; request a new one from /auth/oauth2/token",
-        )
-        .with_status(StatusCode::UNAUTHORIZED)),
+        None => Err(AuthRefusal::UnknownToken),
+        Some(t) if now >= t.expires_at => Err(AuthRefusal::ExpiredToken),
         Some(t) => Ok(Caller::OAuth2 {
             client_id: t.client_id.clone(),
         }),
     }
 }
 
-fn check_signed(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Caller, AuthError> {
+fn check_signed(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Caller, AuthRefusal> {
     use signature::Rejection;
     let h = &parts.headers;
     let url = full_url(parts);
@@ -102,47 +173,32 @@ fn check_signed(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Caller, A
         Err(r) => r,
     };
     Err(match rejection {
-        Rejection::MissingApplication => AuthError::new(
-            AuthCode::NotAuthenticated,
-            "You must login first (send X-Ovh-Application/X-Ovh-Consumer/X-Ovh-Timestamp/\
-             X-Ovh-Signature or Authorization: Bearer)",
-        ),
-        Rejection::UnknownApplication => {
-            AuthError::new(AuthCode::InvalidKey, "Invalid application key")
-        }
-        Rejection::MissingConsumer => AuthError::new(
-            AuthCode::NotCredential,
-            "This call needs a consumer key: send X-Ovh-Consumer",
-        ),
-        Rejection::UnknownConsumer => AuthError::new(
-            AuthCode::InvalidCredential,
-            "This credential does not exist",
-        ),
+        Rejection::MissingApplication => AuthRefusal::NoCredentials,
+        Rejection::UnknownApplication => AuthRefusal::UnknownApplicationKey,
+        Rejection::MissingConsumer => AuthRefusal::NoConsumerKey,
+        Rejection::UnknownConsumer => AuthRefusal::UnknownConsumerKey,
         Rejection::MissingTimestamp => {
-            AuthError::new(AuthCode::QueryTimeOut, "Missing X-Ovh-Timestamp header")
+            AuthRefusal::Timestamp("Missing X-Ovh-Timestamp header".to_owned())
         }
-        Rejection::BadTimestamp => AuthError::new(
-            AuthCode::QueryTimeOut,
-            "X-Ovh-Timestamp must be decimal unix seconds",
-        ),
-        Rejection::ClockSkew { drift, max } => AuthError::new(
-            AuthCode::QueryTimeOut,
-            format!(
-                "Query out of time: X-Ovh-Timestamp is {drift} s away from server time \
-                 (at most {max} s allowed); synchronise with GET /auth/time"
-            ),
-        ),
+        Rejection::BadTimestamp => {
+            AuthRefusal::Timestamp("X-Ovh-Timestamp must be decimal unix seconds".to_owned())
+        }
+        Rejection::ClockSkew { drift, max } => AuthRefusal::Timestamp(format!(
+            "Query out of time: X-Ovh-Timestamp is {drift} s away from server time \
+             (at most {max} s allowed); synchronise with GET /auth/time"
+        )),
         Rejection::MissingSignature => {
-            AuthError::new(AuthCode::InvalidSignature, "Missing X-Ovh-Signature header")
+            AuthRefusal::Signature("Missing X-Ovh-Signature header".to_owned())
         }
-        Rejection::BadSignature => AuthError::new(AuthCode::InvalidSignature, "Invalid signature"),
+        Rejection::BadSignature => AuthRefusal::Signature("Invalid signature".to_owned()),
     })
 }
 
 /// Middleware for every authenticated route: buffers the body (it is part of the
-/// signature), checks the credentials and records the caller.
+/// signature), checks the credentials, then the IAM actions of the route (before any
+/// processing, as a refusal must change nothing), and records the caller.
 pub(crate) async fn require_auth(
-    State(shared): State<Arc<Shared>>,
+    State((shared, policy)): State<(Arc<Shared>, Arc<AuthPolicy>)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -168,14 +224,21 @@ pub(crate) async fn require_auth(
         Some(token) => check_bearer(&shared, token),
         None => check_signed(&shared, &parts, &bytes),
     };
-    match caller {
-        Ok(caller) => {
-            let mut req = Request::from_parts(parts, Body::from(bytes));
-            req.extensions_mut().insert(caller);
-            next.run(req).await
-        }
-        Err(e) => e.into_response(),
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal.into_response(policy.legacy_errors),
+    };
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or("", MatchedPath::as_str);
+    let refused = policy.refused(routes::iam_actions(&parts.method, route));
+    if !refused.is_empty() {
+        return ApiError::iam_refusal(&refused).into_response();
     }
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(caller);
+    next.run(req).await
 }
 
 /// `GET /auth/time`: the server clock as a bare JSON integer (skew fault included).
@@ -229,6 +292,44 @@ mod tests {
             b = b.header("host", h);
         }
         b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn deny_patterns_match_whole_actions_or_a_prefix() {
+        assert!(action_matches(
+            "okms:apiovh:credential/create",
+            "okms:apiovh:credential/create"
+        ));
+        assert!(!action_matches(
+            "okms:apiovh:credential/create",
+            "okms:apiovh:credential/get"
+        ));
+        assert!(!action_matches(
+            "okms:apiovh:credential",
+            "okms:apiovh:credential/get"
+        ));
+        assert!(action_matches(
+            "okms:apiovh:credential/*",
+            "okms:apiovh:credential/get"
+        ));
+        assert!(!action_matches(
+            "okms:apiovh:credential/*",
+            "okms:apiovh:resource/get"
+        ));
+        assert!(action_matches("*", "account:apiovh:me/get"));
+        for bad in [
+            "",
+            "okms:*:credential/get",
+            "a,b",
+            "okms:apiovh:credential/ get",
+        ] {
+            let e = check_action_patterns(&[bad.to_owned()]).unwrap_err();
+            assert!(
+                e.to_string().contains("okms:apiovh:credential/create"),
+                "{e}"
+            );
+        }
+        assert!(check_action_patterns(&["okms:apiovh:*".to_owned(), "*".to_owned()]).is_ok());
     }
 
     #[test]

@@ -58,6 +58,16 @@ pub struct EmulatorConfig {
     pub max_page_size: usize,
     /// Fixed API credentials (random when None), useful for reproducible demos.
     pub credentials: Option<ApiCredentials>,
+    /// Answer authentication failures in the older authentication-layer shape
+    /// `{"errorCode","httpCode","message"}` (`INVALID_SIGNATURE`, `QUERY_TIME_OUT`, ...) instead
+    /// of the API's current `{"class","message"}`, so that clients stay tested on both.
+    pub legacy_auth_errors: bool,
+    /// IAM actions refused to every API caller: a route needing one answers 403
+    /// `Client::Forbidden` "User not granted for this request" naming it in
+    /// `details.unauthorizedActionsByIAM`, before any processing. Each entry is an action
+    /// (`okms:apiovh:credential/create`) or a prefix ending in `*` (`okms:apiovh:credential/*`,
+    /// `*`). Changeable at run time with `RunningEmulator::set_denied_actions`.
+    pub deny_actions: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +92,8 @@ impl Default for EmulatorConfig {
             default_page_size: 50,
             max_page_size: 1000,
             credentials: None,
+            legacy_auth_errors: false,
+            deny_actions: Vec::new(),
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The three error shapes the emulator answers with, one per layer of the real service:
-//! the API's `{"class","message"}`, the authentication layer's
-//! `{"errorCode","httpCode","message"}` and the KMS data plane's
-//! `{"error_id","error_code","errors","request_id"}`.
+//! The error shapes the emulator answers with: the API's `{"class","message"[,"details"]}`
+//! (authentication refusals included, as the API answers today), the older authentication
+//! layer's `{"errorCode","httpCode","message"}` (behind `legacy_auth_errors`), and the KMS data
+//! plane's `{"error_id","error_code","errors","request_id"}`.
+
+use std::collections::BTreeMap;
 
 use axum::{
     Json,
@@ -20,7 +22,12 @@ pub struct ApiError {
     pub class: String,
     /// Human text.
     pub message: String,
+    /// `details`, a map of strings as OVHcloud types it; not sent when empty.
+    pub details: BTreeMap<String, String>,
 }
+
+/// The message of an IAM refusal (ovh/docs IAM troubleshooting guide; go-ovh `error_test.go`).
+pub const IAM_REFUSAL_MESSAGE: &str = "User not granted for this request";
 
 impl ApiError {
     /// A 400 with a credential validation class (`Client::BadRequest::<suffix>`).
@@ -30,20 +37,12 @@ impl ApiError {
         } else {
             format!("Client::BadRequest::{suffix}")
         };
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            class,
-            message: message.into(),
-        }
+        Self::new(StatusCode::BAD_REQUEST, &class, message)
     }
 
     /// A 404 `Client::NotFound`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            class: "Client::NotFound".to_owned(),
-            message: message.into(),
-        }
+        Self::new(StatusCode::NOT_FOUND, "Client::NotFound", message)
     }
 
     /// Any other status and class.
@@ -52,22 +51,164 @@ impl ApiError {
             status,
             class: class.to_owned(),
             message: message.into(),
+            details: BTreeMap::new(),
         }
+    }
+
+    /// The 403 IAM refusal naming the `actions` the caller is not granted. As in the ovh/docs
+    /// example, `unauthorizedActionsByAuthentication` is sent empty next to
+    /// `unauthorizedActionsByIAM`; several actions are joined with `,` (the schema types
+    /// `details` as a map of strings; the separator is INFERRED).
+    pub fn iam_refusal(actions: &[&str]) -> Self {
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            "Client::Forbidden",
+            IAM_REFUSAL_MESSAGE,
+        );
+        e.details.insert(
+            "unauthorizedActionsByAuthentication".to_owned(),
+            String::new(),
+        );
+        e.details
+            .insert("unauthorizedActionsByIAM".to_owned(), actions.join(","));
+        e
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "class": self.class, "message": self.message })),
-        )
-            .into_response()
+        let body = if self.details.is_empty() {
+            json!({ "class": self.class, "message": self.message })
+        } else {
+            json!({ "class": self.class, "message": self.message, "details": self.details })
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
-/// The authentication layer's error codes (spec §6). The statuses are INFERRED: the sources
-/// show the codes and one `403 Forbidden`, not a status per code.
+/// Why the authentication layer refuses a call, whichever shape it is answered in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthRefusal {
+    /// Neither `X-Ovh-Application` nor a bearer token.
+    NoCredentials,
+    /// Unknown application key.
+    UnknownApplicationKey,
+    /// Application key without `X-Ovh-Consumer`.
+    NoConsumerKey,
+    /// Unknown consumer key.
+    UnknownConsumerKey,
+    /// Timestamp missing, malformed or outside the window; the text says which.
+    Timestamp(String),
+    /// Signature missing or wrong; the text says which.
+    Signature(String),
+    /// Bearer token unknown.
+    UnknownToken,
+    /// Bearer token expired.
+    ExpiredToken,
+}
+
+/// `"You must login first"`: the answer to an unsigned call (third-party records of live
+/// answers; issue 9).
+pub const MUST_LOGIN_MESSAGE: &str = "You must login first";
+/// `"Invalid signature"`: the answer to a refused signature (third-party records of live
+/// answers; issue 9).
+pub const INVALID_SIGNATURE_MESSAGE: &str = "Invalid signature";
+
+impl AuthRefusal {
+    /// The answer in the API's current shape, `{"class","message"}`.
+    pub fn current(&self) -> ApiError {
+        let (status, class, message) = match self {
+            AuthRefusal::NoCredentials | AuthRefusal::NoConsumerKey => (
+                StatusCode::UNAUTHORIZED,
+                "Client::Unauthorized",
+                MUST_LOGIN_MESSAGE,
+            ),
+            AuthRefusal::UnknownApplicationKey => (
+                StatusCode::FORBIDDEN,
+                "Client::Forbidden",
+                "Invalid application key",
+            ),
+            AuthRefusal::UnknownConsumerKey => (
+                StatusCode::FORBIDDEN,
+                "Client::Forbidden",
+                "This credential is not valid",
+            ),
+            // The timestamp is part of what is signed, and no source shows a distinct
+            // current-shape answer for a stale one: a client must cope with the same words.
+            AuthRefusal::Timestamp(_) | AuthRefusal::Signature(_) => (
+                StatusCode::BAD_REQUEST,
+                "Client::BadRequest",
+                INVALID_SIGNATURE_MESSAGE,
+            ),
+            AuthRefusal::UnknownToken => (
+                StatusCode::UNAUTHORIZED,
+                "Client::Unauthorized",
+                "This access token is not valid; request a new one from /auth/oauth2/token",
+            ),
+            AuthRefusal::ExpiredToken => (
+                StatusCode::UNAUTHORIZED,
+                "Client::Unauthorized",
+                "This access token has expired; request a new one from /auth/oauth2/token",
+            ),
+        };
+        ApiError::new(status, class, message)
+    }
+
+    /// The answer in the older authentication-layer shape (`legacy_auth_errors`).
+    pub fn legacy(&self) -> AuthError {
+        let (code, message) = match self {
+            AuthRefusal::NoCredentials => (
+                AuthCode::NotAuthenticated,
+                "You must login first (send X-Ovh-Application/X-Ovh-Consumer/X-Ovh-Timestamp/\
+                 X-Ovh-Signature or Authorization: Bearer)"
+                    .to_owned(),
+            ),
+            AuthRefusal::UnknownApplicationKey => {
+                (AuthCode::InvalidKey, "Invalid application key".to_owned())
+            }
+            AuthRefusal::NoConsumerKey => (
+                AuthCode::NotCredential,
+                "This call needs a consumer key: send X-Ovh-Consumer".to_owned(),
+            ),
+            AuthRefusal::UnknownConsumerKey => (
+                AuthCode::InvalidCredential,
+                "This credential does not exist".to_owned(),
+            ),
+            AuthRefusal::Timestamp(text) => (AuthCode::QueryTimeOut, text.clone()),
+            AuthRefusal::Signature(text) => (AuthCode::InvalidSignature, text.clone()),
+            AuthRefusal::UnknownToken => (
+                AuthCode::InvalidCredential,
+                "This access token is not valid; request a new one from /auth/oauth2/token"
+                    .to_owned(),
+            ),
+            AuthRefusal::ExpiredToken => (
+                AuthCode::InvalidCredential,
+                "This access token has expired; request a new one from /auth/oauth2/token"
+                    .to_owned(),
+            ),
+        };
+        let error = AuthError::new(code, message);
+        match self {
+            AuthRefusal::UnknownToken | AuthRefusal::ExpiredToken => {
+                error.with_status(StatusCode::UNAUTHORIZED)
+            }
+            _ => error,
+        }
+    }
+
+    /// The answer in the shape the emulator was configured for.
+    pub fn into_response(self, legacy: bool) -> Response {
+        if legacy {
+            self.legacy().into_response()
+        } else {
+            self.current().into_response()
+        }
+    }
+}
+
+/// The older authentication layer's error codes (spec §6). The statuses are INFERRED: the
+/// sources show the codes and one `403 Forbidden`, not a status per code; `NOT_AUTHENTICATED`
+/// is INVENTED.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthCode {
     /// No credentials at all (401).
@@ -84,7 +225,7 @@ pub enum AuthCode {
     QueryTimeOut,
 }
 
-/// An authentication-layer error: `{"errorCode","httpCode","message"}`.
+/// An older authentication-layer error: `{"errorCode","httpCode","message"}`.
 #[derive(Debug, Clone)]
 pub struct AuthError {
     /// HTTP status.
@@ -227,6 +368,38 @@ mod tests {
         assert_eq!((c >> 12) & 0xf, 4);
         assert_eq!(c & 0xfff, 1);
         assert_eq!(e.status, StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn iam_refusal_names_the_actions_in_a_map_of_strings() {
+        let e = ApiError::iam_refusal(&["okms:apiovh:credential/create"]);
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert_eq!(e.class, "Client::Forbidden");
+        assert_eq!(e.message, IAM_REFUSAL_MESSAGE);
+        assert_eq!(
+            e.details["unauthorizedActionsByIAM"],
+            "okms:apiovh:credential/create"
+        );
+        assert_eq!(e.details["unauthorizedActionsByAuthentication"], "");
+        let two = ApiError::iam_refusal(&["a:apiovh:x/get", "a:apiovh:y/get"]);
+        assert_eq!(
+            two.details["unauthorizedActionsByIAM"],
+            "a:apiovh:x/get,a:apiovh:y/get"
+        );
+    }
+
+    #[test]
+    fn a_stale_timestamp_reads_like_a_bad_signature_today_but_not_in_the_legacy_shape() {
+        let skew = AuthRefusal::Timestamp("Query out of time".into());
+        let sig = AuthRefusal::Signature("Invalid signature".into());
+        assert_eq!(skew.current().message, sig.current().message);
+        assert_eq!(skew.current().status, StatusCode::BAD_REQUEST);
+        assert_eq!(skew.legacy().code, AuthCode::QueryTimeOut);
+        assert_eq!(sig.legacy().code, AuthCode::InvalidSignature);
+        assert_eq!(
+            AuthRefusal::ExpiredToken.legacy().status,
+            StatusCode::UNAUTHORIZED
+        );
     }
 
     #[test]

@@ -180,6 +180,7 @@ enum Stopper {
 pub struct RunningEmulator {
     info: EmulatorInfo,
     shared: Arc<Shared>,
+    auth: Arc<auth::AuthPolicy>,
     stopper: Stopper,
 }
 
@@ -283,6 +284,7 @@ impl Emulator {
             }
         }
         validate(&config)?;
+        let auth = Arc::new(auth::AuthPolicy::new(&config)?);
         let api_listener = bind(config.listen).await?;
         let kms_listener = bind(config.kms_listen).await?;
         let api_addr = api_listener.local_addr().map_err(|source| Error::Bind {
@@ -367,7 +369,7 @@ impl Emulator {
             tokio::spawn(server::serve_api(
                 api_listener,
                 shared.clone(),
-                routes::api(shared.clone()),
+                routes::api(shared.clone(), auth.clone()),
                 rx.clone(),
             )),
             tokio::spawn(server::serve_kms(
@@ -381,6 +383,7 @@ impl Emulator {
         Ok(RunningEmulator {
             info,
             shared,
+            auth,
             stopper: Stopper::Tasks {
                 shutdown,
                 tasks,
@@ -413,7 +416,7 @@ impl RunningEmulator {
                 rt.block_on(async move {
                     match Emulator::start(config).await {
                         Ok(emu) => {
-                            let handle = (emu.info.clone(), emu.shared.clone());
+                            let handle = (emu.info.clone(), emu.shared.clone(), emu.auth.clone());
                             if ready_tx.send(Ok(handle)).is_err() {
                                 return;
                             }
@@ -429,9 +432,10 @@ impl RunningEmulator {
             })
             .map_err(Error::Runtime)?;
         match ready_rx.recv() {
-            Ok(Ok((info, shared))) => Ok(RunningEmulator {
+            Ok(Ok((info, shared, auth))) => Ok(RunningEmulator {
                 info,
                 shared,
+                auth,
                 stopper: Stopper::Thread {
                     shutdown: Some(stop_tx),
                     thread: Some(thread),
@@ -519,6 +523,15 @@ impl RunningEmulator {
     pub fn set_clock_skew(&self, secs: i64) {
         let max = i64::try_from(MAX_DURATION.as_secs()).unwrap_or(i64::MAX);
         self.shared.lock().clock_skew_secs = secs.clamp(-max, max);
+    }
+
+    /// Replaces the IAM actions refused to every API caller (see
+    /// [`EmulatorConfig::deny_actions`]); an empty list refuses nothing.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming a malformed pattern; the previous list then stays.
+    pub fn set_denied_actions(&self, patterns: Vec<String>) -> Result<()> {
+        self.auth.set_denied_actions(patterns)
     }
 
     /// Moves the emulator's clock forward, for tests of expiry without waiting: credential

@@ -60,6 +60,15 @@ struct Args {
     /// Page size of v2 lists when the client sends no X-Pagination-Size.
     #[arg(long, default_value_t = 50)]
     page_size: usize,
+    /// Answer authentication failures in the older {"errorCode","httpCode","message"} shape
+    /// instead of the API's current {"class","message"}.
+    #[arg(long)]
+    legacy_auth_errors: bool,
+    /// Refuse an IAM action to every API caller (403 "User not granted for this request");
+    /// repeatable. An action such as okms:apiovh:credential/create, or a prefix ending in *
+    /// such as okms:apiovh:credential/*.
+    #[arg(long = "deny-action", value_name = "ACTION")]
+    deny_actions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -95,6 +104,8 @@ fn config(args: Args) -> Result<EmulatorConfig, okms_emulator::Error> {
         extra_domains: args.extra_domains,
         nic: args.nic,
         default_page_size: args.page_size,
+        legacy_auth_errors: args.legacy_auth_errors,
+        deny_actions: args.deny_actions,
         ..EmulatorConfig::default()
     })
 }

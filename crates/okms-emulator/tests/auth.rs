@@ -1,4 +1,6 @@
-//! Authentication: `/auth/time`, the `$1$` signature and its error codes, OAuth2 tokens.
+//! Authentication: `/auth/time`, the `$1$` signature and its refusals in both shapes (the
+//! API's current `{"class","message"}` and, behind `legacy_auth_errors`, the older
+//! `{"errorCode","httpCode","message"}`), OAuth2 tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -14,6 +16,15 @@ fn auth_error(resp: reqwest::blocking::Response) -> (StatusCode, String, Value) 
     assert!(resp.headers().contains_key("x-ovh-queryid"));
     let (status, v) = json(resp);
     (status, v["errorCode"].as_str().unwrap_or("").to_owned(), v)
+}
+
+/// Status, class and message of a current-shape refusal, which must carry no `errorCode`.
+fn api_refusal(resp: reqwest::blocking::Response) -> (StatusCode, String, String) {
+    assert!(resp.headers().contains_key("x-ovh-queryid"));
+    let (status, v) = json(resp);
+    assert!(v.get("errorCode").is_none(), "{v}");
+    let text = |k: &str| v[k].as_str().unwrap_or("").to_owned();
+    (status, text("class"), text("message"))
 }
 
 #[test]
@@ -41,9 +52,14 @@ fn time_on_every_prefix_and_query_id_everywhere() {
     assert_eq!(v["class"], "Client::MethodNotAllowed");
 }
 
+/// The older `errorCode` shape, kept behind `legacy_auth_errors` so that clients stay tested on
+/// it: every code the sources show, with the emulator's statuses.
 #[test]
 fn signed_calls_and_every_auth_error() {
-    let emu = start(fast());
+    let emu = start(EmulatorConfig {
+        legacy_auth_errors: true,
+        ..fast()
+    });
     let info = emu.info().clone();
     let (status, v) = json(signed(&emu, Method::GET, "/v1/auth/details", None));
     assert_eq!(status, StatusCode::OK, "{v}");
@@ -209,6 +225,127 @@ fn signed_calls_and_every_auth_error() {
         emu.credentials().is_empty(),
         "a refused call changes nothing"
     );
+    // An unknown bearer token.
+    let (status, code, _) = auth_error(c.get(&url).bearer_auth("not-a-token").send().unwrap());
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "INVALID_CREDENTIAL")
+    );
+}
+
+/// The shape the API answers today: `{"class","message"}` with the classes and, where a public
+/// source shows one, the message OVHcloud uses.
+#[test]
+fn every_auth_error_in_the_current_shape() {
+    let emu = start(fast());
+    let info = emu.info().clone();
+    let c = client();
+    let url = format!("{}/v1/me", base(&emu));
+    let ts = now_secs().to_string();
+    let good_sig = okms_emulator::signature::compute(
+        &info.application_secret,
+        &info.consumer_key,
+        "GET",
+        &url,
+        b"",
+        &ts,
+    );
+    let with = |ak: Option<&str>, ck: Option<&str>, ts: Option<&str>, sig: Option<&str>| {
+        let mut r = c.get(&url);
+        for (name, value) in [
+            ("X-Ovh-Application", ak),
+            ("X-Ovh-Consumer", ck),
+            ("X-Ovh-Timestamp", ts),
+            ("X-Ovh-Signature", sig),
+        ] {
+            if let Some(v) = value {
+                r = r.header(name, v);
+            }
+        }
+        api_refusal(r.send().unwrap())
+    };
+    let ak = Some(info.application_key.as_str());
+    let ck = Some(info.consumer_key.as_str());
+    let unauthorized = |m: &str| {
+        (
+            StatusCode::UNAUTHORIZED,
+            "Client::Unauthorized".to_owned(),
+            m.to_owned(),
+        )
+    };
+    let forbidden = |m: &str| {
+        (
+            StatusCode::FORBIDDEN,
+            "Client::Forbidden".to_owned(),
+            m.to_owned(),
+        )
+    };
+    let bad_signature = (
+        StatusCode::BAD_REQUEST,
+        "Client::BadRequest".to_owned(),
+        "Invalid signature".to_owned(),
+    );
+
+    assert_eq!(
+        with(None, None, None, None),
+        unauthorized("You must login first")
+    );
+    assert_eq!(
+        with(Some("nope"), ck, Some(&ts), Some(&good_sig)),
+        forbidden("Invalid application key")
+    );
+    assert_eq!(
+        with(ak, None, None, None),
+        unauthorized("You must login first")
+    );
+    assert_eq!(
+        with(
+            ak,
+            Some("wrongwrongwrongwrongwrongwrong12"),
+            Some(&ts),
+            Some(&good_sig)
+        ),
+        forbidden("This credential is not valid")
+    );
+    // A missing or stale timestamp reads like a bad signature: the timestamp is signed.
+    assert_eq!(with(ak, ck, None, Some(&good_sig)), bad_signature);
+    assert_eq!(with(ak, ck, Some("soon"), Some(&good_sig)), bad_signature);
+    let resp = signed_at(&emu, Method::GET, "/v1/me", None, now_secs() - 301, &[]);
+    assert_eq!(api_refusal(resp), bad_signature);
+    assert_eq!(with(ak, ck, Some(&ts), None), bad_signature);
+    assert_eq!(
+        with(
+            ak,
+            ck,
+            Some(&ts),
+            Some("$1$0000000000000000000000000000000000000000")
+        ),
+        bad_signature
+    );
+    assert_eq!(with(ak, ck, Some(&ts), Some(&good_sig)).0, StatusCode::OK);
+
+    // Bearer tokens: 401 Client::Unauthorized, unknown or expired.
+    let (status, class, message) =
+        api_refusal(c.get(&url).bearer_auth("not-a-token").send().unwrap());
+    assert_eq!(
+        (status, class.as_str()),
+        (StatusCode::UNAUTHORIZED, "Client::Unauthorized")
+    );
+    assert!(message.contains("access token is not valid"), "{message}");
+
+    // A refused create changes nothing.
+    let path = cred_path(&emu);
+    let stale = now_secs() - 3600;
+    let resp = signed_at(
+        &emu,
+        Method::POST,
+        &path,
+        Some(&create_body("")),
+        stale,
+        &[],
+    );
+    assert_eq!(api_refusal(resp), bad_signature);
+    assert!(emu.credentials().is_empty());
 }
 
 #[test]
@@ -225,10 +362,11 @@ fn clock_skew_needs_time_sync() {
         .unwrap();
     let delta = now_secs() - server;
     assert!((3598..=3602).contains(&delta), "delta {delta}");
-    // A client that does not sync is refused ...
+    // A client that does not sync is refused, in the words of a bad signature today ...
     let (status, v) = json(signed(&emu, Method::GET, "/v1/me", None));
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(v["errorCode"], "QUERY_TIME_OUT");
+    assert_eq!(v["class"], "Client::BadRequest");
+    assert_eq!(v["message"], "Invalid signature");
     // ... one that uses local - delta passes.
     let resp = signed_at(&emu, Method::GET, "/v1/me", None, now_secs() - delta, &[]);
     assert_eq!(resp.status(), StatusCode::OK);
@@ -238,6 +376,17 @@ fn clock_skew_needs_time_sync() {
         signed(&emu, Method::GET, "/v1/me", None).status(),
         StatusCode::OK
     );
+
+    // ... and with `QUERY_TIME_OUT` in the legacy shape.
+    let legacy = start(EmulatorConfig {
+        clock_skew_secs: -3600,
+        legacy_auth_errors: true,
+        ..fast()
+    });
+    let (status, v) = json(signed(&legacy, Method::GET, "/v1/me", None));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["errorCode"], "QUERY_TIME_OUT");
+    assert!(v["message"].as_str().unwrap().contains("/auth/time"), "{v}");
 }
 
 fn token_form(emu: &okms_emulator::RunningEmulator, basic: bool) -> reqwest::blocking::Response {
@@ -303,12 +452,13 @@ fn oauth2_tokens_basic_and_form_and_expiry() {
     emu.advance_clock(Duration::from_secs(61));
     let (status, v) = bearer(&emu, &token, "/v1/me");
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(v["errorCode"], "INVALID_CREDENTIAL");
+    assert_eq!(v["class"], "Client::Unauthorized");
     assert!(v["message"].as_str().unwrap().contains("expired"));
     // Unknown token.
     let (status, v) = bearer(&emu, "not-a-token", "/v1/me");
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(v["errorCode"], "INVALID_CREDENTIAL");
+    assert_eq!(v["class"], "Client::Unauthorized");
+    assert!(v["message"].as_str().unwrap().contains("not valid"));
 }
 
 #[test]

@@ -95,6 +95,15 @@ pub(crate) fn api_failure(
 ) -> CliError {
     use okms_api::Error as E;
     use okms_api::TransportErrorKind as K;
+    if let Some(refusal) = permission_refusal(&e) {
+        // The `error:` line itself names the missing actions: they are the fix.
+        let (what, hint) = refusal;
+        return CliError {
+            exit: Exit::Auth,
+            error: anyhow::Error::new(e).context(format!("{context}: {what}")),
+            hint: Some(hint),
+        };
+    }
     let (exit, hint): (Exit, Option<String>) = match &e {
         E::UnknownEndpoint { .. } | E::InvalidUrl { .. } | E::InsecureUrl { .. } => (
             Exit::InvalidInput,
@@ -113,18 +122,22 @@ pub(crate) fn api_failure(
         ),
         E::InvalidField { .. } | E::RequestDecode(_) => (Exit::InvalidInput, None),
         E::OAuth2Token { .. } => (Exit::Auth, None),
+        E::Api(a) if a.is_signature_refusal() && a.status == 400 => (
+            Exit::Auth,
+            Some(
+                "the server refused the request signature: check the application secret and \
+                 the consumer key; if they are right, this computer's clock (the signature \
+                 covers a timestamp)"
+                    .into(),
+            ),
+        ),
         E::Api(a)
             if matches!(a.status, 401 | 403)
                 || matches!(a.shape, ErrorShape::AuthLayer | ErrorShape::OAuth2) =>
         {
             (
                 Exit::Auth,
-                Some(if a.details.keys().any(|k| k.contains("IAM")) {
-                    "the credentials work but lack an IAM permission: grant the action named above"
-                        .into()
-                } else {
-                    "check the API credentials (application key/secret/consumer key, client id/secret or token)".into()
-                }),
+                Some("check the API credentials (application key/secret/consumer key, client id/secret or token)".into()),
             )
         }
         E::Api(a) if a.status == 404 => (
@@ -159,6 +172,44 @@ pub(crate) fn api_failure(
         Some(h) => err.hint(h),
         None => err,
     }
+}
+
+/// For a refusal that names the actions the caller lacks: what to say on the `error:` line and
+/// the hint. IAM refusals (`details.unauthorizedActionsByIAM`) are fixed by a policy; actions
+/// refused by the authentication layer (`unauthorizedActionsByAuthentication`) by a consumer
+/// key whose access rules allow the call.
+fn permission_refusal(e: &okms_api::Error) -> Option<(String, String)> {
+    let iam = e.unauthorized_actions_by_iam();
+    if !iam.is_empty() {
+        let actions = iam.join(", ");
+        let noun = if iam.len() == 1 { "action" } else { "actions" };
+        return Some((
+            format!("the caller is not granted the IAM {noun} {actions}"),
+            format!(
+                "ask the account's administrator for the IAM permission: a policy granting your \
+                 identity {actions} on the OKMS domain's resource URN \
+                 (urn:v1:{{eu|ca|us}}:resource:okms:<okms-id>), made in the OVHcloud Control Panel \
+                 under Identity and Access Management (IAM) > Policies, or with POST \
+                 /v2/iam/policy {{\"name\", \"identities\", \"resources\": [{{\"urn\"}}], \
+                 \"permissions\": {{\"allow\": [{{\"action\"}}]}}}}; then run the command \
+                 again (the refusal came before any processing: nothing was changed)"
+            ),
+        ));
+    }
+    let by_key = e
+        .api_error()
+        .map(|a| a.unauthorized_actions_by_authentication.as_slice())
+        .unwrap_or_default();
+    if !by_key.is_empty() {
+        let actions = by_key.join(", ");
+        return Some((
+            format!("the consumer key's access rules do not allow {actions}"),
+            "create a consumer key whose access rules allow this call (for example GET, POST \
+             and DELETE on /v2/okms/*) and set it as consumer_key or OVH_CONSUMER_KEY"
+                .to_owned(),
+        ));
+    }
+    None
 }
 
 /// The account NIC and URN plate, from `/v1/auth/details` (and `/v1/me` when it lacks the
