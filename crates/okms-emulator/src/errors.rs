@@ -290,10 +290,10 @@ impl IntoResponse for AuthError {
     }
 }
 
-/// Data-plane error categories (okms-sdk-go `errors.go`).
+/// Data-plane error categories (okms-sdk-go `errors.go`): bits 12..16 of an `error_code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
-pub enum KmsCategory {
+pub(crate) enum KmsCategory {
     /// 2: bad argument.
     Argument = 2,
     /// 3: no or bad credentials.
@@ -304,51 +304,84 @@ pub enum KmsCategory {
     NotFound = 5,
 }
 
-/// A data-plane error: `{"error_id","error_code","errors":[...],"request_id"}`.
-#[derive(Debug, Clone)]
-pub struct KmsError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Category, encoded into `error_code`.
-    pub category: KmsCategory,
-    /// Human text (one entry of `errors`).
-    pub message: String,
+/// The `error_code`s the data plane answers with. Each value is one okms-sdk-go's
+/// `errors_test.go` decodes (Major `(c>>24)&0xff`, Minor `(c>>16)&0xff`, Category
+/// `(c>>12)&0xf`, app code `c&0xfff`, names from its `errors.go`), except
+/// [`KmsErrorCode::RestNotFound`], which is built from published field values but not itself
+/// listed. Which code the real server sends for which refusal is not published: that mapping
+/// is invented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum KmsErrorCode {
+    /// REST / Authentication Provider / Authentication, app code 3.
+    RestAuthentication = 50_475_011,
+    /// CCM / IAM / Authorization, app code 1.
+    IamAuthorization = 16_924_673,
+    /// CCM / Domain / Not Found, app code 1.
+    DomainNotFound = 16_994_305,
+    /// REST / General / Argument, app code 1.
+    RestArgument = 50_405_377,
+    /// REST / General / Not Found, app code 1 (fields published, combination not seen).
+    RestNotFound = (3 << 24) | (1 << 16) | (5 << 12) | 1,
+}
+
+impl KmsErrorCode {
+    /// The category the code carries.
+    pub(crate) fn category(self) -> KmsCategory {
+        match self {
+            Self::RestAuthentication => KmsCategory::Authentication,
+            Self::IamAuthorization => KmsCategory::Authorization,
+            Self::DomainNotFound | Self::RestNotFound => KmsCategory::NotFound,
+            Self::RestArgument => KmsCategory::Argument,
+        }
+    }
+
+    /// The HTTP status. Every data-plane route in kms-rest.json declares 401 and none
+    /// declares 403, so an identity that is known but has no right on the domain
+    /// (Authorization) gets 401, the only refusal of the caller the spec allows. 404 would
+    /// tell the owner of both domains that the domain they named does not exist, which is
+    /// false.
+    pub(crate) fn status(self) -> StatusCode {
+        match self.category() {
+            KmsCategory::Argument => StatusCode::BAD_REQUEST,
+            KmsCategory::Authentication | KmsCategory::Authorization => StatusCode::UNAUTHORIZED,
+            KmsCategory::NotFound => StatusCode::NOT_FOUND,
+        }
+    }
+}
+
+/// A data-plane refusal: `ErrorResponse` (`error_id`, `error_code`, `errors`, `request_id`,
+/// nothing else: the schema says `additionalProperties: false`).
+#[derive(Debug)]
+pub(crate) struct KmsError {
+    code: KmsErrorCode,
+    message: String,
 }
 
 impl KmsError {
-    /// Builds the error; the status follows the category.
-    pub fn new(category: KmsCategory, message: impl Into<String>) -> Self {
-        let status = match category {
-            KmsCategory::Argument => StatusCode::BAD_REQUEST,
-            KmsCategory::Authentication => StatusCode::UNAUTHORIZED,
-            KmsCategory::Authorization => StatusCode::FORBIDDEN,
-            KmsCategory::NotFound => StatusCode::NOT_FOUND,
-        };
+    /// A refusal with `code` and one human message.
+    pub(crate) fn new(code: KmsErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            category,
+            code,
             message: message.into(),
         }
     }
 
-    /// `error_code` as the SDK decodes it: major 1, minor 1, the category, app code 1.
-    /// Only the category is meaningful; the other fields are invented.
-    pub fn error_code(&self) -> u32 {
-        (1 << 24) | (1 << 16) | ((self.category as u32) << 12) | 1
+    /// The HTTP status of the answer.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.code.status()
     }
 }
 
 impl IntoResponse for KmsError {
     fn into_response(self) -> Response {
-        let error_id = Uuid::new_v4().to_string();
-        let request_id = Uuid::new_v4().to_string();
         (
-            self.status,
+            self.status(),
             Json(json!({
-                "error_id": error_id,
-                "error_code": self.error_code(),
+                "error_id": Uuid::new_v4().to_string(),
+                "error_code": self.code as u32,
                 "errors": [self.message],
-                "request_id": request_id,
+                "request_id": Uuid::new_v4().to_string(),
             })),
         )
             .into_response()
@@ -360,14 +393,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kms_error_code_decodes_to_category() {
-        let e = KmsError::new(KmsCategory::Authorization, "x");
-        let c = e.error_code();
-        assert_eq!((c >> 24) & 0xff, 1);
-        assert_eq!((c >> 16) & 0xff, 1);
-        assert_eq!((c >> 12) & 0xf, 4);
-        assert_eq!(c & 0xfff, 1);
-        assert_eq!(e.status, StatusCode::FORBIDDEN);
+    fn kms_error_codes_decode_to_their_category_and_none_is_a_403() {
+        for code in [
+            KmsErrorCode::RestAuthentication,
+            KmsErrorCode::IamAuthorization,
+            KmsErrorCode::DomainNotFound,
+            KmsErrorCode::RestArgument,
+            KmsErrorCode::RestNotFound,
+        ] {
+            let c = code as u32;
+            assert_eq!((c >> 12) & 0xf, code.category() as u32, "{code:?}");
+            assert!(matches!((c >> 24) & 0xff, 1 | 3), "{code:?}: CCM or REST");
+            assert_ne!(code.status(), StatusCode::FORBIDDEN, "{code:?}");
+        }
+        assert_eq!(
+            KmsError::new(KmsErrorCode::IamAuthorization, "x").status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            KmsError::new(KmsErrorCode::DomainNotFound, "x").status(),
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[test]

@@ -72,33 +72,7 @@ struct Known {
 
 // TODO(after merge): each entry names the file to fix; remove an entry once its fix lands
 // (the test fails on an entry that matches nothing, so it cannot be forgotten).
-const KNOWN_DIVERGENCES: &[Known] = &[
-    Known {
-        route: "GET /v1/me",
-        field: "shape",
-        cases: &AUTH_CASES,
-        fix_in: "crates/okms-emulator/src/errors.rs (AuthError) and src/auth.rs",
-        todo: "authentication errors must answer {\"class\",\"message\"} (issue 9 item 4), \
-               not {\"errorCode\",\"httpCode\",\"message\"}",
-    },
-    Known {
-        route: "GET /v2/okms/resource/{okmsId}/credential",
-        field: "shape",
-        cases: &AUTH_CASES,
-        fix_in: "crates/okms-emulator/src/errors.rs (AuthError) and src/auth.rs",
-        todo: "authentication errors must answer {\"class\",\"message\"} (issue 9 item 4), \
-               not {\"errorCode\",\"httpCode\",\"message\"}",
-    },
-    Known {
-        route: "POST /v2/okms/resource/{okmsId}/credential",
-        field: "class",
-        cases: &["body over 1 MiB"],
-        fix_in: "crates/okms-emulator/src/auth.rs (require_auth, MAX_BODY)",
-        todo: "413 Client::PayloadTooLarge is no class of the route nor generic: answer 400 \
-               Client::BadRequest, or document the class as INVENTED and add it to \
-               NON_ROUTE_CLASSES here",
-    },
-];
+const KNOWN_DIVERGENCES: &[Known] = &[];
 
 /// The authentication refusals this test provokes on each route.
 const AUTH_CASES: [&str; 8] = [
@@ -926,6 +900,34 @@ fn exercise(emu: &RunningEmulator, c: &mut Conformance<'_>) {
         }
     }
 
+    // The IAM refusal (403 Client::Forbidden with details.unauthorizedActionsByIAM) on each
+    // credential route, for a caller whose policies do not allow the route's action.
+    emu.set_denied_actions(vec!["okms:apiovh:credential/*".into()])
+        .unwrap();
+    let body = serde_json::json!({"name": "denied", "identityURNs": [URN]}).to_string();
+    for (case, method, path, body) in [
+        ("IAM refusal list", Method::GET, creds.clone(), None),
+        (
+            "IAM refusal create",
+            Method::POST,
+            creds.clone(),
+            Some(body.as_str()),
+        ),
+        ("IAM refusal get", Method::GET, one(&gen_id), None),
+    ] {
+        let a = signed_with(emu, method.clone(), &path, body, &[]);
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{case}: {}", a.body);
+        assert!(
+            a.body["details"]["unauthorizedActionsByIAM"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("okms:apiovh:credential/")),
+            "{case}: {}",
+            a.body
+        );
+        c.api(case, method.as_str(), &path, &a, None);
+    }
+    emu.set_denied_actions(Vec::new()).unwrap();
+
     // Requests no route serves.
     let a = answer(http.get(format!("{b}/v2/nothing/here")).send().unwrap());
     c.api("unknown route", GET, "/v2/nothing/here", &a, None);
@@ -1074,6 +1076,7 @@ fn every_served_route_is_checked() {
         "/v2/okms/resource",
         "/v2/okms/resource/{okms_id}",
         "/v2/okms/resource/{okms_id}/credential",
+        "/v2/okms/resource/{okms_id}/credential/{credential_id}",
         "/1.0/auth/time",
         "/v1/auth/time",
         "/auth/time",
