@@ -1,5 +1,11 @@
-//! Test fixtures shared by the okms-rs test suites: for now, a fresh SoftHSM2 token in a
-//! directory of the test's own.
+//! Test fixtures shared by the okms-rs test suites: a fresh SoftHSM2 token in a directory of
+//! the test's own, and ([`interop`]) the openssl command and Python `cryptography`, which
+//! check what our crates write.
+//!
+//! One skip rule for every outside tool: when it is missing, a loud `SKIPPED: ...` line on
+//! stderr and the test returns early, or a panic naming what to install when the tool's
+//! `OKMS_REQUIRE_*` variable is `1` (CI): `OKMS_REQUIRE_SOFTHSM` for SoftHSM2,
+//! `OKMS_REQUIRE_INTEROP` for openssl and Python `cryptography`.
 //!
 //! Only for `[dev-dependencies]`: it panics on setup failures, as a test fixture should, and
 //! is never a dependency of a library or of the binary. It knows nothing of okms-rs's crates,
@@ -21,6 +27,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub mod interop;
 
 /// The label of the token [`init_token_dir`] makes.
 pub const TOKEN: &str = "okms-test";
@@ -47,14 +55,13 @@ pub fn softhsm_module(hint_paths: &[&str], tests: &str) -> Option<PathBuf> {
     match found {
         Some(module) if util => Some(module),
         _ => {
-            let msg = format!(
-                "SoftHSM2 is not installed (module libsofthsm2.so and softhsm2-util); \
-                 install it with `apt-get install softhsm2` to run {tests}"
+            missing_tool(
+                &format!(
+                    "SoftHSM2 is not installed (module libsofthsm2.so and softhsm2-util); \
+                     install it with `apt-get install softhsm2` to run {tests}"
+                ),
+                "OKMS_REQUIRE_SOFTHSM",
             );
-            if std::env::var("OKMS_REQUIRE_SOFTHSM").as_deref() == Ok("1") {
-                panic!("{msg} (OKMS_REQUIRE_SOFTHSM=1 makes this a failure)");
-            }
-            eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
             None
         }
     }
@@ -91,4 +98,13 @@ pub fn init_token_dir(dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     conf
+}
+
+/// The skip rule: a missing tool fails the test when `require_var` is `1` (CI), else it is a
+/// loud skip line on stderr and the caller returns early.
+fn missing_tool(msg: &str, require_var: &str) {
+    if std::env::var(require_var).as_deref() == Ok("1") {
+        panic!("{msg} ({require_var}=1 makes this a failure)");
+    }
+    eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
 }
