@@ -376,7 +376,9 @@ fn cases() -> Vec<Case> {
         Case {
             name: "bad --nic",
             // An unusual account part such as "bob" is valid (the API accepts it); a space is not.
-            args: request(&["--name", "n", "--root", "--region", "eu", "--nic", "bad nic"]),
+            args: request(&[
+                "--name", "n", "--root", "--region", "eu", "--nic", "bad nic",
+            ]),
             code: 3,
             needles: &["--nic"],
             env: &[],
