@@ -116,24 +116,3 @@ pub fn wait_while(emu: &RunningEmulator, id: &str, from: &str) -> (StatusCode, V
     }
     panic!("credential {id} stayed {from}");
 }
-
-pub fn openssl_available() -> bool {
-    std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Runs openssl with args, returns stdout; panics with stderr on failure.
-pub fn openssl(args: &[&str]) -> String {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
