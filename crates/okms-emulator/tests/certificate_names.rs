@@ -8,24 +8,9 @@ mod common;
 use common::*;
 use der::{Decode, DecodePem, Encode, Tag, Tagged, oid::ObjectIdentifier};
 use okms_test_support::interop;
-use reqwest::{Method, StatusCode};
 use x509_cert::{Certificate, name::Name};
 
 const OID_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-
-/// Creates a credential with a generated key and returns its certificate, PEM, once READY.
-fn issued_certificate_pem(emu: &okms_emulator::RunningEmulator) -> String {
-    let (status, v) = json(signed(
-        emu,
-        Method::POST,
-        &cred_path(emu),
-        Some(&create_body("")),
-    ));
-    assert_eq!(status, StatusCode::OK, "{v}");
-    let id = v["id"].as_str().unwrap().to_owned();
-    let (_, got) = wait_while(emu, &id, "CREATING");
-    got["certificatePEM"].as_str().unwrap().to_owned()
-}
 
 /// The tag and the text of the one CN attribute of `name`.
 fn common_name(name: &Name) -> (Tag, String) {
@@ -46,7 +31,7 @@ fn common_name(name: &Name) -> (Tag, String) {
 #[test]
 fn issuer_and_subject_cn_are_printable_strings() {
     let emu = start(fast());
-    let pem = issued_certificate_pem(&emu);
+    let (_, pem, _) = ready_credential(&emu);
     let cert = Certificate::from_pem(pem.as_bytes()).unwrap();
     let tbs = cert.tbs_certificate();
 
@@ -100,7 +85,7 @@ fn openssl_reads_printable_names_and_verifies_the_chain() {
         return;
     };
     let emu = start(fast());
-    let pem = issued_certificate_pem(&emu);
+    let (_, pem, _) = ready_credential(&emu);
     let dir = tempfile::tempdir().unwrap();
     let cert_file = dir.path().join("client.cert");
     std::fs::write(&cert_file, &pem).unwrap();

@@ -10,21 +10,6 @@ use okms_emulator::{ClientAuth, EmulatorConfig, RunningEmulator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// Creates a credential without CSR, waits until READY, returns (id, cert PEM, key PEM).
-fn ready_credential(emu: &RunningEmulator) -> (String, String, String) {
-    let (status, v) = json(signed(
-        emu,
-        Method::POST,
-        &cred_path(emu),
-        Some(&create_body("")),
-    ));
-    assert_eq!(status, StatusCode::OK, "{v}");
-    let id = v["id"].as_str().unwrap().to_owned();
-    let key = v["privateKeyPEM"].as_str().unwrap().to_owned();
-    let (_, got) = wait_while(emu, &id, "CREATING");
-    (id, got["certificatePEM"].as_str().unwrap().to_owned(), key)
-}
-
 fn mtls_client(emu: &RunningEmulator, identity: Option<(&str, &str)>) -> reqwest::blocking::Client {
     install_provider();
     let ca = reqwest::Certificate::from_pem(emu.info().ca_pem.as_bytes()).unwrap();

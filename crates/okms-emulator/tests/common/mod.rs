@@ -116,3 +116,18 @@ pub fn wait_while(emu: &RunningEmulator, id: &str, from: &str) -> (StatusCode, V
     }
     panic!("credential {id} stayed {from}");
 }
+
+/// Creates a credential without CSR, waits until READY, returns (id, cert PEM, key PEM).
+pub fn ready_credential(emu: &RunningEmulator) -> (String, String, String) {
+    let (status, v) = json(signed(
+        emu,
+        Method::POST,
+        &cred_path(emu),
+        Some(&create_body("")),
+    ));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let key = v["privateKeyPEM"].as_str().unwrap().to_owned();
+    let (_, got) = wait_while(emu, &id, "CREATING");
+    (id, got["certificatePEM"].as_str().unwrap().to_owned(), key)
+}
