@@ -10,18 +10,6 @@ use okms_emulator::{ClientAuth, EmulatorConfig, RunningEmulator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-fn mtls_client(emu: &RunningEmulator, identity: Option<(&str, &str)>) -> reqwest::blocking::Client {
-    install_provider();
-    let ca = reqwest::Certificate::from_pem(emu.info().ca_pem.as_bytes()).unwrap();
-    let mut b = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .tls_certs_only([ca]);
-    if let Some((cert, key)) = identity {
-        b = b.identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
-    }
-    b.build().unwrap()
-}
-
 fn kms_get(
     client: &reqwest::blocking::Client,
     emu: &RunningEmulator,

@@ -115,6 +115,18 @@ pub fn ok_with_stderr(command: &mut Command) -> (String, String) {
     (stdout, stderr)
 }
 
+/// Waits up to five seconds for the KMS to refuse a deleted credential: `accepted` runs the
+/// mutual-TLS check and says whether it still got in.
+pub fn until_refused(mut accepted: impl FnMut() -> bool) {
+    for _ in 0..50 {
+        if !accepted() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the KMS still accepts a deleted credential");
+}
+
 /// The mode bits of a file.
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;

@@ -131,3 +131,20 @@ pub fn ready_credential(emu: &RunningEmulator) -> (String, String, String) {
     let (_, got) = wait_while(emu, &id, "CREATING");
     (id, got["certificatePEM"].as_str().unwrap().to_owned(), key)
 }
+
+/// A client of the KMS that trusts the emulator's CA and presents `identity` (certificate and
+/// key PEM), if any.
+pub fn mtls_client(
+    emu: &RunningEmulator,
+    identity: Option<(&str, &str)>,
+) -> reqwest::blocking::Client {
+    install_provider();
+    let ca = reqwest::Certificate::from_pem(emu.info().ca_pem.as_bytes()).unwrap();
+    let mut b = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .tls_certs_only([ca]);
+    if let Some((cert, key)) = identity {
+        b = b.identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
+    }
+    b.build().unwrap()
+}
