@@ -6,6 +6,14 @@
 //! test returns early; under `OKMS_REQUIRE_INTEROP=1` (CI) they panic instead, naming what to
 //! install, so that a missing package never passes silently there. The handles they return are
 //! the only way to run the tools, so no test can run one without having asked first.
+//!
+//! ```no_run
+//! # let dir = std::path::Path::new("/tmp/okms-doc");
+//! let Some(openssl) = okms_test_support::interop::openssl("my interop tests") else {
+//!     return; // skipped, loudly (or a failure when OKMS_REQUIRE_INTEROP=1)
+//! };
+//! openssl.verify_csr(dir, "req.csr");
+//! ```
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -255,5 +263,92 @@ impl PythonCryptography {
     /// Runs the Python program `code` (`python3 -c`) in `dir`, which must succeed; its stdout.
     pub fn run(&self, dir: &Path, code: &str) -> String {
         self.ok(dir, &["-c", code])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_pki_issues_a_client_certificate_openssl_verifies() {
+        let Some(openssl) = openssl("okms-test-support's own openssl tests") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        openssl.test_ca(d, "ca");
+        let ca = std::fs::read(d.join("ca.pem")).unwrap();
+        openssl.test_ca(d, "ca");
+        assert_eq!(
+            std::fs::read(d.join("ca.pem")).unwrap(),
+            ca,
+            "an existing CA is kept"
+        );
+        openssl.ec_key_and_csr(d, "client");
+        assert!(
+            std::fs::read_to_string(d.join("client.key"))
+                .unwrap()
+                .starts_with("-----BEGIN EC PRIVATE KEY-----")
+        );
+        openssl.verify_csr(d, "client.csr");
+        openssl.issue(
+            d,
+            "ca",
+            "client",
+            "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+        );
+        openssl.verify_client_certificate(d, "ca.pem", "client.pem");
+        // The certificate holds the key's public key, which an encrypted copy gives too.
+        let from_key = openssl.public_key_der(d, "client.key", None);
+        let cert_pub = openssl.ok(d, &["x509", "-in", "client.pem", "-noout", "-pubkey"]);
+        std::fs::write(d.join("cert-pub.pem"), cert_pub).unwrap();
+        let from_cert = openssl.ok(
+            d,
+            &["pkey", "-pubin", "-in", "cert-pub.pem", "-outform", "DER"],
+        );
+        assert_eq!(from_key, from_cert);
+        openssl.ok(
+            d,
+            &[
+                "pkey",
+                "-in",
+                "client.key",
+                "-aes-256-cbc",
+                "-passout",
+                "pass:pw",
+                "-out",
+                "enc.pem",
+            ],
+        );
+        assert_eq!(openssl.public_key_der(d, "enc.pem", Some("pw")), from_key);
+        // Another CA did not issue it.
+        openssl.test_ca(d, "other");
+        let refused = openssl.output(
+            d,
+            &[
+                "verify",
+                "-CAfile",
+                "other.pem",
+                "-purpose",
+                "sslclient",
+                "client.pem",
+            ],
+        );
+        assert!(!refused.status.success());
+    }
+
+    #[test]
+    fn python_runs_a_program_and_returns_what_it_prints() {
+        let Some(python) = python_cryptography("okms-test-support's own Python test") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let out = python.run(
+            dir.path(),
+            "import cryptography, os; print(os.path.realpath(os.getcwd()))",
+        );
+        let cwd = dir.path().canonicalize().unwrap();
+        assert_eq!(out.trim_end(), cwd.to_str().unwrap());
     }
 }

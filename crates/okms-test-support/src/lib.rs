@@ -103,8 +103,34 @@ pub fn init_token_dir(dir: &Path) -> PathBuf {
 /// The skip rule: a missing tool fails the test when `require_var` is `1` (CI), else it is a
 /// loud skip line on stderr and the caller returns early.
 fn missing_tool(msg: &str, require_var: &str) {
-    if std::env::var(require_var).as_deref() == Ok("1") {
+    skip_or_fail(
+        msg,
+        require_var,
+        std::env::var(require_var).as_deref() == Ok("1"),
+    );
+}
+
+fn skip_or_fail(msg: &str, require_var: &str, required: bool) {
+    if required {
         panic!("{msg} ({require_var}=1 makes this a failure)");
     }
     eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_is_a_skip_unless_required() {
+        skip_or_fail("frobnicate is not installed", "OKMS_REQUIRE_FROB", false);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "frobnicate is not installed (OKMS_REQUIRE_FROB=1 makes this a failure)"
+    )]
+    fn a_missing_tool_fails_when_required() {
+        skip_or_fail("frobnicate is not installed", "OKMS_REQUIRE_FROB", true);
+    }
 }
