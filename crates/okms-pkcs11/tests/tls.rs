@@ -197,8 +197,20 @@ fn handshake(
     Ok(used[0])
 }
 
-/// What the skip message names when openssl, which issues the test certificates, is missing.
-const OPENSSL_FOR: &str = "the PKCS#11 TLS tests (openssl issues their certificates)";
+/// Runs `body` on a fresh token (see `common::with_token`) with a directory holding the test
+/// CA and the server certificate. Skipped loudly without openssl, which issues them.
+fn with_token_and_pki(test: &str, body: impl FnOnce(&Env, Openssl, &Path)) {
+    let Some(openssl) =
+        interop::openssl("the PKCS#11 TLS tests (openssl issues their certificates)")
+    else {
+        return;
+    };
+    with_token(test, |env| {
+        let dir = tempfile::tempdir().unwrap();
+        make_ca_and_server(openssl, dir.path());
+        body(env, openssl, dir.path());
+    });
+}
 
 fn uri(s: &str) -> Pkcs11Uri {
     s.parse().unwrap()
@@ -222,13 +234,7 @@ fn signer(env: &Env, alg: KeyAlgorithm, label: &str, generate: bool) -> TokenSig
 
 #[test]
 fn tls_ecdsa_on_token() {
-    let Some(openssl) = interop::openssl(OPENSSL_FOR) else {
-        return;
-    };
-    with_token("tls_ecdsa_on_token", |env| {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        make_ca_and_server(openssl, d);
+    with_token_and_pki("tls_ecdsa_on_token", |env, openssl, d| {
         for (alg, scheme) in [
             (
                 KeyAlgorithm::EcdsaP256,
@@ -299,13 +305,7 @@ fn tls_ecdsa_on_token() {
 
 #[test]
 fn tls_rsa_on_token() {
-    let Some(openssl) = interop::openssl(OPENSSL_FOR) else {
-        return;
-    };
-    with_token("tls_rsa_on_token", |env| {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        make_ca_and_server(openssl, d);
+    with_token_and_pki("tls_rsa_on_token", |env, openssl, d| {
         let s = signer(env, KeyAlgorithm::Rsa2048, "tls-rsa", true);
         let cert = client_cert(openssl, d, "tls-rsa", &s);
         let key = TlsSigningKey::new(s);
