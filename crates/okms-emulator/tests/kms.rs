@@ -181,8 +181,10 @@ fn required_client_auth_fails_handshake_without_certificate() {
 fn curl_with_cert_key_cacert() {
     let curl = std::process::Command::new("curl").arg("--version").output();
     if !curl.is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "SKIPPED: curl not found; the mTLS call with curl --cert --key --cacert was not run"
+        okms_test_support::skip_or_fail(
+            "curl is not installed; install it with `apt-get install curl` to run the mTLS call \
+             with curl --cert --key --cacert",
+            "OKMS_REQUIRE_INTEROP",
         );
         return;
     }

@@ -18,7 +18,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::missing_tool;
+use crate::skip_or_fail;
 
 const REQUIRE_VAR: &str = "OKMS_REQUIRE_INTEROP";
 
@@ -37,7 +37,7 @@ pub fn openssl(tests: &str) -> Option<Openssl> {
     if runs("openssl", &["version"]) {
         return Some(Openssl(()));
     }
-    missing_tool(
+    skip_or_fail(
         &format!(
             "the openssl command is not installed; install it with `apt-get install openssl` \
              to run {tests}"
@@ -53,7 +53,7 @@ pub fn python_cryptography(tests: &str) -> Option<PythonCryptography> {
     if runs("python3", &["-c", "import cryptography"]) {
         return Some(PythonCryptography(()));
     }
-    missing_tool(
+    skip_or_fail(
         &format!(
             "python3 with the cryptography package is not installed; install it with \
              `apt-get install python3-cryptography` (or `pip install cryptography`) to run {tests}"

@@ -2,10 +2,11 @@
 //! the test's own, and ([`interop`]) the openssl command and Python `cryptography`, which
 //! check what our crates write.
 //!
-//! One skip rule for every outside tool: when it is missing, a loud `SKIPPED: ...` line on
-//! stderr and the test returns early, or a panic naming what to install when the tool's
-//! `OKMS_REQUIRE_*` variable is `1` (CI): `OKMS_REQUIRE_SOFTHSM` for SoftHSM2,
-//! `OKMS_REQUIRE_INTEROP` for openssl and Python `cryptography`.
+//! One skip rule ([`skip_or_fail`]) for everything outside the repository a test needs: when
+//! it is missing, a loud `SKIPPED: ...` line on stderr and the test returns early, or a panic
+//! naming what to install when its `OKMS_REQUIRE_*` variable is `1` (CI):
+//! `OKMS_REQUIRE_SOFTHSM` for SoftHSM2, `OKMS_REQUIRE_INTEROP` for openssl and Python
+//! `cryptography`, `OKMS_REQUIRE_SCHEMA` for OVHcloud's API schema.
 //!
 //! Only for `[dev-dependencies]`: it panics on setup failures, as a test fixture should, and
 //! is never a dependency of a library or of the binary. It knows nothing of okms-rs's crates,
@@ -55,7 +56,7 @@ pub fn softhsm_module(hint_paths: &[&str], tests: &str) -> Option<PathBuf> {
     match found {
         Some(module) if util => Some(module),
         _ => {
-            missing_tool(
+            skip_or_fail(
                 &format!(
                     "SoftHSM2 is not installed (module libsofthsm2.so and softhsm2-util); \
                      install it with `apt-get install softhsm2` to run {tests}"
@@ -100,21 +101,22 @@ pub fn init_token_dir(dir: &Path) -> PathBuf {
     conf
 }
 
-/// The skip rule: a missing tool fails the test when `require_var` is `1` (CI), else it is a
-/// loud skip line on stderr and the caller returns early.
-fn missing_tool(msg: &str, require_var: &str) {
-    skip_or_fail(
+/// The skip rule, for a missing tool or file a test needs (`msg` says what is missing and how
+/// to get it): a failure when `require_var` is `1` (CI), else a loud skip line on stderr, and
+/// the caller returns early.
+pub fn skip_or_fail(msg: &str, require_var: &str) {
+    skip_or_fail_when(
         msg,
         require_var,
         std::env::var(require_var).as_deref() == Ok("1"),
     );
 }
 
-fn skip_or_fail(msg: &str, require_var: &str, required: bool) {
+fn skip_or_fail_when(msg: &str, require_var: &str, required: bool) {
     if required {
         panic!("{msg} ({require_var}=1 makes this a failure)");
     }
-    eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
+    eprintln!("\n!!!!!!!! SKIPPED: {msg}; set {require_var}=1 to make this a failure !!!!!!!!\n");
 }
 
 #[cfg(test)]
@@ -123,7 +125,7 @@ mod tests {
 
     #[test]
     fn a_missing_tool_is_a_skip_unless_required() {
-        skip_or_fail("frobnicate is not installed", "OKMS_REQUIRE_FROB", false);
+        skip_or_fail_when("frobnicate is not installed", "OKMS_REQUIRE_FROB", false);
     }
 
     #[test]
@@ -131,6 +133,6 @@ mod tests {
         expected = "frobnicate is not installed (OKMS_REQUIRE_FROB=1 makes this a failure)"
     )]
     fn a_missing_tool_fails_when_required() {
-        skip_or_fail("frobnicate is not installed", "OKMS_REQUIRE_FROB", true);
+        skip_or_fail_when("frobnicate is not installed", "OKMS_REQUIRE_FROB", true);
     }
 }
