@@ -206,15 +206,7 @@ fn service_account_submits_a_csr_then_gets_lists_and_deletes() {
 
     ok(online(&emulator, AuthMethod::OAuth2, d).args(["credential", "delete", &id, "--yes"]));
     // A deleted credential no longer opens the domain.
-    let mut refused = false;
-    for _ in 0..50 {
-        if !check(&emulator, d, "app.cert", "app.key").status.success() {
-            refused = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(refused, "the KMS still accepts a deleted credential");
+    common::until_refused(|| check(&emulator, d, "app.cert", "app.key").status.success());
 }
 
 #[test]

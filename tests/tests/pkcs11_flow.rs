@@ -74,14 +74,7 @@ impl TokenHost {
 
 /// Runs `command`, which must exit 0, and checks the PIN is not in its output.
 fn ok_no_pin(command: &mut Command) -> String {
-    let output = command.output().expect("run okms-cli");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{command:?} failed with {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
+    let (stdout, stderr) = common::ok_with_stderr(command);
     assert!(
         !stdout.contains(PIN) && !stderr.contains(PIN),
         "the PIN was printed by {command:?}:\n{stdout}\n{stderr}"
@@ -233,20 +226,13 @@ fn token_flow(algorithm: &str) {
     // Once the credential is deleted, the KMS refuses the token-signed handshake.
     let id = cert.credential_id().unwrap();
     ok(online(&emulator, AuthMethod::Signature, net).args(["credential", "delete", &id, "--yes"]));
-    let mut refused = false;
-    for _ in 0..50 {
-        if !check_cmd(&host, &emulator, &uri)
+    common::until_refused(|| {
+        check_cmd(&host, &emulator, &uri)
             .output()
             .unwrap()
             .status
             .success()
-        {
-            refused = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(refused, "the KMS still accepts a deleted credential");
+    });
 }
 
 #[test]

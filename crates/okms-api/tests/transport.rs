@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use okms_api::{
     Auth, Client, ClientKey, Config, Endpoint, Error, ReqwestTransport, TokioClock, Transport,
     TransportErrorKind,
 };
+use okms_test_support::interop::{self, Openssl};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -270,102 +270,15 @@ async fn redirects_are_not_followed() {
 
 // ---- mutual TLS ----
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+/// What the skip message names when openssl, which issues the test certificates, is missing.
+const OPENSSL_FOR: &str = "the mutual-TLS tests (openssl issues their certificates)";
 
-/// CA, server certificate for 127.0.0.1, client certificate (SEC1 key as OVHcloud returns).
-fn make_pki(dir: &Path, ca: &str, leaf: &str, ext: &str) {
-    let key = format!("{leaf}.key");
-    if !dir.join(format!("{ca}.pem")).exists() {
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                &format!("{ca}.key"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-new",
-                "-key",
-                &format!("{ca}.key"),
-                "-subj",
-                &format!("/CN={ca}"),
-                "-days",
-                "2",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign",
-                "-out",
-                &format!("{ca}.pem"),
-            ],
-        );
-    }
-    openssl(
-        dir,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            &key,
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-key",
-            &key,
-            "-subj",
-            &format!("/CN={leaf}"),
-            "-out",
-            &format!("{leaf}.csr"),
-        ],
-    );
-    std::fs::write(dir.join(format!("{leaf}.ext")), ext).unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{leaf}.csr"),
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{leaf}.ext"),
-            "-out",
-            &format!("{leaf}.pem"),
-        ],
-    );
+/// The test CA `ca` (made once per directory) and a leaf it issues: `{leaf}.key` (SEC1 key as
+/// OVHcloud returns) and `{leaf}.pem`, with the openssl extension lines `ext`.
+fn make_pki(openssl: Openssl, dir: &Path, ca: &str, leaf: &str, ext: &str) {
+    openssl.test_ca(dir, ca);
+    openssl.ec_key_and_csr(dir, leaf);
+    openssl.issue(dir, ca, leaf, ext);
 }
 
 fn read(dir: &Path, f: &str) -> String {
@@ -437,21 +350,27 @@ async fn write_all<S: AsyncWrite + Unpin>(s: &mut S, b: &[u8]) {
 
 #[tokio::test]
 async fn mutual_tls_check() {
+    let Some(openssl) = interop::openssl(OPENSSL_FOR) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     make_pki(
+        openssl,
         d,
         "ca",
         "server",
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
     );
     make_pki(
+        openssl,
         d,
         "ca",
         "client",
         "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
     );
     make_pki(
+        openssl,
         d,
         "otherca",
         "stranger",
@@ -576,16 +495,20 @@ impl rustls::sign::SigningKey for Pkcs1Only {
 #[tokio::test]
 async fn rsa_signer_without_pss_gets_a_tls12_connection() {
     use rustls_pki_types::pem::PemObject;
+    let Some(openssl) = interop::openssl(OPENSSL_FOR) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     make_pki(
+        openssl,
         d,
         "ca",
         "server",
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
     );
     // An RSA client certificate from the same CA.
-    openssl(
+    openssl.ok(
         d,
         &[
             "genpkey",
@@ -597,36 +520,17 @@ async fn rsa_signer_without_pss_gets_a_tls12_connection() {
             "rsa.key",
         ],
     );
-    openssl(
+    openssl.ok(
         d,
         &[
             "req", "-new", "-key", "rsa.key", "-subj", "/CN=rsa", "-out", "rsa.csr",
         ],
     );
-    std::fs::write(
-        d.join("rsa.ext"),
-        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(
+    openssl.issue(
         d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "rsa.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "rsa.ext",
-            "-out",
-            "rsa.pem",
-        ],
+        "ca",
+        "rsa",
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
     );
     let (url, _server) = mtls_server(d, common::OKMS).await;
     let der =

@@ -1,10 +1,11 @@
 //! Interop with openssl: what `okms-cli` writes, openssl reads, and the other way round.
-//! Skipped loudly when openssl is missing, unless OKMS_REQUIRE_INTEROP is set.
+//! Skipped loudly when openssl is missing, unless OKMS_REQUIRE_INTEROP=1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use common::{Sandbox, have_openssl, openssl, stderr_of, stdout_of};
+use common::{Sandbox, stderr_of, stdout_of};
+use okms_test_support::interop;
 
 const ALGORITHMS: [&str; 6] = [
     "ecdsa-p256",
@@ -15,16 +16,11 @@ const ALGORITHMS: [&str; 6] = [
     "rsa-4096",
 ];
 
-/// The public key openssl extracts from a file, as PEM.
-fn openssl_pubkey(s: &Sandbox, args: &[&str]) -> String {
-    stdout_of(&openssl(s.dir.path(), args))
-}
-
 #[test]
 fn openssl_verifies_every_csr_and_opens_every_key() {
-    if !have_openssl() {
+    let Some(openssl) = interop::openssl("the okms-cli openssl interop tests") else {
         return;
-    }
+    };
     let s = Sandbox::new();
     for alg in ALGORITHMS {
         let key = format!("{alg}.key");
@@ -46,24 +42,16 @@ fn openssl_verifies_every_csr_and_opens_every_key() {
             ])
             .assert()
             .success();
-        let out = openssl(s.dir.path(), &["req", "-verify", "-noout", "-in", &csr]);
-        assert!(
-            stderr_of(&out).contains("verify OK") || stdout_of(&out).contains("verify OK"),
-            "{alg}: {}",
-            stderr_of(&out)
-        );
-        openssl(s.dir.path(), &["pkey", "-noout", "-in", &key]);
+        openssl.verify_csr(s.dir.path(), &csr);
+        openssl.ok(s.dir.path(), &["pkey", "-noout", "-in", &key]);
         // Same public key in the key, the CSR and `okms-cli key pub`.
-        let from_key = openssl_pubkey(&s, &["pkey", "-pubout", "-in", &key]);
-        let from_csr = openssl_pubkey(&s, &["req", "-pubkey", "-noout", "-in", &csr]);
+        let from_key = openssl.text(s.dir.path(), &["pkey", "-pubout", "-in", &key]);
+        let from_csr = openssl.text(s.dir.path(), &["req", "-pubkey", "-noout", "-in", &csr]);
         let ours = stdout_of(&s.cmd().args(["key", "pub", &key]).output().unwrap());
         assert_eq!(from_key, from_csr, "{alg}");
         assert_eq!(from_key, ours, "{alg}");
         // openssl sees the subject and the SAN we asked for.
-        let text = stdout_of(&openssl(
-            s.dir.path(),
-            &["req", "-noout", "-text", "-in", &csr],
-        ));
+        let text = openssl.text(s.dir.path(), &["req", "-noout", "-text", "-in", &csr]);
         assert!(
             text.contains("CN = app1") || text.contains("CN=app1"),
             "{alg}: {text}"
@@ -74,9 +62,9 @@ fn openssl_verifies_every_csr_and_opens_every_key() {
 
 #[test]
 fn openssl_opens_encrypted_and_traditional_keys() {
-    if !have_openssl() {
+    let Some(openssl) = interop::openssl("the okms-cli openssl interop tests") else {
         return;
-    }
+    };
     let s = Sandbox::new();
     s.write("pw", "interop pass\n");
     for alg in ["ecdsa-p256", "ecdsa-p521", "rsa-2048"] {
@@ -95,17 +83,16 @@ fn openssl_opens_encrypted_and_traditional_keys() {
             ])
             .assert()
             .success();
-        openssl(
+        openssl.ok(
             s.dir.path(),
             &["pkey", "-noout", "-in", &enc, "-passin", "file:pw"],
         );
         // And the wrong passphrase is refused by openssl too: the key really is encrypted.
         s.write("bad-pw", "nope\n");
-        let bad = std::process::Command::new("openssl")
-            .args(["pkey", "-noout", "-in", &enc, "-passin", "file:bad-pw"])
-            .current_dir(s.dir.path())
-            .output()
-            .unwrap();
+        let bad = openssl.output(
+            s.dir.path(),
+            &["pkey", "-noout", "-in", &enc, "-passin", "file:bad-pw"],
+        );
         assert!(
             !bad.status.success(),
             "{alg}: openssl opened the key with a wrong passphrase"
@@ -125,19 +112,19 @@ fn openssl_opens_encrypted_and_traditional_keys() {
             ])
             .assert()
             .success();
-        openssl(s.dir.path(), &["pkey", "-noout", "-in", &trad]);
+        openssl.ok(s.dir.path(), &["pkey", "-noout", "-in", &trad]);
     }
 }
 
 #[test]
 fn keys_made_by_openssl_sign_csrs_openssl_verifies() {
-    if !have_openssl() {
+    let Some(openssl) = interop::openssl("the okms-cli openssl interop tests") else {
         return;
-    }
+    };
     let s = Sandbox::new();
     let d = s.dir.path();
     s.write("pw", "osslpass\n");
-    openssl(
+    openssl.ok(
         d,
         &[
             "genpkey",
@@ -149,7 +136,7 @@ fn keys_made_by_openssl_sign_csrs_openssl_verifies() {
             "p256-pkcs8.key",
         ],
     );
-    openssl(
+    openssl.ok(
         d,
         &[
             "ecparam",
@@ -160,11 +147,11 @@ fn keys_made_by_openssl_sign_csrs_openssl_verifies() {
             "p384-sec1.key",
         ],
     );
-    openssl(
+    openssl.ok(
         d,
         &["genrsa", "-traditional", "-out", "rsa-pkcs1.key", "2048"],
     );
-    openssl(
+    openssl.ok(
         d,
         &[
             "genpkey",
@@ -179,7 +166,7 @@ fn keys_made_by_openssl_sign_csrs_openssl_verifies() {
             "p521-enc.key",
         ],
     );
-    openssl(
+    openssl.ok(
         d,
         &[
             "pkey",
@@ -216,7 +203,7 @@ fn keys_made_by_openssl_sign_csrs_openssl_verifies() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{key}: {}", stderr_of(&out));
-        openssl(d, &["req", "-verify", "-noout", "-in", &csr]);
+        openssl.verify_csr(d, &csr);
         s.cmd()
             .args([
                 "csr",
@@ -234,9 +221,9 @@ fn keys_made_by_openssl_sign_csrs_openssl_verifies() {
 
 #[test]
 fn cert_show_reads_an_openssl_certificate_and_checks_the_key() {
-    if !have_openssl() {
+    let Some(openssl) = interop::openssl("the okms-cli openssl interop tests") else {
         return;
-    }
+    };
     let s = Sandbox::new();
     let d = s.dir.path();
     s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
@@ -247,7 +234,7 @@ fn cert_show_reads_an_openssl_certificate_and_checks_the_key() {
         "[ext]\nsubjectAltName = critical, otherName:1.3.6.1.4.1.311.20.2.3;UTF8:okms.domain:e90c5841-f39e-4983-8596-62ff0c538b6b\n\
          keyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\n",
     );
-    openssl(
+    openssl.ok(
         d,
         &[
             "x509",
@@ -299,17 +286,9 @@ fn cert_show_reads_an_openssl_certificate_and_checks_the_key() {
 
 #[test]
 fn python_cryptography_loads_csr_and_key() {
-    let have_py = std::process::Command::new("python3")
-        .args(["-c", "import cryptography"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_py {
-        if std::env::var_os("OKMS_REQUIRE_INTEROP").is_some() {
-            panic!("python3 with `cryptography` is required (OKMS_REQUIRE_INTEROP is set)");
-        }
-        eprintln!("SKIPPED: python3 `cryptography` not found; interop check did not run");
+    let Some(python) = interop::python_cryptography("the okms-cli Python interop test") else {
         return;
-    }
+    };
     let s = Sandbox::new();
     for alg in ["ecdsa-p256", "ecdsa-p384", "rsa-2048"] {
         let key = format!("{alg}.key");
@@ -322,11 +301,6 @@ fn python_cryptography_loads_csr_and_key() {
              pub = lambda x: x.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)\n\
              assert pub(k.public_key()) == pub(c.public_key())\nprint('ok')\n"
         );
-        let out = std::process::Command::new("python3")
-            .args(["-c", &script])
-            .current_dir(s.dir.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{alg}: {}", stderr_of(&out));
+        python.run(s.dir.path(), &script);
     }
 }

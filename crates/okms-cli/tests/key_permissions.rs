@@ -7,17 +7,13 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::Sandbox;
+use common::{Sandbox, stderr_of};
 
 const KEY: &str = include_str!("fixtures/client.key");
 
 fn write_mode(path: &Path, text: &str, mode: u32) {
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -37,8 +33,7 @@ fn world_readable_key_warns_with_the_fix() {
     // The warning never shows key material.
     assert!(!err.contains("BEGIN"), "{err}");
     // Nothing was changed on disk: a warning only.
-    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o644);
+    assert_eq!(sb.mode("key.pem"), 0o644);
 }
 
 #[test]

@@ -5,7 +5,6 @@
 mod common;
 mod online_common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{Sandbox, stderr_of};
@@ -14,10 +13,6 @@ use yaml_serde::Value;
 
 fn yaml(path: &Path) -> Value {
     yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 fn abs(s: &Sandbox, name: &str) -> String {
@@ -46,8 +41,8 @@ fn generated_key_profile_goes_to_the_home_okms_yaml() {
         .success();
     // HOME is the sandbox (see online_common::bare_env).
     let file = s.path(".ovh-kms/okms.yaml");
-    assert_eq!(mode(&file), 0o600);
-    assert_eq!(mode(&s.path(".ovh-kms")), 0o700);
+    assert_eq!(s.mode(".ovh-kms/okms.yaml"), 0o600);
+    assert_eq!(s.mode(".ovh-kms"), 0o700);
     let v = yaml(&file);
     assert_eq!(v["version"], Value::from(1));
     assert_eq!(v["profile"], Value::from("prod"));
@@ -114,7 +109,7 @@ fn csr_profile_keeps_the_rest_of_a_local_okms_yaml_and_needs_force_to_repoint() 
         v["profiles"]["dev"]["restapi"]["auth"]["key"],
         Value::from(abs(&s, "k.key"))
     );
-    assert_eq!(mode(&s.path("okms.yaml")), 0o600);
+    assert_eq!(s.mode("okms.yaml"), 0o600);
     assert!(!s.exists(".ovh-kms"), "./okms.yaml wins over the home one");
 
     // Pointing the profile at another certificate is refused before anything is sent.

@@ -8,14 +8,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use common::Sandbox;
 use predicates::prelude::*;
 
-use okms_test_support::{PIN, TOKEN};
+use okms_test_support::{PIN, TOKEN, interop};
 
 fn softhsm_module() -> Option<PathBuf> {
     okms_test_support::softhsm_module(okms_pkcs11::SOFTHSM2_HINT_PATHS, "the PKCS#11 CLI tests")
@@ -72,17 +71,12 @@ impl Hsm {
     }
 }
 
-fn openssl(args: &[&str], dir: &Path) -> std::process::Output {
-    StdCommand::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed for the CSR checks")
-}
-
 #[test]
 fn key_new_list_and_csr_on_token() {
     let Some(h) = Hsm::new() else { return };
+    let Some(openssl) = interop::openssl("the PKCS#11 CLI CSR checks") else {
+        return;
+    };
     // Generate, writing the public key too.
     let out = h
         .cmd()
@@ -164,20 +158,13 @@ fn key_new_list_and_csr_on_token() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Wrote CSR to client.csr."));
-    let v = openssl(
-        &["req", "-verify", "-noout", "-in", "client.csr"],
-        h.sb.dir.path(),
-    );
-    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    openssl.verify_csr(h.sb.dir.path(), "client.csr");
     // The CSR carries the token key's public key.
-    let pubkey = openssl(
-        &["req", "-pubkey", "-noout", "-in", "client.csr"],
+    let pubkey = openssl.text(
         h.sb.dir.path(),
+        &["req", "-pubkey", "-noout", "-in", "client.csr"],
     );
-    assert_eq!(
-        String::from_utf8(pubkey.stdout).unwrap(),
-        h.sb.read_string("client.pub")
-    );
+    assert_eq!(pubkey, h.sb.read_string("client.pub"));
     h.cmd()
         .args(["csr", "verify", "client.csr", "--key", &h.uri("client")])
         .assert()
@@ -207,6 +194,9 @@ fn key_new_list_and_csr_on_token() {
 #[test]
 fn rsa_key_and_pin_source() {
     let Some(h) = Hsm::new() else { return };
+    let Some(openssl) = interop::openssl("the PKCS#11 CLI CSR checks") else {
+        return;
+    };
     let out = h.key_new("rsa-2048", "rsa-client");
     assert!(
         out.contains("Generated rsa-2048 key \"rsa-client\""),
@@ -231,11 +221,7 @@ fn rsa_key_and_pin_source() {
         ])
         .assert()
         .success();
-    let v = openssl(
-        &["req", "-verify", "-noout", "-in", "rsa.csr"],
-        h.sb.dir.path(),
-    );
-    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    openssl.verify_csr(h.sb.dir.path(), "rsa.csr");
     h.cmd()
         .args(["csr", "show", "rsa.csr"])
         .assert()

@@ -2,10 +2,8 @@
 //! SAN, clientAuth), made here by openssl from one of our CSRs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use okms_csr::{Certificate, CsrBuilder, KeyAlgorithm, PrivateKey, same_public_key};
+use okms_test_support::interop::{self, Openssl};
 use time::macros::datetime;
 
 const EXT: &str = "[ext]
@@ -14,15 +12,14 @@ extendedKeyUsage = clientAuth
 keyUsage = critical, digitalSignature, keyAgreement
 ";
 
-fn issue(d: &std::path::Path, key: &PrivateKey, serial: &str) -> Certificate {
+fn issue(openssl: Openssl, d: &std::path::Path, key: &PrivateKey, serial: &str) -> Certificate {
     let csr = CsrBuilder::new("CN=e90c5841-f39e-4983-8596-62ff0c538b6b".parse().unwrap())
         .build(key)
         .unwrap();
     std::fs::write(d.join("req.pem"), csr.to_pem()).unwrap();
     std::fs::write(d.join("ext.cnf"), EXT).unwrap();
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "x509",
             "-req",
@@ -46,11 +43,7 @@ fn issue(d: &std::path::Path, key: &PrivateKey, serial: &str) -> Certificate {
     );
     let pem = std::fs::read_to_string(d.join("cert.pem")).unwrap();
     let cert = Certificate::from_pem(&pem).unwrap();
-    let der = ok(
-        d,
-        "openssl",
-        &["x509", "-in", "cert.pem", "-outform", "DER"],
-    );
+    let der = openssl.ok(d, &["x509", "-in", "cert.pem", "-outform", "DER"]);
     assert_eq!(cert.to_der(), der.as_slice());
     assert_eq!(Certificate::parse(&der).unwrap().to_pem(), cert.to_pem());
     cert
@@ -58,14 +51,13 @@ fn issue(d: &std::path::Path, key: &PrivateKey, serial: &str) -> Certificate {
 
 #[test]
 fn okms_like_certificate_is_parsed() {
-    if !have_openssl("okms_like_certificate_is_parsed") {
+    let Some(openssl) = interop::openssl("okms_like_certificate_is_parsed") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "req",
             "-x509",
@@ -85,7 +77,7 @@ fn okms_like_certificate_is_parsed() {
         ],
     );
     let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let cert = issue(d, &key, "0x3f2504e04f8911d39a0c0305e82c3301");
+    let cert = issue(openssl, d, &key, "0x3f2504e04f8911d39a0c0305e82c3301");
     assert_eq!(cert.serial_hex(), "3f2504e04f8911d39a0c0305e82c3301");
     assert_eq!(
         cert.credential_id().as_deref(),
@@ -120,26 +112,26 @@ fn okms_like_certificate_is_parsed() {
     assert_eq!(json["okms_domain"], "e90c5841-f39e-4983-8596-62ff0c538b6b");
 
     // A serial with its top bit set gets a leading 0x00 in DER; the UUID is still 16 bytes.
-    let cert = issue(d, &key, "0xb1e2c3d4e5f60718293a4b5c6d7e8f90");
+    let cert = issue(openssl, d, &key, "0xb1e2c3d4e5f60718293a4b5c6d7e8f90");
     assert_eq!(
         cert.credential_id().as_deref(),
         Some("b1e2c3d4-e5f6-0718-293a-4b5c6d7e8f90")
     );
     // An id starting with 00 loses that byte in DER (minimal integer), with or without a
     // sign byte after it; it is padded back (the emulator's ids do this one time in 256).
-    let cert = issue(d, &key, "0x005a2c3d4e5f60718293a4b5c6d7e8f9");
+    let cert = issue(openssl, d, &key, "0x005a2c3d4e5f60718293a4b5c6d7e8f9");
     assert_eq!(cert.serial_hex(), "5a2c3d4e5f60718293a4b5c6d7e8f9");
     assert_eq!(
         cert.credential_id().as_deref(),
         Some("005a2c3d-4e5f-6071-8293-a4b5c6d7e8f9")
     );
-    let cert = issue(d, &key, "0x00009a3d4e5f60718293a4b5c6d7e8f9");
+    let cert = issue(openssl, d, &key, "0x00009a3d4e5f60718293a4b5c6d7e8f9");
     assert_eq!(
         cert.credential_id().as_deref(),
         Some("00009a3d-4e5f-6071-8293-a4b5c6d7e8f9")
     );
     // A short serial is not a UUID.
-    let cert = issue(d, &key, "0x1234");
+    let cert = issue(openssl, d, &key, "0x1234");
     assert_eq!(cert.credential_id(), None);
     assert_eq!(cert.serial_hex(), "1234");
 }

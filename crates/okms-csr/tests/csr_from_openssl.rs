@@ -1,16 +1,14 @@
 //! CSRs that openssl makes: we verify and inspect them, and reject weak signatures clearly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use okms_csr::{Csr, Error, KeyAlgorithm, PrivateKey};
+use okms_test_support::interop;
 
 #[test]
 fn openssl_csrs_verify_here() {
-    if !have_openssl("openssl_csrs_verify_here") {
+    let Some(openssl) = interop::openssl("openssl_csrs_verify_here") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cases: [(&str, &[&str], &str, &str); 8] = [
@@ -90,7 +88,7 @@ fn openssl_csrs_verify_here() {
             &file,
         ];
         args.extend_from_slice(opts);
-        ok(d, "openssl", &args);
+        openssl.ok(d, &args);
         let csr = Csr::parse(&std::fs::read(d.join(&file)).unwrap()).unwrap();
         csr.verify().unwrap_or_else(|e| panic!("{name}: {e}"));
         let info = csr.info();
@@ -105,14 +103,13 @@ fn openssl_csrs_verify_here() {
 
 #[test]
 fn weak_or_unsupported_csrs_are_explained() {
-    if !have_openssl("weak_or_unsupported_csrs_are_explained") {
+    let Some(openssl) = interop::openssl("weak_or_unsupported_csrs_are_explained") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-subj", "/CN=old",
             "-sha1", "-out", "sha1.csr",
@@ -126,9 +123,8 @@ fn weak_or_unsupported_csrs_are_explained() {
         ),
         other => panic!("{other:?}"),
     }
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "req", "-new", "-newkey", "ed25519", "-nodes", "-keyout", "ed.pem", "-subj", "/CN=ed",
             "-out", "ed.csr",

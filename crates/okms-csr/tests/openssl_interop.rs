@@ -2,13 +2,11 @@
 //! writes in every supported format import here and sign CSRs openssl verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use okms_csr::{
     CsrBuilder, DistinguishedName, Error, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey,
     PublicKey, same_public_key,
 };
+use okms_test_support::interop::{self, Openssl};
 use std::path::Path;
 
 const PASS: &str = "correct horse battery staple";
@@ -18,48 +16,46 @@ fn subject() -> DistinguishedName {
 }
 
 /// Builds a CSR with `key`, writes it, and has openssl verify it.
-fn csr_verified_by_openssl(dir: &Path, key: &PrivateKey, name: &str) {
+fn csr_verified_by_openssl(openssl: Openssl, dir: &Path, key: &PrivateKey, name: &str) {
     let csr = CsrBuilder::new(subject())
         .san("dns:app1.example.com".parse().unwrap())
         .san("ip:192.0.2.7".parse().unwrap())
         .build(key)
         .unwrap();
     std::fs::write(dir.join(name), csr.to_pem()).unwrap();
-    openssl_verify_csr(dir, name);
+    openssl.verify_csr(dir, name);
     // Also a CSR without SANs: no attributes at all.
     let bare = CsrBuilder::new(subject()).build(key).unwrap();
     let bare_name = format!("bare-{name}");
     std::fs::write(dir.join(&bare_name), bare.to_pem()).unwrap();
-    openssl_verify_csr(dir, &bare_name);
+    openssl.verify_csr(dir, &bare_name);
     // openssl -text prints "Requested Extensions:" even when there are none; the ASN.1 dump
     // shows whether the attribute is really there.
-    let bare_dump =
-        String::from_utf8(ok(dir, "openssl", &["asn1parse", "-in", &bare_name])).unwrap();
+    let bare_dump = openssl.text(dir, &["asn1parse", "-in", &bare_name]);
     assert!(
         !bare_dump.contains("Extension Request"),
         "extensionRequest present without SANs:\n{bare_dump}"
     );
-    let dump = String::from_utf8(ok(dir, "openssl", &["asn1parse", "-in", name])).unwrap();
+    let dump = openssl.text(dir, &["asn1parse", "-in", name]);
     assert!(dump.contains("Extension Request"), "{dump}");
 }
 
 #[test]
 fn every_algorithm_csr_and_key_export_open_in_openssl() {
-    if !have_openssl("every_algorithm_csr_and_key_export_open_in_openssl") {
+    let Some(openssl) = interop::openssl("every_algorithm_csr_and_key_export_open_in_openssl")
+    else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for alg in KeyAlgorithm::ALL {
         let key = PrivateKey::generate(alg).unwrap();
         let ours = key.public_key();
-        csr_verified_by_openssl(d, &key, &format!("{alg}.csr"));
+        csr_verified_by_openssl(openssl, d, &key, &format!("{alg}.csr"));
 
-        let text = String::from_utf8(ok(
-            d,
-            "openssl",
-            &["req", "-noout", "-text", "-in", &format!("{alg}.csr")],
-        ))
+        let text = String::from_utf8(
+            openssl.ok(d, &["req", "-noout", "-text", "-in", &format!("{alg}.csr")]),
+        )
         .unwrap();
         let expected_sig = match alg {
             KeyAlgorithm::EcdsaP256 => "ecdsa-with-SHA256",
@@ -92,7 +88,7 @@ fn every_algorithm_csr_and_key_export_open_in_openssl() {
                 "{alg} {fmt:?}"
             );
             std::fs::write(d.join(file), pem.expose()).unwrap();
-            let der = openssl_pubkey_der(d, file, None);
+            let der = openssl.public_key_der(d, file, None);
             assert!(
                 same_public_key(&ours, &PublicKey::from_spki_der(&der).unwrap()),
                 "{alg} {fmt:?}"
@@ -109,13 +105,11 @@ fn every_algorithm_csr_and_key_export_open_in_openssl() {
                 .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
         );
         std::fs::write(d.join("enc.pem"), enc.expose()).unwrap();
-        let der = openssl_pubkey_der(d, "enc.pem", Some(PASS));
+        let der = openssl.public_key_der(d, "enc.pem", Some(PASS));
         assert_eq!(der, ours.spki_der(), "{alg}: encrypted export");
-        let wrong = run_in(
+        let wrong = openssl.output(
             d,
-            "openssl",
             &["pkey", "-in", "enc.pem", "-passin", "pass:nope", "-noout"],
-            b"",
         );
         assert!(
             !wrong.status.success(),
@@ -127,6 +121,7 @@ fn every_algorithm_csr_and_key_export_open_in_openssl() {
 /// Generates a key with openssl (shell commands in `dir`), imports `file`, signs a CSR that
 /// openssl verifies, and checks the public key is the one openssl sees.
 fn openssl_key_roundtrip(
+    openssl: Openssl,
     dir: &Path,
     cmds: &[&[&str]],
     file: &str,
@@ -134,7 +129,7 @@ fn openssl_key_roundtrip(
     expected: KeyAlgorithm,
 ) {
     for cmd in cmds {
-        ok(dir, "openssl", cmd);
+        openssl.ok(dir, cmd);
     }
     let bytes = std::fs::read(dir.join(file)).unwrap();
     let pass = passphrase.map(Passphrase::new);
@@ -159,20 +154,20 @@ fn openssl_key_roundtrip(
     }
     let key = PrivateKey::import(&bytes, pass.as_ref()).unwrap_or_else(|e| panic!("{file}: {e}"));
     assert_eq!(key.algorithm(), expected, "{file}");
-    let der = openssl_pubkey_der(dir, file, passphrase);
+    let der = openssl.public_key_der(dir, file, passphrase);
     assert_eq!(
         key.public_key().spki_der(),
         der.as_slice(),
         "{file}: public key differs"
     );
-    csr_verified_by_openssl(dir, &key, &format!("{file}.csr"));
+    csr_verified_by_openssl(openssl, dir, &key, &format!("{file}.csr"));
 }
 
 #[test]
 fn openssl_ec_keys_in_every_format_import() {
-    if !have_openssl("openssl_ec_keys_in_every_format_import") {
+    let Some(openssl) = interop::openssl("openssl_ec_keys_in_every_format_import") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for (curve, alg) in [
@@ -188,8 +183,9 @@ fn openssl_ec_keys_in_every_format_import() {
             .chain([curve_opt.as_str(), "-out", "ec.pem"])
             .collect();
         // PKCS#8 PEM, and its DER form.
-        openssl_key_roundtrip(d, &[&gen_cmd], "ec.pem", None, alg);
+        openssl_key_roundtrip(openssl, d, &[&gen_cmd], "ec.pem", None, alg);
         openssl_key_roundtrip(
+            openssl,
             d,
             &[&["pkey", "-in", "ec.pem", "-outform", "DER", "-out", "ec.der"]],
             "ec.der",
@@ -203,6 +199,7 @@ fn openssl_ec_keys_in_every_format_import() {
             _ => "secp521r1",
         };
         openssl_key_roundtrip(
+            openssl,
             d,
             &[&[
                 "ecparam",
@@ -218,6 +215,7 @@ fn openssl_ec_keys_in_every_format_import() {
         );
         // Traditional SEC1 PEM and DER.
         openssl_key_roundtrip(
+            openssl,
             d,
             &[&["pkey", "-in", "ec.pem", "-traditional", "-out", "sec1.pem"]],
             "sec1.pem",
@@ -225,6 +223,7 @@ fn openssl_ec_keys_in_every_format_import() {
             alg,
         );
         openssl_key_roundtrip(
+            openssl,
             d,
             &[&["ec", "-in", "ec.pem", "-outform", "DER", "-out", "sec1.der"]],
             "sec1.der",
@@ -236,9 +235,9 @@ fn openssl_ec_keys_in_every_format_import() {
 
 #[test]
 fn openssl_rsa_keys_in_every_format_import() {
-    if !have_openssl("openssl_rsa_keys_in_every_format_import") {
+    let Some(openssl) = interop::openssl("openssl_rsa_keys_in_every_format_import") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for (bits, alg) in [
@@ -248,6 +247,7 @@ fn openssl_rsa_keys_in_every_format_import() {
     ] {
         let bits_opt = format!("rsa_keygen_bits:{bits}");
         openssl_key_roundtrip(
+            openssl,
             d,
             &[&[
                 "genpkey",
@@ -264,6 +264,7 @@ fn openssl_rsa_keys_in_every_format_import() {
         );
         if bits == "2048" {
             openssl_key_roundtrip(
+                openssl,
                 d,
                 &[&[
                     "pkey", "-in", "rsa.pem", "-outform", "DER", "-out", "rsa.der",
@@ -273,6 +274,7 @@ fn openssl_rsa_keys_in_every_format_import() {
                 alg,
             );
             openssl_key_roundtrip(
+                openssl,
                 d,
                 &[&[
                     "pkey",
@@ -287,6 +289,7 @@ fn openssl_rsa_keys_in_every_format_import() {
                 alg,
             );
             openssl_key_roundtrip(
+                openssl,
                 d,
                 &[&[
                     "rsa",
@@ -308,14 +311,13 @@ fn openssl_rsa_keys_in_every_format_import() {
 
 #[test]
 fn openssl_encrypted_pkcs8_variants_import() {
-    if !have_openssl("openssl_encrypted_pkcs8_variants_import") {
+    let Some(openssl) = interop::openssl("openssl_encrypted_pkcs8_variants_import") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -326,9 +328,8 @@ fn openssl_encrypted_pkcs8_variants_import() {
             "ec.pem",
         ],
     );
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -364,13 +365,12 @@ fn openssl_encrypted_pkcs8_variants_import() {
                 "pkcs8", "-topk8", "-in", src, "-out", &out, "-passout", &passout,
             ];
             args.extend_from_slice(opts);
-            openssl_key_roundtrip(d, &[&args], &out, Some(PASS), alg);
+            openssl_key_roundtrip(openssl, d, &[&args], &out, Some(PASS), alg);
             // The DER form of the same encrypted key.
             let der_out = format!("{out}.der");
             let passin = passout.clone();
-            ok(
+            openssl.ok(
                 d,
-                "openssl",
                 &[
                     "pkcs8",
                     "-topk8",
@@ -386,7 +386,7 @@ fn openssl_encrypted_pkcs8_variants_import() {
                     "aes-256-cbc",
                 ],
             );
-            openssl_key_roundtrip(d, &[], &der_out, Some(PASS), alg);
+            openssl_key_roundtrip(openssl, d, &[], &der_out, Some(PASS), alg);
         }
     }
 }
@@ -406,14 +406,14 @@ fn expect_unsupported(bytes: &[u8], pass: Option<&Passphrase>, needle: &str) {
 
 #[test]
 fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
-    if !have_openssl("unsupported_openssl_keys_are_rejected_with_clear_errors") {
+    let Some(openssl) = interop::openssl("unsupported_openssl_keys_are_rejected_with_clear_errors")
+    else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &["genpkey", "-algorithm", "ED25519", "-out", "ed25519.pem"],
     );
     expect_unsupported(
@@ -421,15 +421,10 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
         None,
         "Ed25519",
     );
-    ok(
-        d,
-        "openssl",
-        &["genpkey", "-algorithm", "ED448", "-out", "ed448.pem"],
-    );
+    openssl.ok(d, &["genpkey", "-algorithm", "ED448", "-out", "ed448.pem"]);
     expect_unsupported(&std::fs::read(d.join("ed448.pem")).unwrap(), None, "Ed448");
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -441,9 +436,8 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
         ],
     );
     expect_unsupported(&std::fs::read(d.join("k1.pem")).unwrap(), None, "secp256k1");
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "ecparam",
             "-name",
@@ -458,9 +452,8 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
         None,
         "secp256k1",
     );
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -476,9 +469,8 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
         None,
         "supported curves",
     );
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -494,9 +486,8 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
         None,
         "1024 bits",
     );
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -513,9 +504,8 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
         "2560 bits",
     );
     // Legacy Proc-Type encryption, with the conversion hint.
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -527,9 +517,8 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
         ],
     );
     let passout = format!("pass:{PASS}");
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "ec",
             "-in",
@@ -548,9 +537,8 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
     expect_unsupported(&legacy, Some(&pass), "openssl pkcs8 -topk8 -v2 aes-256-cbc");
     expect_unsupported(&legacy, None, "Proc-Type");
     // PBES1.
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "pkcs8",
             "-topk8",
@@ -573,14 +561,13 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
 
 #[test]
 fn odd_but_valid_encodings_are_handled() {
-    if !have_openssl("odd_but_valid_encodings_are_handled") {
+    let Some(openssl) = interop::openssl("odd_but_valid_encodings_are_handled") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -593,9 +580,8 @@ fn odd_but_valid_encodings_are_handled() {
     );
     let key = PrivateKey::import(&std::fs::read(d.join("ec.pem")).unwrap(), None).unwrap();
     // A compressed point is the same public key.
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "pkey",
             "-in",
@@ -615,25 +601,19 @@ fn odd_but_valid_encodings_are_handled() {
     let other = PrivateKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
     assert!(!same_public_key(&compressed, &other.public_key()));
     // PEM public keys parse too.
-    ok(
-        d,
-        "openssl",
-        &["pkey", "-in", "ec.pem", "-pubout", "-out", "pub.pem"],
-    );
+    openssl.ok(d, &["pkey", "-in", "ec.pem", "-pubout", "-out", "pub.pem"]);
     let from_pem = PublicKey::parse(&std::fs::read(d.join("pub.pem")).unwrap()).unwrap();
     assert_eq!(from_pem, key.public_key());
     // SEC1 without the optional public key.
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &["ec", "-in", "ec.pem", "-no_public", "-out", "nopub.pem"],
     );
     let nopub = PrivateKey::import(&std::fs::read(d.join("nopub.pem")).unwrap(), None).unwrap();
     assert_eq!(nopub.public_key(), key.public_key());
     // Explicit curve parameters are refused with a hint.
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "ec",
             "-in",
@@ -650,9 +630,8 @@ fn odd_but_valid_encodings_are_handled() {
         "named curve",
     );
     // A certificate and a key in one file: the key is found.
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "req", "-x509", "-key", "ec.pem", "-subj", "/CN=x", "-days", "1", "-out", "cert.pem",
         ],
@@ -664,9 +643,8 @@ fn odd_but_valid_encodings_are_handled() {
         key.public_key()
     );
     // A DER certificate is not mistaken for an encrypted key.
-    ok(
+    openssl.ok(
         d,
-        "openssl",
         &[
             "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der",
         ],

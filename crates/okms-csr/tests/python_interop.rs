@@ -2,10 +2,8 @@
 //! SANs and public key) and our private keys in every export format.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use okms_csr::{CsrBuilder, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey};
+use okms_test_support::interop;
 
 const SCRIPT: &str = r#"
 import sys
@@ -32,9 +30,10 @@ for name, pw in [("k8.pem", None), ("trad.pem", None), ("enc.pem", b"s3cret pass
 
 #[test]
 fn python_cryptography_accepts_every_algorithm() {
-    if !have_python("python_cryptography_accepts_every_algorithm") {
+    let Some(python) = interop::python_cryptography("python_cryptography_accepts_every_algorithm")
+    else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("check.py"), SCRIPT).unwrap();
@@ -69,7 +68,7 @@ fn python_cryptography_accepts_every_algorithm() {
             .to_encrypted_pem(&Passphrase::new("s3cret pass"))
             .unwrap();
         std::fs::write(d.join("enc.pem"), enc.expose()).unwrap();
-        let out = String::from_utf8(ok(d, "python3", &["check.py"])).unwrap();
+        let out = python.ok(d, &["check.py"]);
         let mut lines = out.lines();
         assert_eq!(lines.next(), Some("CN=app1,O=Example,C=FR"), "{alg}");
         let hash = match alg {

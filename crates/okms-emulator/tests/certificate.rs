@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use okms_csr::{Certificate, CsrBuilder, DistinguishedName, KeyAlgorithm, PrivateKey};
+use okms_test_support::interop;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -44,17 +45,16 @@ fn certificate_shape() {
         time::Duration::days(30)
     );
 
-    if !openssl_available() {
-        eprintln!("SKIPPED: openssl not found, openssl checks of the certificate not run");
+    let Some(openssl) = interop::openssl("the openssl checks of the issued certificate") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let cert_file = dir.path().join("client.pem");
     std::fs::write(&cert_file, &pem).unwrap();
     let cert_path = cert_file.to_str().unwrap();
-    let text = openssl(&["x509", "-in", cert_path, "-noout", "-text"]);
+    let text = openssl.text(dir.path(), &["x509", "-in", cert_path, "-noout", "-text"]);
     let serial_hex: String = id.replace('-', "").to_uppercase();
-    let serial = openssl(&["x509", "-in", cert_path, "-noout", "-serial"]);
+    let serial = openssl.text(dir.path(), &["x509", "-in", cert_path, "-noout", "-serial"]);
     // openssl prints the INTEGER's bytes; a high first bit adds a leading 00.
     let serial = serial
         .trim()
@@ -91,8 +91,7 @@ fn certificate_shape() {
     assert_eq!(extensions, 2, "{text}");
     // The CA verifies it, for client use.
     let ca = emu.info().ca_file.to_str().unwrap().to_owned();
-    let out = openssl(&["verify", "-CAfile", &ca, "-purpose", "sslclient", cert_path]);
-    assert!(out.contains(": OK"), "{out}");
+    openssl.verify_client_certificate(dir.path(), &ca, cert_path);
     // The raw SAN: otherName [0] { type-id 1.3.6.1.4.1.311.20.2.3, [0] EXPLICIT UTF8String }.
     let value = format!("okms.domain:{okms_id}");
     let mut expected = vec![
@@ -110,18 +109,15 @@ fn certificate_shape() {
 
 #[test]
 fn ca_file_is_a_ca() {
-    if !openssl_available() {
-        eprintln!("SKIPPED: openssl not found");
+    let Some(openssl) = interop::openssl("the openssl check of the emulator's CA") else {
         return;
-    }
+    };
     let emu = start(fast());
-    let text = openssl(&[
-        "x509",
-        "-in",
-        emu.info().ca_file.to_str().unwrap(),
-        "-noout",
-        "-text",
-    ]);
+    let ca_file = &emu.info().ca_file;
+    let text = openssl.text(
+        ca_file.parent().unwrap(),
+        &["x509", "-in", ca_file.to_str().unwrap(), "-noout", "-text"],
+    );
     assert!(text.contains("CA:TRUE"), "{text}");
     assert!(text.contains("CCMUsersCA"), "{text}");
     assert!(text.contains("ASN1 OID: prime256v1"), "{text}");

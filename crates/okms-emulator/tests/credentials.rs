@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::*;
 use okms_csr::{CsrBuilder, DistinguishedName, KeyAlgorithm, PrivateKey};
 use okms_emulator::{CredentialPhase, EmulatorConfig, RunningEmulator};
+use okms_test_support::interop;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -158,27 +159,33 @@ fn csr_checks() {
     );
     assert!(v["message"].as_str().unwrap().contains("signature"), "{v}");
     // An unsupported key type (Ed25519, made by openssl).
-    if openssl_available() {
+    if let Some(openssl) = interop::openssl("the Ed25519 CSR case") {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("k.pem");
         let req = dir.path().join("r.pem");
-        openssl(&[
-            "genpkey",
-            "-algorithm",
-            "ed25519",
-            "-out",
-            key.to_str().unwrap(),
-        ]);
-        openssl(&[
-            "req",
-            "-new",
-            "-key",
-            key.to_str().unwrap(),
-            "-subj",
-            "/CN=ed",
-            "-out",
-            req.to_str().unwrap(),
-        ]);
+        openssl.ok(
+            dir.path(),
+            &[
+                "genpkey",
+                "-algorithm",
+                "ed25519",
+                "-out",
+                key.to_str().unwrap(),
+            ],
+        );
+        openssl.ok(
+            dir.path(),
+            &[
+                "req",
+                "-new",
+                "-key",
+                key.to_str().unwrap(),
+                "-subj",
+                "/CN=ed",
+                "-out",
+                req.to_str().unwrap(),
+            ],
+        );
         let pem = std::fs::read_to_string(&req).unwrap();
         let (status, v) = post(
             &emu,
@@ -193,8 +200,6 @@ fn csr_checks() {
             v["message"].as_str().unwrap().contains("not supported"),
             "{v}"
         );
-    } else {
-        eprintln!("SKIPPED: openssl not found, Ed25519 CSR case not run");
     }
     assert!(emu.credentials().is_empty());
 

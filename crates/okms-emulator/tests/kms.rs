@@ -10,33 +10,6 @@ use okms_emulator::{ClientAuth, EmulatorConfig, RunningEmulator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// Creates a credential without CSR, waits until READY, returns (id, cert PEM, key PEM).
-fn ready_credential(emu: &RunningEmulator) -> (String, String, String) {
-    let (status, v) = json(signed(
-        emu,
-        Method::POST,
-        &cred_path(emu),
-        Some(&create_body("")),
-    ));
-    assert_eq!(status, StatusCode::OK, "{v}");
-    let id = v["id"].as_str().unwrap().to_owned();
-    let key = v["privateKeyPEM"].as_str().unwrap().to_owned();
-    let (_, got) = wait_while(emu, &id, "CREATING");
-    (id, got["certificatePEM"].as_str().unwrap().to_owned(), key)
-}
-
-fn mtls_client(emu: &RunningEmulator, identity: Option<(&str, &str)>) -> reqwest::blocking::Client {
-    install_provider();
-    let ca = reqwest::Certificate::from_pem(emu.info().ca_pem.as_bytes()).unwrap();
-    let mut b = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .tls_certs_only([ca]);
-    if let Some((cert, key)) = identity {
-        b = b.identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
-    }
-    b.build().unwrap()
-}
-
 fn kms_get(
     client: &reqwest::blocking::Client,
     emu: &RunningEmulator,
@@ -208,8 +181,10 @@ fn required_client_auth_fails_handshake_without_certificate() {
 fn curl_with_cert_key_cacert() {
     let curl = std::process::Command::new("curl").arg("--version").output();
     if !curl.is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "SKIPPED: curl not found; the mTLS call with curl --cert --key --cacert was not run"
+        okms_test_support::skip_or_fail(
+            "curl is not installed; install it with `apt-get install curl` to run the mTLS call \
+             with curl --cert --key --cacert",
+            "OKMS_REQUIRE_INTEROP",
         );
         return;
     }

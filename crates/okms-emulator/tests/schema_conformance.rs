@@ -389,18 +389,6 @@ fn csr(alg: KeyAlgorithm) -> String {
         .to_pem()
 }
 
-fn mtls(emu: &RunningEmulator, identity: Option<(&str, &str)>) -> reqwest::blocking::Client {
-    install_provider();
-    let ca = reqwest::Certificate::from_pem(emu.info().ca_pem.as_bytes()).unwrap();
-    let mut b = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .tls_certs_only([ca]);
-    if let Some((cert, key)) = identity {
-        b = b.identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
-    }
-    b.build().unwrap()
-}
-
 /// Calls every route the emulator serves, in each state and error case it can be brought to,
 /// and records what disagrees with the schema in `c`.
 fn exercise(emu: &RunningEmulator, c: &mut Conformance<'_>) {
@@ -741,8 +729,8 @@ fn exercise(emu: &RunningEmulator, c: &mut Conformance<'_>) {
 
     // The data plane, with the READY certificate and without.
     let kms_path = |id: &str, query: &str| format!("/api/{id}/v1/servicekey{query}");
-    let good = mtls(emu, Some((&cert, &gen_key)));
-    let anonymous = mtls(emu, None);
+    let good = mtls_client(emu, Some((&cert, &gen_key)));
+    let anonymous = mtls_client(emu, None);
     for (case, client, path) in [
         ("servicekey", &good, kms_path(&okms.to_string(), "")),
         (

@@ -10,7 +10,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use okms_csr::{CsrBuilder, KeyAlgorithm};
 use okms_pkcs11::{
     Error, HashAlg, Module, Pin, Pkcs11Uri, SignatureKind, TlsSigningKey, TokenSigner,
 };
+use okms_test_support::interop::{self, Openssl};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -27,107 +27,35 @@ use rustls::sign::{CertifiedKey, SigningKey, SingleCertAndKey};
 use rustls::version::{TLS12, TLS13};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme, SupportedProtocolVersion};
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed to issue the test certificates");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a server certificate for localhost / 127.0.0.1, in `dir`.
-fn make_ca_and_server(dir: &Path) {
-    openssl(
+/// The test CA and a server certificate for localhost / 127.0.0.1, in `dir`.
+fn make_ca_and_server(openssl: Openssl, dir: &Path) {
+    openssl.test_ca(dir, "ca");
+    openssl.ec_key_and_csr(dir, "server");
+    openssl.issue(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-subj",
-            "/CN=test-ca",
-            "-days",
-            "2",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-            "-out",
-            "ca.pem",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-subj",
-            "/CN=localhost",
-            "-out",
-            "server.csr",
-        ],
-    );
-    std::fs::write(
-        dir.join("server.ext"),
+        "ca",
+        "server",
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    sign(dir, "server");
-}
-
-/// Issues `{name}.pem` from `{name}.csr` and `{name}.ext` with the test CA.
-fn sign(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-            "-out",
-            &format!("{name}.pem"),
-        ],
     );
 }
 
 /// A client certificate for the token key: CSR signed on the token, issued by the test CA.
-fn client_cert(dir: &Path, name: &str, signer: &TokenSigner) -> CertificateDer<'static> {
+fn client_cert(
+    openssl: Openssl,
+    dir: &Path,
+    name: &str,
+    signer: &TokenSigner,
+) -> CertificateDer<'static> {
     let csr = CsrBuilder::new(format!("CN={name}").parse().unwrap())
         .build(signer)
         .unwrap();
     std::fs::write(dir.join(format!("{name}.csr")), csr.to_pem()).unwrap();
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
+    openssl.issue(
+        dir,
+        "ca",
+        name,
         "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    sign(dir, name);
+    );
     pem_cert(dir, &format!("{name}.pem"))
 }
 
@@ -269,6 +197,21 @@ fn handshake(
     Ok(used[0])
 }
 
+/// Runs `body` on a fresh token (see `common::with_token`) with a directory holding the test
+/// CA and the server certificate. Skipped loudly without openssl, which issues them.
+fn with_token_and_pki(test: &str, body: impl FnOnce(&Env, Openssl, &Path)) {
+    let Some(openssl) =
+        interop::openssl("the PKCS#11 TLS tests (openssl issues their certificates)")
+    else {
+        return;
+    };
+    with_token(test, |env| {
+        let dir = tempfile::tempdir().unwrap();
+        make_ca_and_server(openssl, dir.path());
+        body(env, openssl, dir.path());
+    });
+}
+
 fn uri(s: &str) -> Pkcs11Uri {
     s.parse().unwrap()
 }
@@ -291,10 +234,7 @@ fn signer(env: &Env, alg: KeyAlgorithm, label: &str, generate: bool) -> TokenSig
 
 #[test]
 fn tls_ecdsa_on_token() {
-    with_token("tls_ecdsa_on_token", |env| {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        make_ca_and_server(d);
+    with_token_and_pki("tls_ecdsa_on_token", |env, openssl, d| {
         for (alg, scheme) in [
             (
                 KeyAlgorithm::EcdsaP256,
@@ -307,7 +247,7 @@ fn tls_ecdsa_on_token() {
         ] {
             let label = format!("tls-{alg}");
             let s = signer(env, alg, &label, true);
-            let cert = client_cert(d, &label, &s);
+            let cert = client_cert(openssl, d, &label, &s);
             let key = TlsSigningKey::new(s);
             assert_eq!(
                 key.schemes(),
@@ -365,12 +305,9 @@ fn tls_ecdsa_on_token() {
 
 #[test]
 fn tls_rsa_on_token() {
-    with_token("tls_rsa_on_token", |env| {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        make_ca_and_server(d);
+    with_token_and_pki("tls_rsa_on_token", |env, openssl, d| {
         let s = signer(env, KeyAlgorithm::Rsa2048, "tls-rsa", true);
-        let cert = client_cert(d, "tls-rsa", &s);
+        let cert = client_cert(openssl, d, "tls-rsa", &s);
         let key = TlsSigningKey::new(s);
         // SoftHSM2 has CKM_RSA_PKCS_PSS: PSS first, PKCS#1 v1.5 after.
         assert_eq!(

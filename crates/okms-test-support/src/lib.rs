@@ -1,5 +1,12 @@
-//! Test fixtures shared by the okms-rs test suites: for now, a fresh SoftHSM2 token in a
-//! directory of the test's own.
+//! Test fixtures shared by the okms-rs test suites: a fresh SoftHSM2 token in a directory of
+//! the test's own, and ([`interop`]) the openssl command and Python `cryptography`, which
+//! check what our crates write.
+//!
+//! One skip rule ([`skip_or_fail`]) for everything outside the repository a test needs: when
+//! it is missing, a loud `SKIPPED: ...` line on stderr and the test returns early, or a panic
+//! naming what to install when its `OKMS_REQUIRE_*` variable is `1` (CI):
+//! `OKMS_REQUIRE_SOFTHSM` for SoftHSM2, `OKMS_REQUIRE_INTEROP` for openssl and Python
+//! `cryptography`, `OKMS_REQUIRE_SCHEMA` for OVHcloud's API schema.
 //!
 //! Only for `[dev-dependencies]`: it panics on setup failures, as a test fixture should, and
 //! is never a dependency of a library or of the binary. It knows nothing of okms-rs's crates,
@@ -21,6 +28,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub mod interop;
 
 /// The label of the token [`init_token_dir`] makes.
 pub const TOKEN: &str = "okms-test";
@@ -47,14 +56,13 @@ pub fn softhsm_module(hint_paths: &[&str], tests: &str) -> Option<PathBuf> {
     match found {
         Some(module) if util => Some(module),
         _ => {
-            let msg = format!(
-                "SoftHSM2 is not installed (module libsofthsm2.so and softhsm2-util); \
-                 install it with `apt-get install softhsm2` to run {tests}"
+            skip_or_fail(
+                &format!(
+                    "SoftHSM2 is not installed (module libsofthsm2.so and softhsm2-util); \
+                     install it with `apt-get install softhsm2` to run {tests}"
+                ),
+                "OKMS_REQUIRE_SOFTHSM",
             );
-            if std::env::var("OKMS_REQUIRE_SOFTHSM").as_deref() == Ok("1") {
-                panic!("{msg} (OKMS_REQUIRE_SOFTHSM=1 makes this a failure)");
-            }
-            eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
             None
         }
     }
@@ -91,4 +99,40 @@ pub fn init_token_dir(dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     conf
+}
+
+/// The skip rule, for a missing tool or file a test needs (`msg` says what is missing and how
+/// to get it): a failure when `require_var` is `1` (CI), else a loud skip line on stderr, and
+/// the caller returns early.
+pub fn skip_or_fail(msg: &str, require_var: &str) {
+    skip_or_fail_when(
+        msg,
+        require_var,
+        std::env::var(require_var).as_deref() == Ok("1"),
+    );
+}
+
+fn skip_or_fail_when(msg: &str, require_var: &str, required: bool) {
+    if required {
+        panic!("{msg} ({require_var}=1 makes this a failure)");
+    }
+    eprintln!("\n!!!!!!!! SKIPPED: {msg}; set {require_var}=1 to make this a failure !!!!!!!!\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_is_a_skip_unless_required() {
+        skip_or_fail_when("frobnicate is not installed", "OKMS_REQUIRE_FROB", false);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "frobnicate is not installed (OKMS_REQUIRE_FROB=1 makes this a failure)"
+    )]
+    fn a_missing_tool_fails_when_required() {
+        skip_or_fail_when("frobnicate is not installed", "OKMS_REQUIRE_FROB", true);
+    }
 }

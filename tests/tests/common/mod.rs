@@ -99,15 +99,32 @@ pub fn online(emulator: &RunningEmulator, auth: AuthMethod, dir: &Path) -> Comma
 
 /// Runs `command`, failing the test with its output unless it exits 0; returns stdout.
 pub fn ok(command: &mut Command) -> String {
+    ok_with_stderr(command).0
+}
+
+/// [`ok`], returning stdout and stderr.
+pub fn ok_with_stderr(command: &mut Command) -> (String, String) {
     let output = command.output().expect("run okms-cli");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
         output.status.success(),
         "{command:?} failed with {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         output.status
     );
-    stdout
+    (stdout, stderr)
+}
+
+/// Waits up to five seconds for the KMS to refuse a deleted credential: `accepted` runs the
+/// mutual-TLS check and says whether it still got in.
+pub fn until_refused(mut accepted: impl FnMut() -> bool) {
+    for _ in 0..50 {
+        if !accepted() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the KMS still accepts a deleted credential");
 }
 
 /// The mode bits of a file.

@@ -129,39 +129,6 @@ pub fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Whether openssl can be run. Skips loudly unless OKMS_REQUIRE_INTEROP is set, then fails.
-pub fn have_openssl() -> bool {
-    let ok = std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("OKMS_REQUIRE_INTEROP").is_some() {
-            panic!("openssl is required (OKMS_REQUIRE_INTEROP is set) but cannot be run");
-        }
-        eprintln!(
-            "SKIPPED: openssl not found; interop checks did not run (set OKMS_REQUIRE_INTEROP=1 to make this fatal)"
-        );
-    }
-    ok
-}
-
-/// Runs openssl in `dir` and returns its output, failing the test with its stderr if it fails.
-pub fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// Whether the tests run as root (who ignores directory permissions).
 pub fn is_root() -> bool {
     std::process::Command::new("id")

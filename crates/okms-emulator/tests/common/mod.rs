@@ -117,23 +117,34 @@ pub fn wait_while(emu: &RunningEmulator, id: &str, from: &str) -> (StatusCode, V
     panic!("credential {id} stayed {from}");
 }
 
-pub fn openssl_available() -> bool {
-    std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// Creates a credential without CSR, waits until READY, returns (id, cert PEM, key PEM).
+pub fn ready_credential(emu: &RunningEmulator) -> (String, String, String) {
+    let (status, v) = json(signed(
+        emu,
+        Method::POST,
+        &cred_path(emu),
+        Some(&create_body("")),
+    ));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let key = v["privateKeyPEM"].as_str().unwrap().to_owned();
+    let (_, got) = wait_while(emu, &id, "CREATING");
+    (id, got["certificatePEM"].as_str().unwrap().to_owned(), key)
 }
 
-/// Runs openssl with args, returns stdout; panics with stderr on failure.
-pub fn openssl(args: &[&str]) -> String {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+/// A client of the KMS that trusts the emulator's CA and presents `identity` (certificate and
+/// key PEM), if any.
+pub fn mtls_client(
+    emu: &RunningEmulator,
+    identity: Option<(&str, &str)>,
+) -> reqwest::blocking::Client {
+    install_provider();
+    let ca = reqwest::Certificate::from_pem(emu.info().ca_pem.as_bytes()).unwrap();
+    let mut b = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .tls_certs_only([ca]);
+    if let Some((cert, key)) = identity {
+        b = b.identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
+    }
+    b.build().unwrap()
 }

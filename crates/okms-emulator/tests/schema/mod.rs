@@ -3,7 +3,8 @@
 //! files) or an OpenAPI schema (the KMS data plane), and building schema-shaped examples.
 //!
 //! Shared by the emulator's conformance test and by okms-api's field test (included there with
-//! `#[path]`), so it depends on nothing but serde_json, uuid and time, which both crates have.
+//! `#[path]`), so it depends on nothing but serde_json, uuid, time and okms-test-support (the
+//! skip rule), which both crates have.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
@@ -77,13 +78,7 @@ pub fn load_or_skip(test: &str) -> Option<Schema> {
     match schema_dir() {
         Ok(dir) => Some(Schema::load(&dir).unwrap_or_else(|e| panic!("{test}: {e}"))),
         Err(why) => {
-            if std::env::var("OKMS_REQUIRE_SCHEMA").as_deref() == Ok("1") {
-                panic!("{test}: {why} (OKMS_REQUIRE_SCHEMA=1 makes this a failure)");
-            }
-            eprintln!(
-                "\n!!!!!!!! SKIPPED {test}: {why}; set OKMS_REQUIRE_SCHEMA=1 to make this a \
-                 failure !!!!!!!!\n"
-            );
+            okms_test_support::skip_or_fail(&format!("{test}: {why}"), "OKMS_REQUIRE_SCHEMA");
             None
         }
     }

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use okms_test_support::interop::Openssl;
 pub use okms_test_support::{PIN, TOKEN};
 
 const CHILD_VAR: &str = "OKMS_PKCS11_TEST_CHILD";
@@ -59,20 +60,9 @@ pub fn with_token(name: &str, body: impl FnOnce(&Env)) {
     );
 }
 
-/// `openssl req -verify -noout` on a PEM CSR; panics with openssl's output if it fails.
-pub fn openssl_verify_csr(pem: &str) {
+/// `openssl req -verify` on a PEM CSR; panics with openssl's output if it fails.
+pub fn openssl_verify_csr(openssl: Openssl, pem: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("req.csr");
-    std::fs::write(&path, pem).unwrap();
-    let out = Command::new("openssl")
-        .args(["req", "-verify", "-noout", "-in"])
-        .arg(&path)
-        .output()
-        .expect("openssl is needed for the CSR checks");
-    assert!(
-        out.status.success(),
-        "openssl req -verify failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    std::fs::write(dir.path().join("req.csr"), pem).unwrap();
+    openssl.verify_csr(dir.path(), "req.csr");
 }
