@@ -1,15 +1,14 @@
 //! `okms-cli cert show`: inspect an access certificate, offline.
 
-use okms_csr::{Certificate, same_public_key};
+use okms_csr::same_public_key;
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{csr_error, display_path, load_private_key};
 use crate::cli::{CertCommand, CertShowArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
-use crate::input;
+use crate::input::{self, display_path, load_private_key};
 use crate::output::Output;
 
 /// Runs a `cert` subcommand.
@@ -48,11 +47,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
 
 fn show(a: &CertShowArgs, out: &Output) -> CliResult<()> {
     let name = display_path(&a.path);
-    let bytes = input::read(&a.path, "the certificate")?;
-    let cert = Certificate::parse(&bytes).map_err(|e| {
-        csr_error(e, format!("{name} is not a valid certificate"))
-            .hint("for a JSON-escaped certificate run `okms-cli pem unescape --field certificatePEM` first")
-    })?;
+    let cert = input::load_certificate(&a.path)?;
     let key = a
         .key
         .as_ref()

@@ -1,20 +1,17 @@
 //! `okms-cli csr new|show|verify`: PKCS#10 certificate signing requests.
 
-use std::path::Path;
 use std::str::FromStr;
 
-use okms_csr::{Csr, CsrBuilder, CsrSigner, DistinguishedName, SubjectAltName, same_public_key};
+use okms_csr::{CsrBuilder, CsrSigner, DistinguishedName, SubjectAltName, same_public_key};
 use serde::Serialize;
 
 use super::key::{NewKeyReport, generate_encoded};
-use super::{
-    algorithm, csr_error, display_path, load_private_key, pkcs11, refuse_output_over_input, usage,
-};
+use super::{algorithm, csr_error, csr_signature_error, pkcs11, refuse_output_over_input, usage};
 use crate::cli::{AlgorithmArg, CsrCommand, CsrNewArgs, CsrShowArgs, CsrVerifyArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
-use crate::input;
+use crate::input::{self, display_path, load_private_key};
 use crate::output::Output;
 
 /// Runs a `csr` subcommand.
@@ -107,18 +104,7 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
         files::check_writable(&a.out, a.force)?;
     }
     let on_token = a.key.as_deref().is_some_and(pkcs11::is_uri);
-    if on_token {
-        if a.passphrase.passphrase_file.is_some() || a.passphrase.passphrase_env.is_some() {
-            return Err(usage(
-                "a passphrase source was given, but a token key is protected by the token's PIN",
-            )
-            .hint("give the PIN with --pin-file, or in the URI (pin-source=FILE)"));
-        }
-    } else if a.token.pkcs11_module.is_some() || a.token.pin_file.is_some() {
-        return Err(usage(
-            "--pkcs11-module and --pin-file apply to --key pkcs11:URI (a key on a token)",
-        ));
-    }
+    pkcs11::refuse_flags_of_other_key_kind(on_token, &a.passphrase, &a.token)?;
     if let Some(key) = &a.key
         && !on_token
     {
@@ -309,16 +295,8 @@ fn summary_lines(r: &CsrNewReport) -> Vec<String> {
     v
 }
 
-fn parse_csr(path: &Path) -> CliResult<Csr> {
-    let bytes = input::read(path, "the CSR")?;
-    Csr::parse(&bytes).map_err(|e| {
-        csr_error(e, format!("{} is not a valid CSR", display_path(path)))
-            .hint("a CSR is PEM `-----BEGIN CERTIFICATE REQUEST-----` or its DER form; for a JSON-escaped CSR run `okms-cli pem unescape` first")
-    })
-}
-
 fn show(a: &CsrShowArgs, out: &Output) -> CliResult<()> {
-    let csr = parse_csr(&a.path)?;
+    let csr = input::load_csr(&a.path)?;
     let info = csr.info();
     if out.is_json() {
         return out.json(&info);
@@ -361,7 +339,7 @@ struct VerifyReport {
 
 fn verify(a: &CsrVerifyArgs, out: &Output) -> CliResult<()> {
     let name = display_path(&a.path);
-    let csr = parse_csr(&a.path)?;
+    let csr = input::load_csr(&a.path)?;
     let key = a
         .key
         .as_ref()
@@ -383,11 +361,10 @@ fn verify(a: &CsrVerifyArgs, out: &Output) -> CliResult<()> {
     let sig = csr.verify();
     let signature_valid = sig.is_ok();
     let failure: Option<CliError> = if let Err(e) = sig {
-        // A broken signature is a verification failure whatever the library calls it.
-        let mut f = csr_error(e, format!("the signature of {name} does not verify"))
-            .hint("the CSR was altered or is corrupt; create it again");
-        f.exit = Exit::VerificationFailed;
-        Some(f)
+        Some(csr_signature_error(
+            e,
+            format!("the signature of {name} does not verify"),
+        ))
     } else if key_matches == Some(false) {
         Some(
             CliError::new(Exit::VerificationFailed, format!("{name} does not hold the public key of {key_name}")).hint(

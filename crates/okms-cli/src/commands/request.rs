@@ -9,12 +9,12 @@ use okms_api::{CredentialRequest, Endpoint, IdentityUrn, Plate};
 use okms_csr::Csr;
 use serde::Serialize;
 
-use super::{csr_error, display_path, refuse_output_over_input, usage};
+use super::{refuse_output_over_input, usage};
 use crate::cli::{GlobalArgs, IdentityArgs, RequestCommand, RequestNewArgs, RequestShowArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
-use crate::input;
+use crate::input::{self, display_path};
 use crate::output::Output;
 
 /// Runs a `request` subcommand.
@@ -142,18 +142,6 @@ pub(crate) fn api_error(e: okms_api::Error, flag: &str) -> CliError {
     }
 }
 
-pub(crate) fn load_csr(path: &Path) -> CliResult<Csr> {
-    let bytes = input::read(path, "the CSR")?;
-    let name = display_path(path);
-    let csr = Csr::parse(&bytes).map_err(|e| csr_error(e, format!("{name} is not a valid CSR")))?;
-    csr.verify().map_err(|e| {
-        let mut err = csr_error(e, format!("the signature of {name} does not verify"));
-        err.exit = Exit::VerificationFailed;
-        err.hint("OKMS rejects such a CSR; create it again with `okms-cli csr new`")
-    })?;
-    Ok(csr)
-}
-
 /// The `--json` result of `request new` / `request show`.
 #[derive(Debug, Serialize)]
 struct RequestReport<'a> {
@@ -187,7 +175,7 @@ fn new(a: &RequestNewArgs, endpoint: Option<&str>, out: &Output) -> CliResult<()
         endpoint,
         out,
     )?;
-    let csr = load_csr(&a.csr)?;
+    let csr = input::load_verified_csr(&a.csr)?;
     let body = build_request(a, urns, &csr)?;
     let mut json = body.to_json().map_err(|e| CliError {
         exit: Exit::Error,
@@ -268,30 +256,15 @@ fn report(
 }
 
 fn show(a: &RequestShowArgs, out: &Output) -> CliResult<()> {
-    let name = display_path(&a.path);
-    let bytes = input::read(&a.path, "the request")?;
-    let body = CredentialRequest::from_json(&bytes).map_err(|e| match e {
-        okms_api::Error::InvalidField { .. } => {
-            api_error(e, "").context(format!("{name} holds an invalid request"))
-        }
-        _ => CliError {
-            exit: Exit::InvalidInput,
-            error: anyhow::Error::new(e).context(format!("{name} is not a credential request")),
-            hint: Some("a request file is written by `okms-cli request new`".to_owned()),
-        },
-    })?;
-    let Some(pem) = &body.csr else {
+    let (body, csr) = input::load_request(&a.path)?;
+    let Some(csr) = csr else {
         return Err(CliError::new(
             Exit::InvalidInput,
-            format!("{name}: csr: missing; a request file always carries a CSR"),
+            format!(
+                "{}: csr: missing; a request file always carries a CSR",
+                display_path(&a.path)
+            ),
         ));
     };
-    let csr =
-        Csr::from_pem(pem).map_err(|e| csr_error(e, format!("{name}: csr: not a valid CSR")))?;
-    csr.verify().map_err(|e| {
-        let mut err = csr_error(e, format!("{name}: csr: the signature does not verify"));
-        err.exit = Exit::VerificationFailed;
-        err
-    })?;
     report(&body, &csr, &a.path, out, false)
 }

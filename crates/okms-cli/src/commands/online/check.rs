@@ -3,7 +3,7 @@
 
 use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
 use okms_api::{ClientKey, SecretString, Uuid};
-use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
+use okms_csr::{KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -11,10 +11,10 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{api_failure, block_on, client, parse_uuid};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
-use crate::commands::{csr_error, display_path, load_private_key, pkcs11, usage};
+use crate::commands::{csr_error, pkcs11};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
-use crate::input;
+use crate::input::{self, display_path, load_private_key};
 use crate::output::Output;
 
 /// The `--json` result of `credential check` (printed on success only).
@@ -37,22 +37,9 @@ struct CheckReport {
 /// another domain, or the KMS refuses it; 6 for other KMS or API errors; 3 for bad files.
 pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
     let on_token = pkcs11::is_uri(&a.key);
-    if on_token {
-        if a.passphrase.passphrase_file.is_some() || a.passphrase.passphrase_env.is_some() {
-            return Err(usage(
-                "a passphrase source was given, but a token key is protected by the token's PIN",
-            )
-            .hint("give the PIN with --pin-file, or in the URI (pin-source=FILE)"));
-        }
-    } else if a.token.pkcs11_module.is_some() || a.token.pin_file.is_some() {
-        return Err(usage(
-            "--pkcs11-module and --pin-file apply to --key pkcs11:URI (a key on a token)",
-        ));
-    }
+    pkcs11::refuse_flags_of_other_key_kind(on_token, &a.passphrase, &a.token)?;
     let cert_name = display_path(&a.cert);
-    let bytes = input::read(&a.cert, "the certificate")?;
-    let cert = Certificate::parse(&bytes)
-        .map_err(|e| csr_error(e, format!("{cert_name} is not a valid certificate")))?;
+    let cert = input::load_certificate(&a.cert)?;
     // A key file is re-encoded as PKCS#8 PEM; a token key stays there and signs the
     // handshake through okms-pkcs11's rustls adapter.
     // (`key_name` of a URI is its Display form, which never shows a `pin-value`.)
@@ -121,15 +108,7 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         ));
     }
     let ca_pem = match &a.ca {
-        Some(p) => {
-            let b = input::read(p, "the CA certificate")?;
-            Some(String::from_utf8(b).map_err(|_| {
-                CliError::new(
-                    Exit::InvalidInput,
-                    format!("the CA file {} is not PEM text", p.display()),
-                )
-            })?)
-        }
+        Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
         None => None,
     };
     let cert_pem = cert.to_pem();

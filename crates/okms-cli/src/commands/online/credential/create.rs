@@ -19,8 +19,8 @@ use crate::commands::online::note_unusual_accounts;
 use crate::commands::online::{
     account, api_failure, block_on, build_urns, client, needs_account, parse_uuid,
 };
-use crate::commands::request::{api_error, load_csr};
-use crate::commands::{display_path, usage};
+use crate::commands::request::api_error;
+use crate::commands::usage;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
@@ -154,31 +154,9 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
 /// The request from the flags or the request file, validated as far as possible offline.
 fn local_request(a: &CredentialCreateArgs) -> CliResult<(CredentialRequest, Source)> {
     if let Some(path) = &a.request {
-        let name = display_path(path);
-        let bytes = input::read(path, "the request")?;
-        let body = CredentialRequest::from_json(&bytes).map_err(|e| match e {
-            okms_api::Error::InvalidField { .. } => {
-                api_error(e, "").context(format!("{name} holds an invalid request"))
-            }
-            _ => CliError {
-                exit: Exit::InvalidInput,
-                error: anyhow::Error::new(e).context(format!("{name} is not a credential request")),
-                hint: Some("a request file is written by `okms-cli request new`".to_owned()),
-            },
-        })?;
-        let source = match &body.csr {
-            Some(pem) => {
-                let csr = okms_csr::Csr::from_pem(pem).map_err(|e| {
-                    crate::commands::csr_error(e, format!("{name}: csr: not a valid CSR"))
-                })?;
-                csr.verify().map_err(|e| {
-                    let mut err = crate::commands::csr_error(
-                        e,
-                        format!("{name}: csr: the signature does not verify"),
-                    );
-                    err.exit = Exit::VerificationFailed;
-                    err
-                })?;
+        let (body, csr) = input::load_request(path)?;
+        let source = match csr {
+            Some(csr) => {
                 if a.key_out.is_some() {
                     return Err(usage(
                         "--key-out cannot be used with a request that carries a CSR: you hold that key",
@@ -211,7 +189,7 @@ fn local_request(a: &CredentialCreateArgs) -> CliResult<(CredentialRequest, Sour
         body = body.with_validity(v);
     }
     let source = if let Some(csr_path) = &a.csr {
-        let csr = load_csr(csr_path)?;
+        let csr = input::load_verified_csr(csr_path)?;
         body.csr = Some(csr.to_pem());
         Source::Csr {
             public_key: csr.public_key(),

@@ -9,11 +9,11 @@ use okms_csr::{PrivateKey, same_public_key};
 use super::create::Source;
 use crate::cli::CredentialCreateArgs;
 use crate::commands::online::api_failure;
-use crate::commands::{display_path, usage};
+use crate::commands::usage;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
-use crate::input;
+use crate::input::{self, display_path};
 use crate::okms_yaml;
 use crate::output::Output;
 
