@@ -13,7 +13,7 @@ use okms_api::{
 use okms_csr::{Certificate, PrivateKey, PublicKey, same_public_key};
 use serde::Serialize;
 
-use super::{ensure_newline, profile, rfc3339, verify_cert, wait_ready};
+use super::{ensure_newline, profile, verify_cert, wait_ready};
 use crate::cli::{CertificateTypeArg, CredentialCreateArgs, GlobalArgs};
 use crate::commands::online::note_unusual_accounts;
 use crate::commands::online::{
@@ -25,7 +25,7 @@ use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
 use crate::input;
-use crate::output::Output;
+use crate::output::{Output, rfc3339};
 
 /// Default file for a key OVHcloud generates (as in OVHcloud's guide).
 const DEFAULT_KEY_OUT: &str = "domain.key";

@@ -6,7 +6,7 @@ use std::path::Path;
 use okms_api::{Credential, CredentialStatus, Uuid};
 use serde::Serialize;
 
-use super::{ensure_newline, rfc3339, verify_cert, wait_ready};
+use super::{ensure_newline, verify_cert, wait_ready};
 use crate::cli::{
     CredentialDeleteArgs, CredentialGetArgs, CredentialListArgs, CredentialWaitArgs, GlobalArgs,
 };
@@ -15,7 +15,7 @@ use crate::commands::usage;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
-use crate::output::Output;
+use crate::output::{Output, rfc3339};
 
 /// The `--json` result of `credential get` and `credential wait`.
 #[derive(Serialize)]

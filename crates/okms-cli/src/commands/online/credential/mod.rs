@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use okms_api::{Client, Credential, Uuid, WaitPolicy};
 use okms_csr::{Certificate, PublicKey, same_public_key};
-use time::format_description::well_known::Rfc3339;
 
 use super::api_failure;
 use crate::cli::{CredentialCommand, GlobalArgs};
@@ -36,10 +35,6 @@ pub fn run(cmd: &CredentialCommand, global: &GlobalArgs, out: &Output) -> CliRes
         CredentialCommand::Wait(a) => manage::wait(a, global, out),
         CredentialCommand::Check(a) => super::check::run(a, global, out),
     }
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 fn ensure_newline(pem: &str) -> String {
