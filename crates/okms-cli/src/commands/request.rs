@@ -76,35 +76,15 @@ fn identities(
                 .hint("or give full URNs with --identity"));
         };
         let plate = plate(region, endpoint)?;
-        let nic_err = |e| api_error(e, "--nic");
-        if ids.root {
-            urns.push(
-                IdentityUrn::root_account(plate, nic)
-                    .map_err(nic_err)?
-                    .into_string(),
-            );
-        }
-        for u in &ids.user {
-            urns.push(
-                IdentityUrn::user(plate, nic, u)
-                    .map_err(|e| api_error(e, "--user"))?
-                    .into_string(),
-            );
-        }
-        for g in &ids.group {
-            urns.push(
-                IdentityUrn::group(plate, nic, g)
-                    .map_err(|e| api_error(e, "--group"))?
-                    .into_string(),
-            );
-        }
-        for c in &ids.service_account {
-            urns.push(
-                IdentityUrn::service_account(plate, nic, c)
-                    .map_err(|e| api_error(e, "--service-account"))?
-                    .into_string(),
-            );
-        }
+        urns.extend(built_urns(
+            plate,
+            nic,
+            ids.root,
+            &ids.user,
+            &ids.group,
+            &ids.service_account,
+            api_error,
+        )?);
     }
     let mut seen = std::collections::HashSet::new();
     let before = urns.len();
@@ -113,6 +93,51 @@ fn identities(
         out.warn("duplicate identities were given once each");
     }
     super::online::note_unusual_accounts(&urns, out);
+    Ok(urns)
+}
+
+/// The URNs `--root`, `--user`, `--group` and `--service-account` name, in that order, for
+/// account `nic` in region `plate`. `fail(e, flag)` wraps an error with the flag to fix
+/// (`--nic` for the root URN, which is the account alone).
+///
+/// # Errors
+/// The first value that cannot be put in a URN.
+pub(crate) fn built_urns(
+    plate: Plate,
+    nic: &str,
+    root: bool,
+    users: &[String],
+    groups: &[String],
+    service_accounts: &[String],
+    fail: impl Fn(okms_api::Error, &'static str) -> CliError,
+) -> CliResult<Vec<String>> {
+    type Build = fn(Plate, &str, &str) -> Result<IdentityUrn, okms_api::Error>;
+    let mut urns = Vec::new();
+    if root {
+        urns.push(
+            IdentityUrn::root_account(plate, nic)
+                .map_err(|e| fail(e, "--nic"))?
+                .into_string(),
+        );
+    }
+    let kinds: [(&'static str, &[String], Build); 3] = [
+        ("--user", users, IdentityUrn::user),
+        ("--group", groups, IdentityUrn::group),
+        (
+            "--service-account",
+            service_accounts,
+            IdentityUrn::service_account,
+        ),
+    ];
+    for (flag, values, build) in kinds {
+        for value in values {
+            urns.push(
+                build(plate, nic, value)
+                    .map_err(|e| fail(e, flag))?
+                    .into_string(),
+            );
+        }
+    }
     Ok(urns)
 }
 

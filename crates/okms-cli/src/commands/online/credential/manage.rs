@@ -93,16 +93,28 @@ fn write_cert(c: &Credential, path: &Path, force: bool) -> CliResult<()> {
     Ok(())
 }
 
+/// The domain and credential ids of `get` and `wait`, after refusing a `--cert-out` that
+/// could not be written (before any call, so that a READY certificate is not fetched in vain).
+fn ids_and_cert_out(
+    okms_id: &str,
+    id: &str,
+    cert_out: Option<&Path>,
+    force: bool,
+) -> CliResult<(Uuid, Uuid)> {
+    let okms_id = parse_uuid(okms_id, "--okms-id")?;
+    let id = parse_uuid(id, "credential id (ID)")?;
+    if let Some(p) = cert_out {
+        files::check_writable(p, force)?;
+    }
+    Ok((okms_id, id))
+}
+
 /// `credential get`.
 ///
 /// # Errors
 /// Exit 3 for a bad id, 5 for a `--cert-out` in the way, API errors.
 pub(super) fn get(a: &CredentialGetArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
-    let okms_id = parse_uuid(&a.okms.okms_id, "--okms-id")?;
-    let id = parse_uuid(&a.id, "credential id (ID)")?;
-    if let Some(p) = &a.cert_out {
-        files::check_writable(p, a.force)?;
-    }
+    let (okms_id, id) = ids_and_cert_out(&a.okms.okms_id, &a.id, a.cert_out.as_deref(), a.force)?;
     block_on(async move {
         let client = client(global, out)?;
         let c = client.get_credential(okms_id, id).await.map_err(|e| {
@@ -170,11 +182,7 @@ async fn list_online(okms_id: Uuid, global: &GlobalArgs, out: &Output) -> CliRes
 /// # Errors
 /// Exit 3 for a bad id, 5 for a `--cert-out` in the way, 8 on timeout, API errors.
 pub(super) fn wait(a: &CredentialWaitArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
-    let okms_id = parse_uuid(&a.okms.okms_id, "--okms-id")?;
-    let id = parse_uuid(&a.id, "credential id (ID)")?;
-    if let Some(p) = &a.cert_out {
-        files::check_writable(p, a.force)?;
-    }
+    let (okms_id, id) = ids_and_cert_out(&a.okms.okms_id, &a.id, a.cert_out.as_deref(), a.force)?;
     block_on(async move {
         let client = client(global, out)?;
         let c = wait_ready(&client, okms_id, id, a.timeout, out, a.cert_out.as_deref()).await?;
