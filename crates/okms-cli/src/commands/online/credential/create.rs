@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use okms_api::reconcile::ReconcileEvent;
+use okms_api::reconcile::{ReconcileEvent, ReconciledCreate};
 use okms_api::{
     CertificateType, Client, Credential, CredentialRequest, ExposeSecret, ReconcileOptions,
     SecretString, Uuid, WaitPolicy,
@@ -219,6 +219,8 @@ fn cert_matches(c: &Credential, key: &PublicKey) -> Option<bool> {
     Some(same_public_key(&cert.public_key(), key))
 }
 
+/// The create call and what follows it: the generated key written first (it exists nowhere
+/// else), then the certificate, then the report.
 async fn create_online(
     client: &Client,
     okms_id: Uuid,
@@ -227,131 +229,37 @@ async fn create_online(
     a: &CredentialCreateArgs,
     out: &Output,
 ) -> CliResult<()> {
-    let our_key = match source {
-        Source::Csr { public_key } => Some(public_key.clone()),
-        Source::Generated { .. } => None,
-    };
-    let matcher = move |c: &Credential| our_key.as_ref().and_then(|k| cert_matches(c, k));
-    let options = ReconcileOptions {
-        settle: WaitPolicy::with_timeout(a.timeout),
-        recheck_delay: Duration::from_secs(1),
-    };
-    out.verbose(&format!(
-        "creating credential {:?} in domain {okms_id}",
-        request.name
-    ));
-    // Events are told as they happen: when reconciliation then fails, the user still learns
-    // what it did (e.g. which orphans it deleted) before the error.
-    let result = client
-        .create_credential_reconciled(okms_id, request, &matcher, &options, &|e| {
-            tell_event(e, out);
-        })
-        .await
-        .map_err(|e| api_failure(e, format!("cannot create credential {:?}", request.name)))?;
+    let result = create_reconciled(client, okms_id, request, source, a.timeout, out).await?;
     let adopted = result.adopted();
     let mut credential = result.created.credential;
     let id = credential.id;
-
-    // The generated key first: it exists nowhere else.
-    let mut key_report = None;
-    let mut key_fallback = None;
-    let mut generated_public = None;
-    if let Source::Generated { key_out } = source {
-        let Some(key_pem) = result.created.private_key_pem else {
-            // Nobody holds its key: revoke it rather than leave it behind.
-            let deleted = revoke_keyless(client, okms_id, id, a.timeout).await;
-            let err = CliError::new(
-                Exit::Api,
-                format!(
-                    "the API created credential {id} but returned no private key (privateKeyPEM); {}",
-                    if deleted {
-                        "it was deleted, since nobody holds its key"
-                    } else {
-                        "it could not be deleted"
-                    }
-                ),
-            );
-            return Err(if deleted {
-                err
-            } else {
-                err.hint(format!(
-                    "delete it: okms-cli credential delete {id} --okms-id {okms_id} --yes"
-                ))
-            });
-        };
-        match save_key(client, okms_id, id, key_out, &key_pem, a.timeout, out).await? {
-            Saved::AtRequested => key_report = Some(key_out.display().to_string()),
-            Saved::Fallback(p) => key_fallback = Some(p.display().to_string()),
+    let kept = match source {
+        Source::Generated { key_out } => {
+            let key_pem = result.created.private_key_pem;
+            keep_generated_key(client, okms_id, id, key_out, key_pem, a.timeout, out).await?
         }
-        generated_public = match PrivateKey::import(key_pem.expose_secret().as_bytes(), None) {
-            Ok(k) => Some(k.public_key()),
-            Err(e) => {
-                out.warn(&format!(
-                    "the private key OVHcloud returned cannot be read ({e}); the certificate cannot be checked against it"
-                ));
-                None
-            }
-        };
-    }
+        Source::Csr { .. } => KeptKey::default(),
+    };
     let expected_key = match source {
         Source::Csr { public_key } => Some(public_key.clone()),
-        Source::Generated { .. } => generated_public,
+        Source::Generated { .. } => kept.public_key,
     };
-
     let mut cert_out = None;
     if !a.no_wait {
-        credential = wait_ready(client, okms_id, id, a.timeout, out, Some(&a.cert_out)).await?;
-        let pem = credential.certificate_pem.clone().unwrap_or_default();
-        verify_cert(&pem, expected_key.as_ref(), id)?;
-        files::write_public_file(&a.cert_out, ensure_newline(&pem).as_bytes(), a.force).map_err(
-            |e| {
-                CliError::from(e).context(format!(
-                    "credential {id} is READY, but its certificate was not written"
-                ))
-            },
-        )?;
+        credential = write_issued_cert(client, okms_id, id, expected_key.as_ref(), a, out).await?;
         cert_out = Some(a.cert_out.display().to_string());
     }
-
     let report = CreateReport {
         credential: &credential,
-        key_out: key_report.clone(),
-        key_fallback: key_fallback.clone(),
-        cert_out: cert_out.clone(),
+        key_out: kept.at_requested,
+        key_fallback: kept.fallback.clone(),
+        cert_out,
         adopted,
         reconciliation: result.events.iter().map(event_report).collect(),
         public_key_sha256: expected_key.as_ref().map(PublicKey::fingerprint_sha256),
     };
-    if out.is_json() {
-        out.json(&report)?;
-    } else {
-        out.field("Credential id", &id.to_string())?;
-        out.field("Name", &credential.name)?;
-        out.field("Status", credential.status.as_str())?;
-        out.field("Expires", &rfc3339(credential.expired_at))?;
-        if let Some(k) = key_report.as_ref().or(key_fallback.as_ref()) {
-            out.field("Private key", &format!("{k} (mode 0600)"))?;
-        }
-        if let Some(c) = &cert_out {
-            out.field("Certificate", c)?;
-        }
-        let key_path = match (source, &key_report, &key_fallback) {
-            (_, Some(k), _) | (_, _, Some(k)) => k.clone(),
-            (Source::Csr { .. }, ..) => "YOUR_KEY".into(),
-            _ => DEFAULT_KEY_OUT.into(),
-        };
-        if let Some(c) = &cert_out {
-            out.line(&format!(
-                "Next: okms-cli credential check --cert {c} --key {key_path} --okms-id {okms_id}"
-            ))?;
-        } else {
-            out.line(&format!(
-                "Next: okms-cli credential wait {id} --okms-id {okms_id} --cert-out {}",
-                a.cert_out.display()
-            ))?;
-        }
-    }
-    if let Some(p) = key_fallback {
+    show_created(&report, source, okms_id, a, out)?;
+    if let Some(p) = kept.fallback {
         return Err(CliError::new(
             Exit::Error,
             format!(
@@ -362,6 +270,158 @@ async fn create_online(
         .hint(format!("move {p} where you want it (keep it private: mode 0600)")));
     }
     Ok(())
+}
+
+/// The create POST, reconciled when its answer is lost. With a CSR, a credential is ours when
+/// its certificate holds the CSR's key.
+async fn create_reconciled(
+    client: &Client,
+    okms_id: Uuid,
+    request: &CredentialRequest,
+    source: &Source,
+    timeout: Duration,
+    out: &Output,
+) -> CliResult<ReconciledCreate> {
+    let our_key = match source {
+        Source::Csr { public_key } => Some(public_key.clone()),
+        Source::Generated { .. } => None,
+    };
+    let matcher = move |c: &Credential| our_key.as_ref().and_then(|k| cert_matches(c, k));
+    let options = ReconcileOptions {
+        settle: WaitPolicy::with_timeout(timeout),
+        recheck_delay: Duration::from_secs(1),
+    };
+    out.verbose(&format!(
+        "creating credential {:?} in domain {okms_id}",
+        request.name
+    ));
+    // Events are told as they happen: when reconciliation then fails, the user still learns
+    // what it did (e.g. which orphans it deleted) before the error.
+    client
+        .create_credential_reconciled(okms_id, request, &matcher, &options, &|e| {
+            tell_event(e, out);
+        })
+        .await
+        .map_err(|e| api_failure(e, format!("cannot create credential {:?}", request.name)))
+}
+
+/// Where a generated key went, and its public key when it could be read back.
+#[derive(Default)]
+struct KeptKey {
+    at_requested: Option<String>,
+    fallback: Option<String>,
+    public_key: Option<PublicKey>,
+}
+
+/// Writes the key OVHcloud generated (see [`save_key`]). A credential returned without its
+/// key is revoked: nobody could ever use it.
+async fn keep_generated_key(
+    client: &Client,
+    okms_id: Uuid,
+    id: Uuid,
+    key_out: &Path,
+    key_pem: Option<SecretString>,
+    timeout: Duration,
+    out: &Output,
+) -> CliResult<KeptKey> {
+    let Some(key_pem) = key_pem else {
+        let deleted = revoke_keyless(client, okms_id, id, timeout).await;
+        let err = CliError::new(
+            Exit::Api,
+            format!(
+                "the API created credential {id} but returned no private key (privateKeyPEM); {}",
+                if deleted {
+                    "it was deleted, since nobody holds its key"
+                } else {
+                    "it could not be deleted"
+                }
+            ),
+        );
+        return Err(if deleted {
+            err
+        } else {
+            err.hint(format!(
+                "delete it: okms-cli credential delete {id} --okms-id {okms_id} --yes"
+            ))
+        });
+    };
+    let mut kept = KeptKey::default();
+    match save_key(client, okms_id, id, key_out, &key_pem, timeout, out).await? {
+        Saved::AtRequested => kept.at_requested = Some(key_out.display().to_string()),
+        Saved::Fallback(p) => kept.fallback = Some(p.display().to_string()),
+    }
+    kept.public_key = match PrivateKey::import(key_pem.expose_secret().as_bytes(), None) {
+        Ok(k) => Some(k.public_key()),
+        Err(e) => {
+            out.warn(&format!(
+                "the private key OVHcloud returned cannot be read ({e}); the certificate cannot be checked against it"
+            ));
+            None
+        }
+    };
+    Ok(kept)
+}
+
+/// Waits for READY, checks that the certificate holds the expected key, writes it.
+async fn write_issued_cert(
+    client: &Client,
+    okms_id: Uuid,
+    id: Uuid,
+    expected_key: Option<&PublicKey>,
+    a: &CredentialCreateArgs,
+    out: &Output,
+) -> CliResult<Credential> {
+    let credential = wait_ready(client, okms_id, id, a.timeout, out, Some(&a.cert_out)).await?;
+    let pem = credential.certificate_pem.clone().unwrap_or_default();
+    verify_cert(&pem, expected_key, id)?;
+    files::write_public_file(&a.cert_out, ensure_newline(&pem).as_bytes(), a.force).map_err(
+        |e| {
+            CliError::from(e).context(format!(
+                "credential {id} is READY, but its certificate was not written"
+            ))
+        },
+    )?;
+    Ok(credential)
+}
+
+/// The `--json` report, or the summary and the next command to run.
+fn show_created(
+    report: &CreateReport<'_>,
+    source: &Source,
+    okms_id: Uuid,
+    a: &CredentialCreateArgs,
+    out: &Output,
+) -> CliResult<()> {
+    if out.is_json() {
+        return out.json(report);
+    }
+    let credential = report.credential;
+    let id = credential.id;
+    out.field("Credential id", &id.to_string())?;
+    out.field("Name", &credential.name)?;
+    out.field("Status", credential.status.as_str())?;
+    out.field("Expires", &rfc3339(credential.expired_at))?;
+    let written_key = report.key_out.as_ref().or(report.key_fallback.as_ref());
+    if let Some(k) = written_key {
+        out.field("Private key", &format!("{k} (mode 0600)"))?;
+    }
+    if let Some(c) = &report.cert_out {
+        out.field("Certificate", c)?;
+    }
+    let key_path = match (source, written_key) {
+        (_, Some(k)) => k.clone(),
+        (Source::Csr { .. }, None) => "YOUR_KEY".into(),
+        (Source::Generated { .. }, None) => DEFAULT_KEY_OUT.into(),
+    };
+    match &report.cert_out {
+        Some(c) => out.line(&format!(
+            "Next: okms-cli credential check --cert {c} --key {key_path} --okms-id {okms_id}"
+        )),
+        None => out.line(&format!(
+            "Next: okms-cli credential wait {id} --okms-id {okms_id} --cert-out {}",
+            a.cert_out.display()
+        )),
+    }
 }
 
 fn key_out_display(source: &Source) -> String {
