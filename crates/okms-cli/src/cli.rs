@@ -110,6 +110,14 @@ pub struct PassphraseArgs {
     pub passphrase_env: Option<String>,
 }
 
+impl PassphraseArgs {
+    /// Whether a passphrase source was named.
+    #[must_use]
+    pub fn is_given(&self) -> bool {
+        self.passphrase_file.is_some() || self.passphrase_env.is_some()
+    }
+}
+
 /// How to reach a PKCS#11 token (for keys given as `pkcs11:` URIs). The PIN is never a flag:
 /// it comes from --pin-file, the URI's pin-source/pin-value, or a prompt.
 #[derive(Debug, Args, Clone, Default)]
@@ -121,6 +129,14 @@ pub struct Pkcs11Args {
     /// Read the token's user PIN from this file (without its trailing newline).
     #[arg(long, value_name = "FILE")]
     pub pin_file: Option<PathBuf>,
+}
+
+impl Pkcs11Args {
+    /// Whether any token flag was given.
+    #[must_use]
+    pub fn is_given(&self) -> bool {
+        self.pkcs11_module.is_some() || self.pin_file.is_some()
+    }
 }
 
 /// Key algorithms, as `--algorithm` spells them. The curve names openssl uses (`prime256v1`,

@@ -9,7 +9,7 @@
 pub enum Exit {
     /// Success.
     Ok = 0,
-    /// Any failure not listed below (I/O errors, unexpected conditions, not implemented).
+    /// Any failure not listed below (I/O errors, unexpected conditions).
     Error = 1,
     /// The command line itself is wrong (unknown flag, missing argument, conflicting flags).
     Usage = 2,

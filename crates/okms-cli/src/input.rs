@@ -1,13 +1,21 @@
-//! Reading input files (or stdin for `-`), with a size cap so a wrong path cannot exhaust memory.
+//! Reading input files (or stdin for `-`), with a size cap so a wrong path cannot exhaust
+//! memory, and loading the typed inputs of the commands (private keys, CSRs, certificates,
+//! request files) with the errors and hints every command shares.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use okms_api::CredentialRequest;
+use okms_csr::{Certificate, Csr, PrivateKey};
 use zeroize::Zeroizing;
 
+use crate::cli::PassphraseArgs;
+use crate::commands::request::api_error;
+use crate::commands::{csr_error, csr_signature_error};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
+use crate::passphrase::{self, Purpose};
 
 /// Largest input we read: far above any key, CSR, certificate or request file.
 pub const MAX_INPUT: u64 = 1024 * 1024;
@@ -18,30 +26,32 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// Display name of an input path (`-` is standard input).
+#[must_use]
+pub fn display_path(path: &Path) -> String {
+    if is_stdin(path) {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
 /// Reads a whole input file, or stdin for `-`. `what` names it in errors ("the CSR").
 ///
 /// # Errors
 /// Exit 3 (invalid input) when the file is missing, unreadable or too large.
 pub fn read(path: &Path, what: &str) -> CliResult<Vec<u8>> {
-    let name = if is_stdin(path) {
-        "standard input".to_owned()
-    } else {
-        path.display().to_string()
-    };
+    let name = display_path(path);
     let fail = |e: io::Error| {
         let hint = match e.kind() {
             io::ErrorKind::NotFound => Some("check the path"),
             io::ErrorKind::PermissionDenied => Some("check the file's permissions"),
             _ => None,
         };
-        let err = CliError {
+        CliError {
             exit: Exit::InvalidInput,
             error: anyhow::Error::new(e).context(format!("cannot read {what} from {name}")),
-            hint: None,
-        };
-        match hint {
-            Some(h) => err.hint(h),
-            None => err,
+            hint: hint.map(Into::into),
         }
     };
     let mut buf = Vec::new();
@@ -118,4 +128,118 @@ pub fn exposure_warning(path: &Path, what: &str) -> Option<String> {
 /// As [`read`].
 pub fn read_secret(path: &Path, what: &str) -> CliResult<Zeroizing<Vec<u8>>> {
     read(path, what).map(Zeroizing::new)
+}
+
+/// Reads a text file (PEM, escaped PEM) into a buffer wiped on drop, since it may hold a
+/// private key. `what` names it in errors.
+///
+/// # Errors
+/// As [`read`]; exit 3 when it is not UTF-8.
+pub fn read_text(path: &Path, what: &str) -> CliResult<Zeroizing<String>> {
+    let bytes = read_secret(path, what)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        CliError::new(
+            Exit::InvalidInput,
+            format!("{what} in {} is not UTF-8 text", display_path(path)),
+        )
+    })?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// Reads and imports a private key, asking for the passphrase only if the file is encrypted.
+///
+/// # Errors
+/// Exit 3 for unreadable, malformed or unsupported keys and wrong passphrases.
+pub fn load_private_key(path: &Path, pass: &PassphraseArgs) -> CliResult<PrivateKey> {
+    let bytes = read_private(path, "the private key")?;
+    import_private_key(&bytes, &display_path(path), pass)
+}
+
+/// Imports key bytes already read, asking for the passphrase only if they are encrypted.
+///
+/// # Errors
+/// As [`load_private_key`].
+pub fn import_private_key(
+    bytes: &[u8],
+    name: &str,
+    pass: &PassphraseArgs,
+) -> CliResult<PrivateKey> {
+    let passphrase = if PrivateKey::is_encrypted(bytes) {
+        Some(passphrase::obtain(pass, Purpose::Decrypt, name)?)
+    } else {
+        None
+    };
+    PrivateKey::import(bytes, passphrase.as_ref())
+        .map_err(|e| csr_error(e, format!("cannot load the private key {name}")))
+}
+
+/// Reads a CSR, PEM or DER, without checking its signature (`csr show` and `csr verify`
+/// report a bad one themselves).
+///
+/// # Errors
+/// As [`read`]; exit 3 when it is not a CSR.
+pub fn load_csr(path: &Path) -> CliResult<Csr> {
+    let bytes = read(path, "the CSR")?;
+    Csr::parse(&bytes).map_err(|e| {
+        csr_error(e, format!("{} is not a valid CSR", display_path(path)))
+            .hint("a CSR is PEM `-----BEGIN CERTIFICATE REQUEST-----` or its DER form; for a JSON-escaped CSR run `okms-cli pem unescape` first")
+    })
+}
+
+/// Reads a CSR that is about to be sent: its signature must verify, since OKMS refuses it
+/// otherwise.
+///
+/// # Errors
+/// As [`load_csr`]; exit 4 when the signature does not verify.
+pub fn load_verified_csr(path: &Path) -> CliResult<Csr> {
+    let csr = load_csr(path)?;
+    csr.verify().map_err(|e| {
+        csr_signature_error(
+            e,
+            format!("the signature of {} does not verify", display_path(path)),
+        )
+    })?;
+    Ok(csr)
+}
+
+/// Reads a certificate, PEM or DER.
+///
+/// # Errors
+/// As [`read`]; exit 3 when it is not a certificate.
+pub fn load_certificate(path: &Path) -> CliResult<Certificate> {
+    let bytes = read(path, "the certificate")?;
+    Certificate::parse(&bytes).map_err(|e| {
+        csr_error(e, format!("{} is not a valid certificate", display_path(path)))
+            .hint("for a JSON-escaped certificate run `okms-cli pem unescape --field certificatePEM` first")
+    })
+}
+
+/// Reads a request file (`okms-cli request new` writes them): the body, checked as okms-api
+/// reads it, and the CSR it carries, verified (`None`: the request lets OVHcloud make the key).
+///
+/// # Errors
+/// As [`read`]; exit 3 for a file that is not a valid request or CSR, 4 for a CSR whose
+/// signature does not verify.
+pub fn load_request(path: &Path) -> CliResult<(CredentialRequest, Option<Csr>)> {
+    let name = display_path(path);
+    let bytes = read(path, "the request")?;
+    let body = CredentialRequest::from_json(&bytes).map_err(|e| match e {
+        okms_api::Error::InvalidField { .. } => {
+            api_error(e, "").context(format!("{name} holds an invalid request"))
+        }
+        _ => CliError {
+            exit: Exit::InvalidInput,
+            error: anyhow::Error::new(e).context(format!("{name} is not a credential request")),
+            hint: Some("a request file is written by `okms-cli request new`".to_owned()),
+        },
+    })?;
+    let Some(pem) = &body.csr else {
+        return Ok((body, None));
+    };
+    let csr =
+        Csr::from_pem(pem).map_err(|e| csr_error(e, format!("{name}: csr: not a valid CSR")))?;
+    csr.verify().map_err(|e| {
+        csr_signature_error(e, format!("{name}: csr: the signature does not verify"))
+    })?;
+    Ok((body, Some(csr)))
 }

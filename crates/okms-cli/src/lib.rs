@@ -2,8 +2,9 @@
 //!
 //! This crate is the binary's code; it is a library only so that `xtask` can generate man
 //! pages and shell completions from [`cli::Cli`] and so that tests can reach the same
-//! definitions. It is the only crate of the workspace that knows clap, the terminal, files,
-//! prompts and output formats; keys and CSRs come from `okms-csr`, HTTP from `okms-api`.
+//! definitions. It is the only crate of the workspace that knows clap, the terminal, prompts
+//! and output formats, and the only one that writes files; keys and CSRs come from `okms-csr`,
+//! keys on a PKCS#11 token from `okms-pkcs11`, HTTP from `okms-api`.
 //!
 //! Not for embedding: use `okms-csr` and `okms-api` directly.
 //!

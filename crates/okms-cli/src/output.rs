@@ -11,6 +11,13 @@ use crate::cli::{ColorChoice, GlobalArgs};
 use crate::error::{CliError, CliResult, ResultExt};
 use crate::exit::Exit;
 
+/// A time as the reports show it: RFC 3339, UTC.
+#[must_use]
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 /// Where and how output goes, decided once from the global flags.
 #[derive(Clone, Debug)]
 pub struct Output {

@@ -25,11 +25,11 @@ pub struct Certificate {
     not_after: OffsetDateTime,
 }
 
-/// A serializable summary of a certificate (for `--json` output).
+/// A serializable summary of a certificate: what `okms-cli cert show --json` prints.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct CertificateInfo {
-    /// Serial number, lowercase hex.
-    pub serial_hex: String,
+    /// Serial number, lowercase hex (without a DER sign byte).
+    pub serial: String,
     /// The serial read as a UUID (the OKMS credential id), if it is 16 bytes.
     pub credential_id: Option<String>,
     /// Subject, RFC 4514.
@@ -261,7 +261,7 @@ impl Certificate {
     /// A summary for display.
     pub fn info(&self) -> CertificateInfo {
         CertificateInfo {
-            serial_hex: self.serial_hex(),
+            serial: self.serial_hex(),
             credential_id: self.credential_id(),
             subject: self.subject(),
             issuer: self.issuer(),

@@ -52,18 +52,19 @@
 
 mod encoding;
 mod error;
+mod module;
 mod pin;
+mod signer;
 #[cfg(feature = "rustls")]
 mod tls;
 mod token;
 mod uri;
 
 pub use error::{Error, Result};
+pub use module::{MODULE_ENV, Module, SOFTHSM2_HINT_PATHS, TokenDescription, resolve_module_path};
 pub use pin::Pin;
+pub use signer::{HashAlg, SignatureKind, TokenSigner};
 #[cfg(feature = "rustls")]
 pub use tls::TlsSigningKey;
-pub use token::{
-    HashAlg, KeyInfo, KeyListing, MODULE_ENV, Module, SOFTHSM2_HINT_PATHS, SignatureKind,
-    SkippedKey, Token, TokenDescription, TokenSigner, resolve_module_path,
-};
+pub use token::{KeyInfo, KeyListing, SkippedKey, Token};
 pub use uri::{ObjectType, Pkcs11Uri};

@@ -24,7 +24,7 @@ use rustls::pki_types::SubjectPublicKeyInfoDer;
 use rustls::sign::{Signer, SigningKey};
 use rustls::{SignatureAlgorithm, SignatureScheme};
 
-use crate::token::{HashAlg, SignatureKind, TokenSigner};
+use crate::signer::{HashAlg, SignatureKind, TokenSigner};
 
 /// A private key on a token as a rustls [`SigningKey`]. Build it with
 /// [`TlsSigningKey::new`] from a [`TokenSigner`], then give it to rustls (or to okms-api's

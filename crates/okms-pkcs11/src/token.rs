@@ -1,355 +1,29 @@
-//! The token side: loading a module, choosing a token, logging in, finding and generating
-//! keys, and signing.
+//! A logged-in session on one token: finding, listing and generating its keys.
 
-use std::ffi::OsStr;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
-use cryptoki::slot::Slot;
-use cryptoki::types::Ulong;
-use okms_csr::{CsrSigner, KeyAlgorithm, PublicKey};
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use okms_csr::{KeyAlgorithm, PublicKey};
 
 use crate::encoding;
 use crate::error::{Error, Result};
+use crate::module::TokenDescription;
 use crate::pin::Pin;
+use crate::signer::TokenSigner;
 use crate::uri::Pkcs11Uri;
 
-/// The environment variable naming the PKCS#11 module when no flag or URI does.
-pub const MODULE_ENV: &str = "OKMS_PKCS11_MODULE";
-
-/// Where SoftHSM2 usually lives. Only used to suggest a path in an error message: a module is
-/// never loaded unless the user named it.
-pub const SOFTHSM2_HINT_PATHS: &[&str] = &[
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib64/pkcs11/libsofthsm2.so",
-    "/usr/lib/pkcs11/libsofthsm2.so",
-    "/usr/local/lib/softhsm/libsofthsm2.so",
-    "/opt/homebrew/lib/softhsm/libsofthsm2.so",
-];
-
-/// Decides which module to load: the explicit path (a `--pkcs11-module` flag) first, then the
-/// URI's `module-path`, then `env` (the value of [`MODULE_ENV`], passed in by the caller so
-/// this stays testable).
-///
-/// # Errors
-/// [`Error::NoModule`] when none is given; the message names installed SoftHSM2 modules, if
-/// any, as a suggestion.
-pub fn resolve_module_path(
-    explicit: Option<&Path>,
-    uri: Option<&Pkcs11Uri>,
-    env: Option<&OsStr>,
-) -> Result<PathBuf> {
-    if let Some(p) = explicit {
-        return Ok(p.to_path_buf());
-    }
-    if let Some(p) = uri.and_then(|u| u.module_path.as_ref()) {
-        return Ok(p.clone());
-    }
-    if let Some(v) = env.filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(v));
-    }
-    let mut extra = String::new();
-    if let Some(name) = uri.and_then(|u| u.module_name.as_ref()) {
-        extra.push_str(&format!(
-            "; the URI's module-name={name} is not looked up, give the library's path"
-        ));
-    }
-    let found: Vec<&str> = SOFTHSM2_HINT_PATHS
-        .iter()
-        .copied()
-        .filter(|p| Path::new(p).is_file())
-        .collect();
-    if let Some(first) = found.first() {
-        extra.push_str(&format!(
-            "; a SoftHSM2 module is installed at {first} (for a SoftHSM2 token: --pkcs11-module {first})"
-        ));
-    }
-    Err(Error::NoModule { extra })
-}
-
-/// A loaded and initialized PKCS#11 module.
-pub struct Module {
-    ctx: Pkcs11,
-    path: PathBuf,
-}
-
-impl fmt::Debug for Module {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Module").field("path", &self.path).finish()
-    }
-}
-
-/// A token present in a slot, as the module describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenDescription {
-    /// The slot number (`slot-id=`).
-    pub slot_id: u64,
-    /// The token label (`token=`).
-    pub label: String,
-    /// The token manufacturer (`manufacturer=`).
-    pub manufacturer: String,
-    /// The token model (`model=`).
-    pub model: String,
-    /// The token serial number (`serial=`).
-    pub serial: String,
-    /// Whether the token has been initialized (only initialized tokens hold keys).
-    pub initialized: bool,
-    /// Whether the token has a PIN pad or other protected path (log in without a PIN).
-    pub protected_authentication_path: bool,
-    /// Whether the user PIN is locked.
-    pub user_pin_locked: bool,
-    slot_description: String,
-    slot_manufacturer: String,
-    slot: Slot,
-}
-
-impl fmt::Display for TokenDescription {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} (slot {}, serial {})",
-            self.label, self.slot_id, self.serial
-        )
-    }
-}
-
-impl Module {
-    /// Loads the module at `path` and initializes it (a module already initialized by this
-    /// process is fine).
-    ///
-    /// # Errors
-    /// [`Error::ModuleNotFound`] when the file does not exist, [`Error::ModuleLoad`] when it
-    /// is not a PKCS#11 library or fails to initialize.
-    pub fn load(path: impl AsRef<Path>) -> Result<Module> {
-        let path = path.as_ref().to_path_buf();
-        if !path.is_file() {
-            return Err(Error::ModuleNotFound { path });
-        }
-        let ctx = Pkcs11::new(&path).map_err(|source| Error::ModuleLoad {
-            path: path.clone(),
-            source,
-        })?;
-        match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(source) => return Err(Error::ModuleLoad { path, source }),
-        }
-        Ok(Module { ctx, path })
-    }
-
-    /// The path the module was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Every slot with a token present, initialized or not.
-    ///
-    /// # Errors
-    /// [`Error::Pkcs11`] when the module fails to answer.
-    pub fn tokens(&self) -> Result<Vec<TokenDescription>> {
-        let slots = self
-            .ctx
-            .get_slots_with_token()
-            .map_err(Error::pkcs11("C_GetSlotList"))?;
-        let mut out = Vec::with_capacity(slots.len());
-        for slot in slots {
-            let info = self
-                .ctx
-                .get_token_info(slot)
-                .map_err(Error::pkcs11("C_GetTokenInfo"))?;
-            let slot_info = self
-                .ctx
-                .get_slot_info(slot)
-                .map_err(Error::pkcs11("C_GetSlotInfo"))?;
-            out.push(TokenDescription {
-                slot_id: slot.id(),
-                label: info.label().trim_end().to_owned(),
-                manufacturer: info.manufacturer_id().trim_end().to_owned(),
-                model: info.model().trim_end().to_owned(),
-                serial: info.serial_number().trim_end().to_owned(),
-                initialized: info.token_initialized(),
-                protected_authentication_path: info.protected_authentication_path(),
-                user_pin_locked: info.user_pin_locked(),
-                slot_description: slot_info.slot_description().trim_end().to_owned(),
-                slot_manufacturer: slot_info.manufacturer_id().trim_end().to_owned(),
-                slot,
-            });
-        }
-        Ok(out)
-    }
-
-    /// The one initialized token the URI's token, slot and library attributes select.
-    ///
-    /// # Errors
-    /// [`Error::NoToken`] (listing the tokens present) or [`Error::AmbiguousToken`].
-    pub fn select_token(&self, uri: &Pkcs11Uri) -> Result<TokenDescription> {
-        let tokens = self.tokens()?;
-        let shown = uri.without_pin().to_string();
-        let available = || {
-            let labels: Vec<String> = tokens
-                .iter()
-                .filter(|t| t.initialized)
-                .map(ToString::to_string)
-                .collect();
-            if labels.is_empty() {
-                "none (initialize one, e.g. `softhsm2-util --init-token --free --label NAME`)"
-                    .to_owned()
-            } else {
-                labels.join(", ")
-            }
-        };
-        if !self.library_matches(uri)? {
-            return Err(Error::NoToken {
-                uri: shown,
-                available: format!(
-                    "{} (but the library-* attributes do not match module {})",
-                    available(),
-                    self.path.display()
-                ),
-            });
-        }
-        let matching: Vec<&TokenDescription> = tokens
-            .iter()
-            .filter(|t| t.initialized && token_matches(uri, t))
-            .collect();
-        match matching.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(Error::NoToken {
-                uri: shown,
-                available: available(),
-            }),
-            many => Err(Error::AmbiguousToken {
-                uri: shown,
-                count: many.len(),
-                labels: many
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
-    }
-
-    fn library_matches(&self, uri: &Pkcs11Uri) -> Result<bool> {
-        if uri.library_manufacturer.is_none()
-            && uri.library_description.is_none()
-            && uri.library_version.is_none()
-        {
-            return Ok(true);
-        }
-        let info = self
-            .ctx
-            .get_library_info()
-            .map_err(Error::pkcs11("C_GetInfo"))?;
-        let version = info.library_version();
-        Ok(eq_opt(&uri.library_manufacturer, info.manufacturer_id())
-            && eq_opt(&uri.library_description, info.library_description())
-            && uri.library_version.is_none_or(|(major, minor)| {
-                major == version.major() && minor.is_none_or(|m| m == version.minor())
-            }))
-    }
-
-    /// Opens a read-write session on `token` and logs the user in. `pin` may be `None` only
-    /// for tokens with a protected authentication path (PIN pad).
-    ///
-    /// # Errors
-    /// [`Error::PinRequired`], [`Error::Login`] (wrong or locked PIN), [`Error::Pkcs11`].
-    pub fn login(&self, token: &TokenDescription, pin: Option<&Pin>) -> Result<Token> {
-        let session = self
-            .ctx
-            .open_rw_session(token.slot)
-            .map_err(Error::pkcs11("C_OpenSession"))?;
-        let pin = match pin {
-            Some(p) if !p.is_empty() => Some(p.clone()),
-            _ if token.protected_authentication_path => None,
-            _ => {
-                return Err(Error::PinRequired {
-                    token: token.label.clone(),
-                });
-            }
-        };
-        login(&session, UserType::User, pin.as_ref(), &token.label)?;
-        let mechanisms = self
-            .ctx
-            .get_mechanism_list(token.slot)
-            .map_err(Error::pkcs11("C_GetMechanismList"))?;
-        Ok(Token {
-            session,
-            token: token.clone(),
-            pin,
-            mechanisms,
-        })
-    }
-}
-
-fn login(session: &Session, user: UserType, pin: Option<&Pin>, token: &str) -> Result<()> {
-    let auth = pin.map(Pin::to_auth_pin);
-    match session.login(user, auth.as_ref()) {
-        Ok(()) => Ok(()),
-        // Login state is per token and application: another session of ours logged in.
-        Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) if matches!(user, UserType::User) => {
-            Ok(())
-        }
-        Err(source) => {
-            let reason = match &source {
-                CkError::Pkcs11(RvError::PinIncorrect, _) => {
-                    "wrong PIN (each failure brings the token closer to locking the PIN)"
-                }
-                CkError::Pkcs11(RvError::PinLocked, _) => {
-                    "the user PIN is locked; unlock it with the security officer PIN"
-                }
-                CkError::Pkcs11(RvError::PinExpired, _) => {
-                    "the PIN has expired; change it with the token's tools"
-                }
-                CkError::Pkcs11(RvError::UserPinNotInitialized, _) => {
-                    "the token's user PIN was never set; initialize it (softhsm2-util --init-token sets it)"
-                }
-                CkError::Pkcs11(RvError::PinLenRange | RvError::PinInvalid, _) => {
-                    "the PIN has a length or characters the token does not accept"
-                }
-                _ => "the token refused the login",
-            };
-            let code = match &source {
-                CkError::Pkcs11(rv, _) => format!("{rv:?}"),
-                other => other.to_string(),
-            };
-            Err(Error::Login {
-                token: token.to_owned(),
-                reason: reason.to_owned(),
-                code,
-            })
-        }
-    }
-}
-
-fn eq_opt(wanted: &Option<String>, actual: &str) -> bool {
-    wanted.as_deref().is_none_or(|w| w == actual.trim_end())
-}
-
-fn token_matches(uri: &Pkcs11Uri, t: &TokenDescription) -> bool {
-    eq_opt(&uri.token, &t.label)
-        && eq_opt(&uri.manufacturer, &t.manufacturer)
-        && eq_opt(&uri.model, &t.model)
-        && eq_opt(&uri.serial, &t.serial)
-        && eq_opt(&uri.slot_description, &t.slot_description)
-        && eq_opt(&uri.slot_manufacturer, &t.slot_manufacturer)
-        && uri.slot_id.is_none_or(|id| id == t.slot_id)
-}
-
 /// A logged-in session on one token.
+///
+/// The fields are the crate's: [`Module::login`](crate::Module::login) fills them and
+/// [`TokenSigner`] signs with them.
 pub struct Token {
-    session: Session,
-    token: TokenDescription,
-    pin: Option<Pin>,
-    mechanisms: Vec<MechanismType>,
+    pub(crate) session: Session,
+    pub(crate) token: TokenDescription,
+    pub(crate) pin: Option<Pin>,
+    pub(crate) mechanisms: Vec<MechanismType>,
 }
 
 impl fmt::Debug for Token {
@@ -380,7 +54,7 @@ pub struct KeyInfo {
     pub extractable: Option<bool>,
     /// `CKA_ALWAYS_AUTHENTICATE`: the PIN is needed again for each signature.
     pub always_authenticate: bool,
-    handle: ObjectHandle,
+    pub(crate) handle: ObjectHandle,
 }
 
 /// A private key that cannot be used here, and why.
@@ -603,11 +277,7 @@ impl Token {
     /// As [`Token::find_key`].
     pub fn into_signer(self, uri: &Pkcs11Uri) -> Result<TokenSigner> {
         let key = self.find_key(uri)?;
-        Ok(TokenSigner {
-            token: self,
-            key,
-            raw_rsa: false,
-        })
+        Ok(TokenSigner::new(self, key))
     }
 
     fn label_and_id(&self, handle: ObjectHandle) -> Result<(String, Vec<u8>)> {
@@ -802,258 +472,49 @@ impl Token {
     }
 }
 
-/// Signs with a private key that stays on the token; implements okms-csr's [`CsrSigner`].
-///
-/// ECDSA: the message is hashed here (SHA-256/384/512 for P-256/384/521) and the token signs
-/// the digest with `CKM_ECDSA`; its raw `r || s` is turned into DER. RSA: `CKM_SHA256_RSA_PKCS`
-/// when the token offers it, else `CKM_RSA_PKCS` over the SHA-256 DigestInfo.
-pub struct TokenSigner {
-    token: Token,
-    key: KeyInfo,
-    raw_rsa: bool,
-}
-
-impl fmt::Debug for TokenSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSigner")
-            .field("token", &self.token.token.label)
-            .field("key", &self.key.uri.to_string())
-            .field("algorithm", &self.key.algorithm)
-            .finish()
-    }
-}
-
-impl TokenSigner {
-    /// The key this signer uses.
-    pub fn key(&self) -> &KeyInfo {
-        &self.key
-    }
-
-    /// Signs RSA with `CKM_RSA_PKCS` over the DigestInfo even when the token offers
-    /// `CKM_SHA256_RSA_PKCS`, as on tokens without the latter. For tests of that path.
-    #[doc(hidden)]
-    pub fn force_raw_rsa_pkcs(&mut self) {
-        self.raw_rsa = true;
-    }
-
-    /// Signs `message` as [`CsrSigner::sign`] describes, with this crate's error type.
-    ///
-    /// # Errors
-    /// [`Error::Pkcs11`] when the token refuses, [`Error::MalformedAttribute`] for a
-    /// signature of the wrong size.
-    pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let alg = self.key.algorithm;
-        let kind = if alg.is_rsa() {
-            SignatureKind::RsaPkcs1(HashAlg::Sha256)
-        } else {
-            SignatureKind::Ecdsa(curve_hash(alg))
-        };
-        self.sign_with(kind, message)
-    }
-
-    /// Whether this key and token can make signatures of `kind`: ECDSA only with the hash
-    /// of the key's curve (SHA-256 for P-256, SHA-384 for P-384, SHA-512 for P-521, as TLS 1.3
-    /// pairs them); RSA PKCS#1 v1.5 when the token has `CKM_SHAx_RSA_PKCS` or `CKM_RSA_PKCS`;
-    /// RSA-PSS when it has `CKM_SHAx_RSA_PKCS_PSS` or `CKM_RSA_PKCS_PSS`.
-    #[must_use]
-    pub fn supports(&self, kind: SignatureKind) -> bool {
-        let alg = self.key.algorithm;
-        let has = |m: MechanismType| self.token.mechanisms.contains(&m);
-        match kind {
-            SignatureKind::Ecdsa(h) => !alg.is_rsa() && curve_hash(alg) == h,
-            SignatureKind::RsaPkcs1(h) => {
-                alg.is_rsa() && (has(MechanismType::RSA_PKCS) || has(h.rsa_pkcs_mechanism()))
-            }
-            SignatureKind::RsaPss(h) => {
-                alg.is_rsa() && (has(MechanismType::RSA_PKCS_PSS) || has(h.rsa_pss_mechanism()))
-            }
+/// Logs `user` in on `session`: the user at the start, or again before each signature with a
+/// key marked `CKA_ALWAYS_AUTHENTICATE` (`UserType::ContextSpecific`).
+pub(crate) fn login(
+    session: &Session,
+    user: UserType,
+    pin: Option<&Pin>,
+    token: &str,
+) -> Result<()> {
+    let auth = pin.map(Pin::to_auth_pin);
+    match session.login(user, auth.as_ref()) {
+        Ok(()) => Ok(()),
+        // Login state is per token and application: another session of ours logged in.
+        Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) if matches!(user, UserType::User) => {
+            Ok(())
         }
-    }
-
-    /// Signs `message` (not pre-hashed) on the token as `kind` says: ECDSA as DER
-    /// `Ecdsa-Sig-Value`, RSA PKCS#1 v1.5 or RSA-PSS (MGF1 with the same hash, salt as long as
-    /// the hash, as TLS requires). The hashing is done by the token when it offers the
-    /// combined mechanism, else here.
-    ///
-    /// # Errors
-    /// [`Error::UnsupportedKey`] when `kind` does not fit the key ([`TokenSigner::supports`]),
-    /// [`Error::Pkcs11`] when the token refuses, [`Error::MalformedAttribute`] for a
-    /// signature of the wrong size.
-    pub fn sign_with(&self, kind: SignatureKind, message: &[u8]) -> Result<Vec<u8>> {
-        let alg = self.key.algorithm;
-        let fits = match kind {
-            SignatureKind::Ecdsa(h) => !alg.is_rsa() && curve_hash(alg) == h,
-            SignatureKind::RsaPkcs1(_) | SignatureKind::RsaPss(_) => alg.is_rsa(),
-        };
-        if !fits {
-            return Err(Error::UnsupportedKey(format!(
-                "a {} key cannot make {kind:?} signatures",
-                alg.as_str()
-            )));
-        }
-        if self.key.always_authenticate {
-            login(
-                &self.token.session,
-                UserType::ContextSpecific,
-                self.token.pin.as_ref(),
-                &self.token.token.label,
-            )?;
-        }
-        let session = &self.token.session;
-        let handle = self.key.handle;
-        let has = |m: MechanismType| !self.raw_rsa && self.token.mechanisms.contains(&m);
-        match kind {
-            SignatureKind::Ecdsa(h) => {
-                let raw = session
-                    .sign(&Mechanism::Ecdsa, handle, &h.digest(message))
-                    .map_err(Error::pkcs11("C_Sign (CKM_ECDSA)"))?;
-                encoding::ecdsa_der(alg, &raw)
-            }
-            SignatureKind::RsaPkcs1(h) => {
-                if has(h.rsa_pkcs_mechanism()) {
-                    let mechanism = match h {
-                        HashAlg::Sha256 => Mechanism::Sha256RsaPkcs,
-                        HashAlg::Sha384 => Mechanism::Sha384RsaPkcs,
-                        HashAlg::Sha512 => Mechanism::Sha512RsaPkcs,
-                    };
-                    return session
-                        .sign(&mechanism, handle, message)
-                        .map_err(Error::pkcs11("C_Sign (CKM_SHAx_RSA_PKCS)"));
+        Err(source) => {
+            let reason = match &source {
+                CkError::Pkcs11(RvError::PinIncorrect, _) => {
+                    "wrong PIN (each failure brings the token closer to locking the PIN)"
                 }
-                let mut info = h.digest_info_prefix().to_vec();
-                info.extend_from_slice(&h.digest(message));
-                session
-                    .sign(&Mechanism::RsaPkcs, handle, &info)
-                    .map_err(Error::pkcs11("C_Sign (CKM_RSA_PKCS)"))
-            }
-            SignatureKind::RsaPss(h) => {
-                let params = PkcsPssParams {
-                    hash_alg: h.mechanism(),
-                    mgf: h.mgf1(),
-                    s_len: Ulong::try_from(h.len())
-                        .map_err(Error::pkcs11("CK_RSA_PKCS_PSS_PARAMS.sLen"))?,
-                };
-                if has(h.rsa_pss_mechanism()) {
-                    let mechanism = match h {
-                        HashAlg::Sha256 => Mechanism::Sha256RsaPkcsPss(params),
-                        HashAlg::Sha384 => Mechanism::Sha384RsaPkcsPss(params),
-                        HashAlg::Sha512 => Mechanism::Sha512RsaPkcsPss(params),
-                    };
-                    return session
-                        .sign(&mechanism, handle, message)
-                        .map_err(Error::pkcs11("C_Sign (CKM_SHAx_RSA_PKCS_PSS)"));
+                CkError::Pkcs11(RvError::PinLocked, _) => {
+                    "the user PIN is locked; unlock it with the security officer PIN"
                 }
-                session
-                    .sign(&Mechanism::RsaPkcsPss(params), handle, &h.digest(message))
-                    .map_err(Error::pkcs11("C_Sign (CKM_RSA_PKCS_PSS)"))
-            }
+                CkError::Pkcs11(RvError::PinExpired, _) => {
+                    "the PIN has expired; change it with the token's tools"
+                }
+                CkError::Pkcs11(RvError::UserPinNotInitialized, _) => {
+                    "the token's user PIN was never set; initialize it (softhsm2-util --init-token sets it)"
+                }
+                CkError::Pkcs11(RvError::PinLenRange | RvError::PinInvalid, _) => {
+                    "the PIN has a length or characters the token does not accept"
+                }
+                _ => "the token refused the login",
+            };
+            let code = match &source {
+                CkError::Pkcs11(rv, _) => format!("{rv:?}"),
+                other => other.to_string(),
+            };
+            Err(Error::Login {
+                token: token.to_owned(),
+                reason: reason.to_owned(),
+                code,
+            })
         }
-    }
-}
-
-/// The hash TLS 1.3 pairs with an ECDSA curve (and that CSRs use).
-fn curve_hash(alg: KeyAlgorithm) -> HashAlg {
-    match alg {
-        KeyAlgorithm::EcdsaP384 => HashAlg::Sha384,
-        KeyAlgorithm::EcdsaP521 => HashAlg::Sha512,
-        _ => HashAlg::Sha256,
-    }
-}
-
-/// A hash function for [`TokenSigner::sign_with`].
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HashAlg {
-    /// SHA-256.
-    Sha256,
-    /// SHA-384.
-    Sha384,
-    /// SHA-512.
-    Sha512,
-}
-
-impl HashAlg {
-    fn digest(self, message: &[u8]) -> Vec<u8> {
-        match self {
-            HashAlg::Sha256 => Sha256::digest(message).to_vec(),
-            HashAlg::Sha384 => Sha384::digest(message).to_vec(),
-            HashAlg::Sha512 => Sha512::digest(message).to_vec(),
-        }
-    }
-
-    /// Digest length in bytes.
-    fn len(self) -> usize {
-        match self {
-            HashAlg::Sha256 => 32,
-            HashAlg::Sha384 => 48,
-            HashAlg::Sha512 => 64,
-        }
-    }
-
-    fn mechanism(self) -> MechanismType {
-        match self {
-            HashAlg::Sha256 => MechanismType::SHA256,
-            HashAlg::Sha384 => MechanismType::SHA384,
-            HashAlg::Sha512 => MechanismType::SHA512,
-        }
-    }
-
-    fn mgf1(self) -> PkcsMgfType {
-        match self {
-            HashAlg::Sha256 => PkcsMgfType::MGF1_SHA256,
-            HashAlg::Sha384 => PkcsMgfType::MGF1_SHA384,
-            HashAlg::Sha512 => PkcsMgfType::MGF1_SHA512,
-        }
-    }
-
-    fn rsa_pkcs_mechanism(self) -> MechanismType {
-        match self {
-            HashAlg::Sha256 => MechanismType::SHA256_RSA_PKCS,
-            HashAlg::Sha384 => MechanismType::SHA384_RSA_PKCS,
-            HashAlg::Sha512 => MechanismType::SHA512_RSA_PKCS,
-        }
-    }
-
-    fn rsa_pss_mechanism(self) -> MechanismType {
-        match self {
-            HashAlg::Sha256 => MechanismType::SHA256_RSA_PKCS_PSS,
-            HashAlg::Sha384 => MechanismType::SHA384_RSA_PKCS_PSS,
-            HashAlg::Sha512 => MechanismType::SHA512_RSA_PKCS_PSS,
-        }
-    }
-
-    fn digest_info_prefix(self) -> &'static [u8] {
-        match self {
-            HashAlg::Sha256 => &encoding::SHA256_DIGEST_INFO_PREFIX,
-            HashAlg::Sha384 => &encoding::SHA384_DIGEST_INFO_PREFIX,
-            HashAlg::Sha512 => &encoding::SHA512_DIGEST_INFO_PREFIX,
-        }
-    }
-}
-
-/// A kind of signature for [`TokenSigner::sign_with`].
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SignatureKind {
-    /// ECDSA over the hash of the message, DER-encoded.
-    Ecdsa(HashAlg),
-    /// RSA PKCS#1 v1.5 over the hash of the message.
-    RsaPkcs1(HashAlg),
-    /// RSA-PSS over the hash of the message, MGF1 with the same hash, salt of the hash's length.
-    RsaPss(HashAlg),
-}
-
-impl CsrSigner for TokenSigner {
-    fn algorithm(&self) -> KeyAlgorithm {
-        self.key.algorithm
-    }
-
-    fn public_key(&self) -> okms_csr::Result<PublicKey> {
-        Ok(self.key.public_key.clone())
-    }
-
-    fn sign(&self, message: &[u8]) -> okms_csr::Result<Vec<u8>> {
-        self.sign_message(message)
-            .map_err(|e| okms_csr::Error::Signing(format!("on the PKCS#11 token: {e}")))
     }
 }

@@ -1,15 +1,13 @@
 //! `okms-cli cert show`: inspect an access certificate, offline.
 
-use okms_csr::{Certificate, same_public_key};
+use okms_csr::{CertificateInfo, same_public_key};
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use super::{csr_error, display_path, load_private_key};
 use crate::cli::{CertCommand, CertShowArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
-use crate::input;
+use crate::input::{self, display_path, load_private_key};
 use crate::output::Output;
 
 /// Runs a `cert` subcommand.
@@ -22,91 +20,61 @@ pub fn run(cmd: &CertCommand, out: &Output) -> CliResult<()> {
     }
 }
 
-/// The `--json` result of `cert show`.
+/// The `--json` result of `cert show`: okms-csr's summary of the certificate, plus what
+/// depends on this file, this moment and `--key`.
 #[derive(Debug, Serialize)]
 struct CertReport {
     path: String,
-    serial: String,
-    credential_id: Option<String>,
-    subject: String,
-    issuer: String,
-    okms_domain: Option<String>,
-    not_before: String,
-    not_after: String,
+    #[serde(flatten)]
+    info: CertificateInfo,
     valid_now: bool,
-    key_usages: Vec<String>,
-    extended_key_usages: Vec<String>,
-    key_algorithm: Option<String>,
-    public_key_sha256: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     key_matches: Option<bool>,
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
-
 fn show(a: &CertShowArgs, out: &Output) -> CliResult<()> {
     let name = display_path(&a.path);
-    let bytes = input::read(&a.path, "the certificate")?;
-    let cert = Certificate::parse(&bytes).map_err(|e| {
-        csr_error(e, format!("{name} is not a valid certificate"))
-            .hint("for a JSON-escaped certificate run `okms-cli pem unescape --field certificatePEM` first")
-    })?;
+    let cert = input::load_certificate(&a.path)?;
     let key = a
         .key
         .as_ref()
         .map(|k| load_private_key(k, &a.passphrase))
         .transpose()?;
-    let public = cert.public_key();
     let report = CertReport {
         path: name.clone(),
-        serial: cert.serial_hex(),
-        credential_id: cert.credential_id(),
-        subject: cert.subject(),
-        issuer: cert.issuer(),
-        okms_domain: cert.okms_domain(),
-        not_before: rfc3339(cert.not_before()),
-        not_after: rfc3339(cert.not_after()),
+        info: cert.info(),
         valid_now: cert.is_valid_at(OffsetDateTime::now_utc()),
-        key_usages: cert.key_usages(),
-        extended_key_usages: cert.extended_key_usages(),
-        key_algorithm: public.algorithm().ok().map(|a| a.as_str().to_owned()),
-        public_key_sha256: public.fingerprint_sha256(),
         key_matches: key
             .as_ref()
-            .map(|k| same_public_key(&public, &k.public_key())),
+            .map(|k| same_public_key(&cert.public_key(), &k.public_key())),
     };
     if out.is_json() {
         out.json(&report)?;
     } else {
-        out.field("Serial", &report.serial)?;
+        let info = &report.info;
+        out.field("Serial", &info.serial)?;
         out.field(
             "Credential id",
-            report
-                .credential_id
+            info.credential_id
                 .as_deref()
                 .unwrap_or("(serial is not a UUID)"),
         )?;
-        out.field("Subject", &report.subject)?;
-        out.field("Issuer", &report.issuer)?;
+        out.field("Subject", &info.subject)?;
+        out.field("Issuer", &info.issuer)?;
         out.field(
             "OKMS domain",
-            report.okms_domain.as_deref().unwrap_or("(none)"),
+            info.okms_domain.as_deref().unwrap_or("(none)"),
         )?;
-        out.field("Not before", &report.not_before)?;
-        out.field("Not after", &report.not_after)?;
+        out.field("Not before", &info.not_before)?;
+        out.field("Not after", &info.not_after)?;
         out.field("Valid now", if report.valid_now { "yes" } else { "no" })?;
-        out.field("Key usages", &list_or_none(&report.key_usages))?;
+        out.field("Key usages", &list_or_none(&info.key_usages))?;
         out.field(
             "Extended key usages",
-            &list_or_none(&report.extended_key_usages),
+            &list_or_none(&info.extended_key_usages),
         )?;
-        out.field(
-            "Key algorithm",
-            report.key_algorithm.as_deref().unwrap_or("(unsupported)"),
-        )?;
-        out.field("Public key SHA-256", &report.public_key_sha256)?;
+        out.field("Key algorithm", &info.key_algorithm)?;
+        out.field("Public key SHA-256", &info.public_key_sha256)?;
         if let Some(m) = report.key_matches {
             out.field("Matches --key", if m { "yes" } else { "NO" })?;
         }

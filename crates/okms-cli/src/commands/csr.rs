@@ -1,20 +1,17 @@
 //! `okms-cli csr new|show|verify`: PKCS#10 certificate signing requests.
 
-use std::path::Path;
 use std::str::FromStr;
 
 use okms_csr::{Csr, CsrBuilder, CsrSigner, DistinguishedName, SubjectAltName, same_public_key};
 use serde::Serialize;
 
 use super::key::{NewKeyReport, generate_encoded};
-use super::{
-    algorithm, csr_error, display_path, load_private_key, pkcs11, refuse_output_over_input, usage,
-};
+use super::{algorithm, csr_error, csr_signature_error, pkcs11, refuse_output_over_input, usage};
 use crate::cli::{AlgorithmArg, CsrCommand, CsrNewArgs, CsrShowArgs, CsrVerifyArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
-use crate::input;
+use crate::input::{self, display_path, load_private_key};
 use crate::output::Output;
 
 /// Runs a `csr` subcommand.
@@ -75,50 +72,36 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
     let subject = subject(a)?;
     let sans = sans(a)?;
     let csr_to_stdout = input::is_stdin(&a.out);
+    let on_token = a.key.as_deref().is_some_and(pkcs11::is_uri);
+    check_outputs(a, csr_to_stdout, on_token, out)?;
+    let (key, key_used, new_key_file) = signing_key(a, on_token, out)?;
+    let builder = CsrBuilder::new(subject).sans(sans);
+    let (csr, pem) = write_key_and_csr(a, &builder, key.as_ref(), &key_used, new_key_file)?;
+    if csr_to_stdout {
+        out.stdout_bytes(pem.as_bytes())
+            .map_err(|e| with_key_note(e, &key_used))?;
+    }
+    report_new(a, &csr, key.algorithm(), key_used, csr_to_stdout, out)
+}
+
+/// Refuses, before any key exists, every output that cannot be written and every flag that
+/// does not fit the key.
+fn check_outputs(
+    a: &CsrNewArgs,
+    csr_to_stdout: bool,
+    on_token: bool,
+    out: &Output,
+) -> CliResult<()> {
     if csr_to_stdout && out.is_json() {
         return Err(usage(
             "--json cannot be combined with --out -: standard output holds the CSR",
         ));
     }
-    // Name every file in the way: `--force` replaces them all, and a user told only of the
-    // CSR would not know that the private key goes too.
-    if let Some(key_out) = &a.key_out
-        && !a.force
-        && !csr_to_stdout
-        && key_out.exists()
-        && a.out.exists()
-        && !files::same_target(key_out, &a.out)
-    {
-        return Err(CliError::new(
-            Exit::RefusedOverwrite,
-            format!(
-                "{} and {} already exist; nothing was written",
-                display_path(key_out),
-                display_path(&a.out)
-            ),
-        )
-        .hint(format!(
-            "choose other paths, or pass --force to replace both: the private key now in {} \
-             would be lost",
-            display_path(key_out)
-        )));
-    }
+    refuse_replacing_key_and_csr(a, csr_to_stdout)?;
     if !csr_to_stdout {
         files::check_writable(&a.out, a.force)?;
     }
-    let on_token = a.key.as_deref().is_some_and(pkcs11::is_uri);
-    if on_token {
-        if a.passphrase.passphrase_file.is_some() || a.passphrase.passphrase_env.is_some() {
-            return Err(usage(
-                "a passphrase source was given, but a token key is protected by the token's PIN",
-            )
-            .hint("give the PIN with --pin-file, or in the URI (pin-source=FILE)"));
-        }
-    } else if a.token.pkcs11_module.is_some() || a.token.pin_file.is_some() {
-        return Err(usage(
-            "--pkcs11-module and --pin-file apply to --key pkcs11:URI (a key on a token)",
-        ));
-    }
+    pkcs11::refuse_flags_of_other_key_kind(on_token, &a.passphrase, &a.token)?;
     if let Some(key) = &a.key
         && !on_token
     {
@@ -140,105 +123,154 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
             "--encrypt and --format apply to a new key (--key-out), not to --key",
         ));
     }
+    Ok(())
+}
 
-    let builder = CsrBuilder::new(subject).sans(sans);
-    let mut new_key_file: Option<files::Staged> = None;
-    let (key, key_used): (Box<dyn CsrSigner>, KeyUsed) = match (&a.key, &a.key_out) {
+/// Names every file in the way: `--force` replaces them all, and a user told only of the CSR
+/// would not know that the private key goes too.
+fn refuse_replacing_key_and_csr(a: &CsrNewArgs, csr_to_stdout: bool) -> CliResult<()> {
+    if let Some(key_out) = &a.key_out
+        && !a.force
+        && !csr_to_stdout
+        && key_out.exists()
+        && a.out.exists()
+        && !files::same_target(key_out, &a.out)
+    {
+        return Err(CliError::new(
+            Exit::RefusedOverwrite,
+            format!(
+                "{} and {} already exist; nothing was written",
+                display_path(key_out),
+                display_path(&a.out)
+            ),
+        )
+        .hint(format!(
+            "choose other paths, or pass --force to replace both: the private key now in {} \
+             would be lost",
+            display_path(key_out)
+        )));
+    }
+    Ok(())
+}
+
+/// The key that signs: on a token, from a file, or new (`--key-out`), in which case its file
+/// is staged, not yet in place: it is committed with the CSR (their fsyncs overlap), or alone
+/// if the CSR step fails.
+fn signing_key(
+    a: &CsrNewArgs,
+    on_token: bool,
+    out: &Output,
+) -> CliResult<(Box<dyn CsrSigner>, KeyUsed, Option<files::Staged>)> {
+    match (&a.key, &a.key_out) {
         (Some(path), _) if on_token => {
             let signer = pkcs11::signer(path, &a.token, "--key", out)?;
             let uri = signer.key().uri.to_string();
-            (
-                Box::new(signer),
-                KeyUsed::Existing {
-                    path: uri,
-                    created: false,
-                },
-            )
+            let used = KeyUsed::Existing {
+                path: uri,
+                created: false,
+            };
+            Ok((Box::new(signer), used, None))
         }
         (Some(path), _) => {
             let key = load_private_key(path, &a.passphrase)?;
-            (
-                Box::new(key),
-                KeyUsed::Existing {
-                    path: display_path(path),
-                    created: false,
-                },
-            )
+            let used = KeyUsed::Existing {
+                path: display_path(path),
+                created: false,
+            };
+            Ok((Box::new(key), used, None))
         }
         (None, Some(key_out)) => {
             let alg = algorithm(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
             let (key, pem, report) =
                 generate_encoded(alg, &a.new_key, &a.passphrase, key_out, out)?;
-            // Staged, not yet in place: it is committed with the CSR (their fsyncs overlap),
-            // or alone if the CSR step fails.
-            new_key_file = Some(files::stage_secret_file(
-                key_out,
-                pem.expose().as_bytes(),
-                a.force,
-            )?);
-            (Box::new(key), KeyUsed::New(report))
+            let staged = files::stage_secret_file(key_out, pem.expose().as_bytes(), a.force)?;
+            Ok((Box::new(key), KeyUsed::New(report), Some(staged)))
         }
-        (None, None) => return Err(usage("give --key PATH or --key-out PATH")),
-    };
+        (None, None) => Err(usage("give --key PATH or --key-out PATH")),
+    }
+}
 
-    // From here on a new key is staged: whatever happens to the CSR, it is put in place (it is
-    // the user's only copy of a key that might be wanted), and an error says where it is.
-    let key_note = match &key_used {
-        KeyUsed::New(r) => Some(format!("the new private key was kept in {}", r.path)),
-        KeyUsed::Existing { .. } => None,
+/// Adds to an error, when the key is new, where it was kept and how to reuse it.
+fn with_key_note(mut e: CliError, key_used: &KeyUsed) -> CliError {
+    let KeyUsed::New(r) = key_used else {
+        return e;
     };
-    let with_note = |mut e: CliError| match &key_note {
-        Some(n) => {
-            let note = format!("{n}; rerun with --key {} to reuse it", key_path(&key_used));
-            let hint = match e.hint.take() {
-                Some(first) => format!("{first}\n      {note}"),
-                None => note,
-            };
-            e.hint(hint)
-        }
-        None => e,
+    let note = format!(
+        "the new private key was kept in {}; rerun with --key {} to reuse it",
+        r.path, r.path
+    );
+    let hint = match e.hint.take() {
+        Some(first) => format!("{first}\n      {note}"),
+        None => note,
     };
+    e.hint(hint)
+}
 
-    let csr_step = (|| -> CliResult<_> {
-        // `--key-out ./k.pem --out k.pem --force` would put the CSR over the new key.
-        if let Some(key_out) = &a.key_out {
-            refuse_output_over_input(&a.out, "--out", key_out, "--key-out")?;
-        }
-        let csr = builder
-            .build(key.as_ref())
-            .map_err(|e| csr_error(e, "cannot build the CSR"))?;
-        let pem = csr.to_pem();
-        let staged = if csr_to_stdout {
-            None
-        } else {
-            Some(files::stage_public_file(&a.out, pem.as_bytes(), a.force)?)
-        };
-        Ok((csr, pem, staged))
-    })();
+/// Builds the CSR and puts the files in place. A new key is put in place whatever happens to
+/// the CSR (it is the user's only copy of a key that might be wanted), and an error says where
+/// it is.
+fn write_key_and_csr(
+    a: &CsrNewArgs,
+    builder: &CsrBuilder,
+    key: &dyn CsrSigner,
+    key_used: &KeyUsed,
+    new_key_file: Option<files::Staged>,
+) -> CliResult<(Csr, String)> {
     let key_is_new = new_key_file.is_some();
     let mut to_commit: Vec<files::Staged> = new_key_file.into_iter().collect();
-    let (csr, pem) = match csr_step {
+    let (csr, pem) = match build_and_stage_csr(a, builder, key) {
         Ok((csr, pem, staged)) => {
             to_commit.extend(staged);
             (csr, pem)
         }
         Err(e) => {
             files::commit_staged(to_commit).map_err(|c| CliError::from(c.error))?;
-            return Err(with_note(e));
+            return Err(with_key_note(e, key_used));
         }
     };
     if let Err(c) = files::commit_staged(to_commit) {
         let e = CliError::from(c.error);
         return Err(if key_is_new && c.committed >= 1 {
-            with_note(e)
+            with_key_note(e, key_used)
         } else {
             e
         });
     }
-    if csr_to_stdout {
-        out.stdout_bytes(pem.as_bytes()).map_err(with_note)?;
-    }
+    Ok((csr, pem))
+}
 
+/// The CSR, its PEM, and its file staged (none for standard output).
+fn build_and_stage_csr(
+    a: &CsrNewArgs,
+    builder: &CsrBuilder,
+    key: &dyn CsrSigner,
+) -> CliResult<(Csr, String, Option<files::Staged>)> {
+    // `--key-out ./k.pem --out k.pem --force` would put the CSR over the new key.
+    if let Some(key_out) = &a.key_out {
+        refuse_output_over_input(&a.out, "--out", key_out, "--key-out")?;
+    }
+    let csr = builder
+        .build(key)
+        .map_err(|e| csr_error(e, "cannot build the CSR"))?;
+    let pem = csr.to_pem();
+    let staged = if input::is_stdin(&a.out) {
+        None
+    } else {
+        Some(files::stage_public_file(&a.out, pem.as_bytes(), a.force)?)
+    };
+    Ok((csr, pem, staged))
+}
+
+/// The `--json` report, or the summary: on standard error when the CSR went to standard
+/// output.
+fn report_new(
+    a: &CsrNewArgs,
+    csr: &Csr,
+    algorithm: okms_csr::KeyAlgorithm,
+    key_used: KeyUsed,
+    csr_to_stdout: bool,
+    out: &Output,
+) -> CliResult<()> {
     // Not `csr.info()`: that would verify the signature, which the builder already did where
     // it can fail (see `CsrSigner::signatures_need_checking`).
     let report = CsrNewReport {
@@ -249,7 +281,7 @@ fn new(a: &CsrNewArgs, out: &Output) -> CliResult<()> {
         },
         subject: csr.subject(),
         sans: csr.san_descriptions(),
-        algorithm: key.algorithm().as_str().to_owned(),
+        algorithm: algorithm.as_str().to_owned(),
         public_key_sha256: csr.public_key().fingerprint_sha256(),
         key: key_used,
     };
@@ -309,16 +341,8 @@ fn summary_lines(r: &CsrNewReport) -> Vec<String> {
     v
 }
 
-fn parse_csr(path: &Path) -> CliResult<Csr> {
-    let bytes = input::read(path, "the CSR")?;
-    Csr::parse(&bytes).map_err(|e| {
-        csr_error(e, format!("{} is not a valid CSR", display_path(path)))
-            .hint("a CSR is PEM `-----BEGIN CERTIFICATE REQUEST-----` or its DER form; for a JSON-escaped CSR run `okms-cli pem unescape` first")
-    })
-}
-
 fn show(a: &CsrShowArgs, out: &Output) -> CliResult<()> {
-    let csr = parse_csr(&a.path)?;
+    let csr = input::load_csr(&a.path)?;
     let info = csr.info();
     if out.is_json() {
         return out.json(&info);
@@ -361,7 +385,7 @@ struct VerifyReport {
 
 fn verify(a: &CsrVerifyArgs, out: &Output) -> CliResult<()> {
     let name = display_path(&a.path);
-    let csr = parse_csr(&a.path)?;
+    let csr = input::load_csr(&a.path)?;
     let key = a
         .key
         .as_ref()
@@ -383,11 +407,10 @@ fn verify(a: &CsrVerifyArgs, out: &Output) -> CliResult<()> {
     let sig = csr.verify();
     let signature_valid = sig.is_ok();
     let failure: Option<CliError> = if let Err(e) = sig {
-        // A broken signature is a verification failure whatever the library calls it.
-        let mut f = csr_error(e, format!("the signature of {name} does not verify"))
-            .hint("the CSR was altered or is corrupt; create it again");
-        f.exit = Exit::VerificationFailed;
-        Some(f)
+        Some(csr_signature_error(
+            e,
+            format!("the signature of {name} does not verify"),
+        ))
     } else if key_matches == Some(false) {
         Some(
             CliError::new(Exit::VerificationFailed, format!("{name} does not hold the public key of {key_name}")).hint(

@@ -5,17 +5,14 @@ use std::path::Path;
 use okms_csr::{KeyAlgorithm, PrivateKey, SecretString};
 use serde::Serialize;
 
-use super::{
-    algorithm, csr_error, display_path, import_private_key, key_format, load_private_key, pkcs11,
-    refuse_output_over_input, usage,
-};
+use super::{algorithm, csr_error, key_format, pkcs11, refuse_output_over_input, usage};
 use crate::cli::{
     KeyCommand, KeyFormatArg, KeyNewArgs, KeyPubArgs, KeyShowArgs, NewKeyArgs, PassphraseArgs,
     Pkcs11Args,
 };
 use crate::error::CliResult;
 use crate::files;
-use crate::input;
+use crate::input::{self, display_path, import_private_key, load_private_key};
 use crate::output::Output;
 use crate::passphrase::{self, Purpose};
 
@@ -34,12 +31,7 @@ pub fn run(cmd: &KeyCommand, out: &Output) -> CliResult<()> {
 
 /// Refuses token flags on a command that works on a key file.
 fn refuse_token_flags(t: &Pkcs11Args, why: &str) -> CliResult<()> {
-    if t.pkcs11_module.is_some() || t.pin_file.is_some() {
-        return Err(usage(format!(
-            "--pkcs11-module and --pin-file apply to keys on a PKCS#11 token, {why}"
-        )));
-    }
-    Ok(())
+    pkcs11::refuse_token_flags(t, &format!("keys on a PKCS#11 token, {why}"))
 }
 
 /// The `--json` result of `key new` (and of the key half of `csr new`).
@@ -140,7 +132,7 @@ pub fn generate_encoded(
     path: &Path,
     out: &Output,
 ) -> CliResult<(PrivateKey, SecretString, NewKeyReport)> {
-    if !opts.encrypt && (pass.passphrase_file.is_some() || pass.passphrase_env.is_some()) {
+    if !opts.encrypt && pass.is_given() {
         return Err(
             usage("a passphrase source was given but the new key is not encrypted")
                 .hint("add --encrypt"),

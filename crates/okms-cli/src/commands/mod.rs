@@ -10,13 +10,12 @@ pub mod request;
 
 use std::path::Path;
 
-use okms_csr::{KeyAlgorithm, PrivateKey};
+use okms_csr::KeyAlgorithm;
 
-use crate::cli::{AlgorithmArg, Command, KeyFormatArg, PassphraseArgs};
+use crate::cli::{AlgorithmArg, Command, KeyFormatArg};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::output::Output;
-use crate::passphrase::{self, Purpose};
 use crate::{cli, input};
 
 /// Runs one parsed command.
@@ -87,52 +86,24 @@ pub fn csr_error(
         E::KeyGeneration(_) | E::Export(_) | E::Signing(_) => (Exit::Error, None),
         _ => (Exit::InvalidInput, None),
     };
-    let err = CliError {
+    CliError {
         exit,
         error: anyhow::Error::new(e).context(context),
-        hint: None,
-    };
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
+        hint: hint.map(Into::into),
     }
 }
 
-/// Display name of an input path (`-` is standard input).
-#[must_use]
-pub fn display_path(path: &Path) -> String {
-    if input::is_stdin(path) {
-        "standard input".to_owned()
-    } else {
-        path.display().to_string()
+/// A CSR whose signature does not verify: exit 4 whatever the library calls the failure, with
+/// the fix, since OKMS refuses such a CSR.
+pub fn csr_signature_error(
+    e: okms_csr::Error,
+    context: impl std::fmt::Display + Send + Sync + 'static,
+) -> CliError {
+    CliError {
+        exit: Exit::VerificationFailed,
+        ..csr_error(e, context)
     }
-}
-
-/// Reads and imports a private key, asking for the passphrase only if the file is encrypted.
-///
-/// # Errors
-/// Exit 3 for unreadable, malformed or unsupported keys and wrong passphrases.
-pub fn load_private_key(path: &Path, pass: &PassphraseArgs) -> CliResult<PrivateKey> {
-    let bytes = input::read_private(path, "the private key")?;
-    import_private_key(&bytes, &display_path(path), pass)
-}
-
-/// Imports key bytes already read, asking for the passphrase only if they are encrypted.
-///
-/// # Errors
-/// As [`load_private_key`].
-pub fn import_private_key(
-    bytes: &[u8],
-    name: &str,
-    pass: &PassphraseArgs,
-) -> CliResult<PrivateKey> {
-    let passphrase = if PrivateKey::is_encrypted(bytes) {
-        Some(passphrase::obtain(pass, Purpose::Decrypt, name)?)
-    } else {
-        None
-    };
-    PrivateKey::import(bytes, passphrase.as_ref())
-        .map_err(|e| csr_error(e, format!("cannot load the private key {name}")))
+    .hint("the CSR was altered or is corrupt; OKMS rejects it: create it again with `okms-cli csr new`")
 }
 
 /// A usage error (exit 2) for flag combinations clap cannot express.

@@ -1,16 +1,15 @@
 //! `okms-cli pem escape|unescape`: between PEM files and the JSON strings of the API.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use okms_csr::escape;
 use serde::Serialize;
 
-use super::{csr_error, display_path, refuse_output_over_input, usage};
+use super::{csr_error, refuse_output_over_input, usage};
 use crate::cli::{PemCommand, PemEscapeArgs, PemUnescapeArgs};
-use crate::error::{CliError, CliResult};
-use crate::exit::Exit;
+use crate::error::CliResult;
 use crate::files;
-use crate::input;
+use crate::input::{self, display_path};
 use crate::output::Output;
 
 /// Runs a `pem` subcommand.
@@ -28,18 +27,6 @@ fn source(p: Option<&PathBuf>) -> PathBuf {
     p.cloned().unwrap_or_else(|| PathBuf::from("-"))
 }
 
-fn read_text(path: &Path) -> CliResult<zeroize::Zeroizing<String>> {
-    // The input may be a private key: keep it in a wiping buffer.
-    let bytes = input::read_secret(path, "the PEM input")?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        CliError::new(
-            Exit::InvalidInput,
-            format!("{} is not UTF-8 text", display_path(path)),
-        )
-    })?;
-    Ok(zeroize::Zeroizing::new(text.to_owned()))
-}
-
 #[derive(Serialize)]
 struct EscapeReport<'a> {
     escaped: &'a str,
@@ -48,7 +35,7 @@ struct EscapeReport<'a> {
 fn escape_cmd(a: &PemEscapeArgs, out: &Output) -> CliResult<()> {
     let path = source(a.path.as_ref());
     let name = display_path(&path);
-    let text = read_text(&path)?;
+    let text = input::read_text(&path, "the PEM input")?;
     let escaped = zeroize::Zeroizing::new(
         escape::escape(&text).map_err(|e| csr_error(e, format!("cannot escape {name}")))?,
     );
@@ -109,7 +96,7 @@ struct UnescapeReport {
 
 fn unescape_cmd(a: &PemUnescapeArgs, out: &Output) -> CliResult<()> {
     let path = source(a.path.as_ref());
-    let text = read_text(&path)?;
+    let text = input::read_text(&path, "the PEM input")?;
     let pem = escape::unescape(&text, a.field.as_deref()).map_err(|e| {
         let err = csr_error(e, format!("cannot unescape {}", display_path(&path)));
         if a.field.is_none() {

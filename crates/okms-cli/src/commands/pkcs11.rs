@@ -10,12 +10,12 @@ use okms_csr::{KeyAlgorithm, PublicKey};
 use okms_pkcs11::{Error as P11Error, KeyInfo, Module, Pin, Pkcs11Uri, Token, TokenSigner};
 use serde::Serialize;
 
-use super::{display_path, usage};
-use crate::cli::{KeyListArgs, KeyNewArgs, Pkcs11Args};
+use super::usage;
+use crate::cli::{KeyListArgs, KeyNewArgs, PassphraseArgs, Pkcs11Args};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
-use crate::input;
+use crate::input::{self, display_path};
 use crate::output::Output;
 
 const INSTALL_HINT: &str = "for a software token to try with: `apt-get install softhsm2`, `softhsm2-util --init-token --free --label NAME`, then --pkcs11-module /usr/lib/softhsm/libsofthsm2.so";
@@ -26,6 +26,51 @@ pub fn is_uri(arg: &Path) -> bool {
     arg.to_str()
         .and_then(|s| s.trim_start().get(..7))
         .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
+}
+
+/// Refuses a passphrase source for a key on a token: the token's PIN protects it, and a
+/// passphrase given by mistake must not be silently ignored.
+///
+/// # Errors
+/// Exit 2.
+pub fn refuse_passphrase_for_token(pass: &PassphraseArgs) -> CliResult<()> {
+    if pass.is_given() {
+        return Err(usage(
+            "a passphrase source was given, but a token key is protected by the token's PIN",
+        )
+        .hint("give the PIN with --pin-file, or in the URI (pin-source=FILE)"));
+    }
+    Ok(())
+}
+
+/// Refuses `--pkcs11-module` and `--pin-file` where no key is on a token; `applies_to` ends
+/// the message ("... apply to `applies_to`").
+///
+/// # Errors
+/// Exit 2.
+pub fn refuse_token_flags(token: &Pkcs11Args, applies_to: &str) -> CliResult<()> {
+    if token.is_given() {
+        return Err(usage(format!(
+            "--pkcs11-module and --pin-file apply to {applies_to}"
+        )));
+    }
+    Ok(())
+}
+
+/// For a `--key` that is a token key or a key file: refuses the flags of the other kind.
+///
+/// # Errors
+/// Exit 2.
+pub fn refuse_flags_of_other_key_kind(
+    on_token: bool,
+    pass: &PassphraseArgs,
+    token: &Pkcs11Args,
+) -> CliResult<()> {
+    if on_token {
+        refuse_passphrase_for_token(pass)
+    } else {
+        refuse_token_flags(token, "--key pkcs11:URI (a key on a token)")
+    }
 }
 
 /// Wraps an `okms_pkcs11` error with its exit code and hint.
@@ -70,14 +115,10 @@ pub fn p11_error(e: P11Error, context: impl std::fmt::Display + Send + Sync + 's
         P11Error::Csr(_) => (Exit::InvalidInput, None),
         _ => (Exit::Error, None),
     };
-    let err = CliError {
+    CliError {
         exit,
         error: anyhow::Error::new(e).context(context),
-        hint: None,
-    };
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
+        hint,
     }
 }
 
@@ -246,12 +287,7 @@ pub fn key_new(a: &KeyNewArgs, uri_text: &str, alg: KeyAlgorithm, out: &Output) 
             "--encrypt and --format apply to key files, not to keys generated on a token",
         ));
     }
-    if a.passphrase.passphrase_file.is_some() || a.passphrase.passphrase_env.is_some() {
-        return Err(usage(
-            "a passphrase source was given, but a token key is protected by the token's PIN",
-        )
-        .hint("give the PIN with --pin-file, or in the URI (pin-source=FILE)"));
-    }
+    refuse_passphrase_for_token(&a.passphrase)?;
     let uri = parse_uri(uri_text, "--pkcs11")?;
     let Some(label) = uri.object.clone() else {
         return Err(CliError::new(

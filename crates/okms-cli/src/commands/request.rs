@@ -9,12 +9,12 @@ use okms_api::{CredentialRequest, Endpoint, IdentityUrn, Plate};
 use okms_csr::Csr;
 use serde::Serialize;
 
-use super::{csr_error, display_path, refuse_output_over_input, usage};
+use super::{refuse_output_over_input, usage};
 use crate::cli::{GlobalArgs, IdentityArgs, RequestCommand, RequestNewArgs, RequestShowArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files;
-use crate::input;
+use crate::input::{self, display_path};
 use crate::output::Output;
 
 /// Runs a `request` subcommand.
@@ -76,35 +76,15 @@ fn identities(
                 .hint("or give full URNs with --identity"));
         };
         let plate = plate(region, endpoint)?;
-        let nic_err = |e| api_error(e, "--nic");
-        if ids.root {
-            urns.push(
-                IdentityUrn::root_account(plate, nic)
-                    .map_err(nic_err)?
-                    .into_string(),
-            );
-        }
-        for u in &ids.user {
-            urns.push(
-                IdentityUrn::user(plate, nic, u)
-                    .map_err(|e| api_error(e, "--user"))?
-                    .into_string(),
-            );
-        }
-        for g in &ids.group {
-            urns.push(
-                IdentityUrn::group(plate, nic, g)
-                    .map_err(|e| api_error(e, "--group"))?
-                    .into_string(),
-            );
-        }
-        for c in &ids.service_account {
-            urns.push(
-                IdentityUrn::service_account(plate, nic, c)
-                    .map_err(|e| api_error(e, "--service-account"))?
-                    .into_string(),
-            );
-        }
+        urns.extend(built_urns(
+            plate,
+            nic,
+            ids.root,
+            &ids.user,
+            &ids.group,
+            &ids.service_account,
+            api_error,
+        )?);
     }
     let mut seen = std::collections::HashSet::new();
     let before = urns.len();
@@ -113,6 +93,51 @@ fn identities(
         out.warn("duplicate identities were given once each");
     }
     super::online::note_unusual_accounts(&urns, out);
+    Ok(urns)
+}
+
+/// The URNs `--root`, `--user`, `--group` and `--service-account` name, in that order, for
+/// account `nic` in region `plate`. `fail(e, flag)` wraps an error with the flag to fix
+/// (`--nic` for the root URN, which is the account alone).
+///
+/// # Errors
+/// The first value that cannot be put in a URN.
+pub(crate) fn built_urns(
+    plate: Plate,
+    nic: &str,
+    root: bool,
+    users: &[String],
+    groups: &[String],
+    service_accounts: &[String],
+    fail: impl Fn(okms_api::Error, &'static str) -> CliError,
+) -> CliResult<Vec<String>> {
+    type Build = fn(Plate, &str, &str) -> Result<IdentityUrn, okms_api::Error>;
+    let mut urns = Vec::new();
+    if root {
+        urns.push(
+            IdentityUrn::root_account(plate, nic)
+                .map_err(|e| fail(e, "--nic"))?
+                .into_string(),
+        );
+    }
+    let kinds: [(&'static str, &[String], Build); 3] = [
+        ("--user", users, IdentityUrn::user),
+        ("--group", groups, IdentityUrn::group),
+        (
+            "--service-account",
+            service_accounts,
+            IdentityUrn::service_account,
+        ),
+    ];
+    for (flag, values, build) in kinds {
+        for value in values {
+            urns.push(
+                build(plate, nic, value)
+                    .map_err(|e| fail(e, flag))?
+                    .into_string(),
+            );
+        }
+    }
     Ok(urns)
 }
 
@@ -140,18 +165,6 @@ pub(crate) fn api_error(e: okms_api::Error, flag: &str) -> CliError {
     } else {
         err.hint(format!("fix {flag}"))
     }
-}
-
-pub(crate) fn load_csr(path: &Path) -> CliResult<Csr> {
-    let bytes = input::read(path, "the CSR")?;
-    let name = display_path(path);
-    let csr = Csr::parse(&bytes).map_err(|e| csr_error(e, format!("{name} is not a valid CSR")))?;
-    csr.verify().map_err(|e| {
-        let mut err = csr_error(e, format!("the signature of {name} does not verify"));
-        err.exit = Exit::VerificationFailed;
-        err.hint("OKMS rejects such a CSR; create it again with `okms-cli csr new`")
-    })?;
-    Ok(csr)
 }
 
 /// The `--json` result of `request new` / `request show`.
@@ -187,7 +200,7 @@ fn new(a: &RequestNewArgs, endpoint: Option<&str>, out: &Output) -> CliResult<()
         endpoint,
         out,
     )?;
-    let csr = load_csr(&a.csr)?;
+    let csr = input::load_verified_csr(&a.csr)?;
     let body = build_request(a, urns, &csr)?;
     let mut json = body.to_json().map_err(|e| CliError {
         exit: Exit::Error,
@@ -268,30 +281,15 @@ fn report(
 }
 
 fn show(a: &RequestShowArgs, out: &Output) -> CliResult<()> {
-    let name = display_path(&a.path);
-    let bytes = input::read(&a.path, "the request")?;
-    let body = CredentialRequest::from_json(&bytes).map_err(|e| match e {
-        okms_api::Error::InvalidField { .. } => {
-            api_error(e, "").context(format!("{name} holds an invalid request"))
-        }
-        _ => CliError {
-            exit: Exit::InvalidInput,
-            error: anyhow::Error::new(e).context(format!("{name} is not a credential request")),
-            hint: Some("a request file is written by `okms-cli request new`".to_owned()),
-        },
-    })?;
-    let Some(pem) = &body.csr else {
+    let (body, csr) = input::load_request(&a.path)?;
+    let Some(csr) = csr else {
         return Err(CliError::new(
             Exit::InvalidInput,
-            format!("{name}: csr: missing; a request file always carries a CSR"),
+            format!(
+                "{}: csr: missing; a request file always carries a CSR",
+                display_path(&a.path)
+            ),
         ));
     };
-    let csr =
-        Csr::from_pem(pem).map_err(|e| csr_error(e, format!("{name}: csr: not a valid CSR")))?;
-    csr.verify().map_err(|e| {
-        let mut err = csr_error(e, format!("{name}: csr: the signature does not verify"));
-        err.exit = Exit::VerificationFailed;
-        err
-    })?;
     report(&body, &csr, &a.path, out, false)
 }

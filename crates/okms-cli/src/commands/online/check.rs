@@ -1,21 +1,20 @@
 //! `okms-cli credential check`: offline checks of a certificate and its key, then one
 //! mutual-TLS call to the KMS domain (`GET /api/{okmsId}/v1/servicekey?max=10`).
 
-use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
+use okms_api::kms::{DataPlaneOutcome, DataPlaneResponse, MtlsCheck, check_mtls};
 use okms_api::{ClientKey, SecretString, Uuid};
 use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{api_failure, block_on, client, parse_uuid};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
-use crate::commands::{csr_error, display_path, load_private_key, pkcs11, usage};
+use crate::commands::{csr_error, pkcs11};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
-use crate::input;
-use crate::output::Output;
+use crate::input::{self, display_path, load_private_key};
+use crate::output::{Output, rfc3339};
 
 /// The `--json` result of `credential check` (printed on success only).
 #[derive(Serialize)]
@@ -37,71 +36,114 @@ struct CheckReport {
 /// another domain, or the KMS refuses it; 6 for other KMS or API errors; 3 for bad files.
 pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
     let on_token = pkcs11::is_uri(&a.key);
-    if on_token {
-        if a.passphrase.passphrase_file.is_some() || a.passphrase.passphrase_env.is_some() {
-            return Err(usage(
-                "a passphrase source was given, but a token key is protected by the token's PIN",
-            )
-            .hint("give the PIN with --pin-file, or in the URI (pin-source=FILE)"));
-        }
-    } else if a.token.pkcs11_module.is_some() || a.token.pin_file.is_some() {
-        return Err(usage(
-            "--pkcs11-module and --pin-file apply to --key pkcs11:URI (a key on a token)",
-        ));
-    }
+    pkcs11::refuse_flags_of_other_key_kind(on_token, &a.passphrase, &a.token)?;
     let cert_name = display_path(&a.cert);
-    let bytes = input::read(&a.cert, "the certificate")?;
-    let cert = Certificate::parse(&bytes)
-        .map_err(|e| csr_error(e, format!("{cert_name} is not a valid certificate")))?;
-    // A key file is re-encoded as PKCS#8 PEM; a token key stays there and signs the
-    // handshake through okms-pkcs11's rustls adapter.
-    // (`key_name` of a URI is its Display form, which never shows a `pin-value`.)
-    let (key_name, public_key, client_key): (String, PublicKey, ClientKey) = if on_token {
+    let cert = input::load_certificate(&a.cert)?;
+    let key = tls_client_key(a, on_token, out)?;
+    // Everything that can fail offline fails before the network is touched, with the reason
+    // the KMS would not have given.
+    refuse_other_key(&cert, &cert_name, &key)?;
+    refuse_out_of_date(&cert, &cert_name)?;
+    let okms_id = domain_to_call(&cert, &cert_name, a.okms_id.as_deref())?;
+    let ca_pem = match &a.ca {
+        Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
+        None => None,
+    };
+    let cert_pem = cert.to_pem();
+    let shown = ShownCertificate {
+        credential_id: cert.credential_id(),
+        not_after: rfc3339(cert.not_after()),
+        public_key_sha256: cert.public_key().fingerprint_sha256(),
+    };
+    block_on(async move {
+        let kms_url = kms_url(a, okms_id, global, out).await?;
+        out.verbose(&format!(
+            "mutual-TLS call to {kms_url} for domain {okms_id}"
+        ));
+        let answer = check_mtls(&MtlsCheck {
+            kms_url: kms_url.clone(),
+            okms_id,
+            cert_pem,
+            key: key.client_key,
+            ca_pem,
+        })
+        .await
+        .map_err(|e| mtls_failure(e, &kms_url, a.ca.is_some()))?;
+        report_answer(answer, okms_id, kms_url, shown, out)
+    })
+}
+
+/// The key that signs the TLS handshake, and how to name it.
+struct TlsClientKey {
+    /// A file path, or a URI's Display form (which never shows a `pin-value`).
+    name: String,
+    public_key: PublicKey,
+    client_key: ClientKey,
+}
+
+/// A key file is re-encoded as PKCS#8 PEM; a token key stays there and signs the handshake
+/// through okms-pkcs11's rustls adapter.
+fn tls_client_key(
+    a: &CredentialCheckArgs,
+    on_token: bool,
+    out: &Output,
+) -> CliResult<TlsClientKey> {
+    if on_token {
         let signer = pkcs11::signer(&a.key, &a.token, "--key", out)?;
-        let key_name = signer.key().uri.to_string();
+        let name = signer.key().uri.to_string();
         let public_key = signer.key().public_key.clone();
         out.verbose(&format!(
-            "the TLS handshake will be signed on the token by {key_name}"
+            "the TLS handshake will be signed on the token by {name}"
         ));
-        (
-            key_name,
+        return Ok(TlsClientKey {
+            name,
             public_key,
-            TlsSigningKey::new(signer).into_arc().into(),
-        )
-    } else {
-        let key_name = display_path(&a.key);
-        let key = load_private_key(&a.key, &a.passphrase)?;
-        let key_pem = key
-            .to_pem(KeyFormat::Pkcs8)
-            .map_err(|e| csr_error(e, format!("cannot re-encode the key {key_name}")))?;
-        (
-            key_name,
-            key.public_key(),
-            SecretString::from(key_pem.expose().to_owned()).into(),
-        )
-    };
-    if !same_public_key(&cert.public_key(), &public_key) {
+            client_key: TlsSigningKey::new(signer).into_arc().into(),
+        });
+    }
+    let name = display_path(&a.key);
+    let key = load_private_key(&a.key, &a.passphrase)?;
+    let key_pem = key
+        .to_pem(KeyFormat::Pkcs8)
+        .map_err(|e| csr_error(e, format!("cannot re-encode the key {name}")))?;
+    Ok(TlsClientKey {
+        name,
+        public_key: key.public_key(),
+        client_key: SecretString::from(key_pem.expose().to_owned()).into(),
+    })
+}
+
+fn refuse_other_key(cert: &Certificate, cert_name: &str, key: &TlsClientKey) -> CliResult<()> {
+    if !same_public_key(&cert.public_key(), &key.public_key) {
         return Err(CliError::new(
             Exit::VerificationFailed,
-            format!("{cert_name} does not hold the public key of {key_name}"),
+            format!("{cert_name} does not hold the public key of {}", key.name),
         )
         .hint("this certificate was issued for another key"));
     }
-    let now = OffsetDateTime::now_utc();
-    let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
-    if !cert.is_valid_at(now) {
+    Ok(())
+}
+
+fn refuse_out_of_date(cert: &Certificate, cert_name: &str) -> CliResult<()> {
+    if !cert.is_valid_at(OffsetDateTime::now_utc()) {
         return Err(CliError::new(
             Exit::VerificationFailed,
             format!(
                 "{cert_name} is not valid now: valid from {} to {}",
-                fmt(cert.not_before()),
-                fmt(cert.not_after())
+                rfc3339(cert.not_before()),
+                rfc3339(cert.not_after())
             ),
         )
         .hint("create a new credential (okms-cli credential create)"));
     }
+    Ok(())
+}
+
+/// The domain to call: `--okms-id`, else the one the certificate names; a certificate for
+/// another domain than `--okms-id` is refused.
+fn domain_to_call(cert: &Certificate, cert_name: &str, flag: Option<&str>) -> CliResult<Uuid> {
     let cert_domain = cert.okms_domain();
-    let okms_id = match (&a.okms_id, &cert_domain) {
+    let okms_id = match (flag, &cert_domain) {
         (Some(flag), _) => parse_uuid(flag, "--okms-id")?,
         (None, Some(d)) => parse_uuid(d, "OKMS domain in the certificate")?,
         (None, None) => {
@@ -120,125 +162,117 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
             format!("{cert_name} was issued for domain {d}, not {okms_id}"),
         ));
     }
-    let ca_pem = match &a.ca {
-        Some(p) => {
-            let b = input::read(p, "the CA certificate")?;
-            Some(String::from_utf8(b).map_err(|_| {
-                CliError::new(
-                    Exit::InvalidInput,
-                    format!("the CA file {} is not PEM text", p.display()),
-                )
-            })?)
-        }
-        None => None,
-    };
-    let cert_pem = cert.to_pem();
-    let credential_id = cert.credential_id();
-    let fingerprint = cert.public_key().fingerprint_sha256();
-    let not_after = fmt(cert.not_after());
+    Ok(okms_id)
+}
 
-    block_on(async move {
-        let kms_url = match &a.kms_url {
-            Some(u) => u.clone(),
-            None => {
-                let client = client(global, out)?;
-                let d = client.get_domain(okms_id, false).await.map_err(|e| {
-                    api_failure(
-                        e,
-                        format!("cannot read OKMS domain {okms_id} to find its REST endpoint"),
-                    )
-                })?;
-                d.rest_endpoint.ok_or_else(|| {
-                    CliError::new(
-                        Exit::Api,
-                        format!("the API reports no REST endpoint for domain {okms_id}"),
-                    )
-                    .hint("give it with --kms-url")
-                })?
-            }
-        };
-        out.verbose(&format!(
-            "mutual-TLS call to {kms_url} for domain {okms_id}"
-        ));
-        let answer = check_mtls(&MtlsCheck {
-            kms_url: kms_url.clone(),
-            okms_id,
-            cert_pem,
-            key: client_key,
-            ca_pem,
-        })
-        .await
-        .map_err(|e| {
-            let tls = matches!(&e, okms_api::Error::Transport { .. });
-            let err = api_failure(e, format!("the mutual-TLS call to {kms_url} failed"));
-            if tls && a.ca.is_none() {
-                err.hint("if the KMS uses a private CA, pass it with --ca PATH (or OKMS_CA_FILE)")
-            } else {
-                err
-            }
-        })?;
-        let status = answer.status;
-        match answer.outcome {
-            DataPlaneOutcome::ServiceKeys(list) if (200..300).contains(&status) => {
-                let r = CheckReport {
-                    ok: true,
-                    okms_id,
-                    credential_id: credential_id.clone(),
-                    kms_url,
-                    http_status: status,
-                    service_keys: list.objects_list.len(),
-                    not_after,
-                    public_key_sha256: fingerprint,
-                };
-                if out.is_json() {
-                    return out.json(&r);
-                }
-                out.line(&format!(
-                    "OK: the KMS of domain {okms_id} accepted the certificate of credential {} ({} service key(s) visible).",
-                    credential_id.as_deref().unwrap_or("(unknown id)"),
-                    r.service_keys
-                ))?;
-                out.field("KMS endpoint", &r.kms_url)?;
-                out.field("Valid until", &r.not_after)
-            }
-            DataPlaneOutcome::Error(e) => {
-                let category = e.category().unwrap_or("Unknown");
-                let refused = matches!(status, 401 | 403)
-                    || matches!(category, "Authentication" | "Authorization");
-                let msg = format!(
-                    "the KMS refused the call (HTTP {status}, {category}): {}{}",
-                    e.errors.join("; "),
-                    e.request_id
-                        .as_deref()
-                        .map(|r| format!(" (request id {r})"))
-                        .unwrap_or_default()
-                );
-                let err = CliError::new(
-                    if refused {
-                        Exit::VerificationFailed
-                    } else {
-                        Exit::Api
-                    },
-                    msg,
-                );
-                Err(if refused {
-                    err.hint("the credential may be deleted, expired, not READY, or its identities lack an IAM policy on this domain")
-                } else {
-                    err
-                })
-            }
-            DataPlaneOutcome::ServiceKeys(_) => Err(CliError::new(
-                Exit::Api,
-                format!("the KMS answered HTTP {status} with a service-key list; expected success"),
-            )),
-            DataPlaneOutcome::Unparsed(text) => Err(CliError::new(
-                Exit::Api,
-                format!("the KMS answered HTTP {status}: {text:?}"),
-            )),
-            other => Err(CliError::new(
-                Exit::Api,
-                format!("the KMS answered HTTP {status}: {other:?}"),
-            )),
-        }
+/// `--kms-url`, else the domain's REST endpoint as the API reports it.
+async fn kms_url(
+    a: &CredentialCheckArgs,
+    okms_id: Uuid,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<String> {
+    if let Some(u) = &a.kms_url {
+        return Ok(u.clone());
+    }
+    let client = client(global, out)?;
+    let d = client.get_domain(okms_id, false).await.map_err(|e| {
+        api_failure(
+            e,
+            format!("cannot read OKMS domain {okms_id} to find its REST endpoint"),
+        )
+    })?;
+    d.rest_endpoint.ok_or_else(|| {
+        CliError::new(
+            Exit::Api,
+            format!("the API reports no REST endpoint for domain {okms_id}"),
+        )
+        .hint("give it with --kms-url")
     })
+}
+
+/// A failed call; a TLS failure without `--ca` is most often a private CA.
+fn mtls_failure(e: okms_api::Error, kms_url: &str, ca_given: bool) -> CliError {
+    let tls = matches!(&e, okms_api::Error::Transport { .. });
+    let err = api_failure(e, format!("the mutual-TLS call to {kms_url} failed"));
+    if tls && !ca_given {
+        err.hint("if the KMS uses a private CA, pass it with --ca PATH (or OKMS_CA_FILE)")
+    } else {
+        err
+    }
+}
+
+/// What the success report says about the certificate.
+struct ShownCertificate {
+    credential_id: Option<String>,
+    not_after: String,
+    public_key_sha256: String,
+}
+
+/// Success when the KMS lists service keys; exit 4 when it refuses the certificate (the
+/// credential, not the call, is what is wrong), 6 for any other answer.
+fn report_answer(
+    answer: DataPlaneResponse,
+    okms_id: Uuid,
+    kms_url: String,
+    shown: ShownCertificate,
+    out: &Output,
+) -> CliResult<()> {
+    let status = answer.status;
+    match answer.outcome {
+        DataPlaneOutcome::ServiceKeys(list) if (200..300).contains(&status) => {
+            let r = CheckReport {
+                ok: true,
+                okms_id,
+                credential_id: shown.credential_id,
+                kms_url,
+                http_status: status,
+                service_keys: list.objects_list.len(),
+                not_after: shown.not_after,
+                public_key_sha256: shown.public_key_sha256,
+            };
+            if out.is_json() {
+                return out.json(&r);
+            }
+            out.line(&format!(
+                "OK: the KMS of domain {okms_id} accepted the certificate of credential {} ({} service key(s) visible).",
+                r.credential_id.as_deref().unwrap_or("(unknown id)"),
+                r.service_keys
+            ))?;
+            out.field("KMS endpoint", &r.kms_url)?;
+            out.field("Valid until", &r.not_after)
+        }
+        DataPlaneOutcome::Error(e) => {
+            let category = e.category().unwrap_or("Unknown");
+            let refused = matches!(status, 401 | 403)
+                || matches!(category, "Authentication" | "Authorization");
+            let msg = format!(
+                "the KMS refused the call (HTTP {status}, {category}): {}{}",
+                e.errors.join("; "),
+                e.request_id
+                    .as_deref()
+                    .map(|r| format!(" (request id {r})"))
+                    .unwrap_or_default()
+            );
+            if refused {
+                Err(CliError::new(Exit::VerificationFailed, msg).hint(
+                    "the credential may be deleted, expired, not READY, or its identities lack an IAM policy on this domain",
+                ))
+            } else {
+                Err(CliError::new(Exit::Api, msg))
+            }
+        }
+        DataPlaneOutcome::ServiceKeys(_) => Err(CliError::new(
+            Exit::Api,
+            format!("the KMS answered HTTP {status} with a service-key list; expected success"),
+        )),
+        DataPlaneOutcome::Unparsed(text) => Err(CliError::new(
+            Exit::Api,
+            format!("the KMS answered HTTP {status}: {text:?}"),
+        )),
+        other => Err(CliError::new(
+            Exit::Api,
+            format!("the KMS answered HTTP {status}: {other:?}"),
+        )),
+    }
 }
