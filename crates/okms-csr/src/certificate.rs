@@ -122,13 +122,7 @@ impl Certificate {
 
     /// Reads a certificate, PEM or DER.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        if pem::looks_like_pem(bytes) {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|_| Error::InvalidPem("the PEM text is not valid UTF-8".into()))?;
-            Self::from_pem(text)
-        } else {
-            Self::from_der(bytes)
-        }
+        pem::pem_or_der(bytes, Self::from_pem, Self::from_der)
     }
 
     /// PEM, label `CERTIFICATE`, LF line endings.

@@ -7,8 +7,8 @@
 //!
 //! It is pure Rust (no OpenSSL) and has no I/O at all: no network, no files, no terminal,
 //! no processes. Reading files, prompting for passphrases and talking to OKMS belong to
-//! `okms-cli` and `okms-api`. Signing goes through the [`CsrSigner`] trait so that a key
-//! held elsewhere (a PKCS#11 token) can sign a CSR later.
+//! `okms-cli` and `okms-api`. Signing goes through the [`CsrSigner`] trait, so a key held
+//! elsewhere signs CSRs too (okms-pkcs11's `TokenSigner`, for a key on a PKCS#11 token).
 //!
 //! Secrets (private keys, passphrases, PEM holding keys) are zeroized on drop and never
 //! shown by `Debug`. No input makes the library panic.

@@ -23,6 +23,22 @@ pub(crate) fn looks_like_pem(bytes: &[u8]) -> bool {
     bytes.windows(BEGIN.len()).any(|w| w == BEGIN.as_bytes())
 }
 
+/// Reads `bytes` as PEM text when they hold a `-----BEGIN` line, else as DER: the one place
+/// that decides, so certificates, CSRs and public keys accept the same inputs.
+pub(crate) fn pem_or_der<T>(
+    bytes: &[u8],
+    from_pem: impl FnOnce(&str) -> Result<T>,
+    from_der: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
+    if looks_like_pem(bytes) {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Error::InvalidPem("the PEM text is not valid UTF-8".into()))?;
+        from_pem(text)
+    } else {
+        from_der(bytes)
+    }
+}
+
 fn boundary<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
     line.strip_prefix(prefix)?.strip_suffix(DASHES)
 }

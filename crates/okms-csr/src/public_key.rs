@@ -33,13 +33,7 @@ impl PublicKey {
 
     /// Reads a public key, PEM `PUBLIC KEY` or DER SubjectPublicKeyInfo.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        if crate::pem::looks_like_pem(bytes) {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|_| Error::InvalidPem("the PEM text is not valid UTF-8".into()))?;
-            Self::from_pem(text)
-        } else {
-            Self::from_spki_der(bytes)
-        }
+        crate::pem::pem_or_der(bytes, Self::from_pem, Self::from_spki_der)
     }
 
     /// The DER SubjectPublicKeyInfo.

@@ -1,4 +1,5 @@
-//! The signing abstraction: software keys now, hardware tokens later.
+//! The signing abstraction: a software [`PrivateKey`] here, a key on a PKCS#11 token through
+//! okms-pkcs11's `TokenSigner`, or any other signer an embedder brings.
 
 use crate::rng_guard::GuardedRng;
 use crate::{
@@ -9,7 +10,8 @@ use crate::{
 };
 use signature::{RandomizedSigner, SignatureEncoding, Signer};
 
-/// Anything that can sign a CSR (software key now, PKCS#11 token later).
+/// Anything that can sign a CSR: a software key, a PKCS#11 token key (okms-pkcs11), or an
+/// embedder's own.
 ///
 /// The CSR builder encodes the CertificationRequestInfo itself and only asks the signer for
 /// signature bytes, so an implementation needs no ASN.1 beyond the ECDSA signature value.

@@ -74,18 +74,6 @@ struct Known {
 // (the test fails on an entry that matches nothing, so it cannot be forgotten).
 const KNOWN_DIVERGENCES: &[Known] = &[];
 
-/// The authentication refusals this test provokes on each route.
-const AUTH_CASES: [&str; 8] = [
-    "no credentials",
-    "unknown application key",
-    "no consumer key",
-    "unknown consumer key",
-    "no timestamp",
-    "stale timestamp",
-    "bad signature",
-    "unknown bearer token",
-];
-
 /// One problem with one answer.
 #[derive(Debug, Clone)]
 struct Finding {

@@ -163,14 +163,10 @@ pub(crate) fn api_failure(
         E::Tls { .. } => (Exit::InvalidInput, None),
         _ => (Exit::Error, None),
     };
-    let err = CliError {
+    CliError {
         exit,
         error: anyhow::Error::new(e).context(context),
-        hint: None,
-    };
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
+        hint: hint.map(Into::into),
     }
 }
 
@@ -292,34 +288,15 @@ pub(crate) fn build_urns(
         okms_api::Error::InvalidField { field, .. } if field == "nic" => account_err(e),
         _ => super::request::api_error(e, flag),
     };
-    if ids.root {
-        urns.push(
-            IdentityUrn::root_account(plate, nic)
-                .map_err(account_err)?
-                .into_string(),
-        );
-    }
-    for u in &ids.user {
-        urns.push(
-            IdentityUrn::user(plate, nic, u)
-                .map_err(|e| with_account(e, "--user"))?
-                .into_string(),
-        );
-    }
-    for g in &ids.group {
-        urns.push(
-            IdentityUrn::group(plate, nic, g)
-                .map_err(|e| with_account(e, "--group"))?
-                .into_string(),
-        );
-    }
-    for c in &ids.service_account {
-        urns.push(
-            IdentityUrn::service_account(plate, nic, c)
-                .map_err(|e| with_account(e, "--service-account"))?
-                .into_string(),
-        );
-    }
+    urns.extend(super::request::built_urns(
+        plate,
+        nic,
+        ids.root,
+        &ids.user,
+        &ids.group,
+        &ids.service_account,
+        with_account,
+    )?);
     Ok(dedup(urns))
 }
 
