@@ -5,6 +5,10 @@
 //! answer is a `ListServiceKeysResponse` or the data-plane `ErrorResponse`
 //! `{"error_id","error_code","errors","request_id"}`, with any status the schema declares
 //! (200, 400, 401, 404, 429, 500) or not.
+//!
+//! [`servicekey_request`] and [`parse_servicekey_response`] are sans-IO, for any HTTP client
+//! that can present a client certificate; `check_mtls` makes the call itself over rustls and
+//! needs the `reqwest` feature.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
