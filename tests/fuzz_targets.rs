@@ -14,7 +14,7 @@
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use okms_api::core::{self, ApiRequest, RequestAuth, ops};
+use okms_api::sans_io::{self, ApiRequest, RequestAuth, ops};
 use okms_api::{
     AuthDetails, CreatedCredential, Credential, CredentialRequest, Domain, Endpoint, ExposeSecret,
     Me, SecretString, Uuid,
@@ -519,9 +519,13 @@ pub fn api_response_decode(data: &[u8]) {
         return;
     };
     let mut b = http::Response::builder().status(status);
-    for (name, value) in [core::PAGINATION_CURSOR_NEXT, "retry-after", core::QUERY_ID]
-        .into_iter()
-        .zip(&headers)
+    for (name, value) in [
+        sans_io::PAGINATION_CURSOR_NEXT,
+        "retry-after",
+        sans_io::QUERY_ID,
+    ]
+    .into_iter()
+    .zip(&headers)
     {
         if !value.is_empty()
             && let Ok(v) = http::HeaderValue::from_bytes(value)
@@ -533,18 +537,18 @@ pub fn api_response_decode(data: &[u8]) {
         return;
     };
     // Every answer can be an error answer.
-    let err = core::parse_error(&resp);
+    let err = sans_io::parse_error(&resp);
     assert_eq!(err.status, status);
     assert!(!err.message.is_empty(), "an API error with no message");
     check_server_error(&err);
-    if let Some(cursor) = core::next_cursor(&resp) {
+    if let Some(cursor) = sans_io::next_cursor(&resp) {
         assert!(!cursor.is_empty());
         // The cursor goes back to the server in a header: it must be valid as one.
         ops::list_domains(Some(&cursor)).expect("a cursor read from a header is sendable");
     }
     match op % 10 {
         0 => {
-            let _ = core::parse_auth_time(&resp);
+            let _ = sans_io::parse_auth_time(&resp);
         }
         1 => roundtrip::<AuthDetails>(&resp, "auth details"),
         2 => roundtrip::<Me>(&resp, "account"),
@@ -561,7 +565,7 @@ fn roundtrip<T>(resp: &http::Response<Vec<u8>>, what: &'static str)
 where
     T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug,
 {
-    match core::parse_json::<T>(resp, what) {
+    match sans_io::parse_json::<T>(resp, what) {
         Ok(v) => {
             assert!(resp.status().is_success());
             let json = serde_json::to_vec(&v).expect("a decoded answer serializes");
@@ -576,7 +580,7 @@ where
 }
 
 fn created_credential(resp: &http::Response<Vec<u8>>) {
-    match core::parse_json_secret::<CreatedCredential>(resp, "created credential") {
+    match sans_io::parse_json_secret::<CreatedCredential>(resp, "created credential") {
         Ok(created) => {
             // Debug must not depend on the private key: compare with a stand-in key.
             let debug = format!("{created:?}");
@@ -821,7 +825,7 @@ fn client_request_verifies(
         consumer_key: &consumer,
         timestamp: now,
     };
-    let Ok(http_req) = core::build_request(&endpoint, &call, &auth) else {
+    let Ok(http_req) = sans_io::build_request(&endpoint, &call, &auth) else {
         return;
     };
     let h = http_req.headers();

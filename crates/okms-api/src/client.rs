@@ -9,18 +9,21 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroize;
 
-use crate::clock::{Clock, TokioClock, unix_seconds};
+#[cfg(feature = "reqwest")]
+use crate::clock::TokioClock;
+use crate::clock::{Clock, unix_seconds};
 use crate::config::{Auth, Config};
-use crate::core::{
-    ApiRequest, RequestAuth, build_request, check_status, next_cursor, ops, parse_error,
-    parse_json, parse_json_secret, retry_after,
-};
 use crate::endpoint::{Endpoint, Plate};
 use crate::error::Error;
 use crate::oauth2::{parse_token_response, token_request};
 use crate::request::CredentialRequest;
+#[cfg(feature = "reqwest")]
 use crate::reqwest_transport::ReqwestTransport;
 use crate::retry::{RetryPolicy, is_retryable_status};
+use crate::sans_io::{
+    ApiRequest, RequestAuth, build_request, check_status, next_cursor, ops, parse_error,
+    parse_json, parse_json_secret, retry_after,
+};
 use crate::transport::{Transport, TransportError};
 use crate::types::{AuthDetails, CreatedCredential, Credential, CredentialStatus, Domain, Me};
 use crate::wait::WaitPolicy;
@@ -53,23 +56,39 @@ struct CachedToken {
     renew_at: SystemTime,
 }
 
-/// An OVHcloud API client for OKMS credentials.
-///
-/// Idempotent calls (GET, DELETE) are retried on transient failures per the
-/// [`RetryPolicy`]; every attempt is authenticated afresh (a new signature timestamp, a
-/// renewed token when needed). The create POST is sent again only after an answer proving
-/// that nothing was created (see [`Client::create_credential`]).
-pub struct Client<T = ReqwestTransport, C = TokioClock> {
-    endpoint: Endpoint,
-    auth: Auth,
-    transport: T,
-    clock: C,
-    retry: RetryPolicy,
-    /// The server clock offset, fetched from `/auth/time` before the first signed call (again
-    /// after a refusal for the time or the signature when it is [`CLOCK_RESYNC_MIN_AGE`] old).
-    time_sync: std::sync::Mutex<Option<TimeSync>>,
-    token: tokio::sync::Mutex<Option<CachedToken>>,
+/// Declares [`Client`] with the given type parameters: its defaults name the reqwest transport
+/// and the Tokio clock, which exist only with the `reqwest` feature.
+macro_rules! declare_client {
+    ($($params:tt)*) => {
+        /// An OVHcloud API client for OKMS credentials.
+        ///
+        /// Idempotent calls (GET, DELETE) are retried on transient failures per the
+        /// [`RetryPolicy`]; every attempt is authenticated afresh (a new signature timestamp, a
+        /// renewed token when needed). The create POST is sent again only after an answer proving
+        /// that nothing was created (see [`Client::create_credential`]).
+        ///
+        /// It needs no particular async runtime: it waits only through its [`Clock`] and its one
+        /// lock (the OAuth2 token, held while a token is fetched so that concurrent calls fetch
+        /// one) is Tokio's `sync` mutex, which works under any executor.
+        pub struct Client<$($params)*> {
+            endpoint: Endpoint,
+            auth: Auth,
+            transport: T,
+            clock: C,
+            retry: RetryPolicy,
+            /// The server clock offset, fetched from `/auth/time` before the first signed call
+            /// (again after a refusal for the time or the signature when it is
+            /// [`CLOCK_RESYNC_MIN_AGE`] old).
+            time_sync: std::sync::Mutex<Option<TimeSync>>,
+            token: tokio::sync::Mutex<Option<CachedToken>>,
+        }
+    };
 }
+
+#[cfg(feature = "reqwest")]
+declare_client!(T = ReqwestTransport, C = TokioClock);
+#[cfg(not(feature = "reqwest"))]
+declare_client!(T, C);
 
 impl<T, C> std::fmt::Debug for Client<T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,6 +100,7 @@ impl<T, C> std::fmt::Debug for Client<T, C> {
     }
 }
 
+#[cfg(feature = "reqwest")]
 impl Client<ReqwestTransport, TokioClock> {
     /// A client with the default reqwest transport and the Tokio clock.
     pub fn new(config: Config) -> Result<Self, Error> {
@@ -143,7 +163,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
     pub async fn auth_time(&self) -> Result<i64, Error> {
         let req = build_request(&self.endpoint, &ops::auth_time(), &RequestAuth::None)?;
         let resp = self.send_plain(req, true).await?;
-        crate::core::parse_auth_time(&resp)
+        crate::sans_io::parse_auth_time(&resp)
     }
 
     /// `GET /v1/auth/details`: who the credentials are, with ready-made identity URNs.

@@ -13,9 +13,11 @@ pub trait Clock: Send + Sync {
 }
 
 /// The system clock with `tokio::time::sleep` (needs a Tokio runtime with time enabled).
+#[cfg(feature = "reqwest")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioClock;
 
+#[cfg(feature = "reqwest")]
 impl Clock for TokioClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()

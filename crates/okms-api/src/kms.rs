@@ -5,16 +5,24 @@
 //! answer is a `ListServiceKeysResponse` or the data-plane `ErrorResponse`
 //! `{"error_id","error_code","errors","request_id"}`, with any status the schema declares
 //! (200, 400, 401, 404, 429, 500) or not.
+//!
+//! [`servicekey_request`] and [`parse_servicekey_response`] are sans-IO, for any HTTP client
+//! that can present a client certificate; `check_mtls` makes the call itself over rustls and
+//! needs the `reqwest` feature.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Error;
+#[cfg(feature = "reqwest")]
 use crate::reqwest_transport::ReqwestTransport;
+#[cfg(feature = "reqwest")]
 use crate::tls::{ClientIdentity, ClientKey};
+#[cfg(feature = "reqwest")]
 use crate::transport::Transport;
 
 /// Inputs of [`check_mtls`].
+#[cfg(feature = "reqwest")]
 #[derive(Debug, Clone)]
 pub struct MtlsCheck {
     /// KMS REST endpoint, e.g. `https://eu-west-rbx.okms.ovh.net` (https only, no trailing `/` needed).
@@ -217,12 +225,13 @@ pub fn parse_servicekey_response(response: &http::Response<Vec<u8>>) -> DataPlan
                 _ => Ok(o),
             })
     }
-    .unwrap_or_else(|_| DataPlaneOutcome::Unparsed(crate::core::excerpt(body)));
+    .unwrap_or_else(|_| DataPlaneOutcome::Unparsed(crate::sans_io::excerpt(body)));
     DataPlaneResponse { status, outcome }
 }
 
 /// Makes the mutual-TLS call and returns what the data plane said. A TLS or connection
 /// failure (certificate refused, unknown CA) is an `Err`.
+#[cfg(feature = "reqwest")]
 pub async fn check_mtls(check: &MtlsCheck) -> Result<DataPlaneResponse, Error> {
     let request = servicekey_request(&check.kms_url, check.okms_id)?;
     let mut builder = ReqwestTransport::builder().identity(ClientIdentity {

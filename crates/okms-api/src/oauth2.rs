@@ -8,8 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::core::{check_status, sensitive};
 use crate::error::Error;
+use crate::sans_io::{check_status, sensitive};
 
 /// The form body OVHcloud expects.
 pub const TOKEN_REQUEST_BODY: &str = "grant_type=client_credentials&scope=all";
@@ -76,7 +76,7 @@ struct TokenAnswer {
 /// Decodes the token answer, or the OAuth2 error `{"error","error_description"}`.
 pub fn parse_token_response(response: &http::Response<Vec<u8>>) -> Result<AccessToken, Error> {
     check_status(response)?;
-    let a: TokenAnswer = crate::core::parse_json_secret(response, "OAuth2 token")?;
+    let a: TokenAnswer = crate::sans_io::parse_json_secret(response, "OAuth2 token")?;
     let Some(token) = a.access_token.filter(|t| !t.expose_secret().is_empty()) else {
         return Err(Error::OAuth2Token {
             reason: "no access_token in the answer".into(),

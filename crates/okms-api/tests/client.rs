@@ -834,7 +834,7 @@ async fn iam_refusals_name_the_actions_as_a_string_or_an_array() {
         assert_eq!(t.api_requests().len(), 1, "a 403 is never sent again");
     }
     // Other errors name no action.
-    let e = Error::from(okms_api::core::parse_error(&json(
+    let e = Error::from(okms_api::sans_io::parse_error(&json(
         400,
         r#"{"class":"Client::BadRequest","message":"x"}"#,
         &[],

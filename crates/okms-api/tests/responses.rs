@@ -4,8 +4,8 @@
 mod common;
 use common::{CRED, credential_json, json};
 
-use okms_api::core::{next_cursor, parse_error, parse_json, parse_json_secret};
 use okms_api::kms::{DataPlaneOutcome, parse_servicekey_response};
+use okms_api::sans_io::{next_cursor, parse_error, parse_json, parse_json_secret};
 use okms_api::{
     CertificateType, CreatedCredential, Credential, CredentialStatus, Domain, Error, ErrorShape,
     ExposeSecret,

@@ -4,7 +4,7 @@
 mod common;
 use common::{AK, AS, CK};
 
-use okms_api::core::{ApiRequest, RequestAuth, build_request};
+use okms_api::sans_io::{ApiRequest, RequestAuth, build_request};
 use okms_api::signature::sign;
 use okms_api::{Endpoint, SecretString};
 

@@ -15,7 +15,7 @@ use axum::{
 
 use crate::{
     EmulatorConfig, Error,
-    errors::{ApiError, AuthRefusal},
+    error_answers::{ApiError, AuthRefusal},
     routes,
     server::ConnInfo,
     signature,

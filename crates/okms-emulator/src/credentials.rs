@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     domains::{known_domain, parse_uuid},
-    errors::ApiError,
+    error_answers::ApiError,
     keys, pagination,
     server::RequestId,
     state::{CredentialRecord, Phase, Shared},

@@ -14,7 +14,7 @@ use axum::{
 use uuid::Uuid;
 
 use crate::{
-    errors::ApiError,
+    error_answers::ApiError,
     pagination,
     state::Shared,
     wire::{Domain, IamMetadata, ResourceState},

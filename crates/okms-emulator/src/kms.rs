@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::{
     config::ClientAuth,
     error::{Error, Result},
-    errors::{KmsError, KmsErrorCode},
+    error_answers::{KmsError, KmsErrorCode},
     server::ConnInfo,
     state::{Phase, Shared},
     wire::ServiceKeyList,

@@ -33,7 +33,7 @@ mod config;
 mod credentials;
 mod domains;
 mod error;
-mod errors;
+mod error_answers;
 mod faults;
 mod keys;
 mod kms;

@@ -6,7 +6,7 @@
 use axum::http::{HeaderMap, HeaderValue};
 use base64ct::{Base64UrlUnpadded, Encoding};
 
-use crate::errors::ApiError;
+use crate::error_answers::ApiError;
 
 /// The request's paging parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

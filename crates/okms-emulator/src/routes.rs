@@ -9,7 +9,7 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::{auth, credentials, domains, errors::ApiError, kms, me, oauth2, state::Shared};
+use crate::{auth, credentials, domains, error_answers::ApiError, kms, me, oauth2, state::Shared};
 
 async fn api_not_found() -> ApiError {
     ApiError::not_found("Got an invalid (or empty) URL")
