@@ -22,10 +22,19 @@ enum Task {
     Test(tasks::test::Args),
     /// Time `okms-cli csr new`/`key new` against openssl, alternately in one run; print median ratios.
     Bench(tasks::bench::Args),
-    /// Build release binaries, man pages and shell completions into target/dist.
+    /// Build the static binaries, their archives, the Debian package and SHA256SUMS into target/dist, then check them.
     Dist(tasks::dist::Args),
+    /// Check that the library crates can be published (`cargo package`) and their docs build without warnings.
+    Package(tasks::package::Args),
     /// Start okms-emulator and walk the air-gapped flow with okms-cli, printing every step.
     Demo(tasks::demo::Args),
+    /// Run one command and print its peak resident memory in KiB (used by `bench`).
+    #[command(hide = true)]
+    MaxRss {
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Run every cargo-fuzz target for --seconds each (nightly toolchain) and summarize.
     Fuzz(tasks::fuzz::Args),
 }
@@ -35,7 +44,9 @@ fn main() -> Result<()> {
         Task::Test(args) => tasks::test::run(&args),
         Task::Bench(args) => tasks::bench::run(&args),
         Task::Dist(args) => tasks::dist::run(&args),
+        Task::Package(args) => tasks::package::run(&args),
         Task::Demo(args) => tasks::demo::run(&args),
         Task::Fuzz(args) => tasks::fuzz::run(&args),
+        Task::MaxRss { command } => tasks::bench::print_max_rss(&command),
     }
 }

@@ -14,11 +14,23 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
 
+/// What `--version` prints after the name: the release, then the git commit and the target the
+/// binary was built for (both recorded by `build.rs`), e.g.
+/// `0.1.0 (commit 1a2b3c4d5e6f, x86_64-unknown-linux-musl)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("OKMS_BUILD_COMMIT"),
+    ", ",
+    env!("OKMS_BUILD_TARGET"),
+    ")"
+);
+
 /// Keys, CSRs and access certificates for OVHcloud KMS (OKMS), offline and online.
 #[derive(Debug, Parser)]
 #[command(
     name = "okms-cli",
-    version,
+    version = VERSION,
     about = "Keys, CSRs and access certificates for OVHcloud KMS (OKMS)",
     long_about = "Keys, CSRs and access certificates for OVHcloud KMS (OKMS).\n\n\
         Offline commands (key, csr, cert, pem, request) never touch the network and are meant for an \

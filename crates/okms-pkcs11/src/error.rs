@@ -44,6 +44,16 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// This program is a fully static build (the musl release binary), which cannot load a
+    /// shared library at all, so no PKCS#11 module can be used.
+    #[error(
+        "cannot load PKCS#11 module {path}: this okms-cli is a static build, which cannot load shared libraries; use the Debian package or a build from source (`cargo install`) for PKCS#11 tokens"
+    )]
+    StaticBuild {
+        /// The module path.
+        path: PathBuf,
+    },
+
     /// The PKCS#11 module (shared library) could not be loaded or initialized.
     #[error("cannot load PKCS#11 module {path}: {source}")]
     ModuleLoad {

@@ -16,7 +16,7 @@
 //! - The PIN ([`Pin`]) is wiped on drop and never shown by `Debug` or `Display`; this crate
 //!   never prompts (the CLI does).
 //!
-//! - With the `rustls` feature, [`TlsSigningKey`] makes a token key a rustls `SigningKey`,
+//! - With the `rustls` feature, `TlsSigningKey` makes a token key a rustls `SigningKey`,
 //!   so the mutual-TLS handshake (`okms-cli credential check --key pkcs11:...`) is signed on
 //!   the token too (ECDSA with the curve's hash; RSA PKCS#1 v1.5, and RSA-PSS when the token
 //!   has it).

@@ -127,6 +127,11 @@ impl Module {
         if !path.is_file() {
             return Err(Error::ModuleNotFound { path });
         }
+        // musl's static dlopen always fails, with a message ("Dynamic loading not supported")
+        // that would leave the user looking for a fault in the module.
+        if cfg!(all(target_env = "musl", target_feature = "crt-static")) {
+            return Err(Error::StaticBuild { path });
+        }
         let ctx = Pkcs11::new(&path).map_err(|source| Error::ModuleLoad {
             path: path.clone(),
             source,

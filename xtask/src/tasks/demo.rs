@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use serde::Deserialize;
 
-use crate::util::{cargo, run_command, workspace_root};
+use crate::util::{cargo, run_command, target_dir};
 
 /// Options of `cargo xtask demo`.
 #[derive(ClapArgs)]
@@ -238,12 +238,6 @@ pub fn run(args: &Args) -> Result<()> {
         None => println!("(run with --dir PATH to keep the files)"),
     }
     Ok(())
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 fn prepare_empty_dir(dir: &Path) -> Result<()> {

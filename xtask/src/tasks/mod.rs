@@ -4,4 +4,5 @@ pub mod bench;
 pub mod demo;
 pub mod dist;
 pub mod fuzz;
+pub mod package;
 pub mod test;

@@ -83,6 +83,7 @@ pub fn p11_error(e: P11Error, context: impl std::fmt::Display + Send + Sync + 's
         P11Error::MissingUriAttribute { .. } => (Exit::InvalidInput, None),
         P11Error::NoModule { .. } => (Exit::Usage, Some(INSTALL_HINT.into())),
         P11Error::ModuleNotFound { .. } => (Exit::Error, None),
+        P11Error::StaticBuild { .. } => (Exit::Error, None),
         P11Error::ModuleLoad { .. } => (
             Exit::Error,
             Some("give the path of the token vendor's PKCS#11 library (a shared library exporting C_GetFunctionList) built for this machine".into()),

@@ -1,0 +1,217 @@
+//! `cargo xtask dist`: everything a release ships, built and then checked as a user would use it.
+//!
+//! - `okms-cli` and `okms-emulator` as fully static binaries (`x86_64-unknown-linux-musl`: no
+//!   dynamic loader, no shared library, not even libc), each in a reproducible
+//!   `NAME-VERSION-TARGET.tar.gz` with README, licences, and for okms-cli its man pages and
+//!   shell completions;
+//! - a Debian package of okms-cli, built from the ordinary glibc binary, because only a
+//!   dynamically linked program can load a PKCS#11 module (a shared library);
+//! - `SHA256SUMS` over all of them, in the format `sha256sum -c` reads.
+//!
+//! Man pages and completions come from okms-cli's clap definitions, so they cannot drift from
+//! `--help`. Every artefact is checked after it is built (see `verify.rs`) unless
+//! `--no-verify`.
+
+mod deb;
+mod docs;
+mod tarball;
+mod verify;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::Args as ClapArgs;
+use sha2::{Digest, Sha256};
+
+use crate::util::{cargo, run_command, target_dir, workspace_root};
+
+/// The target of the static binaries.
+pub const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// Options of `cargo xtask dist`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// Output directory (default: target/dist).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Only generate man pages and completions; build no binary, archive or package.
+    #[arg(long)]
+    no_build: bool,
+    /// Skip the Debian package.
+    #[arg(long)]
+    no_deb: bool,
+    /// Do not check the artefacts after building them.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+/// What the artefacts are named after.
+pub struct Release {
+    /// The workspace version, e.g. `0.1.0`.
+    pub version: String,
+    /// The short git commit, or `unknown` outside a checkout.
+    pub commit: String,
+    /// Seconds since the epoch of the commit: every timestamp inside an archive, so that the
+    /// same commit gives byte-identical archives.
+    pub source_date_epoch: u64,
+}
+
+/// Runs the task.
+pub fn run(args: &Args) -> Result<()> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| target_dir().join("dist"));
+    fs::create_dir_all(&out).with_context(|| format!("could not create {}", out.display()))?;
+    let docs = docs::write(&out)?;
+    if args.no_build {
+        println!("{}", out.display());
+        return Ok(());
+    }
+    let release = release()?;
+
+    build(
+        &release,
+        Some(STATIC_TARGET),
+        &["okms-cli", "okms-emulator"],
+    )?;
+    let static_dir = target_dir().join(STATIC_TARGET).join("release");
+    let mut artefacts = vec![
+        tarball::write(
+            &release,
+            &out,
+            &tarball::Contents::cli(&static_dir.join("okms-cli"), &docs),
+        )?,
+        tarball::write(
+            &release,
+            &out,
+            &tarball::Contents::emulator(&static_dir.join("okms-emulator")),
+        )?,
+    ];
+    if !args.no_deb {
+        build(&release, None, &["okms-cli"])?;
+        let binary = target_dir().join("release").join("okms-cli");
+        artefacts.push(deb::write(&release, &out, &binary, &docs)?);
+    }
+    let sums = write_sha256sums(&out, &artefacts)?;
+
+    if !args.no_verify {
+        verify::static_binary(&static_dir.join("okms-cli"), &release)?;
+        verify::static_binary(&static_dir.join("okms-emulator"), &release)?;
+        verify::checksums(&sums)?;
+        for artefact in &artefacts {
+            if artefact.extension().is_some_and(|e| e == "deb") {
+                verify::deb(artefact, &release)?;
+            } else {
+                verify::tarball(artefact)?;
+            }
+        }
+        eprintln!("dist: every artefact checked");
+    }
+    println!("{}", out.display());
+    Ok(())
+}
+
+fn release() -> Result<Release> {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?,
+        Err(_) => git(&["log", "-1", "--format=%ct"])
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0),
+    };
+    Ok(Release {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        commit,
+        source_date_epoch,
+    })
+}
+
+/// Adds a rustup target when it is missing, or says what to do when that is impossible.
+fn ensure_target(target: &str) -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == target) => Ok(()),
+        Ok(_) => run_command(Command::new("rustup").args(["target", "add", target])).with_context(
+            || format!("the {target} target is needed for the static binaries; install it with `rustup target add {target}`"),
+        ),
+        Err(e) => bail!(
+            "rustup is not available ({e}): install the {target} standard library for this toolchain to build the static binaries"
+        ),
+    }
+}
+
+/// A release build of `packages` for `target` (the host's when `None`), as `dist` makes it.
+pub fn build_release(target: Option<&str>, packages: &[&str]) -> Result<()> {
+    build(&release()?, target, packages)
+}
+
+fn build(release: &Release, target: Option<&str>, packages: &[&str]) -> Result<()> {
+    let mut command = cargo();
+    command.args(["build", "--release", "--locked"]);
+    if let Some(target) = target {
+        ensure_target(target)?;
+        command.args(["--target", target]);
+        if target.ends_with("-musl") {
+            command.env(
+                format!("CC_{}", target.replace('-', "_")),
+                musl_c_compiler()?,
+            );
+        }
+    }
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    command.env("OKMS_BUILD_COMMIT", &release.commit);
+    run_command(&mut command)
+}
+
+/// ring compiles C and assembly: for musl it needs a C compiler that targets musl, which
+/// Debian's `musl-tools` provides as `musl-gcc` (cc-rs only looks for `x86_64-linux-musl-gcc`).
+fn musl_c_compiler() -> Result<&'static str> {
+    ["x86_64-linux-musl-gcc", "musl-gcc"]
+        .into_iter()
+        .find(|cc| Command::new(cc).arg("--version").output().is_ok())
+        .context(
+            "no C compiler for musl (ring needs one for the static build): install musl-tools (`apt-get install musl-tools`) or put x86_64-linux-musl-gcc on PATH",
+        )
+}
+
+fn write_sha256sums(out: &Path, artefacts: &[PathBuf]) -> Result<PathBuf> {
+    let mut text = String::new();
+    for path in artefacts {
+        let bytes = fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
+        let name = file_name(path)?;
+        text.push_str(&format!(
+            "{}  {name}\n",
+            hex::encode(Sha256::digest(&bytes))
+        ));
+    }
+    let sums = out.join("SHA256SUMS");
+    fs::write(&sums, text).with_context(|| format!("could not write {}", sums.display()))?;
+    eprintln!("wrote {}", sums.display());
+    Ok(sums)
+}
+
+/// The last component of a path the task itself built.
+pub fn file_name(path: &Path) -> Result<&str> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{} has no UTF-8 file name", path.display()))
+}
