@@ -41,6 +41,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("api_response_decode", api_response_decode),
     ("ovh_conf_parse", ovh_conf_parse),
     ("emulator_signature_check", emulator_signature_check),
+    ("identity_urn_agreement", identity_urn_agreement),
 ];
 
 /// The passphrase of the encrypted keys in the `key_import` seed corpus.
@@ -853,4 +854,33 @@ fn client_request_verifies(
         Ok(()),
         "the emulator refuses okms-api's signed request for {url}"
     );
+}
+
+/// `identity_urn_agreement`: okms-api's identity-URN check (what `request new` and
+/// `credential create` refuse before any call) and the emulator's (what the API side refuses)
+/// are two independent readings of the same rule, and must agree on every input: a URN the
+/// client lets through must not be refused by the server, and the client must not refuse one
+/// the server takes. Each refusal names what is wrong, in one line.
+pub fn identity_urn_agreement(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let client = okms_api::IdentityUrn::parse(text);
+    let server = okms_emulator::check_identity_urn(text);
+    assert_eq!(
+        client.is_ok(),
+        server.is_ok(),
+        "client and emulator disagree on {text:?}: client {client:?}, emulator {server:?}"
+    );
+    if let (Err(c), Err(s)) = (&client, &server) {
+        let c = c.to_string();
+        assert!(
+            !c.is_empty() && !c.contains('\n') && !s.is_empty() && !s.contains('\n'),
+            "refusal of {text:?} is empty or spans lines: client {c:?}, emulator {s:?}"
+        );
+    }
+    if let Ok(urn) = client {
+        // What the client keeps is exactly what it was given (no rebuilding, no case change).
+        assert_eq!(urn.as_str(), text);
+    }
 }

@@ -61,7 +61,7 @@ fn printable(s: &str) -> bool {
 /// sends `…:user:badnic-ovh/user1` and expects READY. `account` takes no name; `user`, `group`
 /// and `credential` need one (`oauth2-{clientId}` for a service account). Account and name are
 /// printable ASCII without spaces (a URN has none), the account without `:`.
-pub(crate) fn check_urn(urn: &str) -> Result<(), String> {
+pub fn check_urn(urn: &str) -> Result<(), String> {
     let fields: Vec<&str> = urn.splitn(6, ':').collect();
     let labels = [
         "prefix",

@@ -60,6 +60,9 @@ use uuid::Uuid;
 
 pub use ca::{CA_SUBJECT, OID_MS_UPN};
 pub use config::{ApiCredentials, ClientAuth, EmulatorConfig};
+/// The emulator's own identity-URN check (its reading of the API's rule), public so that a
+/// differential fuzz target can hold it against okms-api's independent one.
+pub use credentials::check_urn as check_identity_urn;
 pub use credentials::{MAX_CSR_LEN, MAX_URN_LEN};
 pub use error::{Error, Result};
 pub use faults::{FaultKind, FaultSpec, RoutePattern};
