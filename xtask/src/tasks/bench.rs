@@ -277,9 +277,11 @@ pub fn print_max_rss(command: &[std::ffi::OsString]) -> Result<()> {
     let (program, args) = command
         .split_first()
         .context("max-rss needs a command to run")?;
+    // openssl draws its key-generation progress on stderr: keep the table readable.
     let status = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status()
         .with_context(|| format!("could not start {program:?}"))?;
     if !status.success() {
