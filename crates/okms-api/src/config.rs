@@ -1,15 +1,5 @@
 //! Configuration as OVHcloud's libraries read it: explicit values > `OVH_*` environment >
 //! `ovh.conf` files > defaults.
-//!
-//! The files are `/etc/ovh.conf`, `~/.ovh.conf` and `./ovh.conf`, read in that order so a later
-//! file wins per value. A file named explicitly ([`ConfigSources::with_explicit_file`], the
-//! CLI's `--config PATH`) is read as python-ovh reads `Client(config_file=...)`: *after* the
-//! standard files, so its values win and the standard files still fill the values it lacks. One
-//! exception, so that a file the user did not name never turns a working setup into "multiple
-//! authentication methods": when the named file holds credentials for the endpoint, the
-//! standard files' credentials of the *other* methods are ignored (those of the same method
-//! still fill gaps, e.g. a `consumer_key` kept in `~/.ovh.conf`). Unlike python-ovh, a named
-//! file that cannot be read is an error, not silently skipped.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -82,6 +72,17 @@ pub struct ConfigOverrides {
 }
 
 /// Where configuration is read from; a value so tests never touch the real environment.
+///
+/// Each value comes from [`ConfigOverrides`] first, then `OVH_<NAME>` in `env`, then the
+/// files, then the default. The files are `/etc/ovh.conf`, `~/.ovh.conf` and `./ovh.conf`, read in that order so a later
+/// file wins per value. A file named explicitly ([`ConfigSources::with_explicit_file`], the
+/// CLI's `--config PATH`) is read as python-ovh reads `Client(config_file=...)`: *after* the
+/// standard files, so its values win and the standard files still fill the values it lacks. One
+/// exception, so that a file the user did not name never turns a working setup into "multiple
+/// authentication methods": when the named file holds credentials for the endpoint, the
+/// standard files' credentials of the *other* methods are ignored (those of the same method
+/// still fill gaps, e.g. a `consumer_key` kept in `~/.ovh.conf`). Unlike python-ovh, a named
+/// file that cannot be read is an error, not silently skipped.
 #[derive(Clone, Default)]
 pub struct ConfigSources {
     /// `ovh.conf` files, lowest priority first; missing files are skipped.
@@ -119,8 +120,8 @@ impl ConfigSources {
         }
     }
 
-    /// Names a file explicitly (`--config PATH`); see the module documentation for how it
-    /// layers over the standard files.
+    /// Names a file explicitly (`--config PATH`); see [`ConfigSources`] for how it layers over
+    /// the standard files.
     pub fn with_explicit_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.explicit_file = Some(path.into());
         self
@@ -221,7 +222,7 @@ impl Config {
     }
 
     /// Resolves each value as explicit > `OVH_<NAME>` environment > file section > default
-    /// (the named file before the standard ones, see the module documentation), then checks
+    /// (the named file before the standard ones, see [`ConfigSources`]), then checks
     /// that exactly one complete authentication method results.
     ///
     /// The endpoint is read from `[default] endpoint=`; the keys from the section named after

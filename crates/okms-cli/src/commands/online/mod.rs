@@ -4,7 +4,7 @@
 //! reqwest transport, and runs one async function. Configuration follows okms-api's
 //! precedence (flag > `OVH_*` environment > `ovh.conf` > default); this module adds only the
 //! flags: `--endpoint`, and `--config`, the named file of
-//! [`okms_api::ConfigSources::with_explicit_file`] (whose module documentation is the one
+//! [`okms_api::ConfigSources::with_explicit_file`] ([`okms_api::ConfigSources`] is the one
 //! description of how it layers over the standard files). Errors of okms-api are mapped to the documented exit codes
 //! in [`api_failure`], keeping the OVH class, message and `X-Ovh-QueryID`.
 
