@@ -72,11 +72,23 @@ pub struct ConfigOverrides {
 }
 
 /// Where configuration is read from; a value so tests never touch the real environment.
+///
+/// Each value comes from [`ConfigOverrides`] first, then `OVH_<NAME>` in `env`, then the
+/// files, then the default. The files are `/etc/ovh.conf`, `~/.ovh.conf` and `./ovh.conf`, read in that order so a later
+/// file wins per value. A file named explicitly ([`ConfigSources::with_explicit_file`], the
+/// CLI's `--config PATH`) is read as python-ovh reads `Client(config_file=...)`: *after* the
+/// standard files, so its values win and the standard files still fill the values it lacks. One
+/// exception, so that a file the user did not name never turns a working setup into "multiple
+/// authentication methods": when the named file holds credentials for the endpoint, the
+/// standard files' credentials of the *other* methods are ignored (those of the same method
+/// still fill gaps, e.g. a `consumer_key` kept in `~/.ovh.conf`). Unlike python-ovh, a named
+/// file that cannot be read is an error, not silently skipped.
 #[derive(Clone, Default)]
 pub struct ConfigSources {
     /// `ovh.conf` files, lowest priority first; missing files are skipped.
     pub files: Vec<PathBuf>,
-    /// A file named explicitly (`--config`): it must exist and beats `files`.
+    /// A file named explicitly (`--config`): it must exist, is read after `files` (its values
+    /// win) and, when it holds credentials, hides the other methods' credentials of `files`.
     pub explicit_file: Option<PathBuf>,
     /// Environment variables (only `OVH_*` names are consulted).
     pub env: BTreeMap<String, String>,
@@ -108,7 +120,8 @@ impl ConfigSources {
         }
     }
 
-    /// Adds an explicit file (`--config PATH`).
+    /// Names a file explicitly (`--config PATH`); see [`ConfigSources`] for how it layers over
+    /// the standard files.
     pub fn with_explicit_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.explicit_file = Some(path.into());
         self
@@ -208,19 +221,26 @@ impl Config {
         Config { endpoint, auth }
     }
 
-    /// Resolves each value as explicit > `OVH_<NAME>` environment > file section > default,
-    /// then checks that exactly one complete authentication method results.
+    /// Resolves each value as explicit > `OVH_<NAME>` environment > file section > default
+    /// (the named file before the standard ones, see [`ConfigSources`]), then checks
+    /// that exactly one complete authentication method results.
     ///
     /// The endpoint is read from `[default] endpoint=`; the keys from the section named after
     /// the endpoint (its name, or its URL for custom endpoints).
     pub fn load(overrides: &ConfigOverrides, sources: &ConfigSources) -> Result<Config, Error> {
-        let mut ini = Ini::default();
+        let mut standard = Ini::default();
         for f in &sources.files {
-            ini.merge_file(f, false)?;
+            standard.merge_file(f, false)?;
         }
+        let mut named = Ini::default();
         if let Some(f) = &sources.explicit_file {
-            ini.merge_file(f, true)?;
+            named.merge_file(f, true)?;
         }
+        let file_value = |section: &str, name: &str| {
+            named
+                .get(section, name)
+                .or_else(|| standard.get(section, name))
+        };
         let env = |name: &str| {
             sources
                 .env
@@ -231,15 +251,33 @@ impl Config {
 
         let endpoint_text = non_empty(overrides.endpoint.as_deref())
             .or_else(|| env("endpoint"))
-            .or_else(|| ini.get("default", "endpoint"))
+            .or_else(|| file_value("default", "endpoint"))
             .unwrap_or(DEFAULT_ENDPOINT)
             .to_string();
         let endpoint = Endpoint::parse(&endpoint_text)?;
         let section = endpoint.config_section().to_string();
+        // The methods whose credentials the named file holds; empty when it holds none (or no
+        // file was named), and then every method of the standard files counts.
+        let named_methods: Vec<&[&str]> = AUTH_METHOD_KEYS
+            .iter()
+            .copied()
+            .filter(|keys| keys.iter().any(|k| named.get(&section, k).is_some()))
+            .collect();
+        let credential_from_files = |name: &str| -> Option<&str> {
+            let hidden =
+                !named_methods.is_empty() && !named_methods.iter().any(|keys| keys.contains(&name));
+            named.get(&section, name).or_else(|| {
+                if hidden {
+                    None
+                } else {
+                    standard.get(&section, name)
+                }
+            })
+        };
         let layered = |explicit: Option<&str>, name: &str| -> Option<String> {
             non_empty(explicit)
                 .or_else(|| env(name))
-                .or_else(|| ini.get(&section, name))
+                .or_else(|| credential_from_files(name))
                 .map(str::to_string)
         };
         // Secrets go straight from their source into a SecretString, without plain copies.
@@ -248,7 +286,7 @@ impl Config {
             match explicit {
                 Some(s) if !s.expose_secret().is_empty() => Some(s.clone()),
                 _ => env(name)
-                    .or_else(|| ini.get(&section, name))
+                    .or_else(|| credential_from_files(name))
                     .map(SecretString::from),
             }
         };
@@ -326,6 +364,13 @@ impl Config {
         Ok(Config { endpoint, auth })
     }
 }
+
+/// The `ovh.conf` keys of each authentication method, to tell which methods a file holds.
+const AUTH_METHOD_KEYS: [&[&str]; 3] = [
+    &["application_key", "application_secret", "consumer_key"],
+    &["client_id", "client_secret"],
+    &["access_token"],
+];
 
 fn non_empty(s: Option<&str>) -> Option<&str> {
     s.filter(|v| !v.is_empty())

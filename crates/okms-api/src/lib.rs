@@ -4,8 +4,12 @@
 //! # What it is for
 //!
 //! - Configuration as OVHcloud's own libraries read it ([`Config::load`]): endpoint names or
-//!   URLs, `ovh.conf` files, `OVH_*` variables; exactly one of application key + secret +
-//!   consumer key (`$1$` signatures), OAuth2 client credentials, or a ready access token.
+//!   URLs, `ovh.conf` files, `OVH_*` variables, and a file named explicitly (layered as
+//!   [`ConfigSources`] says); exactly one of application key + secret + consumer key (`$1$`
+//!   signatures), OAuth2 client credentials, or a ready access token. This is the crate's
+//!   only I/O besides the network: [`ConfigSources::standard`] reads the process's `OVH_*`
+//!   variables (and `HOME` to find `~/.ovh.conf`), [`Config::load`] the files its sources
+//!   list. Build a [`ConfigSources`] or a [`Config`] yourself to keep it off both.
 //! - A **sans-IO core** ([`sans_io`]): every call is an [`ApiRequest`] turned into an exact
 //!   `http::Request<Vec<u8>>` (signed over the very bytes sent), and every
 //!   `http::Response<Vec<u8>>` is parsed into typed values or a typed [`Error`].
@@ -39,7 +43,9 @@
 //! # What it is not for
 //!
 //! It generates no keys and parses no certificates: CSRs, certificates and keys cross it as
-//! PEM text. It knows nothing of terminals or command lines, and never blocks a thread itself.
+//! PEM text. It knows nothing of terminals or command lines, and never blocks a thread itself
+//! except in [`Config::load`], whose `ovh.conf` reads are plain blocking reads (load the
+//! configuration before entering async code).
 //!
 //! # Example: a signed request, without any network
 //!

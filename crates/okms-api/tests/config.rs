@@ -177,6 +177,123 @@ fn explicit_config_file_beats_standard_files_and_must_exist() {
     assert!(e.to_string().contains("nope.conf"));
 }
 
+/// `--config my.conf` with an application key, while `~/.ovh.conf` holds a service account:
+/// the named file decides the method, the unnamed file's other method is not mixed in.
+#[test]
+fn named_file_credentials_hide_other_methods_of_standard_files() {
+    let f = Files::new();
+    let home = f.write(
+        "home.conf",
+        "[default]\nendpoint=ovh-eu\n[ovh-eu]\nclient_id=home_id\nclient_secret=home_secret\n",
+    );
+    let named = f.write(
+        "my.conf",
+        "[ovh-eu]\napplication_key=my_ak\napplication_secret=my_as\nconsumer_key=my_ck\n",
+    );
+    let sources = ConfigSources {
+        files: vec![home.clone()],
+        ..ConfigSources::default()
+    }
+    .with_explicit_file(&named);
+    let c = Config::load(&ConfigOverrides::default(), &sources).unwrap();
+    assert_eq!(
+        app_key(&c),
+        ("my_ak".into(), "my_as".into(), "my_ck".into())
+    );
+
+    // The other way round: a named service account beats an application key at home.
+    let home_ak = f.write(
+        "home_ak.conf",
+        "[ovh-eu]\napplication_key=home_ak\napplication_secret=home_as\nconsumer_key=home_ck\n",
+    );
+    let named_oauth = f.write(
+        "sa.conf",
+        "[ovh-eu]\nclient_id=sa_id\nclient_secret=sa_secret\n",
+    );
+    let sources = ConfigSources {
+        files: vec![home_ak],
+        ..ConfigSources::default()
+    }
+    .with_explicit_file(&named_oauth);
+    let c = Config::load(&ConfigOverrides::default(), &sources).unwrap();
+    match &c.auth {
+        Auth::OAuth2 {
+            client_id,
+            client_secret,
+            ..
+        } => {
+            assert_eq!(client_id, "sa_id");
+            assert_eq!(client_secret.expose_secret(), "sa_secret");
+        }
+        other => panic!("expected the named file's service account, got {other:?}"),
+    }
+
+    // Without --config the same two standard files still conflict, as in python-ovh and go-ovh:
+    // neither file was singled out, so guessing would be wrong.
+    let local_ak = f.write(
+        "local.conf",
+        "[ovh-eu]\napplication_key=l_ak\napplication_secret=l_as\nconsumer_key=l_ck\n",
+    );
+    let sources = ConfigSources {
+        files: vec![home, local_ak],
+        ..ConfigSources::default()
+    };
+    let e = Config::load(&ConfigOverrides::default(), &sources).unwrap_err();
+    assert!(matches!(e, Error::MultipleAuthMethods { .. }), "{e}");
+}
+
+/// The named file is read after the standard files (python-ovh's `config_file`): it wins per
+/// value, and the standard files fill what it lacks, for the endpoint and the same method.
+#[test]
+fn named_file_layers_over_standard_files_per_value() {
+    let f = Files::new();
+    let home = f.write(
+        "home.conf",
+        "[default]\nendpoint=ovh-ca\n[ovh-ca]\napplication_key=home_ak\napplication_secret=home_as\nconsumer_key=home_ck\n",
+    );
+    // Only a new consumer key: the application comes from ~/.ovh.conf, the endpoint too.
+    let named = f.write("ck.conf", "[ovh-ca]\nconsumer_key=named_ck\n");
+    let sources = ConfigSources {
+        files: vec![home.clone()],
+        ..ConfigSources::default()
+    }
+    .with_explicit_file(&named);
+    let c = Config::load(&ConfigOverrides::default(), &sources).unwrap();
+    assert_eq!(c.endpoint.name(), Some("ovh-ca"));
+    assert_eq!(
+        app_key(&c),
+        ("home_ak".into(), "home_as".into(), "named_ck".into())
+    );
+
+    // A named file with no credentials at all (only an endpoint) takes every method from the
+    // standard files, and its endpoint wins.
+    let us = f.write("us.conf", "[default]\nendpoint=ovh-us\n");
+    let home_us = f.write(
+        "home_us.conf",
+        "[default]\nendpoint=ovh-ca\n[ovh-us]\naccess_token=us_token\n",
+    );
+    let sources = ConfigSources {
+        files: vec![home_us],
+        ..ConfigSources::default()
+    }
+    .with_explicit_file(&us);
+    let c = Config::load(&ConfigOverrides::default(), &sources).unwrap();
+    assert_eq!(c.endpoint.name(), Some("ovh-us"));
+    assert!(
+        matches!(&c.auth, Auth::AccessToken { access_token } if access_token.expose_secret() == "us_token")
+    );
+
+    // The environment still beats every file, the named one included.
+    let sources = ConfigSources {
+        files: vec![home],
+        env: env(&[("OVH_CONSUMER_KEY", "env_ck")]),
+        ..ConfigSources::default()
+    }
+    .with_explicit_file(&named);
+    let c = Config::load(&ConfigOverrides::default(), &sources).unwrap();
+    assert_eq!(app_key(&c).2, "env_ck");
+}
+
 #[test]
 fn mixing_methods_names_both() {
     let sources = ConfigSources {

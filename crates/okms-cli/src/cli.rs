@@ -55,7 +55,8 @@ pub struct GlobalArgs {
     /// OVHcloud API endpoint: a name (ovh-eu, ovh-ca, ovh-us, ...) or a URL [env: OVH_ENDPOINT]
     #[arg(long, global = true, value_name = "NAME|URL")]
     pub endpoint: Option<String>,
-    /// Read API settings from this ovh.conf file instead of the usual places.
+    /// An ovh.conf file read after /etc/ovh.conf, ~/.ovh.conf and ./ovh.conf: its values win,
+    /// and when it holds credentials, the other files' credentials of another method are ignored.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Print results as JSON on stdout (a stable, documented format); diagnostics stay on stderr.

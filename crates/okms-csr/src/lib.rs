@@ -5,9 +5,16 @@
 //! verifies PKCS#10 certificate signing requests, inspects the certificate OKMS returns, and
 //! converts PEM to and from the `\n`-escaped JSON strings the OKMS API uses.
 //!
-//! It is pure Rust (no OpenSSL) and has no I/O at all: no network, no files, no terminal,
-//! no processes. Reading files, prompting for passphrases and talking to OKMS belong to
-//! `okms-cli` and `okms-api`. Signing goes through the [`CsrSigner`] trait, so a key held
+//! It is pure Rust (no OpenSSL) and has no I/O: no network, no files, no terminal, no
+//! processes, no environment. Reading files, prompting for passphrases and talking to OKMS
+//! belong to `okms-cli` and `okms-api`.
+//!
+//! The one thing it takes from the operating system is randomness, and only key generation
+//! lets the caller choose the source: [`PrivateKey::generate`] uses the OS CSPRNG,
+//! [`PrivateKey::generate_with_rng`] the caller's RNG, both through a continuous health test
+//! (a stuck or repeating generator is an error). ECDSA signing (hedged nonces) always draws
+//! from the OS CSPRNG through the same test, and [`PrivateKey::to_encrypted_pem`] always takes
+//! its salt and IV from the OS CSPRNG; neither takes an RNG. Signing goes through the [`CsrSigner`] trait, so a key held
 //! elsewhere signs CSRs too (okms-pkcs11's `TokenSigner`, for a key on a PKCS#11 token).
 //!
 //! Secrets (private keys, passphrases, PEM holding keys) are zeroized on drop and never

@@ -6,7 +6,8 @@
 //! client credentials, asynchronous credential creation (`CREATING` → `READY`), real X.509
 //! access certificates shaped like OKMS's, mutual TLS to the domain, and injected faults.
 //!
-//! What it is not: a KMS. It stores no keys or secrets, serves one data-plane route
+//! What it is not: a KMS. It holds no service keys (only its own CA key, in memory, and it
+//! keeps no copy of a private key it generates for a credential), serves one data-plane route
 //! (`GET /api/{okmsId}/v1/servicekey`) and its behaviour is a reading of public sources,
 //! not of the real service. See the crate README for what is inferred.
 //!

@@ -21,8 +21,14 @@
 //!   the token too (ECDSA with the curve's hash; RSA PKCS#1 v1.5, and RSA-PSS when the token
 //!   has it).
 //!
+//! It reads only what the caller names: the module ([`Module::load`]) and PIN files
+//! ([`Pin::from_file`], a URI's `pin-source`); it reads no environment variable (the caller
+//! passes `OKMS_PKCS11_MODULE`'s value to [`resolve_module_path`]) and writes no file. Well-known
+//! SoftHSM2 paths are only probed to suggest one in an error.
+//!
 //! It is **not** a general PKCS#11 toolkit: no token initialization, no key import or
-//! export, no deletion, no certificates on the token, no encryption. All FFI is inside the
+//! export, no deletion (except a key it has just generated that the token did not keep
+//! sensitive and non-extractable), no certificates on the token, no encryption. All FFI is inside the
 //! `cryptoki` crate; this crate has no `unsafe` code, and it is the only crate of the
 //! workspace that talks PKCS#11 (okms-csr stays pure Rust without I/O).
 //!

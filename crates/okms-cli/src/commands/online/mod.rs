@@ -3,7 +3,9 @@
 //! Each command builds a current-thread Tokio runtime, an [`okms_api::Client`] over the default
 //! reqwest transport, and runs one async function. Configuration follows okms-api's
 //! precedence (flag > `OVH_*` environment > `ovh.conf` > default); this module adds only the
-//! flags (`--endpoint`, `--config`). Errors of okms-api are mapped to the documented exit codes
+//! flags: `--endpoint`, and `--config`, the named file of
+//! [`okms_api::ConfigSources::with_explicit_file`] ([`okms_api::ConfigSources`] is the one
+//! description of how it layers over the standard files). Errors of okms-api are mapped to the documented exit codes
 //! in [`api_failure`], keeping the OVH class, message and `X-Ovh-QueryID`.
 
 mod check;
