@@ -81,7 +81,7 @@ mod verify;
 pub use algorithm::KeyAlgorithm;
 pub use certificate::{Certificate, CertificateInfo};
 pub use csr::{Csr, CsrBuilder, CsrInfo};
-pub use error::{Error, Result};
+pub use error::{Error, Result, UnsupportedKeyKind};
 pub use export::KeyFormat;
 pub use key::PrivateKey;
 pub use name::DistinguishedName;

@@ -244,8 +244,7 @@ fn report_answer(
         }
         DataPlaneOutcome::Error(e) => {
             let category = e.category().unwrap_or("Unknown");
-            let refused = matches!(status, 401 | 403)
-                || matches!(category, "Authentication" | "Authorization");
+            let refused = matches!(status, 401 | 403) || e.refuses_the_caller();
             let msg = format!(
                 "the KMS refused the call (HTTP {status}, {category}): {}{}",
                 e.errors.join("; "),
