@@ -6,7 +6,7 @@ use crate::{
     key::{Inner, PrivateKey},
     oids, pem,
     public_key::uint_bits,
-    secret::Passphrase,
+    secret::{ExposeSecret, Passphrase},
 };
 use der::{Decode, Reader, SliceReader, Tag, asn1::ObjectIdentifier};
 use pkcs8::{
@@ -188,7 +188,7 @@ fn decrypt(der: &[u8], passphrase: &Passphrase) -> Result<Zeroizing<Vec<u8>>> {
         check_cost(params)?;
     }
     match info.encryption_algorithm.decrypt(
-        passphrase.expose().as_bytes(),
+        passphrase.expose_secret().as_bytes(),
         info.encrypted_data.as_bytes(),
     ) {
         Ok(plain) => Ok(Zeroizing::new(plain)),

@@ -38,7 +38,7 @@
 //!   paste.
 //!
 //! ```
-//! use okms_csr::{CsrBuilder, DistinguishedName, KeyAlgorithm, KeyFormat, PrivateKey};
+//! use okms_csr::{CsrBuilder, DistinguishedName, ExposeSecret, KeyAlgorithm, KeyFormat, PrivateKey};
 //!
 //! # fn main() -> okms_csr::Result<()> {
 //! let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
@@ -54,7 +54,7 @@
 //!
 //! // The private key stays here, written where the caller decides.
 //! let pem = key.to_pem(KeyFormat::Pkcs8)?;
-//! assert!(pem.expose().starts_with("-----BEGIN PRIVATE KEY-----"));
+//! assert!(pem.expose_secret().starts_with("-----BEGIN PRIVATE KEY-----"));
 //! # Ok(())
 //! # }
 //! ```
@@ -87,5 +87,5 @@ pub use key::PrivateKey;
 pub use name::DistinguishedName;
 pub use public_key::{PublicKey, same_public_key};
 pub use san::SubjectAltName;
-pub use secret::{Passphrase, SecretString};
+pub use secret::{ExposeSecret, Passphrase, SecretString};
 pub use signer::CsrSigner;
