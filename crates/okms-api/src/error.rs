@@ -326,7 +326,8 @@ impl fmt::Display for Field {
 /// logs; code that decides something matches the variant.
 impl PartialEq<str> for Field {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        let name = self.to_string();
+        name == other
     }
 }
 

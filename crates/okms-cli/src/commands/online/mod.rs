@@ -166,7 +166,7 @@ pub(crate) fn api_failure(
     CliError {
         exit,
         error: anyhow::Error::new(e).context(context),
-        hint: hint.map(Into::into),
+        hint,
     }
 }
 
