@@ -217,7 +217,7 @@ pub fn key_import(data: &[u8]) {
             }
         }
     }
-    let pass = Passphrase::new(SEED_PASSPHRASE);
+    let pass = Passphrase::from(SEED_PASSPHRASE);
     match PrivateKey::import(data, Some(&pass)) {
         Ok(key) => {
             if let Ok(p) = &plain {
@@ -254,13 +254,18 @@ fn check_key(key: &PrivateKey) {
     );
     for format in [KeyFormat::Pkcs8, KeyFormat::Traditional] {
         let pem = key.to_pem(format).expect("an imported key exports");
-        let back = PrivateKey::import(pem.expose().as_bytes(), None).expect("export re-imports");
+        let back =
+            PrivateKey::import(pem.expose_secret().as_bytes(), None).expect("export re-imports");
         assert_eq!(back.algorithm(), alg);
         assert_eq!(back.public_key(), public, "{format:?} round trip");
         if format == KeyFormat::Pkcs8 {
             // Redaction: no line of the key's base64 appears in Debug.
             let debug = format!("{key:?}");
-            for line in pem.expose().lines().filter(|l| !l.starts_with("-----")) {
+            for line in pem
+                .expose_secret()
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+            {
                 assert!(
                     !debug.contains(line),
                     "Debug of PrivateKey shows key material"

@@ -11,6 +11,7 @@ use okms_api::kms::{MtlsCheck, check_mtls};
 use okms_api::{
     Auth, Client, Config, CredentialRequest, Endpoint, IdentityUrn, Plate, SecretString, WaitPolicy,
 };
+use okms_csr::ExposeSecret as _;
 use okms_csr::{Certificate, CsrBuilder, KeyAlgorithm, KeyFormat, PrivateKey, same_public_key};
 
 #[tokio::test]
@@ -65,7 +66,7 @@ async fn libraries_alone_create_a_working_access_certificate() {
         kms_url: info.kms_url.clone(),
         okms_id: info.okms_id,
         cert_pem,
-        key: SecretString::from(key_pem.expose().to_owned()).into(),
+        key: SecretString::from(key_pem.expose_secret().to_owned()).into(),
         ca_pem: Some(info.ca_pem.clone()),
     })
     .await

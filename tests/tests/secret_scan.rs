@@ -18,6 +18,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{AuthMethod, Ran, okms_cli, online, run_bounded};
+use okms_csr::ExposeSecret as _;
 use okms_csr::{KeyFormat, Passphrase, PrivateKey};
 use okms_emulator::{EmulatorConfig, RunningEmulator};
 
@@ -53,7 +54,7 @@ impl Scanner {
     /// traditional encodings.
     fn key_file(&mut self, path: &Path, passphrase: Option<&str>) {
         let pem = std::fs::read_to_string(path).unwrap();
-        let pass = passphrase.map(Passphrase::new);
+        let pass = passphrase.map(Passphrase::from);
         let key = PrivateKey::import(pem.as_bytes(), pass.as_ref()).unwrap();
         // A private key's encoding also holds its public key (RSA modulus, EC point), which
         // is public (key pub, CSRs, certificates): a body line made only of public bytes is
@@ -76,7 +77,7 @@ impl Scanner {
             let decoded = key.to_pem(format).unwrap();
             self.pem(
                 &format!("key of {} as {format:?}", path.display()),
-                decoded.expose(),
+                decoded.expose_secret(),
                 &public,
             );
         }
@@ -945,7 +946,7 @@ fn debug_forms_are_redacted() {
     // A create answer holding a generated key.
     let key = PrivateKey::generate(okms_csr::KeyAlgorithm::EcdsaP256).unwrap();
     let pem = key.to_pem(KeyFormat::Pkcs8).unwrap();
-    let body_line = pem.expose().lines().nth(1).unwrap().to_owned();
+    let body_line = pem.expose_secret().lines().nth(1).unwrap().to_owned();
     let json = serde_json::json!({
         "id": "0b5bc7d9-2f0e-4b1e-9c4e-1d6f3a2b9c8d",
         "name": "n",
@@ -953,7 +954,7 @@ fn debug_forms_are_redacted() {
         "status": "CREATING",
         "createdAt": "2026-01-01T00:00:00Z",
         "expiredAt": "2027-01-01T00:00:00Z",
-        "privateKeyPEM": pem.expose(),
+        "privateKeyPEM": pem.expose_secret(),
     });
     let created: okms_api::CreatedCredential = serde_json::from_value(json).unwrap();
     let dbg = format!("{created:?}");
@@ -968,7 +969,11 @@ fn debug_forms_are_redacted() {
         for format in [KeyFormat::Pkcs8, KeyFormat::Traditional] {
             let pem = key.to_pem(format).unwrap();
             for dbg in [format!("{key:?}"), format!("{key:#?}"), format!("{pem:?}")] {
-                for line in pem.expose().lines().filter(|l| !l.starts_with("-----")) {
+                for line in pem
+                    .expose_secret()
+                    .lines()
+                    .filter(|l| !l.starts_with("-----"))
+                {
                     assert!(
                         line.len() < 16 || !dbg.contains(line),
                         "Debug of a {alg:?} key shows its bytes: {dbg}"
@@ -977,7 +982,7 @@ fn debug_forms_are_redacted() {
             }
         }
     }
-    check("Passphrase", format!("{:?}", Passphrase::new(secret)));
+    check("Passphrase", format!("{:?}", Passphrase::from(secret)));
 
     // The emulator's connection details and settings.
     let creds = okms_emulator::ApiCredentials {

@@ -14,7 +14,7 @@ use crate::clock::TokioClock;
 use crate::clock::{Clock, unix_seconds};
 use crate::config::{Auth, Config};
 use crate::endpoint::{Endpoint, Plate};
-use crate::error::Error;
+use crate::error::{Error, Field};
 use crate::oauth2::{parse_token_response, token_request};
 use crate::request::CredentialRequest;
 #[cfg(feature = "reqwest")]
@@ -398,7 +398,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 None => return Ok(out),
                 Some(c) if !seen.insert(c.clone()) => {
                     return Err(Error::invalid(
-                        "X-Pagination-Cursor-Next",
+                        Field::PaginationCursor,
                         format!("the server repeated cursor {c:?}; stopping to avoid a loop"),
                     ));
                 }
@@ -406,7 +406,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             }
         }
         Err(Error::invalid(
-            "X-Pagination-Cursor-Next",
+            Field::PaginationCursor,
             format!("more than {MAX_PAGES} pages; stopping"),
         ))
     }
@@ -603,7 +603,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             token_url,
         } = &self.auth
         else {
-            return Err(Error::invalid("auth", "not in OAuth2 mode"));
+            return Err(Error::invalid(Field::Auth, "not in OAuth2 mode"));
         };
         let mut cached = self.token.lock().await;
         if let Some(c) = cached.as_ref()

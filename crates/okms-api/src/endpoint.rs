@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::error::Error;
+use crate::error::{Error, Field};
 
 /// The named endpoints of OVHcloud's API libraries (go-ovh `Endpoints`, python-ovh `ENDPOINTS`).
 pub const ENDPOINTS: &[(&str, &str)] = &[
@@ -56,7 +56,7 @@ impl FromStr for Plate {
             "ca" => Ok(Plate::Ca),
             "us" => Ok(Plate::Us),
             _ => Err(Error::invalid(
-                "plate",
+                Field::Plate,
                 format!("{s:?} is not one of eu, ca, us"),
             )),
         }

@@ -94,8 +94,9 @@ pub enum Error {
     /// A field failed client-side validation (request body, identifier, PEM input).
     #[error("invalid {field}: {reason}")]
     InvalidField {
-        /// The field name as the API spells it (e.g. `name`, `identityURNs[2]`, `okmsId`).
-        field: String,
+        /// Which field; its `Display` is the name as the API spells it (e.g. `name`,
+        /// `identityURNs[2]`). Callers match on it to point at the input to fix.
+        field: Field,
         /// What is wrong and what to do.
         reason: String,
     },
@@ -249,11 +250,90 @@ impl Error {
         matches!(self, Error::CreateOutcomeUnknown { .. })
     }
 
-    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: Field, reason: impl Into<String>) -> Self {
         Error::InvalidField {
-            field: field.into(),
+            field,
             reason: reason.into(),
         }
+    }
+}
+
+/// The field an [`Error::InvalidField`] is about. `Display` gives the name as the API (or the
+/// HTTP header) spells it, the text the error message shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// The credential `name`.
+    Name,
+    /// The credential `description`.
+    Description,
+    /// The certificate `validity`, in days.
+    Validity,
+    /// The `identityURNs` list as a whole (empty, too long).
+    IdentityUrns,
+    /// One entry of `identityURNs`, by index; [`IdentityUrn::parse`](crate::IdentityUrn::parse)
+    /// alone, which knows no index, reports [`Field::IdentityUrns`].
+    IdentityUrn(usize),
+    /// `certificateType`.
+    CertificateType,
+    /// The `csr` PEM text.
+    Csr,
+    /// The account ID (nic) put into an identity URN.
+    Nic,
+    /// A user login put into an identity URN.
+    UserLogin,
+    /// A group name put into an identity URN.
+    GroupName,
+    /// An OAuth2 client ID put into a service-account URN.
+    ClientId,
+    /// An API region (`eu`, `ca`, `us`).
+    Plate,
+    /// The path of a request URL.
+    Path,
+    /// A credential (key, secret, token) that cannot travel in an HTTP header.
+    Credential,
+    /// The server's `X-Pagination-Cursor-Next` header.
+    PaginationCursor,
+    /// The client's authentication mode (an OAuth2 call without OAuth2 credentials).
+    Auth,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Field::Name => "name",
+            Field::Description => "description",
+            Field::Validity => "validity",
+            Field::IdentityUrns => "identityURNs",
+            Field::IdentityUrn(i) => return write!(f, "identityURNs[{i}]"),
+            Field::CertificateType => "certificateType",
+            Field::Csr => "csr",
+            Field::Nic => "nic",
+            Field::UserLogin => "user login",
+            Field::GroupName => "group name",
+            Field::ClientId => "client ID",
+            Field::Plate => "plate",
+            Field::Path => "path",
+            Field::Credential => "credential",
+            Field::PaginationCursor => "X-Pagination-Cursor-Next",
+            Field::Auth => "auth",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Compares with the name the message shows (`field == "identityURNs[1]"`), for tests and
+/// logs; code that decides something matches the variant.
+impl PartialEq<str> for Field {
+    fn eq(&self, other: &str) -> bool {
+        let name = self.to_string();
+        name == other
+    }
+}
+
+impl PartialEq<&str> for Field {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
     }
 }
 

@@ -158,6 +158,13 @@ impl DataPlaneError {
             _ => "Unknown",
         })
     }
+
+    /// Whether the category (bits 12–15 of `error_code`) is `Authentication` or
+    /// `Authorization`: the KMS refused the caller's certificate or its rights, not the call.
+    pub fn refuses_the_caller(&self) -> bool {
+        self.error_code
+            .is_some_and(|c| matches!((c >> 12) & 0xf, 3 | 4))
+    }
 }
 
 /// What the data plane answered.

@@ -104,7 +104,7 @@ pub use config::{
     Auth, Config, ConfigOverrides, ConfigSources, default_config_files, parse_ovh_conf,
 };
 pub use endpoint::{DEFAULT_ENDPOINT, ENDPOINTS, Endpoint, Plate};
-pub use error::{ApiError, Error, ErrorShape};
+pub use error::{ApiError, Error, ErrorShape, Field};
 pub use reconcile::{ReconcileEvent, ReconcileOptions, ReconciledCreate};
 pub use request::{
     CredentialRequest, DESCRIPTION_MAX, IDENTITY_URNS_MAX, NAME_MAX, VALIDITY_MAX_DAYS,

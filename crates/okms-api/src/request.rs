@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, Field};
 use crate::types::CertificateType;
 use crate::urn::validate_urn;
 
@@ -92,31 +92,31 @@ impl CredentialRequest {
     /// Checks every field against the API's documented limits; the error names the field.
     pub fn validate(&self) -> Result<(), Error> {
         if self.name.is_empty() {
-            return Err(Error::invalid("name", "must not be empty"));
+            return Err(Error::invalid(Field::Name, "must not be empty"));
         }
-        check_text("name", &self.name, NAME_MAX)?;
+        check_text(Field::Name, &self.name, NAME_MAX)?;
         // The schema makes the description optional and nullable with no minimum length, and
         // the Control Panel sends "" when the field is left blank.
         if let Some(d) = &self.description {
-            check_text("description", d, DESCRIPTION_MAX)?;
+            check_text(Field::Description, d, DESCRIPTION_MAX)?;
         }
         if let Some(v) = self.validity
             && !(1..=VALIDITY_MAX_DAYS).contains(&v)
         {
             return Err(Error::invalid(
-                "validity",
+                Field::Validity,
                 format!("{v} days is outside 1..={VALIDITY_MAX_DAYS}"),
             ));
         }
         if self.identity_urns.is_empty() {
             return Err(Error::invalid(
-                "identityURNs",
+                Field::IdentityUrns,
                 "at least one identity URN is required",
             ));
         }
         if self.identity_urns.len() > IDENTITY_URNS_MAX {
             return Err(Error::invalid(
-                "identityURNs",
+                Field::IdentityUrns,
                 format!(
                     "{} URNs given, at most {IDENTITY_URNS_MAX} are allowed",
                     self.identity_urns.len()
@@ -125,22 +125,20 @@ impl CredentialRequest {
         }
         for (i, urn) in self.identity_urns.iter().enumerate() {
             validate_urn(urn).map_err(|e| match e {
-                Error::InvalidField { reason, .. } => {
-                    Error::invalid(format!("identityURNs[{i}]"), reason)
-                }
+                Error::InvalidField { reason, .. } => Error::invalid(Field::IdentityUrn(i), reason),
                 other => other,
             })?;
         }
         if let Some(t) = &self.certificate_type {
             if self.csr.is_some() {
                 return Err(Error::invalid(
-                    "certificateType",
+                    Field::CertificateType,
                     "cannot be combined with csr: the CSR's key decides the type",
                 ));
             }
             if let CertificateType::Other(s) = t {
                 return Err(Error::invalid(
-                    "certificateType",
+                    Field::CertificateType,
                     format!("{s:?} is not ECDSA or RSA"),
                 ));
             }
@@ -164,7 +162,7 @@ impl CredentialRequest {
     }
 }
 
-fn check_text(field: &'static str, s: &str, max: usize) -> Result<(), Error> {
+fn check_text(field: Field, s: &str, max: usize) -> Result<(), Error> {
     if let Some((i, c)) = s.char_indices().find(|(_, c)| !(' '..='~').contains(c)) {
         return Err(Error::invalid(
             field,
@@ -183,7 +181,7 @@ fn check_text(field: &'static str, s: &str, max: usize) -> Result<(), Error> {
 fn check_csr(csr: &str) -> Result<(), Error> {
     if csr.contains('\r') {
         return Err(Error::invalid(
-            "csr",
+            Field::Csr,
             "contains CR (Windows line endings); convert it to LF line endings",
         ));
     }
@@ -192,7 +190,7 @@ fn check_csr(csr: &str) -> Result<(), Error> {
         .find(|c| !(c.is_ascii_graphic() || *c == ' ' || *c == '\n'))
     {
         return Err(Error::invalid(
-            "csr",
+            Field::Csr,
             format!("contains {c:?}; a PEM CSR is printable ASCII"),
         ));
     }
@@ -207,12 +205,15 @@ fn check_csr(csr: &str) -> Result<(), Error> {
             ""
         };
         return Err(Error::invalid(
-            "csr",
+            Field::Csr,
             format!("not a PEM block {CSR_BEGIN} … {CSR_END}{hint}"),
         ));
     }
     if t.matches("-----BEGIN ").count() != 1 {
-        return Err(Error::invalid("csr", "must hold exactly one PEM block"));
+        return Err(Error::invalid(
+            Field::Csr,
+            "must hold exactly one PEM block",
+        ));
     }
     Ok(())
 }

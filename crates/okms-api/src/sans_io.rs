@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::endpoint::Endpoint;
-use crate::error::{ApiError, Error, ErrorShape};
+use crate::error::{ApiError, Error, ErrorShape, Field};
 use crate::request::CredentialRequest;
 use crate::signature::sign;
 
@@ -146,7 +146,7 @@ fn wire_url(url: &str) -> Result<String, Error> {
     })?;
     if parsed.fragment().is_some() {
         return Err(Error::invalid(
-            "path",
+            Field::Path,
             "contains '#': a URL fragment is not sent to the server and cannot be signed",
         ));
     }
@@ -156,7 +156,7 @@ fn wire_url(url: &str) -> Result<String, Error> {
 pub(crate) fn sensitive(v: &str) -> Result<HeaderValue, Error> {
     let mut h = HeaderValue::from_str(v).map_err(|_| {
         Error::invalid(
-            "credential",
+            Field::Credential,
             "contains characters not allowed in an HTTP header",
         )
     })?;
@@ -237,7 +237,7 @@ pub mod ops {
         if let Some(c) = cursor {
             let v = HeaderValue::from_str(c).map_err(|_| {
                 Error::invalid(
-                    "X-Pagination-Cursor-Next",
+                    Field::PaginationCursor,
                     "the server's cursor is not a valid header value",
                 )
             })?;

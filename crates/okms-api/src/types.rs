@@ -88,7 +88,7 @@ impl std::str::FromStr for CertificateType {
             "ECDSA" => Ok(CertificateType::Ecdsa),
             "RSA" => Ok(CertificateType::Rsa),
             _ => Err(crate::Error::invalid(
-                "certificateType",
+                crate::error::Field::CertificateType,
                 format!("{s:?} is not ECDSA or RSA"),
             )),
         }

@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::endpoint::Plate;
-use crate::error::Error;
+use crate::error::{Error, Field};
 
 /// The identity types an identity URN may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,18 +89,18 @@ impl IdentityUrn {
 
     /// Checks a user login as [`IdentityUrn::user`] takes it, before the account is known.
     pub fn check_user_login(login: &str) -> Result<(), Error> {
-        check_builder_name("user login", login)
+        check_builder_name(Field::UserLogin, login)
     }
 
     /// Checks a group name as [`IdentityUrn::group`] takes it, before the account is known.
     pub fn check_group_name(group: &str) -> Result<(), Error> {
-        check_builder_name("group name", group)
+        check_builder_name(Field::GroupName, group)
     }
 
     /// Checks an OAuth2 client ID as [`IdentityUrn::service_account`] takes it, before the
     /// account is known.
     pub fn check_client_id(client_id: &str) -> Result<(), Error> {
-        check_builder_name("client ID", client_id)
+        check_builder_name(Field::ClientId, client_id)
     }
 
     /// Validates a URN against `urn:v1:{plate}:identity:{type}:{account}[/{name}]`
@@ -180,7 +180,7 @@ impl From<IdentityUrn> for String {
 pub fn validate_urn(s: &str) -> Result<(), Error> {
     structure_problem(s).map_or(Ok(()), |problem| {
         Err(Error::InvalidField {
-            field: "identityURNs".into(),
+            field: Field::IdentityUrns,
             reason: format!(
                 "{s:?} is not an identity URN: {problem}; expected {SHAPE}, e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith"
             ),
@@ -348,12 +348,12 @@ fn check_nic(nic: &str) -> Result<(), Error> {
         return Ok(());
     };
     Err(Error::invalid(
-        "nic",
+        Field::Nic,
         format!("the account ID {problem}; give the OVHcloud account ID, e.g. xx1111-ovh"),
     ))
 }
 
-fn check_builder_name(what: &str, s: &str) -> Result<(), Error> {
+fn check_builder_name(what: Field, s: &str) -> Result<(), Error> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::invalid(
             what,

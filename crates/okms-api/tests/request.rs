@@ -13,7 +13,7 @@ fn base() -> CredentialRequest {
 
 fn field_of(e: Error) -> String {
     match e {
-        Error::InvalidField { field, .. } => field,
+        Error::InvalidField { field, .. } => field.to_string(),
         other => panic!("expected InvalidField, got {other}"),
     }
 }

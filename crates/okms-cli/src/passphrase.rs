@@ -1,7 +1,8 @@
 //! Where passphrases come from: a file, an environment variable the user names, or a prompt.
 //!
 //! Never from argv (every local user can read it in `ps`). Everything read is held in
-//! zeroizing buffers until it becomes an `okms_csr::Passphrase`, which wipes itself.
+//! zeroizing buffers until it becomes an `okms_csr::Passphrase` (the workspace's one secret
+//! string type, `secrecy::SecretString`), which wipes itself and has a redacted `Debug`.
 
 use std::io::IsTerminal;
 
@@ -70,7 +71,7 @@ pub fn obtain(args: &PassphraseArgs, purpose: Purpose, what: &str) -> CliResult<
         )
         .hint("an empty passphrase protects nothing; give a non-empty one"));
     }
-    Ok(Passphrase::new(secret.as_str()))
+    Ok(Passphrase::from(secret.as_str()))
 }
 
 /// The first line, without its line ending: files written by `echo` end in a newline that is

@@ -1,6 +1,6 @@
 //! The key algorithms this crate generates, imports and signs with.
 
-use crate::error::Error;
+use crate::error::{Error, UnsupportedKeyKind};
 use std::{fmt, str::FromStr};
 
 /// A supported key algorithm. ECDSA P-256 is the default because it is what OKMS itself
@@ -71,12 +71,16 @@ impl KeyAlgorithm {
             2048 => Ok(KeyAlgorithm::Rsa2048),
             3072 => Ok(KeyAlgorithm::Rsa3072),
             4096 => Ok(KeyAlgorithm::Rsa4096),
-            b if b < 2048 => Err(Error::UnsupportedKey(format!(
-                "RSA key of {b} bits is too small; at least 2048 bits are required (supported: 2048, 3072, 4096)"
-            ))),
-            b => Err(Error::UnsupportedKey(format!(
-                "RSA key of {b} bits; supported sizes are 2048, 3072 and 4096"
-            ))),
+            b if b < 2048 => Err(Error::unsupported_key(
+                UnsupportedKeyKind::RsaSize { bits: b },
+                format!(
+                    "RSA key of {b} bits is too small; at least 2048 bits are required (supported: 2048, 3072, 4096)"
+                ),
+            )),
+            b => Err(Error::unsupported_key(
+                UnsupportedKeyKind::RsaSize { bits: b },
+                format!("RSA key of {b} bits; supported sizes are 2048, 3072 and 4096"),
+            )),
         }
     }
 

@@ -15,8 +15,13 @@ pub enum Error {
     },
 
     /// The key is of a type or size this crate does not handle.
-    #[error("unsupported key: {0}")]
-    UnsupportedKey(String),
+    #[error("unsupported key: {reason}")]
+    UnsupportedKey {
+        /// What was found, for a caller that reacts to it (e.g. offers to make a bigger key).
+        found: UnsupportedKeyKind,
+        /// What is wrong and what to do, in words.
+        reason: String,
+    },
 
     /// The key file is encrypted and no passphrase was given.
     #[error("the private key is encrypted; a passphrase is required")]
@@ -56,8 +61,17 @@ pub enum Error {
     },
 
     /// PEM text is not valid, or carries an unexpected label.
-    #[error("invalid PEM: {0}")]
-    InvalidPem(String),
+    #[error("invalid PEM: {reason}")]
+    InvalidPem {
+        /// The block labels that would have been accepted; empty when the text itself is
+        /// broken (bad base64, a block without its END line, not UTF-8).
+        expected: Vec<String>,
+        /// The labels of the blocks found, in order; empty when there were none or the text
+        /// is broken.
+        found: Vec<String>,
+        /// What is wrong, in words.
+        reason: String,
+    },
 
     /// Key generation failed (including an OS random number generator failure).
     #[error("key generation failed: {0}")]
@@ -80,8 +94,14 @@ pub enum Error {
     UnsupportedSignatureAlgorithm(String),
 
     /// An RFC 4514 subject string is invalid; the message names the attribute.
-    #[error("invalid subject: {0}")]
-    InvalidSubject(String),
+    #[error("invalid subject: {reason}")]
+    InvalidSubject {
+        /// The attribute type as written (e.g. `CN`, `C`, `2.5.4.3`) when one attribute is at
+        /// fault; `None` when the subject as a whole is (empty, not `TYPE=value`, unknown type).
+        attribute: Option<String>,
+        /// What is wrong and what to do, in words (it names the attribute too).
+        reason: String,
+    },
 
     /// A subject alternative name is invalid.
     #[error("invalid subject alternative name: {0}")]
@@ -100,10 +120,65 @@ impl Error {
         move |source| Error::Der { what, source }
     }
 
+    pub(crate) fn unsupported_key(found: UnsupportedKeyKind, reason: impl Into<String>) -> Error {
+        Error::UnsupportedKey {
+            found,
+            reason: reason.into(),
+        }
+    }
+
+    /// PEM text that cannot be read at all (no label question).
+    pub(crate) fn pem(reason: impl Into<String>) -> Error {
+        Error::InvalidPem {
+            expected: Vec::new(),
+            found: Vec::new(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn subject(reason: impl Into<String>) -> Error {
+        Error::InvalidSubject {
+            attribute: None,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn subject_attribute(attribute: &str, reason: impl Into<String>) -> Error {
+        Error::InvalidSubject {
+            attribute: Some(attribute.to_owned()),
+            reason: reason.into(),
+        }
+    }
+
     pub(crate) fn malformed(what: &'static str, reason: impl Into<String>) -> Error {
         Error::Malformed {
             what,
             reason: reason.into(),
         }
     }
+}
+
+/// What kind of key an [`Error::UnsupportedKey`] found.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnsupportedKeyKind {
+    /// An RSA key of a size other than 2048, 3072 or 4096 bits.
+    RsaSize {
+        /// The modulus size in bits.
+        bits: usize,
+    },
+    /// An EC key on a named curve other than P-256, P-384 and P-521.
+    EcCurve {
+        /// The curve's name (or dotted OID when it has no known name).
+        curve: String,
+    },
+    /// An EC key with explicit curve parameters instead of a named curve.
+    EcExplicitParameters,
+    /// A key of another algorithm (Ed25519, DSA, ...).
+    Algorithm {
+        /// The algorithm's name (or dotted OID when it has no known name).
+        name: String,
+    },
+    /// A private key in OpenSSH's own format.
+    OpenSshFormat,
 }

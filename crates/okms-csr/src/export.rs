@@ -4,7 +4,7 @@ use crate::{
     error::{Error, Result},
     key::{Inner, PrivateKey},
     oids,
-    secret::{Passphrase, SecretString},
+    secret::{self, ExposeSecret, Passphrase, SecretString},
 };
 use der::{Encode, pem::LineEnding};
 use pkcs1::EncodeRsaPrivateKey;
@@ -121,14 +121,14 @@ impl PrivateKey {
                     .map_err(export_err)?,
             },
         };
-        Ok(SecretString::new(pem))
+        Ok(secret::from_zeroizing(pem))
     }
 
     /// Encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`): PBES2 with scrypt (log2 N = 14, r = 8,
     /// p = 1, what OpenSSL 3 accepts) and AES-256-CBC, salt and IV from the OS CSPRNG.
     /// An empty passphrase is refused.
     pub fn to_encrypted_pem(&self, passphrase: &Passphrase) -> Result<SecretString> {
-        if passphrase.expose().is_empty() {
+        if passphrase.expose_secret().is_empty() {
             return Err(Error::Export(
                 "the passphrase is empty; choose a non-empty passphrase".into(),
             ));
@@ -138,9 +138,9 @@ impl PrivateKey {
         let params = pbes2::Parameters::generate_scrypt(&mut getrandom::SysRng)
             .map_err(|e| Error::Export(format!("cannot choose encryption parameters: {e}")))?;
         let encrypted = info
-            .encrypt_with_params(params, passphrase.expose().as_bytes())
+            .encrypt_with_params(params, passphrase.expose_secret().as_bytes())
             .map_err(|e| Error::Export(format!("encryption failed: {e}")))?;
-        Ok(SecretString::new(crate::pem::encode(
+        Ok(secret::from_zeroizing(crate::pem::encode(
             "ENCRYPTED PRIVATE KEY",
             encrypted.as_bytes(),
         )))

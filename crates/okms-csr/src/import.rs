@@ -2,11 +2,11 @@
 
 use crate::{
     algorithm::KeyAlgorithm,
-    error::{Error, Result},
+    error::{Error, Result, UnsupportedKeyKind},
     key::{Inner, PrivateKey},
     oids, pem,
     public_key::uint_bits,
-    secret::Passphrase,
+    secret::{ExposeSecret, Passphrase},
 };
 use der::{Decode, Reader, SliceReader, Tag, asn1::ObjectIdentifier};
 use pkcs8::{
@@ -92,8 +92,8 @@ fn key_der(bytes: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Option<Kind>)> {
         }
         return Ok((Zeroizing::new(bytes.to_vec()), None));
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| Error::InvalidPem("the PEM text is not valid UTF-8".into()))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| Error::pem("the PEM text is not valid UTF-8"))?;
     let blocks = pem::parse_blocks(text)?;
     let labels: Vec<String> = blocks.iter().map(|b| b.label.clone()).collect();
     for block in blocks {
@@ -109,27 +109,34 @@ fn key_der(bytes: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Option<Kind>)> {
             "EC PRIVATE KEY" => Kind::Sec1,
             "RSA PRIVATE KEY" => Kind::Pkcs1,
             "OPENSSH PRIVATE KEY" => {
-                return Err(Error::UnsupportedKey(
-                    "OpenSSH private key format; convert it with: ssh-keygen -p -m PKCS8 -f KEY"
-                        .into(),
+                return Err(Error::unsupported_key(
+                    UnsupportedKeyKind::OpenSshFormat,
+                    "OpenSSH private key format; convert it with: ssh-keygen -p -m PKCS8 -f KEY",
                 ));
             }
             "DSA PRIVATE KEY" => {
-                return Err(Error::UnsupportedKey("DSA keys are not supported".into()));
+                return Err(Error::unsupported_key(
+                    UnsupportedKeyKind::Algorithm { name: "DSA".into() },
+                    "DSA keys are not supported",
+                ));
             }
             _ => continue,
         };
         return Ok((block.der, Some(kind)));
     }
-    Err(Error::InvalidPem(format!(
-        "no private key found (expected one of: {}); found: {}",
-        KEY_LABELS.join(", "),
-        if labels.is_empty() {
-            "no PEM block".to_string()
-        } else {
-            labels.join(", ")
-        }
-    )))
+    Err(Error::InvalidPem {
+        expected: KEY_LABELS.iter().map(|l| (*l).to_owned()).collect(),
+        reason: format!(
+            "no private key found (expected one of: {}); found: {}",
+            KEY_LABELS.join(", "),
+            if labels.is_empty() {
+                "no PEM block".to_string()
+            } else {
+                labels.join(", ")
+            }
+        ),
+        found: labels,
+    })
 }
 
 /// Tells the DER key formats apart by their first fields.
@@ -181,7 +188,7 @@ fn decrypt(der: &[u8], passphrase: &Passphrase) -> Result<Zeroizing<Vec<u8>>> {
         check_cost(params)?;
     }
     match info.encryption_algorithm.decrypt(
-        passphrase.expose().as_bytes(),
+        passphrase.expose_secret().as_bytes(),
         info.encrypted_data.as_bytes(),
     ) {
         Ok(plain) => Ok(Zeroizing::new(plain)),
@@ -278,18 +285,26 @@ fn from_pkcs8(der: &[u8]) -> Result<PrivateKey> {
             PrivateKey::from_inner(inner)
         }
         oids::RSA_ENCRYPTION => from_pkcs1(info.private_key.as_bytes()),
-        other => Err(Error::UnsupportedKey(format!(
-            "{} keys are not supported; use ECDSA (P-256, P-384, P-521) or RSA (2048, 3072, 4096)",
-            oids::key_algorithm_name(&other)
-        ))),
+        other => {
+            let name = oids::key_algorithm_name(&other);
+            Err(Error::unsupported_key(
+                UnsupportedKeyKind::Algorithm { name: name.clone() },
+                format!(
+                    "{name} keys are not supported; use ECDSA (P-256, P-384, P-521) or RSA (2048, 3072, 4096)"
+                ),
+            ))
+        }
     }
 }
 
 fn unsupported_curve(curve: &ObjectIdentifier) -> Error {
-    Error::UnsupportedKey(format!(
-        "EC key on {}; supported curves are P-256, P-384 and P-521",
-        oids::curve_name(curve)
-    ))
+    let curve = oids::curve_name(curve);
+    Error::unsupported_key(
+        UnsupportedKeyKind::EcCurve {
+            curve: curve.clone(),
+        },
+        format!("EC key on {curve}; supported curves are P-256, P-384 and P-521"),
+    )
 }
 
 fn from_sec1(der: &[u8]) -> Result<PrivateKey> {
@@ -328,8 +343,9 @@ fn from_pkcs1(der: &[u8]) -> Result<PrivateKey> {
 }
 
 fn explicit_params() -> Error {
-    Error::UnsupportedKey(
-        "EC key with explicit curve parameters instead of a named curve; convert it with: openssl ec -param_enc named_curve -in old.key -out new.key".into(),
+    Error::unsupported_key(
+        UnsupportedKeyKind::EcExplicitParameters,
+        "EC key with explicit curve parameters instead of a named curve; convert it with: openssl ec -param_enc named_curve -in old.key -out new.key",
     )
 }
 

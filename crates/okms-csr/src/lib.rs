@@ -45,7 +45,7 @@
 //!   paste.
 //!
 //! ```
-//! use okms_csr::{CsrBuilder, DistinguishedName, KeyAlgorithm, KeyFormat, PrivateKey};
+//! use okms_csr::{CsrBuilder, DistinguishedName, ExposeSecret, KeyAlgorithm, KeyFormat, PrivateKey};
 //!
 //! # fn main() -> okms_csr::Result<()> {
 //! let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
@@ -61,7 +61,7 @@
 //!
 //! // The private key stays here, written where the caller decides.
 //! let pem = key.to_pem(KeyFormat::Pkcs8)?;
-//! assert!(pem.expose().starts_with("-----BEGIN PRIVATE KEY-----"));
+//! assert!(pem.expose_secret().starts_with("-----BEGIN PRIVATE KEY-----"));
 //! # Ok(())
 //! # }
 //! ```
@@ -88,11 +88,11 @@ mod verify;
 pub use algorithm::KeyAlgorithm;
 pub use certificate::{Certificate, CertificateInfo};
 pub use csr::{Csr, CsrBuilder, CsrInfo};
-pub use error::{Error, Result};
+pub use error::{Error, Result, UnsupportedKeyKind};
 pub use export::KeyFormat;
 pub use key::PrivateKey;
 pub use name::DistinguishedName;
 pub use public_key::{PublicKey, same_public_key};
 pub use san::SubjectAltName;
-pub use secret::{Passphrase, SecretString};
+pub use secret::{ExposeSecret, Passphrase, SecretString};
 pub use signer::CsrSigner;

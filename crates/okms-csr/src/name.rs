@@ -200,8 +200,8 @@ impl FromStr for DistinguishedName {
 
     fn from_str(s: &str) -> Result<Self> {
         if s.trim().is_empty() {
-            return Err(Error::InvalidSubject(
-                "the subject is empty; give at least a common name, e.g. CN=app1".into(),
+            return Err(Error::subject(
+                "the subject is empty; give at least a common name, e.g. CN=app1",
             ));
         }
         let mut rdns = Vec::new();
@@ -230,7 +230,7 @@ fn from_rdns(rdns: Vec<Vec<AttributeTypeAndValue>>) -> Result<DistinguishedName>
         let mut rdn = RelativeDistinguishedName::default();
         for atv in atvs {
             rdn.insert(atv).map_err(|e| {
-                Error::InvalidSubject(format!("an attribute appears twice in one RDN: {e}"))
+                Error::subject(format!("an attribute appears twice in one RDN: {e}"))
             })?;
         }
         seq.push(rdn);
@@ -238,9 +238,9 @@ fn from_rdns(rdns: Vec<Vec<AttributeTypeAndValue>>) -> Result<DistinguishedName>
     // Name has no public constructor from an RdnSequence; both share one DER encoding.
     let der = seq
         .to_der()
-        .map_err(|e| Error::InvalidSubject(format!("cannot encode the subject: {e}")))?;
+        .map_err(|e| Error::subject(format!("cannot encode the subject: {e}")))?;
     let name = Name::from_der(&der)
-        .map_err(|e| Error::InvalidSubject(format!("cannot encode the subject: {e}")))?;
+        .map_err(|e| Error::subject(format!("cannot encode the subject: {e}")))?;
     Ok(DistinguishedName(name))
 }
 
@@ -272,16 +272,16 @@ fn lookup(key: &str) -> Option<&'static AttrType> {
 fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
     let text = String::from_utf8_lossy(s);
     let eq = s.iter().position(|b| *b == b'=').ok_or_else(|| {
-        Error::InvalidSubject(format!(
+        Error::subject(format!(
             "\"{}\" is not of the form TYPE=value (e.g. CN=app1)",
             text.trim()
         ))
     })?;
     let key = std::str::from_utf8(&s[..eq])
-        .map_err(|_| Error::InvalidSubject("an attribute type is not valid UTF-8".into()))?
+        .map_err(|_| Error::subject("an attribute type is not valid UTF-8"))?
         .trim();
     if key.is_empty() {
-        return Err(Error::InvalidSubject(format!(
+        return Err(Error::subject(format!(
             "\"{}\" has no attribute type before '='",
             text.trim()
         )));
@@ -296,25 +296,31 @@ fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
     if let Some(attr) = known {
         let trimmed = trim_unescaped(raw);
         if trimmed.first() == Some(&b'#') {
-            return Err(Error::InvalidSubject(format!(
-                "attribute {key}: hex-encoded (#...) values are only accepted for dotted OID types; escape a leading '#' as \\#"
-            )));
+            return Err(Error::subject_attribute(
+                key,
+                format!(
+                    "attribute {key}: hex-encoded (#...) values are only accepted for dotted OID types; escape a leading '#' as \\#"
+                ),
+            ));
         }
         let value = parse_value(key, raw)?;
         return make_atv(key, attr, value);
     }
-    let oid = ObjectIdentifier::new(key).map_err(|_| {
-        Error::InvalidSubject(format!("unknown attribute type \"{key}\"; use {KNOWN}"))
-    })?;
+    let oid = ObjectIdentifier::new(key)
+        .map_err(|_| Error::subject(format!("unknown attribute type \"{key}\"; use {KNOWN}")))?;
     let trimmed = trim_unescaped(raw);
     if let Some(hex) = trimmed.strip_prefix(b"#") {
         let bytes = decode_hex(hex).ok_or_else(|| {
-            Error::InvalidSubject(format!(
-                "attribute {key}: the value after '#' is not valid hex"
-            ))
+            Error::subject_attribute(
+                key,
+                format!("attribute {key}: the value after '#' is not valid hex"),
+            )
         })?;
         let value = Any::from_der(&bytes).map_err(|e| {
-            Error::InvalidSubject(format!("attribute {key}: the #hex value is not DER: {e}"))
+            Error::subject_attribute(
+                key,
+                format!("attribute {key}: the #hex value is not DER: {e}"),
+            )
         })?;
         return Ok(AttributeTypeAndValue { oid, value });
     }
@@ -382,9 +388,10 @@ fn parse_value(key: &str, raw: &[u8]) -> Result<String> {
             continue;
         }
         let Some(&next) = s.get(i + 1) else {
-            return Err(Error::InvalidSubject(format!(
-                "attribute {key}: the value ends with a lone backslash"
-            )));
+            return Err(Error::subject_attribute(
+                key,
+                format!("attribute {key}: the value ends with a lone backslash"),
+            ));
         };
         if let (Some(h), Some(l)) = (hex_digit(next), s.get(i + 2).copied().and_then(hex_digit)) {
             out.push(h << 4 | l);
@@ -393,19 +400,23 @@ fn parse_value(key: &str, raw: &[u8]) -> Result<String> {
             out.push(next);
             i += 2;
         } else {
-            return Err(Error::InvalidSubject(format!(
-                "attribute {key}: invalid escape \"\\{}\"",
-                char::from(next)
-            )));
+            return Err(Error::subject_attribute(
+                key,
+                format!("attribute {key}: invalid escape \"\\{}\"", char::from(next)),
+            ));
         }
     }
     let value = String::from_utf8(out).map_err(|_| {
-        Error::InvalidSubject(format!("attribute {key}: the value is not valid UTF-8"))
+        Error::subject_attribute(
+            key,
+            format!("attribute {key}: the value is not valid UTF-8"),
+        )
     })?;
     if value.is_empty() {
-        return Err(Error::InvalidSubject(format!(
-            "attribute {key} has an empty value"
-        )));
+        return Err(Error::subject_attribute(
+            key,
+            format!("attribute {key} has an empty value"),
+        ));
     }
     Ok(value)
 }
@@ -417,45 +428,54 @@ fn printable_ok(c: char) -> bool {
 fn make_atv(key: &str, attr: &AttrType, value: String) -> Result<AttributeTypeAndValue> {
     let chars = value.chars().count();
     if chars > attr.max_len && attr.kind != Kind::Country {
-        return Err(Error::InvalidSubject(format!(
-            "attribute {key} is {chars} characters long; the limit is {}",
-            attr.max_len
-        )));
+        return Err(Error::subject_attribute(
+            key,
+            format!(
+                "attribute {key} is {chars} characters long; the limit is {}",
+                attr.max_len
+            ),
+        ));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(Error::InvalidSubject(format!(
-            "attribute {key} contains a control character"
-        )));
+        return Err(Error::subject_attribute(
+            key,
+            format!("attribute {key} contains a control character"),
+        ));
     }
     let tag = match attr.kind {
         Kind::Utf8 => Tag::Utf8String,
         Kind::Country => {
             if !(value.len() == 2 && value.chars().all(|c| c.is_ascii_uppercase())) {
-                return Err(Error::InvalidSubject(format!(
-                    "attribute {key}=\"{value}\" must be a two-letter upper-case ISO 3166 country code, e.g. C=FR"
-                )));
+                return Err(Error::subject_attribute(
+                    key,
+                    format!(
+                        "attribute {key}=\"{value}\" must be a two-letter upper-case ISO 3166 country code, e.g. C=FR"
+                    ),
+                ));
             }
             Tag::PrintableString
         }
         Kind::Printable => {
             if let Some(c) = value.chars().find(|c| !printable_ok(*c)) {
-                return Err(Error::InvalidSubject(format!(
-                    "attribute {key} contains {c:?}, which a PrintableString cannot hold"
-                )));
+                return Err(Error::subject_attribute(
+                    key,
+                    format!("attribute {key} contains {c:?}, which a PrintableString cannot hold"),
+                ));
             }
             Tag::PrintableString
         }
         Kind::Ia5 => {
             if !value.is_ascii() {
-                return Err(Error::InvalidSubject(format!(
-                    "attribute {key} must be ASCII"
-                )));
+                return Err(Error::subject_attribute(
+                    key,
+                    format!("attribute {key} must be ASCII"),
+                ));
             }
             Tag::Ia5String
         }
     };
     let value = Any::new(tag, value.into_bytes())
-        .map_err(|e| Error::InvalidSubject(format!("attribute {key}: {e}")))?;
+        .map_err(|e| Error::subject_attribute(key, format!("attribute {key}: {e}")))?;
     Ok(AttributeTypeAndValue {
         oid: attr.oid,
         value,

@@ -32,7 +32,7 @@ pub(crate) fn pem_or_der<T>(
 ) -> Result<T> {
     if looks_like_pem(bytes) {
         let text = std::str::from_utf8(bytes)
-            .map_err(|_| Error::InvalidPem("the PEM text is not valid UTF-8".into()))?;
+            .map_err(|_| Error::pem("the PEM text is not valid UTF-8"))?;
         from_pem(text)
     } else {
         from_der(bytes)
@@ -59,7 +59,7 @@ pub(crate) fn parse_blocks(text: &str) -> Result<Vec<Block>> {
         for line in lines.by_ref() {
             if let Some(end_label) = boundary(line, END) {
                 if end_label != label {
-                    return Err(Error::InvalidPem(format!(
+                    return Err(Error::pem(format!(
                         "block starts with BEGIN {label} but ends with END {end_label}"
                     )));
                 }
@@ -67,7 +67,7 @@ pub(crate) fn parse_blocks(text: &str) -> Result<Vec<Block>> {
                 break;
             }
             if line.starts_with(BEGIN) {
-                return Err(Error::InvalidPem(format!(
+                return Err(Error::pem(format!(
                     "block {label} has no END line before the next BEGIN line"
                 )));
             }
@@ -78,7 +78,7 @@ pub(crate) fn parse_blocks(text: &str) -> Result<Vec<Block>> {
             }
         }
         if !ended {
-            return Err(Error::InvalidPem(format!(
+            return Err(Error::pem(format!(
                 "block {label} has no \"-----END {label}-----\" line"
             )));
         }
@@ -86,7 +86,7 @@ pub(crate) fn parse_blocks(text: &str) -> Result<Vec<Block>> {
         // precise message, so the body is not decoded for them.
         let der = if headers.is_empty() {
             Zeroizing::new(Base64::decode_vec(&body).map_err(|e| {
-                Error::InvalidPem(format!("block {label} has invalid base64 content: {e}"))
+                Error::pem(format!("block {label} has invalid base64 content: {e}"))
             })?)
         } else {
             Zeroizing::new(Vec::new())
@@ -127,11 +127,16 @@ pub(crate) fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
 /// The single block with one of `labels`, from PEM text; errors name what was found instead.
 pub(crate) fn decode_one(text: &str, labels: &[&str], what: &str) -> Result<Zeroizing<Vec<u8>>> {
     let blocks = parse_blocks(text)?;
+    let expected = || labels.iter().map(|l| (*l).to_owned()).collect();
     if blocks.is_empty() {
-        return Err(Error::InvalidPem(format!(
-            "no PEM block found; expected -----BEGIN {}-----",
-            labels.first().copied().unwrap_or_default()
-        )));
+        return Err(Error::InvalidPem {
+            expected: expected(),
+            found: Vec::new(),
+            reason: format!(
+                "no PEM block found; expected -----BEGIN {}-----",
+                labels.first().copied().unwrap_or_default()
+            ),
+        });
     }
     let found: Vec<String> = blocks.iter().map(|b| b.label.clone()).collect();
     let mut matching = blocks
@@ -139,10 +144,14 @@ pub(crate) fn decode_one(text: &str, labels: &[&str], what: &str) -> Result<Zero
         .filter(|b| labels.contains(&b.label.as_str()));
     match matching.next() {
         Some(block) => Ok(block.der),
-        None => Err(Error::InvalidPem(format!(
-            "expected a {what} (-----BEGIN {}-----) but found: {}",
-            labels.first().copied().unwrap_or_default(),
-            found.join(", ")
-        ))),
+        None => Err(Error::InvalidPem {
+            expected: expected(),
+            reason: format!(
+                "expected a {what} (-----BEGIN {}-----) but found: {}",
+                labels.first().copied().unwrap_or_default(),
+                found.join(", ")
+            ),
+            found,
+        }),
     }
 }

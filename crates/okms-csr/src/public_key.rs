@@ -2,7 +2,7 @@
 
 use crate::{
     algorithm::KeyAlgorithm,
-    error::{Error, Result},
+    error::{Error, Result, UnsupportedKeyKind},
     oids,
 };
 use der::{Decode, asn1::ObjectIdentifier};
@@ -56,17 +56,29 @@ impl PublicKey {
                     oids::SECP256R1 => Ok(KeyAlgorithm::EcdsaP256),
                     oids::SECP384R1 => Ok(KeyAlgorithm::EcdsaP384),
                     oids::SECP521R1 => Ok(KeyAlgorithm::EcdsaP521),
-                    other => Err(Error::UnsupportedKey(format!(
-                        "EC key on {}; supported curves are P-256, P-384 and P-521",
-                        oids::curve_name(&other)
-                    ))),
+                    other => {
+                        let curve = oids::curve_name(&other);
+                        Err(Error::unsupported_key(
+                            UnsupportedKeyKind::EcCurve {
+                                curve: curve.clone(),
+                            },
+                            format!(
+                                "EC key on {curve}; supported curves are P-256, P-384 and P-521"
+                            ),
+                        ))
+                    }
                 }
             }
             oids::RSA_ENCRYPTION => KeyAlgorithm::rsa_from_bits(self.rsa_bits()?),
-            other => Err(Error::UnsupportedKey(format!(
-                "{} keys are not supported; use ECDSA (P-256, P-384, P-521) or RSA (2048, 3072, 4096)",
-                oids::key_algorithm_name(&other)
-            ))),
+            other => {
+                let name = oids::key_algorithm_name(&other);
+                Err(Error::unsupported_key(
+                    UnsupportedKeyKind::Algorithm { name: name.clone() },
+                    format!(
+                        "{name} keys are not supported; use ECDSA (P-256, P-384, P-521) or RSA (2048, 3072, 4096)"
+                    ),
+                ))
+            }
         }
     }
 
@@ -177,9 +189,9 @@ fn ec_curve(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<ObjectIdentifier> {
         .ok_or_else(|| Error::malformed("EC public key", "no curve parameters"))?
         .decode_as::<ObjectIdentifier>()
         .map_err(|_| {
-            Error::UnsupportedKey(
-                "EC key with explicit curve parameters; use a named curve (P-256, P-384, P-521)"
-                    .into(),
+            Error::unsupported_key(
+                UnsupportedKeyKind::EcExplicitParameters,
+                "EC key with explicit curve parameters; use a named curve (P-256, P-384, P-521)",
             )
         })
 }

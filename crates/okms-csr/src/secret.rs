@@ -1,49 +1,25 @@
-//! Small wrappers for secret text: zeroized on drop, redacted in `Debug`.
+//! Secret text: one type for every secret string in the workspace.
+//!
+//! [`SecretString`] is `secrecy::SecretString`, the type okms-api (application secrets,
+//! tokens, keys it receives), okms-pkcs11 (PINs: cryptoki's `AuthPin` is the same type) and
+//! the CLI use too, so a secret crosses crates without being copied into a plain `String`.
+//! It is zeroized on drop, its `Debug` prints `SecretBox<str>([REDACTED])`, it has no
+//! `Display` (it cannot land in a `format!` by accident), and reading it takes an explicit
+//! [`ExposeSecret::expose_secret`]. secrecy is a pure crate (only `zeroize`), so okms-csr
+//! stays free of I/O; the type lives outside our crates because okms-api must not depend on
+//! okms-csr.
 
-use std::fmt;
 use zeroize::Zeroizing;
 
-/// A passphrase protecting a private key. Zeroized on drop; `Debug` prints
-/// `Passphrase(<redacted>)`.
-#[derive(Clone)]
-pub struct Passphrase(Zeroizing<String>);
+pub use secrecy::{ExposeSecret, SecretString};
 
-impl Passphrase {
-    /// Wraps a passphrase.
-    pub fn new(s: impl Into<String>) -> Self {
-        Passphrase(Zeroizing::new(s.into()))
-    }
+/// A passphrase protecting a private key: a [`SecretString`], named for its role in
+/// signatures. Build one with `Passphrase::from("...")` (or from a `String`).
+pub type Passphrase = SecretString;
 
-    /// The passphrase text, for handing to a key derivation function.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Passphrase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Passphrase(<redacted>)")
-    }
-}
-
-/// Secret text (a private key in PEM form). Zeroized on drop; `Debug` prints
-/// `SecretString(<redacted>)`.
-#[derive(Clone)]
-pub struct SecretString(Zeroizing<String>);
-
-impl SecretString {
-    pub(crate) fn new(s: Zeroizing<String>) -> Self {
-        SecretString(s)
-    }
-
-    /// The secret text. Callers must take care not to log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretString(<redacted>)")
-    }
+/// Moves text built in a zeroizing buffer into a [`SecretString`]. The copy goes into an
+/// allocation of the exact size (`SecretString::from(String)` would shrink the buffer in
+/// place and could leave an unwiped copy behind); the buffer is wiped when it drops.
+pub(crate) fn from_zeroizing(text: Zeroizing<String>) -> SecretString {
+    SecretString::from(text.as_str())
 }

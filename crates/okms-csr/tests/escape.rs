@@ -163,7 +163,7 @@ proptest! {
 
     #[test]
     fn import_never_panics_on_random_der(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let _ = okms_csr::PrivateKey::import(&bytes, Some(&okms_csr::Passphrase::new("x")));
+        let _ = okms_csr::PrivateKey::import(&bytes, Some(&okms_csr::Passphrase::from("x")));
         let _ = okms_csr::PrivateKey::is_encrypted(&bytes);
         let _ = okms_csr::Csr::parse(&bytes);
         let _ = okms_csr::Certificate::parse(&bytes);

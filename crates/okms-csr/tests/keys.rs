@@ -1,6 +1,7 @@
 //! Key generation, export and re-import without external tools.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use okms_csr::ExposeSecret as _;
 use okms_csr::{Error, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey, same_public_key};
 use std::str::FromStr;
 
@@ -62,26 +63,30 @@ fn export_import_round_trip_every_format() {
         assert_eq!(key.public_key().algorithm().unwrap(), alg);
         for fmt in [KeyFormat::Pkcs8, KeyFormat::Traditional] {
             let pem = key.to_pem(fmt).unwrap();
-            assert!(!PrivateKey::is_encrypted(pem.expose().as_bytes()));
-            let back = PrivateKey::import(pem.expose().as_bytes(), None).unwrap();
+            assert!(!PrivateKey::is_encrypted(pem.expose_secret().as_bytes()));
+            let back = PrivateKey::import(pem.expose_secret().as_bytes(), None).unwrap();
             assert_eq!(back.public_key(), key.public_key(), "{alg} {fmt:?}");
             // A passphrase given for an unencrypted key is simply not needed.
             let back =
-                PrivateKey::import(pem.expose().as_bytes(), Some(&Passphrase::new("x"))).unwrap();
+                PrivateKey::import(pem.expose_secret().as_bytes(), Some(&Passphrase::from("x")))
+                    .unwrap();
             assert!(same_public_key(&back.public_key(), &key.public_key()));
         }
-        let pass = Passphrase::new("pässwörd");
+        let pass = Passphrase::from("pässwörd");
         let enc = key.to_encrypted_pem(&pass).unwrap();
-        assert!(PrivateKey::is_encrypted(enc.expose().as_bytes()));
+        assert!(PrivateKey::is_encrypted(enc.expose_secret().as_bytes()));
         assert!(matches!(
-            PrivateKey::import(enc.expose().as_bytes(), None),
+            PrivateKey::import(enc.expose_secret().as_bytes(), None),
             Err(Error::PassphraseRequired)
         ));
         assert!(matches!(
-            PrivateKey::import(enc.expose().as_bytes(), Some(&Passphrase::new("password"))),
+            PrivateKey::import(
+                enc.expose_secret().as_bytes(),
+                Some(&Passphrase::from("password"))
+            ),
             Err(Error::WrongPassphrase)
         ));
-        let back = PrivateKey::import(enc.expose().as_bytes(), Some(&pass)).unwrap();
+        let back = PrivateKey::import(enc.expose_secret().as_bytes(), Some(&pass)).unwrap();
         assert_eq!(back.public_key(), key.public_key());
     }
 }
@@ -105,17 +110,17 @@ fn seeded_rng_gives_reproducible_keys() {
 fn debug_output_never_shows_secrets() {
     let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let pem = key.to_pem(KeyFormat::Pkcs8).unwrap();
-    let body: String = pem.expose().lines().nth(1).unwrap().to_string();
+    let body: String = pem.expose_secret().lines().nth(1).unwrap().to_string();
     let dbg = format!("{key:?} {pem:?}");
     assert!(!dbg.contains(&body[..20]), "{dbg}");
     assert!(
         dbg.contains("<redacted>") && dbg.contains("ecdsa") || dbg.contains("EcdsaP256"),
         "{dbg}"
     );
-    let pass = Passphrase::new("hunter2");
-    assert_eq!(format!("{pass:?}"), "Passphrase(<redacted>)");
-    assert_eq!(pass.expose(), "hunter2");
-    let p = okms_csr::escape::unescape(pem.expose(), None).unwrap();
+    let pass = Passphrase::from("hunter2");
+    assert_eq!(format!("{pass:?}"), "SecretBox<str>([REDACTED])");
+    assert_eq!(pass.expose_secret(), "hunter2");
+    let p = okms_csr::escape::unescape(pem.expose_secret(), None).unwrap();
     assert!(p.is_private_key());
     assert!(!format!("{p:?}").contains(&body[..20]));
 }
@@ -153,7 +158,7 @@ fn garbage_input_gives_errors_not_panics() {
         vec![0xff; 100],
     ];
     for input in inputs {
-        let err = PrivateKey::import(&input, Some(&Passphrase::new("x"))).unwrap_err();
+        let err = PrivateKey::import(&input, Some(&Passphrase::from("x"))).unwrap_err();
         assert!(!err.to_string().is_empty());
         let _ = PrivateKey::is_encrypted(&input);
         let _ = okms_csr::Csr::parse(&input);
@@ -188,8 +193,8 @@ fn ecdsa_keys_are_written_exactly_as_the_curve_crates_write_them() {
             KeyAlgorithm::EcdsaP521,
         ] {
             let key = PrivateKey::generate_with_rng(alg, &mut TestRng(seed)).unwrap();
-            let pkcs8 = der_of(key.to_pem(KeyFormat::Pkcs8).unwrap().expose());
-            let sec1 = der_of(key.to_pem(KeyFormat::Traditional).unwrap().expose());
+            let pkcs8 = der_of(key.to_pem(KeyFormat::Pkcs8).unwrap().expose_secret());
+            let sec1 = der_of(key.to_pem(KeyFormat::Traditional).unwrap().expose_secret());
             let (pkcs8_ref, sec1_ref) = match alg {
                 KeyAlgorithm::EcdsaP256 => {
                     let k = p256::SecretKey::from_pkcs8_der(&pkcs8).unwrap();

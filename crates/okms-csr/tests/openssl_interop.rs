@@ -2,6 +2,7 @@
 //! writes in every supported format import here and sign CSRs openssl verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use okms_csr::ExposeSecret as _;
 use okms_csr::{
     CsrBuilder, DistinguishedName, Error, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey,
     PublicKey, same_public_key,
@@ -83,11 +84,11 @@ fn every_algorithm_csr_and_key_export_open_in_openssl() {
         ] {
             let pem = key.to_pem(fmt).unwrap();
             assert!(
-                pem.expose()
+                pem.expose_secret()
                     .starts_with(&format!("-----BEGIN {label}-----\n")),
                 "{alg} {fmt:?}"
             );
-            std::fs::write(d.join(file), pem.expose()).unwrap();
+            std::fs::write(d.join(file), pem.expose_secret()).unwrap();
             let der = openssl.public_key_der(d, file, None);
             assert!(
                 same_public_key(&ours, &PublicKey::from_spki_der(&der).unwrap()),
@@ -99,12 +100,12 @@ fn every_algorithm_csr_and_key_export_open_in_openssl() {
                 "{alg} {fmt:?}: SPKI DER differs from openssl's"
             );
         }
-        let enc = key.to_encrypted_pem(&Passphrase::new(PASS)).unwrap();
+        let enc = key.to_encrypted_pem(&Passphrase::from(PASS)).unwrap();
         assert!(
-            enc.expose()
+            enc.expose_secret()
                 .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
         );
-        std::fs::write(d.join("enc.pem"), enc.expose()).unwrap();
+        std::fs::write(d.join("enc.pem"), enc.expose_secret()).unwrap();
         let der = openssl.public_key_der(d, "enc.pem", Some(PASS));
         assert_eq!(der, ours.spki_der(), "{alg}: encrypted export");
         let wrong = openssl.output(
@@ -132,7 +133,7 @@ fn openssl_key_roundtrip(
         openssl.ok(dir, cmd);
     }
     let bytes = std::fs::read(dir.join(file)).unwrap();
-    let pass = passphrase.map(Passphrase::new);
+    let pass = passphrase.map(Passphrase::from);
     assert_eq!(
         PrivateKey::is_encrypted(&bytes),
         passphrase.is_some(),
@@ -146,7 +147,7 @@ fn openssl_key_roundtrip(
             ),
             "{file}"
         );
-        let wrong = PrivateKey::import(&bytes, Some(&Passphrase::new("wrong")));
+        let wrong = PrivateKey::import(&bytes, Some(&Passphrase::from("wrong")));
         assert!(
             matches!(wrong, Err(Error::WrongPassphrase)),
             "{file}: {wrong:?}"
@@ -533,7 +534,7 @@ fn unsupported_openssl_keys_are_rejected_with_clear_errors() {
     let legacy = std::fs::read(d.join("legacy.pem")).unwrap();
     assert!(String::from_utf8_lossy(&legacy).contains("Proc-Type: 4,ENCRYPTED"));
     assert!(!PrivateKey::is_encrypted(&legacy));
-    let pass = Passphrase::new(PASS);
+    let pass = Passphrase::from(PASS);
     expect_unsupported(&legacy, Some(&pass), "openssl pkcs8 -topk8 -v2 aes-256-cbc");
     expect_unsupported(&legacy, None, "Proc-Type");
     // PBES1.

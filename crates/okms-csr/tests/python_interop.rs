@@ -2,6 +2,7 @@
 //! SANs and public key) and our private keys in every export format.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use okms_csr::ExposeSecret as _;
 use okms_csr::{CsrBuilder, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey};
 use okms_test_support::interop;
 
@@ -56,18 +57,18 @@ fn python_cryptography_accepts_every_algorithm() {
         std::fs::write(d.join("pub.der"), key.public_key().spki_der()).unwrap();
         std::fs::write(
             d.join("k8.pem"),
-            key.to_pem(KeyFormat::Pkcs8).unwrap().expose(),
+            key.to_pem(KeyFormat::Pkcs8).unwrap().expose_secret(),
         )
         .unwrap();
         std::fs::write(
             d.join("trad.pem"),
-            key.to_pem(KeyFormat::Traditional).unwrap().expose(),
+            key.to_pem(KeyFormat::Traditional).unwrap().expose_secret(),
         )
         .unwrap();
         let enc = key
-            .to_encrypted_pem(&Passphrase::new("s3cret pass"))
+            .to_encrypted_pem(&Passphrase::from("s3cret pass"))
             .unwrap();
-        std::fs::write(d.join("enc.pem"), enc.expose()).unwrap();
+        std::fs::write(d.join("enc.pem"), enc.expose_secret()).unwrap();
         let out = python.ok(d, &["check.py"]);
         let mut lines = out.lines();
         assert_eq!(lines.next(), Some("CN=app1,O=Example,C=FR"), "{alg}");

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64ct::Encoding;
+use okms_csr::ExposeSecret as _;
 use okms_csr::{Csr, CsrBuilder, KeyAlgorithm, KeyFormat, PrivateKey};
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -31,7 +32,7 @@ fn samples() -> &'static Samples {
                 let pem = key.to_pem(fmt).unwrap();
                 // Damage the DER, not the base64, so that the parsers behind it get exercised.
                 let body: String = pem
-                    .expose()
+                    .expose_secret()
                     .lines()
                     .filter(|l| !l.starts_with("-----"))
                     .collect();

@@ -1,6 +1,7 @@
 //! The emulator's use of okms-csr: reading the key out of a submitted CSR and generating a key
 //! when none is submitted.
 
+use okms_csr::ExposeSecret as _;
 use okms_csr::{Csr, KeyAlgorithm, KeyFormat, PrivateKey};
 use zeroize::Zeroizing;
 
@@ -90,7 +91,7 @@ pub fn generate(certificate_type: CertificateType) -> Result<GeneratedKey, okms_
     let key = PrivateKey::generate(alg)?;
     let pem = key.to_pem(KeyFormat::Traditional)?;
     Ok(GeneratedKey {
-        private_key_pem: Zeroizing::new(pem.expose().to_owned()),
+        private_key_pem: Zeroizing::new(pem.expose_secret().to_owned()),
         spki_der: key.public_key().spki_der().to_vec(),
     })
 }

@@ -40,7 +40,7 @@
 //! let uri: Pkcs11Uri = "pkcs11:token=mytoken;object=okms-client".parse()?;
 //! let path = resolve_module_path(None, Some(&uri), std::env::var_os("OKMS_PKCS11_MODULE").as_deref())?;
 //! let module = Module::load(path)?;
-//! let token = module.login(&module.select_token(&uri)?, Some(&Pin::new("1234")))?;
+//! let token = module.login(&module.select_token(&uri)?, Some(&Pin::from("1234")))?;
 //!
 //! // Generate the key on the token (refused if the label is taken) ...
 //! let key = token.generate_key(KeyAlgorithm::EcdsaP256, "okms-client", None, &uri)?;
@@ -68,7 +68,7 @@ mod uri;
 
 pub use error::{Error, Result};
 pub use module::{MODULE_ENV, Module, SOFTHSM2_HINT_PATHS, TokenDescription, resolve_module_path};
-pub use pin::Pin;
+pub use pin::{Pin, read_pin_file};
 pub use signer::{HashAlg, SignatureKind, TokenSigner};
 #[cfg(feature = "rustls")]
 pub use tls::TlsSigningKey;

@@ -266,7 +266,7 @@ impl Module {
             .open_rw_session(token.slot)
             .map_err(Error::pkcs11("C_OpenSession"))?;
         let pin = match pin {
-            Some(p) if !p.is_empty() => Some(p.clone()),
+            Some(p) if !secrecy::ExposeSecret::expose_secret(p).is_empty() => Some(p.clone()),
             _ if token.protected_authentication_path => None,
             _ => {
                 return Err(Error::PinRequired {

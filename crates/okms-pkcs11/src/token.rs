@@ -480,8 +480,7 @@ pub(crate) fn login(
     pin: Option<&Pin>,
     token: &str,
 ) -> Result<()> {
-    let auth = pin.map(Pin::to_auth_pin);
-    match session.login(user, auth.as_ref()) {
+    match session.login(user, pin) {
         Ok(()) => Ok(()),
         // Login state is per token and application: another session of ours logged in.
         Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) if matches!(user, UserType::User) => {

@@ -43,7 +43,7 @@ impl ObjectType {
 ///
 /// `Display` writes the URI back in a normalized form **without** `pin-value`, so a key URI
 /// can be printed or logged; `Debug` redacts the PIN too.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Pkcs11Uri {
     /// `token=`: token label.
     pub token: Option<String>,
@@ -80,6 +80,39 @@ pub struct Pkcs11Uri {
     /// `?module-path=`: the PKCS#11 shared library.
     pub module_path: Option<PathBuf>,
 }
+
+// By hand because the PIN is a secret string, which has no `PartialEq`: it compares by its
+// text here (not in constant time: URIs are compared in tests and to deduplicate, never to
+// authenticate anyone; the token does that).
+impl PartialEq for Pkcs11Uri {
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        let same_pin = match (&self.pin_value, &other.pin_value) {
+            (Some(a), Some(b)) => a.expose_secret() == b.expose_secret(),
+            (None, None) => true,
+            _ => false,
+        };
+        same_pin
+            && self.token == other.token
+            && self.manufacturer == other.manufacturer
+            && self.model == other.model
+            && self.serial == other.serial
+            && self.object == other.object
+            && self.id == other.id
+            && self.object_type == other.object_type
+            && self.slot_id == other.slot_id
+            && self.slot_description == other.slot_description
+            && self.slot_manufacturer == other.slot_manufacturer
+            && self.library_manufacturer == other.library_manufacturer
+            && self.library_description == other.library_description
+            && self.library_version == other.library_version
+            && self.pin_source == other.pin_source
+            && self.module_name == other.module_name
+            && self.module_path == other.module_path
+    }
+}
+
+impl Eq for Pkcs11Uri {}
 
 const SCHEME: &str = "pkcs11:";
 
@@ -192,7 +225,7 @@ impl Pkcs11Uri {
     fn set_query_attr(&mut self, name: &str, raw: &str) -> Result<()> {
         match name {
             "pin-value" => {
-                let pin = Pin::new(text(name, raw)?);
+                let pin = Pin::from(text(name, raw)?);
                 set_once(&mut self.pin_value, name, pin)
             }
             "pin-source" => {
@@ -231,7 +264,7 @@ impl Pkcs11Uri {
             return Ok(Some(pin.clone()));
         }
         match &self.pin_source {
-            Some(source) => Ok(Some(Pin::from_file(&pin_source_path(source)?)?)),
+            Some(source) => Ok(Some(crate::pin::read_pin_file(&pin_source_path(source)?)?)),
             None => Ok(None),
         }
     }

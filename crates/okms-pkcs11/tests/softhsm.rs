@@ -19,7 +19,7 @@ fn login(env: &Env) -> (Module, Token) {
     let token = module
         .select_token(&uri(&format!("pkcs11:token={TOKEN}")))
         .unwrap();
-    let session = module.login(&token, Some(&Pin::new(PIN))).unwrap();
+    let session = module.login(&token, Some(&Pin::from(PIN))).unwrap();
     (module, session)
 }
 
@@ -62,7 +62,7 @@ fn generate_and_sign(env: &Env, alg: KeyAlgorithm, openssl: Option<Openssl>) {
     let token = module
         .login(
             &module.select_token(&key.uri).unwrap(),
-            Some(&Pin::new(PIN)),
+            Some(&Pin::from(PIN)),
         )
         .unwrap();
     let listing = token.keys(&base).unwrap();
@@ -258,7 +258,7 @@ fn wrong_pin_is_named() {
     with_token("wrong_pin_is_named", |env| {
         let module = Module::load(&env.module).unwrap();
         let token = module.select_token(&uri("pkcs11:token=okms-test")).unwrap();
-        let err = module.login(&token, Some(&Pin::new("0000"))).unwrap_err();
+        let err = module.login(&token, Some(&Pin::from("0000"))).unwrap_err();
         assert!(matches!(err, Error::Login { .. }), "{err}");
         let msg = err.to_string();
         assert!(msg.contains("wrong PIN") && msg.contains(TOKEN), "{msg}");
@@ -267,7 +267,7 @@ fn wrong_pin_is_named() {
         let err = module.login(&token, None).unwrap_err();
         assert!(matches!(err, Error::PinRequired { .. }), "{err}");
         // The right PIN still works afterwards.
-        module.login(&token, Some(&Pin::new(PIN))).unwrap();
+        module.login(&token, Some(&Pin::from(PIN))).unwrap();
     });
 }
 

@@ -223,7 +223,7 @@ fn signer(env: &Env, alg: KeyAlgorithm, label: &str, generate: bool) -> TokenSig
     let token = module
         .login(
             &module.select_token(&key_uri).unwrap(),
-            Some(&Pin::new(PIN)),
+            Some(&Pin::from(PIN)),
         )
         .unwrap();
     if generate {

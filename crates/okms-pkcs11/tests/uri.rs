@@ -2,7 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use okms_pkcs11::{Error, ObjectType, Pin, Pkcs11Uri};
+use okms_pkcs11::{Error, ObjectType, Pkcs11Uri};
+use secrecy::ExposeSecret;
 use std::path::Path;
 
 fn parse(s: &str) -> Pkcs11Uri {
@@ -56,8 +57,11 @@ fn rfc7512_examples() {
     let u = parse(
         "pkcs11:token=Software%20PKCS%2311%20softtoken;manufacturer=Snake%20Oil,%20Inc.?pin-value=the-pin",
     );
-    assert_eq!(u.pin_value, Some(Pin::new("the-pin")));
-    assert_eq!(u.pin().unwrap().unwrap().expose(), "the-pin");
+    assert_eq!(
+        u.pin_value.as_ref().map(ExposeSecret::expose_secret),
+        Some("the-pin")
+    );
+    assert_eq!(u.pin().unwrap().unwrap().expose_secret(), "the-pin");
 
     let u = parse("pkcs11:slot-description=Sun%20Metaslot");
     assert_eq!(u.slot_description.as_deref(), Some("Sun Metaslot"));
@@ -135,7 +139,7 @@ fn pin_source_file() {
         format!("file://{}", p.display()),
     ] {
         let u = parse(&format!("pkcs11:token=t?pin-source={form}"));
-        assert_eq!(u.pin().unwrap().unwrap().expose(), "4321", "{form}");
+        assert_eq!(u.pin().unwrap().unwrap().expose_secret(), "4321", "{form}");
     }
     let u = parse("pkcs11:token=t?pin-source=/nonexistent/pin");
     assert!(matches!(u.pin(), Err(Error::PinSource { .. })));

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use okms_csr::ExposeSecret as _;
 use okms_csr::{Csr, CsrBuilder, CsrSigner, DistinguishedName, SubjectAltName, same_public_key};
 use serde::Serialize;
 
@@ -183,7 +184,8 @@ fn signing_key(
             let alg = algorithm(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
             let (key, pem, report) =
                 generate_encoded(alg, &a.new_key, &a.passphrase, key_out, out)?;
-            let staged = files::stage_secret_file(key_out, pem.expose().as_bytes(), a.force)?;
+            let staged =
+                files::stage_secret_file(key_out, pem.expose_secret().as_bytes(), a.force)?;
             Ok((Box::new(key), KeyUsed::New(report), Some(staged)))
         }
         (None, None) => Err(usage("give --key PATH or --key-out PATH")),

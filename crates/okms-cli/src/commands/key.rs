@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use okms_csr::ExposeSecret as _;
 use okms_csr::{KeyAlgorithm, PrivateKey, SecretString};
 use serde::Serialize;
 
@@ -114,9 +115,9 @@ pub fn generate_and_write(
 ) -> CliResult<(PrivateKey, NewKeyReport)> {
     let (key, pem, report) = generate_encoded(alg, opts, pass, path, out)?;
     if input::is_stdin(path) {
-        out.stdout_bytes(pem.expose().as_bytes())?;
+        out.stdout_bytes(pem.expose_secret().as_bytes())?;
     } else {
-        files::write_secret_file(path, pem.expose().as_bytes(), force)?;
+        files::write_secret_file(path, pem.expose_secret().as_bytes(), force)?;
     }
     Ok((key, report))
 }

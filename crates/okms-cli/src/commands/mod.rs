@@ -71,11 +71,11 @@ pub fn csr_error(
             Some("give the passphrase with --passphrase-file or --passphrase-env"),
         ),
         E::BadSignature(_) => (Exit::VerificationFailed, None),
-        E::UnsupportedKey(_) => (
+        E::UnsupportedKey { .. } => (
             Exit::InvalidInput,
             Some("supported keys: ECDSA P-256, P-384, P-521 and RSA 2048-4096 bits"),
         ),
-        E::InvalidSubject(_) => (
+        E::InvalidSubject { .. } => (
             Exit::InvalidInput,
             Some("write the subject as RFC 4514, e.g. CN=app1,O=Example,C=FR"),
         ),

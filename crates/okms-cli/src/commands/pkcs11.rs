@@ -182,7 +182,8 @@ fn pin(
                     .hint("keep one of them"),
             );
         }
-        let pin = Pin::from_file(file).map_err(|e| p11_error(e, "cannot read --pin-file"))?;
+        let pin =
+            okms_pkcs11::read_pin_file(file).map_err(|e| p11_error(e, "cannot read --pin-file"))?;
         return Ok(Some(pin));
     }
     if from_uri {
@@ -211,7 +212,7 @@ fn prompt_pin(token: &str) -> CliResult<Pin> {
             error: anyhow::Error::new(e).context("cannot read the PIN from the terminal"),
             hint: None,
         })?;
-    Ok(Pin::new(text.as_str()))
+    Ok(Pin::from(text.as_str()))
 }
 
 /// Opens the token and the key a `pkcs11:` `--key` names, as a CSR signer.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use std::str::FromStr;
 
-use okms_api::{CredentialRequest, Endpoint, IdentityUrn, Plate};
+use okms_api::{CredentialRequest, Endpoint, Field, IdentityUrn, Plate};
 use okms_csr::Csr;
 use serde::Serialize;
 
@@ -144,13 +144,13 @@ pub(crate) fn built_urns(
 /// Wraps an okms-api validation error; `flag` is the option to fix when the field does not say.
 pub(crate) fn api_error(e: okms_api::Error, flag: &str) -> CliError {
     let flag = match &e {
-        okms_api::Error::InvalidField { field, .. } => match field.as_str() {
-            f if f.starts_with("identityURNs") => "--identity",
-            "name" => "--name",
-            "description" => "--description",
-            "validity" => "--validity",
-            "csr" => "--csr",
-            "nic" => "--nic",
+        okms_api::Error::InvalidField { field, .. } => match field {
+            Field::IdentityUrns | Field::IdentityUrn(_) => "--identity",
+            Field::Name => "--name",
+            Field::Description => "--description",
+            Field::Validity => "--validity",
+            Field::Csr => "--csr",
+            Field::Nic => "--nic",
             _ => flag,
         },
         _ => flag,

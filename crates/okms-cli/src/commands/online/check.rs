@@ -2,7 +2,7 @@
 //! mutual-TLS call to the KMS domain (`GET /api/{okmsId}/v1/servicekey?max=10`).
 
 use okms_api::kms::{DataPlaneOutcome, DataPlaneResponse, MtlsCheck, check_mtls};
-use okms_api::{ClientKey, SecretString, Uuid};
+use okms_api::{ClientKey, Uuid};
 use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
@@ -109,7 +109,8 @@ fn tls_client_key(
     Ok(TlsClientKey {
         name,
         public_key: key.public_key(),
-        client_key: SecretString::from(key_pem.expose().to_owned()).into(),
+        // The same secret type in okms-csr and okms-api: the PEM moves over without a copy.
+        client_key: key_pem.into(),
     })
 }
 
@@ -244,8 +245,7 @@ fn report_answer(
         }
         DataPlaneOutcome::Error(e) => {
             let category = e.category().unwrap_or("Unknown");
-            let refused = matches!(status, 401 | 403)
-                || matches!(category, "Authentication" | "Authorization");
+            let refused = matches!(status, 401 | 403) || e.refuses_the_caller();
             let msg = format!(
                 "the KMS refused the call (HTTP {status}, {category}): {}{}",
                 e.errors.join("; "),

@@ -287,7 +287,10 @@ pub(crate) fn build_urns(
         .hint("give full identity URNs with --identity")
     };
     let with_account = |e: okms_api::Error, flag: &'static str| match &e {
-        okms_api::Error::InvalidField { field, .. } if field == "nic" => account_err(e),
+        okms_api::Error::InvalidField {
+            field: okms_api::Field::Nic,
+            ..
+        } => account_err(e),
         _ => super::request::api_error(e, flag),
     };
     urns.extend(super::request::built_urns(
