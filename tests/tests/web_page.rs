@@ -138,7 +138,11 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
         raw.extend_from_slice(&buf[..n]);
     }
     let rest = String::from_utf8_lossy(&raw[head_end..]).into_owned();
-    let body = if length.is_none() { dechunk(&rest) } else { rest };
+    let body = if length.is_none() {
+        dechunk(&rest)
+    } else {
+        rest
+    };
     (status, body)
 }
 
@@ -362,7 +366,11 @@ fn downloaded(dir: &Path, name: &str) -> Vec<u8> {
             Instant::now() < deadline,
             "{name} was not downloaded into {}: {:?}",
             dir.display(),
-            std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name()).collect::<Vec<_>>()
+            std::fs::read_dir(dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -410,8 +418,15 @@ fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api
             "args": [probe]})),
     );
     assert_eq!(answer["fetched"], json!(false), "{answer}");
-    assert_eq!(answer["seen"], json!(["connect-src"]), "the CSP refused it: {answer}");
-    assert!(listener.accept().is_err(), "no connection reached 127.0.0.1");
+    assert_eq!(
+        answer["seen"],
+        json!(["connect-src"]),
+        "the CSP refused it: {answer}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "no connection reached 127.0.0.1"
+    );
 
     browser.click("#algorithm option[value='ecdsa-p384']");
     browser.type_into("#common_name", "payments");
@@ -430,7 +445,11 @@ fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api
     let csr_shown = browser.text("csr");
     let request_shown = browser.text("request");
     assert!(browser.text("status").contains("Nothing was sent anywhere"));
-    assert!(browser.text("key_state").contains("encrypted with your passphrase"));
+    assert!(
+        browser
+            .text("key_state")
+            .contains("encrypted with your passphrase")
+    );
     browser.click("#download_key");
     browser.click("#download_csr");
     browser.click("#download_request");
@@ -476,27 +495,32 @@ fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api
         .env("WEB_PASS", PASSPHRASE)
         .args(["key", "show", "domain.key", "--passphrase-env", "WEB_PASS"]));
     assert!(shown.contains(&fingerprint), "{shown}");
-    ok(okms_cli().current_dir(dir).env("WEB_PASS", PASSPHRASE).args([
-        "csr",
-        "verify",
-        "client.csr",
-        "--key",
-        "domain.key",
-        "--passphrase-env",
-        "WEB_PASS",
-    ]));
+    ok(okms_cli()
+        .current_dir(dir)
+        .env("WEB_PASS", PASSPHRASE)
+        .args([
+            "csr",
+            "verify",
+            "client.csr",
+            "--key",
+            "domain.key",
+            "--passphrase-env",
+            "WEB_PASS",
+        ]));
 
     // The connected host: the page's request goes through the API as request new's does.
     let connected = tempfile::tempdir().unwrap();
     std::fs::write(connected.path().join("request.json"), &request).unwrap();
-    ok(online(&emulator, AuthMethod::Signature, connected.path()).args([
-        "credential",
-        "create",
-        "--request",
-        "request.json",
-        "--cert-out",
-        "client.cert",
-    ]));
+    ok(
+        online(&emulator, AuthMethod::Signature, connected.path()).args([
+            "credential",
+            "create",
+            "--request",
+            "request.json",
+            "--cert-out",
+            "client.cert",
+        ]),
+    );
     let cert = Certificate::from_pem(
         &std::fs::read_to_string(connected.path().join("client.cert")).unwrap(),
     )
@@ -507,7 +531,10 @@ fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api
     assert_eq!(body["validity"], 30);
     assert_eq!(
         body["identityURNs"],
-        json!([format!("urn:v1:eu:identity:account:{}", emulator.info().nic)])
+        json!([format!(
+            "urn:v1:eu:identity:account:{}",
+            emulator.info().nic
+        )])
     );
 }
 
@@ -552,7 +579,14 @@ fn the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
 
     // A CSR for okms-cli to refuse the same fields with.
     ok(okms_cli().current_dir(dir).args([
-        "csr", "new", "--cn", "x", "--key-out", "k.pem", "--out", "x.csr",
+        "csr",
+        "new",
+        "--cn",
+        "x",
+        "--key-out",
+        "k.pem",
+        "--out",
+        "x.csr",
     ]));
 
     // An empty name, everything else right.
@@ -564,11 +598,25 @@ fn the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
     let cli = cli_refusal(
         dir,
         &[
-            "request", "new", "--csr", "x.csr", "--name", "", "--root", "--nic", "xx1111-ovh",
-            "--region", "eu", "--out", "r.json",
+            "request",
+            "new",
+            "--csr",
+            "x.csr",
+            "--name",
+            "",
+            "--root",
+            "--nic",
+            "xx1111-ovh",
+            "--region",
+            "eu",
+            "--out",
+            "r.json",
         ],
     );
-    assert_eq!(cli, "the request would be rejected by the API: invalid name: must not be empty");
+    assert_eq!(
+        cli,
+        "the request would be rejected by the API: invalid name: must not be empty"
+    );
     assert_eq!(shown, format!("error: {cli}"));
     assert_eq!(invalid_field(&browser), json!("name"));
     nothing_made(&browser);
@@ -578,7 +626,9 @@ fn the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
     browser.type_into("#passphrase", "one passphrase");
     browser.type_into("#passphrase_confirm", "another one");
     browser.generate();
-    let shown = browser.refusal().expect("different passphrases are refused");
+    let shown = browser
+        .refusal()
+        .expect("different passphrases are refused");
     assert!(
         shown.starts_with("error: the two passphrases differ"),
         "{shown}"
@@ -595,11 +645,26 @@ fn the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
     let cli = cli_refusal(
         dir,
         &[
-            "request", "new", "--csr", "x.csr", "--name", "n", "--user", "john smith", "--nic",
-            "xx1111-ovh", "--region", "eu", "--out", "r.json",
+            "request",
+            "new",
+            "--csr",
+            "x.csr",
+            "--name",
+            "n",
+            "--user",
+            "john smith",
+            "--nic",
+            "xx1111-ovh",
+            "--region",
+            "eu",
+            "--out",
+            "r.json",
         ],
     );
-    assert!(shown.starts_with(&format!("error: {cli}")), "{shown} / {cli}");
+    assert!(
+        shown.starts_with(&format!("error: {cli}")),
+        "{shown} / {cli}"
+    );
     assert_eq!(invalid_field(&browser), json!("users"));
     nothing_made(&browser);
     browser.type_into("#users", "");
@@ -607,9 +672,24 @@ fn the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
     browser.type_into("#common_name", "");
     browser.generate();
     let shown = browser.refusal().expect("an empty common name is refused");
-    let cli = cli_refusal(dir, &["csr", "new", "--cn", "", "--key-out", "k2.pem", "--out", "y.csr"]);
+    let cli = cli_refusal(
+        dir,
+        &[
+            "csr",
+            "new",
+            "--cn",
+            "",
+            "--key-out",
+            "k2.pem",
+            "--out",
+            "y.csr",
+        ],
+    );
     let cli_cause = cli.split_once(": ").unwrap().1;
-    assert!(shown.starts_with("error: invalid common name \"\": "), "{shown}");
+    assert!(
+        shown.starts_with("error: invalid common name \"\": "),
+        "{shown}"
+    );
     assert!(shown.contains(cli_cause), "{shown} / {cli}");
     assert_eq!(invalid_field(&browser), json!("common_name"));
     nothing_made(&browser);

@@ -195,9 +195,8 @@ pub fn check(form: &Form) -> Result<Checked, Error> {
         Err(e) if matches!(&e, okms_api::Error::InvalidField { field, .. } if field == "name") => {
             return Err(api_error(e, Field::Name));
         }
-        Err(e) => api_error(e, Field::Identities).with_hint(
-            "tick the account's root, or name a user, a group or a service account",
-        ),
+        Err(e) => api_error(e, Field::Identities)
+            .with_hint("tick the account's root, or name a user, a group or a service account"),
         Ok(()) => Error::invalid(Field::Identities, "at least one identity is required"),
     };
     let (urns, warnings) = identities(form, no_identity)?;
@@ -252,10 +251,12 @@ pub fn generate_checked(checked: Checked) -> Result<Generated, Error> {
             context: "cannot encrypt the new key".into(),
             cause,
         })?,
-        None => key.to_pem(KeyFormat::Pkcs8).map_err(|cause| Error::Crypto {
-            context: "cannot encode the new key".into(),
-            cause,
-        })?,
+        None => key
+            .to_pem(KeyFormat::Pkcs8)
+            .map_err(|cause| Error::Crypto {
+                context: "cannot encode the new key".into(),
+                cause,
+            })?,
     };
     let csr_pem = csr.to_pem();
     let CredentialRequest {
@@ -365,11 +366,9 @@ fn validity(text: &str) -> Result<Option<u32>, Error> {
         return Ok(None);
     }
     text.parse::<u32>().map(Some).map_err(|e| {
-        Error::invalid(
-            Field::Validity,
-            format!("invalid validity {text:?}: {e}"),
+        Error::invalid(Field::Validity, format!("invalid validity {text:?}: {e}")).with_hint(
+            "give a whole number of days, 1-365, or leave it empty for the API's default (365)",
         )
-        .with_hint("give a whole number of days, 1-365, or leave it empty for the API's default (365)")
     })
 }
 

@@ -97,9 +97,11 @@ fn a_passphrase_encrypts_the_key_as_okms_cli_does() {
         PrivateKey::import(out.key_pem.as_bytes(), Some(&Passphrase::new("wrong"))),
         Err(okms_csr::Error::WrongPassphrase)
     ));
-    let key =
-        PrivateKey::import(out.key_pem.as_bytes(), Some(&Passphrase::new("correct horse")))
-            .unwrap();
+    let key = PrivateKey::import(
+        out.key_pem.as_bytes(),
+        Some(&Passphrase::new("correct horse")),
+    )
+    .unwrap();
     assert_eq!(key.algorithm(), KeyAlgorithm::EcdsaP384);
     assert_eq!(key.public_key().fingerprint_sha256(), out.public_key_sha256);
 }
@@ -163,13 +165,19 @@ fn names_the_api_refuses_are_refused() {
         ..form()
     });
     assert_eq!(field, Field::Name);
-    assert!(msg.ends_with("invalid name: 51 characters, at most 50 are allowed"), "{msg}");
+    assert!(
+        msg.ends_with("invalid name: 51 characters, at most 50 are allowed"),
+        "{msg}"
+    );
     let (field, msg) = refusal(&Form {
         name: "café".into(),
         ..form()
     });
     assert_eq!(field, Field::Name);
-    assert!(msg.contains("'é' at byte 3 is not printable ASCII"), "{msg}");
+    assert!(
+        msg.contains("'é' at byte 3 is not printable ASCII"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -191,7 +199,9 @@ fn the_common_name_follows_csr_new_cn() {
     .unwrap();
     assert_eq!(
         out.subject,
-        DistinguishedName::common_name("app,1+x").unwrap().to_string()
+        DistinguishedName::common_name("app,1+x")
+            .unwrap()
+            .to_string()
     );
 }
 
@@ -236,7 +246,10 @@ fn identities_follow_request_new() {
         ..form()
     });
     assert_eq!(field, Field::Users);
-    assert!(msg.contains("must be non-empty printable ASCII without spaces"), "{msg}");
+    assert!(
+        msg.contains("must be non-empty printable ASCII without spaces"),
+        "{msg}"
+    );
 
     let (field, _) = refusal(&Form {
         groups: "ops team".into(),
@@ -270,7 +283,10 @@ fn duplicates_and_unusual_accounts_are_noted() {
         ..form()
     })
     .unwrap();
-    assert_eq!(checked.identity_urns(), ["urn:v1:eu:identity:user:acme/bob"]);
+    assert_eq!(
+        checked.identity_urns(),
+        ["urn:v1:eu:identity:user:acme/bob"]
+    );
     assert_eq!(
         checked.warnings()[0],
         "duplicate identities were given once each"
@@ -326,8 +342,9 @@ fn the_form_json_is_read_strictly_and_secrets_stay_out_of_debug() {
     let out = generate_checked(checked).unwrap();
     assert!(!format!("{out:?}").contains("PRIVATE KEY"));
 
-    let e = Form::from_json(r#"{"algorithm":"ecdsa-p256","common_name":"a","name":"n","nick":"x"}"#)
-        .unwrap_err();
+    let e =
+        Form::from_json(r#"{"algorithm":"ecdsa-p256","common_name":"a","name":"n","nick":"x"}"#)
+            .unwrap_err();
     assert_eq!(e.field(), Some(Field::Form));
     assert!(e.to_string().contains("unknown field `nick`"), "{e}");
 }

@@ -44,13 +44,18 @@ pub fn run(args: &Args) -> Result<()> {
     let bindgen_version = require_matching_wasm_bindgen()?;
     let profile = if args.release { "release" } else { "debug" };
     let mut build = cargo();
-    build.args(["build", "--locked", "-p", "okms-web", "--lib", "--target", TARGET]);
+    build.args([
+        "build", "--locked", "-p", "okms-web", "--lib", "--target", TARGET,
+    ]);
     if args.release {
         build.arg("--release");
     }
     run_command(&mut build)?;
 
-    let wasm = target_dir().join(TARGET).join(profile).join("okms_web.wasm");
+    let wasm = target_dir()
+        .join(TARGET)
+        .join(profile)
+        .join("okms_web.wasm");
     let bindgen_dir = target_dir().join("okms-web-bindgen");
     if bindgen_dir.exists() {
         fs::remove_dir_all(&bindgen_dir)
@@ -63,8 +68,12 @@ pub fn run(args: &Args) -> Result<()> {
             .arg(&wasm),
     )?;
     let glue = read_text(&bindgen_dir.join("okms_web.js"))?;
-    let module = fs::read(bindgen_dir.join("okms_web_bg.wasm"))
-        .with_context(|| format!("cannot read the module wasm-bindgen wrote in {}", bindgen_dir.display()))?;
+    let module = fs::read(bindgen_dir.join("okms_web_bg.wasm")).with_context(|| {
+        format!(
+            "cannot read the module wasm-bindgen wrote in {}",
+            bindgen_dir.display()
+        )
+    })?;
 
     let page_dir = workspace_root().join("crates/okms-web/page");
     let html = assemble(
