@@ -37,6 +37,8 @@ enum Task {
     },
     /// Run every cargo-fuzz target for --seconds each (nightly toolchain) and summarize.
     Fuzz(tasks::fuzz::Args),
+    /// Build okms-web for wasm32 and write the one-file offline page target/dist/okms-offline.html (+ .sha256).
+    Web(tasks::web::Args),
 }
 
 fn main() -> Result<()> {
@@ -47,6 +49,7 @@ fn main() -> Result<()> {
         Task::Package(args) => tasks::package::run(&args),
         Task::Demo(args) => tasks::demo::run(&args),
         Task::Fuzz(args) => tasks::fuzz::run(&args),
+        Task::Web(args) => tasks::web::run(&args),
         Task::MaxRss { command } => tasks::bench::print_max_rss(&command),
     }
 }

@@ -6,3 +6,4 @@ pub mod dist;
 pub mod fuzz;
 pub mod package;
 pub mod test;
+pub mod web;

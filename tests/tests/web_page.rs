@@ -1,0 +1,697 @@
+//! The offline page (`cargo xtask web`), in headless Chromium driven over WebDriver, opened
+//! from a `file://` path with the network out of reach, as a user on an air-gapped host opens
+//! it: fill the form, click Generate, save the three files; then openssl, Python
+//! `cryptography`, okms-cli and the emulator take them as they take okms-cli's own.
+//!
+//! The WebDriver client is a few lines of HTTP/1.1 over `std::net` to chromedriver on
+//! 127.0.0.1: no browser-automation crate or Python package to install in CI.
+//!
+//! Skip rule: without chromium, chromedriver, the wasm32 target or the wasm-bindgen command
+//! line, the tests print a loud SKIPPED line and return; under `OKMS_REQUIRE_WEB=1` (CI, after
+//! `.ci/install-web-deps`) they fail instead. Firefox is not tested (not installed here).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64ct::{Base64, Encoding};
+use common::{AuthMethod, emulator, ok, okms_cli, online};
+use okms_csr::{Certificate, Csr, Passphrase, PrivateKey, PublicKey, same_public_key};
+use okms_test_support::{interop, skip_or_fail};
+use serde_json::{Value, json};
+
+const REQUIRE_VAR: &str = "OKMS_REQUIRE_WEB";
+const PASSPHRASE: &str = "page passphrase 1";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// The page, built once for this file by `cargo xtask web`; `None` after a loud skip.
+fn page() -> Option<PathBuf> {
+    static PAGE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = PAGE.get_or_init(|| {
+        let out = Command::new(env!("CARGO"))
+            .current_dir(workspace_root())
+            .args(["run", "-q", "-p", "xtask", "--", "web"])
+            .output()
+            .map_err(|e| format!("cannot run cargo xtask web: {e}"))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last: Vec<&str> = stderr.lines().rev().take(3).collect();
+            return Err(format!(
+                "`cargo xtask web` failed ({}); run .ci/install-web-deps",
+                last.into_iter().rev().collect::<Vec<_>>().join(" / ")
+            ));
+        }
+        Ok(target_dir().join("dist/okms-offline.html"))
+    });
+    match built {
+        Ok(p) => Some(p.clone()),
+        Err(msg) => {
+            skip_or_fail(msg, REQUIRE_VAR);
+            None
+        }
+    }
+}
+
+/// chromium and chromedriver, or `None` after a loud skip.
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    let chromium = on_path("chromium").or_else(|| on_path("chromium-browser"));
+    let driver = on_path("chromedriver");
+    match (chromium, driver) {
+        (Some(c), Some(d)) => Some((c, d)),
+        _ => {
+            skip_or_fail(
+                "chromium or chromedriver is not installed; install them with \
+                 `apt-get install chromium chromium-driver` (or run .ci/install-web-deps) to run \
+                 the offline page's browser tests",
+                REQUIRE_VAR,
+            );
+            None
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange with chromedriver; the status and the body.
+fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let mut stream = TcpStream::connect(addr).expect("connect to chromedriver");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(180)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // chromedriver keeps the connection open: read the head, then exactly the body.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 65536];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "chromedriver closed the connection");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse::<usize>().expect("a content length"));
+    let complete = |raw: &[u8]| match length {
+        Some(len) => raw.len() >= head_end + len,
+        None => raw.ends_with(b"0\r\n\r\n"),
+    };
+    while !complete(&raw) {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "chromedriver closed the connection mid-answer");
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let rest = String::from_utf8_lossy(&raw[head_end..]).into_owned();
+    let body = if length.is_none() {
+        dechunk(&rest)
+    } else {
+        rest
+    };
+    (status, body)
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").expect("a chunk size");
+        let size = usize::from_str_radix(size.trim(), 16).expect("a hex chunk size");
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+}
+
+/// A chromedriver with one headless Chromium session; both end with it.
+struct Browser {
+    addr: SocketAddr,
+    session: String,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start(chromium: &Path, chromedriver: &Path, downloads: &Path) -> Browser {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            // Networking off: every request, loopback included, goes to a proxy that is not
+            // there. The page must not need any.
+            "--proxy-server=http://127.0.0.1:9".to_owned(),
+            "--proxy-bypass-list=<-loopback>".to_owned(),
+            "--window-size=1000,2400".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium.to_string_lossy(),
+                "args": args,
+                "prefs": {
+                    "download.default_directory": downloads.to_string_lossy(),
+                    "download.prompt_for_download": false,
+                },
+            },
+        }}});
+        let (status, body) = http(addr, "POST", "/session", Some(&caps));
+        assert_eq!(status, 200, "new session: {body}");
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        let session = answer["value"]["sessionId"].as_str().unwrap().to_owned();
+        let browser = Browser {
+            addr,
+            session,
+            driver,
+            _profile: profile,
+        };
+        browser.cdp(
+            "Browser.setDownloadBehavior",
+            json!({"behavior": "allow", "downloadPath": downloads.to_string_lossy()}),
+        );
+        browser
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let (status, text) = http(self.addr, method, &path, body.as_ref());
+        assert_eq!(status, 200, "{method} {path}: {text}");
+        serde_json::from_str::<Value>(&text).unwrap()["value"].clone()
+    }
+
+    fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+    }
+
+    fn open(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn script(&self, body: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": body, "args": args})),
+        )
+    }
+
+    fn element(&self, css: &str) -> String {
+        let found = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.call("POST", &format!("/element/{id}/clear"), Some(json!({})));
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.element(css);
+        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    fn text(&self, id: &str) -> String {
+        self.script(
+            "return document.getElementById(arguments[0]).textContent;",
+            json!([id]),
+        )
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+
+    fn wait_for(&self, condition: &str, what: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.script(condition, json!([])) != Value::Bool(true) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn screenshot(&self, path: &Path) {
+        let png = self.call("GET", "/screenshot", None);
+        let bytes = Base64::decode_vec(png.as_str().unwrap()).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+        eprintln!("screenshot: {}", path.display());
+    }
+
+    /// Opens the page and waits until its module is loaded.
+    fn open_page(&self, page: &Path) {
+        let url = format!("file://{}", page.canonicalize().unwrap().display());
+        self.open(&url);
+        self.wait_for(
+            "return document.body.dataset.ready === 'true';",
+            "the WebAssembly module to load",
+            Duration::from_secs(60),
+        );
+    }
+
+    /// Clicks Generate and waits for the result or a refusal.
+    fn generate(&self) {
+        self.click("#generate");
+        self.wait_for(
+            "return !document.getElementById('result').hidden || \
+             !document.getElementById('error').hidden;",
+            "the page to answer",
+            Duration::from_secs(120),
+        );
+    }
+
+    fn refusal(&self) -> Option<String> {
+        let shown = self.script(
+            "const e = document.getElementById('error'); return e.hidden ? null : e.textContent;",
+            json!([]),
+        );
+        shown.as_str().map(str::to_owned)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let path = format!("/session/{}", self.session);
+        let _ = http(self.addr, "DELETE", &path, None);
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Waits for a finished download (Chromium writes `name.crdownload`, then renames it).
+fn downloaded(dir: &Path, name: &str) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let path = dir.join(name);
+        if path.is_file() {
+            return std::fs::read(path).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} was not downloaded into {}: {:?}",
+            dir.display(),
+            std::fs::read_dir(dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn prerequisites() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let (chromium, driver) = browser()?;
+    let page = page()?;
+    Some((chromium, driver, page))
+}
+
+#[test]
+fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api_accept() {
+    let Some((chromium, driver, page)) = prerequisites() else {
+        return;
+    };
+    let Some(openssl) = interop::openssl("the offline page's interop tests") else {
+        return;
+    };
+    let Some(python) = interop::python_cryptography("the offline page's interop tests") else {
+        return;
+    };
+    let emulator = emulator();
+    let downloads = tempfile::tempdir().unwrap();
+    let dir = downloads.path();
+    let browser = Browser::start(&chromium, &driver, dir);
+    browser.open_page(&page);
+
+    // Nothing was fetched to show the page, and the policy refuses a fetch even to this host.
+    let resources = browser.script(
+        "return performance.getEntriesByType('resource').map(e => e.name);",
+        json!([]),
+    );
+    assert_eq!(resources, json!([]), "the page loads no other resource");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let probe = format!("http://{}/probe", listener.local_addr().unwrap());
+    let answer = browser.call(
+        "POST",
+        "/execute/async",
+        Some(json!({"script": "const done = arguments[arguments.length - 1]; const seen = [];
+            document.addEventListener('securitypolicyviolation', e => seen.push(e.effectiveDirective));
+            fetch(arguments[0]).then(() => done({fetched: true, seen}),
+                () => setTimeout(() => done({fetched: false, seen}), 200));",
+            "args": [probe]})),
+    );
+    assert_eq!(answer["fetched"], json!(false), "{answer}");
+    assert_eq!(
+        answer["seen"],
+        json!(["connect-src"]),
+        "the CSP refused it: {answer}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "no connection reached 127.0.0.1"
+    );
+
+    browser.click("#algorithm option[value='ecdsa-p384']");
+    browser.type_into("#common_name", "payments");
+    browser.type_into("#name", "payments-web");
+    browser.type_into("#validity", "30");
+    browser.type_into("#nic", &emulator.info().nic);
+    browser.click("#region option[value='eu']");
+    browser.click("#root");
+    browser.type_into("#passphrase", PASSPHRASE);
+    browser.type_into("#passphrase_confirm", PASSPHRASE);
+    browser.generate();
+    assert_eq!(browser.refusal(), None);
+    browser.screenshot(&target_dir().join("web-test/okms-offline-generated.png"));
+
+    let fingerprint = browser.text("fingerprint");
+    let csr_shown = browser.text("csr");
+    let request_shown = browser.text("request");
+    assert!(browser.text("status").contains("Nothing was sent anywhere"));
+    assert!(
+        browser
+            .text("key_state")
+            .contains("encrypted with your passphrase")
+    );
+    browser.click("#download_key");
+    browser.click("#download_csr");
+    browser.click("#download_request");
+    let key_pem = downloaded(dir, "domain.key");
+    let csr_pem = downloaded(dir, "client.csr");
+    let request = downloaded(dir, "request.json");
+    assert_eq!(String::from_utf8(csr_pem).unwrap(), csr_shown);
+    assert_eq!(String::from_utf8(request.clone()).unwrap(), request_shown);
+    assert!(key_pem.starts_with(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+
+    // okms-csr reads what the page wrote, and the fingerprint shown is the key's.
+    let key = PrivateKey::import(&key_pem, Some(&Passphrase::new(PASSPHRASE))).unwrap();
+    assert_eq!(key.public_key().fingerprint_sha256(), fingerprint);
+    let csr = Csr::from_pem(&csr_shown).unwrap();
+    csr.verify().unwrap();
+    assert_eq!(csr.subject(), "CN=payments");
+    assert!(same_public_key(&csr.public_key(), &key.public_key()));
+
+    // openssl and Python cryptography: the CSR verifies, the key opens with the passphrase.
+    openssl.verify_csr(dir, "client.csr");
+    let der = openssl.public_key_der(dir, "domain.key", Some(PASSPHRASE));
+    assert_eq!(
+        PublicKey::parse(&der).unwrap().fingerprint_sha256(),
+        fingerprint
+    );
+    let said = python.run(
+        dir,
+        &format!(
+            "from cryptography import x509\n\
+             from cryptography.hazmat.primitives import serialization as s\n\
+             csr = x509.load_pem_x509_csr(open('client.csr','rb').read())\n\
+             key = s.load_pem_private_key(open('domain.key','rb').read(), password={PASSPHRASE:?}.encode())\n\
+             f = s.PublicFormat.SubjectPublicKeyInfo\n\
+             same = key.public_key().public_bytes(s.Encoding.DER, f) == csr.public_key().public_bytes(s.Encoding.DER, f)\n\
+             print(csr.is_signature_valid, same, key.curve.name)"
+        ),
+    );
+    assert_eq!(said.trim(), "True True secp384r1");
+
+    // okms-cli opens the key with the passphrase and shows the same fingerprint.
+    let shown = ok(okms_cli()
+        .current_dir(dir)
+        .env("WEB_PASS", PASSPHRASE)
+        .args(["key", "show", "domain.key", "--passphrase-env", "WEB_PASS"]));
+    assert!(shown.contains(&fingerprint), "{shown}");
+    ok(okms_cli()
+        .current_dir(dir)
+        .env("WEB_PASS", PASSPHRASE)
+        .args([
+            "csr",
+            "verify",
+            "client.csr",
+            "--key",
+            "domain.key",
+            "--passphrase-env",
+            "WEB_PASS",
+        ]));
+
+    // The connected host: the page's request goes through the API as request new's does.
+    let connected = tempfile::tempdir().unwrap();
+    std::fs::write(connected.path().join("request.json"), &request).unwrap();
+    ok(
+        online(&emulator, AuthMethod::Signature, connected.path()).args([
+            "credential",
+            "create",
+            "--request",
+            "request.json",
+            "--cert-out",
+            "client.cert",
+        ]),
+    );
+    let cert = Certificate::from_pem(
+        &std::fs::read_to_string(connected.path().join("client.cert")).unwrap(),
+    )
+    .unwrap();
+    assert!(same_public_key(&cert.public_key(), &key.public_key()));
+    let body: Value = serde_json::from_slice(&request).unwrap();
+    assert_eq!(body["name"], "payments-web");
+    assert_eq!(body["validity"], 30);
+    assert_eq!(
+        body["identityURNs"],
+        json!([format!(
+            "urn:v1:eu:identity:account:{}",
+            emulator.info().nic
+        )])
+    );
+}
+
+/// okms-cli's words for the same input: its `error:` line and first `caused by:` line.
+fn cli_refusal(dir: &Path, args: &[&str]) -> String {
+    let out = okms_cli().current_dir(dir).args(args).output().unwrap();
+    assert!(!out.status.success(), "okms-cli {args:?} should refuse");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    match stderr.lines().find_map(|l| l.strip_prefix("caused by: ")) {
+        Some(cause) => format!("{error}: {cause}"),
+        None => error.to_owned(),
+    }
+}
+
+#[test]
+fn the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
+    let Some((chromium, driver, page)) = prerequisites() else {
+        return;
+    };
+    let downloads = tempfile::tempdir().unwrap();
+    let dir = downloads.path();
+    let browser = Browser::start(&chromium, &driver, dir);
+    browser.open_page(&page);
+    let nothing_made = |browser: &Browser| {
+        assert_eq!(browser.text("status"), "Nothing was generated.");
+        let result = browser.script(
+            "return [document.getElementById('result').hidden, document.getElementById('download_key').getAttribute('href')];",
+            json!([]),
+        );
+        assert_eq!(result, json!([true, "#"]), "no key was offered");
+    };
+    let invalid_field = |browser: &Browser| {
+        browser.script(
+            "const e = document.querySelector('[aria-invalid=true]'); return e ? e.id : null;",
+            json!([]),
+        )
+    };
+
+    // A CSR for okms-cli to refuse the same fields with.
+    ok(okms_cli().current_dir(dir).args([
+        "csr",
+        "new",
+        "--cn",
+        "x",
+        "--key-out",
+        "k.pem",
+        "--out",
+        "x.csr",
+    ]));
+
+    // An empty name, everything else right.
+    browser.type_into("#common_name", "app1");
+    browser.type_into("#nic", "xx1111-ovh");
+    browser.click("#root");
+    browser.generate();
+    let shown = browser.refusal().expect("an empty name is refused");
+    let cli = cli_refusal(
+        dir,
+        &[
+            "request",
+            "new",
+            "--csr",
+            "x.csr",
+            "--name",
+            "",
+            "--root",
+            "--nic",
+            "xx1111-ovh",
+            "--region",
+            "eu",
+            "--out",
+            "r.json",
+        ],
+    );
+    assert_eq!(
+        cli,
+        "the request would be rejected by the API: invalid name: must not be empty"
+    );
+    assert_eq!(shown, format!("error: {cli}"));
+    assert_eq!(invalid_field(&browser), json!("name"));
+    nothing_made(&browser);
+
+    // The two passphrases differ: okms-cli's prompt says "the two passphrases differ".
+    browser.type_into("#name", "app1-cert");
+    browser.type_into("#passphrase", "one passphrase");
+    browser.type_into("#passphrase_confirm", "another one");
+    browser.generate();
+    let shown = browser
+        .refusal()
+        .expect("different passphrases are refused");
+    assert!(
+        shown.starts_with("error: the two passphrases differ"),
+        "{shown}"
+    );
+    assert_eq!(invalid_field(&browser), json!("passphrase_confirm"));
+    nothing_made(&browser);
+    browser.type_into("#passphrase", "");
+    browser.type_into("#passphrase_confirm", "");
+
+    // A user login with a space, and a common name okms-cli refuses: the same words.
+    browser.type_into("#users", "john smith");
+    browser.generate();
+    let shown = browser.refusal().expect("a login with a space is refused");
+    let cli = cli_refusal(
+        dir,
+        &[
+            "request",
+            "new",
+            "--csr",
+            "x.csr",
+            "--name",
+            "n",
+            "--user",
+            "john smith",
+            "--nic",
+            "xx1111-ovh",
+            "--region",
+            "eu",
+            "--out",
+            "r.json",
+        ],
+    );
+    assert!(
+        shown.starts_with(&format!("error: {cli}")),
+        "{shown} / {cli}"
+    );
+    assert_eq!(invalid_field(&browser), json!("users"));
+    nothing_made(&browser);
+    browser.type_into("#users", "");
+
+    browser.type_into("#common_name", "");
+    browser.generate();
+    let shown = browser.refusal().expect("an empty common name is refused");
+    let cli = cli_refusal(
+        dir,
+        &[
+            "csr",
+            "new",
+            "--cn",
+            "",
+            "--key-out",
+            "k2.pem",
+            "--out",
+            "y.csr",
+        ],
+    );
+    let cli_cause = cli.split_once(": ").unwrap().1;
+    assert!(
+        shown.starts_with("error: invalid common name \"\": "),
+        "{shown}"
+    );
+    assert!(shown.contains(cli_cause), "{shown} / {cli}");
+    assert_eq!(invalid_field(&browser), json!("common_name"));
+    nothing_made(&browser);
+    assert!(!dir.join("k2.pem").exists());
+}
