@@ -461,7 +461,7 @@ fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api
     assert!(key_pem.starts_with(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
 
     // okms-csr reads what the page wrote, and the fingerprint shown is the key's.
-    let key = PrivateKey::import(&key_pem, Some(&Passphrase::new(PASSPHRASE))).unwrap();
+    let key = PrivateKey::import(&key_pem, Some(&Passphrase::from(PASSPHRASE))).unwrap();
     assert_eq!(key.public_key().fingerprint_sha256(), fingerprint);
     let csr = Csr::from_pem(&csr_shown).unwrap();
     csr.verify().unwrap();

@@ -24,7 +24,9 @@ use std::collections::HashSet;
 use std::str::FromStr;
 
 use okms_api::{CredentialRequest, IdentityUrn, Plate};
-use okms_csr::{CsrBuilder, DistinguishedName, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey};
+use okms_csr::{
+    CsrBuilder, DistinguishedName, ExposeSecret, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey,
+};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -277,7 +279,7 @@ pub fn generate_checked(checked: Checked) -> Result<Generated, Error> {
     // serde_json writes UTF-8: the lossy conversion never replaces anything.
     let request_json = String::from_utf8_lossy(&json).into_owned();
     Ok(Generated {
-        key_pem: Zeroizing::new(key_pem.expose().to_owned()),
+        key_pem: Zeroizing::new(key_pem.expose_secret().to_owned()),
         key_encrypted: passphrase.is_some(),
         csr_pem,
         request_json,
@@ -387,19 +389,19 @@ fn passphrase(
                 .with_hint("type the same passphrase in both fields, or leave both empty for an unencrypted key"),
         );
     }
-    Ok(Some(Passphrase::new(first.as_str())))
+    Ok(Some(Passphrase::from(first.as_str())))
 }
 
 /// An okms-api validation error, on the field it names (`fallback` when it names none the
 /// page has), with okms-cli's `error:` line in front.
 fn api_error(e: okms_api::Error, fallback: Field) -> Error {
     let field = match &e {
-        okms_api::Error::InvalidField { field, .. } => match field.as_str() {
-            f if f.starts_with("identityURNs") => Field::Identities,
-            "name" => Field::Name,
-            "validity" => Field::Validity,
-            "nic" => Field::Nic,
-            "plate" => Field::Region,
+        okms_api::Error::InvalidField { field, .. } => match field {
+            okms_api::Field::IdentityUrns | okms_api::Field::IdentityUrn(_) => Field::Identities,
+            okms_api::Field::Name => Field::Name,
+            okms_api::Field::Validity => Field::Validity,
+            okms_api::Field::Nic => Field::Nic,
+            okms_api::Field::Plate => Field::Region,
             _ => fallback,
         },
         _ => fallback,

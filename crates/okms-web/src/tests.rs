@@ -94,12 +94,12 @@ fn a_passphrase_encrypts_the_key_as_okms_cli_does() {
             .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
     );
     assert!(matches!(
-        PrivateKey::import(out.key_pem.as_bytes(), Some(&Passphrase::new("wrong"))),
+        PrivateKey::import(out.key_pem.as_bytes(), Some(&Passphrase::from("wrong"))),
         Err(okms_csr::Error::WrongPassphrase)
     ));
     let key = PrivateKey::import(
         out.key_pem.as_bytes(),
-        Some(&Passphrase::new("correct horse")),
+        Some(&Passphrase::from("correct horse")),
     )
     .unwrap();
     assert_eq!(key.algorithm(), KeyAlgorithm::EcdsaP384);
