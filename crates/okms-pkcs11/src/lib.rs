@@ -22,7 +22,7 @@
 //!   has it).
 //!
 //! It reads only what the caller names: the module ([`Module::load`]) and PIN files
-//! ([`Pin::from_file`], a URI's `pin-source`); it reads no environment variable (the caller
+//! ([`read_pin_file`], a URI's `pin-source`); it reads no environment variable (the caller
 //! passes `OKMS_PKCS11_MODULE`'s value to [`resolve_module_path`]) and writes no file. Well-known
 //! SoftHSM2 paths are only probed to suggest one in an error.
 //!
