@@ -44,3 +44,18 @@ fn describe(command: &Command) -> String {
     }
     text
 }
+
+/// The trimmed stdout of a command that must succeed.
+pub fn output_of(command: &mut Command) -> Result<String> {
+    let out = command
+        .output()
+        .with_context(|| format!("could not start {:?}", command.get_program()))?;
+    if !out.status.success() {
+        bail!(
+            "{:?} failed: {}",
+            command.get_program(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}

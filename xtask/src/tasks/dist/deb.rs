@@ -15,7 +15,7 @@ use clap_complete::Shell;
 
 use super::Release;
 use super::docs::Docs;
-use crate::util::{run_command, workspace_root};
+use crate::util::{output_of, run_command, workspace_root};
 
 const MAINTAINER: &str = "okms-rs developers <okms-rs@users.noreply.github.com>";
 
@@ -216,19 +216,4 @@ fn gzip_to(from: &Path, to: &Path) -> Result<()> {
         bail!("gzip failed on {}", from.display());
     }
     Ok(())
-}
-
-/// The trimmed stdout of a command that must succeed.
-pub fn output_of(command: &mut Command) -> Result<String> {
-    let out = command
-        .output()
-        .with_context(|| format!("could not start {:?}", command.get_program()))?;
-    if !out.status.success() {
-        bail!(
-            "{:?} failed: {}",
-            command.get_program(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }

@@ -11,7 +11,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail, ensure};
 
 use super::Release;
-use super::deb::output_of;
+use crate::util::output_of;
 
 /// No dynamic dependency, and it runs under `env -i` from an empty directory.
 pub fn static_binary(binary: &Path, release: &Release) -> Result<()> {
