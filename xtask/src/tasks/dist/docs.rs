@@ -73,3 +73,23 @@ fn write_page(command: &clap::Command, name: &str, dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    // okms-cli defers building each subcommand's arguments until it runs; the pages and scripts
+    // must still list them all.
+    #[test]
+    fn pages_and_completions_list_the_arguments_of_deferred_subcommands() {
+        let dir = tempfile::tempdir().unwrap();
+        let docs = write(dir.path()).unwrap();
+        let page = fs::read_to_string(docs.man_dir.join("okms-cli-csr-new.1")).unwrap();
+        assert!(page.contains("\\-\\-key\\-out"), "{page}");
+        assert!(page.contains("Create a PKCS#10 CSR"), "{page}");
+        let bash = fs::read_to_string(docs.completion(Shell::Bash).unwrap()).unwrap();
+        assert!(bash.contains("--key-out"));
+        assert!(bash.contains("--okms-id"));
+    }
+}
