@@ -137,13 +137,13 @@ fn a_policy_goes_through_create_read_list_replace_and_delete() {
             .map(|p| p["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(ids(""), [id.clone(), other.clone()]);
-    assert_eq!(ids(&format!("?identity={ALICE}")), [id.clone()]);
-    assert_eq!(ids(&format!("?resourceURN={ACCOUNT}")), [other.clone()]);
-    assert_eq!(ids("?action=okms:apikms:random/get"), [id.clone()]);
+    assert_eq!(ids(""), [id.as_str(), other.as_str()]);
+    assert_eq!(ids(&format!("?identity={ALICE}")), [id.as_str()]);
+    assert_eq!(ids(&format!("?resourceURN={ACCOUNT}")), [other.as_str()]);
+    assert_eq!(ids("?action=okms:apikms:random/get"), [id.as_str()]);
     assert_eq!(
         ids(&format!("?identity={ALICE}&identity={BOB}")),
-        [id.clone(), other.clone()]
+        [id.as_str(), other.as_str()]
     );
     assert_eq!(
         ids(&format!("?identity={BOB}&resourceURN={domain}")),
@@ -204,7 +204,8 @@ fn a_bad_policy_body_is_refused_naming_the_field_and_nothing_is_stored() {
     let emu = start(fast());
     let domain = domain_urn(&emu);
     let good = policy_body(ALICE, &domain, &["okms:apikms:*"], &[]);
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Edit, &str)> = vec![
         (
             Box::new(|v| drop(v.as_object_mut().unwrap().remove("identities"))),
             "identities is required",
