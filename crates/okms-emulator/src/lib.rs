@@ -7,9 +7,15 @@
 //! access certificates shaped like OKMS's, mutual TLS to the domain, and injected faults.
 //!
 //! What it is not: a KMS. It holds no service keys (only its own CA key, in memory, and it
-//! keeps no copy of a private key it generates for a credential), serves one data-plane route
-//! (`GET /api/{okmsId}/v1/servicekey`) and its behaviour is a reading of public sources,
-//! not of the real service. See the crate README for what is inferred.
+//! keeps no copy of a private key it generates for a credential), serves two data-plane routes
+//! (`GET /api/{okmsId}/v1/servicekey` and `/v1/random`) and its behaviour is a reading of
+//! public sources, not of the real service. See the crate README for what is inferred.
+//!
+//! IAM: the account's users, groups and service accounts come from [`EmulatorConfig::iam`];
+//! API callers act as the root account unless [`IamSeed::api_caller`] (or
+//! [`RunningEmulator::set_api_caller_identity`]) names another identity, whose policies
+//! (`/v2/iam/policy`) then decide each route, as they decide the data plane for the identities
+//! of an access certificate.
 //!
 //! Its wire types are written from the spec on purpose, not shared with okms-api: an
 //! end-to-end test passing means two independent readings of the spec agree.
@@ -36,6 +42,7 @@ mod domains;
 mod error;
 mod error_answers;
 mod faults;
+pub mod iam;
 mod keys;
 mod kms;
 mod me;
@@ -67,6 +74,7 @@ pub use credentials::check_urn as check_identity_urn;
 pub use credentials::{MAX_CSR_LEN, MAX_URN_LEN};
 pub use error::{Error, Result};
 pub use faults::{FaultKind, FaultSpec, RoutePattern};
+pub use iam::{IamSeed, SeedGroup, SeedServiceAccount, SeedUser};
 pub use state::Phase as CredentialPhase;
 
 use state::{Settings, Shared};
@@ -288,6 +296,7 @@ impl Emulator {
             }
         }
         validate(&config)?;
+        config.iam.validate()?;
         let auth = Arc::new(auth::AuthPolicy::new(&config)?);
         let api_listener = bind(config.listen).await?;
         let kms_listener = bind(config.kms_listen).await?;
@@ -360,6 +369,7 @@ impl Emulator {
             domains,
             credentials,
             kms_url,
+            iam: config.iam.clone(),
         };
         let shared = Shared::new(
             settings,
@@ -536,6 +546,25 @@ impl RunningEmulator {
     /// [`Error::Config`] naming a malformed pattern; the previous list then stays.
     pub fn set_denied_actions(&self, patterns: Vec<String>) -> Result<()> {
         self.auth.set_denied_actions(patterns)
+    }
+
+    /// Changes the identity URN every API caller acts as (None: the account's root identity,
+    /// allowed everything). A URN that is not an identity URN is still stored as given, so
+    /// that tests can see how a stranger is refused; it matches no seeded identity.
+    pub fn set_api_caller_identity(&self, urn: Option<String>) {
+        self.shared.lock().api_caller = urn;
+    }
+
+    /// The stored IAM policies, as `GET /v2/iam/policy/{policyId}` answers them
+    /// (`iam.policy.Response`), in creation order.
+    pub fn policies(&self) -> Vec<serde_json::Value> {
+        let owner = &self.shared.settings.nic;
+        self.shared
+            .lock()
+            .policies
+            .iter()
+            .map(|p| p.to_json(owner))
+            .collect()
     }
 
     /// Moves the emulator's clock forward, for tests of expiry without waiting: credential
