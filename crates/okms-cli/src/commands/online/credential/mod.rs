@@ -1,13 +1,17 @@
-//! `okms-cli credential create|get|list|delete|wait` (and `check`, in [`super::check`]).
+//! `okms-cli credential create|get|list|delete|wait|report` (and `check`, in [`super::check`]).
 //!
 //! - [`create`]: the request, key-first persistence of a generated key, reconciliation of a
 //!   lost answer, the certificate;
 //! - [`profile`]: `--okms-profile`, the profile of the Go `okms` tool in `okms.yaml`;
-//! - [`manage`]: get, list, wait and delete, on credentials that exist already.
+//! - [`manage`]: get, list, wait and delete, on credentials that exist already;
+//! - [`report`]: how close to expiry the domain's credentials (or certificate files) are.
 
 mod create;
 mod manage;
 mod profile;
+// Reached once cli.rs's CredentialCommand has the Report variant (see report.rs).
+#[allow(dead_code)]
+pub mod report;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
