@@ -8,10 +8,11 @@ mod online_common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use common::{Sandbox, stderr_of, stdout_of};
 use okms_emulator::{CredentialPhase, FaultKind, FaultSpec, RunningEmulator};
-use online_common::{AuthMode, cli, emulator, fingerprint, json_ok};
+use online_common::{AuthMode, cli, emulator, emulator_with, fingerprint, json_ok};
 
 /// A deployed pair `svc.cert`/`svc.key` of a READY credential; returns its id.
 fn deployed(s: &Sandbox, emu: &RunningEmulator, validity_days: u32) -> String {
@@ -418,4 +419,84 @@ fn an_unwritable_target_directory_is_refused_before_any_call() {
         stderr_of(&out)
     );
     assert_eq!(emu.credentials().len(), count, "nothing created");
+}
+
+#[test]
+fn a_renewal_killed_while_waiting_leaves_the_new_key_beside_its_credential_and_the_old_pair_working()
+ {
+    let emu = emulator_with(|c| c.ready_delay = Duration::from_secs(2));
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let old_cert = s.read("svc.cert");
+    let old_key = s.read("svc.key");
+    let info = emu.info();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_okms-cli"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("OVH_") || k.starts_with("OKMS_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .current_dir(s.dir.path())
+        .env("HOME", s.dir.path())
+        .env("OVH_ENDPOINT", &info.api_url)
+        .env("OVH_APPLICATION_KEY", &info.application_key)
+        .env("OVH_APPLICATION_SECRET", &info.application_secret)
+        .env("OVH_CONSUMER_KEY", &info.consumer_key)
+        .env("OKMS_CA_FILE", &info.ca_file)
+        .args([
+            "credential",
+            "renew",
+            "--force",
+            "--cert",
+            "svc.cert",
+            "--key",
+            "svc.key",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL, nothing runs after it) once the new credential exists, still CREATING.
+    let start = Instant::now();
+    while live(&emu).len() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no new credential"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(
+        s.read("svc.cert"),
+        old_cert,
+        "the deployed pair is untouched"
+    );
+    assert_eq!(s.read("svc.key"), old_key);
+    assert!(works(&s, &emu), "and keeps working");
+    // The new credential's key is on disk: no live credential whose key nobody holds.
+    let new = emu
+        .credentials()
+        .into_iter()
+        .find(|c| c.name == "svc" && c.id.to_string() != old_id)
+        .unwrap();
+    assert_eq!(s.mode("svc.key.new"), 0o600);
+    s.write("issued.cert", &new.certificate_pem);
+    assert_eq!(
+        fingerprint(&s, "cert", "issued.cert"),
+        fingerprint(&s, "key", "svc.key.new")
+    );
+
+    // The next run refuses to overwrite that key and says why.
+    let out = renew(&s, &emu, &["--force"]);
+    assert_eq!(out.status.code(), Some(5));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("svc.key.new") && err.contains("interrupted"),
+        "{err}"
+    );
+    assert_eq!(live(&emu).len(), 2, "nothing more created");
 }
