@@ -60,14 +60,6 @@ pub enum Error {
         /// What it answered, as far as it said.
         detail: String,
     },
-    /// The issued certificate is not for the key the caller supplied.
-    #[error(
-        "credential {id} was issued for another key than the new one (reported by the caller's key check); it will not be deployed"
-    )]
-    WrongKey {
-        /// The new credential.
-        id: Uuid,
-    },
 }
 
 /// okms-lifecycle's result type.

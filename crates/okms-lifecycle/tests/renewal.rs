@@ -283,3 +283,39 @@ async fn a_credential_of_another_domain_is_refused_before_anything_is_created() 
     );
     assert_eq!(emu.credentials().len(), before);
 }
+
+#[tokio::test]
+async fn a_domain_that_refuses_the_new_certificate_is_a_refused_proof_naming_it() {
+    let emu = emulator();
+    let client = client(&emu);
+    let info = emu.info().clone();
+    let old = old_credential(&emu, &client).await;
+    let (key, csr) = key_and_csr();
+    let plan = Plan::for_credential(&client, info.okms_id, old.id, csr)
+        .await
+        .unwrap()
+        .with_validity(1);
+    let created = plan
+        .create(&client, &holds(&key), &ReconcileOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let ready = created.wait_ready(&client, &settle()).await.unwrap();
+    // The new certificate expires before it is proved: the domain answers, and says no.
+    emu.advance_clock(Duration::from_secs(2 * 86_400));
+    let err = ready
+        .prove(
+            &info.kms_url,
+            key_pem(&key).into(),
+            Some(info.ca_pem.clone()),
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        Error::ProofRefused { id, status, detail } => {
+            assert_eq!(*id, ready.new_id());
+            assert!((400..500).contains(status), "{err}");
+            assert!(detail.contains("expired"), "{err}");
+        }
+        other => panic!("expected a refused proof, got {other:?}"),
+    }
+}
