@@ -382,6 +382,82 @@ fn put_in_place(s: Staged, dirs: &mut Vec<PathBuf>) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// One file of [`swap_with_backup`]: the new file (written next to the target by
+/// `write_secret_file`/`write_public_file`), the live file it replaces, and where the live
+/// file's content is kept.
+#[derive(Debug, Clone)]
+pub struct Swap {
+    /// The new file, already durable.
+    pub new: PathBuf,
+    /// The live file.
+    pub target: PathBuf,
+    /// The backup of the live file (an older backup there is replaced).
+    pub backup: PathBuf,
+}
+
+/// Replaces live files with new ones, keeping each live file as a backup: the backup is a
+/// hard link to the live file (a copy with the same mode where links are not possible), then
+/// the new file is renamed over the target, so a reader sees the old file or the new one and
+/// never a partial one. Directories are synced at the end.
+///
+/// The files are swapped in order; when one fails, those already swapped are put back from
+/// their backups, so the targets end as they started.
+///
+/// # Errors
+/// The failing step; the targets are unchanged (or, if putting one back failed too, the error
+/// of the swap names it and its backup holds the old content).
+pub fn swap_with_backup(swaps: &[Swap]) -> Result<(), WriteError> {
+    let mut done: Vec<&Swap> = Vec::new();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for sw in swaps {
+        if let Err(e) = swap_one(sw) {
+            for back in done.iter().rev() {
+                // The backup holds exactly the old content: moving it back restores the target.
+                let _ = fs::rename(&back.backup, &back.target);
+            }
+            return Err(e);
+        }
+        done.push(sw);
+        let dir = match sw.target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    for dir in &dirs {
+        if let Ok(d) = File::open(dir)
+            && let Err(e) = d.sync_all()
+            && !matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            )
+        {
+            return Err(io_error_at(dir)("syncing the directory")(e));
+        }
+    }
+    Ok(())
+}
+
+fn swap_one(sw: &Swap) -> Result<(), WriteError> {
+    let io_err = io_error_at(&sw.backup);
+    match fs::remove_file(&sw.backup) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            return Err(io_err("removing the previous backup")(e));
+        }
+        _ => {}
+    }
+    if fs::hard_link(&sw.target, &sw.backup).is_err() {
+        fs::copy(&sw.target, &sw.backup).map_err(io_err("copying the live file to the backup"))?;
+        File::open(&sw.backup)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err("syncing the backup"))?;
+    }
+    fs::rename(&sw.new, &sw.target)
+        .map_err(io_error_at(&sw.target)("moving the new file into place"))
+}
+
 fn create_temp(dir: &Path, file_name: &std::ffi::OsStr, mode: u32) -> io::Result<(PathBuf, File)> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let mut last_err = None;
@@ -441,6 +517,56 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    fn swaps_in(dir: &Path) -> Vec<Swap> {
+        ["k", "c"]
+            .iter()
+            .map(|n| Swap {
+                new: dir.join(format!("{n}.new")),
+                target: dir.join(n),
+                backup: dir.join(format!("{n}.bak")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn swap_puts_the_new_files_in_place_and_keeps_the_old_ones_as_backups() {
+        let d = tempfile::tempdir().unwrap();
+        let swaps = swaps_in(d.path());
+        write_secret_file(&d.path().join("k"), b"old key", false).unwrap();
+        write_public_file(&d.path().join("c"), b"old cert", false).unwrap();
+        write_secret_file(&d.path().join("k.bak"), b"older key", false).unwrap();
+        write_secret_file(&d.path().join("k.new"), b"new key", false).unwrap();
+        write_public_file(&d.path().join("c.new"), b"new cert", false).unwrap();
+        swap_with_backup(&swaps).unwrap();
+        assert_eq!(fs::read(d.path().join("k")).unwrap(), b"new key");
+        assert_eq!(fs::read(d.path().join("c")).unwrap(), b"new cert");
+        assert_eq!(fs::read(d.path().join("k.bak")).unwrap(), b"old key");
+        assert_eq!(fs::read(d.path().join("c.bak")).unwrap(), b"old cert");
+        let mode = fs::metadata(d.path().join("k.bak"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, SECRET_MODE);
+        assert_eq!(entries(d.path()), ["c", "c.bak", "k", "k.bak"]);
+    }
+
+    #[test]
+    fn a_failed_swap_puts_back_what_it_had_already_replaced() {
+        let d = tempfile::tempdir().unwrap();
+        let swaps = swaps_in(d.path());
+        write_secret_file(&d.path().join("k"), b"old key", false).unwrap();
+        write_public_file(&d.path().join("c"), b"old cert", false).unwrap();
+        write_secret_file(&d.path().join("k.new"), b"new key", false).unwrap();
+        // No c.new: the second swap fails after the first one was done.
+        let err = swap_with_backup(&swaps).unwrap_err();
+        assert!(
+            err.to_string().contains("moving the new file into place"),
+            "{err}"
+        );
+        assert_eq!(fs::read(d.path().join("k")).unwrap(), b"old key");
+        assert_eq!(fs::read(d.path().join("c")).unwrap(), b"old cert");
     }
 
     #[test]

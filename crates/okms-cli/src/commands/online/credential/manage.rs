@@ -1,9 +1,11 @@
-//! `credential get|list|wait|delete`: credentials that exist already.
+//! `credential get|list|wait|delete`: credentials that exist already (`list` marks the ones
+//! expiring within 30 days and the expired ones, counting days by the API's clock).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use okms_api::{Credential, CredentialStatus, Uuid};
+use okms_lifecycle::{ExpiryStatus, Thresholds};
 use serde::Serialize;
 
 use super::{ensure_newline, verify_cert, wait_ready};
@@ -160,17 +162,27 @@ async fn list_online(okms_id: Uuid, global: &GlobalArgs, out: &Output) -> CliRes
         out.info(&format!("domain {okms_id} has no credential"));
         return Ok(());
     }
+    let now = super::report::server_now(&client, out).await;
     out.line(&format!(
-        "{:<36}  {:<8}  {:<5}  {:<25}  NAME",
-        "ID", "STATUS", "TYPE", "EXPIRES"
+        "{:<36}  {:<8}  {:<5}  {:<25}  {:>9}  {:<7}  NAME",
+        "ID", "STATUS", "TYPE", "EXPIRES", "DAYS LEFT", "EXPIRY"
     ))?;
     for c in &creds {
+        let expiry = super::report::api_expiry(c.expired_at, &c.status, now, Thresholds::DEFAULT);
+        // Upper case for the one state that already breaks every call made with it.
+        let mark = match expiry.status {
+            ExpiryStatus::Ok => "",
+            ExpiryStatus::Warn | ExpiryStatus::Crit => "soon",
+            ExpiryStatus::Expired => "EXPIRED",
+        };
         out.line(&format!(
-            "{:<36}  {:<8}  {:<5}  {:<25}  {}",
+            "{:<36}  {:<8}  {:<5}  {:<25}  {:>9}  {:<7}  {}",
             c.id,
             c.status.as_str(),
             c.certificate_type.as_ref().map_or("-", |t| t.as_str()),
             rfc3339(c.expired_at),
+            expiry.days_left,
+            mark,
             c.name
         ))?;
     }

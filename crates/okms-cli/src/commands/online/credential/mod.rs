@@ -1,13 +1,22 @@
-//! `okms-cli credential create|get|list|delete|wait` (and `check`, in [`super::check`]).
+//! `okms-cli credential create|get|list|delete|wait|report|renew` (and `check`, in [`super::check`]).
 //!
 //! - [`create`]: the request, key-first persistence of a generated key, reconciliation of a
 //!   lost answer, the certificate;
 //! - [`profile`]: `--okms-profile`, the profile of the Go `okms` tool in `okms.yaml`;
-//! - [`manage`]: get, list, wait and delete, on credentials that exist already.
+//! - [`manage`]: get, list, wait and delete, on credentials that exist already;
+//! - [`report`]: how close to expiry the domain's credentials (or certificate files) are;
+//! - [`renew`]: a deployed pair replaced before it expires (okms-lifecycle's state machine, and
+//!   here the files, the backup and the hook).
 
 mod create;
 mod manage;
 mod profile;
+// Reached once cli.rs's CredentialCommand has the Report and Renew variants (see the branch
+// report of renew-branch).
+#[allow(dead_code)]
+pub mod renew;
+#[allow(dead_code)]
+pub mod report;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;

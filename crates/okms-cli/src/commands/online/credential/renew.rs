@@ -1,0 +1,584 @@
+//! `credential renew`: replaces a deployed certificate and key before they expire.
+//!
+//! The order is what keeps every interruption safe: the new key is written (0600, next to the
+//! target, never over a live file) before the credential that certifies it exists; the new
+//! pair is proved against the KMS before it is deployed; the deployed files are swapped
+//! atomically with the old pair kept as a backup; the old credential is revoked last. Until the
+//! swap, a failure revokes the new credential and leaves the old pair as it was.
+
+use std::ffi::OsString;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use clap::Args;
+use okms_api::{
+    Client, Credential, ReconcileEvent, ReconcileOptions, SecretString, Uuid, WaitPolicy,
+};
+use okms_csr::{
+    Certificate, CsrBuilder, DistinguishedName, ExposeSecret as _, KeyFormat, PrivateKey,
+    same_public_key,
+};
+use okms_lifecycle::{Decision, Lifetime, Plan, Proved, RenewAt, decide, jitter};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::verify_cert;
+use crate::cli::{AlgorithmArg, GlobalArgs, PassphraseArgs, parse_duration};
+use crate::commands::online::{api_failure, block_on, client, parse_uuid};
+use crate::commands::{algorithm, csr_error};
+use crate::error::{CliError, CliResult};
+use crate::exit::Exit;
+use crate::files::{self, Swap};
+use crate::input;
+use crate::output::{Output, rfc3339};
+
+/// `okms-cli credential renew`
+#[derive(Debug, Args)]
+pub struct CredentialRenewArgs {
+    /// The deployed access certificate (PEM); replaced in place.
+    #[arg(long, value_name = "PATH")]
+    pub cert: PathBuf,
+    /// Its private key (PEM); replaced in place by a new key.
+    #[arg(long, value_name = "PATH")]
+    pub key: PathBuf,
+    /// The domain; defaults to the one named in the certificate, and must match it.
+    #[arg(long, env = "OKMS_ID", value_name = "ID")]
+    pub okms_id: Option<String>,
+    /// Renew once at most this many days are left [default: once two thirds of the lifetime
+    /// have passed].
+    #[arg(long, value_name = "DAYS")]
+    pub before: Option<u32>,
+    /// Renew now, due or not.
+    #[arg(long)]
+    pub force: bool,
+    /// Wait a random time up to this long first (e.g. 30m), so that a fleet started by one
+    /// timer does not call the API at once. Only when renewal is due.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub jitter: Option<Duration>,
+    /// The new key's algorithm [default: the old key's].
+    #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
+    pub algorithm: Option<AlgorithmArg>,
+    /// The new certificate's validity in days, 1-365 [default: the old one's].
+    #[arg(long, value_name = "DAYS")]
+    pub validity: Option<u32>,
+    /// Keep the old credential live instead of revoking it at the end.
+    #[arg(long)]
+    pub keep_old: bool,
+    /// How long to wait for the new credential to be READY.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub timeout: Duration,
+    /// The domain's REST endpoint for the proof; defaults to the one the API reports.
+    #[arg(long, value_name = "URL")]
+    pub kms_url: Option<String>,
+    /// CA certificate(s) to trust for the KMS endpoint besides the system roots.
+    #[arg(long, env = "OKMS_CA_FILE", value_name = "PATH")]
+    pub ca: Option<PathBuf>,
+    /// After the swap, run this program with these arguments (no shell; put it last). It gets
+    /// OKMS_RENEW_CERT, OKMS_RENEW_KEY, OKMS_RENEW_BACKUP_CERT, OKMS_RENEW_BACKUP_KEY,
+    /// OKMS_RENEW_OLD_ID, OKMS_RENEW_NEW_ID and OKMS_ID. If it fails, the old credential is
+    /// kept live.
+    #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
+    pub exec: Vec<OsString>,
+}
+
+/// The deployed pair, checked.
+struct Deployed {
+    okms_id: Uuid,
+    credential_id: Uuid,
+    cert: Certificate,
+    key: PrivateKey,
+}
+
+/// Paths next to the targets.
+struct Paths {
+    new_key: PathBuf,
+    new_cert: PathBuf,
+    backup_key: PathBuf,
+    backup_cert: PathBuf,
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+#[derive(Serialize)]
+struct RenewReport {
+    renewed: bool,
+    okms_id: Uuid,
+    old_id: Uuid,
+    new_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_due_until: Option<String>,
+    cert: String,
+    key: String,
+    backup_cert: Option<String>,
+    backup_key: Option<String>,
+    old_revoked: bool,
+}
+
+/// `credential renew`.
+///
+/// # Errors
+/// Exit 3 for a certificate not from OKMS or of another domain, 4 for a key that does not
+/// match it, 5 for a leftover new key from an interrupted run, API errors, and exit 1 when the
+/// hook fails (the new pair is then in place and the old credential kept).
+pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
+    let deployed = check_deployed(a)?;
+    let paths = Paths {
+        new_key: with_suffix(&a.key, ".new"),
+        new_cert: with_suffix(&a.cert, ".new"),
+        backup_key: with_suffix(&a.key, ".bak"),
+        backup_cert: with_suffix(&a.cert, ".bak"),
+    };
+    let at = match a.before {
+        Some(days) => RenewAt::days_left(days).map_err(|e| CliError::new(Exit::InvalidInput, e))?,
+        None => RenewAt::TwoThirds,
+    };
+    if !a.force {
+        let lifetime = Lifetime::new(deployed.cert.not_before(), deployed.cert.not_after())
+            .map_err(|e| CliError::new(Exit::InvalidInput, e))?;
+        // This host's clock: it is the one its TLS stack will judge the certificate by.
+        if let Decision::NotDue { until } = decide(&lifetime, at, OffsetDateTime::now_utc()) {
+            return report_not_due(a, &deployed, until, out);
+        }
+    }
+    // Before anything exists on the API side: every file this run will write must be writable.
+    for p in [&paths.new_key, &paths.new_cert] {
+        files::check_writable(p, false).map_err(|e| {
+            CliError::from(e).hint(format!(
+                "a previous renewal may have been interrupted: its new key is {}; see `okms-cli credential list` for a credential of the same name it may belong to, delete that credential or deploy the key, then remove the file",
+                paths.new_key.display()
+            ))
+        })?;
+    }
+    for p in [&paths.backup_key, &paths.backup_cert] {
+        files::check_writable(p, true)?;
+    }
+    if let Some(max) = a.jitter {
+        let pause = jitter(max, std::hash::RandomState::new().build_hasher().finish());
+        out.verbose(&format!(
+            "waiting {}s (jitter) before renewing",
+            pause.as_secs()
+        ));
+        std::thread::sleep(pause);
+    }
+    block_on(renew(a, deployed, paths, global, out))
+}
+
+fn check_deployed(a: &CredentialRenewArgs) -> CliResult<Deployed> {
+    let cert = input::load_certificate(&a.cert)?;
+    let shown = input::display_path(&a.cert);
+    let not_okms = |what: &str| {
+        CliError::new(
+            Exit::InvalidInput,
+            format!("{shown} was not issued by OKMS: it has no {what}"),
+        )
+        .hint("renew only an access certificate made by `okms-cli credential create` or the OVHcloud Control Panel")
+    };
+    let credential_id = cert
+        .credential_id()
+        .ok_or_else(|| not_okms("credential id"))
+        .and_then(|id| parse_uuid(&id, "the certificate's credential id"))?;
+    let cert_domain = cert
+        .okms_domain()
+        .ok_or_else(|| not_okms("okms.domain name"))
+        .and_then(|d| parse_uuid(&d, "the certificate's okms.domain"))?;
+    let okms_id = match &a.okms_id {
+        Some(given) => {
+            let given = parse_uuid(given, "--okms-id")?;
+            if given != cert_domain {
+                return Err(CliError::new(
+                    Exit::InvalidInput,
+                    format!(
+                        "{shown} belongs to domain {cert_domain}, not to --okms-id {given}; nothing was created"
+                    ),
+                )
+                .hint("leave out --okms-id (and unset OKMS_ID) to use the certificate's domain"));
+            }
+            given
+        }
+        None => cert_domain,
+    };
+    let key = input::load_private_key(&a.key, &PassphraseArgs::default())?;
+    if !same_public_key(&cert.public_key(), &key.public_key()) {
+        return Err(CliError::new(
+            Exit::VerificationFailed,
+            format!(
+                "{} is not the key of {shown} (key SHA-256 {}, certificate SHA-256 {}); nothing was created or written",
+                input::display_path(&a.key),
+                key.public_key().fingerprint_sha256(),
+                cert.public_key().fingerprint_sha256()
+            ),
+        )
+        .hint("pass the key the certificate was issued for"));
+    }
+    Ok(Deployed {
+        okms_id,
+        credential_id,
+        cert,
+        key,
+    })
+}
+
+fn report_not_due(
+    a: &CredentialRenewArgs,
+    d: &Deployed,
+    until: OffsetDateTime,
+    out: &Output,
+) -> CliResult<()> {
+    if out.is_json() {
+        return out.json(&RenewReport {
+            renewed: false,
+            okms_id: d.okms_id,
+            old_id: d.credential_id,
+            new_id: None,
+            not_due_until: Some(rfc3339(until)),
+            cert: a.cert.display().to_string(),
+            key: a.key.display().to_string(),
+            backup_cert: None,
+            backup_key: None,
+            old_revoked: false,
+        });
+    }
+    out.line(&format!(
+        "credential {} is not due until {} (expires {}); nothing done",
+        d.credential_id,
+        rfc3339(until),
+        rfc3339(d.cert.not_after())
+    ))
+}
+
+/// Removes the new key file unless the credential certifying it may still be live.
+fn discard_new_key(paths: &Paths) {
+    let _ = std::fs::remove_file(&paths.new_key);
+    let _ = std::fs::remove_file(&paths.new_cert);
+}
+
+async fn renew(
+    a: &CredentialRenewArgs,
+    d: Deployed,
+    paths: Paths,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<()> {
+    let okms_id = d.okms_id;
+    let old_id = d.credential_id;
+    let client = client(global, out)?;
+
+    // 1. The new key, on disk before any credential can certify it.
+    let alg = a.algorithm.map_or_else(|| d.key.algorithm(), algorithm);
+    let new_key =
+        PrivateKey::generate(alg).map_err(|e| csr_error(e, "cannot generate the new key"))?;
+    let subject: DistinguishedName = d
+        .cert
+        .subject()
+        .parse()
+        .or_else(|_| "CN=okms-renewed".parse())
+        .map_err(|e| csr_error(e, "cannot name the new CSR"))?;
+    let csr = CsrBuilder::new(subject)
+        .build(&new_key)
+        .map_err(|e| csr_error(e, "cannot build the new CSR"))?;
+    let key_pem = new_key
+        .to_pem(KeyFormat::Pkcs8)
+        .map_err(|e| csr_error(e, "cannot encode the new key"))?;
+    files::write_secret_file(&paths.new_key, key_pem.expose_secret().as_bytes(), false)?;
+    out.verbose(&format!(
+        "new {alg} key written to {}",
+        paths.new_key.display()
+    ));
+
+    // 2. The new credential, exactly once.
+    let plan = match Plan::for_credential(&client, okms_id, old_id, csr.to_pem()).await {
+        Ok(p) => p,
+        Err(e) => {
+            discard_new_key(&paths);
+            return Err(lifecycle_failure(e, "nothing was created").hint(format!(
+                "the old pair at {} and {} is unchanged",
+                a.cert.display(),
+                a.key.display()
+            )));
+        }
+    };
+    let plan = match a.validity {
+        Some(days) => plan.with_validity(days),
+        None => plan,
+    };
+    let public = new_key.public_key();
+    let is_ours = move |c: &Credential| -> Option<bool> {
+        let pem = c.certificate_pem.as_deref()?;
+        let cert = Certificate::from_pem(pem).ok()?;
+        Some(same_public_key(&cert.public_key(), &public))
+    };
+    let on_event = |e: &ReconcileEvent| out.warn(&describe_event(e));
+    let created = match plan
+        .create(&client, &is_ours, &ReconcileOptions::default(), &on_event)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            // Reconciliation names any candidate it could not settle; the key stays on disk
+            // only in that case, since such a candidate may hold it.
+            let undecided = matches!(
+                &e,
+                okms_lifecycle::Error::Api {
+                    source: okms_api::Error::ReconcileFailed { .. },
+                    ..
+                }
+            );
+            if !undecided {
+                discard_new_key(&paths);
+            }
+            return Err(lifecycle_failure(e, "the old pair is unchanged and still works")
+                .hint(if undecided {
+                    format!(
+                        "the new key is kept at {key}: if `okms-cli credential list --okms-id {okms_id}` shows a new credential named {name:?}, it holds this key; delete that credential, then remove {key}",
+                        key = paths.new_key.display(),
+                        name = plan.old().name
+                    )
+                } else {
+                    "run the renewal again".to_owned()
+                }));
+        }
+    };
+    let new_id = created.new_id();
+    out.info(&format!(
+        "credential {new_id} created for the new key ({})",
+        paths.new_key.display()
+    ));
+    let settle = WaitPolicy::with_timeout(a.timeout);
+
+    // 3. READY, the certificate checked against the new key, then proved.
+    let proved: Result<Proved, CliError> = async {
+        let ready = created
+            .wait_ready(&client, &settle)
+            .await
+            .map_err(|e| lifecycle_failure(e, "the new credential is not usable"))?;
+        verify_cert(ready.certificate_pem(), Some(&new_key.public_key()), new_id)?;
+        let kms_url = kms_url(a, &client, okms_id).await?;
+        let ca_pem = match &a.ca {
+            Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
+            None => None,
+        };
+        let key = SecretString::from(key_pem.expose_secret().to_owned());
+        ready
+            .prove(&kms_url, key.into(), ca_pem)
+            .await
+            .map_err(|e| lifecycle_failure(e, "the new pair does not work"))
+    }
+    .await;
+    let proved = match proved {
+        Ok(p) => p,
+        Err(e) => return Err(abandon_new(created, &client, &settle, &paths, a, e).await),
+    };
+
+    // 4. The swap, the old pair kept as a backup.
+    let swapped: CliResult<()> = async {
+        let pem = super::ensure_newline(proved.certificate_pem());
+        files::write_public_file(&paths.new_cert, pem.as_bytes(), false)?;
+        files::swap_with_backup(&[
+            Swap {
+                new: paths.new_key.clone(),
+                target: a.key.clone(),
+                backup: paths.backup_key.clone(),
+            },
+            Swap {
+                new: paths.new_cert.clone(),
+                target: a.cert.clone(),
+                backup: paths.backup_cert.clone(),
+            },
+        ])?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = swapped {
+        let created = proved;
+        return Err(abandon_proved(created, &client, &settle, &paths, a, e).await);
+    }
+    out.info(&format!(
+        "new pair in place at {} and {} (previous pair kept as {} and {})",
+        a.cert.display(),
+        a.key.display(),
+        paths.backup_cert.display(),
+        paths.backup_key.display()
+    ));
+
+    // 5. The hook.
+    if let Some((program, args)) = a.exec.split_first() {
+        let status = Command::new(program)
+            .args(args)
+            .env("OKMS_RENEW_CERT", &a.cert)
+            .env("OKMS_RENEW_KEY", &a.key)
+            .env("OKMS_RENEW_BACKUP_CERT", &paths.backup_cert)
+            .env("OKMS_RENEW_BACKUP_KEY", &paths.backup_key)
+            .env("OKMS_RENEW_OLD_ID", old_id.to_string())
+            .env("OKMS_RENEW_NEW_ID", new_id.to_string())
+            .env("OKMS_ID", okms_id.to_string())
+            .status();
+        let failure = match status {
+            Ok(s) if s.success() => None,
+            Ok(s) => Some(match s.code() {
+                Some(code) => format!("exited with code {code}"),
+                None => "was killed by a signal".to_owned(),
+            }),
+            Err(e) => Some(format!("could not be started ({e})")),
+        };
+        if let Some(how) = failure {
+            // Programs not yet reloaded still hold the old certificate: keep it working.
+            return Err(CliError::new(
+                Exit::Error,
+                format!(
+                    "the hook {} {how}; the new pair (credential {new_id}) is in place and works, and the old credential {old_id} was kept live",
+                    Path::new(program).display()
+                ),
+            )
+            .hint(format!(
+                "fix what the hook does, then revoke the old credential: okms-cli credential delete {old_id} --okms-id {okms_id} --yes"
+            )));
+        }
+    }
+
+    // 6. The old credential, last.
+    let renewed = proved.finish(&client, a.keep_old).await.map_err(|e| {
+        lifecycle_failure(
+            e,
+            format!(
+                "the new pair (credential {new_id}) is in place and works, but the old credential {old_id} is still live"
+            ),
+        )
+        .hint(format!(
+            "revoke it: okms-cli credential delete {old_id} --okms-id {okms_id} --yes"
+        ))
+    })?;
+    if out.is_json() {
+        return out.json(&RenewReport {
+            renewed: true,
+            okms_id,
+            old_id,
+            new_id: Some(new_id),
+            not_due_until: None,
+            cert: a.cert.display().to_string(),
+            key: a.key.display().to_string(),
+            backup_cert: Some(paths.backup_cert.display().to_string()),
+            backup_key: Some(paths.backup_key.display().to_string()),
+            old_revoked: renewed.old_revoked,
+        });
+    }
+    out.line(&format!(
+        "renewed: credential {new_id} replaces {old_id} ({}); expires {}",
+        if renewed.old_revoked {
+            "revoked"
+        } else {
+            "kept live"
+        },
+        rfc3339(renewed.new.expired_at)
+    ))
+}
+
+async fn kms_url(a: &CredentialRenewArgs, client: &Client, okms_id: Uuid) -> CliResult<String> {
+    if let Some(u) = &a.kms_url {
+        return Ok(u.clone());
+    }
+    let d = client.get_domain(okms_id, false).await.map_err(|e| {
+        api_failure(
+            e,
+            format!("cannot read OKMS domain {okms_id} to find its REST endpoint"),
+        )
+    })?;
+    d.rest_endpoint.ok_or_else(|| {
+        CliError::new(
+            Exit::Api,
+            format!("the API reports no REST endpoint for domain {okms_id}"),
+        )
+        .hint("give it with --kms-url")
+    })
+}
+
+fn describe_event(e: &ReconcileEvent) -> String {
+    match e {
+        ReconcileEvent::OutcomeUnknown { reason } => {
+            format!("the create answer was lost ({reason}); reconciling")
+        }
+        ReconcileEvent::Adopted { id } => {
+            format!("credential {id} was created by the lost request; adopted")
+        }
+        ReconcileEvent::NothingCreated => "the lost request created nothing".to_owned(),
+        ReconcileEvent::OrphansDeleted { ids } => format!("revoked orphan credential(s) {ids:?}"),
+        ReconcileEvent::Resent => "create request sent once more".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A lifecycle error as a CLI error, with the state the user is left in.
+fn lifecycle_failure(e: okms_lifecycle::Error, state: impl std::fmt::Display) -> CliError {
+    let exit = match &e {
+        okms_lifecycle::Error::ProofRefused { .. } => Exit::Api,
+        _ => Exit::Error,
+    };
+    match e {
+        okms_lifecycle::Error::Api { step, source } => {
+            api_failure(source, format!("renewal stopped while {step}; {state}"))
+        }
+        other => CliError::new(exit, format!("renewal stopped: {other}; {state}")),
+    }
+}
+
+async fn abandon_new(
+    created: okms_lifecycle::Created,
+    client: &Client,
+    settle: &WaitPolicy,
+    paths: &Paths,
+    a: &CredentialRenewArgs,
+    cause: CliError,
+) -> CliError {
+    let new_id = created.new_id();
+    let result = created.abandon(client, settle).await;
+    abandoned(result, new_id, paths, a, cause)
+}
+
+async fn abandon_proved(
+    proved: Proved,
+    client: &Client,
+    settle: &WaitPolicy,
+    paths: &Paths,
+    a: &CredentialRenewArgs,
+    cause: CliError,
+) -> CliError {
+    let new_id = proved.new_id();
+    let result = proved.abandon(client, settle).await;
+    abandoned(result, new_id, paths, a, cause)
+}
+
+fn abandoned(
+    result: okms_lifecycle::Result<Uuid>,
+    new_id: Uuid,
+    paths: &Paths,
+    a: &CredentialRenewArgs,
+    cause: CliError,
+) -> CliError {
+    let old = format!(
+        "the old pair at {} and {} is unchanged and still works",
+        a.cert.display(),
+        a.key.display()
+    );
+    match result {
+        Ok(_) => {
+            discard_new_key(paths);
+            cause.context(format!(
+                "renewal failed; the new credential {new_id} was revoked and its key removed; {old}"
+            ))
+        }
+        Err(e) => cause
+            .context(format!(
+                "renewal failed, and the new credential {new_id} could not be revoked ({e}); its key is kept at {}; {old}",
+                paths.new_key.display()
+            ))
+            .hint(format!(
+                "revoke it: okms-cli credential delete {new_id} --yes, then remove {}",
+                paths.new_key.display()
+            )),
+    }
+}

@@ -1,0 +1,502 @@
+//! `credential renew` against the emulator, with faults injected at each step: after every run
+//! the deployed pair matches and works, no live credential exists whose key nobody holds, and
+//! the output says what happened.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod online_common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, stderr_of, stdout_of};
+use okms_emulator::{CredentialPhase, FaultKind, FaultSpec, RunningEmulator};
+use online_common::{AuthMode, cli, emulator, emulator_with, fingerprint, json_ok};
+
+/// A deployed pair `svc.cert`/`svc.key` of a READY credential; returns its id.
+fn deployed(s: &Sandbox, emu: &RunningEmulator, validity_days: u32) -> String {
+    s.key_and_csr("svc.key", "svc.csr", "ecdsa-p256");
+    let v = json_ok(cli(s, emu, AuthMode::Signature).args([
+        "--json",
+        "credential",
+        "create",
+        "--csr",
+        "svc.csr",
+        "--name",
+        "svc",
+        "--root",
+        "--description",
+        "service",
+        "--validity",
+        &validity_days.to_string(),
+        "--cert-out",
+        "svc.cert",
+    ]));
+    std::fs::remove_file(s.path("svc.csr")).unwrap();
+    v["credential"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Credentials named `svc` that are still live, by id.
+fn live(emu: &RunningEmulator) -> BTreeMap<String, CredentialPhase> {
+    emu.credentials()
+        .into_iter()
+        .filter(|c| {
+            c.name == "svc"
+                && !matches!(
+                    c.phase,
+                    CredentialPhase::Deleting | CredentialPhase::Deleted
+                )
+        })
+        .map(|c| (c.id.to_string(), c.phase))
+        .collect()
+}
+
+fn renew(s: &Sandbox, emu: &RunningEmulator, extra: &[&str]) -> std::process::Output {
+    cli(s, emu, AuthMode::Signature)
+        .args([
+            "credential",
+            "renew",
+            "--cert",
+            "svc.cert",
+            "--key",
+            "svc.key",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The deployed pair works against the KMS (`credential check`).
+fn works(s: &Sandbox, emu: &RunningEmulator) -> bool {
+    cli(s, emu, AuthMode::Signature)
+        .args([
+            "credential",
+            "check",
+            "--cert",
+            "svc.cert",
+            "--key",
+            "svc.key",
+        ])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+fn cert_id(s: &Sandbox) -> String {
+    let v = json_ok(s.cmd().args(["--json", "cert", "show", "svc.cert"]));
+    v["credential_id"].as_str().unwrap().to_owned()
+}
+
+/// Every write the API could receive fails loudly, and is counted.
+fn trap_writes(emu: &RunningEmulator) {
+    let base = format!("/v2/okms/resource/{}/credential", emu.okms_id());
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::Status(500))
+            .route(&format!("POST:{base}"))
+            .unwrap(),
+        FaultSpec::new(FaultKind::Status(500))
+            .route(&format!("DELETE:{base}/*"))
+            .unwrap(),
+    ]);
+}
+
+fn writes(emu: &RunningEmulator) -> u64 {
+    emu.fault_counts().iter().map(|(_, n)| n).sum()
+}
+
+#[test]
+fn a_due_renewal_swaps_the_pair_keeps_a_backup_runs_the_hook_and_revokes_the_old() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let old_cert = s.read("svc.cert");
+    let old_key = s.read("svc.key");
+    let old_fp = fingerprint(&s, "key", "svc.key");
+    let hook_out = s.path("hook.env");
+
+    let out = renew(
+        &s,
+        &emu,
+        &[
+            "--json",
+            "--before",
+            "30",
+            "--exec",
+            "/bin/sh",
+            "-c",
+            &format!(
+                "env | grep -E '^OKMS_(RENEW_|ID=)' | sort > {}",
+                hook_out.display()
+            ),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["renewed"], true);
+    assert_eq!(v["old_id"], old_id.as_str());
+    assert_eq!(v["old_revoked"], true);
+    let new_id = v["new_id"].as_str().unwrap().to_owned();
+
+    assert_eq!(cert_id(&s), new_id, "the new certificate is deployed");
+    assert_ne!(fingerprint(&s, "key", "svc.key"), old_fp, "with a new key");
+    assert_eq!(
+        fingerprint(&s, "cert", "svc.cert"),
+        fingerprint(&s, "key", "svc.key")
+    );
+    assert_eq!(s.mode("svc.key"), 0o600);
+    assert_eq!(s.read("svc.cert.bak"), old_cert, "the old pair is kept");
+    assert_eq!(s.read("svc.key.bak"), old_key);
+    assert_eq!(s.mode("svc.key.bak"), 0o600);
+    assert!(!s.exists("svc.key.new") && !s.exists("svc.cert.new"));
+    assert!(works(&s, &emu), "the deployed pair works");
+    assert_eq!(
+        live(&emu).into_keys().collect::<Vec<_>>(),
+        std::slice::from_ref(&new_id),
+        "the old credential is revoked"
+    );
+    let renewed = emu
+        .credentials()
+        .into_iter()
+        .find(|c| c.id.to_string() == new_id)
+        .unwrap();
+    assert_eq!(renewed.description.as_deref(), Some("service"));
+    assert_eq!((renewed.expired_at - renewed.created_at).whole_days(), 30);
+
+    let env = std::fs::read_to_string(&hook_out).unwrap();
+    for expected in [
+        format!("OKMS_ID={}", emu.okms_id()),
+        format!("OKMS_RENEW_NEW_ID={new_id}"),
+        format!("OKMS_RENEW_OLD_ID={old_id}"),
+        "OKMS_RENEW_CERT=svc.cert".to_owned(),
+        "OKMS_RENEW_BACKUP_KEY=svc.key.bak".to_owned(),
+    ] {
+        assert!(env.lines().any(|l| l == expected), "{expected} in {env}");
+    }
+}
+
+#[test]
+fn a_renewal_that_is_not_due_changes_nothing_and_makes_no_write_call() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let id = deployed(&s, &emu, 365);
+    let before = s.snapshot();
+    trap_writes(&emu);
+    let out = renew(&s, &emu, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.starts_with(&format!("credential {id} is not due until ")),
+        "{text}"
+    );
+    assert_eq!(s.snapshot(), before);
+    assert_eq!(writes(&emu), 0, "no POST or DELETE reached the API");
+    assert_eq!(live(&emu).len(), 1);
+
+    // --before moves the date: 365 days with 300 left is still not due.
+    let out = renew(&s, &emu, &["--before", "300"]);
+    assert!(out.status.success());
+    assert_eq!(writes(&emu), 0);
+}
+
+#[test]
+fn a_lost_create_answer_is_reconciled_into_exactly_one_new_credential() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::DropAfterProcessing)
+            .route(&format!(
+                "POST:/v2/okms/resource/{}/credential",
+                emu.okms_id()
+            ))
+            .unwrap()
+            .times(1),
+    ]);
+    let out = renew(&s, &emu, &["--force"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("answer was lost"),
+        "{}",
+        stderr_of(&out)
+    );
+    let live = live(&emu);
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert!(!live.contains_key(&old_id));
+    assert_eq!(cert_id(&s), *live.keys().next().unwrap());
+    assert!(works(&s, &emu));
+}
+
+#[test]
+fn server_errors_on_create_leave_the_old_pair_and_no_new_credential() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let before = s.snapshot();
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::Status(503))
+            .route(&format!(
+                "POST:/v2/okms/resource/{}/credential",
+                emu.okms_id()
+            ))
+            .unwrap(),
+    ]);
+    let out = renew(&s, &emu, &["--force"]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(err.contains("creating the new credential"), "{err}");
+    assert!(
+        err.contains("the old pair is unchanged and still works"),
+        "{err}"
+    );
+    // The second answer was lost too: a credential for the new key may exist, so its key is
+    // kept (0600) and the user told where, rather than deleted.
+    assert!(err.contains("the new key is kept at svc.key.new"), "{err}");
+    assert_eq!(s.mode("svc.key.new"), 0o600);
+    let mut after = s.snapshot();
+    after.retain(|p, _| !p.ends_with("svc.key.new"));
+    assert!(after == before, "the deployed pair is unchanged");
+    assert_eq!(live(&emu).into_keys().collect::<Vec<_>>(), [old_id]);
+    emu.set_faults(vec![]);
+    assert!(works(&s, &emu));
+}
+
+#[test]
+fn a_failing_proof_revokes_the_new_credential_and_keeps_the_old_pair() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let before = s.snapshot();
+    // Nothing listens on port 9: the mutual-TLS call cannot succeed.
+    let out = renew(&s, &emu, &["--force", "--kms-url", "https://127.0.0.1:9"]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("the mutual-TLS call with the new certificate"),
+        "{err}"
+    );
+    assert!(err.contains("was revoked and its key removed"), "{err}");
+    assert!(err.contains("unchanged and still works"), "{err}");
+    assert_eq!(s.snapshot(), before);
+    assert_eq!(live(&emu).into_keys().collect::<Vec<_>>(), [old_id]);
+    assert!(works(&s, &emu));
+}
+
+#[test]
+fn a_failing_hook_is_reported_with_its_exit_code_and_the_old_credential_kept() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let out = renew(&s, &emu, &["--force", "--exec", "/bin/sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("exited with code 7"), "{err}");
+    assert!(
+        err.contains(&format!("old credential {old_id} was kept live")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("credential delete {old_id}")),
+        "{err}"
+    );
+    let live = live(&emu);
+    assert_eq!(live.len(), 2);
+    assert_ne!(cert_id(&s), old_id, "the new pair is in place");
+    assert!(works(&s, &emu));
+}
+
+#[test]
+fn keep_old_leaves_the_old_credential_live() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let out = renew(&s, &emu, &["--force", "--keep-old"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains("kept live"), "{}", stdout_of(&out));
+    assert!(live(&emu).contains_key(&old_id));
+    assert!(works(&s, &emu));
+}
+
+#[test]
+fn bad_inputs_are_refused_before_anything_is_created_or_written() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 30);
+    s.key("other.key", "ecdsa-p256");
+    std::fs::copy(&emu.info().ca_file, s.path("ca.pem")).unwrap();
+    let before = s.snapshot();
+    let count = emu.credentials().len();
+    let run = |args: &[&str]| {
+        cli(&s, &emu, AuthMode::Signature)
+            .args(["credential", "renew", "--force"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["--cert", "svc.cert", "--key", "other.key"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr_of(&out).contains("other.key is not the key of svc.cert"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let out = run(&["--cert", "ca.pem", "--key", "svc.key"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr_of(&out).contains("ca.pem was not issued by OKMS"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let other_domain = "00000000-0000-4000-8000-000000000001";
+    let out = run(&[
+        "--cert",
+        "svc.cert",
+        "--key",
+        "svc.key",
+        "--okms-id",
+        other_domain,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr_of(&out).contains(&format!("not to --okms-id {other_domain}")),
+        "{}",
+        stderr_of(&out)
+    );
+
+    assert_eq!(s.snapshot(), before, "nothing written");
+    assert_eq!(emu.credentials().len(), count, "nothing created");
+
+    // A new key left by an interrupted run is never overwritten: its credential may be live.
+    s.write("svc.key.new", "left over");
+    let out = run(&["--cert", "svc.cert", "--key", "svc.key"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        stderr_of(&out).contains("interrupted"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(s.read("svc.key.new"), b"left over");
+    assert_eq!(emu.credentials().len(), count);
+}
+
+#[test]
+fn an_unwritable_target_directory_is_refused_before_any_call() {
+    if common::is_root() {
+        eprintln!("SKIPPED: root writes through directory permissions");
+        return;
+    }
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 30);
+    let dir: PathBuf = s.path("ro");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::rename(s.path("svc.cert"), dir.join("svc.cert")).unwrap();
+    std::fs::rename(s.path("svc.key"), dir.join("svc.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let count = emu.credentials().len();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args([
+            "credential",
+            "renew",
+            "--force",
+            "--cert",
+            "ro/svc.cert",
+            "--key",
+            "ro/svc.key",
+        ])
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("ro/svc.key.new"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(emu.credentials().len(), count, "nothing created");
+}
+
+#[test]
+fn a_renewal_killed_while_waiting_leaves_the_new_key_beside_its_credential_and_the_old_pair_working()
+ {
+    let emu = emulator_with(|c| c.ready_delay = Duration::from_secs(2));
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let old_cert = s.read("svc.cert");
+    let old_key = s.read("svc.key");
+    let info = emu.info();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_okms-cli"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("OVH_") || k.starts_with("OKMS_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .current_dir(s.dir.path())
+        .env("HOME", s.dir.path())
+        .env("OVH_ENDPOINT", &info.api_url)
+        .env("OVH_APPLICATION_KEY", &info.application_key)
+        .env("OVH_APPLICATION_SECRET", &info.application_secret)
+        .env("OVH_CONSUMER_KEY", &info.consumer_key)
+        .env("OKMS_CA_FILE", &info.ca_file)
+        .args([
+            "credential",
+            "renew",
+            "--force",
+            "--cert",
+            "svc.cert",
+            "--key",
+            "svc.key",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL, nothing runs after it) once the new credential exists, still CREATING.
+    let start = Instant::now();
+    while live(&emu).len() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no new credential"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(
+        s.read("svc.cert"),
+        old_cert,
+        "the deployed pair is untouched"
+    );
+    assert_eq!(s.read("svc.key"), old_key);
+    assert!(works(&s, &emu), "and keeps working");
+    // The new credential's key is on disk: no live credential whose key nobody holds.
+    let new = emu
+        .credentials()
+        .into_iter()
+        .find(|c| c.name == "svc" && c.id.to_string() != old_id)
+        .unwrap();
+    assert_eq!(s.mode("svc.key.new"), 0o600);
+    s.write("issued.cert", &new.certificate_pem);
+    assert_eq!(
+        fingerprint(&s, "cert", "issued.cert"),
+        fingerprint(&s, "key", "svc.key.new")
+    );
+
+    // The next run refuses to overwrite that key and says why.
+    let out = renew(&s, &emu, &["--force"]);
+    assert_eq!(out.status.code(), Some(5));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("svc.key.new") && err.contains("interrupted"),
+        "{err}"
+    );
+    assert_eq!(live(&emu).len(), 2, "nothing more created");
+}

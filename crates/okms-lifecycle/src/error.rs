@@ -1,0 +1,66 @@
+//! The one error type of okms-lifecycle.
+
+use okms_api::Uuid;
+use time::OffsetDateTime;
+
+use crate::renewal::Step;
+
+/// Everything okms-lifecycle can refuse or fail at.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `--crit` must not be greater than `--warn`: a certificate would go critical before it
+    /// warns.
+    #[error(
+        "the critical threshold ({crit_days} days) is greater than the warning threshold ({warn_days} days): use a --crit no greater than --warn"
+    )]
+    ThresholdsInverted {
+        /// Days left at which the status becomes `warn`.
+        warn_days: u32,
+        /// Days left at which the status becomes `crit`.
+        crit_days: u32,
+    },
+    /// A certificate whose `notAfter` is not after its `notBefore` has no lifetime to take
+    /// two thirds of.
+    #[error(
+        "the certificate's validity is empty (notBefore {not_before}, notAfter {not_after}): it cannot be renewed on a schedule; renew it with --force"
+    )]
+    EmptyLifetime {
+        /// Start of validity.
+        not_before: OffsetDateTime,
+        /// End of validity.
+        not_after: OffsetDateTime,
+    },
+    /// `--before` beyond what the API can issue would make every renewal due at once.
+    #[error(
+        "renewing {days} days before expiry is more than the longest validity (365 days): use a --before of at most 364"
+    )]
+    BeforeTooLong {
+        /// The days asked for.
+        days: u32,
+    },
+    /// An API call of a renewal step failed.
+    #[error("{step} failed")]
+    Api {
+        /// The step.
+        step: Step,
+        /// What okms-api said.
+        #[source]
+        source: okms_api::Error,
+    },
+    /// The new certificate was issued but the KMS domain did not accept it.
+    #[error(
+        "the KMS domain refused the new certificate of credential {id} (HTTP {status}): {detail}"
+    )]
+    ProofRefused {
+        /// The new credential.
+        id: Uuid,
+        /// The data plane's HTTP status.
+        status: u16,
+        /// What it answered, as far as it said.
+        detail: String,
+    },
+}
+
+/// okms-lifecycle's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,391 @@
+//! The renewal of one credential as a state machine over okms-api calls.
+//!
+//! ```text
+//! Plan ──create──► Created ──wait_ready──► Ready ──prove──► Proved ──(caller deploys)──► finish ──► Renewed
+//!                     │                      │                 │
+//!                     └──────────── abandon (revokes the new credential) ◄──┘
+//! ```
+//!
+//! Each transition borrows the state it starts from, so when a step fails the caller still
+//! holds that state and can `abandon` it: a new credential that was never deployed is revoked,
+//! and no credential stays live whose key nobody holds. The old credential is touched only by
+//! [`Proved::finish`], after the caller has deployed the new pair.
+
+use std::fmt;
+use std::time::Duration;
+
+use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
+use okms_api::{
+    Client, ClientKey, Clock, Credential, CredentialRequest, CredentialStatus, ReconcileEvent,
+    ReconcileOptions, Transport, Uuid, WaitPolicy,
+};
+
+use crate::error::{Error, Result};
+use crate::schedule::Lifetime;
+
+/// A step of the renewal, as named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Reading the old credential.
+    ReadOld,
+    /// Creating the new credential (exactly once).
+    Create,
+    /// Waiting for the new credential to be READY.
+    WaitReady,
+    /// The mutual-TLS call with the new pair.
+    Prove,
+    /// Revoking the new credential after a failure.
+    RevokeNew,
+    /// Revoking the old credential once the new pair is deployed.
+    RevokeOld,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::ReadOld => "reading the old credential",
+            Step::Create => "creating the new credential",
+            Step::WaitReady => "waiting for the new credential to be READY",
+            Step::Prove => "the mutual-TLS call with the new certificate",
+            Step::RevokeNew => "revoking the new credential",
+            Step::RevokeOld => "revoking the old credential",
+        })
+    }
+}
+
+fn api(step: Step) -> impl FnOnce(okms_api::Error) -> Error {
+    move |source| Error::Api { step, source }
+}
+
+/// What the new credential will be: the old one's name, identities, description and
+/// validity, for a new CSR.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    okms_id: Uuid,
+    old: Credential,
+    request: CredentialRequest,
+}
+
+impl Plan {
+    /// Reads the old credential and plans its successor for `csr_pem` (the new key's CSR).
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::ReadOld`] when the credential cannot be read (e.g. it
+    /// belongs to another domain).
+    pub async fn for_credential<T: Transport, C: Clock>(
+        client: &Client<T, C>,
+        okms_id: Uuid,
+        old_id: Uuid,
+        csr_pem: impl Into<String>,
+    ) -> Result<Self> {
+        let old = client
+            .get_credential(okms_id, old_id)
+            .await
+            .map_err(api(Step::ReadOld))?;
+        Ok(Plan::from_old(okms_id, old, csr_pem))
+    }
+
+    /// Plans the successor of `old` (as read from the API) for `csr_pem`.
+    pub fn from_old(okms_id: Uuid, old: Credential, csr_pem: impl Into<String>) -> Self {
+        let mut request =
+            CredentialRequest::from_csr(old.name.clone(), old.identity_urns.clone(), csr_pem);
+        request.description = old.description.clone();
+        if let Ok(lifetime) = Lifetime::new(old.created_at, old.expired_at) {
+            request.validity = Some(lifetime.validity_days());
+        }
+        Plan {
+            okms_id,
+            old,
+            request,
+        }
+    }
+
+    /// Another validity, in days (the API accepts 1-365; checked when creating).
+    #[must_use]
+    pub fn with_validity(mut self, days: u32) -> Self {
+        self.request.validity = Some(days);
+        self
+    }
+
+    /// The request that [`create`](Self::create) will send.
+    pub fn request(&self) -> &CredentialRequest {
+        &self.request
+    }
+
+    /// The credential being replaced.
+    pub fn old(&self) -> &Credential {
+        &self.old
+    }
+
+    /// Creates the new credential through okms-api's exactly-once create: a lost answer is
+    /// reconciled, never answered by a blind second POST. `is_ours` tells whether a candidate
+    /// credential's certificate holds the new CSR's key (okms-api parses no certificates).
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::Create`]; nothing was created, or reconciliation names the
+    /// candidates in its error.
+    pub async fn create<T: Transport, C: Clock>(
+        &self,
+        client: &Client<T, C>,
+        is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
+        options: &ReconcileOptions,
+        on_event: &(dyn Fn(&ReconcileEvent) + Send + Sync),
+    ) -> Result<Created> {
+        let done = client
+            .create_credential_reconciled(self.okms_id, &self.request, is_ours, options, on_event)
+            .await
+            .map_err(api(Step::Create))?;
+        Ok(Created {
+            okms_id: self.okms_id,
+            old_id: self.old.id,
+            new: done.created.credential,
+            events: done.events,
+        })
+    }
+}
+
+/// The new credential exists (maybe still CREATING); nothing is deployed.
+#[derive(Debug, Clone)]
+pub struct Created {
+    okms_id: Uuid,
+    old_id: Uuid,
+    new: Credential,
+    events: Vec<ReconcileEvent>,
+}
+
+impl Created {
+    /// The new credential's id.
+    pub fn new_id(&self) -> Uuid {
+        self.new.id
+    }
+
+    /// The old credential's id.
+    pub fn old_id(&self) -> Uuid {
+        self.old_id
+    }
+
+    /// What reconciliation did on the way (empty when the first POST was answered).
+    pub fn events(&self) -> &[ReconcileEvent] {
+        &self.events
+    }
+
+    /// Waits until the new credential is READY with its certificate.
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::WaitReady`] (a timeout, or the credential went to ERROR).
+    pub async fn wait_ready<T: Transport, C: Clock>(
+        &self,
+        client: &Client<T, C>,
+        policy: &WaitPolicy,
+    ) -> Result<Ready> {
+        let credential = client
+            .wait_until_ready(self.okms_id, self.new.id, policy)
+            .await
+            .map_err(api(Step::WaitReady))?;
+        let certificate_pem = credential.certificate_pem.clone().unwrap_or_default();
+        Ok(Ready {
+            created: Created {
+                new: credential,
+                ..self.clone()
+            },
+            certificate_pem,
+        })
+    }
+
+    /// Revokes the new credential, which was not deployed; returns its id.
+    ///
+    /// The API refuses to delete a credential still CREATING, so one is waited for first
+    /// (up to `settle`).
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::RevokeNew`]: the new credential may still be live; delete it
+    /// by its id.
+    pub async fn abandon<T: Transport, C: Clock>(
+        self,
+        client: &Client<T, C>,
+        settle: &WaitPolicy,
+    ) -> Result<Uuid> {
+        revoke(client, self.okms_id, self.new.id, settle, Step::RevokeNew).await?;
+        Ok(self.new.id)
+    }
+}
+
+async fn revoke<T: Transport, C: Clock>(
+    client: &Client<T, C>,
+    okms_id: Uuid,
+    id: Uuid,
+    settle: &WaitPolicy,
+    step: Step,
+) -> Result<()> {
+    let current = client
+        .get_credential(okms_id, id)
+        .await
+        .map_err(api(step))?;
+    if matches!(current.status, CredentialStatus::Deleting) {
+        return Ok(());
+    }
+    if matches!(current.status, CredentialStatus::Creating) {
+        // An error here (e.g. it went to ERROR) still leaves the delete to try.
+        let _ = client.wait_until_ready(okms_id, id, settle).await;
+    }
+    client
+        .delete_credential(okms_id, id)
+        .await
+        .map_err(api(step))?;
+    Ok(())
+}
+
+/// The new credential is READY: its certificate can be checked, then proved.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    created: Created,
+    certificate_pem: String,
+}
+
+impl Ready {
+    /// The new credential's id.
+    pub fn new_id(&self) -> Uuid {
+        self.created.new.id
+    }
+
+    /// The new certificate (PEM), to check against the new key and later to deploy.
+    pub fn certificate_pem(&self) -> &str {
+        &self.certificate_pem
+    }
+
+    /// The new credential as the API last showed it.
+    pub fn credential(&self) -> &Credential {
+        &self.created.new
+    }
+
+    /// Proves the new pair with one mutual-TLS call to the domain at `kms_url` (trusting
+    /// `ca_pem` besides the platform roots): the certificate is only worth deploying once the
+    /// KMS accepts it with this key.
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::Prove`] when the call cannot be made (the TLS handshake
+    /// refused, e.g. a key that does not match); [`Error::ProofRefused`] when the domain
+    /// answers with an error.
+    pub async fn prove(
+        &self,
+        kms_url: &str,
+        key: ClientKey,
+        ca_pem: Option<String>,
+    ) -> Result<Proved> {
+        let answer = check_mtls(&MtlsCheck {
+            kms_url: kms_url.to_owned(),
+            okms_id: self.created.okms_id,
+            cert_pem: self.certificate_pem.clone(),
+            key,
+            ca_pem,
+        })
+        .await
+        .map_err(api(Step::Prove))?;
+        if !answer.is_success() {
+            let detail = match &answer.outcome {
+                DataPlaneOutcome::Error(e) if !e.errors.is_empty() => e.errors.join("; "),
+                DataPlaneOutcome::Unparsed(text) => text.clone(),
+                _ => "no error message".to_owned(),
+            };
+            return Err(Error::ProofRefused {
+                id: self.new_id(),
+                status: answer.status,
+                detail,
+            });
+        }
+        Ok(Proved {
+            ready: self.clone(),
+        })
+    }
+
+    /// Revokes the new credential, which was not deployed; returns its id.
+    ///
+    /// # Errors
+    /// As [`Created::abandon`].
+    pub async fn abandon<T: Transport, C: Clock>(
+        self,
+        client: &Client<T, C>,
+        settle: &WaitPolicy,
+    ) -> Result<Uuid> {
+        self.created.abandon(client, settle).await
+    }
+}
+
+/// The new pair works against the KMS. The caller deploys it now (files, a token, a secret
+/// store), then calls [`finish`](Self::finish); if deployment fails, [`abandon`](Self::abandon).
+#[derive(Debug, Clone)]
+pub struct Proved {
+    ready: Ready,
+}
+
+impl Proved {
+    /// The new credential's id.
+    pub fn new_id(&self) -> Uuid {
+        self.ready.new_id()
+    }
+
+    /// The old credential's id.
+    pub fn old_id(&self) -> Uuid {
+        self.ready.created.old_id
+    }
+
+    /// The proved certificate (PEM), to deploy.
+    pub fn certificate_pem(&self) -> &str {
+        self.ready.certificate_pem()
+    }
+
+    /// Revokes the new credential because it could not be deployed; returns its id.
+    ///
+    /// # Errors
+    /// As [`Created::abandon`].
+    pub async fn abandon<T: Transport, C: Clock>(
+        self,
+        client: &Client<T, C>,
+        settle: &WaitPolicy,
+    ) -> Result<Uuid> {
+        self.ready.abandon(client, settle).await
+    }
+
+    /// Ends the renewal once the new pair is deployed: revokes the old credential, unless
+    /// `keep_old` (it then stays live until it expires or someone deletes it).
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::RevokeOld`]: the new pair is deployed and works, the old
+    /// credential is still live; delete it by its id.
+    pub async fn finish<T: Transport, C: Clock>(
+        self,
+        client: &Client<T, C>,
+        keep_old: bool,
+    ) -> Result<Renewed> {
+        let old_id = self.old_id();
+        if !keep_old {
+            // The old credential is READY or EXPIRED, never CREATING: no settling needed.
+            let settle = WaitPolicy::with_timeout(Duration::ZERO);
+            revoke(
+                client,
+                self.ready.created.okms_id,
+                old_id,
+                &settle,
+                Step::RevokeOld,
+            )
+            .await?;
+        }
+        Ok(Renewed {
+            old_id,
+            new: self.ready.created.new,
+            old_revoked: !keep_old,
+        })
+    }
+}
+
+/// A finished renewal.
+#[derive(Debug, Clone)]
+pub struct Renewed {
+    /// The credential that was replaced.
+    pub old_id: Uuid,
+    /// The new credential (READY, with its certificate).
+    pub new: Credential,
+    /// Whether the old credential was revoked (false with `keep_old`).
+    pub old_revoked: bool,
+}

@@ -1,0 +1,321 @@
+//! The renewal state machine against the emulator: what is live after each path.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use okms_api::{
+    Auth, Client, Config, Credential, CredentialRequest, Endpoint, IdentityUrn, Plate,
+    ReconcileOptions, SecretString, Uuid, WaitPolicy,
+};
+use okms_csr::{Certificate, CsrBuilder, ExposeSecret as _, KeyAlgorithm, KeyFormat, PrivateKey};
+use okms_emulator::{CredentialPhase, EmulatorConfig, FaultKind, FaultSpec, RunningEmulator};
+use okms_lifecycle::{Error, Plan, Step};
+
+fn emulator() -> RunningEmulator {
+    RunningEmulator::spawn_in_thread(EmulatorConfig {
+        ready_delay: Duration::from_millis(200),
+        delete_delay: Duration::from_millis(200),
+        ..EmulatorConfig::default()
+    })
+    .unwrap()
+}
+
+fn client(emu: &RunningEmulator) -> Client {
+    let info = emu.info();
+    Client::new(Config::new(
+        Endpoint::parse(&info.api_url).unwrap(),
+        Auth::ApplicationKey {
+            application_key: info.application_key.clone(),
+            application_secret: SecretString::from(info.application_secret.clone()),
+            consumer_key: SecretString::from(info.consumer_key.clone()),
+        },
+    ))
+    .unwrap()
+}
+
+fn key_and_csr() -> (PrivateKey, String) {
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let csr = CsrBuilder::new("CN=renewed".parse().unwrap())
+        .build(&key)
+        .unwrap();
+    (key, csr.to_pem())
+}
+
+fn key_pem(key: &PrivateKey) -> SecretString {
+    SecretString::from(
+        key.to_pem(KeyFormat::Pkcs8)
+            .unwrap()
+            .expose_secret()
+            .to_owned(),
+    )
+}
+
+fn holds(key: &PrivateKey) -> impl Fn(&Credential) -> Option<bool> + Send + Sync + use<> {
+    let public = key.public_key();
+    move |c: &Credential| {
+        let cert = Certificate::from_pem(c.certificate_pem.as_deref()?).ok()?;
+        Some(okms_csr::same_public_key(&cert.public_key(), &public))
+    }
+}
+
+/// An old credential, READY, with a 30-day validity and a description.
+async fn old_credential(emu: &RunningEmulator, client: &Client) -> Credential {
+    let info = emu.info();
+    let (_, csr) = key_and_csr();
+    let root = IdentityUrn::root_account(Plate::Eu, &info.nic).unwrap();
+    let req = CredentialRequest::from_csr("web-01", vec![root.into_string()], csr)
+        .with_validity(30)
+        .with_description("front end");
+    let created = client.create_credential(info.okms_id, &req).await.unwrap();
+    client
+        .wait_until_ready(info.okms_id, created.credential.id, &settle())
+        .await
+        .unwrap()
+}
+
+fn settle() -> WaitPolicy {
+    WaitPolicy::with_timeout(Duration::from_secs(20))
+}
+
+fn phase(emu: &RunningEmulator, id: Uuid) -> CredentialPhase {
+    emu.credentials()
+        .into_iter()
+        .find(|c| c.id == id)
+        .map(|c| c.phase)
+        .unwrap()
+}
+
+fn gone(p: CredentialPhase) -> bool {
+    matches!(p, CredentialPhase::Deleting | CredentialPhase::Deleted)
+}
+
+#[tokio::test]
+async fn a_full_renewal_keeps_the_template_proves_the_new_pair_and_revokes_the_old() {
+    let emu = emulator();
+    let client = client(&emu);
+    let info = emu.info().clone();
+    let old = old_credential(&emu, &client).await;
+    let (key, csr) = key_and_csr();
+
+    let plan = Plan::for_credential(&client, info.okms_id, old.id, csr)
+        .await
+        .unwrap();
+    assert_eq!(plan.request().name, "web-01");
+    assert_eq!(plan.request().description.as_deref(), Some("front end"));
+    assert_eq!(plan.request().identity_urns, old.identity_urns);
+    assert_eq!(plan.request().validity, Some(30));
+
+    let is_ours = holds(&key);
+    let created = plan
+        .create(&client, &is_ours, &ReconcileOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    assert_ne!(created.new_id(), old.id);
+    let ready = created.wait_ready(&client, &settle()).await.unwrap();
+    let proved = ready
+        .prove(
+            &info.kms_url,
+            key_pem(&key).into(),
+            Some(info.ca_pem.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        phase(&emu, old.id),
+        CredentialPhase::Ready,
+        "old untouched before finish"
+    );
+
+    let renewed = proved.finish(&client, false).await.unwrap();
+    assert!(renewed.old_revoked);
+    assert!(gone(phase(&emu, old.id)), "old revoked last");
+    assert_eq!(phase(&emu, renewed.new.id), CredentialPhase::Ready);
+    let cert = Certificate::from_pem(renewed.new.certificate_pem.as_deref().unwrap()).unwrap();
+    assert_eq!(cert.credential_id(), Some(renewed.new.id.to_string()));
+}
+
+#[tokio::test]
+async fn keep_old_leaves_both_live() {
+    let emu = emulator();
+    let client = client(&emu);
+    let info = emu.info().clone();
+    let old = old_credential(&emu, &client).await;
+    let (key, csr) = key_and_csr();
+    let plan = Plan::for_credential(&client, info.okms_id, old.id, csr)
+        .await
+        .unwrap();
+    let created = plan
+        .create(&client, &holds(&key), &ReconcileOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let ready = created.wait_ready(&client, &settle()).await.unwrap();
+    let proved = ready
+        .prove(
+            &info.kms_url,
+            key_pem(&key).into(),
+            Some(info.ca_pem.clone()),
+        )
+        .await
+        .unwrap();
+    let renewed = proved.finish(&client, true).await.unwrap();
+    assert!(!renewed.old_revoked);
+    assert_eq!(phase(&emu, old.id), CredentialPhase::Ready);
+    assert_eq!(phase(&emu, renewed.new.id), CredentialPhase::Ready);
+}
+
+#[tokio::test]
+async fn a_failed_proof_is_reported_and_abandoning_revokes_only_the_new_credential() {
+    let emu = emulator();
+    let client = client(&emu);
+    let info = emu.info().clone();
+    let old = old_credential(&emu, &client).await;
+    let (key, csr) = key_and_csr();
+    let (other_key, _) = key_and_csr();
+    let plan = Plan::for_credential(&client, info.okms_id, old.id, csr)
+        .await
+        .unwrap();
+    let created = plan
+        .create(&client, &holds(&key), &ReconcileOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let ready = created.wait_ready(&client, &settle()).await.unwrap();
+    let err = ready
+        .prove(
+            &info.kms_url,
+            key_pem(&other_key).into(),
+            Some(info.ca_pem.clone()),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Api {
+                step: Step::Prove,
+                ..
+            }
+        ),
+        "a key that does not match the certificate fails the proof: {err:?}"
+    );
+    let new_id = ready.abandon(&client, &settle()).await.unwrap();
+    assert!(
+        gone(phase(&emu, new_id)),
+        "the undeployed new credential is revoked"
+    );
+    assert_eq!(
+        phase(&emu, old.id),
+        CredentialPhase::Ready,
+        "the old one keeps working"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_create_answer_is_adopted_not_duplicated() {
+    let emu = emulator();
+    let client = client(&emu);
+    let info = emu.info().clone();
+    let old = old_credential(&emu, &client).await;
+    let (key, csr) = key_and_csr();
+    let plan = Plan::for_credential(&client, info.okms_id, old.id, csr)
+        .await
+        .unwrap();
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::DropAfterProcessing)
+            .route(&format!(
+                "POST:/v2/okms/resource/{}/credential",
+                info.okms_id
+            ))
+            .unwrap()
+            .times(1),
+    ]);
+    let created = plan
+        .create(&client, &holds(&key), &ReconcileOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    assert!(
+        !created.events().is_empty(),
+        "the lost answer was reconciled"
+    );
+    let named: Vec<_> = emu
+        .credentials()
+        .into_iter()
+        .filter(|c| c.name == "web-01" && !gone(c.phase))
+        .collect();
+    assert_eq!(
+        named.len(),
+        2,
+        "the old one and exactly one new one: {named:?}"
+    );
+    let ready = created.wait_ready(&client, &settle()).await.unwrap();
+    ready
+        .prove(
+            &info.kms_url,
+            key_pem(&key).into(),
+            Some(info.ca_pem.clone()),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_credential_of_another_domain_is_refused_before_anything_is_created() {
+    let emu = emulator();
+    let client = client(&emu);
+    let (_, csr) = key_and_csr();
+    let before = emu.credentials().len();
+    let err = Plan::for_credential(&client, emu.okms_id(), Uuid::from_u128(7), csr)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Api {
+                step: Step::ReadOld,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("reading the old credential"),
+        "{err}"
+    );
+    assert_eq!(emu.credentials().len(), before);
+}
+
+#[tokio::test]
+async fn a_domain_that_refuses_the_new_certificate_is_a_refused_proof_naming_it() {
+    let emu = emulator();
+    let client = client(&emu);
+    let info = emu.info().clone();
+    let old = old_credential(&emu, &client).await;
+    let (key, csr) = key_and_csr();
+    let plan = Plan::for_credential(&client, info.okms_id, old.id, csr)
+        .await
+        .unwrap()
+        .with_validity(1);
+    let created = plan
+        .create(&client, &holds(&key), &ReconcileOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let ready = created.wait_ready(&client, &settle()).await.unwrap();
+    // The new certificate expires before it is proved: the domain answers, and says no.
+    emu.advance_clock(Duration::from_secs(2 * 86_400));
+    let err = ready
+        .prove(
+            &info.kms_url,
+            key_pem(&key).into(),
+            Some(info.ca_pem.clone()),
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        Error::ProofRefused { id, status, detail } => {
+            assert_eq!(*id, ready.new_id());
+            assert!((400..500).contains(status), "{err}");
+            assert!(detail.contains("expired"), "{err}");
+        }
+        other => panic!("expected a refused proof, got {other:?}"),
+    }
+}
