@@ -13,6 +13,7 @@
 // `subcommand_about_texts_survive_deferral` catches a doc comment that slips back in.
 #![allow(missing_docs)]
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -589,6 +590,12 @@ pub enum CredentialCommand {
     Wait(CredentialWaitArgs),
     /// Check a certificate and key offline, then make one mutual-TLS call to the domain.
     Check(CredentialCheckArgs),
+    /// How close to expiry the domain's credentials (or certificate files) are: a table, JSON,
+    /// a Nagios check or a Prometheus textfile.
+    Report(CredentialReportArgs),
+    /// Renew a deployed certificate and key when due: a new key and credential, proved, swapped
+    /// in with a backup, a hook, then the old credential revoked.
+    Renew(CredentialRenewArgs),
 }
 
 // `okms-cli credential create`
@@ -764,6 +771,80 @@ pub struct CredentialCheckArgs {
     /// How to reach the token (with --key pkcs11:...).
     #[command(flatten)]
     pub token: Pkcs11Args,
+}
+
+// `okms-cli credential report`
+#[derive(Debug, Args)]
+pub struct CredentialReportArgs {
+    /// The domain whose credentials to report (not needed with --cert).
+    #[arg(long, env = "OKMS_ID", value_name = "ID")]
+    pub okms_id: Option<String>,
+    /// Report these certificate files instead of the domain's credentials, with no API call
+    /// (repeatable).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub cert: Vec<PathBuf>,
+    /// Warn when at most this many days are left.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub warn: u32,
+    /// Critical when at most this many days are left (no more than --warn).
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub crit: u32,
+    /// Answer as a Nagios plugin: one status line with performance data, and the plugin exit
+    /// codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    #[arg(long, conflicts_with = "prometheus")]
+    pub nagios: bool,
+    /// Write a node_exporter textfile here (replaced atomically) instead of printing a table.
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
+}
+
+// `okms-cli credential renew`
+#[derive(Debug, Args)]
+pub struct CredentialRenewArgs {
+    /// The deployed access certificate (PEM); replaced in place.
+    #[arg(long, value_name = "PATH")]
+    pub cert: PathBuf,
+    /// Its private key (PEM); replaced in place by a new key.
+    #[arg(long, value_name = "PATH")]
+    pub key: PathBuf,
+    /// The domain; defaults to the one named in the certificate, and must match it.
+    #[arg(long, env = "OKMS_ID", value_name = "ID")]
+    pub okms_id: Option<String>,
+    /// Renew once at most this many days are left [default: once two thirds of the lifetime
+    /// have passed].
+    #[arg(long, value_name = "DAYS")]
+    pub before: Option<u32>,
+    /// Renew now, due or not.
+    #[arg(long)]
+    pub force: bool,
+    /// Wait a random time up to this long first (e.g. 30m), so that a fleet started by one
+    /// timer does not call the API at once. Only when renewal is due.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub jitter: Option<Duration>,
+    /// The new key's algorithm [default: the old key's].
+    #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
+    pub algorithm: Option<AlgorithmArg>,
+    /// The new certificate's validity in days, 1-365 [default: the old one's].
+    #[arg(long, value_name = "DAYS")]
+    pub validity: Option<u32>,
+    /// Keep the old credential live instead of revoking it at the end.
+    #[arg(long)]
+    pub keep_old: bool,
+    /// How long to wait for the new credential to be READY.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub timeout: Duration,
+    /// The domain's REST endpoint for the proof; defaults to the one the API reports.
+    #[arg(long, value_name = "URL")]
+    pub kms_url: Option<String>,
+    /// CA certificate(s) to trust for the KMS endpoint besides the system roots.
+    #[arg(long, env = "OKMS_CA_FILE", value_name = "PATH")]
+    pub ca: Option<PathBuf>,
+    /// After the swap, run this program with these arguments (no shell; put it last). It gets
+    /// OKMS_RENEW_CERT, OKMS_RENEW_KEY, OKMS_RENEW_BACKUP_CERT, OKMS_RENEW_BACKUP_KEY,
+    /// OKMS_RENEW_OLD_ID, OKMS_RENEW_NEW_ID and OKMS_ID. If it fails, the old credential is
+    /// kept live.
+    #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
+    pub exec: Vec<OsString>,
 }
 
 /// Parses `90`, `90s`, `5m`, `1h`, `500ms` into a duration.

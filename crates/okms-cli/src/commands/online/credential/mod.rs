@@ -11,12 +11,8 @@
 mod create;
 mod manage;
 mod profile;
-// Reached once cli.rs's CredentialCommand has the Report and Renew variants (see the branch
-// report of renew-branch).
-#[allow(dead_code)]
-pub mod renew;
-#[allow(dead_code)]
-pub mod report;
+mod renew;
+mod report;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -43,6 +39,8 @@ pub fn run(cmd: &CredentialCommand, global: &GlobalArgs, out: &Output) -> CliRes
         CredentialCommand::Delete(a) => manage::delete(a, global, out),
         CredentialCommand::Wait(a) => manage::wait(a, global, out),
         CredentialCommand::Check(a) => super::check::run(a, global, out),
+        CredentialCommand::Report(a) => report::run(a, global, out),
+        CredentialCommand::Renew(a) => renew::run(a, global, out),
     }
 }
 

@@ -6,13 +6,10 @@
 //! atomically with the old pair kept as a backup; the old credential is revoked last. Until the
 //! swap, a failure revokes the new credential and leaves the old pair as it was.
 
-use std::ffi::OsString;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use clap::Args;
 use okms_api::{
     Client, Credential, ReconcileEvent, ReconcileOptions, SecretString, Uuid, WaitPolicy,
 };
@@ -25,7 +22,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::verify_cert;
-use crate::cli::{AlgorithmArg, GlobalArgs, PassphraseArgs, parse_duration};
+use crate::cli::{CredentialRenewArgs, GlobalArgs, PassphraseArgs};
 use crate::commands::online::{api_failure, block_on, client, parse_uuid};
 use crate::commands::{algorithm, csr_error};
 use crate::error::{CliError, CliResult};
@@ -33,55 +30,6 @@ use crate::exit::Exit;
 use crate::files::{self, Swap};
 use crate::input;
 use crate::output::{Output, rfc3339};
-
-/// `okms-cli credential renew`
-#[derive(Debug, Args)]
-pub struct CredentialRenewArgs {
-    /// The deployed access certificate (PEM); replaced in place.
-    #[arg(long, value_name = "PATH")]
-    pub cert: PathBuf,
-    /// Its private key (PEM); replaced in place by a new key.
-    #[arg(long, value_name = "PATH")]
-    pub key: PathBuf,
-    /// The domain; defaults to the one named in the certificate, and must match it.
-    #[arg(long, env = "OKMS_ID", value_name = "ID")]
-    pub okms_id: Option<String>,
-    /// Renew once at most this many days are left [default: once two thirds of the lifetime
-    /// have passed].
-    #[arg(long, value_name = "DAYS")]
-    pub before: Option<u32>,
-    /// Renew now, due or not.
-    #[arg(long)]
-    pub force: bool,
-    /// Wait a random time up to this long first (e.g. 30m), so that a fleet started by one
-    /// timer does not call the API at once. Only when renewal is due.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub jitter: Option<Duration>,
-    /// The new key's algorithm [default: the old key's].
-    #[arg(long, value_enum, value_name = "ALG", ignore_case = true)]
-    pub algorithm: Option<AlgorithmArg>,
-    /// The new certificate's validity in days, 1-365 [default: the old one's].
-    #[arg(long, value_name = "DAYS")]
-    pub validity: Option<u32>,
-    /// Keep the old credential live instead of revoking it at the end.
-    #[arg(long)]
-    pub keep_old: bool,
-    /// How long to wait for the new credential to be READY.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
-    pub timeout: Duration,
-    /// The domain's REST endpoint for the proof; defaults to the one the API reports.
-    #[arg(long, value_name = "URL")]
-    pub kms_url: Option<String>,
-    /// CA certificate(s) to trust for the KMS endpoint besides the system roots.
-    #[arg(long, env = "OKMS_CA_FILE", value_name = "PATH")]
-    pub ca: Option<PathBuf>,
-    /// After the swap, run this program with these arguments (no shell; put it last). It gets
-    /// OKMS_RENEW_CERT, OKMS_RENEW_KEY, OKMS_RENEW_BACKUP_CERT, OKMS_RENEW_BACKUP_KEY,
-    /// OKMS_RENEW_OLD_ID, OKMS_RENEW_NEW_ID and OKMS_ID. If it fails, the old credential is
-    /// kept live.
-    #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
-    pub exec: Vec<OsString>,
-}
 
 /// The deployed pair, checked.
 struct Deployed {

@@ -3,15 +3,14 @@
 //! answer or a node_exporter textfile.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::Args;
 use okms_api::{Client, CredentialStatus, Uuid};
 use okms_lifecycle::{Expiry, ExpiryStatus, Thresholds, classify};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{CredentialReportArgs, GlobalArgs};
 use crate::commands::online::{api_failure, block_on, client, parse_uuid};
 use crate::commands::usage;
 use crate::error::{CliError, CliResult};
@@ -19,31 +18,6 @@ use crate::exit::Exit;
 use crate::files;
 use crate::input;
 use crate::output::{Output, rfc3339};
-
-/// `okms-cli credential report`
-#[derive(Debug, Args)]
-pub struct CredentialReportArgs {
-    /// The domain whose credentials to report (not needed with --cert).
-    #[arg(long, env = "OKMS_ID", value_name = "ID")]
-    pub okms_id: Option<String>,
-    /// Report these certificate files instead of the domain's credentials, with no API call
-    /// (repeatable).
-    #[arg(long, value_name = "FILE", num_args = 1..)]
-    pub cert: Vec<PathBuf>,
-    /// Warn when at most this many days are left.
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    pub warn: u32,
-    /// Critical when at most this many days are left (no more than --warn).
-    #[arg(long, value_name = "DAYS", default_value_t = 7)]
-    pub crit: u32,
-    /// Answer as a Nagios plugin: one status line with performance data, and the plugin exit
-    /// codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    #[arg(long, conflicts_with = "prometheus")]
-    pub nagios: bool,
-    /// Write a node_exporter textfile here (replaced atomically) instead of printing a table.
-    #[arg(long, value_name = "FILE")]
-    pub prometheus: Option<PathBuf>,
-}
 
 /// One reported certificate.
 #[derive(Debug, Serialize)]
