@@ -248,7 +248,10 @@ pub fn random_request(
             reason: format!("random length {length} is outside 1..={RANDOM_LENGTH_MAX}"),
         });
     }
-    data_plane_get(kms_url, &format!("/api/{okms_id}/v1/random?length={length}"))
+    data_plane_get(
+        kms_url,
+        &format!("/api/{okms_id}/v1/random?length={length}"),
+    )
 }
 
 /// Decodes the random-bytes answer (sans-IO).

@@ -253,10 +253,7 @@ mod tests {
     #[test]
     fn a_typo_names_the_closest_action() {
         let e = check_action("okms:apikms:servicekey/get").unwrap_err();
-        assert!(
-            e.to_string().contains("okms:apikms:serviceKey/get"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("okms:apikms:serviceKey/get"), "{e}");
         assert!(check_action("okms:apikms:nothing*").is_err());
         assert!(check_action("okms:*").is_ok());
         assert!(check_action("vps:apiovh:reboot").is_err());
@@ -266,11 +263,21 @@ mod tests {
     fn deny_beats_allow_and_except_removes() {
         let allow = ["okms:apikms:*"];
         assert_eq!(
-            decide(allow, [], ["okms:apikms:random/get"], "okms:apikms:random/get"),
+            decide(
+                allow,
+                [],
+                ["okms:apikms:random/get"],
+                "okms:apikms:random/get"
+            ),
             Decision::Denied
         );
         assert_eq!(
-            decide(allow, ["okms:apikms:random/*"], [], "okms:apikms:random/get"),
+            decide(
+                allow,
+                ["okms:apikms:random/*"],
+                [],
+                "okms:apikms:random/get"
+            ),
             Decision::NotCovered
         );
         assert_eq!(

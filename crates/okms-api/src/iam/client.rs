@@ -143,7 +143,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
         let found = bounded(
             clients
                 .iter()
-                .map(|c| self.get_owned::<ServiceAccount>(ops::get_service_account(c), "OAuth2 client"))
+                .map(|c| {
+                    self.get_owned::<ServiceAccount>(ops::get_service_account(c), "OAuth2 client")
+                })
                 .collect(),
             IDENTITY_CONCURRENCY,
         )

@@ -47,9 +47,8 @@ pub struct Permissions {
 impl Permissions {
     /// How these permissions decide `action` (see [`actions::decide`]).
     pub fn decide(&self, action: &str) -> actions::Decision {
-        let names = |v: &'_ [PolicyAction]| -> Vec<String> {
-            v.iter().map(|a| a.action.clone()).collect()
-        };
+        let names =
+            |v: &'_ [PolicyAction]| -> Vec<String> { v.iter().map(|a| a.action.clone()).collect() };
         let (allow, except, deny) = (names(&self.allow), names(&self.except), names(&self.deny));
         actions::decide(
             allow.iter().map(String::as_str),
@@ -170,7 +169,10 @@ impl PolicyBody {
             if !r.urn.starts_with("urn:v1:") || r.urn.chars().any(char::is_whitespace) {
                 return Err(Error::invalid(
                     Field::PolicyResources,
-                    format!("{:?} is not a resource URN (urn:v1:<region>:resource:...)", r.urn),
+                    format!(
+                        "{:?} is not a resource URN (urn:v1:<region>:resource:...)",
+                        r.urn
+                    ),
                 ));
             }
         }
