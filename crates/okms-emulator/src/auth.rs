@@ -230,12 +230,27 @@ pub(crate) async fn require_auth(
         .extensions
         .get::<MatchedPath>()
         .map_or("", MatchedPath::as_str);
-    let refused = policy.refused(routes::iam_actions(&parts.method, route));
+    let actions = routes::iam_actions(&parts.method, route);
+    let subject = shared.api_subject();
+    let resource = routes::iam_resource(&shared.settings.nic, route, parts.uri.path());
+    let denied = policy.refused(actions);
+    // The configured denials apply on top of the policies, whoever the caller is.
+    let refused: Vec<&str> = actions
+        .iter()
+        .copied()
+        .filter(|action| {
+            denied.contains(action)
+                || resource
+                    .as_deref()
+                    .is_some_and(|r| !shared.allowed(&subject, r, action))
+        })
+        .collect();
     if !refused.is_empty() {
         return ApiError::iam_refusal(&refused).into_response();
     }
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(caller);
+    req.extensions_mut().insert(subject);
     next.run(req).await
 }
 
@@ -250,7 +265,8 @@ pub(crate) async fn details(
     Extension(caller): Extension<Caller>,
 ) -> Json<AuthDetails> {
     let nic = shared.settings.nic.clone();
-    let (method, identities, description) = match caller {
+    let acting_as = shared.lock().api_caller.clone();
+    let (method, mut identities, description) = match caller {
         Caller::Application => (
             "account",
             vec![format!("urn:v1:eu:identity:account:{nic}")],
@@ -264,6 +280,14 @@ pub(crate) async fn details(
             Some("okms-emulator service account".to_owned()),
         ),
     };
+    // A configured caller identity replaces whatever the credentials would map to.
+    let user = acting_as.as_deref().and_then(|urn| {
+        urn.strip_prefix(&format!("urn:v1:eu:identity:user:{nic}/"))
+            .map(str::to_owned)
+    });
+    if let Some(urn) = acting_as {
+        identities = vec![urn];
+    }
     let allowed_routes = ["GET", "POST", "PUT", "DELETE"]
         .into_iter()
         .map(|method| AllowedRoute { method, path: "/*" })
@@ -272,7 +296,7 @@ pub(crate) async fn details(
         account: nic,
         method,
         identities,
-        user: None,
+        user,
         description,
         roles: Vec::new(),
         allowed_routes,

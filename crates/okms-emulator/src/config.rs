@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use uuid::Uuid;
 
-use crate::faults::FaultSpec;
+use crate::{faults::FaultSpec, iam::IamSeed};
 
 /// Whether the KMS endpoint demands a client certificate during the TLS handshake.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,6 +68,10 @@ pub struct EmulatorConfig {
     /// (`okms:apiovh:credential/create`) or a prefix ending in `*` (`okms:apiovh:credential/*`,
     /// `*`). Changeable at run time with `RunningEmulator::set_denied_actions`.
     pub deny_actions: Vec<String>,
+    /// The account's users, groups and service accounts, and the identity API callers act as
+    /// (the root account by default). Policies (`/v2/iam/policy`) then decide what a caller
+    /// that is neither root nor in an ADMIN-role group may do, on the API and on the KMS.
+    pub iam: IamSeed,
 }
 
 impl Default for EmulatorConfig {
@@ -94,6 +98,7 @@ impl Default for EmulatorConfig {
             credentials: None,
             legacy_auth_errors: false,
             deny_actions: Vec::new(),
+            iam: IamSeed::default(),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::{
 };
 
 use axum::{
-    Json,
+    Extension, Json,
     extract::{Path, Query, State},
     http::HeaderMap,
     response::{IntoResponse, Response},
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     error_answers::ApiError,
+    iam::{Subject, okms_resource_urn},
     pagination,
     state::Shared,
     wire::{Domain, IamMetadata, ResourceState},
@@ -41,7 +42,7 @@ fn domain(shared: &Shared, index: usize, id: Uuid, with_ca: bool) -> Domain {
         kmip_object_count: 0,
         iam: IamMetadata {
             id,
-            urn: format!("urn:v1:eu:resource:okms:{id}"),
+            urn: okms_resource_urn(&id),
             display_name: if index == 0 {
                 format!("okms-emulator {region}")
             } else {
@@ -83,6 +84,7 @@ fn wants_ca(query: &HashMap<String, String>) -> bool {
 /// List.
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
+    Extension(subject): Extension<Subject>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
@@ -101,6 +103,10 @@ pub(crate) async fn list(
         .domains
         .iter()
         .enumerate()
+        // A list shows what the caller may read and refuses nothing (iam-v2 filters lists).
+        .filter(|(_, id)| {
+            shared.allowed(&subject, &okms_resource_urn(id), "okms:apiovh:resource/get")
+        })
         .map(|(i, id)| (i as u64 + 1, domain(&shared, i, *id, wants_ca(&query))))
         .collect();
     let mut out = HeaderMap::new();

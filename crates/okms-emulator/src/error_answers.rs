@@ -294,6 +294,8 @@ impl IntoResponse for AuthError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub(crate) enum KmsCategory {
+    /// 1: the server's own failure.
+    Internal = 1,
     /// 2: bad argument.
     Argument = 2,
     /// 3: no or bad credentials.
@@ -323,6 +325,9 @@ pub(crate) enum KmsErrorCode {
     RestArgument = 50_405_377,
     /// REST / General / Not Found, app code 1 (fields published, combination not seen).
     RestNotFound = (3 << 24) | (1 << 16) | (5 << 12) | 1,
+    /// REST / General / Internal, app code 1 (fields published, combination not seen): the
+    /// emulator's own failure, such as its random generator.
+    RestInternal = (3 << 24) | (1 << 16) | (1 << 12) | 1,
 }
 
 impl KmsErrorCode {
@@ -333,6 +338,7 @@ impl KmsErrorCode {
             Self::IamAuthorization => KmsCategory::Authorization,
             Self::DomainNotFound | Self::RestNotFound => KmsCategory::NotFound,
             Self::RestArgument => KmsCategory::Argument,
+            Self::RestInternal => KmsCategory::Internal,
         }
     }
 
@@ -346,6 +352,7 @@ impl KmsErrorCode {
             KmsCategory::Argument => StatusCode::BAD_REQUEST,
             KmsCategory::Authentication | KmsCategory::Authorization => StatusCode::UNAUTHORIZED,
             KmsCategory::NotFound => StatusCode::NOT_FOUND,
+            KmsCategory::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -400,6 +407,7 @@ mod tests {
             KmsErrorCode::DomainNotFound,
             KmsErrorCode::RestArgument,
             KmsErrorCode::RestNotFound,
+            KmsErrorCode::RestInternal,
         ] {
             let c = code as u32;
             assert_eq!((c >> 12) & 0xf, code.category() as u32, "{code:?}");

@@ -1,5 +1,6 @@
 //! The OKMS domain side: HTTPS with client certificates, answering
-//! `GET /api/{okmsId}/v1/servicekey` to the holder of a live access certificate of that domain.
+//! `GET /api/{okmsId}/v1/servicekey` and `GET /api/{okmsId}/v1/random` to the holder of a live
+//! access certificate of that domain whose identities IAM grants the route's action.
 //!
 //! Statuses are those `kms-rest.json` declares for `ListServiceKeys` (200, 400, 401, 404, 429,
 //! 500: no 403), the body is its `ErrorResponse`, and `error_code` is one of the codes
@@ -11,6 +12,7 @@ use axum::{
     Extension, Json,
     extract::{Path, Query, State},
 };
+use base64ct::Encoding;
 use rustls::{
     RootCertStore, ServerConfig,
     server::{WebPkiClientVerifier, danger::ClientCertVerifier},
@@ -22,6 +24,7 @@ use crate::{
     config::ClientAuth,
     error::{Error, Result},
     error_answers::{KmsError, KmsErrorCode},
+    iam::{Subject, okms_resource_urn},
     server::ConnInfo,
     state::{Phase, Shared},
     wire::ServiceKeyList,
@@ -56,9 +59,42 @@ pub(crate) fn tls_config(
     Ok(config)
 }
 
-/// Checks the presented certificate against the domain in the path; returns nothing on
+/// Who presented a live access certificate of the domain in the path: the IAM subject of the
+/// certificate's identities, and the domain's resource URN.
+struct Holder {
+    subject: Subject,
+    resource: String,
+}
+
+impl Holder {
+    fn may(&self, shared: &Shared, action: &str) -> bool {
+        shared.allowed(&self.subject, &self.resource, action)
+    }
+
+    /// The refusal of a route whose action the certificate's identities lack. kms-rest.json
+    /// declares no 403 on any route, so this is the Authorization category's 401.
+    fn require(&self, shared: &Shared, action: &str) -> std::result::Result<(), KmsError> {
+        if self.may(shared, action) {
+            return Ok(());
+        }
+        Err(KmsError::new(
+            KmsErrorCode::IamAuthorization,
+            format!(
+                "IAM: the identities of this certificate are not granted {action} on {}; \
+                 an IAM policy must allow it for one of them",
+                self.resource
+            ),
+        ))
+    }
+}
+
+/// Checks the presented certificate against the domain in the path; returns who holds it on
 /// success, the data-plane error otherwise.
-fn authorize(shared: &Shared, conn: &ConnInfo, okms_id: &str) -> std::result::Result<(), KmsError> {
+fn authorize(
+    shared: &Shared,
+    conn: &ConnInfo,
+    okms_id: &str,
+) -> std::result::Result<Holder, KmsError> {
     let Some(leaf) = conn.peer_certs.as_ref().and_then(|c| c.first()) else {
         return Err(KmsError::new(
             KmsErrorCode::RestAuthentication,
@@ -66,7 +102,7 @@ fn authorize(shared: &Shared, conn: &ConnInfo, okms_id: &str) -> std::result::Re
         ));
     };
     let now = shared.now();
-    let (cert_domain, phase) = {
+    let (cert_domain, phase, identities) = {
         let st = shared.lock();
         let Some(rec) = st
             .credentials
@@ -78,7 +114,11 @@ fn authorize(shared: &Shared, conn: &ConnInfo, okms_id: &str) -> std::result::Re
                 "the client certificate was not issued for an access credential of this service",
             ));
         };
-        (rec.okms_id, rec.phase(now, &shared.settings))
+        (
+            rec.okms_id,
+            rec.phase(now, &shared.settings),
+            rec.identity_urns.clone(),
+        )
     };
     let refused = |message: &str| Err(KmsError::new(KmsErrorCode::RestAuthentication, message));
     match phase {
@@ -111,7 +151,10 @@ fn authorize(shared: &Shared, conn: &ConnInfo, okms_id: &str) -> std::result::Re
             format!("the client certificate is for OKMS domain {cert_domain}, not {path_domain}"),
         ));
     }
-    Ok(())
+    Ok(Holder {
+        subject: shared.subject(&identities),
+        resource: okms_resource_urn(&path_domain),
+    })
 }
 
 /// `continuation_token` of a complete list. The schema makes the field required with
@@ -133,7 +176,7 @@ pub(crate) async fn list_service_keys(
     Path(okms_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> std::result::Result<Json<ServiceKeyList>, KmsError> {
-    authorize(&shared, &conn, &okms_id)?;
+    let holder = authorize(&shared, &conn, &okms_id)?;
     if let Some(max) = query.get("max") {
         match max.parse::<u32>() {
             Ok(10..=100) => {}
@@ -161,6 +204,10 @@ pub(crate) async fn list_service_keys(
             ));
         }
     }
+    // kms-rest.json: `okms:apikms:serviceKey/get` is "required on each service key to list",
+    // so a holder without it sees an empty list rather than a refusal. The emulator stores
+    // no keys: the list is empty either way, and the check is what a stored key would face.
+    let _may_see_keys = holder.may(&shared, LIST_SERVICE_KEYS_ACTION);
     Ok(Json(ServiceKeyList {
         objects_list: Vec::new(),
         continuation_token: END_OF_LIST_TOKEN.to_owned(),
@@ -168,10 +215,54 @@ pub(crate) async fn list_service_keys(
     }))
 }
 
+/// The action kms-rest.json `ListServiceKeys` needs on each listed key.
+const LIST_SERVICE_KEYS_ACTION: &str = "okms:apikms:serviceKey/get";
+/// The action kms-rest.json `GenerateRandomBytes` needs.
+const RANDOM_ACTION: &str = "okms:apikms:random/get";
+/// `maximum` of `length` in `GenerateRandomBytes`.
+const MAX_RANDOM_LEN: usize = 4096;
+
+/// `GET /api/{okmsId}/v1/random?length=N` (`GenerateRandomBytes`): `length` 1..=4096,
+/// default 1, answered as `GetRandomResponse` (`bytes`, standard base64).
+pub(crate) async fn random(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnInfo>,
+    Path(okms_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> std::result::Result<Json<serde_json::Value>, KmsError> {
+    let holder = authorize(&shared, &conn, &okms_id)?;
+    holder.require(&shared, RANDOM_ACTION)?;
+    let length = match query.get("length") {
+        None => 1,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n @ 1..=MAX_RANDOM_LEN) => n,
+            _ => {
+                return Err(KmsError::new(
+                    KmsErrorCode::RestArgument,
+                    format!(
+                        "length must be an integer between 1 and {MAX_RANDOM_LEN}, got {raw:?}"
+                    ),
+                ));
+            }
+        },
+    };
+    let mut bytes = vec![0u8; length];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        KmsError::new(
+            KmsErrorCode::RestInternal,
+            format!("the emulator's random generator failed: {e}"),
+        )
+    })?;
+    Ok(Json(serde_json::json!({
+        "bytes": base64ct::Base64::encode_string(&bytes),
+    })))
+}
+
 /// Anything else on the KMS side.
 pub(crate) async fn not_found() -> KmsError {
     KmsError::new(
         KmsErrorCode::RestNotFound,
-        "no such route on this emulated OKMS domain (only GET /api/{okmsId}/v1/servicekey)",
+        "no such route on this emulated OKMS domain (only GET /api/{okmsId}/v1/servicekey and \
+         GET /api/{okmsId}/v1/random)",
     )
 }

@@ -36,6 +36,7 @@ mod domains;
 mod error;
 mod error_answers;
 mod faults;
+pub mod iam;
 mod keys;
 mod kms;
 mod me;
@@ -67,6 +68,7 @@ pub use credentials::check_urn as check_identity_urn;
 pub use credentials::{MAX_CSR_LEN, MAX_URN_LEN};
 pub use error::{Error, Result};
 pub use faults::{FaultKind, FaultSpec, RoutePattern};
+pub use iam::{IamSeed, SeedGroup, SeedServiceAccount, SeedUser};
 pub use state::Phase as CredentialPhase;
 
 use state::{Settings, Shared};
@@ -288,6 +290,7 @@ impl Emulator {
             }
         }
         validate(&config)?;
+        config.iam.validate()?;
         let auth = Arc::new(auth::AuthPolicy::new(&config)?);
         let api_listener = bind(config.listen).await?;
         let kms_listener = bind(config.kms_listen).await?;
@@ -360,6 +363,7 @@ impl Emulator {
             domains,
             credentials,
             kms_url,
+            iam: config.iam.clone(),
         };
         let shared = Shared::new(
             settings,
@@ -536,6 +540,25 @@ impl RunningEmulator {
     /// [`Error::Config`] naming a malformed pattern; the previous list then stays.
     pub fn set_denied_actions(&self, patterns: Vec<String>) -> Result<()> {
         self.auth.set_denied_actions(patterns)
+    }
+
+    /// Changes the identity URN every API caller acts as (None: the account's root identity,
+    /// allowed everything). A URN that is not an identity URN is still stored as given, so
+    /// that tests can see how a stranger is refused; it matches no seeded identity.
+    pub fn set_api_caller_identity(&self, urn: Option<String>) {
+        self.shared.lock().api_caller = urn;
+    }
+
+    /// The stored IAM policies, as `GET /v2/iam/policy/{policyId}` answers them
+    /// (`iam.policy.Response`), in creation order.
+    pub fn policies(&self) -> Vec<serde_json::Value> {
+        let owner = &self.shared.settings.nic;
+        self.shared
+            .lock()
+            .policies
+            .iter()
+            .map(|p| p.to_json(owner))
+            .collect()
     }
 
     /// Moves the emulator's clock forward, for tests of expiry without waiting: credential

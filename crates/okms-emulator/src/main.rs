@@ -4,7 +4,7 @@
 use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, ValueEnum};
-use okms_emulator::{ClientAuth, Emulator, EmulatorConfig, FaultSpec};
+use okms_emulator::{ClientAuth, Emulator, EmulatorConfig, FaultSpec, IamSeed};
 
 /// A local OVHcloud API (OKMS access certificates) and OKMS domain endpoint, for tests and
 /// demos. Loopback only. Prints one JSON line (api_url, kms_url, ca_file, okms_id, nic,
@@ -69,6 +69,34 @@ struct Args {
     /// such as okms:apiovh:credential/*.
     #[arg(long = "deny-action", value_name = "ACTION")]
     deny_actions: Vec<String>,
+    /// JSON file of the account's IAM identities: {"users":[{"login","group"}],
+    /// "groups":[{"name","role"}], "service_accounts":[{"client_id","name"}], "api_caller"}.
+    /// Default: users alice (group kms-operators, role NONE) and bob (group admins, role ADMIN),
+    /// service account EU.ci-runner.
+    #[arg(long, value_name = "FILE")]
+    iam_seed: Option<PathBuf>,
+    /// The identity URN every API caller acts as (overrides the seed's api_caller); the
+    /// account's root identity, allowed everything, by default. Example:
+    /// urn:v1:eu:identity:user:xx1111-ovh/alice
+    #[arg(long, value_name = "URN")]
+    api_caller_identity: Option<String>,
+}
+
+fn iam_seed(file: Option<&PathBuf>) -> Result<IamSeed, okms_emulator::Error> {
+    let Some(path) = file else {
+        return Ok(IamSeed::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        okms_emulator::Error::Config(format!("cannot read the IAM seed {}: {e}", path.display()))
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        okms_emulator::Error::Config(format!(
+            "the IAM seed {} is not valid: {e} (expected {{\"users\":[{{\"login\",\"group\"}}], \
+             \"groups\":[{{\"name\",\"role\"}}], \"service_accounts\":[{{\"client_id\",\"name\"}}], \
+             \"api_caller\":URN or null}})",
+            path.display()
+        ))
+    })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -85,6 +113,10 @@ fn config(args: Args) -> Result<EmulatorConfig, okms_emulator::Error> {
         .iter()
         .map(|s| s.parse::<FaultSpec>())
         .collect::<Result<Vec<_>, _>>()?;
+    let mut iam = iam_seed(args.iam_seed.as_ref())?;
+    if let Some(urn) = args.api_caller_identity {
+        iam.api_caller = Some(urn);
+    }
     Ok(EmulatorConfig {
         listen: args.listen,
         kms_listen: args.kms_listen,
@@ -106,6 +138,7 @@ fn config(args: Args) -> Result<EmulatorConfig, okms_emulator::Error> {
         default_page_size: args.page_size,
         legacy_auth_errors: args.legacy_auth_errors,
         deny_actions: args.deny_actions,
+        iam,
         ..EmulatorConfig::default()
     })
 }

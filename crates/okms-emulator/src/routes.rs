@@ -9,7 +9,9 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::{auth, credentials, domains, error_answers::ApiError, kms, me, oauth2, state::Shared};
+use crate::{
+    auth, credentials, domains, error_answers::ApiError, iam, kms, me, oauth2, state::Shared,
+};
 
 async fn api_not_found() -> ApiError {
     ApiError::not_found("Got an invalid (or empty) URL")
@@ -39,6 +41,20 @@ pub(crate) fn api(shared: Arc<Shared>, policy: Arc<auth::AuthPolicy>) -> Router 
             CREDENTIAL,
             get(credentials::get).delete(credentials::delete),
         )
+        .route(USERS, get(iam::identities::users))
+        .route(USER, get(iam::identities::user))
+        .route(GROUPS, get(iam::identities::groups))
+        .route(GROUP, get(iam::identities::group))
+        .route(OAUTH2_CLIENTS, get(iam::identities::oauth2_clients))
+        .route(OAUTH2_CLIENT, get(iam::identities::oauth2_client))
+        .route(POLICIES, get(iam::routes::list).post(iam::routes::create))
+        .route(
+            POLICY,
+            get(iam::routes::get)
+                .put(iam::routes::update)
+                .delete(iam::routes::delete),
+        )
+        .route(AUTHORIZATION_CHECK, post(iam::routes::check))
         .route_layer(middleware::from_fn_with_state(
             (shared.clone(), policy),
             auth::require_auth,
@@ -56,10 +72,20 @@ pub(crate) fn api(shared: Arc<Shared>, policy: Arc<auth::AuthPolicy>) -> Router 
 
 const CREDENTIALS: &str = "/v2/okms/resource/{okms_id}/credential";
 const CREDENTIAL: &str = "/v2/okms/resource/{okms_id}/credential/{credential_id}";
+const USERS: &str = "/v1/me/identity/user";
+const USER: &str = "/v1/me/identity/user/{user}";
+const GROUPS: &str = "/v1/me/identity/group";
+const GROUP: &str = "/v1/me/identity/group/{group}";
+const OAUTH2_CLIENTS: &str = "/v1/me/api/oauth2/client";
+const OAUTH2_CLIENT: &str = "/v1/me/api/oauth2/client/{client_id}";
+const POLICIES: &str = "/v2/iam/policy";
+const POLICY: &str = "/v2/iam/policy/{policy_id}";
+const AUTHORIZATION_CHECK: &str = "/v2/iam/resource/{resource_urn}/authorization/check";
 
 /// The IAM actions an authenticated route needs, as the schema's `iamActions` list them
-/// (okms-v2.json, me-identity-v1.json); `route` is the route's template. `/auth/details` is in
-/// neither file and needs none here.
+/// (okms-v2.json, me-identity-v1.json, iam-v2.json); `route` is the route's template.
+/// `/auth/details` is in none of the files and needs none here; the authorization check's
+/// `iamActions` list is empty.
 pub(crate) fn iam_actions(method: &Method, route: &str) -> &'static [&'static str] {
     match (method.as_str(), route) {
         ("GET", "/v2/okms/resource" | "/v2/okms/resource/{okms_id}") => {
@@ -69,14 +95,40 @@ pub(crate) fn iam_actions(method: &Method, route: &str) -> &'static [&'static st
         ("POST", CREDENTIALS) => &["okms:apiovh:credential/create"],
         ("DELETE", CREDENTIAL) => &["okms:apiovh:credential/delete"],
         ("GET", "/1.0/me" | "/v1/me") => &["account:apiovh:me/get"],
+        ("GET", USERS | USER) => &["account:apiovh:me/identity/user/get"],
+        ("GET", GROUPS | GROUP) => &["account:apiovh:me/identity/group/get"],
+        ("GET", OAUTH2_CLIENTS | OAUTH2_CLIENT) => &["account:apiovh:me/api/oauth2/client/get"],
+        ("GET", POLICIES | POLICY) => &["account:apiovh:iam/policy/get"],
+        ("POST", POLICIES) => &["account:apiovh:iam/policy/create"],
+        ("PUT", POLICY) => &["account:apiovh:iam/policy/edit"],
+        ("DELETE", POLICY) => &["account:apiovh:iam/policy/delete"],
         _ => &[],
     }
+}
+
+/// The resource whose policies decide a route: the domain of the path for `/v2/okms/resource/
+/// {okmsId}/...`, the account for `/v1/me...` and `/v2/iam/...`. None for the domain list,
+/// which is filtered per domain instead, and for a path whose domain is not a UUID (the route
+/// answers that 400 itself).
+pub(crate) fn iam_resource(nic: &str, route: &str, path: &str) -> Option<String> {
+    if route.starts_with("/v2/okms/resource/{okms_id}") {
+        let raw = path.split('/').nth(4)?;
+        return uuid::Uuid::parse_str(raw)
+            .ok()
+            .map(|id| iam::okms_resource_urn(&id));
+    }
+    let account_routes = ["/1.0/me", "/v1/me", POLICIES, AUTHORIZATION_CHECK];
+    account_routes
+        .iter()
+        .any(|prefix| route.starts_with(prefix))
+        .then(|| iam::account_resource_urn(nic))
 }
 
 /// The OKMS domain side.
 pub(crate) fn kms(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/{okms_id}/v1/servicekey", get(kms::list_service_keys))
+        .route("/api/{okms_id}/v1/random", get(kms::random))
         .fallback(kms::not_found)
         .with_state(shared)
 }
@@ -110,5 +162,46 @@ mod tests {
         );
         assert_eq!(iam_actions(&get, "/v1/me"), ["account:apiovh:me/get"]);
         assert!(iam_actions(&get, "/v1/auth/details").is_empty());
+        assert_eq!(
+            iam_actions(&Method::PUT, POLICY),
+            ["account:apiovh:iam/policy/edit"]
+        );
+        assert_eq!(
+            iam_actions(&get, USER),
+            ["account:apiovh:me/identity/user/get"]
+        );
+        assert!(iam_actions(&Method::POST, AUTHORIZATION_CHECK).is_empty());
+    }
+
+    #[test]
+    fn each_route_is_decided_on_its_resource() {
+        // Concrete paths are built from the templates: a path literal here would read as a
+        // served route to schema_conformance.rs's route scan.
+        let id = uuid::Uuid::new_v4();
+        let credentials_of = |okms_id: &str| CREDENTIALS.replace("{okms_id}", okms_id);
+        assert_eq!(
+            iam_resource("n", CREDENTIALS, &credentials_of(&id.to_string())),
+            Some(format!("urn:v1:eu:resource:okms:{id}"))
+        );
+        assert_eq!(
+            iam_resource("n", CREDENTIALS, &credentials_of("not-a-uuid")),
+            None
+        );
+        let domains = CREDENTIALS
+            .find("{okms_id}")
+            .map_or(CREDENTIALS, |at| &CREDENTIALS[..at - 1]);
+        assert!(domains.ends_with("resource"), "{domains}");
+        assert_eq!(iam_resource("n", domains, domains), None);
+        for (route, path) in [
+            (USERS, USERS.to_owned()),
+            (POLICY, POLICY.replace("{policy_id}", "x")),
+            (AUTHORIZATION_CHECK, AUTHORIZATION_CHECK.to_owned()),
+        ] {
+            assert_eq!(
+                iam_resource("n", route, &path).as_deref(),
+                Some("urn:v1:eu:resource:account:n"),
+                "{route}"
+            );
+        }
     }
 }

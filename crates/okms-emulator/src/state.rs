@@ -15,6 +15,7 @@ use crate::{
     ca::Ca,
     config::ApiCredentials,
     faults::{Decision, FaultEngine, FaultSpec},
+    iam::{IamSeed, Subject, evaluate, store::Policy},
     wire::{CertificateType, CredentialStatus},
 };
 
@@ -33,6 +34,8 @@ pub(crate) struct Settings {
     pub domains: Vec<Uuid>,
     pub credentials: ApiCredentials,
     pub kms_url: String,
+    /// The account's identities (the API caller's identity is in [`State`], changeable).
+    pub iam: IamSeed,
 }
 
 /// Where a credential is in its life.
@@ -125,6 +128,11 @@ pub(crate) struct State {
     pub next_request_id: u64,
     pub clock_skew_secs: i64,
     pub time_offset: Duration,
+    /// IAM policies, in creation order.
+    pub policies: Vec<Policy>,
+    pub next_policy_seq: u64,
+    /// The identity URN API callers act as; None is the root account.
+    pub api_caller: Option<String>,
 }
 
 /// Everything the handlers share.
@@ -144,11 +152,13 @@ impl Shared {
         faults: Vec<FaultSpec>,
         skew: i64,
     ) -> Arc<Self> {
+        let api_caller = settings.iam.api_caller.clone();
         Arc::new(Self {
             settings,
             ca,
             state: Mutex::new(State {
                 clock_skew_secs: skew,
+                api_caller,
                 ..State::default()
             }),
             faults: Mutex::new(FaultEngine::new(seed, faults)),
@@ -217,5 +227,26 @@ impl Shared {
 
     pub fn has_domain(&self, id: Uuid) -> bool {
         self.settings.domains.contains(&id)
+    }
+
+    /// The subject API callers are evaluated as.
+    pub fn api_subject(&self) -> Subject {
+        let caller = self.lock().api_caller.clone();
+        let urn = caller.unwrap_or_else(|| crate::iam::root_urn(&self.settings.nic));
+        self.subject(&[urn])
+    }
+
+    /// The subject of identity URNs (an API caller, or an access certificate's identities).
+    pub fn subject(&self, urns: &[String]) -> Subject {
+        Subject::of(&self.settings.iam, &self.settings.nic, urns)
+    }
+
+    /// Whether `subject` may do `action` on `resource` now (emulator clock).
+    pub fn allowed(&self, subject: &Subject, resource: &str, action: &str) -> bool {
+        if *subject == Subject::Unrestricted {
+            return true;
+        }
+        let now = self.now();
+        evaluate::is_allowed(&self.lock().policies, now, subject, resource, action)
     }
 }

@@ -74,6 +74,9 @@ struct Known {
 // (the test fails on an entry that matches nothing, so it cannot be forgotten).
 const KNOWN_DIVERGENCES: &[Known] = &[];
 
+/// A seeded user (EmulatorConfig's default IAM seed), in no ADMIN group.
+const ALICE: &str = "urn:v1:eu:identity:user:xx1111-ovh/alice";
+
 /// One problem with one answer.
 #[derive(Debug, Clone)]
 struct Finding {
@@ -216,6 +219,17 @@ impl<'s> Conformance<'s> {
             self.covered.insert(op.label());
         }
         if a.status.is_success() {
+            if op.as_ref().and_then(|o| o.response.as_deref()) == Some("void") {
+                // `void`: nothing to type; a body would be something the schema does not have.
+                if !(a.body.is_null() || a.body == Value::String(String::new())) {
+                    self.find(
+                        &route,
+                        case,
+                        format!("void: the schema answers nothing, got {}", a.body),
+                    );
+                }
+                return;
+            }
             if !a.content_type.starts_with("application/json") {
                 self.find(
                     &route,
@@ -678,6 +692,16 @@ fn exercise(emu: &RunningEmulator, c: &mut Conformance<'_>) {
         c.api(case, method.as_str(), &path, &a, None);
     }
 
+    // A user's credential, for the data plane's IAM checks (made READY by the same jump: a
+    // certificate issued after a jump is not yet valid for the TLS layer).
+    let cred = json!({"name": "alice", "identityURNs": [ALICE]}).to_string();
+    let a = signed_with(emu, Method::POST, &creds, Some(&cred), &[]);
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let alice_credential = (
+        a.body["id"].as_str().unwrap().to_owned(),
+        a.body["privateKeyPEM"].as_str().unwrap().to_owned(),
+    );
+
     // READY.
     emu.advance_clock(Duration::from_secs(2 * 3600));
     let a = signed_with(emu, Method::GET, &one(&gen_id), None, &[]);
@@ -761,6 +785,8 @@ fn exercise(emu: &RunningEmulator, c: &mut Conformance<'_>) {
         );
         c.kms(case, GET, &path, &a, "ListServiceKeysResponse");
     }
+
+    exercise_iam(emu, c, &good, &alice_credential);
 
     // Deletion: DELETING, a second delete refused, then gone.
     for (case, method) in [
@@ -951,6 +977,205 @@ fn exercise(emu: &RunningEmulator, c: &mut Conformance<'_>) {
     emu.set_faults(Vec::new());
 }
 
+/// The IAM routes (identities, policies, the authorization check), the IAM refusal of a user
+/// caller on them, and the data plane's random bytes with and without the right, for a root
+/// certificate and for `alice_credential` (id, private key), READY, of the user alice.
+fn exercise_iam(
+    emu: &RunningEmulator,
+    c: &mut Conformance<'_>,
+    root_cert: &reqwest::blocking::Client,
+    alice_credential: &(String, String),
+) {
+    const GET: &str = "GET";
+    let okms = emu.okms_id();
+    let domain = format!("urn:v1:eu:resource:okms:{okms}");
+    let own_client = emu.info().client_id.clone();
+
+    // Identities, found and not.
+    for (case, path) in [
+        ("users", "/v1/me/identity/user".to_owned()),
+        ("user", "/v1/me/identity/user/alice".to_owned()),
+        ("unknown user", "/v1/me/identity/user/nobody".to_owned()),
+        ("groups", "/v1/me/identity/group".to_owned()),
+        ("ADMIN group", "/v1/me/identity/group/admins".to_owned()),
+        ("unknown group", "/v1/me/identity/group/nobody".to_owned()),
+        ("oauth2 clients", "/v1/me/api/oauth2/client".to_owned()),
+        (
+            "seeded oauth2 client",
+            "/v1/me/api/oauth2/client/EU.ci-runner".to_owned(),
+        ),
+        (
+            "own oauth2 client",
+            format!("/v1/me/api/oauth2/client/{own_client}"),
+        ),
+        (
+            "unknown oauth2 client",
+            "/v1/me/api/oauth2/client/EU.nobody".to_owned(),
+        ),
+    ] {
+        let a = signed_with(emu, Method::GET, &path, None, &[]);
+        c.api(case, GET, &path, &a, None);
+    }
+
+    // Policies: each answer of each operation.
+    let body = json!({
+        "name": "conformance",
+        "description": "kms read",
+        "identities": [ALICE],
+        "resources": [{"urn": domain}],
+        "permissions": {
+            "allow": [{"action": "okms:apikms:*"}],
+            "except": [{"action": "okms:apikms:serviceKey/delete"}],
+        },
+        "expiredAt": "2099-01-01T00:00:00Z",
+    });
+    let policies = "/v2/iam/policy";
+    let a = signed_with(emu, Method::POST, policies, Some(&body.to_string()), &[]);
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    c.api("policy create", "POST", policies, &a, None);
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let policy = format!("{policies}/{id}");
+    let a = signed_with(emu, Method::POST, policies, Some(r#"{"name":"x"}"#), &[]);
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    c.api(
+        "policy create without identities",
+        "POST",
+        policies,
+        &a,
+        None,
+    );
+    for (case, path) in [
+        ("policy list", policies.to_owned()),
+        (
+            "policy list filtered",
+            format!("{policies}?identity={ALICE}&resourceURN={domain}&details=true"),
+        ),
+        ("policy list bad boolean", format!("{policies}?readOnly=1")),
+        ("policy get", policy.clone()),
+        ("policy get details", format!("{policy}?details=true")),
+        (
+            "policy get unknown",
+            format!("{policies}/{}", uuid::Uuid::new_v4()),
+        ),
+        ("policy get bad id", format!("{policies}/nope")),
+    ] {
+        let a = signed_with(emu, Method::GET, &path, None, &[]);
+        c.api(case, GET, &path, &a, None);
+    }
+    let mut update = body.clone();
+    update["name"] = json!("renamed");
+    update["expiredAt"] = Value::Null;
+    let a = signed_with(emu, Method::PUT, &policy, Some(&update.to_string()), &[]);
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    c.api("policy replace", "PUT", &policy, &a, None);
+    let a = signed_with(emu, Method::PUT, &policy, Some("[]"), &[]);
+    c.api("policy replace not an object", "PUT", &policy, &a, None);
+
+    // The authorization check, answered and refused.
+    let check = format!("/v2/iam/resource/{domain}/authorization/check");
+    for (case, path, body) in [
+        (
+            "authorization check",
+            check.clone(),
+            r#"{"actions":["okms:apikms:random/get","okms:apiovh:credential/create"]}"#,
+        ),
+        ("authorization check without actions", check.clone(), "{}"),
+        (
+            "authorization check bad URN",
+            "/v2/iam/resource/okms/authorization/check".to_owned(),
+            r#"{"actions":["x"]}"#,
+        ),
+    ] {
+        let a = signed_with(emu, Method::POST, &path, Some(body), &[]);
+        c.api(case, "POST", &path, &a, None);
+    }
+
+    // A user caller: the IAM refusal on the new routes, and a partial authorization check.
+    emu.set_api_caller_identity(Some(ALICE.to_owned()));
+    for (case, path) in [
+        ("IAM refusal users", "/v1/me/identity/user".to_owned()),
+        ("IAM refusal policy list", policies.to_owned()),
+        ("IAM refusal policy get", policy.clone()),
+    ] {
+        let a = signed_with(emu, Method::GET, &path, None, &[]);
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{case}: {}", a.body);
+        c.api(case, GET, &path, &a, None);
+    }
+    let a = signed_with(
+        emu,
+        Method::POST,
+        &check,
+        Some(r#"{"actions":["okms:apikms:random/get","okms:apiovh:credential/create"]}"#),
+        &[],
+    );
+    assert_eq!(
+        a.body["unauthorizedActions"],
+        json!(["okms:apiovh:credential/create"]),
+        "{}",
+        a.body
+    );
+    c.api("authorization check as a user", "POST", &check, &a, None);
+    emu.set_api_caller_identity(None);
+
+    // The data plane's random bytes: a root certificate, a user's with and without the
+    // right, bad lengths, no certificate.
+    let (alice_id, alice_key) = alice_credential;
+    let a = signed_with(
+        emu,
+        Method::GET,
+        &format!("{}/{alice_id}", cred_path(emu)),
+        None,
+        &[],
+    );
+    let alice_cert = a.body["certificatePEM"].as_str().unwrap().to_owned();
+    let alice = mtls_client(emu, Some((&alice_cert, alice_key)));
+    let anonymous = mtls_client(emu, None);
+    let random = |query: &str| format!("/api/{okms}/v1/random{query}");
+    let a = signed_with(emu, Method::DELETE, &policy, None, &[]);
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    c.api("policy delete", "DELETE", &policy, &a, None);
+    let a = signed_with(emu, Method::DELETE, &policy, None, &[]);
+    c.api("policy delete unknown", "DELETE", &policy, &a, None);
+    let mut cases = vec![
+        ("random", root_cert, random("?length=64")),
+        ("random default length", root_cert, random("")),
+        ("random length 0", root_cert, random("?length=0")),
+        ("random length 4097", root_cert, random("?length=4097")),
+        ("random no certificate", &anonymous, random("")),
+        ("random user without policy", &alice, random("")),
+    ];
+    let refused_then_allowed = cases.len();
+    cases.push(("random user with policy", &alice, random("?length=8")));
+    let allow = json!({
+        "name": "random",
+        "identities": [ALICE],
+        "resources": [{"urn": domain}],
+        "permissions": {"allow": [{"action": "okms:apikms:random/get"}]},
+    });
+    for (i, (case, client, path)) in cases.into_iter().enumerate() {
+        if i == refused_then_allowed {
+            let a = signed_with(emu, Method::POST, policies, Some(&allow.to_string()), &[]);
+            assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        }
+        let a = answer(
+            client
+                .get(format!("{}{path}", emu.kms_url()))
+                .send()
+                .unwrap(),
+        );
+        c.kms(case, GET, &path, &a, "GetRandomResponse");
+    }
+    let keys = format!("/api/{okms}/v1/servicekey");
+    let a = answer(
+        alice
+            .get(format!("{}{keys}", emu.kms_url()))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(a.status, StatusCode::OK, "a list filters: {}", a.body);
+    c.kms("servicekey user", GET, &keys, &a, "ListServiceKeysResponse");
+}
+
 #[test]
 fn emulator_answers_conform_to_the_published_schema() {
     let Some(mut schema) = schema::load_or_skip("emulator_answers_conform_to_the_published_schema")
@@ -994,6 +1219,19 @@ fn emulator_answers_conform_to_the_published_schema() {
         "GET /v2/okms/resource/{okmsId}/credential/{credentialId}",
         "DELETE /v2/okms/resource/{okmsId}/credential/{credentialId}",
         "GET /api/{okmsId}/v1/servicekey",
+        "GET /api/{okmsId}/v1/random",
+        "GET /v1/me/identity/user",
+        "GET /v1/me/identity/user/{user}",
+        "GET /v1/me/identity/group",
+        "GET /v1/me/identity/group/{group}",
+        "GET /v1/me/api/oauth2/client",
+        "GET /v1/me/api/oauth2/client/{clientId}",
+        "GET /v2/iam/policy",
+        "POST /v2/iam/policy",
+        "GET /v2/iam/policy/{policyId}",
+        "PUT /v2/iam/policy/{policyId}",
+        "DELETE /v2/iam/policy/{policyId}",
+        "POST /v2/iam/resource/{resourceURN}/authorization/check",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -1058,6 +1296,16 @@ fn every_served_route_is_checked() {
         "/auth/time",
         "/auth/oauth2/token",
         "/api/{okms_id}/v1/servicekey",
+        "/api/{okms_id}/v1/random",
+        "/v1/me/identity/user",
+        "/v1/me/identity/user/{user}",
+        "/v1/me/identity/group",
+        "/v1/me/identity/group/{group}",
+        "/v1/me/api/oauth2/client",
+        "/v1/me/api/oauth2/client/{client_id}",
+        "/v2/iam/policy",
+        "/v2/iam/policy/{policy_id}",
+        "/v2/iam/resource/{resource_urn}/authorization/check",
     ];
     let served: Vec<&str> = routes
         .split('"')
