@@ -96,11 +96,8 @@ pub(crate) fn body_error(e: okms_api::Error) -> CliError {
         },
         _ => "",
     };
-    let err = CliError {
-        exit: Exit::InvalidInput,
-        error: anyhow::Error::new(e).context("the policy would be refused; nothing was sent"),
-        hint: None,
-    };
+    // The error line names what is wrong: that is what the user reads first.
+    let err = CliError::new(Exit::InvalidInput, format!("{e}; nothing was sent"));
     if flag.is_empty() {
         err
     } else {
