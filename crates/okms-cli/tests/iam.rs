@@ -572,3 +572,44 @@ fn check_type(models: &serde_json::Value, ty: &str, v: &serde_json::Value, at: &
         }
     }
 }
+
+#[test]
+fn a_caller_that_may_manage_certificates_but_not_read_policies_is_told_with_v() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    // As root: alice may manage the domain's certificates, nothing more.
+    let v = json_ok(cli(&s, &emu, AuthMode::Signature).args([
+        "--json",
+        "iam",
+        "grant",
+        "--user",
+        "alice",
+        "--preset",
+        "credential-manager",
+    ]));
+    assert_eq!(v["outcome"], "created", "{v}");
+    emu.set_api_caller_identity(Some(ALICE.to_owned()));
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args([
+            "-v",
+            "credential",
+            "create",
+            "--name",
+            "a",
+            "--user",
+            "alice",
+        ])
+        .args(["--csr", "c.csr", "--cert-out", "a.cert"])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    let told: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("not checking whether the certificate's identities may use the KMS"))
+        .collect();
+    assert_eq!(told.len(), 1, "{err}");
+    assert!(!err.contains("warning: no IAM policy"), "{err}");
+    assert_eq!(emu.credentials().len(), 1);
+}
