@@ -270,3 +270,39 @@ pub(crate) async fn bounded<F: Future>(futures: Vec<F>, limit: usize) -> Vec<F::
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::bounded;
+
+    #[tokio::test]
+    async fn bounded_keeps_order_and_never_exceeds_the_limit() {
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let futures: Vec<_> = (0..30u64)
+            .map(|i| {
+                let (in_flight, most) = (in_flight.clone(), most.clone());
+                async move {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    // Later ones finish first, so completion order differs from input order.
+                    tokio::time::sleep(std::time::Duration::from_millis(30 - i)).await;
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    i
+                }
+            })
+            .collect();
+        let out = bounded(futures, 4).await;
+        assert_eq!(out, (0..30).collect::<Vec<_>>());
+        assert_eq!(most.load(Ordering::SeqCst), 4);
+        assert!(
+            bounded(Vec::<std::future::Ready<u8>>::new(), 4)
+                .await
+                .is_empty()
+        );
+    }
+}

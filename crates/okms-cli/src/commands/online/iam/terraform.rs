@@ -77,3 +77,36 @@ fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<String> = items.map(quoted).collect();
     format!("[{}]", v.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use okms_api::iam::PolicyBody;
+
+    use super::policy_resource;
+
+    #[test]
+    fn names_become_labels_and_templates_are_escaped() {
+        let mut body = PolicyBody::new(
+            "9 app ${x}",
+            vec!["urn:v1:eu:identity:user:xx1111-ovh/alice".into()],
+            "urn:v1:eu:resource:okms:e90c5841-f39e-4983-8596-62ff0c538b6b",
+            vec!["okms:kmip:*".into()],
+        );
+        body.description = Some("a \"quoted\" %{y}".into());
+        let hcl = policy_resource(&body);
+        assert!(
+            hcl.starts_with("resource \"ovh_iam_policy\" \"_9_app___x_\" {"),
+            "{hcl}"
+        );
+        assert!(hcl.contains(r#"name        = "9 app $${x}""#), "{hcl}");
+        assert!(
+            hcl.contains(r#"description = "a \"quoted\" %%{y}""#),
+            "{hcl}"
+        );
+        assert!(hcl.contains(r#"allow       = ["okms:kmip:*"]"#), "{hcl}");
+        assert!(
+            !hcl.contains("except") && !hcl.contains("expired_at"),
+            "{hcl}"
+        );
+    }
+}
