@@ -613,3 +613,44 @@ fn a_caller_that_may_manage_certificates_but_not_read_policies_is_told_with_v() 
     assert!(!err.contains("warning: no IAM policy"), "{err}");
     assert_eq!(emu.credentials().len(), 1);
 }
+
+#[test]
+fn identities_shows_the_rest_when_one_cannot_be_read() {
+    let emu = online_common::emulator_with(|c| {
+        c.faults = vec![
+            "error:500,route=GET:/v1/me/identity/user/bob"
+                .parse()
+                .unwrap(),
+        ];
+    });
+    let s = Sandbox::new();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["--json", "iam", "identities"])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["login"] == "alice"),
+        "{v}"
+    );
+    assert!(
+        !v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["login"] == "bob"),
+        "{v}"
+    );
+    assert_eq!(v["failed"][0]["item"], "user bob", "{v}");
+    assert!(err.contains("cannot read user bob"), "{err}");
+    assert!(
+        line(&err, "error: ").contains("1 identity could not be read"),
+        "{err}"
+    );
+}
