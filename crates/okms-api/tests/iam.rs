@@ -430,3 +430,96 @@ fn the_random_route_request_and_answers() {
     assert!(!parsed.is_success());
     assert!(matches!(parsed.outcome, DataPlaneOutcome::Error(_)));
 }
+
+/// The `Client` methods over HTTP against the emulator's IAM model.
+#[cfg(feature = "reqwest")]
+mod over_http {
+    use okms_api::iam::{self, PolicyBody, PolicyFilter};
+    use okms_api::{Auth, Client, Config, Endpoint, OffsetDateTime, Plate};
+    use okms_emulator::{EmulatorConfig, RunningEmulator};
+
+    use super::ALICE;
+
+    fn client(emu: &RunningEmulator) -> Client {
+        let info = emu.info();
+        Client::new(Config::new(
+            Endpoint::parse(&info.api_url).unwrap(),
+            Auth::ApplicationKey {
+                application_key: info.application_key.clone(),
+                application_secret: info.application_secret.as_str().into(),
+                consumer_key: info.consumer_key.as_str().into(),
+            },
+        ))
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn policies_round_trip_and_the_authorization_check_follows_them() {
+        let emu = RunningEmulator::spawn_in_thread(EmulatorConfig::default()).unwrap();
+        let c = client(&emu);
+        let domain = iam::domain_resource_urn(Plate::Eu, emu.okms_id());
+        let mut body = PolicyBody::new(
+            "ci",
+            vec![ALICE.to_owned()],
+            domain.clone(),
+            vec!["okms:apiovh:credential/*".to_owned()],
+        );
+        let created = c.create_policy(&body).await.unwrap();
+        assert!(body.same_as(&created), "{created:?}");
+        let mine = PolicyFilter {
+            identities: vec![ALICE.to_owned()],
+            ..PolicyFilter::default()
+        };
+        assert_eq!(c.list_policies(&mine).await.unwrap(), [created.clone()]);
+        let others = PolicyFilter {
+            identities: vec!["urn:v1:eu:identity:user:xx1111-ovh/bob".to_owned()],
+            ..PolicyFilter::default()
+        };
+        assert!(c.list_policies(&others).await.unwrap().is_empty());
+
+        // As alice: credential/create is allowed by the pattern, credential/delete too,
+        // resource/get is not.
+        emu.set_api_caller_identity(Some(ALICE.to_owned()));
+        let asked = vec![
+            "okms:apiovh:credential/create".to_owned(),
+            "okms:apiovh:resource/get".to_owned(),
+        ];
+        let answer = c.check_authorization(&domain, &asked).await.unwrap();
+        assert_eq!(answer.missing(&asked), ["okms:apiovh:resource/get"]);
+        emu.set_api_caller_identity(None);
+
+        body.permissions.deny = iam::to_actions(vec!["okms:apiovh:credential/delete".to_owned()]);
+        body.expired_at = Some(OffsetDateTime::now_utc() + time::Duration::days(1));
+        let updated = c.update_policy(created.id, &body).await.unwrap();
+        assert!(body.same_as(&updated), "{updated:?}");
+        assert_eq!(c.get_policy(created.id).await.unwrap(), updated);
+        c.delete_policy(created.id).await.unwrap();
+        assert!(c.get_policy(created.id).await.unwrap_err().is_not_found());
+        assert!(emu.policies().is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn identities_come_with_the_urns_the_api_gives() {
+        let emu = RunningEmulator::spawn_in_thread(EmulatorConfig::default()).unwrap();
+        let found = client(&emu).identities().await.unwrap();
+        assert!(found.failed.is_empty(), "{:?}", found.failed);
+        let alice = found.users.iter().find(|u| u.login == "alice").unwrap();
+        assert_eq!(alice.urn.as_deref(), Some(ALICE));
+        let admins = found.groups.iter().find(|g| g.name == "admins").unwrap();
+        assert!(admins.is_admin());
+        assert!(
+            !found
+                .groups
+                .iter()
+                .find(|g| g.name == "kms-operators")
+                .unwrap()
+                .is_admin()
+        );
+        assert!(
+            found
+                .service_accounts
+                .iter()
+                .any(|s| s.client_id == "EU.ci-runner" && s.identity.is_some())
+        );
+    }
+}

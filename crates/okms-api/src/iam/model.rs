@@ -225,7 +225,10 @@ impl PolicyBody {
             && acts(&self.permissions.allow) == acts(&policy.permissions.allow)
             && acts(&self.permissions.except) == acts(&policy.permissions.except)
             && acts(&self.permissions.deny) == acts(&policy.permissions.deny)
-            && self.expired_at == policy.expired_at
+            // Servers keep fewer fraction digits than they are sent (the emulator microseconds):
+            // the same expiry to the second is the same expiry.
+            && self.expired_at.map(OffsetDateTime::unix_timestamp)
+                == policy.expired_at.map(OffsetDateTime::unix_timestamp)
     }
 }
 
