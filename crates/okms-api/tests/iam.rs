@@ -470,7 +470,10 @@ mod over_http {
             identities: vec![ALICE.to_owned()],
             ..PolicyFilter::default()
         };
-        assert_eq!(c.list_policies(&mine).await.unwrap(), [created.clone()]);
+        assert_eq!(
+            c.list_policies(&mine).await.unwrap(),
+            std::slice::from_ref(&created)
+        );
         let others = PolicyFilter {
             identities: vec!["urn:v1:eu:identity:user:xx1111-ovh/bob".to_owned()],
             ..PolicyFilter::default()
