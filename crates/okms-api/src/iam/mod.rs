@@ -8,8 +8,9 @@
 //! ([`domain_resource_urn`]), unless the identity is the account's root or a member of an
 //! ADMIN-role group.
 //!
-//! As everywhere in okms-api: [`ops`] builds each call as an [`ApiRequest`], the `parse_*`
-//! functions read the answers, and the [`Client`](crate::Client) methods
+//! As everywhere in okms-api: [`ops`] builds each call as an [`ApiRequest`](crate::ApiRequest),
+//! [`sans_io::parse_json`](crate::sans_io::parse_json) reads an answer into the types here
+//! ([`Policy`], [`AuthorizeResponse`], [`IamUser`], ...), and the [`Client`](crate::Client) methods
 //! ([`create_policy`](crate::Client::create_policy), [`list_policies`](crate::Client::list_policies),
 //! [`check_authorization`](crate::Client::check_authorization),
 //! [`identities`](crate::Client::identities), ...) do both over a transport.
