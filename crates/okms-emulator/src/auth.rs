@@ -16,6 +16,7 @@ use axum::{
 use crate::{
     EmulatorConfig, Error,
     error_answers::{ApiError, AuthRefusal},
+    iam::evaluate::action_matches,
     routes,
     server::ConnInfo,
     signature,
@@ -63,14 +64,6 @@ impl AuthPolicy {
             .copied()
             .filter(|action| denied.iter().any(|p| action_matches(p, action)))
             .collect()
-    }
-}
-
-/// `pattern` is an action, or a prefix ending in `*` (`okms:apiovh:credential/*`, `*`).
-fn action_matches(pattern: &str, action: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => action.starts_with(prefix),
-        None => pattern == action,
     }
 }
 

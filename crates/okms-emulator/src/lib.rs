@@ -7,9 +7,15 @@
 //! access certificates shaped like OKMS's, mutual TLS to the domain, and injected faults.
 //!
 //! What it is not: a KMS. It holds no service keys (only its own CA key, in memory, and it
-//! keeps no copy of a private key it generates for a credential), serves one data-plane route
-//! (`GET /api/{okmsId}/v1/servicekey`) and its behaviour is a reading of public sources,
-//! not of the real service. See the crate README for what is inferred.
+//! keeps no copy of a private key it generates for a credential), serves two data-plane routes
+//! (`GET /api/{okmsId}/v1/servicekey` and `/v1/random`) and its behaviour is a reading of
+//! public sources, not of the real service. See the crate README for what is inferred.
+//!
+//! IAM: the account's users, groups and service accounts come from [`EmulatorConfig::iam`];
+//! API callers act as the root account unless [`IamSeed::api_caller`] (or
+//! [`RunningEmulator::set_api_caller_identity`]) names another identity, whose policies
+//! (`/v2/iam/policy`) then decide each route, as they decide the data plane for the identities
+//! of an access certificate.
 //!
 //! Its wire types are written from the spec on purpose, not shared with okms-api: an
 //! end-to-end test passing means two independent readings of the spec agree.

@@ -3,13 +3,16 @@
 //! A policy applies when it has not expired, names one of the subject's identities and names
 //! the resource. Among the applying policies the action is granted when one allows it (and
 //! does not except it) and none denies it: deny beats allow, whichever policy says it.
-//! Patterns end in an optional `*` that matches any rest (`okms:apikms:*`, `*`).
+//! Actions and resource URNs end in an optional `*` that matches any rest (`okms:apikms:*`,
+//! `urn:v1:eu:resource:okms:*`, `*`), as the ovh/docs IAM policies API guide describes; a deny
+//! "will prevent no matter what other policies could allow", an except "is limited to the
+//! current policy scope".
 
 use time::OffsetDateTime;
 
 use super::{Subject, store::Policy};
 
-/// `pattern` is an action, or a prefix ending in `*`.
+/// `pattern` is an action (or a resource URN), or a prefix of one ending in `*`.
 pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
     match pattern.strip_suffix('*') {
         Some(prefix) => action.starts_with(prefix),
@@ -36,7 +39,7 @@ pub(crate) fn is_allowed(
     let applying = policies.iter().filter(|p| {
         !p.expired(now)
             && p.body.identities.iter().any(|i| identities.contains(i))
-            && p.body.resources.iter().any(|r| r == resource)
+            && p.body.resources.iter().any(|r| action_matches(r, resource))
     });
     let mut allowed = false;
     for p in applying {

@@ -80,34 +80,49 @@ fn invalid(field: &str, what: impl std::fmt::Display) -> ApiError {
 }
 
 /// `urn:v1:{region}:resource:{type}:{id}`, the shape of every resource URN in the schemas
-/// (`iam.ResourceMetadata.urn`, the account's `urn:v1:eu:resource:account:{nic}`).
+/// (`iam.ResourceMetadata.urn`, the account's `urn:v1:eu:resource:account:{nic}`), or a prefix
+/// of one ending in `*` ("The URNs and actions can end with a `*` wildcard character": ovh/docs
+/// IAM policies API guide), e.g. `urn:v1:eu:resource:okms:*`.
 pub(crate) fn check_resource_urn(urn: &str) -> Result<(), String> {
-    let parts: Vec<&str> = urn.splitn(6, ':').collect();
-    let [prefix, version, region, namespace, kind, id] = parts.as_slice() else {
-        return Err(
-            "must be urn:v1:{region}:resource:{type}:{id}, e.g. urn:v1:eu:resource:okms:{okmsId}"
-                .to_owned(),
-        );
+    const SHAPE: &str =
+        "urn:v1:{region}:resource:{type}:{id}, e.g. urn:v1:eu:resource:okms:{okmsId}";
+    if !urn.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("must be printable ASCII without spaces".to_owned());
+    }
+    let (body, wildcard) = match urn.strip_suffix('*') {
+        Some(prefix) => (prefix, true),
+        None => (urn, false),
     };
-    let expected = [
-        ("prefix", *prefix, &["urn"][..]),
-        ("version", *version, &["v1"][..]),
-        ("region", *region, &["eu", "ca", "us", "labeu"][..]),
-        ("namespace", *namespace, &["resource"][..]),
+    if body.contains('*') {
+        return Err("has a `*` before its end; only a trailing `*` is a wildcard".to_owned());
+    }
+    let parts: Vec<&str> = body.splitn(6, ':').collect();
+    if !wildcard && parts.len() < 6 {
+        return Err(format!("must be {SHAPE}"));
+    }
+    let expected: [(&str, &[&str]); 4] = [
+        ("prefix", &["urn"]),
+        ("version", &["v1"]),
+        ("region", &["eu", "ca", "us", "labeu"]),
+        ("namespace", &["resource"]),
     ];
-    for (label, got, allowed) in expected {
-        if !allowed.contains(&got) {
+    // With a wildcard the last part may be cut short (`urn:v1:eu:res*`): only whole parts
+    // are held to the shape.
+    let whole = if wildcard {
+        parts.len() - 1
+    } else {
+        parts.len()
+    };
+    for ((label, allowed), got) in expected.iter().zip(&parts[..whole]) {
+        if !allowed.contains(got) {
             return Err(format!(
-                "has {label} {got:?} where {} is expected (urn:v1:{{region}}:resource:{{type}}:{{id}})",
+                "has {label} {got:?} where {} is expected ({SHAPE})",
                 allowed.join(" or ")
             ));
         }
     }
-    if kind.is_empty() || id.is_empty() {
-        return Err("needs a resource type and id after urn:v1:{region}:resource:".to_owned());
-    }
-    if !urn.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("must be printable ASCII without spaces".to_owned());
+    if !wildcard && (parts[4].is_empty() || parts[5].is_empty()) {
+        return Err(format!("needs a resource type and id ({SHAPE})"));
     }
     Ok(())
 }
@@ -406,5 +421,10 @@ mod tests {
         );
         assert!(check_resource_urn("urn:v1:eu:resource:okms").is_err());
         assert!(check_resource_urn("urn:v1:eu:resource:okms:").is_err());
+        assert!(check_resource_urn("urn:v1:eu:resource:okms:*").is_ok());
+        assert!(check_resource_urn("urn:v1:eu:resource:*").is_ok());
+        assert!(check_resource_urn("*").is_ok());
+        assert!(check_resource_urn("urn:v1:eu:identity:*").is_err());
+        assert!(check_resource_urn("urn:v1:*:resource:okms:x").is_err());
     }
 }
