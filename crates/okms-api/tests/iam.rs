@@ -217,6 +217,10 @@ fn schema_shaped_answers_parse_with_nothing_lost() {
         };
         assert!(ok, "{model} with every nullable field null does not parse");
     }
+    let mut wide = parsed.clone();
+    wide.resources[0].urn = "urn:v1:eu:resource:okms:*".into();
+    assert!(wide.covers_resource(&format!("urn:v1:eu:resource:okms:{OKMS_ID}")));
+    assert!(!parsed.covers_resource(&format!("urn:v1:eu:resource:okms:{OKMS_ID}")));
     let group: IamGroup =
         serde_json::from_value(json!({"name": "admins", "role": "ADMIN"})).unwrap();
     assert!(group.is_admin());

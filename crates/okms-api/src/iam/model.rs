@@ -321,9 +321,12 @@ impl Policy {
         self.expired_at.is_none_or(|at| at > now)
     }
 
-    /// Whether it names this resource URN.
+    /// Whether it names this resource URN, itself or through a pattern ending in `*`
+    /// (`urn:v1:eu:resource:okms:*`, as OVHcloud's IAM guide writes them).
     pub fn covers_resource(&self, urn: &str) -> bool {
-        self.resources.iter().any(|r| r.urn == urn)
+        self.resources
+            .iter()
+            .any(|r| actions::pattern_matches(&r.urn, urn))
     }
 }
 
