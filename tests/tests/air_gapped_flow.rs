@@ -202,6 +202,16 @@ fn service_account_submits_a_csr_then_gets_lists_and_deletes() {
         fs::read_to_string(d.join("app.cert")).unwrap(),
         fs::read_to_string(d.join("again.cert")).unwrap()
     );
+    // The certificate names a service account, which needs a policy to use the KMS.
+    assert!(!check(&emulator, d, "app.cert", "app.key").status.success());
+    ok(online(&emulator, AuthMethod::OAuth2, d).args([
+        "iam",
+        "grant",
+        "--service-account",
+        &emulator.info().client_id,
+        "--preset",
+        "kms-read",
+    ]));
     assert!(check(&emulator, d, "app.cert", "app.key").status.success());
 
     ok(online(&emulator, AuthMethod::OAuth2, d).args(["credential", "delete", &id, "--yes"]));

@@ -198,6 +198,30 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// An IAM action is not one okms-rs knows (see [`crate::iam::actions`]).
+    #[error(
+        "unknown IAM action {action:?}{}; see `okms-cli iam grant --help` for the known actions, or use a pattern ending in * (e.g. okms:apikms:*)",
+        suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
+    )]
+    UnknownAction {
+        /// The action given.
+        action: String,
+        /// The closest known action, when one is close.
+        suggestion: Option<String>,
+    },
+    /// An IAM preset name is not one of [`crate::iam::actions::PRESETS`].
+    #[error(
+        "unknown preset {name:?}{}; the presets are: {valid}",
+        suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
+    )]
+    UnknownPreset {
+        /// The name given.
+        name: String,
+        /// The closest preset name, when one is close.
+        suggestion: Option<String>,
+        /// Every preset name, comma-separated.
+        valid: String,
+    },
     /// An HTTP request could not be assembled (a header value or URL the `http` crate refuses).
     #[error("cannot build HTTP request")]
     Http(#[from] http::Error),
@@ -296,6 +320,18 @@ pub enum Field {
     PaginationCursor,
     /// The client's authentication mode (an OAuth2 call without OAuth2 credentials).
     Auth,
+    /// An IAM policy's `name`.
+    PolicyName,
+    /// An IAM policy's `identities` as a whole.
+    PolicyIdentities,
+    /// One entry of an IAM policy's `identities`, by index.
+    PolicyIdentity(usize),
+    /// An IAM policy's `resources`.
+    PolicyResources,
+    /// An IAM policy's `permissions.allow` (also the actions of an authorization check).
+    PolicyAllow,
+    /// An IAM policy's `expiredAt`.
+    PolicyExpiredAt,
 }
 
 impl fmt::Display for Field {
@@ -317,6 +353,12 @@ impl fmt::Display for Field {
             Field::Credential => "credential",
             Field::PaginationCursor => "X-Pagination-Cursor-Next",
             Field::Auth => "auth",
+            Field::PolicyName => "name",
+            Field::PolicyIdentities => "identities",
+            Field::PolicyIdentity(i) => return write!(f, "identities[{i}]"),
+            Field::PolicyResources => "resources",
+            Field::PolicyAllow => "permissions.allow",
+            Field::PolicyExpiredAt => "expiredAt",
         };
         f.write_str(name)
     }

@@ -6,6 +6,12 @@
 //! `{"error_id","error_code","errors","request_id"}`, with any status the schema declares
 //! (200, 400, 401, 404, 429, 500) or not.
 //!
+//! A second call proves a right rather than the certificate alone: list calls of the KMS
+//! filter what an identity may not see instead of refusing, so an empty list proves nothing,
+//! whereas `GET /api/{okmsId}/v1/random?length=N` (`GetRandomResponse`, base64 `bytes`) needs
+//! the action `okms:apikms:random/get` ([`RANDOM_ACTION`]) and is refused without it:
+//! [`random_request`], [`parse_random_response`] and `random_mtls`.
+//!
 //! [`servicekey_request`] and [`parse_servicekey_response`] are sans-IO, for any HTTP client
 //! that can present a client certificate; `check_mtls` makes the call itself over rustls and
 //! needs the `reqwest` feature.
@@ -75,6 +81,30 @@ impl ServiceKeyList {
 
 fn non_empty_token<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<String>::deserialize(d)?.filter(|t| !t.is_empty()))
+}
+
+/// The IAM action the random-bytes route needs (kms-rest.json).
+pub const RANDOM_ACTION: &str = "okms:apikms:random/get";
+
+/// The IAM action the service-key list needs, on each key it lists (kms-rest.json).
+pub const SERVICEKEY_LIST_ACTION: &str = "okms:apikms:serviceKey/get";
+
+/// Most bytes one random call may ask for (`length` is 1..=4096 in kms-rest.json).
+pub const RANDOM_LENGTH_MAX: u32 = 4096;
+
+/// `GetRandomResponse`: random bytes drawn by the KMS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RandomBytes {
+    /// The bytes, base64 (standard alphabet, as `format: byte` means).
+    pub bytes: String,
+}
+
+impl RandomBytes {
+    /// The decoded bytes; `None` when `bytes` is not valid base64.
+    pub fn decode(&self) -> Option<Vec<u8>> {
+        use base64ct::{Base64, Encoding};
+        Base64::decode_vec(&self.bytes).ok()
+    }
 }
 
 /// The data-plane error body.
@@ -173,6 +203,8 @@ impl DataPlaneError {
 pub enum DataPlaneOutcome {
     /// 2xx with a service-key list: the certificate works.
     ServiceKeys(ServiceKeyList),
+    /// 2xx with random bytes: the certificate's identities hold `okms:apikms:random/get`.
+    Random(RandomBytes),
     /// An error body in the data-plane shape.
     Error(DataPlaneError),
     /// Anything else, verbatim (truncated).
@@ -192,12 +224,44 @@ impl DataPlaneResponse {
     /// The certificate was accepted and the call succeeded.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
-            && matches!(self.outcome, DataPlaneOutcome::ServiceKeys(_))
+            && matches!(
+                self.outcome,
+                DataPlaneOutcome::ServiceKeys(_) | DataPlaneOutcome::Random(_)
+            )
     }
 }
 
 /// The check request (sans-IO).
 pub fn servicekey_request(kms_url: &str, okms_id: Uuid) -> Result<http::Request<Vec<u8>>, Error> {
+    data_plane_get(kms_url, &format!("/api/{okms_id}/v1/servicekey?max=10"))
+}
+
+/// `GET /api/{okmsId}/v1/random?length={length}` (sans-IO); `length` must be 1..=4096.
+pub fn random_request(
+    kms_url: &str,
+    okms_id: Uuid,
+    length: u32,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    if !(1..=RANDOM_LENGTH_MAX).contains(&length) {
+        return Err(Error::InvalidField {
+            field: crate::error::Field::Path,
+            reason: format!("random length {length} is outside 1..={RANDOM_LENGTH_MAX}"),
+        });
+    }
+    data_plane_get(
+        kms_url,
+        &format!("/api/{okms_id}/v1/random?length={length}"),
+    )
+}
+
+/// Decodes the random-bytes answer (sans-IO).
+pub fn parse_random_response(response: &http::Response<Vec<u8>>) -> DataPlaneResponse {
+    parse_data_plane(response, |body| {
+        serde_json::from_slice::<RandomBytes>(body).map(DataPlaneOutcome::Random)
+    })
+}
+
+fn data_plane_get(kms_url: &str, path_and_query: &str) -> Result<http::Request<Vec<u8>>, Error> {
     let base = kms_url.trim_end_matches('/');
     let parsed = crate::endpoint::check_url(base)?;
     if parsed.scheme() != "https" {
@@ -208,17 +272,26 @@ pub fn servicekey_request(kms_url: &str, okms_id: Uuid) -> Result<http::Request<
     }
     Ok(http::Request::builder()
         .method(http::Method::GET)
-        .uri(format!("{base}/api/{okms_id}/v1/servicekey?max=10"))
+        .uri(format!("{base}{path_and_query}"))
         .header(http::header::ACCEPT, "application/json")
         .body(Vec::new())?)
 }
 
 /// Decodes the check answer (sans-IO).
 pub fn parse_servicekey_response(response: &http::Response<Vec<u8>>) -> DataPlaneResponse {
+    parse_data_plane(response, |body| {
+        serde_json::from_slice::<ServiceKeyList>(body).map(DataPlaneOutcome::ServiceKeys)
+    })
+}
+
+fn parse_data_plane(
+    response: &http::Response<Vec<u8>>,
+    success: impl Fn(&[u8]) -> Result<DataPlaneOutcome, serde_json::Error>,
+) -> DataPlaneResponse {
     let status = response.status().as_u16();
     let body = response.body();
     let outcome = if response.status().is_success() {
-        serde_json::from_slice::<ServiceKeyList>(body).map(DataPlaneOutcome::ServiceKeys)
+        success(body)
     } else {
         serde_json::from_slice::<DataPlaneError>(body)
             .map(DataPlaneOutcome::Error)
@@ -241,6 +314,23 @@ pub fn parse_servicekey_response(response: &http::Response<Vec<u8>>) -> DataPlan
 #[cfg(feature = "reqwest")]
 pub async fn check_mtls(check: &MtlsCheck) -> Result<DataPlaneResponse, Error> {
     let request = servicekey_request(&check.kms_url, check.okms_id)?;
+    Ok(parse_servicekey_response(&send_mtls(check, request).await?))
+}
+
+/// Asks the domain for `length` random bytes with the certificate of `check`: the call that
+/// proves the certificate's identities hold [`RANDOM_ACTION`]. A TLS or connection failure is
+/// an `Err`; a refusal is a [`DataPlaneResponse`] that is not a success.
+#[cfg(feature = "reqwest")]
+pub async fn random_mtls(check: &MtlsCheck, length: u32) -> Result<DataPlaneResponse, Error> {
+    let request = random_request(&check.kms_url, check.okms_id, length)?;
+    Ok(parse_random_response(&send_mtls(check, request).await?))
+}
+
+#[cfg(feature = "reqwest")]
+async fn send_mtls(
+    check: &MtlsCheck,
+    request: http::Request<Vec<u8>>,
+) -> Result<http::Response<Vec<u8>>, Error> {
     let mut builder = ReqwestTransport::builder().identity(ClientIdentity {
         cert_pem: check.cert_pem.clone(),
         key: check.key.clone(),
@@ -250,13 +340,12 @@ pub async fn check_mtls(check: &MtlsCheck) -> Result<DataPlaneResponse, Error> {
     }
     let transport = builder.build()?;
     let url = request.uri().to_string();
-    let response = transport
+    transport
         .send(request)
         .await
         .map_err(|source| Error::Transport {
             method: "GET".into(),
             url,
             source,
-        })?;
-    Ok(parse_servicekey_response(&response))
+        })
 }

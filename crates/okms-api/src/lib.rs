@@ -18,6 +18,9 @@
 //!   POST is sent again only after an answer proving that nothing was created (see
 //!   [`Client::create_credential`]) and reports [`Error::CreateOutcomeUnknown`] when its fate
 //!   is unknown.
+//! - IAM ([`iam`]): policies (create, get, list, update, delete), the authorization check,
+//!   the account's users, groups and service accounts, and the catalogue of OKMS actions and
+//!   presets that a policy body is checked against.
 //! - The mutual-TLS check of a certificate against a KMS domain
 //!   (`GET /api/{okmsId}/v1/servicekey?max=10`): the request and the answer's decoding in
 //!   [`kms`], and `kms::check_mtls`, which makes the call.
@@ -80,6 +83,7 @@ mod clock;
 mod config;
 mod endpoint;
 mod error;
+pub mod iam;
 pub mod kms;
 pub mod oauth2;
 pub mod reconcile;

@@ -536,6 +536,120 @@ pub enum OnlineCommand {
     /// Access certificates (credentials) of an OKMS domain.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// IAM policies that let users, groups and service accounts use an OKMS domain.
+    #[command(subcommand)]
+    Iam(IamCommand),
+}
+
+/// `okms-cli iam ...`
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum IamCommand {
+    /// List the account's users, groups (ADMIN-role groups marked) and service accounts, with
+    /// their identity URNs.
+    Identities,
+    /// Give identities actions on the domain with an IAM policy (idempotent).
+    #[command(after_help = crate::commands::online::iam::presets_help())]
+    Grant(IamGrantArgs),
+    /// List the IAM policies that name the domain.
+    List(IamListArgs),
+    /// Delete an IAM policy.
+    Revoke(IamRevokeArgs),
+}
+
+// The identities a policy names. `--root` is accepted only to be refused with the reason.
+#[derive(Debug, Args, Clone, Default)]
+pub struct IamIdentityArgs {
+    /// A full identity URN, urn:v1:{eu|ca|us}:identity:{user|group|credential}:{account}/{name}
+    /// (repeatable).
+    #[arg(long, value_name = "URN")]
+    pub identity: Vec<String>,
+    /// Refused: the account's root identity holds every right and needs no policy.
+    #[arg(long)]
+    pub root: bool,
+    /// A local user of the account, by login (repeatable).
+    #[arg(long, value_name = "LOGIN")]
+    pub user: Vec<String>,
+    /// A user group of the account, by name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub group: Vec<String>,
+    /// A service account (OAuth2 client), by client id (repeatable).
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub service_account: Vec<String>,
+}
+
+/// What `iam grant` prints instead of sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GrantFormat {
+    /// The request body (POST /v2/iam/policy), nothing sent.
+    Json,
+    /// An `ovh_iam_policy` resource for the OVH Terraform provider, nothing sent.
+    Terraform,
+}
+
+// `okms-cli iam grant`
+#[derive(Debug, Args)]
+pub struct IamGrantArgs {
+    /// The domain the policy is about.
+    #[command(flatten)]
+    pub okms: OkmsIdArg,
+    /// Who receives the actions.
+    #[command(flatten)]
+    pub identities: IamIdentityArgs,
+    /// A preset of actions (repeatable; listed below).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Vec<String>,
+    /// An action to allow, e.g. okms:apikms:serviceKey/get; a trailing * covers every action
+    /// with that prefix (repeatable).
+    #[arg(long, value_name = "ACTION")]
+    pub allow: Vec<String>,
+    /// An action taken back out of the allowed ones (repeatable).
+    #[arg(long, value_name = "ACTION")]
+    pub except: Vec<String>,
+    /// An action denied whatever any policy allows (repeatable).
+    #[arg(long, value_name = "ACTION")]
+    pub deny: Vec<String>,
+    /// Policy name; the same name finds the same policy again [default: derived from the
+    /// domain, the presets and the identities].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Policy description.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// When the policy stops applying, RFC 3339 (e.g. 2026-12-31T23:59:59Z).
+    #[arg(long, value_name = "TIME")]
+    pub expires_at: Option<String>,
+    /// Print the exact request body and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the policy in this form and send nothing.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<GrantFormat>,
+    /// Replace a different policy of the same name (a PUT replaces the whole policy).
+    #[arg(long)]
+    pub force: bool,
+}
+
+// `okms-cli iam list`
+#[derive(Debug, Args)]
+pub struct IamListArgs {
+    /// The domain.
+    #[command(flatten)]
+    pub okms: OkmsIdArg,
+    /// Only the policies naming this identity URN.
+    #[arg(long, value_name = "URN")]
+    pub identity: Option<String>,
+}
+
+// `okms-cli iam revoke`
+#[derive(Debug, Args)]
+pub struct IamRevokeArgs {
+    /// The policy id (a UUID, as `iam list` shows it).
+    #[arg(value_name = "POLICY")]
+    pub policy: String,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// `okms-cli domain ...`

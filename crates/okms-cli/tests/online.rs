@@ -240,17 +240,28 @@ fn request_file_flow_with_oauth2() {
         fingerprint(&s, "cert", "app.cert"),
         fingerprint(&s, "key", "k.pem")
     );
-    cli(&s, &emu, AuthMode::OAuth2)
-        .args([
+    let check = || {
+        let mut c = cli(&s, &emu, AuthMode::OAuth2);
+        c.args([
             "credential",
             "check",
             "--cert",
             "app.cert",
             "--key",
             "k.pem",
-        ])
+        ]);
+        c
+    };
+    // The service account holds no KMS right until a policy gives it one.
+    check()
+        .assert()
+        .code(4)
+        .stderr(predicates::str::contains("okms:apikms:random/get"));
+    cli(&s, &emu, AuthMode::OAuth2)
+        .args(["iam", "grant", "--identity", &sa, "--preset", "kms-read"])
         .assert()
         .success();
+    check().assert().success();
 }
 
 #[test]

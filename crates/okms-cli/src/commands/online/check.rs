@@ -1,7 +1,9 @@
 //! `okms-cli credential check`: offline checks of a certificate and its key, then one
 //! mutual-TLS call to the KMS domain (`GET /api/{okmsId}/v1/servicekey?max=10`).
 
-use okms_api::kms::{DataPlaneOutcome, DataPlaneResponse, MtlsCheck, check_mtls};
+use okms_api::kms::{
+    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, RANDOM_ACTION, check_mtls, random_mtls,
+};
 use okms_api::{ClientKey, Uuid};
 use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
@@ -60,15 +62,36 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         out.verbose(&format!(
             "mutual-TLS call to {kms_url} for domain {okms_id}"
         ));
-        let answer = check_mtls(&MtlsCheck {
+        let call = MtlsCheck {
             kms_url: kms_url.clone(),
             okms_id,
             cert_pem,
             key: key.client_key,
             ca_pem,
-        })
-        .await
-        .map_err(|e| mtls_failure(e, &kms_url, a.ca.is_some()))?;
+        };
+        let answer = check_mtls(&call)
+            .await
+            .map_err(|e| mtls_failure(e, &kms_url, a.ca.is_some()))?;
+        if answer.is_success() {
+            // A list answers even an identity without rights (it filters instead of refusing):
+            // the random route proves a right.
+            let random = random_mtls(&call, 16)
+                .await
+                .map_err(|e| mtls_failure(e, &kms_url, a.ca.is_some()))?;
+            if random.status == 404 {
+                // The list just found the domain: a 404 here is a KMS without the route.
+                out.verbose(
+                    "the KMS has no random-bytes route; the right to use keys was not checked",
+                );
+            } else if !random.is_success() {
+                let id = shown.credential_id.clone();
+                return Err(random_refused(random, okms_id, id.as_deref(), global, out).await);
+            } else {
+                out.verbose(&format!(
+                    "the KMS drew random bytes: {RANDOM_ACTION} is granted"
+                ));
+            }
+        }
         report_answer(answer, okms_id, kms_url, shown, out)
     })
 }
@@ -201,6 +224,68 @@ fn mtls_failure(e: okms_api::Error, kms_url: &str, ca_given: bool) -> CliError {
     } else {
         err
     }
+}
+
+/// The random route refused (or failed): names the action the certificate's identities lack
+/// and the `iam grant` command that gives it. The identities come from the credential when the
+/// API can be asked; otherwise the hint says where to find them.
+async fn random_refused(
+    answer: DataPlaneResponse,
+    okms_id: Uuid,
+    credential_id: Option<&str>,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliError {
+    let status = answer.status;
+    let detail = match &answer.outcome {
+        DataPlaneOutcome::Error(e) => format!(
+            "{}{}",
+            e.errors.join("; "),
+            e.request_id
+                .as_deref()
+                .map(|r| format!(" (request id {r})"))
+                .unwrap_or_default()
+        ),
+        DataPlaneOutcome::Unparsed(text) => format!("{text:?}"),
+        other => format!("{other:?}"),
+    };
+    let refused = matches!(status, 401 | 403)
+        || matches!(&answer.outcome, DataPlaneOutcome::Error(e) if e.refuses_the_caller());
+    if !refused {
+        return CliError::new(
+            Exit::Api,
+            format!("the KMS answered the random-bytes call with HTTP {status}: {detail}"),
+        );
+    }
+    let mut identities = Vec::new();
+    if let Some(id) = credential_id.and_then(|c| c.parse::<Uuid>().ok())
+        && let Ok(client) = client(global, out)
+    {
+        match client.get_credential(okms_id, id).await {
+            Ok(c) => identities = c.identity_urns,
+            Err(e) => out.verbose(&format!(
+                "cannot read credential {id} for its identities ({e})"
+            )),
+        }
+    }
+    let hint = if identities.is_empty() {
+        format!(
+            "give the certificate's identities the action: {} (the identities are in `okms-cli credential get ID --okms-id {okms_id}`)",
+            super::iam::grant_command(okms_id, &["<IDENTITY_URN>".to_owned()], "kms-read")
+        )
+    } else {
+        format!(
+            "give the certificate's identities the action: {}",
+            super::iam::grant_command(okms_id, &identities, "kms-read")
+        )
+    };
+    CliError::new(
+        Exit::VerificationFailed,
+        format!(
+            "the KMS accepted the certificate but refused to use it (HTTP {status}): its identities are not granted {RANDOM_ACTION} on domain {okms_id}: {detail}"
+        ),
+    )
+    .hint(hint)
 }
 
 /// What the success report says about the certificate.

@@ -1,4 +1,5 @@
-//! The online commands: `whoami`, `domain list|show`, `credential create|get|list|delete|wait|check`.
+//! The online commands: `whoami`, `domain list|show`, `credential create|get|list|delete|wait|check`,
+//! `iam identities|grant|list|revoke`.
 //!
 //! Each command builds a current-thread Tokio runtime, an [`okms_api::Client`] over the default
 //! reqwest transport, and runs one async function. Configuration follows okms-api's
@@ -10,6 +11,7 @@
 
 mod check;
 mod credential;
+pub mod iam;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -38,6 +40,7 @@ pub fn run(cmd: &OnlineCommand, global: &GlobalArgs, out: &Output) -> CliResult<
             block_on(domain_show(id, global, out))
         }
         OnlineCommand::Credential(c) => credential::run(c, global, out),
+        OnlineCommand::Iam(c) => iam::run(c, global, out),
     }
 }
 

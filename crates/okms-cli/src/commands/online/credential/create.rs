@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use super::{ensure_newline, profile, verify_cert, wait_ready};
 use crate::cli::{CertificateTypeArg, CredentialCreateArgs, GlobalArgs};
-use crate::commands::online::note_unusual_accounts;
 use crate::commands::online::{
     account, api_failure, block_on, build_urns, client, needs_account, parse_uuid,
 };
+use crate::commands::online::{iam, note_unusual_accounts};
 use crate::commands::request::api_error;
 use crate::commands::usage;
 use crate::error::{CliError, CliResult};
@@ -137,6 +137,7 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
         }
         note_unusual_accounts(&request.identity_urns, out);
         request.validate().map_err(|e| api_error(e, ""))?;
+        iam::rights::precheck_create(&client, okms_id, &request.identity_urns, out).await?;
         // The profile needs the domain's endpoints; a profile that cannot be written is found
         // out before anything is created.
         let profile = match profile_plan {
@@ -144,6 +145,9 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
             None => None,
         };
         create_online(&client, okms_id, &request, &source, a, out).await?;
+        if !a.no_wait {
+            iam::rights::warn_if_no_kms_rights(&client, okms_id, &request.identity_urns, out).await;
+        }
         if let Some(profile) = profile {
             profile.write(a.force, out)?;
         }
