@@ -187,7 +187,7 @@ impl Engine {
                 "browserName": "firefox",
                 "moz:firefoxOptions": {
                     "binary": binary.to_string_lossy(),
-                    "args": ["-headless", "-width", "1000", "-height", "2400"],
+                    "args": ["-headless"],
                     "prefs": {
                         "browser.download.folderList": 2,
                         "browser.download.dir": downloads,
@@ -350,6 +350,14 @@ impl Browser {
             driver,
             _profile: profile,
         };
+        if engine == Engine::Firefox {
+            // Firefox has no window-size flag; the screenshot shows the whole result.
+            browser.call(
+                "POST",
+                "/window/rect",
+                Some(json!({"width": 1000, "height": 2400})),
+            );
+        }
         if engine == Engine::Chromium {
             browser.call(
                 "POST",
@@ -851,4 +859,174 @@ fn the_page_refuses_what_okms_cli_refuses_before_making_a_key(engine: Engine) {
     assert_eq!(invalid_field(&browser), json!("common_name"));
     nothing_made(&browser);
     assert!(!dir.join("k2.pem").exists());
+    browser.type_into("#common_name", "app1");
+
+    // Each field `request new` checks, one at a time, everything else right: the page shows
+    // okms-cli's words and marks the field.
+    let request_new = |extra: &[&str]| {
+        let mut args = vec![
+            "request", "new", "--csr", "x.csr", "--out", "r.json", "--region", "eu",
+        ];
+        args.extend_from_slice(extra);
+        cli_refusal(dir, &args)
+    };
+    let long_name = "n".repeat(51);
+    let same_words: [(&str, &str, &str, Vec<&str>); 5] = [
+        (
+            "validity",
+            "#validity",
+            "0",
+            vec![
+                "--name",
+                "n",
+                "--root",
+                "--nic",
+                "xx1111-ovh",
+                "--validity",
+                "0",
+            ],
+        ),
+        (
+            "name",
+            "#name",
+            &long_name,
+            vec!["--name", &long_name, "--root", "--nic", "xx1111-ovh"],
+        ),
+        (
+            "nic",
+            "#nic",
+            "xx1111/ovh",
+            vec!["--name", "n", "--root", "--nic", "xx1111/ovh"],
+        ),
+        (
+            "groups",
+            "#groups",
+            "ops team",
+            vec![
+                "--name",
+                "n",
+                "--root",
+                "--nic",
+                "xx1111-ovh",
+                "--group",
+                "ops team",
+            ],
+        ),
+        (
+            "service_accounts",
+            "#service_accounts",
+            "EU abc",
+            vec![
+                "--name",
+                "n",
+                "--root",
+                "--nic",
+                "xx1111-ovh",
+                "--service-account",
+                "EU abc",
+            ],
+        ),
+    ];
+    for (field, css, bad, cli_args) in same_words {
+        let before = browser.script(
+            "return document.querySelector(arguments[0]).value;",
+            json!([css]),
+        );
+        browser.type_into(css, bad);
+        browser.generate();
+        let shown = browser
+            .refusal()
+            .unwrap_or_else(|| panic!("{field} {bad:?} is refused"));
+        assert_eq!(
+            shown,
+            format!("error: {}", request_new(&cli_args)),
+            "{field}"
+        );
+        assert_eq!(invalid_field(&browser), json!(field));
+        nothing_made(&browser);
+        browser.type_into(css, before.as_str().unwrap());
+    }
+
+    // Not a number of days: clap's reason for --validity, after the page's field name.
+    browser.type_into("#validity", "1y");
+    browser.generate();
+    let shown = browser.refusal().expect("a validity in words is refused");
+    let cli = request_new(&[
+        "--name",
+        "n",
+        "--root",
+        "--nic",
+        "xx1111-ovh",
+        "--validity",
+        "1y",
+    ]);
+    let cli_reason = cli.rsplit_once(": ").unwrap().1;
+    assert!(
+        shown.starts_with(&format!("error: invalid validity \"1y\": {cli_reason}")),
+        "{shown} / {cli}"
+    );
+    assert_eq!(invalid_field(&browser), json!("validity"));
+    nothing_made(&browser);
+    browser.type_into("#validity", "");
+
+    // No account for the root identity, then no identity at all.
+    browser.type_into("#nic", "");
+    browser.generate();
+    let shown = browser
+        .refusal()
+        .expect("the root without an account is refused");
+    assert_eq!(
+        shown,
+        "error: the root, users, groups and service accounts need the account ID \
+         (your NIC handle, e.g. xx1111-ovh)"
+    );
+    assert_eq!(invalid_field(&browser), json!("nic"));
+    nothing_made(&browser);
+    browser.type_into("#nic", "xx1111-ovh");
+    browser.click("#root");
+    browser.generate();
+    let shown = browser.refusal().expect("no identity is refused");
+    assert!(
+        shown.starts_with(
+            "error: the request would be rejected by the API: invalid identityURNs: at least one identity URN is required"
+        ),
+        "{shown}"
+    );
+    assert_eq!(invalid_field(&browser), json!("identities"));
+    nothing_made(&browser);
+    browser.click("#root");
+
+    // A passphrase typed only in the second field: encryption with an empty passphrase, which
+    // `csr new --encrypt` refuses with the same words (its key file named as the page's).
+    browser.type_into("#passphrase_confirm", "only here");
+    browser.generate();
+    let shown = browser.refusal().expect("an empty passphrase is refused");
+    std::fs::write(dir.join("empty-passphrase"), "").unwrap();
+    let cli = cli_refusal(
+        dir,
+        &[
+            "csr",
+            "new",
+            "--cn",
+            "x",
+            "--encrypt",
+            "--passphrase-file",
+            "empty-passphrase",
+            "--key-out",
+            "domain.key",
+            "--out",
+            "z.csr",
+        ],
+    );
+    assert_eq!(cli, "the passphrase for domain.key is empty");
+    assert!(shown.starts_with(&format!("error: {cli}")), "{shown}");
+    assert_eq!(invalid_field(&browser), json!("passphrase"));
+    nothing_made(&browser);
+    assert!(!dir.join("domain.key").exists());
+    browser.type_into("#passphrase_confirm", "");
+
+    // Everything fixed: the same form goes through.
+    browser.generate();
+    assert_eq!(browser.refusal(), None);
+    assert!(browser.text("status").contains("Nothing was sent anywhere"));
 }
