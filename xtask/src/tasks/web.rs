@@ -79,6 +79,11 @@ pub fn build_page(profile: Profile, out: &Path) -> Result<()> {
     if profile == Profile::Release {
         build.arg("--release");
     }
+    // Panic locations are compiled in as paths: without the remapping, the page would carry
+    // the builder's checkout and Cargo directories, and differ from one checkout to another.
+    // The encoded form (0x1f between flags) keeps a path with a space whole; with --target,
+    // cargo gives it to the wasm32 build only, not to the host's build scripts.
+    build.env("CARGO_ENCODED_RUSTFLAGS", remapped_paths().join("\u{1f}"));
     run_command(&mut build)?;
 
     let profile_dir = match profile {
@@ -126,6 +131,23 @@ pub fn build_page(profile: Profile, out: &Path) -> Result<()> {
         module.len() / 1024
     );
     Ok(())
+}
+
+/// rustc flags that write the workspace as `/okms-rs` and Cargo's home (the dependencies'
+/// sources) as `/cargo` in the module. Only the wasm32 build gets them (its own RUSTFLAGS
+/// variable), so the host's build scripts and binaries keep their cache.
+pub(crate) fn remapped_paths() -> Vec<String> {
+    let mut flags = vec![format!(
+        "--remap-path-prefix={}=/okms-rs",
+        workspace_root().display()
+    )];
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(home) = cargo_home {
+        flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
+    }
+    flags
 }
 
 /// The page, with its digest file `<page>.sha256` in `sha256sum -c` form beside it.

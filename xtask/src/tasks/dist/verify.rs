@@ -267,6 +267,13 @@ pub fn page(page: &Path, release: &Release) -> Result<()> {
         module.starts_with(b"\0asm"),
         "{name}'s module is not WebAssembly"
     );
+    let checkout = crate::util::workspace_root().display().to_string();
+    ensure!(
+        !module
+            .windows(checkout.len())
+            .any(|w| w == checkout.as_bytes()),
+        "{name}'s module names the build's checkout {checkout}: its paths were not remapped"
+    );
     let dir = page.parent().context("the page has no directory")?;
     let report = output_of(
         Command::new("sha256sum")
