@@ -1,14 +1,16 @@
-//! The offline page (`cargo xtask web`), in headless Chromium driven over WebDriver, opened
-//! from a `file://` path with the network out of reach, as a user on an air-gapped host opens
-//! it: fill the form, click Generate, save the three files; then openssl, Python
-//! `cryptography`, okms-cli and the emulator take them as they take okms-cli's own.
+//! The offline page (`cargo xtask web`), in headless Chromium and headless Firefox driven over
+//! WebDriver, opened from a `file://` path with the network out of reach, as a user on an
+//! air-gapped host opens it: fill the form, click Generate, save the three files; then openssl,
+//! Python `cryptography`, okms-cli and the emulator take them as they take okms-cli's own.
+//! Both browsers run the same scenarios ([`Engine`] holds what differs: the driver, its
+//! capabilities, how downloads and the network are set up).
 //!
-//! The WebDriver client is a few lines of HTTP/1.1 over `std::net` to chromedriver on
-//! 127.0.0.1: no browser-automation crate or Python package to install in CI.
+//! The WebDriver client is a few lines of HTTP/1.1 over `std::net` to chromedriver or
+//! geckodriver on 127.0.0.1: no browser-automation crate or Python package to install in CI.
 //!
-//! Skip rule: without chromium, chromedriver, the wasm32 target or the wasm-bindgen command
+//! Skip rule: without a browser or its driver, the wasm32 target or the wasm-bindgen command
 //! line, the tests print a loud SKIPPED line and return; under `OKMS_REQUIRE_WEB=1` (CI, after
-//! `.ci/install-web-deps`) they fail instead. Firefox is not tested (not installed here).
+//! `.ci/install-web-deps`) they fail instead, for each browser.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -17,7 +19,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -75,28 +77,163 @@ fn page() -> Option<PathBuf> {
     }
 }
 
-/// chromium and chromedriver, or `None` after a loud skip.
-fn browser() -> Option<(PathBuf, PathBuf)> {
-    let chromium = on_path("chromium").or_else(|| on_path("chromium-browser"));
-    let driver = on_path("chromedriver");
-    match (chromium, driver) {
-        (Some(c), Some(d)) => Some((c, d)),
-        _ => {
-            skip_or_fail(
-                "chromium or chromedriver is not installed; install them with \
-                 `apt-get install chromium chromium-driver` (or run .ci/install-web-deps) to run \
-                 the offline page's browser tests",
-                REQUIRE_VAR,
-            );
-            None
+/// The browsers the page must work in, each with its WebDriver server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    Chromium,
+    Firefox,
+}
+
+/// A proxy port on which nothing listens (discard): every request the browser would make,
+/// loopback included, fails there. The page must not need any.
+const DEAD_PROXY_PORT: u16 = 9;
+
+impl Engine {
+    fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+        }
+    }
+
+    /// The browser and its driver, or `None` after a loud skip.
+    fn installed(self) -> Option<(PathBuf, PathBuf)> {
+        let (browser, driver, install) = match self {
+            Engine::Chromium => (
+                on_path("chromium").or_else(|| on_path("chromium-browser")),
+                on_path("chromedriver"),
+                "`apt-get install chromium chromium-driver`",
+            ),
+            Engine::Firefox => (
+                on_path("firefox-esr").or_else(|| on_path("firefox")),
+                // `cargo install geckodriver` puts it in Cargo's bin directory, which a shell
+                // that did not source Cargo's env file lacks on PATH.
+                on_path("geckodriver").or_else(|| {
+                    cargo_home()
+                        .map(|h| h.join("bin/geckodriver"))
+                        .filter(|p| p.is_file())
+                }),
+                "`apt-get install firefox-esr` and `cargo install geckodriver --locked`",
+            ),
+        };
+        match (browser, driver) {
+            (Some(b), Some(d)) => Some((b, d)),
+            _ => {
+                skip_or_fail(
+                    &format!(
+                        "{} or its WebDriver server is not installed; install them with \
+                         {install} (or run .ci/install-web-deps) to run the offline page's \
+                         browser tests",
+                        self.name()
+                    ),
+                    REQUIRE_VAR,
+                );
+                None
+            }
+        }
+    }
+
+    fn driver_args(self, port: u16) -> Vec<String> {
+        match self {
+            Engine::Chromium => vec![format!("--port={port}")],
+            // Marionette on a port the system picks, so that two Firefoxes run side by side.
+            Engine::Firefox => vec![
+                "--host".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                port.to_string(),
+                "--marionette-port".into(),
+                "0".into(),
+            ],
+        }
+    }
+
+    /// The new-session capabilities: headless, downloads saved to `downloads` without a
+    /// prompt, and every request sent to a proxy that is not there.
+    fn capabilities(self, binary: &Path, downloads: &Path, profile: &Path) -> Value {
+        let downloads = downloads.to_string_lossy();
+        match self {
+            Engine::Chromium => {
+                let args = [
+                    "--headless".to_owned(),
+                    "--no-sandbox".to_owned(),
+                    "--disable-gpu".to_owned(),
+                    "--disable-quic".to_owned(),
+                    "--no-first-run".to_owned(),
+                    "--disable-background-networking".to_owned(),
+                    "--disable-component-update".to_owned(),
+                    "--disable-sync".to_owned(),
+                    format!("--proxy-server=http://127.0.0.1:{DEAD_PROXY_PORT}"),
+                    // Loopback is not exempt: a request to this host fails too.
+                    "--proxy-bypass-list=<-loopback>".to_owned(),
+                    "--window-size=1000,2400".to_owned(),
+                    format!("--user-data-dir={}", profile.display()),
+                ];
+                json!({"capabilities": {"alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": binary.to_string_lossy(),
+                        "args": args,
+                        "prefs": {
+                            "download.default_directory": downloads,
+                            "download.prompt_for_download": false,
+                        },
+                    },
+                }}})
+            }
+            // geckodriver makes its own profile (with Marionette's prefs that already turn off
+            // updates, telemetry and the like); these prefs go on top.
+            Engine::Firefox => json!({"capabilities": {"alwaysMatch": {
+                "browserName": "firefox",
+                "moz:firefoxOptions": {
+                    "binary": binary.to_string_lossy(),
+                    "args": ["-headless"],
+                    "prefs": {
+                        "browser.download.folderList": 2,
+                        "browser.download.dir": downloads,
+                        "browser.download.useDownloadDir": true,
+                        "browser.download.always_ask_before_handling_new_types": false,
+                        "browser.download.manager.showWhenStarting": false,
+                        "browser.download.alwaysOpenPanel": false,
+                        "browser.helperApps.neverAsk.saveToDisk":
+                            "application/x-pem-file,application/pkcs10,application/json,application/octet-stream,text/plain",
+                        "network.proxy.type": 1,
+                        "network.proxy.http": "127.0.0.1",
+                        "network.proxy.http_port": DEAD_PROXY_PORT,
+                        "network.proxy.ssl": "127.0.0.1",
+                        "network.proxy.ssl_port": DEAD_PROXY_PORT,
+                        "network.proxy.share_proxy_settings": true,
+                        "network.proxy.no_proxies_on": "",
+                        // Loopback is not exempt: a request to this host fails too.
+                        "network.proxy.allow_hijacking_localhost": true,
+                        "network.trr.mode": 5,
+                        "network.dns.disablePrefetch": true,
+                        "network.prefetch-next": false,
+                        "network.captive-portal-service.enabled": false,
+                        "network.connectivity-service.enabled": false,
+                        "browser.safebrowsing.malware.enabled": false,
+                        "browser.safebrowsing.phishing.enabled": false,
+                        "browser.safebrowsing.downloads.enabled": false,
+                        "browser.safebrowsing.downloads.remote.enabled": false,
+                        "app.update.auto": false,
+                        "extensions.update.enabled": false,
+                    },
+                },
+            }}}),
         }
     }
 }
 
-/// One HTTP/1.1 exchange with chromedriver; the status and the body.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+/// One HTTP/1.1 exchange with the WebDriver server; the status and the body.
 fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
     let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = TcpStream::connect(addr).expect("connect to chromedriver");
+    let mut stream = TcpStream::connect(addr).expect("connect to the WebDriver server");
     stream
         .set_read_timeout(Some(Duration::from_secs(180)))
         .unwrap();
@@ -107,7 +244,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
         body.len()
     )
     .unwrap();
-    // chromedriver keeps the connection open: read the head, then exactly the body.
+    // A server may keep the connection open: read the head, then exactly the body.
     let mut raw = Vec::new();
     let mut buf = [0u8; 65536];
     let head_end = loop {
@@ -115,7 +252,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
             break i + 4;
         }
         let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "chromedriver closed the connection");
+        assert!(n > 0, "the WebDriver server closed the connection");
         raw.extend_from_slice(&buf[..n]);
     };
     let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
@@ -134,7 +271,10 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
     };
     while !complete(&raw) {
         let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "chromedriver closed the connection mid-answer");
+        assert!(
+            n > 0,
+            "the WebDriver server closed the connection mid-answer"
+        );
         raw.extend_from_slice(&buf[..n]);
     }
     let rest = String::from_utf8_lossy(&raw[head_end..]).into_owned();
@@ -159,8 +299,9 @@ fn dechunk(mut rest: &str) -> String {
     }
 }
 
-/// A chromedriver with one headless Chromium session; both end with it.
+/// A WebDriver server with one headless browser session; both end with it.
 struct Browser {
+    engine: Engine,
     addr: SocketAddr,
     session: String,
     driver: Child,
@@ -168,66 +309,63 @@ struct Browser {
 }
 
 impl Browser {
-    fn start(chromium: &Path, chromedriver: &Path, downloads: &Path) -> Browser {
+    fn start(engine: Engine, binary: &Path, driver_path: &Path, downloads: &Path) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        // The driver's log is kept beside the screenshots: the one place that says why a
+        // browser did not start in CI.
+        let logs = target_dir().join("web-test");
+        std::fs::create_dir_all(&logs).unwrap();
+        let log = std::fs::File::create(logs.join(format!("{}-driver-{port}.log", engine.name())))
+            .unwrap();
+        let driver = Command::new(driver_path)
+            .args(engine.driver_args(port))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
             .spawn()
-            .expect("start chromedriver");
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver_path.display()));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            assert!(
+                Instant::now() < deadline,
+                "{} did not listen",
+                driver_path.display()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let profile = tempfile::tempdir().unwrap();
-        let args = [
-            "--headless".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-quic".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-            // Networking off: every request, loopback included, goes to a proxy that is not
-            // there. The page must not need any.
-            "--proxy-server=http://127.0.0.1:9".to_owned(),
-            "--proxy-bypass-list=<-loopback>".to_owned(),
-            "--window-size=1000,2400".to_owned(),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium.to_string_lossy(),
-                "args": args,
-                "prefs": {
-                    "download.default_directory": downloads.to_string_lossy(),
-                    "download.prompt_for_download": false,
-                },
-            },
-        }}});
+        let caps = engine.capabilities(binary, downloads, profile.path());
         let (status, body) = http(addr, "POST", "/session", Some(&caps));
-        assert_eq!(status, 200, "new session: {body}");
+        assert_eq!(status, 200, "new {} session: {body}", engine.name());
         let answer: Value = serde_json::from_str(&body).unwrap();
         let session = answer["value"]["sessionId"].as_str().unwrap().to_owned();
         let browser = Browser {
+            engine,
             addr,
             session,
             driver,
             _profile: profile,
         };
-        browser.cdp(
-            "Browser.setDownloadBehavior",
-            json!({"behavior": "allow", "downloadPath": downloads.to_string_lossy()}),
-        );
+        if engine == Engine::Firefox {
+            // Firefox has no window-size flag; the screenshot shows the whole result.
+            browser.call(
+                "POST",
+                "/window/rect",
+                Some(json!({"width": 1000, "height": 2400})),
+            );
+        }
+        if engine == Engine::Chromium {
+            browser.call(
+                "POST",
+                "/goog/cdp/execute",
+                Some(json!({"cmd": "Browser.setDownloadBehavior", "params":
+                    {"behavior": "allow", "downloadPath": downloads.to_string_lossy()}})),
+            );
+        }
         browser
     }
 
@@ -236,14 +374,6 @@ impl Browser {
         let (status, text) = http(self.addr, method, &path, body.as_ref());
         assert_eq!(status, 200, "{method} {path}: {text}");
         serde_json::from_str::<Value>(&text).unwrap()["value"].clone()
-    }
-
-    fn cdp(&self, cmd: &str, params: Value) -> Value {
-        self.call(
-            "POST",
-            "/goog/cdp/execute",
-            Some(json!({"cmd": cmd, "params": params})),
-        )
     }
 
     fn open(&self, url: &str) {
@@ -300,7 +430,11 @@ impl Browser {
     fn wait_for(&self, condition: &str, what: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
         while self.script(condition, json!([])) != Value::Bool(true) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            assert!(
+                Instant::now() < deadline,
+                "{}: timed out waiting for {what}",
+                self.engine.name()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -354,12 +488,16 @@ impl Drop for Browser {
     }
 }
 
-/// Waits for a finished download (Chromium writes `name.crdownload`, then renames it).
+/// Waits for a finished download. Chromium writes `name.crdownload`, then renames it; Firefox
+/// makes an empty `name` at once and writes `name.part` beside it until the end.
 fn downloaded(dir: &Path, name: &str) -> Vec<u8> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let path = dir.join(name);
-        if path.is_file() {
+        let in_progress = [".crdownload", ".part"]
+            .iter()
+            .any(|ext| dir.join(format!("{name}{ext}")).exists());
+        if path.is_file() && !in_progress {
             return std::fs::read(path).unwrap();
         }
         assert!(
@@ -376,15 +514,40 @@ fn downloaded(dir: &Path, name: &str) -> Vec<u8> {
     }
 }
 
-fn prerequisites() -> Option<(PathBuf, PathBuf, PathBuf)> {
-    let (chromium, driver) = browser()?;
+fn prerequisites(engine: Engine) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let (binary, driver) = engine.installed()?;
     let page = page()?;
-    Some((chromium, driver, page))
+    Some((binary, driver, page))
 }
 
 #[test]
-fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api_accept() {
-    let Some((chromium, driver, page)) = prerequisites() else {
+fn chromium_the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api_accept() {
+    the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api_accept(
+        Engine::Chromium,
+    );
+}
+
+#[test]
+fn firefox_the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api_accept() {
+    the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api_accept(
+        Engine::Firefox,
+    );
+}
+
+#[test]
+fn chromium_the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
+    the_page_refuses_what_okms_cli_refuses_before_making_a_key(Engine::Chromium);
+}
+
+#[test]
+fn firefox_the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
+    the_page_refuses_what_okms_cli_refuses_before_making_a_key(Engine::Firefox);
+}
+
+fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api_accept(
+    engine: Engine,
+) {
+    let Some((binary, driver, page)) = prerequisites(engine) else {
         return;
     };
     let Some(openssl) = interop::openssl("the offline page's interop tests") else {
@@ -396,7 +559,7 @@ fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api
     let emulator = emulator();
     let downloads = tempfile::tempdir().unwrap();
     let dir = downloads.path();
-    let browser = Browser::start(&chromium, &driver, dir);
+    let browser = Browser::start(engine, &binary, &driver, dir);
     browser.open_page(&page);
 
     // Nothing was fetched to show the page, and the policy refuses a fetch even to this host.
@@ -439,7 +602,10 @@ fn the_page_makes_a_key_csr_and_request_that_openssl_python_okms_cli_and_the_api
     browser.type_into("#passphrase_confirm", PASSPHRASE);
     browser.generate();
     assert_eq!(browser.refusal(), None);
-    browser.screenshot(&target_dir().join("web-test/okms-offline-generated.png"));
+    browser.screenshot(&target_dir().join(format!(
+        "web-test/okms-offline-generated-{}.png",
+        engine.name()
+    )));
 
     let fingerprint = browser.text("fingerprint");
     let csr_shown = browser.text("csr");
@@ -553,14 +719,13 @@ fn cli_refusal(dir: &Path, args: &[&str]) -> String {
     }
 }
 
-#[test]
-fn the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
-    let Some((chromium, driver, page)) = prerequisites() else {
+fn the_page_refuses_what_okms_cli_refuses_before_making_a_key(engine: Engine) {
+    let Some((binary, driver, page)) = prerequisites(engine) else {
         return;
     };
     let downloads = tempfile::tempdir().unwrap();
     let dir = downloads.path();
-    let browser = Browser::start(&chromium, &driver, dir);
+    let browser = Browser::start(engine, &binary, &driver, dir);
     browser.open_page(&page);
     let nothing_made = |browser: &Browser| {
         assert_eq!(browser.text("status"), "Nothing was generated.");
@@ -694,4 +859,174 @@ fn the_page_refuses_what_okms_cli_refuses_before_making_a_key() {
     assert_eq!(invalid_field(&browser), json!("common_name"));
     nothing_made(&browser);
     assert!(!dir.join("k2.pem").exists());
+    browser.type_into("#common_name", "app1");
+
+    // Each field `request new` checks, one at a time, everything else right: the page shows
+    // okms-cli's words and marks the field.
+    let request_new = |extra: &[&str]| {
+        let mut args = vec![
+            "request", "new", "--csr", "x.csr", "--out", "r.json", "--region", "eu",
+        ];
+        args.extend_from_slice(extra);
+        cli_refusal(dir, &args)
+    };
+    let long_name = "n".repeat(51);
+    let same_words: [(&str, &str, &str, Vec<&str>); 5] = [
+        (
+            "validity",
+            "#validity",
+            "0",
+            vec![
+                "--name",
+                "n",
+                "--root",
+                "--nic",
+                "xx1111-ovh",
+                "--validity",
+                "0",
+            ],
+        ),
+        (
+            "name",
+            "#name",
+            &long_name,
+            vec!["--name", &long_name, "--root", "--nic", "xx1111-ovh"],
+        ),
+        (
+            "nic",
+            "#nic",
+            "xx1111/ovh",
+            vec!["--name", "n", "--root", "--nic", "xx1111/ovh"],
+        ),
+        (
+            "groups",
+            "#groups",
+            "ops team",
+            vec![
+                "--name",
+                "n",
+                "--root",
+                "--nic",
+                "xx1111-ovh",
+                "--group",
+                "ops team",
+            ],
+        ),
+        (
+            "service_accounts",
+            "#service_accounts",
+            "EU abc",
+            vec![
+                "--name",
+                "n",
+                "--root",
+                "--nic",
+                "xx1111-ovh",
+                "--service-account",
+                "EU abc",
+            ],
+        ),
+    ];
+    for (field, css, bad, cli_args) in same_words {
+        let before = browser.script(
+            "return document.querySelector(arguments[0]).value;",
+            json!([css]),
+        );
+        browser.type_into(css, bad);
+        browser.generate();
+        let shown = browser
+            .refusal()
+            .unwrap_or_else(|| panic!("{field} {bad:?} is refused"));
+        assert_eq!(
+            shown,
+            format!("error: {}", request_new(&cli_args)),
+            "{field}"
+        );
+        assert_eq!(invalid_field(&browser), json!(field));
+        nothing_made(&browser);
+        browser.type_into(css, before.as_str().unwrap());
+    }
+
+    // Not a number of days: clap's reason for --validity, after the page's field name.
+    browser.type_into("#validity", "1y");
+    browser.generate();
+    let shown = browser.refusal().expect("a validity in words is refused");
+    let cli = request_new(&[
+        "--name",
+        "n",
+        "--root",
+        "--nic",
+        "xx1111-ovh",
+        "--validity",
+        "1y",
+    ]);
+    let cli_reason = cli.rsplit_once(": ").unwrap().1;
+    assert!(
+        shown.starts_with(&format!("error: invalid validity \"1y\": {cli_reason}")),
+        "{shown} / {cli}"
+    );
+    assert_eq!(invalid_field(&browser), json!("validity"));
+    nothing_made(&browser);
+    browser.type_into("#validity", "");
+
+    // No account for the root identity, then no identity at all.
+    browser.type_into("#nic", "");
+    browser.generate();
+    let shown = browser
+        .refusal()
+        .expect("the root without an account is refused");
+    assert_eq!(
+        shown,
+        "error: the root, users, groups and service accounts need the account ID \
+         (your NIC handle, e.g. xx1111-ovh)"
+    );
+    assert_eq!(invalid_field(&browser), json!("nic"));
+    nothing_made(&browser);
+    browser.type_into("#nic", "xx1111-ovh");
+    browser.click("#root");
+    browser.generate();
+    let shown = browser.refusal().expect("no identity is refused");
+    assert!(
+        shown.starts_with(
+            "error: the request would be rejected by the API: invalid identityURNs: at least one identity URN is required"
+        ),
+        "{shown}"
+    );
+    assert_eq!(invalid_field(&browser), json!("identities"));
+    nothing_made(&browser);
+    browser.click("#root");
+
+    // A passphrase typed only in the second field: encryption with an empty passphrase, which
+    // `csr new --encrypt` refuses with the same words (its key file named as the page's).
+    browser.type_into("#passphrase_confirm", "only here");
+    browser.generate();
+    let shown = browser.refusal().expect("an empty passphrase is refused");
+    std::fs::write(dir.join("empty-passphrase"), "").unwrap();
+    let cli = cli_refusal(
+        dir,
+        &[
+            "csr",
+            "new",
+            "--cn",
+            "x",
+            "--encrypt",
+            "--passphrase-file",
+            "empty-passphrase",
+            "--key-out",
+            "domain.key",
+            "--out",
+            "z.csr",
+        ],
+    );
+    assert_eq!(cli, "the passphrase for domain.key is empty");
+    assert!(shown.starts_with(&format!("error: {cli}")), "{shown}");
+    assert_eq!(invalid_field(&browser), json!("passphrase"));
+    nothing_made(&browser);
+    assert!(!dir.join("domain.key").exists());
+    browser.type_into("#passphrase_confirm", "");
+
+    // Everything fixed: the same form goes through.
+    browser.generate();
+    assert_eq!(browser.refusal(), None);
+    assert!(browser.text("status").contains("Nothing was sent anywhere"));
 }

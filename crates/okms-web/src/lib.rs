@@ -383,6 +383,17 @@ fn passphrase(
     if first.is_empty() && second.is_empty() {
         return Ok(None);
     }
+    // Only the second field typed: the user asked for encryption with an empty passphrase,
+    // which `csr new --encrypt` refuses in these words.
+    if first.is_empty() {
+        return Err(Error::invalid(
+            Field::Passphrase,
+            format!("the passphrase for {KEY_FILE} is empty"),
+        )
+        .with_hint(
+            "an empty passphrase protects nothing; give a non-empty one, or leave both fields empty for an unencrypted key",
+        ));
+    }
     if **first != **second {
         return Err(
             Error::invalid(Field::PassphraseConfirm, "the two passphrases differ")

@@ -127,12 +127,31 @@ fn passphrases_that_differ_are_refused() {
     });
     assert_eq!(field, Field::PassphraseConfirm);
     assert_eq!(msg, "the two passphrases differ");
-    // Typed once only: also two different passphrases.
-    let (field, _) = refusal(&Form {
-        passphrase_confirm: Zeroizing::new("two".into()),
+    // Typed in the first field only: two different passphrases.
+    let (field, msg) = refusal(&Form {
+        passphrase: Zeroizing::new("one".into()),
         ..form()
     });
     assert_eq!(field, Field::PassphraseConfirm);
+    assert_eq!(msg, "the two passphrases differ");
+}
+
+#[test]
+fn an_empty_passphrase_is_refused_as_csr_new_encrypt_refuses_it() {
+    // Typed in the second field only: encryption was asked for, with an empty passphrase.
+    let e = check(&Form {
+        passphrase_confirm: Zeroizing::new("two".into()),
+        ..form()
+    })
+    .unwrap_err();
+    assert_eq!(e.field(), Some(Field::Passphrase));
+    // okms-cli: `error: the passphrase for domain.key is empty`.
+    assert_eq!(e.to_string(), "the passphrase for domain.key is empty");
+    assert!(
+        e.hint()
+            .unwrap()
+            .starts_with("an empty passphrase protects nothing")
+    );
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //!   shell completions;
 //! - a Debian package of okms-cli, built from the ordinary glibc binary, because only a
 //!   dynamically linked program can load a PKCS#11 module (a shared library);
+//! - the offline page `okms-offline.html` (`cargo xtask web`, release profile), the one file
+//!   an air-gapped host with only a browser needs;
 //! - `SHA256SUMS` over all of them, in the format `sha256sum -c` reads.
 //!
 //! Man pages and completions come from okms-cli's clap definitions, so they cannot drift from
@@ -25,6 +27,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use sha2::{Digest, Sha256};
 
+use super::web;
 use crate::util::{cargo, run_command, target_dir, workspace_root};
 
 /// The target of the static binaries.
@@ -42,6 +45,10 @@ pub struct Args {
     /// Skip the Debian package.
     #[arg(long)]
     no_deb: bool,
+    /// Skip the offline page (it needs the wasm32 target and the wasm-bindgen command line:
+    /// .ci/install-web-deps installs both).
+    #[arg(long)]
+    no_web: bool,
     /// Do not check the artefacts after building them.
     #[arg(long)]
     no_verify: bool,
@@ -95,6 +102,11 @@ pub fn run(args: &Args) -> Result<()> {
         let binary = target_dir().join("release").join("okms-cli");
         artefacts.push(deb::write(&release, &out, &binary, &docs)?);
     }
+    if !args.no_web {
+        let page = out.join(web::PAGE_NAME);
+        web::build_page(web::Profile::Release, &page)?;
+        artefacts.push(page);
+    }
     let sums = write_sha256sums(&out, &artefacts)?;
 
     if !args.no_verify {
@@ -104,6 +116,8 @@ pub fn run(args: &Args) -> Result<()> {
         for artefact in &artefacts {
             if artefact.extension().is_some_and(|e| e == "deb") {
                 verify::deb(artefact, &release)?;
+            } else if artefact.extension().is_some_and(|e| e == "html") {
+                verify::page(artefact, &release)?;
             } else {
                 verify::tarball(artefact)?;
             }

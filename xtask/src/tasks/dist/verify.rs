@@ -202,3 +202,162 @@ pub fn deb(package: &Path, release: &Release) -> Result<()> {
     );
     Ok(())
 }
+
+/// The offline page is one self-contained file of this release: its policy forbids every
+/// fetch, it names no other file or host, the module it carries is WebAssembly, and its
+/// `.sha256` (what the README tells users to check) verifies.
+pub fn page(page: &Path, release: &Release) -> Result<()> {
+    let name = super::file_name(page)?;
+    let html =
+        fs::read_to_string(page).with_context(|| format!("could not read {}", page.display()))?;
+    ensure!(
+        html.contains(&format!("okms-rs {}", release.version)),
+        "{name} does not name the version {}",
+        release.version
+    );
+    let csp = html
+        .split_once("http-equiv=\"Content-Security-Policy\" content=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(policy, _)| policy)
+        .with_context(|| format!("{name} has no Content-Security-Policy meta tag"))?;
+    for directive in [
+        "default-src 'none'",
+        "connect-src 'none'",
+        "form-action 'none'",
+    ] {
+        ensure!(
+            csp.contains(directive),
+            "{name}'s policy lacks {directive}: {csp}"
+        );
+    }
+    ensure!(
+        !csp.contains("unsafe-inline") && !csp.contains("http"),
+        "{name}'s policy allows more than its own script and style: {csp}"
+    );
+    // The markup and the style, without the inline script (wasm-bindgen's glue can build a
+    // URL, which the page never asks it to: the policy above is what forbids the fetch).
+    let lower = html.to_ascii_lowercase();
+    let (before_script, script_and_after) = lower
+        .split_once("<script>")
+        .with_context(|| format!("{name} has no inline script"))?;
+    let after_script = script_and_after
+        .split_once("</script>")
+        .map(|(_, after)| after)
+        .with_context(|| format!("{name}'s inline script does not end"))?;
+    let markup = format!("{before_script}{after_script}");
+    for reference in [" src=", "<link", "@import", "url("] {
+        ensure!(
+            !markup.contains(reference),
+            "{name} refers to another file ({reference})"
+        );
+    }
+    ensure!(
+        markup.matches("href=").count() == markup.matches("href=\"#\"").count(),
+        "{name} links to something other than its own downloads"
+    );
+    let module = html
+        .split_once("const WASM_BASE64 = \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(encoded, _)| encoded)
+        .with_context(|| format!("{name} carries no WebAssembly module"))?;
+    use base64ct::Encoding;
+    let module = base64ct::Base64::decode_vec(module)
+        .map_err(|e| anyhow::anyhow!("{name}'s module is not base64: {e}"))?;
+    ensure!(
+        module.starts_with(b"\0asm"),
+        "{name}'s module is not WebAssembly"
+    );
+    let checkout = crate::util::workspace_root().display().to_string();
+    ensure!(
+        !module
+            .windows(checkout.len())
+            .any(|w| w == checkout.as_bytes()),
+        "{name}'s module names the build's checkout {checkout}: its paths were not remapped"
+    );
+    let dir = page.parent().context("the page has no directory")?;
+    let report = output_of(
+        Command::new("sha256sum")
+            .args(["--check", "--strict"])
+            .arg(format!("{name}.sha256"))
+            .current_dir(dir),
+    )?;
+    eprintln!(
+        "checked {name}: one file, fetches forbidden, module of {} KiB; {}",
+        module.len() / 1024,
+        report.trim()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::tasks::web;
+
+    const TEMPLATE: &str = "<!DOCTYPE html><meta http-equiv=\"Content-Security-Policy\" \
+        content=\"{{CSP}}\"><p>okms-rs {{VERSION}}</p><style>{{STYLE}}</style>\
+        <a href=\"#\" download=\"x\">x</a><script>{{SCRIPT}}</script>";
+
+    fn release() -> Release {
+        Release {
+            version: "9.9.9".into(),
+            commit: "abc".into(),
+            source_date_epoch: 0,
+        }
+    }
+
+    fn written(template: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let html = web::assemble(
+            template,
+            "p{}",
+            "let glue = new URL('x', 'file:///');",
+            "const WASM_BASE64 = \"__OKMS_WASM_BASE64__\";",
+            b"\0asm\x01\0\0\0",
+            "9.9.9",
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let page = dir.path().join(web::PAGE_NAME);
+        web::write_page(&page, &html).unwrap();
+        (dir, page)
+    }
+
+    #[test]
+    fn a_self_contained_page_with_its_checksum_passes() {
+        let (_dir, built) = written(TEMPLATE);
+        page(&built, &release()).unwrap();
+    }
+
+    #[test]
+    fn a_page_that_loads_another_file_or_was_changed_after_its_checksum_fails() {
+        let (_dir, linked) =
+            written(&TEMPLATE.replace("<p>", "<link rel=\"icon\" href=\"x.png\"><p>"));
+        let e = page(&linked, &release()).unwrap_err();
+        assert!(
+            e.to_string().contains("refers to another file (<link)"),
+            "{e}"
+        );
+
+        let (_dir, changed) = written(TEMPLATE);
+        let html = fs::read_to_string(&changed).unwrap();
+        fs::write(&changed, html + "\n").unwrap();
+        let e = page(&changed, &release()).unwrap_err();
+        assert!(format!("{e:#}").contains("did NOT match"), "{e:#}");
+
+        let (_dir, other) = written(TEMPLATE);
+        let e = page(
+            &other,
+            &Release {
+                version: "1.0.0".into(),
+                ..release()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("does not name the version 1.0.0"),
+            "{e}"
+        );
+    }
+}
