@@ -39,6 +39,7 @@ def main():
     answers()
     confs()
     signatures()
+    iam()
 
 KEYS = {}
 
@@ -302,6 +303,46 @@ def signatures():
         f"1457018875\n$1$0000\n1457018875\n" + '{"name":"a","identityURNs":["urn:v1:eu:identity:account:xx1111-ovh"]}')
     put("emulator_signature_check", "skewed.txt",
         f"GET\n/v1/me?x=1&y=%20\n1457019999\n$1$e9556054b6309771395efa467c22e627407461ad\n1457018875\n")
+
+def iam():
+    """iam_answer_decode: byte 0 picks the decoder (okms_e2e_tests::fuzz_targets), the rest is
+    the body; shapes from ../shared/spec/api-schema/iam-v2.json and me-identity-v1.json."""
+    nic = "xx1111-ovh"
+    domain = "urn:v1:eu:resource:okms:e90c5841-f39e-4983-8596-62ff0c538b6b"
+    alice = f"urn:v1:eu:identity:user:{nic}/alice"
+    policy = {
+        "id": "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", "name": "okms-alice", "description": None,
+        "identities": [alice], "resources": [{"urn": domain, "type": "okms"}],
+        "permissions": {"allow": [{"action": "okms:apikms:*"}], "except": [],
+                        "deny": [{"action": "okms:apikms:serviceKey/delete"}]},
+        "createdAt": "2026-11-30T10:00:00Z", "updatedAt": None, "readOnly": False,
+        "owner": nic, "expiredAt": "2027-01-01T00:00:00Z",
+    }
+    def put_op(op, name, body):
+        put("iam_answer_decode", name, bytes([op]) + (body if isinstance(body, bytes) else body.encode()))
+    put_op(0, "policy.json", json.dumps(policy))
+    put_op(1, "policy-list.json", json.dumps([policy, dict(policy, name="p2", expiredAt=None)]))
+    put_op(2, "user.json", json.dumps({
+        "login": "alice", "email": "alice@example.invalid", "group": "kms-operators",
+        "status": "OK", "creation": "2026-01-01T00:00:00Z", "lastUpdate": "2026-01-01T00:00:00Z",
+        "passwordLastUpdate": None, "description": "", "urn": alice, "type": "USER"}))
+    put_op(3, "group.json", json.dumps({
+        "name": "admins", "role": "ADMIN", "defaultGroup": False, "description": "",
+        "creation": "2026-01-01T00:00:00Z", "lastUpdate": "2026-01-01T00:00:00Z",
+        "urn": f"urn:v1:eu:identity:group:{nic}/admins"}))
+    put_op(4, "service-account.json", json.dumps({
+        "clientId": "EU.ci-runner", "name": "ci-runner", "description": "", "flow": "CLIENT_CREDENTIALS",
+        "callbackUrls": [], "identity": f"urn:v1:eu:identity:credential:{nic}/oauth2-EU.ci-runner"}))
+    put_op(5, "authorize.json", json.dumps({
+        "authorizedActions": ["okms:apiovh:credential/get"],
+        "unauthorizedActions": ["okms:apiovh:credential/create"]}))
+    put_op(6, "policy-body.json", json.dumps({k: policy[k] for k in
+        ("name", "description", "identities", "resources", "permissions", "expiredAt")}))
+    for i, action in enumerate(["okms:apikms:random/get", "okms:kmip:*", "okms:apikms:randm/get",
+                                "vps:apiovh:*", "*"]):
+        put_op(7, f"action-{i}.txt", action)
+    for i, name in enumerate(["alice", "a/b", "EU.ci-runner", "%2F?#"]):
+        put_op(8, f"name-{i}.txt", name)
 
 if __name__ == "__main__":
     if shutil.which("openssl") is None:

@@ -42,6 +42,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("ovh_conf_parse", ovh_conf_parse),
     ("emulator_signature_check", emulator_signature_check),
     ("identity_urn_agreement", identity_urn_agreement),
+    ("iam_answer_decode", iam_answer_decode),
 ];
 
 /// The passphrase of the encrypted keys in the `key_import` seed corpus.
@@ -887,5 +888,71 @@ pub fn identity_urn_agreement(data: &[u8]) {
     if let Ok(urn) = client {
         // What the client keeps is exactly what it was given (no rebuilding, no case change).
         assert_eq!(urn.as_str(), text);
+    }
+}
+
+/// The IAM side of the client: the first byte picks what is decoded, the rest is a 200 answer's
+/// body (or, for the last two operations, text a user typed). Typed answers round-trip through
+/// their JSON form; a policy body that validates becomes a sendable request; an action the
+/// catalogue accepts is known or a `*` pattern that covers a known action, and a refused one is
+/// named in the error; any identity name becomes a request whose path stays one segment.
+pub fn iam_answer_decode(data: &[u8]) {
+    use okms_api::iam::{self, AuthorizeResponse, IamGroup, IamUser, Policy, PolicyBody, ServiceAccount};
+
+    let Some((&op, body)) = data.split_first() else {
+        return;
+    };
+    let Ok(resp) = http::Response::builder().status(200).body(body.to_vec()) else {
+        return;
+    };
+    match op % 9 {
+        0 => roundtrip::<Policy>(&resp, "policy"),
+        1 => roundtrip::<Vec<Policy>>(&resp, "policy list"),
+        2 => roundtrip::<IamUser>(&resp, "user"),
+        3 => roundtrip::<IamGroup>(&resp, "group"),
+        4 => roundtrip::<ServiceAccount>(&resp, "service account"),
+        5 => roundtrip::<AuthorizeResponse>(&resp, "authorization check"),
+        6 => {
+            let Ok(policy) = serde_json::from_slice::<PolicyBody>(body) else {
+                return;
+            };
+            let now = okms_api::OffsetDateTime::UNIX_EPOCH;
+            match policy.validate(now) {
+                Ok(()) => {
+                    iam::ops::create_policy(&policy, now).expect("a valid policy body is sendable");
+                }
+                Err(e) => check_message(&e),
+            }
+        }
+        7 => {
+            let Ok(action) = std::str::from_utf8(body) else {
+                return;
+            };
+            match iam::actions::check_action(action) {
+                Ok(()) => assert!(
+                    iam::actions::known_actions().any(|k| iam::actions::pattern_matches(action, k)),
+                    "{action:?} accepted but covers no known action"
+                ),
+                Err(e) => assert!(e.to_string().contains(action), "{e} does not name {action:?}"),
+            }
+        }
+        _ => {
+            let Ok(name) = std::str::from_utf8(body) else {
+                return;
+            };
+            for (prefix, request) in [
+                ("/v1/me/identity/user/", iam::ops::get_user(name)),
+                ("/v1/me/identity/group/", iam::ops::get_group(name)),
+                ("/v1/me/api/oauth2/client/", iam::ops::get_service_account(name)),
+            ] {
+                let segment = request.path.strip_prefix(prefix).expect("the route's prefix");
+                assert!(
+                    !segment.contains(['/', '?', '#']),
+                    "{name:?} escaped its path segment: {}",
+                    request.path
+                );
+                http::uri::PathAndQuery::from_str(&request.path).expect("a valid request path");
+            }
+        }
     }
 }
