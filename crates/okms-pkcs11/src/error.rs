@@ -179,9 +179,11 @@ pub enum Error {
         to: String,
         /// Where the key's objects stand after the failure (and the undo).
         state: String,
-        /// The cause.
+        /// Whether every object of the key has its old label again (or never lost it).
+        restored: bool,
+        /// The cause (boxed: this variant carries more text than the others).
         #[source]
-        source: cryptoki::error::Error,
+        source: Box<cryptoki::error::Error>,
     },
 
     /// The key on the token is of a type or size this crate does not handle.

@@ -341,7 +341,8 @@ impl Token {
                 from: key.label.clone(),
                 to: new_label.to_owned(),
                 state,
-                source,
+                restored: stuck.is_empty(),
+                source: Box::new(source),
             });
         }
         self.key_info(key.handle, base)
