@@ -254,7 +254,7 @@ fn a_failing_proof_destroys_the_new_key_and_leaves_the_old_one_under_its_label()
     assert!(err.contains("unchanged and still works"), "{err}");
     assert_eq!(p.keys(), keys_before, "only the old key, under svc");
     assert_eq!(p.s.snapshot(), before, "no file written");
-    assert_eq!(p.live(), [p.old_id.clone()]);
+    assert_eq!(p.live(), std::slice::from_ref(&p.old_id));
     assert!(p.works());
 }
 
@@ -273,7 +273,10 @@ fn a_leftover_new_key_on_the_token_is_refused_with_nothing_created() {
         err.contains("already holds a key labelled svc.new") && err.contains("interrupted"),
         "{err}"
     );
-    assert!(err.contains("--delete-object"), "says how to remove it: {err}");
+    assert!(
+        err.contains("--delete-object"),
+        "says how to remove it: {err}"
+    );
     assert_eq!(p.keys(), keys_before, "the leftover key is untouched");
     assert_eq!(p.s.snapshot(), before);
     assert_eq!(p.emu.credentials().len(), count, "nothing created");
@@ -301,7 +304,10 @@ fn an_earlier_backup_key_is_refused_unless_forced_and_then_kept() {
     let keys = p.keys();
     let backups: Vec<&String> = keys["svc.bak"].iter().map(|k| &k.0).collect();
     assert_eq!(backups.len(), 2, "{keys:?}");
-    assert!(backups.contains(&&earlier[0].0), "the earlier backup is kept");
+    assert!(
+        backups.contains(&&earlier[0].0),
+        "the earlier backup is kept"
+    );
     assert!(p.works());
     // Two keys share svc.bak now: that URI is ambiguous, but svc names exactly one.
     assert_eq!(keys["svc"].len(), 1);

@@ -755,7 +755,14 @@ fn refuse_taken_labels(a: &CredentialRenewArgs, r: &OnToken, out: &Output) -> Cl
     };
     let new_ids = holders(&r.labels.new);
     if !new_ids.is_empty() {
-        return Err(leftover_new_key(r, &new_ids.join(", ")));
+        return Err(leftover_new_key(
+            r,
+            &format!(
+                "a key labelled {} (id {})",
+                r.labels.new,
+                new_ids.join(", ")
+            ),
+        ));
     }
     let backup_ids = holders(&r.labels.backup);
     if !backup_ids.is_empty() {
@@ -785,13 +792,13 @@ fn refuse_taken_labels(a: &CredentialRenewArgs, r: &OnToken, out: &Output) -> Cl
     Ok(())
 }
 
-fn leftover_new_key(r: &OnToken, ids: &str) -> CliError {
+/// `found` names what holds the new key's label (or, rarely, its id).
+fn leftover_new_key(r: &OnToken, found: &str) -> CliError {
     CliError::new(
         Exit::RefusedOverwrite,
         format!(
-            "token {:?} already holds a key labelled {} (id {ids}), left by an interrupted renewal; nothing was created",
+            "token {:?} already holds {found}, left by an interrupted renewal; nothing was created",
             r.token_name(),
-            r.labels.new
         ),
     )
     .hint(format!(
@@ -859,7 +866,10 @@ async fn renew_on_token(
         .token
         .generate_key(alg, &r.labels.new, None, &r.uri)
         .map_err(|e| match e {
-            okms_pkcs11::Error::KeyExists { value, .. } => leftover_new_key(&r, &value),
+            // The listing saw no private key there: a public key object holds the label.
+            okms_pkcs11::Error::KeyExists {
+                attribute, value, ..
+            } => leftover_new_key(&r, &format!("an object with {attribute} {value}")),
             e => p11_error(
                 e,
                 format!(
