@@ -716,6 +716,21 @@ fn run_on_token(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> C
         backup_cert: with_suffix(&a.cert, ".bak"),
     };
     refuse_taken_labels(a, &r, out)?;
+    // Some tokens cannot change a label (no C_SetAttributeValue, or read-only objects): find
+    // out by writing the old key's own label again, before there is anything to undo.
+    r.token
+        .relabel_key(&r.old_key, &r.labels.live, &r.uri)
+        .map_err(|e| {
+            p11_error(
+                e,
+                format!(
+                    "token {:?} does not let its key labels change, so a renewed key could not take over {}; nothing was created",
+                    r.token_name(),
+                    r.labels.live
+                ),
+            )
+            .hint("renew by hand instead: `okms-cli key new --pkcs11` under a new label, `csr new --key` with it, `credential create --csr`, then point your services at the new URI")
+        })?;
     files::check_writable(&r.new_cert, false).map_err(|e| {
         CliError::from(e).hint(format!(
             "a previous renewal may have been interrupted after its new credential was READY; see `okms-cli credential list` for a credential of the same name, then remove {}",
