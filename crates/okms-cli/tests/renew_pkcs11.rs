@@ -314,7 +314,7 @@ fn an_earlier_backup_key_is_refused_unless_forced_and_then_kept() {
 }
 
 #[test]
-fn token_flags_are_refused_with_a_key_file() {
+fn bad_key_arguments_are_refused_before_anything_is_created() {
     let Some(p) = TokenPair::new() else { return };
     p.s.key("other.key", "ecdsa-p256");
     let out = cli(&p.s, &p.emu, AuthMode::Signature)
@@ -336,6 +336,31 @@ fn token_flags_are_refused_with_a_key_file() {
         "{}",
         stderr_of(&out)
     );
+
+    // Another key of the token: refused before anything is made, and the PIN given in the URI
+    // is not repeated in the error.
+    p.key_new("other");
+    let count = p.emu.credentials().len();
+    let out = p
+        .token_cmd(cli(&p.s, &p.emu, AuthMode::Signature))
+        .args(["credential", "renew", "--force", "--cert", "svc.cert"])
+        .args([
+            "--key",
+            &format!("pkcs11:token={TOKEN};object=other?pin-value={PIN}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!(
+            "pkcs11:token={TOKEN};object=other is not the key of svc.cert"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(PIN), "the PIN was printed: {err}");
+    assert_eq!(p.emu.credentials().len(), count, "nothing created");
+    assert!(!p.keys().contains_key("other.new"));
 
     // A URI that names the key by id= would not name the renewed key.
     let out = p
