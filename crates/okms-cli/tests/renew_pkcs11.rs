@@ -377,3 +377,22 @@ fn bad_key_arguments_are_refused_before_anything_is_created() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn algorithm_changes_the_new_token_key_and_the_proof_signs_with_it() {
+    let Some(p) = TokenPair::new() else { return };
+    let out = p.renew(&["--force", "--algorithm", "rsa-2048"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v = json_ok(
+        p.token_cmd(p.s.cmd())
+            .args(["--json", "key", "show"])
+            .arg(p.uri("svc"))
+            .args(["--pin-file", "pin.txt"]),
+    );
+    assert_eq!(v["algorithm"], "rsa-2048", "{v}");
+    assert_eq!(
+        v["public_key_sha256"].as_str().unwrap(),
+        fingerprint(&p.s, "cert", "svc.cert")
+    );
+    assert!(p.works());
+}
