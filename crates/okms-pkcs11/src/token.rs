@@ -331,7 +331,7 @@ impl Token {
                 )
             } else {
                 format!(
-                    "putting the label back failed too: its {} now labelled {new_label:?}, its {what} still {:?}",
+                    "putting the label back failed too: the key's {} kept the new label {new_label:?}, its other objects (its {what} among them) have {:?}",
                     stuck.join(" and "),
                     key.label
                 )
