@@ -647,6 +647,23 @@ impl OnToken {
         &self.token.description().label
     }
 
+    /// How to give the old key its deployed label back with the token's own tools.
+    fn relabel_hint(&self, old_key: &KeyInfo) -> String {
+        let mut by_id = self.uri.without_pin();
+        if old_key.id.is_empty() {
+            by_id.object = Some(self.labels.backup.clone());
+        } else {
+            by_id.object = None;
+            by_id.id = Some(old_key.id.clone());
+        }
+        format!(
+            "relabel the old key (id {}) {} with the token's tools, e.g. `p11tool --login --set-label={} '{by_id}'` for its private and its public key object",
+            hex_id(&old_key.id),
+            self.labels.live,
+            self.labels.live
+        )
+    }
+
     /// How to remove the objects labelled `label` with the token's own tools.
     fn removal_hint(&self, label: &str) -> String {
         format!(
@@ -1096,18 +1113,30 @@ fn deploy_on_token(
     let new_key = match r.token.relabel_key(new_key, &r.labels.live, &r.uri) {
         Ok(k) => k,
         Err(e) => {
+            let new_restored = !matches!(
+                &e,
+                okms_pkcs11::Error::Relabel {
+                    restored: false,
+                    ..
+                }
+            );
             let err = relabel_error(e, "giving the new key the deployed label");
-            return Err(match r.token.relabel_key(&old_key, &r.labels.live, &r.uri) {
-                Ok(_) => DeployFailure::Undone(err),
+            // Only once the new key is off the label may the old one have it back: two keys
+            // under it would make the deployed URI ambiguous.
+            let back = if new_restored {
+                r.token
+                    .relabel_key(&old_key, &r.labels.live, &r.uri)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            } else {
+                Err("not tried while the new key may hold part of the label".to_owned())
+            };
+            return Err(match back {
+                Ok(()) => DeployFailure::Undone(err),
                 Err(back) => DeployFailure::Stuck(err.context(format!(
-                    "and giving the old key its label back failed ({back}): the old key is labelled {} (id {}), the new key is labelled {} or as the error says; nothing is labelled {}, so the deployed URI finds no key: relabel the old key {} with the token's tools, e.g. `p11tool --login --set-label={} '{}'` (and its public key)",
+                    "and the old key could not have its label back ({back}): it is labelled {} now, so the deployed URI does not name it; {}",
                     r.labels.backup,
-                    hex_id(&old_key.id),
-                    r.labels.new,
-                    r.labels.live,
-                    r.labels.live,
-                    r.labels.live,
-                    r.shown(&r.labels.backup)
+                    r.relabel_hint(&old_key)
                 ))),
             });
         }
@@ -1126,12 +1155,12 @@ fn deploy_on_token(
         return Err(match undo {
             Ok(_) => DeployFailure::Undone(err),
             Err(back) => DeployFailure::Stuck(err.context(format!(
-                "the certificate {} is still the old one, and putting the token labels back failed ({back}): the new key is id {}, the old key id {}; give the old key the label {} again with the token's tools, e.g. `p11tool --login --set-label={} URI-OF-THE-OLD-KEY` (and its public key)",
+                "the certificate {} is still the old one, and putting the token labels back failed ({back}): the new key (id {}) may still be labelled {}; give it the label {} and the old key its label back: {}",
                 a.cert.display(),
                 hex_id(&new_key.id),
-                hex_id(&old_key.id),
                 r.labels.live,
-                r.labels.live
+                r.labels.new,
+                r.relabel_hint(&old_key)
             ))),
         });
     }
