@@ -918,8 +918,10 @@ pub struct CredentialRenewArgs {
     /// The deployed access certificate (PEM); replaced in place.
     #[arg(long, value_name = "PATH")]
     pub cert: PathBuf,
-    /// Its private key (PEM); replaced in place by a new key.
-    #[arg(long, value_name = "PATH")]
+    /// Its private key: a PEM file, replaced in place by a new key; or `pkcs11:URI` naming a
+    /// key on a PKCS#11 token by object=LABEL, where the new key is made on the same token
+    /// and takes over LABEL (the old key becomes LABEL.bak).
+    #[arg(long, value_name = "PATH|URI")]
     pub key: PathBuf,
     /// The domain; defaults to the one named in the certificate, and must match it.
     #[arg(long, env = "OKMS_ID", value_name = "ID")]
@@ -928,7 +930,8 @@ pub struct CredentialRenewArgs {
     /// have passed].
     #[arg(long, value_name = "DAYS")]
     pub before: Option<u32>,
-    /// Renew now, due or not.
+    /// Renew now, due or not; with a token key, also when LABEL.bak exists (that older backup
+    /// is kept, so two keys then share the label).
     #[arg(long)]
     pub force: bool,
     /// Wait a random time up to this long first (e.g. 30m), so that a fleet started by one
@@ -959,6 +962,9 @@ pub struct CredentialRenewArgs {
     /// kept live.
     #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
     pub exec: Vec<OsString>,
+    /// How to reach the token (with --key pkcs11:...).
+    #[command(flatten)]
+    pub token: Pkcs11Args,
 }
 
 /// Parses `90`, `90s`, `5m`, `1h`, `500ms` into a duration.

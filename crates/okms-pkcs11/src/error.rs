@@ -167,6 +167,25 @@ pub enum Error {
         detail: String,
     },
 
+    /// The token refused to change a key's label (`CKA_LABEL`); `state` says which label its
+    /// objects have now.
+    #[error("cannot relabel key {from:?} to {to:?} on token {token:?}: {source}; {state}")]
+    Relabel {
+        /// The token label.
+        token: String,
+        /// The key's label before.
+        from: String,
+        /// The label asked for.
+        to: String,
+        /// Where the key's objects stand after the failure (and the undo).
+        state: String,
+        /// Whether every object of the key has its old label again (or never lost it).
+        restored: bool,
+        /// The cause (boxed: this variant carries more text than the others).
+        #[source]
+        source: Box<cryptoki::error::Error>,
+    },
+
     /// The key on the token is of a type or size this crate does not handle.
     #[error("unsupported key on the token: {0}")]
     UnsupportedKey(String),

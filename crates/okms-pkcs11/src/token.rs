@@ -280,6 +280,95 @@ impl Token {
         Ok(TokenSigner::new(self, key))
     }
 
+    /// Gives the key `key` (its private key object and the public key objects that pair with
+    /// it) the label `new_label`, with `C_SetAttributeValue` on `CKA_LABEL` only: the key stays
+    /// sensitive and non-extractable, and keeps its id. Returns the key as now labelled.
+    ///
+    /// A renewal swaps labels this way so that a deployed URI (`object=LABEL`) names the new
+    /// key. It does not check that `new_label` is free: the caller decides whether two keys may
+    /// share a label for a moment.
+    ///
+    /// # Errors
+    /// [`Error::Relabel`] when the token refuses; the objects already relabelled are put back,
+    /// and the error says which label each object has in the end.
+    /// [`Error::MissingUriAttribute`] for an empty `new_label`.
+    pub fn relabel_key(&self, key: &KeyInfo, new_label: &str, base: &Pkcs11Uri) -> Result<KeyInfo> {
+        if new_label.is_empty() {
+            return Err(Error::MissingUriAttribute {
+                what: "a non-empty object= label",
+                hint: "give the key a label, e.g. okms-client",
+            });
+        }
+        let mut objects = vec![(key.handle, "private key")];
+        objects.extend(
+            self.public_objects(&key.label, &key.id)?
+                .into_iter()
+                .map(|h| (h, "public key")),
+        );
+        let set = |handle: ObjectHandle, label: &str| {
+            self.session
+                .update_attributes(handle, &[Attribute::Label(label.as_bytes().to_vec())])
+        };
+        for (done, (handle, what)) in objects.iter().enumerate() {
+            let Err(source) = set(*handle, new_label) else {
+                continue;
+            };
+            let mut stuck = Vec::new();
+            for (back, back_what) in objects[..done].iter().rev() {
+                if set(*back, &key.label).is_err() {
+                    stuck.push(*back_what);
+                }
+            }
+            let state = if done == 0 {
+                format!(
+                    "nothing was changed: the key is still labelled {:?}",
+                    key.label
+                )
+            } else if stuck.is_empty() {
+                format!(
+                    "the objects already relabelled were put back: the key is still labelled {:?}",
+                    key.label
+                )
+            } else {
+                format!(
+                    "putting the label back failed too: the key's {} kept the new label {new_label:?}, its other objects (its {what} among them) have {:?}",
+                    stuck.join(" and "),
+                    key.label
+                )
+            };
+            return Err(Error::Relabel {
+                token: self.token.label.clone(),
+                from: key.label.clone(),
+                to: new_label.to_owned(),
+                state,
+                restored: stuck.is_empty(),
+                source: Box::new(source),
+            });
+        }
+        self.key_info(key.handle, base)
+    }
+
+    /// Destroys a key pair: its private key object and the public key objects that pair with
+    /// it. For undoing [`Token::generate_key`] when the key is no longer wanted (a renewal
+    /// whose new credential was revoked); a key that may certify a live credential must not
+    /// be given here.
+    ///
+    /// # Errors
+    /// [`Error::Pkcs11`] (`C_DestroyObject`); objects destroyed before the failure stay
+    /// destroyed.
+    pub fn destroy_key(&self, key: &KeyInfo) -> Result<()> {
+        let publics = self.public_objects(&key.label, &key.id)?;
+        self.session
+            .destroy_object(key.handle)
+            .map_err(Error::pkcs11("C_DestroyObject"))?;
+        for handle in publics {
+            self.session
+                .destroy_object(handle)
+                .map_err(Error::pkcs11("C_DestroyObject"))?;
+        }
+        Ok(())
+    }
+
     fn label_and_id(&self, handle: ObjectHandle) -> Result<(String, Vec<u8>)> {
         let attrs = self
             .session

@@ -5,6 +5,11 @@
 //! pair is proved against the KMS before it is deployed; the deployed files are swapped
 //! atomically with the old pair kept as a backup; the old credential is revoked last. Until the
 //! swap, a failure revokes the new credential and leaves the old pair as it was.
+//!
+//! A key on a PKCS#11 token (`--key pkcs11:...;object=LABEL`) is renewed on that token: the new
+//! key is generated there as `LABEL.new`, signs the CSR and the proof's handshake there, and is
+//! deployed by relabelling (`LABEL` becomes `LABEL.bak`, `LABEL.new` becomes `LABEL`), so the
+//! URI the services use names the new key. Undeployed, it is destroyed with its credential.
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -18,12 +23,14 @@ use okms_csr::{
     same_public_key,
 };
 use okms_lifecycle::{Decision, Lifetime, Plan, Proved, RenewAt, decide, jitter};
+use okms_pkcs11::{KeyInfo, ObjectType, Pkcs11Uri, TlsSigningKey, Token, TokenSigner};
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::verify_cert;
 use crate::cli::{CredentialRenewArgs, GlobalArgs, PassphraseArgs};
 use crate::commands::online::{api_failure, block_on, client, parse_uuid};
+use crate::commands::pkcs11::{self, p11_error};
 use crate::commands::{algorithm, csr_error};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
@@ -75,6 +82,10 @@ struct RenewReport {
 /// match it, 5 for a leftover new key from an interrupted run, API errors, and exit 1 when the
 /// hook fails (the new pair is then in place and the old credential kept).
 pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
+    if pkcs11::is_uri(&a.key) {
+        return run_on_token(a, global, out);
+    }
+    pkcs11::refuse_token_flags(&a.token, "--key pkcs11:URI (a key on a token)")?;
     let deployed = check_deployed(a)?;
     let paths = Paths {
         new_key: with_suffix(&a.key, ".new"),
@@ -82,17 +93,17 @@ pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliRes
         backup_key: with_suffix(&a.key, ".bak"),
         backup_cert: with_suffix(&a.cert, ".bak"),
     };
-    let at = match a.before {
-        Some(days) => RenewAt::days_left(days).map_err(|e| CliError::new(Exit::InvalidInput, e))?,
-        None => RenewAt::TwoThirds,
-    };
-    if !a.force {
-        let lifetime = Lifetime::new(deployed.cert.not_before(), deployed.cert.not_after())
-            .map_err(|e| CliError::new(Exit::InvalidInput, e))?;
-        // This host's clock: it is the one its TLS stack will judge the certificate by.
-        if let Decision::NotDue { until } = decide(&lifetime, at, OffsetDateTime::now_utc()) {
-            return report_not_due(a, &deployed, until, out);
-        }
+    if let Some(until) = not_due_until(a, &deployed.cert)? {
+        let key = a.key.display().to_string();
+        return report_not_due(
+            a,
+            deployed.okms_id,
+            deployed.credential_id,
+            &deployed.cert,
+            &key,
+            until,
+            out,
+        );
     }
     // Before anything exists on the API side: every file this run will write must be writable.
     for p in [&paths.new_key, &paths.new_cert] {
@@ -106,6 +117,29 @@ pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliRes
     for p in [&paths.backup_key, &paths.backup_cert] {
         files::check_writable(p, true)?;
     }
+    pause_for_jitter(a, out);
+    block_on(renew(a, deployed, paths, global, out))
+}
+
+/// `Some(until)` when the renewal is not due yet (never with --force).
+fn not_due_until(a: &CredentialRenewArgs, cert: &Certificate) -> CliResult<Option<OffsetDateTime>> {
+    if a.force {
+        return Ok(None);
+    }
+    let at = match a.before {
+        Some(days) => RenewAt::days_left(days).map_err(|e| CliError::new(Exit::InvalidInput, e))?,
+        None => RenewAt::TwoThirds,
+    };
+    let lifetime = Lifetime::new(cert.not_before(), cert.not_after())
+        .map_err(|e| CliError::new(Exit::InvalidInput, e))?;
+    // This host's clock: it is the one its TLS stack will judge the certificate by.
+    Ok(match decide(&lifetime, at, OffsetDateTime::now_utc()) {
+        Decision::NotDue { until } => Some(until),
+        _ => None,
+    })
+}
+
+fn pause_for_jitter(a: &CredentialRenewArgs, out: &Output) {
     if let Some(max) = a.jitter {
         let pause = jitter(max, std::hash::RandomState::new().build_hasher().finish());
         out.verbose(&format!(
@@ -114,10 +148,34 @@ pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliRes
         ));
         std::thread::sleep(pause);
     }
-    block_on(renew(a, deployed, paths, global, out))
 }
 
 fn check_deployed(a: &CredentialRenewArgs) -> CliResult<Deployed> {
+    let (okms_id, credential_id, cert) = check_cert(a)?;
+    let shown = input::display_path(&a.cert);
+    let key = input::load_private_key(&a.key, &PassphraseArgs::default())?;
+    if !same_public_key(&cert.public_key(), &key.public_key()) {
+        return Err(CliError::new(
+            Exit::VerificationFailed,
+            format!(
+                "{} is not the key of {shown} (key SHA-256 {}, certificate SHA-256 {}); nothing was created or written",
+                input::display_path(&a.key),
+                key.public_key().fingerprint_sha256(),
+                cert.public_key().fingerprint_sha256()
+            ),
+        )
+        .hint("pass the key the certificate was issued for"));
+    }
+    Ok(Deployed {
+        okms_id,
+        credential_id,
+        cert,
+        key,
+    })
+}
+
+/// The certificate is OKMS's, of the domain asked for: its domain, its credential id, itself.
+fn check_cert(a: &CredentialRenewArgs) -> CliResult<(Uuid, Uuid, Certificate)> {
     let cert = input::load_certificate(&a.cert)?;
     let shown = input::display_path(&a.cert);
     let not_okms = |what: &str| {
@@ -151,52 +209,36 @@ fn check_deployed(a: &CredentialRenewArgs) -> CliResult<Deployed> {
         }
         None => cert_domain,
     };
-    let key = input::load_private_key(&a.key, &PassphraseArgs::default())?;
-    if !same_public_key(&cert.public_key(), &key.public_key()) {
-        return Err(CliError::new(
-            Exit::VerificationFailed,
-            format!(
-                "{} is not the key of {shown} (key SHA-256 {}, certificate SHA-256 {}); nothing was created or written",
-                input::display_path(&a.key),
-                key.public_key().fingerprint_sha256(),
-                cert.public_key().fingerprint_sha256()
-            ),
-        )
-        .hint("pass the key the certificate was issued for"));
-    }
-    Ok(Deployed {
-        okms_id,
-        credential_id,
-        cert,
-        key,
-    })
+    Ok((okms_id, credential_id, cert))
 }
 
 fn report_not_due(
     a: &CredentialRenewArgs,
-    d: &Deployed,
+    okms_id: Uuid,
+    credential_id: Uuid,
+    cert: &Certificate,
+    key: &str,
     until: OffsetDateTime,
     out: &Output,
 ) -> CliResult<()> {
     if out.is_json() {
         return out.json(&RenewReport {
             renewed: false,
-            okms_id: d.okms_id,
-            old_id: d.credential_id,
+            okms_id,
+            old_id: credential_id,
             new_id: None,
             not_due_until: Some(rfc3339(until)),
             cert: a.cert.display().to_string(),
-            key: a.key.display().to_string(),
+            key: key.to_owned(),
             backup_cert: None,
             backup_key: None,
             old_revoked: false,
         });
     }
     out.line(&format!(
-        "credential {} is not due until {} (expires {}); nothing done",
-        d.credential_id,
+        "credential {credential_id} is not due until {} (expires {}); nothing done",
         rfc3339(until),
-        rfc3339(d.cert.not_after())
+        rfc3339(cert.not_after())
     ))
 }
 
@@ -355,42 +397,81 @@ async fn renew(
     ));
 
     // 5. The hook.
-    if let Some((program, args)) = a.exec.split_first() {
-        let status = Command::new(program)
-            .args(args)
-            .env("OKMS_RENEW_CERT", &a.cert)
-            .env("OKMS_RENEW_KEY", &a.key)
-            .env("OKMS_RENEW_BACKUP_CERT", &paths.backup_cert)
-            .env("OKMS_RENEW_BACKUP_KEY", &paths.backup_key)
-            .env("OKMS_RENEW_OLD_ID", old_id.to_string())
-            .env("OKMS_RENEW_NEW_ID", new_id.to_string())
-            .env("OKMS_ID", okms_id.to_string())
-            .status();
-        let failure = match status {
-            Ok(s) if s.success() => None,
-            Ok(s) => Some(match s.code() {
-                Some(code) => format!("exited with code {code}"),
-                None => "was killed by a signal".to_owned(),
-            }),
-            Err(e) => Some(format!("could not be started ({e})")),
-        };
-        if let Some(how) = failure {
-            // Programs not yet reloaded still hold the old certificate: keep it working.
-            return Err(CliError::new(
-                Exit::Error,
-                format!(
-                    "the hook {} {how}; the new pair (credential {new_id}) is in place and works, and the old credential {old_id} was kept live",
-                    Path::new(program).display()
-                ),
-            )
-            .hint(format!(
-                "fix what the hook does, then revoke the old credential: okms-cli credential delete {old_id} --okms-id {okms_id} --yes"
-            )));
-        }
-    }
+    let deployment = Deployment {
+        okms_id,
+        old_id,
+        new_id,
+        key: a.key.display().to_string(),
+        backup_cert: paths.backup_cert.display().to_string(),
+        backup_key: paths.backup_key.display().to_string(),
+    };
+    run_hook(a, &deployment)?;
 
     // 6. The old credential, last.
-    let renewed = proved.finish(&client, a.keep_old).await.map_err(|e| {
+    finish_and_report(a, proved, &client, &deployment, out).await
+}
+
+/// A deployed renewal, as the hook and the report name it.
+struct Deployment {
+    okms_id: Uuid,
+    old_id: Uuid,
+    new_id: Uuid,
+    /// The key file, or the key's URI (never with a PIN).
+    key: String,
+    backup_cert: String,
+    backup_key: String,
+}
+
+/// `--exec`: the program gets the deployed paths (or URIs) and the ids in its environment.
+fn run_hook(a: &CredentialRenewArgs, d: &Deployment) -> CliResult<()> {
+    let Some((program, args)) = a.exec.split_first() else {
+        return Ok(());
+    };
+    let (okms_id, old_id, new_id) = (d.okms_id, d.old_id, d.new_id);
+    let status = Command::new(program)
+        .args(args)
+        .env("OKMS_RENEW_CERT", &a.cert)
+        .env("OKMS_RENEW_KEY", &d.key)
+        .env("OKMS_RENEW_BACKUP_CERT", &d.backup_cert)
+        .env("OKMS_RENEW_BACKUP_KEY", &d.backup_key)
+        .env("OKMS_RENEW_OLD_ID", old_id.to_string())
+        .env("OKMS_RENEW_NEW_ID", new_id.to_string())
+        .env("OKMS_ID", okms_id.to_string())
+        .status();
+    let failure = match status {
+        Ok(s) if s.success() => None,
+        Ok(s) => Some(match s.code() {
+            Some(code) => format!("exited with code {code}"),
+            None => "was killed by a signal".to_owned(),
+        }),
+        Err(e) => Some(format!("could not be started ({e})")),
+    };
+    match failure {
+        // Programs not yet reloaded still hold the old certificate: keep it working.
+        Some(how) => Err(CliError::new(
+            Exit::Error,
+            format!(
+                "the hook {} {how}; the new pair (credential {new_id}) is in place and works, and the old credential {old_id} was kept live",
+                Path::new(program).display()
+            ),
+        )
+        .hint(format!(
+            "fix what the hook does, then revoke the old credential: okms-cli credential delete {old_id} --okms-id {okms_id} --yes"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Revokes the old credential (unless --keep-old) and reports the renewal.
+async fn finish_and_report(
+    a: &CredentialRenewArgs,
+    proved: Proved,
+    client: &Client,
+    d: &Deployment,
+    out: &Output,
+) -> CliResult<()> {
+    let (okms_id, old_id, new_id) = (d.okms_id, d.old_id, d.new_id);
+    let renewed = proved.finish(client, a.keep_old).await.map_err(|e| {
         lifecycle_failure(
             e,
             format!(
@@ -409,9 +490,9 @@ async fn renew(
             new_id: Some(new_id),
             not_due_until: None,
             cert: a.cert.display().to_string(),
-            key: a.key.display().to_string(),
-            backup_cert: Some(paths.backup_cert.display().to_string()),
-            backup_key: Some(paths.backup_key.display().to_string()),
+            key: d.key.clone(),
+            backup_cert: Some(d.backup_cert.clone()),
+            backup_key: Some(d.backup_key.clone()),
             old_revoked: renewed.old_revoked,
         });
     }
@@ -529,4 +610,593 @@ fn abandoned(
                 paths.new_key.display()
             )),
     }
+}
+
+/// The three labels of a token renewal: the deployed key's, the new key's until it is
+/// deployed, and the old key's once replaced.
+struct Labels {
+    live: String,
+    new: String,
+    backup: String,
+}
+
+/// A token renewal, checked: the deployed certificate and the key the URI names.
+struct OnToken {
+    okms_id: Uuid,
+    old_id: Uuid,
+    cert: Certificate,
+    /// The URI as given: it may carry the PIN source, for the signing session.
+    uri: Pkcs11Uri,
+    /// The session that generates, relabels and destroys.
+    token: Token,
+    old_key: KeyInfo,
+    labels: Labels,
+    new_cert: PathBuf,
+    backup_cert: PathBuf,
+}
+
+impl OnToken {
+    /// How the user names the key with `label` (the URI without PIN, without id=).
+    fn shown(&self, label: &str) -> String {
+        let mut uri = self.uri.without_pin();
+        uri.object = Some(label.to_owned());
+        uri.to_string()
+    }
+
+    fn token_name(&self) -> &str {
+        &self.token.description().label
+    }
+
+    /// How to give the old key its deployed label back with the token's own tools.
+    fn relabel_hint(&self, old_key: &KeyInfo) -> String {
+        let mut by_id = self.uri.without_pin();
+        if old_key.id.is_empty() {
+            by_id.object = Some(self.labels.backup.clone());
+        } else {
+            by_id.object = None;
+            by_id.id = Some(old_key.id.clone());
+        }
+        format!(
+            "relabel the old key (id {}) {} with the token's tools, e.g. `p11tool --login --set-label={} '{by_id}'` for its private and its public key object",
+            hex_id(&old_key.id),
+            self.labels.live,
+            self.labels.live
+        )
+    }
+
+    /// How to remove the objects labelled `label` with the token's own tools.
+    fn removal_hint(&self, label: &str) -> String {
+        format!(
+            "remove its private and public key objects with the token's tools, e.g. `pkcs11-tool --module MODULE --login --token-label {token} --delete-object --type privkey --label {label}` (and --type pubkey), or `p11tool --login --delete '{uri}'`",
+            token = self.token_name(),
+            uri = self.shown(label),
+        )
+    }
+}
+
+/// `credential renew --key pkcs11:...`: everything that can be refused is refused before the
+/// token holds a new key.
+fn run_on_token(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
+    let uri = pkcs11::uri_of_path(&a.key, "--key")?;
+    let Some(label) = uri.object.clone().filter(|l| !l.is_empty()) else {
+        return Err(CliError::new(
+            Exit::InvalidInput,
+            "--key: the URI must name the key with object=LABEL",
+        )
+        .hint("the renewed key takes over that label, so the same URI names it afterwards"));
+    };
+    if uri.id.is_some() {
+        // The new key cannot have the old one's id (ids are unique on a token), so a URI that
+        // names the key by id would stop finding it once deployed.
+        return Err(CliError::new(
+            Exit::InvalidInput,
+            "--key: the URI names the key by id=, which the renewed key cannot keep; nothing was created",
+        )
+        .hint(format!(
+            "name the key by its label only (object={label}), here and wherever the deployed URI is used"
+        )));
+    }
+    let (okms_id, old_id, cert) = check_cert(a)?;
+    let token = pkcs11::open_token(&uri, &a.token, out)?;
+    let old_key = token
+        .find_key(&uri)
+        .map_err(|e| p11_error(e, format!("cannot use the key {}", uri.without_pin())))?;
+    let shown_key = uri.without_pin().to_string();
+    if !same_public_key(&cert.public_key(), &old_key.public_key) {
+        return Err(CliError::new(
+            Exit::VerificationFailed,
+            format!(
+                "{shown_key} is not the key of {} (key SHA-256 {}, certificate SHA-256 {}); nothing was created or written",
+                input::display_path(&a.cert),
+                old_key.public_key.fingerprint_sha256(),
+                cert.public_key().fingerprint_sha256()
+            ),
+        )
+        .hint("pass the key the certificate was issued for"));
+    }
+    if let Some(until) = not_due_until(a, &cert)? {
+        return report_not_due(a, okms_id, old_id, &cert, &shown_key, until, out);
+    }
+    let r = OnToken {
+        okms_id,
+        old_id,
+        cert,
+        labels: Labels {
+            new: format!("{label}.new"),
+            backup: format!("{label}.bak"),
+            live: label,
+        },
+        uri,
+        token,
+        old_key,
+        new_cert: with_suffix(&a.cert, ".new"),
+        backup_cert: with_suffix(&a.cert, ".bak"),
+    };
+    refuse_taken_labels(a, &r, out)?;
+    // Some tokens cannot change a label (no C_SetAttributeValue, or read-only objects): find
+    // out by writing the old key's own label again, before there is anything to undo.
+    r.token
+        .relabel_key(&r.old_key, &r.labels.live, &r.uri)
+        .map_err(|e| {
+            p11_error(
+                e,
+                format!(
+                    "token {:?} does not let its key labels change, so a renewed key could not take over {}; nothing was created",
+                    r.token_name(),
+                    r.labels.live
+                ),
+            )
+            .hint("renew by hand instead: `okms-cli key new --pkcs11` under a new label, `csr new --key` with it, `credential create --csr`, then point your services at the new URI")
+        })?;
+    files::check_writable(&r.new_cert, false).map_err(|e| {
+        CliError::from(e).hint(format!(
+            "a previous renewal may have been interrupted after its new credential was READY; see `okms-cli credential list` for a credential of the same name, then remove {}",
+            r.new_cert.display()
+        ))
+    })?;
+    files::check_writable(&r.backup_cert, true)?;
+    pause_for_jitter(a, out);
+    block_on(renew_on_token(a, r, global, out))
+}
+
+/// `LABEL.new` is never reused: it may be the key of a live credential from an interrupted
+/// run. `LABEL.bak` only with --force, which keeps it (keys on a token are never replaced).
+fn refuse_taken_labels(a: &CredentialRenewArgs, r: &OnToken, out: &Output) -> CliResult<()> {
+    let listing = r.token.keys(&r.uri).map_err(|e| {
+        p11_error(
+            e,
+            format!("cannot list the keys of token {:?}", r.token_name()),
+        )
+    })?;
+    let holders = |label: &str| {
+        let mut ids: Vec<String> = listing
+            .usable
+            .iter()
+            .filter(|k| k.label == label)
+            .map(|k| hex_id(&k.id))
+            .chain(
+                listing
+                    .skipped
+                    .iter()
+                    .filter(|k| k.label == label)
+                    .map(|k| hex_id(&k.id)),
+            )
+            .collect();
+        ids.sort();
+        ids
+    };
+    let new_ids = holders(&r.labels.new);
+    if !new_ids.is_empty() {
+        return Err(leftover_new_key(
+            r,
+            &format!(
+                "a key labelled {} (id {})",
+                r.labels.new,
+                new_ids.join(", ")
+            ),
+        ));
+    }
+    let backup_ids = holders(&r.labels.backup);
+    if !backup_ids.is_empty() {
+        if !a.force {
+            return Err(CliError::new(
+                Exit::RefusedOverwrite,
+                format!(
+                    "token {:?} already holds a key labelled {} (id {}), where this renewal would keep the old key; nothing was created",
+                    r.token_name(),
+                    r.labels.backup,
+                    backup_ids.join(", ")
+                ),
+            )
+            .hint(format!(
+                "that is the key of an earlier renewal: once its credential is revoked, {}; or pass --force to keep it and have two keys labelled {}",
+                r.removal_hint(&r.labels.backup),
+                r.labels.backup
+            )));
+        }
+        out.warn(&format!(
+            "token {:?} already holds a key labelled {} (id {}); it is kept, and the old key joins it under that label",
+            r.token_name(),
+            r.labels.backup,
+            backup_ids.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// `found` names what holds the new key's label (or, rarely, its id).
+fn leftover_new_key(r: &OnToken, found: &str) -> CliError {
+    CliError::new(
+        Exit::RefusedOverwrite,
+        format!(
+            "token {:?} already holds {found}, left by an interrupted renewal; nothing was created",
+            r.token_name(),
+        ),
+    )
+    .hint(format!(
+        "see `okms-cli credential list` for a credential of the same name it may belong to; delete that credential, then {}",
+        r.removal_hint(&r.labels.new)
+    ))
+}
+
+/// Destroys the undeployed new key; says what became of it.
+fn destroy_new_key(r: &OnToken, key: &KeyInfo) -> String {
+    match r.token.destroy_key(key) {
+        Ok(()) => format!("the new key {} was destroyed", r.labels.new),
+        Err(e) => format!(
+            "destroying the new key {} failed too ({e}): {}",
+            r.labels.new,
+            r.removal_hint(&r.labels.new)
+        ),
+    }
+}
+
+/// The new key's signer, in a session of its own (a `TokenSigner` keeps its session, and the
+/// proof hands it to the TLS stack for good).
+fn new_key_signer(
+    a: &CredentialRenewArgs,
+    r: &OnToken,
+    key: &KeyInfo,
+    out: &Output,
+) -> CliResult<TokenSigner> {
+    let mut uri = r.uri.clone();
+    uri.object = Some(r.labels.new.clone());
+    uri.id = Some(key.id.clone());
+    uri.object_type = Some(ObjectType::Private);
+    pkcs11::open_token(&uri, &a.token, out)?
+        .into_signer(&uri)
+        .map_err(|e| {
+            p11_error(
+                e,
+                format!("cannot use the new key {}", r.shown(&r.labels.new)),
+            )
+        })
+}
+
+async fn renew_on_token(
+    a: &CredentialRenewArgs,
+    r: OnToken,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<()> {
+    let (okms_id, old_id) = (r.okms_id, r.old_id);
+    let unchanged = format!(
+        "the old pair ({} and {}) is unchanged and still works",
+        a.cert.display(),
+        r.shown(&r.labels.live)
+    );
+    let client = client(global, out)?;
+
+    // 1. The new key, on the token before any credential can certify it; the CSR signed there.
+    let alg = a.algorithm.map_or(r.old_key.algorithm, algorithm);
+    if alg.is_rsa() {
+        out.verbose(&format!(
+            "generating an {alg} key on the token; this can take a moment"
+        ));
+    }
+    let new_key = r
+        .token
+        .generate_key(alg, &r.labels.new, None, &r.uri)
+        .map_err(|e| match e {
+            // The listing saw no private key there: a public key object holds the label.
+            okms_pkcs11::Error::KeyExists {
+                attribute, value, ..
+            } => leftover_new_key(&r, &format!("an object with {attribute} {value}")),
+            e => p11_error(
+                e,
+                format!(
+                    "cannot generate the new {alg} key on token {:?}",
+                    r.token_name()
+                ),
+            ),
+        })?;
+    out.verbose(&format!(
+        "new {alg} key generated on token {:?} as {}",
+        r.token_name(),
+        r.labels.new
+    ));
+    let signed = new_key_signer(a, &r, &new_key, out).and_then(|signer| {
+        let subject: DistinguishedName = r
+            .cert
+            .subject()
+            .parse()
+            .or_else(|_| "CN=okms-renewed".parse())
+            .map_err(|e| csr_error(e, "cannot name the new CSR"))?;
+        let csr = CsrBuilder::new(subject)
+            .build(&signer)
+            .map_err(|e| csr_error(e, "cannot sign the new CSR on the token"))?;
+        Ok((signer, csr))
+    });
+    let (signer, csr) = match signed {
+        Ok(s) => s,
+        Err(e) => {
+            let fate = destroy_new_key(&r, &new_key);
+            return Err(e.context(format!("renewal stopped; {fate}; {unchanged}")));
+        }
+    };
+
+    // 2. The new credential, exactly once.
+    let plan = match Plan::for_credential(&client, okms_id, old_id, csr.to_pem()).await {
+        Ok(p) => p,
+        Err(e) => {
+            let fate = destroy_new_key(&r, &new_key);
+            return Err(lifecycle_failure(
+                e,
+                format!("nothing was created; {fate}; {unchanged}"),
+            ));
+        }
+    };
+    let plan = match a.validity {
+        Some(days) => plan.with_validity(days),
+        None => plan,
+    };
+    let public = new_key.public_key.clone();
+    let is_ours = move |c: &Credential| -> Option<bool> {
+        let pem = c.certificate_pem.as_deref()?;
+        let cert = Certificate::from_pem(pem).ok()?;
+        Some(same_public_key(&cert.public_key(), &public))
+    };
+    let on_event = |e: &ReconcileEvent| out.warn(&describe_event(e));
+    let created = match plan
+        .create(&client, &is_ours, &ReconcileOptions::default(), &on_event)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            // As for a key file: a candidate reconciliation could not settle may hold the key.
+            let undecided = matches!(
+                &e,
+                okms_lifecycle::Error::Api {
+                    source: okms_api::Error::ReconcileFailed { .. },
+                    ..
+                }
+            );
+            if undecided {
+                return Err(lifecycle_failure(e, unchanged).hint(format!(
+                    "the new key is kept on the token as {new}: if `okms-cli credential list --okms-id {okms_id}` shows a new credential named {name:?}, it holds this key; delete that credential, then {removal}",
+                    new = r.labels.new,
+                    name = plan.old().name,
+                    removal = r.removal_hint(&r.labels.new)
+                )));
+            }
+            let fate = destroy_new_key(&r, &new_key);
+            return Err(
+                lifecycle_failure(e, format!("{fate}; {unchanged}")).hint("run the renewal again")
+            );
+        }
+    };
+    let new_id = created.new_id();
+    out.info(&format!(
+        "credential {new_id} created for the new key ({})",
+        r.shown(&r.labels.new)
+    ));
+    let settle = WaitPolicy::with_timeout(a.timeout);
+
+    // 3. READY, the certificate checked against the new key, then proved with the handshake
+    //    signed on the token.
+    let proved: Result<Proved, CliError> = async {
+        let ready = created
+            .wait_ready(&client, &settle)
+            .await
+            .map_err(|e| lifecycle_failure(e, "the new credential is not usable"))?;
+        verify_cert(ready.certificate_pem(), Some(&new_key.public_key), new_id)?;
+        let kms_url = kms_url(a, &client, okms_id).await?;
+        let ca_pem = match &a.ca {
+            Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
+            None => None,
+        };
+        let key = TlsSigningKey::new(signer).into_arc();
+        ready
+            .prove(&kms_url, key.into(), ca_pem)
+            .await
+            .map_err(|e| lifecycle_failure(e, "the new pair does not work"))
+    }
+    .await;
+    let proved = match proved {
+        Ok(p) => p,
+        Err(e) => {
+            let revoked = created.abandon(&client, &settle).await;
+            return Err(abandoned_on_token(
+                revoked, new_id, &r, &new_key, &unchanged, e,
+            ));
+        }
+    };
+
+    // 4. Deployed: the certificate file beside the target, the token keys relabelled, then
+    //    the certificate swapped in; each step undone if a later one fails.
+    let deployed = deploy_on_token(a, &r, &new_key, proved.certificate_pem());
+    let (old_key, new_key) = match deployed {
+        Ok(keys) => keys,
+        Err(DeployFailure::Undone(e)) => {
+            let revoked = proved.abandon(&client, &settle).await;
+            let _ = std::fs::remove_file(&r.new_cert);
+            return Err(abandoned_on_token(
+                revoked, new_id, &r, &new_key, &unchanged, e,
+            ));
+        }
+        Err(DeployFailure::Stuck(e)) => {
+            // The token is in neither the old state nor the new: the new credential stays live
+            // so that whichever key ends up under the label has a working certificate.
+            return Err(e.context(format!(
+                "renewal stopped while deploying; the new credential {new_id} was kept live (its certificate is {}) and the old credential {old_id} too",
+                r.new_cert.display()
+            )));
+        }
+    };
+    out.info(&format!(
+        "new pair in place at {} and {} (previous certificate kept as {}, previous key as {})",
+        a.cert.display(),
+        r.shown(&r.labels.live),
+        r.backup_cert.display(),
+        r.shown(&r.labels.backup)
+    ));
+    out.verbose(&format!(
+        "on token {:?}: {} is id {}, {} is id {}",
+        r.token_name(),
+        new_key.label,
+        hex_id(&new_key.id),
+        old_key.label,
+        hex_id(&old_key.id)
+    ));
+
+    // 5. The hook, 6. the old credential, last.
+    let deployment = Deployment {
+        okms_id,
+        old_id,
+        new_id,
+        key: r.shown(&r.labels.live),
+        backup_cert: r.backup_cert.display().to_string(),
+        backup_key: r.shown(&r.labels.backup),
+    };
+    run_hook(a, &deployment)?;
+    finish_and_report(a, proved, &client, &deployment, out).await
+}
+
+enum DeployFailure {
+    /// Everything this step changed was put back: the old pair is deployed.
+    Undone(CliError),
+    /// Putting back failed: the error says which label each key has now.
+    Stuck(CliError),
+}
+
+/// Writes the new certificate beside the target, relabels the keys (`LABEL` to `LABEL.bak`,
+/// `LABEL.new` to `LABEL`), then swaps the certificate in. Returns the old and the new key as
+/// now labelled.
+fn deploy_on_token(
+    a: &CredentialRenewArgs,
+    r: &OnToken,
+    new_key: &KeyInfo,
+    cert_pem: &str,
+) -> Result<(KeyInfo, KeyInfo), DeployFailure> {
+    let relabel_error = |e, what: &str| p11_error(e, format!("cannot deploy the new key: {what}"));
+    let pem = super::ensure_newline(cert_pem);
+    files::write_public_file(&r.new_cert, pem.as_bytes(), false)
+        .map_err(|e| DeployFailure::Undone(e.into()))?;
+    let old_key = r
+        .token
+        .relabel_key(&r.old_key, &r.labels.backup, &r.uri)
+        .map_err(|e| {
+            let restored = !matches!(
+                &e,
+                okms_pkcs11::Error::Relabel {
+                    restored: false,
+                    ..
+                }
+            );
+            let err = relabel_error(e, "moving the old key aside");
+            if restored {
+                DeployFailure::Undone(err)
+            } else {
+                DeployFailure::Stuck(err)
+            }
+        })?;
+    let new_key = match r.token.relabel_key(new_key, &r.labels.live, &r.uri) {
+        Ok(k) => k,
+        Err(e) => {
+            let new_restored = !matches!(
+                &e,
+                okms_pkcs11::Error::Relabel {
+                    restored: false,
+                    ..
+                }
+            );
+            let err = relabel_error(e, "giving the new key the deployed label");
+            // Only once the new key is off the label may the old one have it back: two keys
+            // under it would make the deployed URI ambiguous.
+            let back = if new_restored {
+                r.token
+                    .relabel_key(&old_key, &r.labels.live, &r.uri)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            } else {
+                Err("not tried while the new key may hold part of the label".to_owned())
+            };
+            return Err(match back {
+                Ok(()) => DeployFailure::Undone(err),
+                Err(back) => DeployFailure::Stuck(err.context(format!(
+                    "and the old key could not have its label back ({back}): it is labelled {} now, so the deployed URI does not name it; {}",
+                    r.labels.backup,
+                    r.relabel_hint(&old_key)
+                ))),
+            });
+        }
+    };
+    let swapped = files::swap_with_backup(&[Swap {
+        new: r.new_cert.clone(),
+        target: a.cert.clone(),
+        backup: r.backup_cert.clone(),
+    }]);
+    if let Err(e) = swapped {
+        let err = CliError::from(e);
+        let undo = r
+            .token
+            .relabel_key(&new_key, &r.labels.new, &r.uri)
+            .and_then(|_| r.token.relabel_key(&old_key, &r.labels.live, &r.uri));
+        return Err(match undo {
+            Ok(_) => DeployFailure::Undone(err),
+            Err(back) => DeployFailure::Stuck(err.context(format!(
+                "the certificate {} is still the old one, and putting the token labels back failed ({back}): the new key (id {}) may still be labelled {}; give it the label {} and the old key its label back: {}",
+                a.cert.display(),
+                hex_id(&new_key.id),
+                r.labels.live,
+                r.labels.new,
+                r.relabel_hint(&old_key)
+            ))),
+        });
+    }
+    Ok((old_key, new_key))
+}
+
+/// The state after an undeployed token renewal was abandoned: the new credential revoked and
+/// its key destroyed, or, if the revocation failed, both kept and named.
+fn abandoned_on_token(
+    revoked: okms_lifecycle::Result<Uuid>,
+    new_id: Uuid,
+    r: &OnToken,
+    new_key: &KeyInfo,
+    unchanged: &str,
+    cause: CliError,
+) -> CliError {
+    match revoked {
+        Ok(_) => {
+            let fate = destroy_new_key(r, new_key);
+            cause.context(format!(
+                "renewal failed; the new credential {new_id} was revoked and {fate}; {unchanged}"
+            ))
+        }
+        Err(e) => cause
+            .context(format!(
+                "renewal failed, and the new credential {new_id} could not be revoked ({e}); its key is kept on the token as {}; {unchanged}",
+                r.labels.new
+            ))
+            .hint(format!(
+                "revoke it: okms-cli credential delete {new_id} --yes, then {}",
+                r.removal_hint(&r.labels.new)
+            )),
+    }
+}
+
+/// A `CKA_ID` as `key list` prints it.
+fn hex_id(id: &[u8]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
 }
