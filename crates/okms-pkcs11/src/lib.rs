@@ -28,7 +28,8 @@
 //!
 //! It is **not** a general PKCS#11 toolkit: no token initialization, no key import or
 //! export, no deletion (except a key it has just generated that the token did not keep
-//! sensitive and non-extractable), no certificates on the token, no encryption. All FFI is inside the
+//! sensitive and non-extractable, and [`Token::destroy_key`], which renewal uses for a new key
+//! that was never deployed), no certificates on the token, no encryption. All FFI is inside the
 //! `cryptoki` crate; this crate has no `unsafe` code, and it is the only crate of the
 //! workspace that talks PKCS#11 (okms-csr stays pure Rust without I/O).
 //!

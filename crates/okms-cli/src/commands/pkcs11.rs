@@ -114,6 +114,10 @@ pub fn p11_error(e: P11Error, context: impl std::fmt::Display + Send + Sync + 's
             Some("supported keys: ECDSA P-256, P-384, P-521 and RSA 2048, 3072, 4096 bits".into()),
         ),
         P11Error::Csr(_) => (Exit::InvalidInput, None),
+        P11Error::Relabel { .. } => (
+            Exit::Error,
+            Some("the token refused to change a key's CKA_LABEL; the message says which label each key now has (p11tool --set-label changes one by hand)".into()),
+        ),
         _ => (Exit::Error, None),
     };
     CliError {
