@@ -827,7 +827,6 @@ fn soak_renewal_loop_under_faults() {
             "svc.csr",
         ],
     );
-    let mut told = String::new();
     let created = step(
         &emu,
         AuthMethod::Signature,
@@ -844,7 +843,7 @@ fn soak_renewal_loop_under_faults() {
             "--cert-out",
             "svc.cert",
         ],
-        &mut told,
+        &mut String::new(),
     );
     assert!(created.success(), "the first deployment: {created:?}");
 
