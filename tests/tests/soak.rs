@@ -17,7 +17,15 @@
 //!   credential of that name may have been created and what to do);
 //! * no live credential whose name belongs to no run.
 //!
-//! Size: `OKMS_SOAK_RUNS` (default 24), `OKMS_SOAK_THREADS` (default 4), `OKMS_SOAK_SEED`.
+//! The renewal loop (issue 12) deploys one pair and renews it `--force` over and over under
+//! the same API faults, with a hook that fails every fourth time. After every renewal, faults
+//! off: the deployed certificate and key match and `credential check` passes, and every live
+//! credential's key is held (the deployed key, a `.bak` backup the output said is still live,
+//! or a `.new` key left on disk); then the test does what the output's hint says, as a user
+//! would, so that at the end only the deployed credential is live.
+//!
+//! Size: `OKMS_SOAK_RUNS` (default 24), `OKMS_SOAK_THREADS` (default 4), `OKMS_SOAK_RENEWALS`
+//! (default 12), `OKMS_SOAK_SEED`.
 //! The seed fixes the fault generator; with parallel runs the order of requests, hence which
 //! request a fault hits, still varies between test runs.
 
@@ -431,6 +439,18 @@ fn reason(step: &str, ran: &Ran) -> String {
     format!("{step}: exit {:?}: {kind}", ran.code)
 }
 
+/// A fault kind, for the counts.
+fn fault_label(kind: &FaultKind) -> &'static str {
+    match kind {
+        FaultKind::Latency(_) => "latency",
+        FaultKind::Status(_) | FaultKind::ServerError => "5xx",
+        FaultKind::TooManyRequests { .. } => "429",
+        FaultKind::DropBeforeProcessing => "drop-before",
+        FaultKind::DropAfterProcessing => "drop-after",
+        _ => "other",
+    }
+}
+
 #[test]
 fn soak_create_wait_check_under_faults() {
     let runs = env_usize("OKMS_SOAK_RUNS", 24);
@@ -543,15 +563,7 @@ fn soak_create_wait_check_under_faults() {
     );
     let mut fired: BTreeMap<String, u64> = BTreeMap::new();
     for (spec, n) in emu.fault_counts() {
-        let kind = match spec.kind {
-            FaultKind::Latency(_) => "latency",
-            FaultKind::Status(_) | FaultKind::ServerError => "5xx",
-            FaultKind::TooManyRequests { .. } => "429",
-            FaultKind::DropBeforeProcessing => "drop-before",
-            FaultKind::DropAfterProcessing => "drop-after",
-            _ => "other",
-        };
-        *fired.entry(kind.into()).or_default() += n;
+        *fired.entry(fault_label(&spec.kind).into()).or_default() += n;
     }
     eprintln!("soak: faults injected: {fired:?}");
 
@@ -571,5 +583,393 @@ fn soak_create_wait_check_under_faults() {
     assert!(
         ok * 2 >= runs,
         "only {ok} of {runs} runs succeeded: {by_reason:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Renewal loop (issue 12): one deployed pair renewed over and over under the same API faults.
+
+/// The name of the renewed credential; every credential of the domain in this test has it.
+const RENEWED: &str = "soak-renewed";
+
+/// What one `credential renew --force` did, as the loop counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Renewal {
+    /// Exit 0: new pair deployed, old credential revoked.
+    Renewed,
+    /// The hook failed after the swap: the new pair is in place, the old credential kept live.
+    HookFailed,
+    /// Stopped before the swap: the old pair stays deployed.
+    StoppedBeforeSwap,
+    /// The new pair is in place but revoking the old credential failed.
+    OldNotRevoked,
+}
+
+/// The certificate and key deployed in `dir`, read as a user's service would.
+fn deployed_pair(dir: &Path) -> (Certificate, PublicKey) {
+    let cert = std::fs::read_to_string(dir.join("svc.cert")).unwrap();
+    let cert = Certificate::from_pem(&cert).unwrap();
+    let key = std::fs::read(dir.join("svc.key")).unwrap();
+    let key = PrivateKey::import(&key, None).unwrap();
+    (cert, key.public_key())
+}
+
+/// The public key of a private key file in `dir`, if there is one.
+fn key_file(dir: &Path, file: &str) -> Option<PublicKey> {
+    let bytes = std::fs::read(dir.join(file)).ok()?;
+    let key = PrivateKey::import(&bytes, None)
+        .unwrap_or_else(|e| panic!("{file}: unreadable key file: {e}"));
+    assert_eq!(common::mode(&dir.join(file)), 0o600, "{file} must be 0600");
+    Some(key.public_key())
+}
+
+/// The `okms-cli credential delete ...` command a hint in `stderr` tells the user to run.
+fn hinted_delete(stderr: &str) -> Option<Vec<String>> {
+    let hint = stderr
+        .lines()
+        .filter(|l| l.starts_with("hint"))
+        .find_map(|l| l.split_once("okms-cli credential delete "))?
+        .1;
+    let command = hint.split(',').next().unwrap_or(hint);
+    Some(
+        ["credential", "delete"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(command.split_whitespace().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// The rule after one renewal, with faults off: the deployed pair matches and works, and every
+/// live credential's key is held (deployed, a `.bak` the output says is still live, or a `.new`
+/// key left on disk). Returns what is wrong.
+fn renewal_violations(
+    emu: &RunningEmulator,
+    dir: &Path,
+    iteration: usize,
+    ran: &Ran,
+    before_id: &str,
+) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut say = |s: String| bad.push(format!("renewal {iteration}: {s}"));
+    match ran.code {
+        None => say(format!("died from a signal or hung: {ran:?}")),
+        Some(101) => say(format!("panicked: {}", ran.stderr)),
+        Some(0) => {}
+        Some(_) if !ran.stderr.contains("error") => {
+            say(format!("failed without a clear error: {}", ran.stderr));
+        }
+        Some(_) => {}
+    }
+    let (cert, deployed_key) = deployed_pair(dir);
+    if !same_public_key(&cert.public_key(), &deployed_key) {
+        say("the deployed certificate and key do not match".into());
+    }
+    let deployed_id = cert.credential_id().unwrap_or_default();
+    if ran.success() {
+        let v: serde_json::Value = serde_json::from_str(&ran.stdout)
+            .unwrap_or_else(|e| panic!("renew --json printed no JSON ({e}): {ran:?}"));
+        if v["renewed"] != true || v["old_revoked"] != true || v["old_id"] != before_id {
+            say(format!("exit 0 but the report says otherwise: {v}"));
+        }
+        if v["new_id"] != deployed_id.as_str() {
+            say(format!(
+                "reported {} but {deployed_id} is deployed",
+                v["new_id"]
+            ));
+        }
+        if emu
+            .credentials()
+            .iter()
+            .any(|c| c.id.to_string() == before_id && live(c))
+        {
+            say(format!(
+                "exit 0 but the old credential {before_id} is still live"
+            ));
+        }
+    }
+    let check = step(
+        emu,
+        AuthMethod::Signature,
+        dir,
+        &[
+            "credential",
+            "check",
+            "--cert",
+            "svc.cert",
+            "--key",
+            "svc.key",
+        ],
+        &mut String::new(),
+    );
+    if !check.success() {
+        say(format!("the deployed pair does not work: {}", check.stderr));
+    }
+
+    let backup = key_file(dir, "svc.key.bak");
+    let leftover = key_file(dir, "svc.key.new");
+    let said_live = |id: &str| {
+        ran.stderr
+            .contains(&format!("old credential {id} was kept live"))
+            || ran
+                .stderr
+                .contains(&format!("old credential {id} is still live"))
+    };
+    for c in emu.credentials().iter().filter(|c| live(c)) {
+        let public = Certificate::from_pem(&c.certificate_pem)
+            .unwrap()
+            .public_key();
+        let id = c.id.to_string();
+        let held = same_public_key(&public, &deployed_key)
+            || (backup.as_ref().is_some_and(|k| same_public_key(&public, k)) && said_live(&id))
+            || leftover
+                .as_ref()
+                .is_some_and(|k| same_public_key(&public, k));
+        if !held {
+            say(format!(
+                "live credential {id} ({:?}, answer lost: {}) holds no deployed, live-backup or leftover key\nstderr: {}",
+                c.phase, c.answer_lost, ran.stderr
+            ));
+        }
+        if c.name != RENEWED {
+            say(format!(
+                "live credential {id} has another name: {:?}",
+                c.name
+            ));
+        }
+    }
+    // What the output says is still live must be: the user is told to revoke it by hand.
+    for c in emu.credentials() {
+        let id = c.id.to_string();
+        if said_live(&id) && !live(&c) {
+            say(format!(
+                "the output says credential {id} is still live, but it is {:?}: {}",
+                c.phase, ran.stderr
+            ));
+        }
+    }
+    if deployed_id != before_id && ran.code != Some(0) && !said_live(before_id) {
+        say(format!(
+            "failed after deploying {deployed_id} without saying that {before_id} is still live: {}",
+            ran.stderr
+        ));
+    }
+    bad
+}
+
+/// Does what the output of a failed renewal tells the user to do, so that the next one starts
+/// clean: the `credential delete` of its hint, and for a `.new` key left behind, deleting the
+/// credential that holds it (the one of that name `credential list` would show), then the file.
+/// Returns how many credentials it deleted, and what went wrong doing so.
+fn follow_the_hints(emu: &RunningEmulator, dir: &Path, ran: &Ran) -> (usize, Vec<String>) {
+    let mut deleted = 0;
+    let mut bad = Vec::new();
+    let mut delete = |args: &[&str]| {
+        let done = step(emu, AuthMethod::Signature, dir, args, &mut String::new());
+        if done.success() {
+            deleted += 1;
+        } else {
+            bad.push(format!(
+                "{args:?}, run as the hint says, failed: {}",
+                done.stderr
+            ));
+        }
+    };
+    if let Some(args) = hinted_delete(&ran.stderr) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        delete(&args);
+    }
+    if let Some(leftover) = key_file(dir, "svc.key.new") {
+        for c in emu.credentials().iter().filter(|c| live(c)) {
+            let public = Certificate::from_pem(&c.certificate_pem)
+                .unwrap()
+                .public_key();
+            if same_public_key(&public, &leftover) {
+                let id = c.id.to_string();
+                delete(&["credential", "delete", &id, "--yes"]);
+            }
+        }
+        std::fs::remove_file(dir.join("svc.key.new")).unwrap();
+        let _ = std::fs::remove_file(dir.join("svc.cert.new"));
+    }
+    (deleted, bad)
+}
+
+#[test]
+fn soak_renewal_loop_under_faults() {
+    let iterations = env_usize("OKMS_SOAK_RENEWALS", 12);
+    let seed = std::env::var("OKMS_SOAK_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_261_130_u64);
+    drop(common::okms_cli());
+    let emu = RunningEmulator::spawn_in_thread(EmulatorConfig {
+        ready_delay: Duration::from_millis(300),
+        delete_delay: Duration::from_millis(200),
+        seed,
+        ..EmulatorConfig::default()
+    })
+    .expect("start the emulator");
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+
+    // The first deployment, unfaulted: the loop is about renewing.
+    offline(
+        dir,
+        &[
+            "csr",
+            "new",
+            "--key-out",
+            "svc.key",
+            "--cn",
+            RENEWED,
+            "--out",
+            "svc.csr",
+        ],
+    );
+    let created = step(
+        &emu,
+        AuthMethod::Signature,
+        dir,
+        &[
+            "credential",
+            "create",
+            "--csr",
+            "svc.csr",
+            "--name",
+            RENEWED,
+            "--identity",
+            URN,
+            "--cert-out",
+            "svc.cert",
+        ],
+        &mut String::new(),
+    );
+    assert!(created.success(), "the first deployment: {created:?}");
+
+    let start = Instant::now();
+    let mut outcomes: BTreeMap<Renewal, usize> = BTreeMap::new();
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    let mut fired: BTreeMap<String, u64> = BTreeMap::new();
+    let mut hints_followed = 0;
+    let mut problems = Vec::new();
+    for i in 0..iterations {
+        let before_id = deployed_pair(dir).0.credential_id().unwrap();
+        let auth = if i.is_multiple_of(2) {
+            AuthMethod::Signature
+        } else {
+            AuthMethod::OAuth2
+        };
+        let mut args = vec![
+            "credential",
+            "renew",
+            "--json",
+            "--force",
+            "--timeout",
+            "60s",
+            "--cert",
+            "svc.cert",
+            "--key",
+            "svc.key",
+        ];
+        // A hook that fails now and then, one that succeeds, and none.
+        match i % 4 {
+            1 => args.extend(["--exec", "/bin/false"]),
+            3 => args.extend(["--exec", "/bin/true"]),
+            _ => {}
+        }
+        emu.set_faults(faults());
+        let ran = step(&emu, auth, dir, &args, &mut String::new());
+        for (spec, n) in emu.fault_counts() {
+            *fired.entry(fault_label(&spec.kind).into()).or_default() += n;
+        }
+        // Faults off from here: the checks and the clean-up are the user's, after the fact.
+        emu.set_faults(Vec::new());
+
+        let deployed_id = deployed_pair(dir).0.credential_id().unwrap();
+        let outcome = if ran.success() {
+            Renewal::Renewed
+        } else if deployed_id == before_id {
+            Renewal::StoppedBeforeSwap
+        } else if ran.stderr.contains("the hook") {
+            Renewal::HookFailed
+        } else {
+            Renewal::OldNotRevoked
+        };
+        *outcomes.entry(outcome).or_default() += 1;
+        let failing_hook = i % 4 == 1;
+        if failing_hook && outcome == Renewal::Renewed {
+            problems.push(format!(
+                "renewal {i}: the hook /bin/false failed but the renewal exited 0: {ran:?}"
+            ));
+        }
+        if !failing_hook && outcome == Renewal::HookFailed {
+            problems.push(format!(
+                "renewal {i}: a hook that succeeds was reported failed: {ran:?}"
+            ));
+        }
+        if !ran.success() {
+            let why = if outcome == Renewal::HookFailed {
+                format!("renew: exit {:?}: the hook failed (as arranged)", ran.code)
+            } else {
+                reason("renew", &ran)
+            };
+            *failures.entry(why).or_default() += 1;
+            let error: Vec<&str> = ran
+                .stderr
+                .lines()
+                .filter(|l| l.starts_with("error") || l.starts_with("hint"))
+                .collect();
+            eprintln!("soak: renewal {i} ({outcome:?}): {}", error.join(" | "));
+        }
+        problems.extend(renewal_violations(&emu, dir, i, &ran, &before_id));
+        let (deleted, bad) = follow_the_hints(&emu, dir, &ran);
+        hints_followed += deleted;
+        problems.extend(bad.into_iter().map(|b| format!("renewal {i}: {b}")));
+    }
+    let elapsed = start.elapsed();
+
+    // After the hints are followed and DELETING has run out: exactly the deployed credential.
+    std::thread::sleep(Duration::from_millis(400));
+    let deployed_id = deployed_pair(dir).0.credential_id().unwrap();
+    let all = emu.credentials();
+    let live_ids: Vec<String> = all
+        .iter()
+        .filter(|c| live(c))
+        .map(|c| c.id.to_string())
+        .collect();
+    if live_ids != [deployed_id.clone()] {
+        problems.push(format!(
+            "at the end, live credentials {live_ids:?}; only the deployed {deployed_id} should be"
+        ));
+    }
+
+    eprintln!(
+        "soak: {iterations} renewals in {:.1}s (seed {seed}): {outcomes:?}",
+        elapsed.as_secs_f64()
+    );
+    for (why, n) in &failures {
+        eprintln!("soak:   failed {n}x at {why}");
+    }
+    eprintln!(
+        "soak: credentials created {}, create answers lost {}, credentials deleted by following hints {hints_followed}",
+        all.len(),
+        all.iter().filter(|c| c.answer_lost).count()
+    );
+    eprintln!("soak: faults injected: {fired:?}");
+
+    assert!(
+        problems.is_empty(),
+        "{} violation(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert!(
+        fired.values().sum::<u64>() > 0,
+        "no fault fired: the soak exercised nothing"
+    );
+    assert!(
+        outcomes.get(&Renewal::Renewed).copied().unwrap_or(0) > 0,
+        "no renewal succeeded: {failures:?}"
     );
 }

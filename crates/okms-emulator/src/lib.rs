@@ -254,6 +254,15 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener> {
         .map_err(|source| Error::Bind { addr, source })
 }
 
+/// The emulator's own clock route on the API listener (not an OVHcloud route): `GET` answers
+/// `{"now","nowEpochSeconds","offsetSeconds"}`. Kept out of `routes.rs`'s literals, which
+/// `schema_conformance.rs` reads as the OVHcloud routes it must check against the schema.
+pub const CLOCK_ROUTE: &str = "/_emulator/clock";
+/// `POST {"seconds": N}` here moves the emulator's clock forward by N seconds (as
+/// [`RunningEmulator::advance_clock`]) and answers like [`CLOCK_ROUTE`]; a negative, fractional
+/// or too large N gets 400 naming `seconds`.
+pub const CLOCK_ADVANCE_ROUTE: &str = "/_emulator/clock/advance";
+
 /// Longest delay, lifetime or skew accepted: far beyond any test, short enough that date
 /// arithmetic cannot overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 86_400);

@@ -42,6 +42,11 @@ struct Args {
     /// Seconds added to the server clock (/auth/time and timestamp checks); may be negative.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     clock_skew_secs: i64,
+    /// Start with the emulator's clock this far ahead of real time (e.g. 90d, 12h, 30m, 45s;
+    /// a bare number is seconds): credential lifecycles, expiry and token lifetimes follow it.
+    /// POST /_emulator/clock/advance {"seconds": N} moves it further while running.
+    #[arg(long, value_name = "DURATION", value_parser = parse_clock_offset)]
+    clock_offset: Option<Duration>,
     /// Directory for ca.pem (kept on exit); a private temporary directory otherwise.
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -80,6 +85,39 @@ struct Args {
     /// urn:v1:eu:identity:user:xx1111-ovh/alice
     #[arg(long, value_name = "URN")]
     api_caller_identity: Option<String>,
+}
+
+/// Parses `--clock-offset`: a whole number with an optional unit s, m, h or d.
+fn parse_clock_offset(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let bad = || {
+        format!(
+            "invalid clock offset `{text}`: use a whole number of seconds, or one followed by s, m, h or d (e.g. 400d); the clock only moves forward"
+        )
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    let max = okms_emulator::MAX_DURATION;
+    n.checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .filter(|d| *d <= max)
+        .ok_or_else(|| {
+            format!(
+                "clock offset `{text}` is too large: at most {} s ({} days)",
+                max.as_secs(),
+                max.as_secs() / 86_400
+            )
+        })
 }
 
 fn iam_seed(file: Option<&PathBuf>) -> Result<IamSeed, okms_emulator::Error> {
@@ -187,9 +225,14 @@ impl Signals {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    let clock_offset = args.clock_offset;
     let config = config(args).map_err(|e| e.to_string())?;
     let signals = Signals::register().map_err(|e| format!("cannot handle SIGTERM/SIGINT: {e}"))?;
     let emu = Emulator::start(config).await.map_err(|e| e.to_string())?;
+    // Before the start-up line: no client can see the clock unmoved.
+    if let Some(by) = clock_offset {
+        emu.advance_clock(by);
+    }
     let line = serde_json::to_string(emu.info()).map_err(|e| e.to_string())?;
     {
         let mut out = std::io::stdout().lock();

@@ -3,11 +3,14 @@
 use std::sync::Arc;
 
 use axum::{
-    Router,
+    Json, Router,
+    body::Bytes,
+    extract::State,
     http::{Method, StatusCode},
     middleware,
     routing::{get, post},
 };
+use serde_json::{Value, json};
 
 use crate::{
     auth, credentials, domains, error_answers::ApiError, iam, kms, me, oauth2, state::Shared,
@@ -64,10 +67,103 @@ pub(crate) fn api(shared: Arc<Shared>, policy: Arc<auth::AuthPolicy>) -> Router 
         .route("/v1/auth/time", get(auth::time))
         .route("/auth/time", get(auth::time))
         .route("/auth/oauth2/token", post(oauth2::token))
+        .route(crate::CLOCK_ROUTE, get(clock_now))
+        .route(crate::CLOCK_ADVANCE_ROUTE, post(clock_advance))
         .merge(authed)
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
         .with_state(shared)
+}
+
+/// The emulator clock as the admin routes answer it.
+fn clock_answer(shared: &Shared) -> Result<Json<Value>, ApiError> {
+    let offset = shared.lock().time_offset;
+    let now = shared.now();
+    let rfc3339 = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Server::InternalServerError",
+                format!("cannot format the emulator time: {e}"),
+            )
+        })?;
+    Ok(Json(json!({
+        "now": rfc3339,
+        "nowEpochSeconds": now.unix_timestamp(),
+        "offsetSeconds": offset.as_secs(),
+    })))
+}
+
+/// `GET /_emulator/clock`: the emulator's time and how far it is ahead of real time.
+async fn clock_now(State(shared): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+    clock_answer(&shared)
+}
+
+fn clock_refusal(message: String) -> ApiError {
+    ApiError::bad_request("", message)
+}
+
+/// `POST /_emulator/clock/advance` with `{"seconds": N}`: moves the emulator's clock forward,
+/// for clients outside the Rust API (scripts, the binary's users). The body is read by hand so
+/// that every refusal is a 400 naming the field, in the API's own error shape.
+async fn clock_advance(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    const EXAMPLE: &str = r#"{"seconds": 86400}"#;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        clock_refusal(format!(
+            "the body is not JSON ({e}); send an object such as {EXAMPLE}"
+        ))
+    })?;
+    let Some(fields) = value.as_object() else {
+        return Err(clock_refusal(format!(
+            "the body must be a JSON object such as {EXAMPLE}"
+        )));
+    };
+    if let Some(unknown) = fields.keys().find(|k| k.as_str() != "seconds") {
+        return Err(clock_refusal(format!(
+            "unknown field {unknown:?}: the only field is seconds, as in {EXAMPLE}"
+        )));
+    }
+    let Some(given) = fields.get("seconds") else {
+        return Err(clock_refusal(format!(
+            "seconds is required: how far to move the clock forward, as in {EXAMPLE}"
+        )));
+    };
+    let seconds = match given.as_u64() {
+        Some(s) => s,
+        None if given.as_i64().is_some_and(|s| s < 0) => {
+            return Err(clock_refusal(format!(
+                "seconds must not be negative (got {given}): the emulator clock only moves forward"
+            )));
+        }
+        None => {
+            return Err(clock_refusal(format!(
+                "seconds must be a whole number of seconds, 0 or more (got {given})"
+            )));
+        }
+    };
+    {
+        let mut st = shared.lock();
+        // Refused rather than clamped: a test that asked for more would otherwise go on with a
+        // clock it did not ask for.
+        let moved = st
+            .time_offset
+            .checked_add(std::time::Duration::from_secs(seconds))
+            .filter(|total| *total <= crate::MAX_DURATION)
+            .ok_or_else(|| {
+                let ahead = st.time_offset.as_secs();
+                let max = crate::MAX_DURATION.as_secs();
+                clock_refusal(format!(
+                    "seconds is too large (got {seconds}): the clock is {ahead} s ahead and may be at most {max} s ahead, so at most {} more",
+                    max.saturating_sub(ahead)
+                ))
+            })?;
+        st.time_offset = moved;
+    }
+    clock_answer(&shared)
 }
 
 const CREDENTIALS: &str = "/v2/okms/resource/{okms_id}/credential";
