@@ -218,10 +218,12 @@ async fn revoke<T: Transport, C: Clock>(
     settle: &WaitPolicy,
     step: Step,
 ) -> Result<()> {
-    let current = client
-        .get_credential(okms_id, id)
-        .await
-        .map_err(api(step))?;
+    let current = match client.get_credential(okms_id, id).await {
+        Ok(current) => current,
+        // Gone already: an earlier attempt whose answer was lost removed it.
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => return Err(api(step)(e)),
+    };
     if matches!(current.status, CredentialStatus::Deleting) {
         return Ok(());
     }
@@ -229,11 +231,16 @@ async fn revoke<T: Transport, C: Clock>(
         // An error here (e.g. it went to ERROR) still leaves the delete to try.
         let _ = client.wait_until_ready(okms_id, id, settle).await;
     }
-    client
-        .delete_credential(okms_id, id)
-        .await
-        .map_err(api(step))?;
-    Ok(())
+    let Err(refused) = client.delete_credential(okms_id, id).await else {
+        return Ok(());
+    };
+    // The client retries a DELETE whose answer was lost; the retry then finds the credential
+    // DELETING or gone. Ask the API where it stands before calling the revocation failed.
+    match client.get_credential(okms_id, id).await {
+        Err(e) if e.is_not_found() => Ok(()),
+        Ok(now) if matches!(now.status, CredentialStatus::Deleting) => Ok(()),
+        _ => Err(api(step)(refused)),
+    }
 }
 
 /// The new credential is READY: its certificate can be checked, then proved.

@@ -319,3 +319,47 @@ async fn a_domain_that_refuses_the_new_certificate_is_a_refused_proof_naming_it(
         other => panic!("expected a refused proof, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_lost_revocation_answer_is_not_a_failed_revocation() {
+    let emu = emulator();
+    let client = client(&emu);
+    let info = emu.info().clone();
+    let old = old_credential(&emu, &client).await;
+    let (key, csr) = key_and_csr();
+    let plan = Plan::for_credential(&client, info.okms_id, old.id, csr)
+        .await
+        .unwrap();
+    let created = plan
+        .create(&client, &holds(&key), &ReconcileOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let ready = created.wait_ready(&client, &settle()).await.unwrap();
+    let proved = ready
+        .prove(
+            &info.kms_url,
+            key_pem(&key).into(),
+            Some(info.ca_pem.clone()),
+        )
+        .await
+        .unwrap();
+    // The DELETE is carried out, its answer lost; the client's retry then finds the old
+    // credential DELETING or gone.
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::DropAfterProcessing)
+            .route(&format!(
+                "DELETE:/v2/okms/resource/{}/credential/{}",
+                info.okms_id, old.id
+            ))
+            .unwrap()
+            .times(1),
+    ]);
+    let renewed = proved.finish(&client, false).await.unwrap();
+    assert!(renewed.old_revoked);
+    assert!(gone(phase(&emu, old.id)));
+    assert_eq!(
+        emu.fault_counts().iter().map(|(_, n)| n).sum::<u64>(),
+        1,
+        "the answer was lost once"
+    );
+}
