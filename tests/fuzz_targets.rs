@@ -897,7 +897,9 @@ pub fn identity_urn_agreement(data: &[u8]) {
 /// catalogue accepts is known or a `*` pattern that covers a known action, and a refused one is
 /// named in the error; any identity name becomes a request whose path stays one segment.
 pub fn iam_answer_decode(data: &[u8]) {
-    use okms_api::iam::{self, AuthorizeResponse, IamGroup, IamUser, Policy, PolicyBody, ServiceAccount};
+    use okms_api::iam::{
+        self, AuthorizeResponse, IamGroup, IamUser, Policy, PolicyBody, ServiceAccount,
+    };
 
     let Some((&op, body)) = data.split_first() else {
         return;
@@ -933,7 +935,11 @@ pub fn iam_answer_decode(data: &[u8]) {
                     iam::actions::known_actions().any(|k| iam::actions::pattern_matches(action, k)),
                     "{action:?} accepted but covers no known action"
                 ),
-                Err(e) => assert!(e.to_string().contains(action), "{e} does not name {action:?}"),
+                // Quoted with escapes, so a control character cannot drive the terminal.
+                Err(e) => assert!(
+                    e.to_string().contains(&format!("{action:?}")),
+                    "{e} does not name {action:?}"
+                ),
             }
         }
         _ => {
@@ -943,9 +949,15 @@ pub fn iam_answer_decode(data: &[u8]) {
             for (prefix, request) in [
                 ("/v1/me/identity/user/", iam::ops::get_user(name)),
                 ("/v1/me/identity/group/", iam::ops::get_group(name)),
-                ("/v1/me/api/oauth2/client/", iam::ops::get_service_account(name)),
+                (
+                    "/v1/me/api/oauth2/client/",
+                    iam::ops::get_service_account(name),
+                ),
             ] {
-                let segment = request.path.strip_prefix(prefix).expect("the route's prefix");
+                let segment = request
+                    .path
+                    .strip_prefix(prefix)
+                    .expect("the route's prefix");
                 assert!(
                     !segment.contains(['/', '?', '#']),
                     "{name:?} escaped its path segment: {}",

@@ -300,10 +300,26 @@ fn a_failing_hook_is_reported_with_its_exit_code_and_the_old_credential_kept() {
         err.contains(&format!("credential delete {old_id}")),
         "{err}"
     );
-    let live = live(&emu);
-    assert_eq!(live.len(), 2);
+    let live_now = live(&emu);
+    assert_eq!(live_now.len(), 2);
     assert_ne!(cert_id(&s), old_id, "the new pair is in place");
     assert!(works(&s, &emu));
+
+    // The old credential's key is now only in the backup: the next renewal must not replace it.
+    let before = s.snapshot();
+    let out = renew(&s, &emu, &["--force"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!("credential {old_id}, which is still live")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("credential delete {old_id}")),
+        "{err}"
+    );
+    assert_eq!(s.snapshot(), before, "nothing written");
+    assert_eq!(live(&emu).len(), 2, "nothing created");
 }
 
 #[test]

@@ -121,6 +121,55 @@ pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliRes
     block_on(renew(a, deployed, paths, global, out))
 }
 
+/// Refuses to replace a backup pair whose credential is still live: after a failed hook (or
+/// `--keep-old`) the previous credential stays live with its key in `KEY.bak`, and overwriting
+/// that file would leave a live credential whose key nobody holds. Backups that are not an
+/// OKMS certificate of this domain, or whose credential is gone, deleting or expired, are
+/// replaced as before.
+async fn refuse_live_backup(
+    client: &okms_api::Client,
+    okms_id: Uuid,
+    paths: &Paths,
+) -> CliResult<()> {
+    let Ok(pem) = std::fs::read_to_string(&paths.backup_cert) else {
+        return Ok(());
+    };
+    let Some(id) = Certificate::from_pem(&pem)
+        .ok()
+        .and_then(|c| c.credential_id())
+        .and_then(|id| id.parse::<Uuid>().ok())
+    else {
+        return Ok(());
+    };
+    let live = match client.get_credential(okms_id, id).await {
+        Ok(c) => matches!(
+            c.status,
+            okms_api::CredentialStatus::Creating | okms_api::CredentialStatus::Ready
+        ),
+        Err(e) if e.is_not_found() => false,
+        Err(e) => {
+            return Err(api_failure(
+                e,
+                "cannot check the credential of the backup pair",
+            ));
+        }
+    };
+    if !live {
+        return Ok(());
+    }
+    Err(CliError::new(
+        Exit::RefusedOverwrite,
+        format!(
+            "the backup pair {} / {} belongs to credential {id}, which is still live; replacing it would leave that credential with no key",
+            paths.backup_cert.display(),
+            paths.backup_key.display()
+        ),
+    )
+    .hint(format!(
+        "once nothing uses the old pair any more, revoke it with `okms-cli credential delete {id} --okms-id {okms_id} --yes` (or move the .bak files elsewhere), then renew again; nothing was created"
+    )))
+}
+
 /// `Some(until)` when the renewal is not due yet (never with --force).
 fn not_due_until(a: &CredentialRenewArgs, cert: &Certificate) -> CliResult<Option<OffsetDateTime>> {
     if a.force {
@@ -258,6 +307,7 @@ async fn renew(
     let okms_id = d.okms_id;
     let old_id = d.credential_id;
     let client = client(global, out)?;
+    refuse_live_backup(&client, okms_id, &paths).await?;
 
     // 1. The new key, on disk before any credential can certify it.
     let alg = a.algorithm.map_or_else(|| d.key.algorithm(), algorithm);
