@@ -6,7 +6,7 @@
 //! - [`manage`]: get, list, wait and delete, on credentials that exist already;
 //! - [`report`]: how close to expiry the domain's credentials (or certificate files) are;
 //! - [`renew`]: a deployed pair replaced before it expires (okms-lifecycle's state machine, and
-//!   here the files, the backup and the hook).
+//!   here the files, the backup and the hook; `renew/token.rs` for a key on a PKCS#11 token).
 
 mod create;
 mod manage;
