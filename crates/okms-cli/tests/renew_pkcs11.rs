@@ -396,3 +396,49 @@ fn algorithm_changes_the_new_token_key_and_the_proof_signs_with_it() {
     );
     assert!(p.works());
 }
+
+#[test]
+fn the_backup_key_of_a_revoked_credential_gives_way_to_the_next_renewal() {
+    let Some(p) = TokenPair::new() else { return };
+    let original_fp = fingerprint(&p.s, "cert", "svc.cert");
+    // As a timer runs it: due by --before, no --force.
+    let out = p.renew(&["--before", "30"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let first_fp = fingerprint(&p.s, "cert", "svc.cert");
+    assert_eq!(p.keys()["svc.bak"], [(original_fp.clone(), true, false)]);
+
+    // The first renewal revoked the original credential, so its key in svc.bak is nobody's.
+    let out = p.renew(&["--before", "30"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("removed the previous backup key svc.bak"),
+        "{err}"
+    );
+    let keys = p.keys();
+    assert_eq!(
+        keys["svc.bak"],
+        [(first_fp, true, false)],
+        "svc.bak now holds the first renewal's key, and only it: {keys:?}"
+    );
+    assert!(
+        !keys.values().flatten().any(|k| k.0 == original_fp),
+        "the original key is gone: {keys:?}"
+    );
+    assert!(p.works());
+    assert_eq!(p.live().len(), 1);
+}
+
+#[test]
+fn the_backup_key_of_a_live_credential_stays() {
+    let Some(p) = TokenPair::new() else { return };
+    let original_fp = fingerprint(&p.s, "cert", "svc.cert");
+    let out = p.renew(&["--before", "30", "--keep-old"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let count = p.emu.credentials().len();
+    // The original credential is still live: its key must not be touched.
+    let out = p.renew(&["--before", "30"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    assert_eq!(p.keys()["svc.bak"], [(original_fp, true, false)]);
+    assert_eq!(p.emu.credentials().len(), count, "nothing created");
+}

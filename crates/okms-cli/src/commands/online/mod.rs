@@ -45,7 +45,7 @@ pub fn run(cmd: &OnlineCommand, global: &GlobalArgs, out: &Output) -> CliResult<
 }
 
 /// Runs a future on a fresh current-thread runtime.
-pub(crate) fn block_on<F: Future<Output = CliResult<()>>>(f: F) -> CliResult<()> {
+pub(crate) fn block_on<T, F: Future<Output = CliResult<T>>>(f: F) -> CliResult<T> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use okms_api::{Credential, ReconcileEvent, ReconcileOptions, Uuid, WaitPolicy};
 use okms_csr::{Certificate, CsrBuilder, DistinguishedName, same_public_key};
 use okms_lifecycle::{Plan, Proved};
-use okms_pkcs11::{KeyInfo, ObjectType, Pkcs11Uri, TlsSigningKey, Token, TokenSigner};
+use okms_pkcs11::{KeyInfo, KeyListing, ObjectType, Pkcs11Uri, TlsSigningKey, Token, TokenSigner};
 
 use super::{
     Deployment, check_cert, describe_event, finish_and_report, kms_url, lifecycle_failure,
@@ -147,7 +147,7 @@ pub(super) fn run_on_token(
         new_cert: with_suffix(&a.cert, ".new"),
         backup_cert: with_suffix(&a.cert, ".bak"),
     };
-    refuse_taken_labels(a, &r, out)?;
+    refuse_taken_labels(a, &r, global, out)?;
     // Some tokens cannot change a label (no C_SetAttributeValue, or read-only objects): find
     // out by writing the old key's own label again, before there is anything to undo.
     r.token
@@ -175,8 +175,15 @@ pub(super) fn run_on_token(
 }
 
 /// `LABEL.new` is never reused: it may be the key of a live credential from an interrupted
-/// run. `LABEL.bak` only with --force, which keeps it (keys on a token are never replaced).
-fn refuse_taken_labels(a: &CredentialRenewArgs, r: &OnToken, out: &Output) -> CliResult<()> {
+/// run. `LABEL.bak`, the key of the previous renewal's old credential, is destroyed when that
+/// credential is provably revoked (see [`revoked_backup`]), as the file path replaces
+/// `KEY.bak`; otherwise only --force goes on, and it keeps the key.
+fn refuse_taken_labels(
+    a: &CredentialRenewArgs,
+    r: &OnToken,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<()> {
     let listing = r.token.keys(&r.uri).map_err(|e| {
         p11_error(
             e,
@@ -212,6 +219,23 @@ fn refuse_taken_labels(a: &CredentialRenewArgs, r: &OnToken, out: &Output) -> Cl
         ));
     }
     let backup_ids = holders(&r.labels.backup);
+    if backup_ids.len() == 1
+        && let Some((key, credential_id)) = block_on(revoked_backup(r, &listing, global, out))?
+    {
+        r.token.destroy_key(&key).map_err(|e| {
+            p11_error(
+                e,
+                format!("cannot remove the previous backup key {}", r.labels.backup),
+            )
+        })?;
+        out.warn(&format!(
+            "removed the previous backup key {} (id {}) from token {:?}: its credential {credential_id} is revoked",
+            r.labels.backup,
+            hex_id(&key.id),
+            r.token_name()
+        ));
+        return Ok(());
+    }
     if !backup_ids.is_empty() {
         if !a.force {
             return Err(CliError::new(
@@ -237,6 +261,42 @@ fn refuse_taken_labels(a: &CredentialRenewArgs, r: &OnToken, out: &Output) -> Cl
         ));
     }
     Ok(())
+}
+
+/// The `LABEL.bak` key, when nothing can need it any more: it is the only key under that
+/// label, `CERT.bak` is an access certificate of this domain for exactly that key, and the
+/// API says its credential is gone, deleting or expired. Anything less certain keeps the key.
+async fn revoked_backup(
+    r: &OnToken,
+    listing: &KeyListing,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<Option<(KeyInfo, Uuid)>> {
+    let Some(key) = listing.usable.iter().find(|k| k.label == r.labels.backup) else {
+        return Ok(None);
+    };
+    let Some(cert) = std::fs::read_to_string(&r.backup_cert)
+        .ok()
+        .and_then(|pem| Certificate::from_pem(&pem).ok())
+    else {
+        return Ok(None);
+    };
+    let same_domain = cert.okms_domain().and_then(|d| d.parse::<Uuid>().ok()) == Some(r.okms_id);
+    let Some(id) = cert.credential_id().and_then(|id| id.parse::<Uuid>().ok()) else {
+        return Ok(None);
+    };
+    if !same_domain || !same_public_key(&cert.public_key(), &key.public_key) {
+        return Ok(None);
+    }
+    let client = client(global, out)?;
+    let revoked = match client.get_credential(r.okms_id, id).await {
+        Ok(c) => matches!(
+            c.status,
+            okms_api::CredentialStatus::Deleting | okms_api::CredentialStatus::Expired
+        ),
+        Err(e) => e.is_not_found(),
+    };
+    Ok(revoked.then(|| (key.clone(), id)))
 }
 
 /// `found` names what holds the new key's label (or, rarely, its id).
