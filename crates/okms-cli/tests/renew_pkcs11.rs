@@ -442,3 +442,34 @@ fn the_backup_key_of_a_live_credential_stays() {
     assert_eq!(p.keys()["svc.bak"], [(original_fp, true, false)]);
     assert_eq!(p.emu.credentials().len(), count, "nothing created");
 }
+
+#[test]
+fn a_pin_typed_at_the_terminal_is_asked_once() {
+    let Some(p) = TokenPair::new() else { return };
+    if !common::have_script("the PIN prompt of a token renewal") {
+        return;
+    }
+    let info = p.emu.info();
+    let okms_id = info.okms_id.to_string();
+    let env: Vec<(&str, Option<&std::ffi::OsStr>)> = vec![
+        ("SOFTHSM2_CONF", Some(p.conf.as_os_str())),
+        ("OKMS_PKCS11_MODULE", Some(p.module.as_os_str())),
+        ("OVH_ENDPOINT", Some(info.api_url.as_ref())),
+        ("OKMS_ID", Some(okms_id.as_ref())),
+        ("OKMS_CA_FILE", Some(info.ca_file.as_os_str())),
+        ("OVH_APPLICATION_KEY", Some(info.application_key.as_ref())),
+        (
+            "OVH_APPLICATION_SECRET",
+            Some(info.application_secret.as_ref()),
+        ),
+        ("OVH_CONSUMER_KEY", Some(info.consumer_key.as_ref())),
+    ];
+    let args = format!(
+        "credential renew --force --cert svc.cert --key '{}'",
+        p.uri("svc")
+    );
+    let (code, text) = common::on_tty(p.s.dir.path(), &args, &format!("{PIN}\n"), &env);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(text.matches("User PIN for token").count(), 1, "{text}");
+    assert!(p.works());
+}

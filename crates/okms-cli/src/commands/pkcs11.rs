@@ -154,6 +154,48 @@ pub fn uri_of_path(arg: &Path, flag: &str) -> CliResult<Pkcs11Uri> {
 /// # Errors
 /// Module, token, PIN and login errors, with their exit codes.
 pub fn open_token(uri: &Pkcs11Uri, args: &Pkcs11Args, out: &Output) -> CliResult<Token> {
+    open_token_keeping_pin(uri, args, out).map(|(token, _)| token)
+}
+
+/// [`open_token`], also returning the PIN it logged in with, so that a command needing a
+/// second session later ([`open_token_with_pin`]) does not ask for it again.
+///
+/// # Errors
+/// As [`open_token`].
+pub fn open_token_keeping_pin(
+    uri: &Pkcs11Uri,
+    args: &Pkcs11Args,
+    out: &Output,
+) -> CliResult<(Token, Option<Pin>)> {
+    let (module, token) = select_token(uri, args, out)?;
+    let pin = pin(uri, args, &token.label, token.protected_authentication_path)?;
+    let session = module
+        .login(&token, pin.as_ref())
+        .map_err(|e| p11_error(e, format!("cannot log in to token {:?}", token.label)))?;
+    Ok((session, pin))
+}
+
+/// A new session on the token `uri` names, logged in with a PIN already obtained.
+///
+/// # Errors
+/// Module, token and login errors, with their exit codes.
+pub fn open_token_with_pin(
+    uri: &Pkcs11Uri,
+    args: &Pkcs11Args,
+    pin: Option<&Pin>,
+    out: &Output,
+) -> CliResult<Token> {
+    let (module, token) = select_token(uri, args, out)?;
+    module
+        .login(&token, pin)
+        .map_err(|e| p11_error(e, format!("cannot log in to token {:?}", token.label)))
+}
+
+fn select_token(
+    uri: &Pkcs11Uri,
+    args: &Pkcs11Args,
+    out: &Output,
+) -> CliResult<(Module, okms_pkcs11::TokenDescription)> {
     let env = std::env::var_os(okms_pkcs11::MODULE_ENV);
     let path =
         okms_pkcs11::resolve_module_path(args.pkcs11_module.as_deref(), Some(uri), env.as_deref())
@@ -164,10 +206,7 @@ pub fn open_token(uri: &Pkcs11Uri, args: &Pkcs11Args, out: &Output) -> CliResult
         .select_token(uri)
         .map_err(|e| p11_error(e, "cannot find the token"))?;
     out.verbose(&format!("using token {token}"));
-    let pin = pin(uri, args, &token.label, token.protected_authentication_path)?;
-    module
-        .login(&token, pin.as_ref())
-        .map_err(|e| p11_error(e, format!("cannot log in to token {:?}", token.label)))
+    Ok((module, token))
 }
 
 /// The PIN: --pin-file, else the URI's pin-value / pin-source, else a prompt (none for a

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use okms_api::{Credential, ReconcileEvent, ReconcileOptions, Uuid, WaitPolicy};
 use okms_csr::{Certificate, CsrBuilder, DistinguishedName, same_public_key};
 use okms_lifecycle::{Plan, Proved};
-use okms_pkcs11::{KeyInfo, KeyListing, ObjectType, Pkcs11Uri, TlsSigningKey, Token, TokenSigner};
+use okms_pkcs11::{
+    KeyInfo, KeyListing, ObjectType, Pin, Pkcs11Uri, TlsSigningKey, Token, TokenSigner,
+};
 
 use super::{
     Deployment, check_cert, describe_event, finish_and_report, kms_url, lifecycle_failure,
@@ -40,6 +42,8 @@ struct OnToken {
     uri: Pkcs11Uri,
     /// The session that generates, relabels and destroys.
     token: Token,
+    /// The PIN that session logged in with, for the signing session (asked once).
+    pin: Option<Pin>,
     old_key: KeyInfo,
     labels: Labels,
     new_cert: PathBuf,
@@ -112,7 +116,7 @@ pub(super) fn run_on_token(
         )));
     }
     let (okms_id, old_id, cert) = check_cert(a)?;
-    let token = pkcs11::open_token(&uri, &a.token, out)?;
+    let (token, pin) = pkcs11::open_token_keeping_pin(&uri, &a.token, out)?;
     let old_key = token
         .find_key(&uri)
         .map_err(|e| p11_error(e, format!("cannot use the key {}", uri.without_pin())))?;
@@ -143,6 +147,7 @@ pub(super) fn run_on_token(
         },
         uri,
         token,
+        pin,
         old_key,
         new_cert: with_suffix(&a.cert, ".new"),
         backup_cert: with_suffix(&a.cert, ".bak"),
@@ -327,7 +332,7 @@ fn destroy_new_key(r: &OnToken, key: &KeyInfo) -> String {
 }
 
 /// The new key's signer, in a session of its own (a `TokenSigner` keeps its session, and the
-/// proof hands it to the TLS stack for good).
+/// proof hands it to the TLS stack for good), logged in with the PIN already given.
 fn new_key_signer(
     a: &CredentialRenewArgs,
     r: &OnToken,
@@ -338,7 +343,7 @@ fn new_key_signer(
     uri.object = Some(r.labels.new.clone());
     uri.id = Some(key.id.clone());
     uri.object_type = Some(ObjectType::Private);
-    pkcs11::open_token(&uri, &a.token, out)?
+    pkcs11::open_token_with_pin(&uri, &a.token, r.pin.as_ref(), out)?
         .into_signer(&uri)
         .map_err(|e| {
             p11_error(
