@@ -224,7 +224,7 @@ pub(crate) async fn require_auth(
         .get::<MatchedPath>()
         .map_or("", MatchedPath::as_str);
     let actions = routes::iam_actions(&parts.method, route);
-    let subject = shared.api_subject();
+    let subject = shared.api_subject(&caller);
     let resource = routes::iam_resource(&shared.settings.nic, route, parts.uri.path());
     let denied = policy.refused(actions);
     // The configured denials apply on top of the policies, whoever the caller is.
@@ -258,7 +258,7 @@ pub(crate) async fn details(
     Extension(caller): Extension<Caller>,
 ) -> Json<AuthDetails> {
     let nic = shared.settings.nic.clone();
-    let acting_as = shared.lock().api_caller.clone();
+    let acting_as = shared.acting_as(&caller);
     let (method, mut identities, description) = match caller {
         Caller::Application => (
             "account",

@@ -564,6 +564,12 @@ impl RunningEmulator {
         self.shared.lock().api_caller = urn;
     }
 
+    /// Changes the identity URN OAuth2 callers act as (see [`IamSeed::oauth2_caller`]); None:
+    /// the same as every other caller.
+    pub fn set_oauth2_caller_identity(&self, urn: Option<String>) {
+        self.shared.lock().oauth2_caller = urn;
+    }
+
     /// The stored IAM policies, as `GET /v2/iam/policy/{policyId}` answers them
     /// (`iam.policy.Response`), in creation order.
     pub fn policies(&self) -> Vec<serde_json::Value> {

@@ -85,6 +85,11 @@ struct Args {
     /// urn:v1:eu:identity:user:xx1111-ovh/alice
     #[arg(long, value_name = "URN")]
     api_caller_identity: Option<String>,
+    /// The identity URN OAuth2 callers act as instead (overrides the seed's oauth2_caller),
+    /// e.g. the OAuth2 client's own service account, as on the real API:
+    /// urn:v1:eu:identity:credential:xx1111-ovh/oauth2-CLIENT_ID
+    #[arg(long, value_name = "URN")]
+    oauth2_caller_identity: Option<String>,
 }
 
 /// Parses `--clock-offset`: a whole number with an optional unit s, m, h or d.
@@ -154,6 +159,9 @@ fn config(args: Args) -> Result<EmulatorConfig, okms_emulator::Error> {
     let mut iam = iam_seed(args.iam_seed.as_ref())?;
     if let Some(urn) = args.api_caller_identity {
         iam.api_caller = Some(urn);
+    }
+    if let Some(urn) = args.oauth2_caller_identity {
+        iam.oauth2_caller = Some(urn);
     }
     Ok(EmulatorConfig {
         listen: args.listen,

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
+    auth::Caller,
     ca::Ca,
     config::ApiCredentials,
     faults::{Decision, FaultEngine, FaultSpec},
@@ -133,6 +134,8 @@ pub(crate) struct State {
     pub next_policy_seq: u64,
     /// The identity URN API callers act as; None is the root account.
     pub api_caller: Option<String>,
+    /// The identity URN OAuth2 callers act as, when not `api_caller`'s.
+    pub oauth2_caller: Option<String>,
 }
 
 /// Everything the handlers share.
@@ -153,12 +156,14 @@ impl Shared {
         skew: i64,
     ) -> Arc<Self> {
         let api_caller = settings.iam.api_caller.clone();
+        let oauth2_caller = settings.iam.oauth2_caller.clone();
         Arc::new(Self {
             settings,
             ca,
             state: Mutex::new(State {
                 clock_skew_secs: skew,
                 api_caller,
+                oauth2_caller,
                 ..State::default()
             }),
             faults: Mutex::new(FaultEngine::new(seed, faults)),
@@ -229,10 +234,21 @@ impl Shared {
         self.settings.domains.contains(&id)
     }
 
-    /// The subject API callers are evaluated as.
-    pub fn api_subject(&self) -> Subject {
-        let caller = self.lock().api_caller.clone();
-        let urn = caller.unwrap_or_else(|| crate::iam::root_urn(&self.settings.nic));
+    /// The identity URN `caller` acts as: OAuth2 bearers as `oauth2_caller` when set, every
+    /// caller as `api_caller` otherwise; None is the root account.
+    pub fn acting_as(&self, caller: &Caller) -> Option<String> {
+        let st = self.lock();
+        match caller {
+            Caller::OAuth2 { .. } if st.oauth2_caller.is_some() => st.oauth2_caller.clone(),
+            _ => st.api_caller.clone(),
+        }
+    }
+
+    /// The subject `caller` is evaluated as.
+    pub fn api_subject(&self, caller: &Caller) -> Subject {
+        let urn = self
+            .acting_as(caller)
+            .unwrap_or_else(|| crate::iam::root_urn(&self.settings.nic));
         self.subject(&[urn])
     }
 

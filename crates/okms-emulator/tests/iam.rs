@@ -785,6 +785,7 @@ fn a_seed_in_the_library_config_replaces_the_default_identities() {
             groups: Vec::new(),
             service_accounts: Vec::new(),
             api_caller: Some(ALICE.to_owned()),
+            oauth2_caller: None,
         },
         ..fast()
     });
@@ -802,4 +803,72 @@ fn a_seed_in_the_library_config_replaces_the_default_identities() {
         call(&emu, Method::GET, "/v1/me/api/oauth2/client", None),
         (StatusCode::OK, json!([emu.info().client_id]))
     );
+}
+
+#[test]
+fn each_credential_set_can_act_as_its_own_identity() {
+    let emu = start(fast());
+    let info = emu.info().clone();
+    let service_account = format!(
+        "urn:v1:eu:identity:credential:{NIC}/oauth2-{}",
+        info.client_id
+    );
+    emu.set_oauth2_caller_identity(Some(service_account.clone()));
+    let c = client();
+    let token: Value = c
+        .post(&info.oauth2_token_url)
+        .basic_auth(&info.client_id, Some(&info.client_secret))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&scope=all")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let bearer = token["access_token"].as_str().unwrap().to_owned();
+    let create = || {
+        json(
+            c.post(format!("{}{}", base(&emu), cred_path(&emu)))
+                .bearer_auth(&bearer)
+                .json(&credential_for(&service_account))
+                .send()
+                .unwrap(),
+        )
+    };
+    let details = json(
+        c.get(format!("{}/v1/auth/details", base(&emu)))
+            .bearer_auth(&bearer)
+            .send()
+            .unwrap(),
+    )
+    .1;
+    assert_eq!(details["identities"], json!([service_account]));
+
+    // The OAuth2 client is its own service account, with no policy yet...
+    assert_eq!(
+        create(),
+        (
+            StatusCode::FORBIDDEN,
+            refusal("okms:apiovh:credential/create")
+        )
+    );
+    // ...while the signed AK/CK caller is still the root account.
+    let (status, v) = call(
+        &emu,
+        Method::POST,
+        &cred_path(&emu),
+        Some(&credential_for(&service_account)),
+    );
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    grant_as_root(
+        &emu,
+        None,
+        &policy_body(
+            &service_account,
+            &domain_urn(&emu),
+            &["okms:apiovh:credential/*"],
+            &[],
+        ),
+    );
+    assert_eq!(create().0, StatusCode::OK);
 }

@@ -34,6 +34,12 @@ pub struct IamSeed {
     /// as; None is the account's root identity, which is allowed everything.
     #[serde(default)]
     pub api_caller: Option<String>,
+    /// The identity URN OAuth2 bearers act as instead, when set: the emulator's credential
+    /// sets may then act as different identities, e.g. AK/CK as the root account and the
+    /// OAuth2 client as its own service account
+    /// (`urn:v1:eu:identity:credential:<nic>/oauth2-<client_id>`), as on the real API.
+    #[serde(default)]
+    pub oauth2_caller: Option<String>,
 }
 
 /// A local user of the account.
@@ -94,6 +100,7 @@ impl Default for IamSeed {
                 name: "ci-runner".to_owned(),
             }],
             api_caller: None,
+            oauth2_caller: None,
         }
     }
 }
@@ -162,7 +169,7 @@ impl IamSeed {
                 return bad(format!("service account {:?} is listed twice", s.client_id));
             }
         }
-        if let Some(urn) = &self.api_caller {
+        for urn in self.api_caller.iter().chain(&self.oauth2_caller) {
             check_caller_urn(urn)?;
         }
         Ok(())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{Extension, Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -197,6 +197,7 @@ pub(crate) async fn delete(
 /// about its own rights.
 pub(crate) async fn check(
     State(shared): State<Arc<Shared>>,
+    Extension(subject): Extension<super::Subject>,
     Path(resource_urn): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -222,7 +223,6 @@ pub(crate) async fn check(
             None => return Err(invalid(&format!("actions[{i}] must be a string"))),
         }
     }
-    let subject = shared.api_subject();
     let (authorized, unauthorized): (Vec<String>, Vec<String>) = actions
         .into_iter()
         .partition(|a| shared.allowed(&subject, &resource_urn, a));
