@@ -31,6 +31,15 @@ pub enum WriteError {
     Exists(PathBuf),
     /// The destination exists but is not a regular file (a directory, a device...).
     NotRegular(PathBuf),
+    /// [`swap_with_backup`] failed, and some files it had already swapped could not be put
+    /// back: each `(target, backup)` pair left holds the NEW file at `target` and the previous
+    /// one at `backup`, so the set of targets may not match.
+    SwapIncomplete {
+        /// Why the swap stopped.
+        failed: Box<WriteError>,
+        /// The targets left with their new content, each with the backup of its old content.
+        stuck: Vec<(PathBuf, PathBuf)>,
+    },
     /// An I/O step failed; the temporary file was removed.
     Io {
         /// The file we were writing.
@@ -54,6 +63,21 @@ impl std::fmt::Display for WriteError {
             Self::Io { path, step, .. } => {
                 write!(f, "cannot write {}: {step} failed", path.display())
             }
+            Self::SwapIncomplete { failed, stuck } => {
+                write!(
+                    f,
+                    "{failed}, and putting back what was already replaced failed too:"
+                )?;
+                for (target, backup) in stuck {
+                    write!(
+                        f,
+                        " {} holds the new file (the previous one is {})",
+                        target.display(),
+                        backup.display()
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -62,6 +86,7 @@ impl std::error::Error for WriteError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io { source, .. } => Some(source),
+            Self::SwapIncomplete { failed, .. } => Some(failed.as_ref()),
             _ => None,
         }
     }
@@ -75,6 +100,10 @@ impl From<WriteError> for CliError {
                 Some("pass --force to replace it, or choose another path"),
             ),
             WriteError::NotRegular(_) => (Exit::Error, Some("choose a path to a regular file")),
+            WriteError::SwapIncomplete { .. } => (
+                Exit::Error,
+                Some("move each backup back over its target by hand, or keep the new files"),
+            ),
             WriteError::Io { source, step, .. } => match (source.kind(), *step) {
                 (io::ErrorKind::NotFound, STEP_FIND_DIR) => (
                     Exit::Error,
@@ -401,21 +430,30 @@ pub struct Swap {
 /// never a partial one. Directories are synced at the end.
 ///
 /// The files are swapped in order; when one fails, those already swapped are put back from
-/// their backups, so the targets end as they started.
+/// their backups, so the targets end as they started, and each new file is back at its `new`
+/// path (nothing new is lost: it may be the only copy of a new key).
 ///
 /// # Errors
-/// The failing step; the targets are unchanged (or, if putting one back failed too, the error
-/// of the swap names it and its backup holds the old content).
+/// The failing step, with the targets unchanged; or [`WriteError::SwapIncomplete`] when
+/// putting one back failed too, naming each target that still holds its new file.
 pub fn swap_with_backup(swaps: &[Swap]) -> Result<(), WriteError> {
     let mut done: Vec<&Swap> = Vec::new();
     let mut dirs: Vec<PathBuf> = Vec::new();
     for sw in swaps {
         if let Err(e) = swap_one(sw) {
-            for back in done.iter().rev() {
-                // The backup holds exactly the old content: moving it back restores the target.
-                let _ = fs::rename(&back.backup, &back.target);
+            let stuck: Vec<(PathBuf, PathBuf)> = done
+                .iter()
+                .rev()
+                .filter(|back| !put_back(back))
+                .map(|back| (back.target.clone(), back.backup.clone()))
+                .collect();
+            if stuck.is_empty() {
+                return Err(e);
             }
-            return Err(e);
+            return Err(WriteError::SwapIncomplete {
+                failed: Box::new(e),
+                stuck,
+            });
         }
         done.push(sw);
         let dir = match sw.target.parent() {
@@ -438,6 +476,16 @@ pub fn swap_with_backup(swaps: &[Swap]) -> Result<(), WriteError> {
         }
     }
     Ok(())
+}
+
+/// Undoes one swap: the new file gets its `new` name back (a hard link first, so that it is
+/// never only in the target being overwritten), then the backup, which holds exactly the old
+/// content, moves back over the target. False when the target still holds the new file.
+fn put_back(sw: &Swap) -> bool {
+    if fs::hard_link(&sw.target, &sw.new).is_err() {
+        return false;
+    }
+    fs::rename(&sw.backup, &sw.target).is_ok()
 }
 
 fn swap_one(sw: &Swap) -> Result<(), WriteError> {
@@ -567,6 +615,28 @@ mod tests {
         );
         assert_eq!(fs::read(d.path().join("k")).unwrap(), b"old key");
         assert_eq!(fs::read(d.path().join("c")).unwrap(), b"old cert");
+        // The new key is not lost: it may be the only copy of a live credential's key.
+        assert_eq!(fs::read(d.path().join("k.new")).unwrap(), b"new key");
+    }
+
+    #[test]
+    fn a_swap_that_cannot_be_put_back_says_which_target_holds_the_new_file() {
+        let d = tempfile::tempdir().unwrap();
+        let mut swaps = swaps_in(d.path());
+        // The second swap's backup takes the first one's `new` name, so undoing the first
+        // cannot give the new key its name back, and must not overwrite it.
+        swaps[1].backup = d.path().join("k.new");
+        write_secret_file(&d.path().join("k"), b"old key", false).unwrap();
+        write_public_file(&d.path().join("c"), b"old cert", false).unwrap();
+        write_secret_file(&d.path().join("k.new"), b"new key", false).unwrap();
+        let err = swap_with_backup(&swaps).unwrap_err();
+        let WriteError::SwapIncomplete { stuck, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(stuck, &[(d.path().join("k"), d.path().join("k.bak"))]);
+        assert!(err.to_string().contains("holds the new file"), "{err}");
+        assert_eq!(fs::read(d.path().join("k")).unwrap(), b"new key");
+        assert_eq!(fs::read(d.path().join("k.bak")).unwrap(), b"old key");
     }
 
     #[test]

@@ -516,3 +516,33 @@ fn a_renewal_killed_while_waiting_leaves_the_new_key_beside_its_credential_and_t
     );
     assert_eq!(live(&emu).len(), 2, "nothing more created");
 }
+
+#[test]
+fn a_backup_key_nothing_proves_revoked_is_never_replaced() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let out = renew(&s, &emu, &["--force", "--keep-old"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // The user moves only the certificate backup away: svc.key.bak is still the only key of
+    // the live old credential, and nothing on disk says so any more.
+    std::fs::rename(s.path("svc.cert.bak"), s.path("moved.cert")).unwrap();
+    let before = s.snapshot();
+    let count = emu.credentials().len();
+    let out = renew(&s, &emu, &["--force"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("svc.key.bak would be replaced"), "{err}");
+    assert_eq!(s.snapshot(), before, "nothing written");
+    assert_eq!(emu.credentials().len(), count, "nothing created");
+    assert!(live(&emu).contains_key(&old_id));
+
+    // Back in place, and the old credential revoked: now the backup gives way.
+    std::fs::rename(s.path("moved.cert"), s.path("svc.cert.bak")).unwrap();
+    cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "delete", &old_id, "--yes"])
+        .assert()
+        .success();
+    let out = renew(&s, &emu, &["--force"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}

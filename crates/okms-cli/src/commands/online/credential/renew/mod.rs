@@ -122,26 +122,49 @@ pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliRes
     block_on(renew(a, deployed, paths, global, out))
 }
 
-/// Refuses to replace a backup pair whose credential is still live: after a failed hook (or
-/// `--keep-old`) the previous credential stays live with its key in `KEY.bak`, and overwriting
-/// that file would leave a live credential whose key nobody holds. Backups that are not an
-/// OKMS certificate of this domain, or whose credential is gone, deleting or expired, are
-/// replaced as before.
+/// Refuses to replace `KEY.bak` unless it is provably nobody's key any more. After a failed
+/// hook (or `--keep-old`) the previous credential stays live with its key only in `KEY.bak`;
+/// overwriting it would leave a live credential whose key nobody holds. So `KEY.bak` is
+/// replaced only when `CERT.bak` is an access certificate of this domain for exactly that key
+/// and the API reports its credential gone, deleting or expired.
 async fn refuse_live_backup(
     client: &okms_api::Client,
     okms_id: Uuid,
     paths: &Paths,
 ) -> CliResult<()> {
-    let Ok(pem) = std::fs::read_to_string(&paths.backup_cert) else {
+    if std::fs::symlink_metadata(&paths.backup_key).is_err() {
         return Ok(());
+    }
+    let (key_bak, cert_bak) = (paths.backup_key.display(), paths.backup_cert.display());
+    let unproven = |why: String| {
+        CliError::new(
+            Exit::RefusedOverwrite,
+            format!(
+                "{key_bak} would be replaced, but {why}, so it may be the only key of a live credential; nothing was created"
+            ),
+        )
+        .hint(format!(
+            "move {key_bak} (and {cert_bak}) elsewhere, or delete them once no live credential needs that key, then renew again"
+        ))
     };
-    let Some(id) = Certificate::from_pem(&pem)
+    let cert = std::fs::read_to_string(&paths.backup_cert)
         .ok()
-        .and_then(|c| c.credential_id())
+        .and_then(|pem| Certificate::from_pem(&pem).ok())
+        .ok_or_else(|| unproven(format!("{cert_bak} is missing or not a certificate")))?;
+    if cert.okms_domain().and_then(|d| d.parse::<Uuid>().ok()) != Some(okms_id) {
+        return Err(unproven(format!(
+            "{cert_bak} is not a certificate of domain {okms_id}"
+        )));
+    }
+    let id = cert
+        .credential_id()
         .and_then(|id| id.parse::<Uuid>().ok())
-    else {
-        return Ok(());
-    };
+        .ok_or_else(|| unproven(format!("{cert_bak} names no credential")))?;
+    let key = input::load_private_key(&paths.backup_key, &PassphraseArgs::default())
+        .map_err(|_| unproven("it cannot be read as a private key".to_owned()))?;
+    if !same_public_key(&cert.public_key(), &key.public_key()) {
+        return Err(unproven(format!("it is not the key of {cert_bak}")));
+    }
     let live = match client.get_credential(okms_id, id).await {
         Ok(c) => matches!(
             c.status,
@@ -161,9 +184,7 @@ async fn refuse_live_backup(
     Err(CliError::new(
         Exit::RefusedOverwrite,
         format!(
-            "the backup pair {} / {} belongs to credential {id}, which is still live; replacing it would leave that credential with no key",
-            paths.backup_cert.display(),
-            paths.backup_key.display()
+            "the backup pair {cert_bak} / {key_bak} belongs to credential {id}, which is still live; replacing it would leave that credential with no key"
         ),
     )
     .hint(format!(
@@ -417,9 +438,8 @@ async fn renew(
     };
 
     // 4. The swap, the old pair kept as a backup.
-    let swapped: CliResult<()> = async {
-        let pem = super::ensure_newline(proved.certificate_pem());
-        files::write_public_file(&paths.new_cert, pem.as_bytes(), false)?;
+    let pem = super::ensure_newline(proved.certificate_pem());
+    let swapped = files::write_public_file(&paths.new_cert, pem.as_bytes(), false).and_then(|()| {
         files::swap_with_backup(&[
             Swap {
                 new: paths.new_key.clone(),
@@ -431,13 +451,29 @@ async fn renew(
                 target: a.cert.clone(),
                 backup: paths.backup_cert.clone(),
             },
-        ])?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = swapped {
-        let created = proved;
-        return Err(abandon_proved(created, &client, &settle, &paths, a, e).await);
+        ])
+    });
+    match swapped {
+        Ok(()) => {}
+        // Half deployed: the new key may be in use at its target, so the new credential must
+        // stay live, and the old one too (its key is in the backup).
+        Err(e @ files::WriteError::SwapIncomplete { .. }) => {
+            return Err(CliError::from(e)
+                .context(format!(
+                    "renewal stopped half way through deploying: both the old credential {old_id} and the new one {} stay live",
+                    proved.new_id()
+                ))
+                .hint(format!(
+                    "put the old pair back (move {} over {} and {} over {}) or finish by hand with the .new files, then revoke the credential whose key is no longer deployed: okms-cli credential delete ID --okms-id {okms_id} --yes",
+                    paths.backup_key.display(),
+                    a.key.display(),
+                    paths.backup_cert.display(),
+                    a.cert.display()
+                )));
+        }
+        Err(e) => {
+            return Err(abandon_proved(proved, &client, &settle, &paths, a, e.into()).await);
+        }
     }
     out.info(&format!(
         "new pair in place at {} and {} (previous pair kept as {} and {})",

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::cli::{CredentialRenewArgs, GlobalArgs};
 use crate::commands::online::credential::verify_cert;
-use crate::commands::online::{block_on, client};
+use crate::commands::online::{api_failure, block_on, client};
 use crate::commands::pkcs11::{self, p11_error};
 use crate::commands::{algorithm, csr_error};
 use crate::error::{CliError, CliResult};
@@ -299,7 +299,13 @@ async fn revoked_backup(
             c.status,
             okms_api::CredentialStatus::Deleting | okms_api::CredentialStatus::Expired
         ),
-        Err(e) => e.is_not_found(),
+        Err(e) if e.is_not_found() => true,
+        Err(e) => {
+            return Err(api_failure(
+                e,
+                "cannot check the credential of the backup key",
+            ));
+        }
     };
     Ok(revoked.then(|| (key.clone(), id)))
 }
