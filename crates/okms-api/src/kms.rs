@@ -92,11 +92,23 @@ pub const SERVICEKEY_LIST_ACTION: &str = "okms:apikms:serviceKey/get";
 /// Most bytes one random call may ask for (`length` is 1..=4096 in kms-rest.json).
 pub const RANDOM_LENGTH_MAX: u32 = 4096;
 
-/// `GetRandomResponse`: random bytes drawn by the KMS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `GetRandomResponse`: random bytes drawn by the KMS. An embedder may use them as key
+/// material, so `Debug` shows only their length.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RandomBytes {
     /// The bytes, base64 (standard alphabet, as `format: byte` means).
     pub bytes: String,
+}
+
+impl std::fmt::Debug for RandomBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RandomBytes")
+            .field(
+                "bytes",
+                &format_args!("<{} base64 characters>", self.bytes.len()),
+            )
+            .finish()
+    }
 }
 
 impl RandomBytes {

@@ -71,7 +71,7 @@ fn a_users_certificate_works_after_iam_grant_and_granting_twice_keeps_one_policy
 
     let out = check(&s, &emu, "alice");
     let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(out.status.code(), Some(7), "{err}");
     assert!(
         line(&err, "error: ").contains("okms:apikms:random/get"),
         "{err}"
@@ -156,7 +156,7 @@ fn a_users_certificate_works_after_iam_grant_and_granting_twice_keeps_one_policy
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(emu.policies().is_empty());
-    assert_eq!(check(&s, &emu, "alice").status.code(), Some(4));
+    assert_eq!(check(&s, &emu, "alice").status.code(), Some(7));
 }
 
 #[test]
@@ -188,7 +188,7 @@ fn deny_beats_allow_expired_policies_grant_nothing_admin_members_pass() {
     let out = check(&s, &emu, "alice");
     assert_eq!(
         out.status.code(),
-        Some(4),
+        Some(7),
         "deny beats allow: {}",
         stderr_of(&out)
     );
@@ -225,7 +225,7 @@ fn deny_beats_allow_expired_policies_grant_nothing_admin_members_pass() {
     assert!(check(&s, &emu, "alice").status.success());
     emu.advance_clock(Duration::from_secs(2 * 3600));
     let out = check(&s, &emu, "alice");
-    assert_eq!(out.status.code(), Some(4), "expired: {}", stderr_of(&out));
+    assert_eq!(out.status.code(), Some(7), "expired: {}", stderr_of(&out));
 
     // bob is in the ADMIN group: no policy, no warning, the check passes.
     let s2 = Sandbox::new();

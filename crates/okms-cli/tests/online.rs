@@ -255,7 +255,7 @@ fn request_file_flow_with_oauth2() {
     // The service account holds no KMS right until a policy gives it one.
     check()
         .assert()
-        .code(4)
+        .code(7)
         .stderr(predicates::str::contains("okms:apikms:random/get"));
     cli(&s, &emu, AuthMode::OAuth2)
         .args(["iam", "grant", "--identity", &sa, "--preset", "kms-read"])

@@ -291,7 +291,7 @@ fn nagios_exit_codes_follow_the_worst_credential_and_perfdata_parses() {
     assert_eq!(perf.len(), 1);
     let (label, value, warn, crit) = parse_perf_item(&perf[0]);
     assert_eq!(label, format!("long {long}"));
-    assert_eq!((value, warn.as_str(), crit.as_str()), (364, "30:", "7:"));
+    assert_eq!((value, warn.as_str(), crit.as_str()), (364, "31:", "8:"));
 
     credential(&s, &emu, "soon", 20);
     let (code, status, perf) = nagios(&s, &emu, &[]);
@@ -304,7 +304,7 @@ fn nagios_exit_codes_follow_the_worst_credential_and_perfdata_parses() {
     let (code, status, perf) = nagios(&s, &emu, &["--warn", "10", "--crit", "3"]);
     assert_eq!(code, 0, "{status}");
     assert!(
-        perf.iter().all(|p| parse_perf_item(p).2 == "10:"),
+        perf.iter().all(|p| parse_perf_item(p).2 == "11:"),
         "{perf:?}"
     );
 

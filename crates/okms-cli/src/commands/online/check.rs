@@ -279,8 +279,9 @@ async fn random_refused(
             super::iam::grant_command(okms_id, &identities, "kms-read")
         )
     };
+    // An authorisation failure (exit 7), not a bad certificate: the KMS accepted it.
     CliError::new(
-        Exit::VerificationFailed,
+        Exit::Auth,
         format!(
             "the KMS accepted the certificate but refused to use it (HTTP {status}): its identities are not granted {RANDOM_ACTION} on domain {okms_id}: {detail}"
         ),

@@ -66,6 +66,11 @@ pub fn run(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliRe
             "--nagios and --json are two output formats: choose one",
         ));
     }
+    if a.prometheus.is_some() && out.is_json() {
+        return Err(usage(
+            "--prometheus writes a file and --json prints to stdout: choose one",
+        ));
+    }
     let result = gather(a, global, out);
     if !a.nagios {
         let (rows, now, thresholds) = result?;
@@ -131,9 +136,15 @@ fn gather(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliRes
         Thresholds::new(a.warn, a.crit).map_err(|e| CliError::new(Exit::InvalidInput, e))?;
     if !a.cert.is_empty() {
         let now = OffsetDateTime::now_utc();
-        let rows = a
-            .cert
-            .iter()
+        // One row per file, however it is spelled: a metric series must not repeat.
+        let mut paths: Vec<&Path> = Vec::new();
+        for p in &a.cert {
+            if !paths.iter().any(|q| files::same_file(q, p)) {
+                paths.push(p);
+            }
+        }
+        let rows = paths
+            .into_iter()
             .map(|p| file_row(p, now, thresholds))
             .collect::<CliResult<Vec<_>>>()?;
         return Ok((rows, now, thresholds));
@@ -273,8 +284,13 @@ fn nagios_text(rows: &[Row], thresholds: Thresholds) -> (String, ExpiryStatus) {
         .iter()
         .filter(|r| r.status != ExpiryStatus::Ok)
         .map(|r| match r.status {
-            ExpiryStatus::Expired => format!("{} ({}) EXPIRED", r.name, r.id),
-            _ => format!("{} ({}) {} days left", r.name, r.id, r.days_left),
+            ExpiryStatus::Expired => format!("{} ({}) EXPIRED", plugin_text(&r.name), r.id),
+            _ => format!(
+                "{} ({}) {} days left",
+                plugin_text(&r.name),
+                r.id,
+                r.days_left
+            ),
         })
         .collect();
     let summary = if rows.is_empty() {
@@ -285,7 +301,11 @@ fn nagios_text(rows: &[Row], thresholds: Thresholds) -> (String, ExpiryStatus) {
             "{} credential(s) ok{}",
             rows.len(),
             soonest
-                .map(|r| format!(", soonest {} with {} days left", r.name, r.days_left))
+                .map(|r| format!(
+                    ", soonest {} with {} days left",
+                    plugin_text(&r.name),
+                    r.days_left
+                ))
                 .unwrap_or_default()
         )
     } else {
@@ -296,23 +316,31 @@ fn nagios_text(rows: &[Row], thresholds: Thresholds) -> (String, ExpiryStatus) {
         line.push_str(" |");
         for r in rows {
             // Days left fall: an alert is "below the threshold", which the range syntax
-            // writes `N:` (alert outside N..infinity).
+            // writes `N:` (alert outside N..infinity). `classify` alerts at `warn` days left
+            // already, so the range starts one day above it.
             let _ = write!(
                 line,
                 " '{}'={};{}:;{}:;;",
                 perf_label(&format!("{} {}", r.name, r.id)),
                 r.days_left,
-                thresholds.warn_days(),
-                thresholds.crit_days()
+                u64::from(thresholds.warn_days()) + 1,
+                u64::from(thresholds.crit_days()) + 1
             );
         }
     }
     (line, worst)
 }
 
-/// A perfdata label: quoted, with `'` doubled and `=` (which ends a label) replaced.
+/// A perfdata label: quoted, with `'` doubled and `=` (which ends a label) replaced, and no
+/// character that would end the plugin's output early (see [`plugin_text`]).
 fn perf_label(text: &str) -> String {
-    text.replace('\'', "''").replace('=', "_")
+    plugin_text(text).replace('\'', "''").replace('=', "_")
+}
+
+/// Text from the API (a credential name) or a path, made safe for a plugin line: `|` starts
+/// the performance data and a line break ends the status line, so both become spaces.
+fn plugin_text(text: &str) -> String {
+    text.replace(['|', '\n', '\r'], " ")
 }
 
 /// A metric's name, help text and value for one row.
@@ -403,9 +431,14 @@ mod tests {
             "{line}"
         );
         assert!(
-            line.ends_with("'a i'=40;30:;7:;; 'b i'=3;30:;7:;;"),
+            line.ends_with("'a i'=40;31:;8:;; 'b i'=3;31:;8:;;"),
             "{line}"
         );
+        // A name from the API cannot end the status line or start the perfdata early.
+        let (line, _) = nagios_text(&[row("x|y\nz'=", 3, ExpiryStatus::Crit)], t);
+        assert_eq!(line.matches('|').count(), 1, "{line}");
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("'x y z''_ i'=3;31:;8:;;"), "{line}");
         let (line, worst) = nagios_text(&[], t);
         assert_eq!(
             (line.as_str(), worst),
