@@ -204,7 +204,8 @@ impl PolicyBody {
 
     /// Whether a policy the server holds says the same as this body (names, identities,
     /// resources, permissions and expiry, lists compared as sets). The server adds read-only
-    /// fields of its own, which do not count.
+    /// fields of its own, which do not count; permissions groups or conditions, which this body
+    /// never has, make the policy different.
     pub fn same_as(&self, policy: &Policy) -> bool {
         use std::collections::BTreeSet;
         let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
@@ -217,7 +218,9 @@ impl PolicyBody {
                 .map(|r| PolicyResource { urn: r.urn.clone() })
                 .collect::<Vec<_>>(),
         );
-        self.name == policy.name
+        policy.permissions_groups.is_empty()
+            && policy.conditions.is_none()
+            && self.name == policy.name
             && self.description.as_deref().unwrap_or("")
                 == policy.description.as_deref().unwrap_or("")
             && set(&self.identities) == set(&policy.identities)
