@@ -546,3 +546,25 @@ fn a_backup_key_nothing_proves_revoked_is_never_replaced() {
     let out = renew(&s, &emu, &["--force"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
 }
+
+#[test]
+fn a_renewal_stopped_between_its_two_renames_says_how_to_finish() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 30);
+    let out = renew(&s, &emu, &["--force", "--keep-old"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // As if the process died after moving the new key in, before the certificate.
+    std::fs::rename(s.path("svc.cert"), s.path("svc.cert.new")).unwrap();
+    std::fs::rename(s.path("svc.cert.bak"), s.path("svc.cert")).unwrap();
+    let before = s.snapshot();
+    let out = renew(&s, &emu, &["--force"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("an interrupted renewal deployed the new key"),
+        "{err}"
+    );
+    assert!(err.contains("mv svc.cert.new svc.cert"), "{err}");
+    assert_eq!(s.snapshot(), before, "nothing written");
+}

@@ -226,6 +226,25 @@ fn check_deployed(a: &CredentialRenewArgs) -> CliResult<Deployed> {
     let shown = input::display_path(&a.cert);
     let key = input::load_private_key(&a.key, &PassphraseArgs::default())?;
     if !same_public_key(&cert.public_key(), &key.public_key()) {
+        // A renewal stopped between its two renames leaves the new key in place and the new
+        // certificate beside the old one: say how to finish instead of only refusing.
+        let new_cert = with_suffix(&a.cert, ".new");
+        let interrupted = std::fs::read_to_string(&new_cert)
+            .ok()
+            .and_then(|pem| Certificate::from_pem(&pem).ok())
+            .is_some_and(|c| same_public_key(&c.public_key(), &key.public_key()));
+        let hint = if interrupted {
+            format!(
+                "an interrupted renewal deployed the new key but not its certificate {}: finish it with `mv {} {}.bak && mv {} {}` (the old credential stays live: revoke it once nothing uses it)",
+                new_cert.display(),
+                a.cert.display(),
+                a.cert.display(),
+                new_cert.display(),
+                a.cert.display()
+            )
+        } else {
+            "pass the key the certificate was issued for".to_owned()
+        };
         return Err(CliError::new(
             Exit::VerificationFailed,
             format!(
@@ -235,7 +254,7 @@ fn check_deployed(a: &CredentialRenewArgs) -> CliResult<Deployed> {
                 cert.public_key().fingerprint_sha256()
             ),
         )
-        .hint("pass the key the certificate was issued for"));
+        .hint(hint));
     }
     Ok(Deployed {
         okms_id,
