@@ -319,23 +319,23 @@ fn io_error_at(
 /// The first failure, with how many files were committed before it; those stay in place.
 pub fn commit_staged(staged: Vec<Staged>) -> Result<(), CommitError> {
     let fail = |committed: usize, error: WriteError| CommitError { committed, error };
-    // The data first, all files at once: concurrent fsyncs share the journal commits.
-    let synced: Vec<io::Result<()>> = if staged.len() == 1 {
-        staged.iter().map(|s| s.file.sync_all()).collect()
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = staged
+    // The data first, all files at once: concurrent fsyncs share the journal commits. The
+    // first file syncs on this thread, which would otherwise only wait.
+    let synced: Vec<io::Result<()>> = match staged.split_first() {
+        None => Vec::new(),
+        Some((first, [])) => vec![first.file.sync_all()],
+        Some((first, rest)) => std::thread::scope(|scope| {
+            let handles: Vec<_> = rest
                 .iter()
                 .map(|s| scope.spawn(|| s.file.sync_all()))
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")))
-                })
-                .collect()
-        })
+            let mut synced = vec![first.file.sync_all()];
+            synced.extend(handles.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")))
+            }));
+            synced
+        }),
     };
     if let Some((i, Err(e))) = synced.into_iter().enumerate().find(|(_, r)| r.is_err()) {
         return Err(fail(0, io_error_at(&staged[i].path)("syncing to disk")(e)));
