@@ -549,7 +549,6 @@ pub enum IamCommand {
     /// their identity URNs.
     Identities,
     /// Give identities actions on the domain with an IAM policy (idempotent).
-    #[command(after_help = crate::commands::online::iam::presets_help())]
     Grant(IamGrantArgs),
     /// List the IAM policies that name the domain.
     List(IamListArgs),
@@ -587,8 +586,10 @@ pub enum GrantFormat {
     Terraform,
 }
 
-// `okms-cli iam grant`
+// `okms-cli iam grant`. The presets list is built here, in the deferred part, so that other
+// commands do not format it at start-up.
 #[derive(Debug, Args)]
+#[command(after_help = crate::commands::online::iam::presets_help())]
 pub struct IamGrantArgs {
     /// The domain the policy is about.
     #[command(flatten)]
