@@ -916,6 +916,11 @@ pub struct CredentialReportArgs {
 // `okms-cli credential renew`
 #[derive(Debug, Args)]
 pub struct CredentialRenewArgs {
+    /// Renew this credential, by id, instead of the pair at --cert/--key: the new pair is
+    /// written to --cert and --key, which must not exist yet (the credential's files live on
+    /// another host, or were never written).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
     /// The deployed access certificate (PEM); replaced in place.
     #[arg(long, value_name = "PATH")]
     pub cert: PathBuf,

@@ -427,7 +427,8 @@ pub struct Swap {
 /// Replaces live files with new ones, keeping each live file as a backup: the backup is a
 /// hard link to the live file (a copy with the same mode where links are not possible), then
 /// the new file is renamed over the target, so a reader sees the old file or the new one and
-/// never a partial one. Directories are synced at the end.
+/// never a partial one. A target that does not exist yet just receives its new file (no
+/// backup). Directories are synced at the end.
 ///
 /// The files are swapped in order; when one fails, those already swapped are put back from
 /// their backups, so the targets end as they started, and each new file is back at its `new`
@@ -437,25 +438,28 @@ pub struct Swap {
 /// The failing step, with the targets unchanged; or [`WriteError::SwapIncomplete`] when
 /// putting one back failed too, naming each target that still holds its new file.
 pub fn swap_with_backup(swaps: &[Swap]) -> Result<(), WriteError> {
-    let mut done: Vec<&Swap> = Vec::new();
+    let mut done: Vec<(&Swap, Replaced)> = Vec::new();
     let mut dirs: Vec<PathBuf> = Vec::new();
     for sw in swaps {
-        if let Err(e) = swap_one(sw) {
-            let stuck: Vec<(PathBuf, PathBuf)> = done
-                .iter()
-                .rev()
-                .filter(|back| !put_back(back))
-                .map(|back| (back.target.clone(), back.backup.clone()))
-                .collect();
-            if stuck.is_empty() {
-                return Err(e);
+        let replaced = match swap_one(sw) {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                let stuck: Vec<(PathBuf, PathBuf)> = done
+                    .iter()
+                    .rev()
+                    .filter(|(back, replaced)| !put_back(back, *replaced))
+                    .map(|(back, _)| (back.target.clone(), back.backup.clone()))
+                    .collect();
+                if stuck.is_empty() {
+                    return Err(e);
+                }
+                return Err(WriteError::SwapIncomplete {
+                    failed: Box::new(e),
+                    stuck,
+                });
             }
-            return Err(WriteError::SwapIncomplete {
-                failed: Box::new(e),
-                stuck,
-            });
-        }
-        done.push(sw);
+        };
+        done.push((sw, replaced));
         let dir = match sw.target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -478,17 +482,36 @@ pub fn swap_with_backup(swaps: &[Swap]) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// Whether a swap replaced a live file (kept as the backup) or placed a file where none was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Replaced {
+    LiveFile,
+    Nothing,
+}
+
 /// Undoes one swap: the new file gets its `new` name back (a hard link first, so that it is
 /// never only in the target being overwritten), then the backup, which holds exactly the old
-/// content, moves back over the target. False when the target still holds the new file.
-fn put_back(sw: &Swap) -> bool {
+/// content, moves back over the target (or the target goes, when there was none). False when
+/// the target still holds the new file.
+fn put_back(sw: &Swap, replaced: Replaced) -> bool {
     if fs::hard_link(&sw.target, &sw.new).is_err() {
         return false;
     }
-    fs::rename(&sw.backup, &sw.target).is_ok()
+    match replaced {
+        Replaced::LiveFile => fs::rename(&sw.backup, &sw.target).is_ok(),
+        Replaced::Nothing => fs::remove_file(&sw.target).is_ok(),
+    }
 }
 
-fn swap_one(sw: &Swap) -> Result<(), WriteError> {
+fn swap_one(sw: &Swap) -> Result<Replaced, WriteError> {
+    if matches!(fs::symlink_metadata(&sw.target), Err(e) if e.kind() == io::ErrorKind::NotFound) {
+        // Nothing to replace or keep: the new file takes the name, never over one that appeared
+        // meanwhile (a hard link fails on an existing name; a rename would not).
+        fs::hard_link(&sw.new, &sw.target)
+            .map_err(io_error_at(&sw.target)("moving the new file into place"))?;
+        fs::remove_file(&sw.new).map_err(io_error_at(&sw.new)("removing the new file's name"))?;
+        return Ok(Replaced::Nothing);
+    }
     let io_err = io_error_at(&sw.backup);
     match fs::remove_file(&sw.backup) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
@@ -503,7 +526,8 @@ fn swap_one(sw: &Swap) -> Result<(), WriteError> {
             .map_err(io_err("syncing the backup"))?;
     }
     fs::rename(&sw.new, &sw.target)
-        .map_err(io_error_at(&sw.target)("moving the new file into place"))
+        .map_err(io_error_at(&sw.target)("moving the new file into place"))?;
+    Ok(Replaced::LiveFile)
 }
 
 fn create_temp(dir: &Path, file_name: &std::ffi::OsStr, mode: u32) -> io::Result<(PathBuf, File)> {
@@ -616,6 +640,25 @@ mod tests {
         assert_eq!(fs::read(d.path().join("k")).unwrap(), b"old key");
         assert_eq!(fs::read(d.path().join("c")).unwrap(), b"old cert");
         // The new key is not lost: it may be the only copy of a live credential's key.
+        assert_eq!(fs::read(d.path().join("k.new")).unwrap(), b"new key");
+    }
+
+    #[test]
+    fn a_swap_onto_nothing_places_the_new_file_and_an_undo_removes_it() {
+        let d = tempfile::tempdir().unwrap();
+        let swaps = swaps_in(d.path());
+        write_secret_file(&d.path().join("k.new"), b"new key", false).unwrap();
+        write_public_file(&d.path().join("c.new"), b"new cert", false).unwrap();
+        swap_with_backup(&swaps).unwrap();
+        assert_eq!(entries(d.path()), ["c", "k"], "no backup of nothing");
+        assert_eq!(fs::read(d.path().join("k")).unwrap(), b"new key");
+
+        // Undone when the second file cannot be placed: the first goes back to its new name.
+        let d = tempfile::tempdir().unwrap();
+        let swaps = swaps_in(d.path());
+        write_secret_file(&d.path().join("k.new"), b"new key", false).unwrap();
+        swap_with_backup(&swaps).unwrap_err();
+        assert_eq!(entries(d.path()), ["k.new"]);
         assert_eq!(fs::read(d.path().join("k.new")).unwrap(), b"new key");
     }
 

@@ -568,3 +568,54 @@ fn a_renewal_stopped_between_its_two_renames_says_how_to_finish() {
     assert!(err.contains("mv svc.cert.new svc.cert"), "{err}");
     assert_eq!(s.snapshot(), before, "nothing written");
 }
+
+#[test]
+fn a_credential_id_renews_into_new_files() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    // The pair lives on another host: here there are only the id and the paths to write.
+    std::fs::rename(s.path("svc.cert"), s.path("elsewhere.cert")).unwrap();
+    std::fs::rename(s.path("svc.key"), s.path("elsewhere.key")).unwrap();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["--json", "credential", "renew", "--id", &old_id])
+        .args(["--cert", "svc.cert", "--key", "svc.key", "--force"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["old_id"], old_id.as_str());
+    assert_eq!(v["old_revoked"], true);
+    assert_eq!(
+        v["backup_cert"],
+        serde_json::Value::Null,
+        "nothing was replaced"
+    );
+    assert_eq!(s.mode("svc.key"), 0o600);
+    assert!(!s.exists("svc.key.new") && !s.exists("svc.key.bak"));
+    assert_eq!(cert_id(&s), v["new_id"].as_str().unwrap());
+    assert!(works(&s, &emu));
+    assert_eq!(live(&emu).len(), 1, "only the new credential is live");
+}
+
+#[test]
+fn a_credential_id_never_writes_over_existing_files() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let old_id = deployed(&s, &emu, 30);
+    let before = s.snapshot();
+    let count = emu.credentials().len();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "renew", "--id", &old_id])
+        .args(["--cert", "svc.cert", "--key", "svc.key", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("svc.cert exists"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(s.snapshot(), before);
+    assert_eq!(emu.credentials().len(), count);
+}

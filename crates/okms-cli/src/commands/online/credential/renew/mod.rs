@@ -19,8 +19,8 @@ use okms_api::{
     Client, Credential, ReconcileEvent, ReconcileOptions, SecretString, Uuid, WaitPolicy,
 };
 use okms_csr::{
-    Certificate, CsrBuilder, DistinguishedName, ExposeSecret as _, KeyFormat, PrivateKey,
-    same_public_key,
+    Certificate, CsrBuilder, DistinguishedName, ExposeSecret as _, KeyAlgorithm, KeyFormat,
+    PrivateKey, same_public_key,
 };
 use okms_lifecycle::{Decision, Lifetime, Plan, Proved, RenewAt, decide, jitter};
 use serde::Serialize;
@@ -44,7 +44,8 @@ struct Deployed {
     okms_id: Uuid,
     credential_id: Uuid,
     cert: Certificate,
-    key: PrivateKey,
+    /// The old key's algorithm: the new key's, unless --algorithm.
+    algorithm: KeyAlgorithm,
 }
 
 /// Paths next to the targets.
@@ -87,7 +88,10 @@ pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliRes
         return token::run_on_token(a, global, out);
     }
     pkcs11::refuse_token_flags(&a.token, "--key pkcs11:URI (a key on a token)")?;
-    let deployed = check_deployed(a)?;
+    let deployed = match &a.id {
+        Some(id) => block_on(credential_by_id(a, id, global, out))?,
+        None => check_deployed(a)?,
+    };
     let paths = Paths {
         new_key: with_suffix(&a.key, ".new"),
         new_cert: with_suffix(&a.cert, ".new"),
@@ -260,7 +264,65 @@ fn check_deployed(a: &CredentialRenewArgs) -> CliResult<Deployed> {
         okms_id,
         credential_id,
         cert,
-        key,
+        algorithm: key.algorithm(),
+    })
+}
+
+/// `--id`: the credential as the API shows it, and --cert/--key free to receive the new pair.
+async fn credential_by_id(
+    a: &CredentialRenewArgs,
+    id: &str,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<Deployed> {
+    let credential_id = parse_uuid(id, "--id")?;
+    let Some(okms_id) = a.okms_id.as_deref() else {
+        return Err(crate::commands::usage("--id needs the credential's domain")
+            .hint("pass --okms-id ID, or set OKMS_ID"));
+    };
+    let okms_id = parse_uuid(okms_id, "--okms-id")?;
+    for target in [&a.cert, &a.key] {
+        if std::fs::symlink_metadata(target).is_ok() {
+            return Err(CliError::new(
+                Exit::RefusedOverwrite,
+                format!(
+                    "--id writes a new pair, and {} exists; nothing was created",
+                    target.display()
+                ),
+            )
+            .hint("to renew the pair deployed there, leave out --id; otherwise choose paths that do not exist"));
+        }
+    }
+    let client = client(global, out)?;
+    let credential = client
+        .get_credential(okms_id, credential_id)
+        .await
+        .map_err(|e| api_failure(e, format!("cannot read credential {credential_id}")))?;
+    let Some(pem) = credential.certificate_pem.as_deref() else {
+        return Err(CliError::new(
+            Exit::InvalidInput,
+            format!(
+                "credential {credential_id} has no certificate yet (status {:?}); nothing was created",
+                credential.status
+            ),
+        )
+        .hint(format!("wait for it: okms-cli credential wait {credential_id}")));
+    };
+    let cert = Certificate::from_pem(pem).map_err(|e| {
+        csr_error(
+            e,
+            format!("cannot read the certificate of credential {credential_id}"),
+        )
+    })?;
+    let algorithm = cert
+        .public_key()
+        .algorithm()
+        .map_err(|e| csr_error(e, "cannot tell the credential's key algorithm"))?;
+    Ok(Deployed {
+        okms_id,
+        credential_id,
+        cert,
+        algorithm,
     })
 }
 
@@ -351,7 +413,7 @@ async fn renew(
     refuse_live_backup(&client, okms_id, &paths).await?;
 
     // 1. The new key, on disk before any credential can certify it.
-    let alg = a.algorithm.map_or_else(|| d.key.algorithm(), algorithm);
+    let alg = a.algorithm.map_or(d.algorithm, algorithm);
     let new_key =
         PrivateKey::generate(alg).map_err(|e| csr_error(e, "cannot generate the new key"))?;
     let subject: DistinguishedName = d
@@ -494,13 +556,23 @@ async fn renew(
             return Err(abandon_proved(proved, &client, &settle, &paths, a, e.into()).await);
         }
     }
-    out.info(&format!(
-        "new pair in place at {} and {} (previous pair kept as {} and {})",
-        a.cert.display(),
-        a.key.display(),
-        paths.backup_cert.display(),
-        paths.backup_key.display()
-    ));
+    // With --id there was no pair in place to keep.
+    let replaced = a.id.is_none();
+    if replaced {
+        out.info(&format!(
+            "new pair in place at {} and {} (previous pair kept as {} and {})",
+            a.cert.display(),
+            a.key.display(),
+            paths.backup_cert.display(),
+            paths.backup_key.display()
+        ));
+    } else {
+        out.info(&format!(
+            "new pair written to {} and {}",
+            a.cert.display(),
+            a.key.display()
+        ));
+    }
 
     // 5. The hook.
     let deployment = Deployment {
@@ -508,8 +580,8 @@ async fn renew(
         old_id,
         new_id,
         key: a.key.display().to_string(),
-        backup_cert: paths.backup_cert.display().to_string(),
-        backup_key: paths.backup_key.display().to_string(),
+        backup_cert: replaced.then(|| paths.backup_cert.display().to_string()),
+        backup_key: replaced.then(|| paths.backup_key.display().to_string()),
     };
     run_hook(a, &deployment)?;
 
@@ -524,8 +596,9 @@ struct Deployment {
     new_id: Uuid,
     /// The key file, or the key's URI (never with a PIN).
     key: String,
-    backup_cert: String,
-    backup_key: String,
+    /// The previous pair, when there was one in place (not with --id).
+    backup_cert: Option<String>,
+    backup_key: Option<String>,
 }
 
 /// `--exec`: the program gets the deployed paths (or URIs) and the ids in its environment.
@@ -534,12 +607,19 @@ fn run_hook(a: &CredentialRenewArgs, d: &Deployment) -> CliResult<()> {
         return Ok(());
     };
     let (okms_id, old_id, new_id) = (d.okms_id, d.old_id, d.new_id);
-    let status = Command::new(program)
-        .args(args)
+    let mut command = Command::new(program);
+    command.args(args);
+    for (name, value) in [
+        ("OKMS_RENEW_BACKUP_CERT", &d.backup_cert),
+        ("OKMS_RENEW_BACKUP_KEY", &d.backup_key),
+    ] {
+        if let Some(value) = value {
+            command.env(name, value);
+        }
+    }
+    let status = command
         .env("OKMS_RENEW_CERT", &a.cert)
         .env("OKMS_RENEW_KEY", &d.key)
-        .env("OKMS_RENEW_BACKUP_CERT", &d.backup_cert)
-        .env("OKMS_RENEW_BACKUP_KEY", &d.backup_key)
         .env("OKMS_RENEW_OLD_ID", old_id.to_string())
         .env("OKMS_RENEW_NEW_ID", new_id.to_string())
         .env("OKMS_ID", okms_id.to_string())
@@ -597,8 +677,8 @@ async fn finish_and_report(
             not_due_until: None,
             cert: a.cert.display().to_string(),
             key: d.key.clone(),
-            backup_cert: Some(d.backup_cert.clone()),
-            backup_key: Some(d.backup_key.clone()),
+            backup_cert: d.backup_cert.clone(),
+            backup_key: d.backup_key.clone(),
             old_revoked: renewed.old_revoked,
         });
     }

@@ -96,6 +96,12 @@ pub(super) fn run_on_token(
     global: &GlobalArgs,
     out: &Output,
 ) -> CliResult<()> {
+    if a.id.is_some() {
+        return Err(crate::commands::usage(
+            "--id writes the new pair to new files; a key on a token is renewed in place",
+        )
+        .hint("leave out --id, and give the deployed certificate with --cert"));
+    }
     let uri = pkcs11::uri_of_path(&a.key, "--key")?;
     let Some(label) = uri.object.clone().filter(|l| !l.is_empty()) else {
         return Err(CliError::new(
@@ -551,8 +557,8 @@ async fn renew_on_token(
         old_id,
         new_id,
         key: r.shown(&r.labels.live),
-        backup_cert: r.backup_cert.display().to_string(),
-        backup_key: r.shown(&r.labels.backup),
+        backup_cert: Some(r.backup_cert.display().to_string()),
+        backup_key: Some(r.shown(&r.labels.backup)),
     };
     run_hook(a, &deployment)?;
     finish_and_report(a, proved, &client, &deployment, out).await
