@@ -382,7 +382,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
         parse_json(&resp, what)
     }
 
-    async fn get_all_pages<R: DeserializeOwned>(
+    /// Every page of a paginated list, following `X-Pagination-Cursor-Next`, refusing a
+    /// repeated cursor or an endless list.
+    pub(crate) async fn get_all_pages<R: DeserializeOwned>(
         &self,
         make: impl Fn(Option<&str>) -> Result<ApiRequest, Error>,
         what: &'static str,

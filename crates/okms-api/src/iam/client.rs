@@ -1,7 +1,5 @@
 //! The IAM calls on [`Client`]: policies, the authorization check, identities.
 
-use std::collections::HashSet;
-
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -9,12 +7,9 @@ use super::model::{AuthorizeResponse, IamGroup, IamUser, Policy, PolicyBody, Ser
 use super::{IDENTITY_CONCURRENCY, bounded, ops};
 use crate::client::Client;
 use crate::clock::Clock;
-use crate::error::{Error, Field};
-use crate::sans_io::{ApiRequest, next_cursor, parse_json};
+use crate::error::Error;
+use crate::sans_io::{ApiRequest, parse_json};
 use crate::transport::Transport;
-
-/// Guard against a server that never stops paginating.
-const MAX_PAGES: usize = 10_000;
 
 /// The filters of `GET /v2/iam/policy`; empty lists filter nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,7 +75,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
 
     /// Every policy matching `filter` (all pages).
     pub async fn list_policies(&self, filter: &PolicyFilter) -> Result<Vec<Policy>, Error> {
-        self.all_pages(|c| ops::list_policies(filter, c), "policy list")
+        self.get_all_pages(|c| ops::list_policies(filter, c), "policy list")
             .await
     }
 
@@ -181,34 +176,5 @@ impl<T: Transport, C: Clock> Client<T, C> {
         what: &'static str,
     ) -> Result<R, Error> {
         self.get(&req, what).await
-    }
-
-    async fn all_pages<R: serde::de::DeserializeOwned>(
-        &self,
-        make: impl Fn(Option<&str>) -> Result<ApiRequest, Error>,
-        what: &'static str,
-    ) -> Result<Vec<R>, Error> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut seen = HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let resp = self.execute(&make(cursor.as_deref())?).await?;
-            let page: Vec<R> = parse_json(&resp, what)?;
-            out.extend(page);
-            match next_cursor(&resp) {
-                None => return Ok(out),
-                Some(c) if !seen.insert(c.clone()) => {
-                    return Err(Error::invalid(
-                        Field::PaginationCursor,
-                        format!("the server repeated cursor {c:?}; stopping to avoid a loop"),
-                    ));
-                }
-                Some(c) => cursor = Some(c),
-            }
-        }
-        Err(Error::invalid(
-            Field::PaginationCursor,
-            format!("more than {MAX_PAGES} pages; stopping"),
-        ))
     }
 }
