@@ -450,12 +450,7 @@ async fn renew(
         Some(days) => plan.with_validity(days),
         None => plan,
     };
-    let public = new_key.public_key();
-    let is_ours = move |c: &Credential| -> Option<bool> {
-        let pem = c.certificate_pem.as_deref()?;
-        let cert = Certificate::from_pem(pem).ok()?;
-        Some(same_public_key(&cert.public_key(), &public))
-    };
+    let is_ours = certifies(new_key.public_key());
     let on_event = |e: &ReconcileEvent| out.warn(&describe_event(e));
     let created = match plan
         .create(&client, &is_ours, &ReconcileOptions::default(), &on_event)
@@ -465,13 +460,7 @@ async fn renew(
         Err(e) => {
             // Reconciliation names any candidate it could not settle; the key stays on disk
             // only in that case, since such a candidate may hold it.
-            let undecided = matches!(
-                &e,
-                okms_lifecycle::Error::Api {
-                    source: okms_api::Error::ReconcileFailed { .. },
-                    ..
-                }
-            );
+            let undecided = reconciliation_undecided(&e);
             if !undecided {
                 discard_new_key(&paths);
             }
@@ -710,6 +699,26 @@ async fn kms_url(a: &CredentialRenewArgs, client: &Client, okms_id: Uuid) -> Cli
         )
         .hint("give it with --kms-url")
     })
+}
+
+/// Whether a credential's certificate holds `public`: how reconciliation recognises ours.
+fn certifies(public: okms_csr::PublicKey) -> impl Fn(&Credential) -> Option<bool> {
+    move |c: &Credential| {
+        let pem = c.certificate_pem.as_deref()?;
+        let cert = Certificate::from_pem(pem).ok()?;
+        Some(same_public_key(&cert.public_key(), &public))
+    }
+}
+
+/// A create that reconciliation could not settle: a candidate credential may hold the new key.
+fn reconciliation_undecided(e: &okms_lifecycle::Error) -> bool {
+    matches!(
+        e,
+        okms_lifecycle::Error::Api {
+            source: okms_api::Error::ReconcileFailed { .. },
+            ..
+        }
+    )
 }
 
 fn describe_event(e: &ReconcileEvent) -> String {

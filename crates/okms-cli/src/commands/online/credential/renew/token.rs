@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use okms_api::{Credential, ReconcileEvent, ReconcileOptions, Uuid, WaitPolicy};
+use okms_api::{ReconcileEvent, ReconcileOptions, Uuid, WaitPolicy};
 use okms_csr::{Certificate, CsrBuilder, DistinguishedName, same_public_key};
 use okms_lifecycle::{Plan, Proved};
 use okms_pkcs11::{
@@ -11,8 +11,9 @@ use okms_pkcs11::{
 };
 
 use super::{
-    Deployment, check_cert, describe_event, finish_and_report, kms_url, lifecycle_failure,
-    not_due_until, pause_for_jitter, report_not_due, run_hook, with_suffix,
+    Deployment, certifies, check_cert, describe_event, finish_and_report, kms_url,
+    lifecycle_failure, not_due_until, pause_for_jitter, reconciliation_undecided, report_not_due,
+    run_hook, with_suffix,
 };
 use crate::cli::{CredentialRenewArgs, GlobalArgs};
 use crate::commands::online::credential::verify_cert;
@@ -442,12 +443,7 @@ async fn renew_on_token(
         Some(days) => plan.with_validity(days),
         None => plan,
     };
-    let public = new_key.public_key.clone();
-    let is_ours = move |c: &Credential| -> Option<bool> {
-        let pem = c.certificate_pem.as_deref()?;
-        let cert = Certificate::from_pem(pem).ok()?;
-        Some(same_public_key(&cert.public_key(), &public))
-    };
+    let is_ours = certifies(new_key.public_key.clone());
     let on_event = |e: &ReconcileEvent| out.warn(&describe_event(e));
     let created = match plan
         .create(&client, &is_ours, &ReconcileOptions::default(), &on_event)
@@ -456,13 +452,7 @@ async fn renew_on_token(
         Ok(c) => c,
         Err(e) => {
             // As for a key file: a candidate reconciliation could not settle may hold the key.
-            let undecided = matches!(
-                &e,
-                okms_lifecycle::Error::Api {
-                    source: okms_api::Error::ReconcileFailed { .. },
-                    ..
-                }
-            );
+            let undecided = reconciliation_undecided(&e);
             if undecided {
                 return Err(lifecycle_failure(e, unchanged).hint(format!(
                     "the new key is kept on the token as {new}: if `okms-cli credential list --okms-id {okms_id}` shows a new credential named {name:?}, it holds this key; delete that credential, then {removal}",
