@@ -264,7 +264,8 @@ pub(super) fn delete(a: &CredentialDeleteArgs, global: &GlobalArgs, out: &Output
     })
 }
 
-fn confirm(question: &str) -> CliResult<bool> {
+/// Asks a yes/no question on the terminal (stderr), before a change that cannot be undone.
+pub(crate) fn confirm(question: &str) -> CliResult<bool> {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(question.as_bytes());
     let _ = err.flush();

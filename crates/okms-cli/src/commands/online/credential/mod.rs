@@ -10,6 +10,7 @@
 
 mod create;
 mod manage;
+pub(crate) use manage::confirm;
 mod profile;
 mod renew;
 mod report;

@@ -1,6 +1,6 @@
 //! `iam list` and `iam revoke`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use okms_api::iam::{Policy, PolicyAction, PolicyFilter};
 use okms_api::{OffsetDateTime, Uuid};
@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::domain_urn;
 use crate::cli::{GlobalArgs, IamListArgs, IamRevokeArgs};
+use crate::commands::online::credential::confirm;
 use crate::commands::online::{account, api_failure, block_on, client, parse_uuid};
 use crate::commands::usage;
 use crate::error::{CliError, CliResult};
@@ -146,24 +147,4 @@ pub(super) fn revoke(a: &IamRevokeArgs, global: &GlobalArgs, out: &Output) -> Cl
         }
         out.line(&format!("Deleted IAM policy {id}."))
     })
-}
-
-fn confirm(question: &str) -> CliResult<bool> {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(question.as_bytes());
-    let _ = err.flush();
-    drop(err);
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError {
-            exit: Exit::Error,
-            error: anyhow::Error::new(e).context("cannot read the answer from the terminal"),
-            hint: None,
-        })?;
-    Ok(matches!(
-        line.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
 }
