@@ -373,7 +373,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
 
     // ---- machinery ----
 
-    async fn get_json<R: DeserializeOwned>(
+    /// Sends `req` and decodes the JSON answer (`what` names it in errors).
+    pub(crate) async fn get_json<R: DeserializeOwned>(
         &self,
         req: &ApiRequest,
         what: &'static str,

@@ -95,10 +95,10 @@ impl<T: Transport, C: Clock> Client<T, C> {
     /// [`IDENTITY_CONCURRENCY`] calls in flight. A list that cannot be read is an error; one
     /// item that cannot be read goes to [`Identities::failed`] and the others are kept.
     pub async fn identities(&self) -> Result<Identities, Error> {
-        let logins: Vec<String> = self.get(&ops::list_users(), "user list").await?;
-        let groups: Vec<String> = self.get(&ops::list_groups(), "group list").await?;
+        let logins: Vec<String> = self.get_json(&ops::list_users(), "user list").await?;
+        let groups: Vec<String> = self.get_json(&ops::list_groups(), "group list").await?;
         let clients: Vec<String> = self
-            .get(&ops::list_service_accounts(), "OAuth2 client list")
+            .get_json(&ops::list_service_accounts(), "OAuth2 client list")
             .await?;
         let mut out = Identities::default();
         let users = bounded(
@@ -161,20 +161,11 @@ impl<T: Transport, C: Clock> Client<T, C> {
         OffsetDateTime::from(self.clock().now())
     }
 
-    async fn get<R: serde::de::DeserializeOwned>(
-        &self,
-        req: &ApiRequest,
-        what: &'static str,
-    ) -> Result<R, Error> {
-        let resp = self.execute(req).await?;
-        parse_json(&resp, what)
-    }
-
     async fn get_owned<R: serde::de::DeserializeOwned>(
         &self,
         req: ApiRequest,
         what: &'static str,
     ) -> Result<R, Error> {
-        self.get(&req, what).await
+        self.get_json(&req, what).await
     }
 }
