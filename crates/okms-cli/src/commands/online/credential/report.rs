@@ -154,14 +154,10 @@ fn gather(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliRes
             .hint("pass --okms-id ID (or set OKMS_ID), or --cert FILE for certificate files"));
     };
     let okms_id = parse_uuid(okms_id, "--okms-id")?;
-    let mut gathered = None;
-    block_on(async {
+    let (rows, now) = block_on(async {
         let client = client(global, out)?;
-        gathered = Some(api_rows(&client, okms_id, thresholds, out).await?);
-        Ok(())
+        api_rows(&client, okms_id, thresholds, out).await
     })?;
-    let (rows, now) =
-        gathered.ok_or_else(|| CliError::new(Exit::Error, "the report was not gathered"))?;
     Ok((rows, now, thresholds))
 }
 
