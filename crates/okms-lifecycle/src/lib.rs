@@ -3,8 +3,8 @@
 //!
 //! **For:** tools and services that keep an access certificate alive from their own process
 //! (okms-cli's `credential renew` and `credential report` are built on it):
-//! - [`decide`]: is renewal due (two thirds of the lifetime passed, or at most `--before` days
-//!   left)? If not, until when;
+//! - [`decide`]: is renewal due (two thirds of the lifetime passed, or at most a given number of
+//!   days left)? If not, until when;
 //! - [`jitter`]: a pause spread over a fleet, deterministic for a given seed;
 //! - [`classify`]: `ok`/`warn`/`crit`/`expired` against [`Thresholds`] (crit <= warn, checked);
 //! - [`Plan`] → [`Created`] → [`Ready`] → [`Proved`] → [`Renewed`]: create the successor
@@ -85,10 +85,17 @@
 
 mod error;
 mod renewal;
+mod saga;
 mod schedule;
 mod status;
+mod step;
 
 pub use error::{Error, Result};
-pub use renewal::{Created, Plan, Proved, Ready, Renewed, Step};
-pub use schedule::{Decision, Lifetime, RenewAt, decide, jitter};
+pub use renewal::{Created, Plan, Proved, Ready, Renewed, rest_endpoint};
+pub use saga::{
+    Cause, DeployError, DeployedPair, Endpoint, KeyFate, KeyHome, Progress, Recognizer, Renewal,
+    RenewalFailure, RenewalRequest, renew,
+};
+pub use schedule::{Decision, Lifetime, MAX_DAYS_LEFT, RenewAt, decide, jitter};
 pub use status::{Expiry, ExpiryStatus, Thresholds, classify};
+pub use step::Step;
