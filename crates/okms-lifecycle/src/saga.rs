@@ -19,6 +19,7 @@
 //! caller's [`KeyHome`]: this module makes no key, touches no file and reads no clock.
 
 use std::fmt;
+use std::future::Future;
 
 use okms_api::{
     Client, ClientKey, Clock, Credential, ReconcileEvent, ReconcileOptions, Transport, Uuid,
@@ -34,6 +35,9 @@ use crate::renewal::{Created, Plan, Proved, Renewed, rest_endpoint};
 /// [`recognizer`](Self::recognizer) (while creating), [`check_certificate`](Self::check_certificate)
 /// and [`proof_key`](Self::proof_key) (once READY), [`deploy`](Self::deploy); and
 /// [`discard`](Self::discard) whenever the new key will certainly never be deployed.
+///
+/// The steps that may wait (on a token, a disk, a remote host) are futures, and `Send`, so that
+/// a saga whose home is `Send` can run on a multi-threaded runtime.
 pub trait KeyHome {
     /// The new key until it is deployed or discarded.
     type Key;
@@ -46,13 +50,16 @@ pub trait KeyHome {
     ///
     /// # Errors
     /// When no key could be made; the saga then stops, with nothing to discard.
-    fn make_key(&mut self) -> Result<Self::Key, Self::Error>;
+    fn make_key(&mut self) -> impl Future<Output = Result<Self::Key, Self::Error>> + Send;
 
     /// The new key's CSR, as PEM.
     ///
     /// # Errors
     /// When it cannot be signed; the key is then discarded.
-    fn sign_csr(&mut self, key: &Self::Key) -> Result<String, Self::Error>;
+    fn sign_csr(
+        &mut self,
+        key: &Self::Key,
+    ) -> impl Future<Output = Result<String, Self::Error>> + Send;
 
     /// Whether a certificate (PEM) holds the new key, `None` when it cannot tell: how an
     /// exactly-once create recognises the credential a lost request made.
@@ -73,7 +80,10 @@ pub trait KeyHome {
     ///
     /// # Errors
     /// When it cannot be used so; the new credential is then revoked.
-    fn proof_key(&mut self, key: &mut Self::Key) -> Result<ClientKey, Self::Error>;
+    fn proof_key(
+        &mut self,
+        key: &mut Self::Key,
+    ) -> impl Future<Output = Result<ClientKey, Self::Error>> + Send;
 
     /// Puts the proved certificate and the new key in place of the old pair.
     ///
@@ -85,13 +95,13 @@ pub trait KeyHome {
         &mut self,
         key: &Self::Key,
         certificate_pem: &str,
-    ) -> Result<Self::Deployed, DeployError<Self::Error>>;
+    ) -> impl Future<Output = Result<Self::Deployed, DeployError<Self::Error>>> + Send;
 
     /// Discards the new key, which no live credential certifies.
     ///
     /// # Errors
     /// When it could not be discarded; the failure names it for the caller to remove.
-    fn discard(&mut self, key: Self::Key) -> Result<(), Self::Error>;
+    fn discard(&mut self, key: Self::Key) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// Whether a certificate (PEM) holds a given key; `None` when it cannot tell.
@@ -321,21 +331,22 @@ where
     // 1. The new key, before any credential can certify it.
     let mut key = home
         .make_key()
+        .await
         .map_err(|cause| RenewalFailure::NotCreated {
             cause: Cause::Home(cause),
             new_key: KeyFate::NeverMade,
             name: None,
         })?;
     on_progress(&Progress::KeyMade);
-    let csr = match home.sign_csr(&key) {
+    let csr = match home.sign_csr(&key).await {
         Ok(csr) => csr,
-        Err(cause) => return Err(not_created(home, key, Cause::Home(cause), None)),
+        Err(cause) => return Err(not_created(home, key, Cause::Home(cause), None).await),
     };
 
     // 2. The new credential, exactly once.
     let plan = match Plan::for_credential(client, request.okms_id, request.old_id, csr).await {
         Ok(plan) => plan,
-        Err(e) => return Err(not_created(home, key, Cause::Lifecycle(e), None)),
+        Err(e) => return Err(not_created(home, key, Cause::Lifecycle(e), None).await),
     };
     let plan = match request.validity {
         Some(days) => plan.with_validity(days),
@@ -359,7 +370,7 @@ where
                 name: Some(name),
             });
         }
-        Err(e) => return Err(not_created(home, key, Cause::Lifecycle(e), Some(name))),
+        Err(e) => return Err(not_created(home, key, Cause::Lifecycle(e), Some(name)).await),
     };
     let new_id = created.new_id();
     on_progress(&Progress::Created { new_id });
@@ -369,17 +380,17 @@ where
         Ok(proved) => proved,
         Err(cause) => {
             let revoked = created.abandon(client, &request.settle).await.map(|_| ());
-            return Err(abandoned(home, key, new_id, cause, revoked));
+            return Err(abandoned(home, key, new_id, cause, revoked).await);
         }
     };
     on_progress(&Progress::Proved { new_id });
 
     // 4. Deployed, or put back.
-    let deployed = match home.deploy(&key, proved.certificate_pem()) {
+    let deployed = match home.deploy(&key, proved.certificate_pem()).await {
         Ok(deployed) => deployed,
         Err(DeployError::Undone(cause)) => {
             let revoked = proved.abandon(client, &request.settle).await.map(|_| ());
-            return Err(abandoned(home, key, new_id, Cause::Home(cause), revoked));
+            return Err(abandoned(home, key, new_id, Cause::Home(cause), revoked).await);
         }
         Err(DeployError::Stuck(cause)) => {
             return Err(RenewalFailure::HalfDeployed { new_id, cause });
@@ -427,14 +438,14 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
             .await
             .map_err(Cause::Lifecycle)?,
     };
-    let client_key = home.proof_key(key).map_err(Cause::Home)?;
+    let client_key = home.proof_key(key).await.map_err(Cause::Home)?;
     ready
         .prove(&kms_url, client_key, request.ca_pem.clone())
         .await
         .map_err(Cause::Lifecycle)
 }
 
-fn not_created<H: KeyHome>(
+async fn not_created<H: KeyHome>(
     home: &mut H,
     key: H::Key,
     cause: Cause<H::Error>,
@@ -442,12 +453,12 @@ fn not_created<H: KeyHome>(
 ) -> RenewalFailure<H::Error, H::Deployed> {
     RenewalFailure::NotCreated {
         cause,
-        new_key: discard(home, key),
+        new_key: discard(home, key).await,
         name,
     }
 }
 
-fn abandoned<H: KeyHome>(
+async fn abandoned<H: KeyHome>(
     home: &mut H,
     key: H::Key,
     new_id: Uuid,
@@ -456,7 +467,7 @@ fn abandoned<H: KeyHome>(
 ) -> RenewalFailure<H::Error, H::Deployed> {
     // A credential that could not be revoked still certifies the key: it must stay usable.
     let new_key = match &revoked {
-        Ok(()) => discard(home, key),
+        Ok(()) => discard(home, key).await,
         Err(_) => KeyFate::Kept,
     };
     RenewalFailure::Abandoned {
@@ -467,8 +478,8 @@ fn abandoned<H: KeyHome>(
     }
 }
 
-fn discard<H: KeyHome>(home: &mut H, key: H::Key) -> KeyFate<H::Error> {
-    match home.discard(key) {
+async fn discard<H: KeyHome>(home: &mut H, key: H::Key) -> KeyFate<H::Error> {
+    match home.discard(key).await {
         Ok(()) => KeyFate::Discarded,
         Err(e) => KeyFate::DiscardFailed(e),
     }

@@ -62,13 +62,13 @@ impl KeyHome for TestHome {
     type Deployed = String;
     type Error = String;
 
-    fn make_key(&mut self) -> Result<PrivateKey, String> {
+    async fn make_key(&mut self) -> Result<PrivateKey, String> {
         self.fails(FailAt::MakeKey)?;
         self.made += 1;
         Ok(PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap())
     }
 
-    fn sign_csr(&mut self, key: &PrivateKey) -> Result<String, String> {
+    async fn sign_csr(&mut self, key: &PrivateKey) -> Result<String, String> {
         self.fails(FailAt::SignCsr)?;
         let csr = CsrBuilder::new("CN=renewed".parse().unwrap())
             .build(key)
@@ -94,12 +94,12 @@ impl KeyHome for TestHome {
         }
     }
 
-    fn proof_key(&mut self, key: &mut PrivateKey) -> Result<ClientKey, String> {
+    async fn proof_key(&mut self, key: &mut PrivateKey) -> Result<ClientKey, String> {
         self.fails(FailAt::ProofKey)?;
         Ok(key_pem(key).into())
     }
 
-    fn deploy(&mut self, _: &PrivateKey, pem: &str) -> Result<String, DeployError<String>> {
+    async fn deploy(&mut self, _: &PrivateKey, pem: &str) -> Result<String, DeployError<String>> {
         match self.fail {
             FailAt::DeployUndone => Err(DeployError::Undone("disk full".to_owned())),
             FailAt::DeployStuck => Err(DeployError::Stuck("rename failed".to_owned())),
@@ -110,7 +110,7 @@ impl KeyHome for TestHome {
         }
     }
 
-    fn discard(&mut self, _: PrivateKey) -> Result<(), String> {
+    async fn discard(&mut self, _: PrivateKey) -> Result<(), String> {
         self.fails(FailAt::Discard)?;
         self.discarded += 1;
         Ok(())
@@ -151,9 +151,15 @@ async fn run(
             Ok(())
         }
     };
-    let outcome = renew(&client, home, request, hook, &on_progress).await;
+    let saga = renew(&client, home, request, hook, &on_progress);
+    // A broker drives renewals from a multi-threaded runtime: the saga must be Send when its
+    // home is.
+    is_send(&saga);
+    let outcome = saga.await;
     (outcome, seen.into_inner().unwrap())
 }
+
+fn is_send<T: Send>(_: &T) {}
 
 /// Credentials other than `old`.
 fn others(emu: &RunningEmulator, old: Uuid) -> Vec<(Uuid, CredentialPhase)> {

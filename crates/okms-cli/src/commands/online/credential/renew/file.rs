@@ -10,6 +10,7 @@ use okms_csr::{
 };
 use okms_lifecycle::{DeployError, KeyHome, Recognizer};
 
+use super::options::ById;
 use super::outcome::Words;
 use super::{
     Deployment, Old, RenewOptions, certifies, check_cert, key_mismatch, new_csr, not_due_until,
@@ -33,7 +34,7 @@ pub(super) fn run(
     out: &Output,
 ) -> CliResult<()> {
     let (old, algorithm) = match o.by_id {
-        Some(id) => block_on(credential_by_id(o, key, id, global, out))?,
+        Some(by_id) => block_on(credential_by_id(o, key, by_id, global, out))?,
         None => check_deployed(o, key)?,
     };
     let home = FileHome {
@@ -100,14 +101,14 @@ fn check_deployed(o: &RenewOptions<'_>, key_path: &Path) -> CliResult<(Old, KeyA
 async fn credential_by_id(
     o: &RenewOptions<'_>,
     key: &Path,
-    credential_id: Uuid,
+    by_id: ById,
     global: &GlobalArgs,
     out: &Output,
 ) -> CliResult<(Old, KeyAlgorithm)> {
-    let Some(okms_id) = o.okms_id else {
-        return Err(crate::commands::usage("--id needs the credential's domain")
-            .hint("pass --okms-id ID, or set OKMS_ID"));
-    };
+    let ById {
+        okms_id,
+        credential_id,
+    } = by_id;
     for target in [o.cert.as_path(), key] {
         if input::exists(target) {
             return Err(CliError::new(
@@ -244,7 +245,7 @@ impl KeyHome for FileHome<'_> {
     type Deployed = Deployment;
     type Error = CliError;
 
-    fn make_key(&mut self) -> CliResult<NewKey> {
+    async fn make_key(&mut self) -> CliResult<NewKey> {
         let alg = self.algorithm;
         let key =
             PrivateKey::generate(alg).map_err(|e| csr_error(e, "cannot generate the new key"))?;
@@ -262,7 +263,7 @@ impl KeyHome for FileHome<'_> {
         })
     }
 
-    fn sign_csr(&mut self, key: &NewKey) -> CliResult<String> {
+    async fn sign_csr(&mut self, key: &NewKey) -> CliResult<String> {
         new_csr(&self.old_cert, &key.key, "cannot build the new CSR")
     }
 
@@ -274,11 +275,15 @@ impl KeyHome for FileHome<'_> {
         verify_cert(pem, Some(&key.key.public_key()), new_id)
     }
 
-    fn proof_key(&mut self, key: &mut NewKey) -> CliResult<ClientKey> {
+    async fn proof_key(&mut self, key: &mut NewKey) -> CliResult<ClientKey> {
         Ok(key.pem.clone().into())
     }
 
-    fn deploy(&mut self, _key: &NewKey, pem: &str) -> Result<Deployment, DeployError<CliError>> {
+    async fn deploy(
+        &mut self,
+        _key: &NewKey,
+        pem: &str,
+    ) -> Result<Deployment, DeployError<CliError>> {
         let swapped = files::write_new_cert(&self.cert, &ensure_newline(pem))
             .and_then(|()| files::swap_in(&[&self.key, &self.cert]));
         match swapped {
@@ -307,7 +312,7 @@ impl KeyHome for FileHome<'_> {
         })
     }
 
-    fn discard(&mut self, _key: NewKey) -> CliResult<()> {
+    async fn discard(&mut self, _key: NewKey) -> CliResult<()> {
         files::remove_undeployed(&[&self.key, &self.cert]).map_err(|e| {
             CliError::new(
                 Exit::Error,

@@ -29,6 +29,13 @@ pub(super) enum KeyPlace {
     },
 }
 
+/// `--id`: a credential named by id, whose pair is written to new files.
+#[derive(Clone, Copy)]
+pub(super) struct ById {
+    pub okms_id: Uuid,
+    pub credential_id: Uuid,
+}
+
 /// When the renewal runs.
 #[derive(Clone, Copy)]
 pub(super) enum Due {
@@ -44,7 +51,7 @@ pub(super) struct RenewOptions<'a> {
     pub cert: PathBuf,
     pub key: KeyPlace,
     /// Renew this credential instead of the deployed pair's (files only).
-    pub by_id: Option<Uuid>,
+    pub by_id: Option<ById>,
     /// The domain asked for; the certificate's by default.
     pub okms_id: Option<Uuid>,
     pub due: Due,
@@ -77,17 +84,24 @@ impl<'a> RenewOptions<'a> {
             pkcs11::refuse_token_flags(&a.token, "--key pkcs11:URI (a key on a token)")?;
             KeyPlace::File(a.key.clone())
         };
-        let by_id = match &a.id {
+        let credential_id = match &a.id {
             Some(id) => Some(parse_uuid(id, "--id")?),
             None => None,
         };
-        if by_id.is_some() && a.okms_id.is_none() {
-            return Err(usage("--id needs the credential's domain")
-                .hint("pass --okms-id ID, or set OKMS_ID"));
-        }
         let okms_id = match &a.okms_id {
             Some(given) => Some(parse_uuid(given, "--okms-id")?),
             None => None,
+        };
+        let by_id = match (credential_id, okms_id) {
+            (Some(credential_id), Some(okms_id)) => Some(ById {
+                okms_id,
+                credential_id,
+            }),
+            (Some(_), None) => {
+                return Err(usage("--id needs the credential's domain")
+                    .hint("pass --okms-id ID, or set OKMS_ID"));
+            }
+            (None, _) => None,
         };
         Ok(RenewOptions {
             cert: a.cert.clone(),

@@ -121,7 +121,7 @@ impl KeyHome for OnToken<'_> {
     type Deployed = Deployment;
     type Error = CliError;
 
-    fn make_key(&mut self) -> CliResult<KeyInfo> {
+    async fn make_key(&mut self) -> CliResult<KeyInfo> {
         let alg = self.algorithm;
         if alg.is_rsa() {
             self.out.verbose(&format!(
@@ -152,7 +152,7 @@ impl KeyHome for OnToken<'_> {
         Ok(key)
     }
 
-    fn sign_csr(&mut self, key: &KeyInfo) -> CliResult<String> {
+    async fn sign_csr(&mut self, key: &KeyInfo) -> CliResult<String> {
         let signer = self.new_key_signer(key)?;
         let csr = new_csr(
             &self.old_cert,
@@ -171,7 +171,7 @@ impl KeyHome for OnToken<'_> {
         verify_cert(pem, Some(&key.public_key), new_id)
     }
 
-    fn proof_key(&mut self, key: &mut KeyInfo) -> CliResult<ClientKey> {
+    async fn proof_key(&mut self, key: &mut KeyInfo) -> CliResult<ClientKey> {
         // The signer's session goes to the TLS stack for good: a second proof needs a new one.
         let signer = match self.signer.take() {
             Some(signer) => signer,
@@ -180,7 +180,11 @@ impl KeyHome for OnToken<'_> {
         Ok(TlsSigningKey::new(signer).into_arc().into())
     }
 
-    fn deploy(&mut self, key: &KeyInfo, pem: &str) -> Result<Deployment, DeployError<CliError>> {
+    async fn deploy(
+        &mut self,
+        key: &KeyInfo,
+        pem: &str,
+    ) -> Result<Deployment, DeployError<CliError>> {
         let (old_key, new_key) = match deploy_on_token(self, key, pem) {
             Ok(keys) => keys,
             Err(DeployFailure::Undone(e)) => {
@@ -212,7 +216,7 @@ impl KeyHome for OnToken<'_> {
         })
     }
 
-    fn discard(&mut self, key: KeyInfo) -> CliResult<()> {
+    async fn discard(&mut self, key: KeyInfo) -> CliResult<()> {
         // The signing session goes first: it holds the key the token is asked to destroy.
         self.signer = None;
         self.token
