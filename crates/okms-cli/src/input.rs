@@ -243,3 +243,21 @@ pub fn load_request(path: &Path) -> CliResult<(CredentialRequest, Option<Csr>)> 
     })?;
     Ok((body, Some(csr)))
 }
+
+/// Whether anything (a file, a link, a directory) is at `path`: renewal refuses to write over
+/// one, or looks at what an earlier run left there.
+#[must_use]
+pub fn exists(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// The certificate at `path` when there is a readable one; `None` otherwise, for a caller that
+/// only looks at what an earlier run may have left (a `.bak` or `.new` certificate).
+#[must_use]
+pub fn certificate_if_any(path: &Path) -> Option<Certificate> {
+    if is_stdin(path) {
+        return None;
+    }
+    let bytes = read(path, "the certificate").ok()?;
+    Certificate::parse(&bytes).ok()
+}

@@ -3,16 +3,16 @@
 use okms_api::Uuid;
 use time::OffsetDateTime;
 
-use crate::renewal::Step;
+use crate::step::Step;
 
 /// Everything okms-lifecycle can refuse or fail at.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// `--crit` must not be greater than `--warn`: a certificate would go critical before it
-    /// warns.
+    /// The critical threshold must not be greater than the warning one: a certificate would go
+    /// critical before it warns.
     #[error(
-        "the critical threshold ({crit_days} days) is greater than the warning threshold ({warn_days} days): use a --crit no greater than --warn"
+        "the critical threshold ({crit_days} days) is greater than the warning threshold ({warn_days} days)"
     )]
     ThresholdsInverted {
         /// Days left at which the status becomes `warn`.
@@ -21,9 +21,9 @@ pub enum Error {
         crit_days: u32,
     },
     /// A certificate whose `notAfter` is not after its `notBefore` has no lifetime to take
-    /// two thirds of.
+    /// two thirds of; only a renewal that is not on a schedule (forced) can replace it.
     #[error(
-        "the certificate's validity is empty (notBefore {not_before}, notAfter {not_after}): it cannot be renewed on a schedule; renew it with --force"
+        "the certificate's validity is empty (notBefore {not_before}, notAfter {not_after}): it cannot be renewed on a schedule"
     )]
     EmptyLifetime {
         /// Start of validity.
@@ -31,13 +31,14 @@ pub enum Error {
         /// End of validity.
         not_after: OffsetDateTime,
     },
-    /// `--before` beyond what the API can issue would make every renewal due at once.
-    #[error(
-        "renewing {days} days before expiry is more than the longest validity (365 days): use a --before of at most 364"
-    )]
+    /// Renewing more days before expiry than the API can issue would make every renewal due
+    /// at once.
+    #[error("renewing {days} days before expiry is more than the longest validity (365 days)")]
     BeforeTooLong {
         /// The days asked for.
         days: u32,
+        /// The most that can be asked for ([`MAX_DAYS_LEFT`](crate::MAX_DAYS_LEFT)).
+        max_days: u32,
     },
     /// An API call of a renewal step failed.
     #[error("{step} failed")]
@@ -60,6 +61,23 @@ pub enum Error {
         /// What it answered, as far as it said.
         detail: String,
     },
+    /// The API reports no REST endpoint for the domain, so the proof has nowhere to go; the
+    /// caller must give one.
+    #[error("the API reports no REST endpoint for domain {okms_id}")]
+    NoRestEndpoint {
+        /// The domain.
+        okms_id: Uuid,
+    },
+}
+
+impl Error {
+    /// The step an API call failed at, for an [`Error::Api`].
+    pub fn step(&self) -> Option<Step> {
+        match self {
+            Error::Api { step, .. } => Some(*step),
+            _ => None,
+        }
+    }
 }
 
 /// okms-lifecycle's result type.

@@ -3,19 +3,25 @@
 //!
 //! **For:** tools and services that keep an access certificate alive from their own process
 //! (okms-cli's `credential renew` and `credential report` are built on it):
-//! - [`decide`]: is renewal due (two thirds of the lifetime passed, or at most `--before` days
-//!   left)? If not, until when;
+//! - [`decide`]: is renewal due (two thirds of the lifetime passed, or at most a given number of
+//!   days left)? If not, until when;
 //! - [`jitter`]: a pause spread over a fleet, deterministic for a given seed;
 //! - [`classify`]: `ok`/`warn`/`crit`/`expired` against [`Thresholds`] (crit <= warn, checked);
 //! - [`Plan`] → [`Created`] → [`Ready`] → [`Proved`] → [`Renewed`]: create the successor
 //!   through okms-api's exactly-once create, wait for READY, prove it with one mutual-TLS call,
 //!   let the caller deploy, then revoke the old credential. Any state before deployment can be
-//!   `abandon`ed, which revokes the new credential, so none stays live whose key nobody holds.
+//!   `abandon`ed, which revokes the new credential, so none stays live whose key nobody holds;
+//! - [`renew`]: the whole renewal saga over those states (new key, create once, READY and
+//!   proof, deploy, hook, revoke the old credential), generic over the new key's [`KeyHome`]
+//!   (a file, a token, a remote host that sends CSRs). Progress comes as [`Progress`] values,
+//!   a failure as a [`RenewalFailure`] saying what is deployed and which credentials are live.
 //!
-//! **Not for:** files, keys or processes. It reads and writes no file, runs no hook and makes no
-//! key: the caller brings the new key's CSR and the key for the mutual-TLS proof, and deploys
-//! between [`Proved`] and [`Proved::finish`] as it likes (okms-cli swaps files atomically and
-//! keeps a backup). It reads no clock either: `now` is a parameter.
+//! **Not for:** files, keys or processes. It reads and writes no file, runs no program and
+//! makes no key: the caller's [`KeyHome`] makes and deploys the key (or the caller brings the
+//! CSR and the proof's key to the state machine and deploys between [`Proved`] and
+//! [`Proved::finish`]); the saga's hook is the caller's closure. Its messages name no command
+//! line flag: limits are typed fields for the caller to word. It reads no clock either: `now`
+//! is a parameter, and waiting goes through okms-api's `Clock`.
 //!
 //! ```
 //! use okms_lifecycle::{Decision, ExpiryStatus, Lifetime, RenewAt, Thresholds, classify, decide};
@@ -85,10 +91,17 @@
 
 mod error;
 mod renewal;
+mod saga;
 mod schedule;
 mod status;
+mod step;
 
 pub use error::{Error, Result};
-pub use renewal::{Created, Plan, Proved, Ready, Renewed, Step};
-pub use schedule::{Decision, Lifetime, RenewAt, decide, jitter};
+pub use renewal::{Created, Plan, Proved, Ready, Renewed, rest_endpoint};
+pub use saga::{
+    Cause, DeployError, DeployedPair, Endpoint, KeyFate, KeyHome, Progress, Recognizer, Renewal,
+    RenewalFailure, RenewalRequest, renew,
+};
+pub use schedule::{Decision, Lifetime, MAX_DAYS_LEFT, RenewAt, decide, jitter};
 pub use status::{Expiry, ExpiryStatus, Thresholds, classify};
+pub use step::Step;

@@ -11,7 +11,6 @@
 //! and no credential stays live whose key nobody holds. The old credential is touched only by
 //! [`Proved::finish`], after the caller has deployed the new pair.
 
-use std::fmt;
 use std::time::Duration;
 
 use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
@@ -22,37 +21,7 @@ use okms_api::{
 
 use crate::error::{Error, Result};
 use crate::schedule::Lifetime;
-
-/// A step of the renewal, as named in errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Step {
-    /// Reading the old credential.
-    ReadOld,
-    /// Creating the new credential (exactly once).
-    Create,
-    /// Waiting for the new credential to be READY.
-    WaitReady,
-    /// The mutual-TLS call with the new pair.
-    Prove,
-    /// Revoking the new credential after a failure.
-    RevokeNew,
-    /// Revoking the old credential once the new pair is deployed.
-    RevokeOld,
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Step::ReadOld => "reading the old credential",
-            Step::Create => "creating the new credential",
-            Step::WaitReady => "waiting for the new credential to be READY",
-            Step::Prove => "the mutual-TLS call with the new certificate",
-            Step::RevokeNew => "revoking the new credential",
-            Step::RevokeOld => "revoking the old credential",
-        })
-    }
-}
+use crate::step::Step;
 
 fn api(step: Step) -> impl FnOnce(okms_api::Error) -> Error {
     move |source| Error::Api { step, source }
@@ -395,4 +364,23 @@ pub struct Renewed {
     pub new: Credential,
     /// Whether the old credential was revoked (false with `keep_old`).
     pub old_revoked: bool,
+}
+
+/// The domain's REST endpoint as the API reports it: where the proof's mutual-TLS call goes
+/// when the caller names none.
+///
+/// # Errors
+/// [`Error::Api`] at [`Step::FindEndpoint`] when the domain cannot be read;
+/// [`Error::NoRestEndpoint`] when the API reports none.
+pub async fn rest_endpoint<T: Transport, C: Clock>(
+    client: &Client<T, C>,
+    okms_id: Uuid,
+) -> Result<String> {
+    let domain = client
+        .get_domain(okms_id, false)
+        .await
+        .map_err(api(Step::FindEndpoint))?;
+    domain
+        .rest_endpoint
+        .ok_or(Error::NoRestEndpoint { okms_id })
 }

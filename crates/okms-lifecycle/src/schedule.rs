@@ -49,9 +49,13 @@ pub enum RenewAt {
     /// 90-day certificate renews with 30 days left, a 365-day one with about 122).
     #[default]
     TwoThirds,
-    /// Once at most this many days are left (`--before DAYS`).
+    /// Once at most this many days are left (a command line would spell it `--before DAYS`).
     DaysLeft(u32),
 }
+
+/// The most days before expiry a renewal can be asked for: one less than the longest validity
+/// the API issues (365 days), or every certificate would always be due.
+pub const MAX_DAYS_LEFT: u32 = 364;
 
 impl RenewAt {
     /// `DaysLeft(days)`, refused beyond what the API can issue.
@@ -59,8 +63,11 @@ impl RenewAt {
     /// # Errors
     /// [`Error::BeforeTooLong`] for 365 days or more: every certificate would always be due.
     pub fn days_left(days: u32) -> Result<Self> {
-        if days >= 365 {
-            return Err(Error::BeforeTooLong { days });
+        if days > MAX_DAYS_LEFT {
+            return Err(Error::BeforeTooLong {
+                days,
+                max_days: MAX_DAYS_LEFT,
+            });
         }
         Ok(RenewAt::DaysLeft(days))
     }
@@ -174,7 +181,18 @@ mod tests {
     #[test]
     fn before_of_a_year_or_more_is_refused_with_the_limit() {
         let e = RenewAt::days_left(365).unwrap_err();
-        assert!(e.to_string().contains("at most 364"), "{e}");
+        // The limit is a typed field (the CLI words it as a flag hint), not text to parse.
+        assert!(
+            matches!(
+                e,
+                Error::BeforeTooLong {
+                    days: 365,
+                    max_days: 364
+                }
+            ),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("--"), "{e}");
         assert!(RenewAt::days_left(364).is_ok());
     }
 
@@ -183,7 +201,8 @@ mod tests {
         let t = datetime!(2026-01-01 00:00 UTC);
         let e = Lifetime::new(t, t).unwrap_err();
         assert!(matches!(e, Error::EmptyLifetime { .. }));
-        assert!(e.to_string().contains("--force"), "{e}");
+        // The library names no CLI flag: the CLI words that hint where it maps the error.
+        assert!(!e.to_string().contains("--"), "{e}");
     }
 
     #[test]

@@ -4,91 +4,13 @@
 
 use std::time::Duration;
 
-use okms_api::{
-    Auth, Client, Config, Credential, CredentialRequest, Endpoint, IdentityUrn, Plate,
-    ReconcileOptions, SecretString, Uuid, WaitPolicy,
-};
-use okms_csr::{Certificate, CsrBuilder, ExposeSecret as _, KeyAlgorithm, KeyFormat, PrivateKey};
-use okms_emulator::{CredentialPhase, EmulatorConfig, FaultKind, FaultSpec, RunningEmulator};
+mod common;
+
+use common::{client, emulator, gone, holds, key_and_csr, key_pem, old_credential, phase, settle};
+use okms_api::{ReconcileOptions, Uuid};
+use okms_csr::Certificate;
+use okms_emulator::{CredentialPhase, FaultKind, FaultSpec};
 use okms_lifecycle::{Error, Plan, Step};
-
-fn emulator() -> RunningEmulator {
-    RunningEmulator::spawn_in_thread(EmulatorConfig {
-        ready_delay: Duration::from_millis(200),
-        delete_delay: Duration::from_millis(200),
-        ..EmulatorConfig::default()
-    })
-    .unwrap()
-}
-
-fn client(emu: &RunningEmulator) -> Client {
-    let info = emu.info();
-    Client::new(Config::new(
-        Endpoint::parse(&info.api_url).unwrap(),
-        Auth::ApplicationKey {
-            application_key: info.application_key.clone(),
-            application_secret: SecretString::from(info.application_secret.clone()),
-            consumer_key: SecretString::from(info.consumer_key.clone()),
-        },
-    ))
-    .unwrap()
-}
-
-fn key_and_csr() -> (PrivateKey, String) {
-    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let csr = CsrBuilder::new("CN=renewed".parse().unwrap())
-        .build(&key)
-        .unwrap();
-    (key, csr.to_pem())
-}
-
-fn key_pem(key: &PrivateKey) -> SecretString {
-    SecretString::from(
-        key.to_pem(KeyFormat::Pkcs8)
-            .unwrap()
-            .expose_secret()
-            .to_owned(),
-    )
-}
-
-fn holds(key: &PrivateKey) -> impl Fn(&Credential) -> Option<bool> + Send + Sync + use<> {
-    let public = key.public_key();
-    move |c: &Credential| {
-        let cert = Certificate::from_pem(c.certificate_pem.as_deref()?).ok()?;
-        Some(okms_csr::same_public_key(&cert.public_key(), &public))
-    }
-}
-
-/// An old credential, READY, with a 30-day validity and a description.
-async fn old_credential(emu: &RunningEmulator, client: &Client) -> Credential {
-    let info = emu.info();
-    let (_, csr) = key_and_csr();
-    let root = IdentityUrn::root_account(Plate::Eu, &info.nic).unwrap();
-    let req = CredentialRequest::from_csr("web-01", vec![root.into_string()], csr)
-        .with_validity(30)
-        .with_description("front end");
-    let created = client.create_credential(info.okms_id, &req).await.unwrap();
-    client
-        .wait_until_ready(info.okms_id, created.credential.id, &settle())
-        .await
-        .unwrap()
-}
-
-fn settle() -> WaitPolicy {
-    WaitPolicy::with_timeout(Duration::from_secs(20))
-}
-
-fn phase(emu: &RunningEmulator, id: Uuid) -> CredentialPhase {
-    emu.credentials()
-        .into_iter()
-        .find(|c| c.id == id)
-        .map(|c| c.phase)
-        .unwrap()
-}
-
-fn gone(p: CredentialPhase) -> bool {
-    matches!(p, CredentialPhase::Deleting | CredentialPhase::Deleted)
-}
 
 #[tokio::test]
 async fn a_full_renewal_keeps_the_template_proves_the_new_pair_and_revokes_the_old() {

@@ -17,6 +17,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::error::CliError;
 use crate::exit::Exit;
 
+mod deploy;
+pub use deploy::{Beside, remove_undeployed, swap_in, write_new_cert, write_new_key};
+
 /// Mode of files that hold secrets (private keys).
 pub const SECRET_MODE: u32 = 0o600;
 /// Mode of files anyone may read (CSRs, certificates, public keys, request files).

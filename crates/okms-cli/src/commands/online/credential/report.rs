@@ -132,8 +132,7 @@ fn one_line(e: &CliError) -> String {
 type Gathered = (Vec<Row>, OffsetDateTime, Thresholds);
 
 fn gather(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliResult<Gathered> {
-    let thresholds =
-        Thresholds::new(a.warn, a.crit).map_err(|e| CliError::new(Exit::InvalidInput, e))?;
+    let thresholds = Thresholds::new(a.warn, a.crit).map_err(super::renew::schedule_error)?;
     if !a.cert.is_empty() {
         let now = OffsetDateTime::now_utc();
         // One row per file, however it is spelled: a metric series must not repeat.

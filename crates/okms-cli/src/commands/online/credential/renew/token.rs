@@ -1,30 +1,274 @@
 //! `credential renew` for a key on a PKCS#11 token: the new key made and used there as
-//! `LABEL.new`, deployed by relabelling, destroyed with its credential when not deployed.
+//! `LABEL.new`, deployed by relabelling (`LABEL` becomes `LABEL.bak`, `LABEL.new` becomes
+//! `LABEL`, so the URI the services use names the new key), destroyed with its credential when
+//! not deployed.
 
-use std::path::PathBuf;
-
-use okms_api::{ReconcileEvent, ReconcileOptions, Uuid, WaitPolicy};
-use okms_csr::{Certificate, CsrBuilder, DistinguishedName, same_public_key};
-use okms_lifecycle::{Plan, Proved};
+use okms_api::{ClientKey, Uuid};
+use okms_csr::{Certificate, KeyAlgorithm, same_public_key};
+use okms_lifecycle::{DeployError, KeyHome, Recognizer};
 use okms_pkcs11::{
     KeyInfo, KeyListing, ObjectType, Pin, Pkcs11Uri, TlsSigningKey, Token, TokenSigner,
 };
 
+use super::outcome::Words;
 use super::{
-    Deployment, certifies, check_cert, describe_event, finish_and_report, kms_url,
-    lifecycle_failure, not_due_until, pause_for_jitter, reconciliation_undecided, report_not_due,
-    run_hook, with_suffix,
+    Deployment, Old, RenewOptions, certifies, check_cert, key_mismatch, new_csr, not_due_until,
+    pause_for_jitter, report_not_due, run_saga,
 };
-use crate::cli::{CredentialRenewArgs, GlobalArgs};
-use crate::commands::online::credential::verify_cert;
+use crate::cli::GlobalArgs;
+use crate::commands::online::credential::{ensure_newline, verify_cert};
 use crate::commands::online::{api_failure, block_on, client};
 use crate::commands::pkcs11::{self, p11_error};
-use crate::commands::{algorithm, csr_error};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
-use crate::files::{self, Swap};
+use crate::files::{self, Beside};
 use crate::input;
 use crate::output::Output;
+
+/// A token renewal, checked: the key the URI names, on a token that lets labels change.
+struct OnToken<'a> {
+    /// The URI as given: it may carry the PIN source, for the signing session.
+    uri: Pkcs11Uri,
+    /// The session that generates, relabels and destroys.
+    token: Token,
+    /// The PIN that session logged in with, for the signing session (asked once).
+    pin: Option<Pin>,
+    old_key: KeyInfo,
+    labels: Labels,
+    /// The certificate file and its `.new` and `.bak`.
+    cert: Beside,
+    /// The certificate being replaced: the new CSR's subject.
+    old_cert: Certificate,
+    algorithm: KeyAlgorithm,
+    /// How to reach the token, for the signing session.
+    token_args: &'a crate::cli::Pkcs11Args,
+    /// The new key's signer, from the CSR to the proof's handshake.
+    signer: Option<TokenSigner>,
+    out: &'a Output,
+}
+
+/// `credential renew --key pkcs11:...`: everything that can be refused is refused before the
+/// token holds a new key.
+pub(super) fn run(
+    o: &RenewOptions<'_>,
+    uri: &Pkcs11Uri,
+    label: &str,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<()> {
+    let old = check_cert(o)?;
+    let (token, pin) = pkcs11::open_token_keeping_pin(uri, o.token, out)?;
+    let old_key = token
+        .find_key(uri)
+        .map_err(|e| p11_error(e, format!("cannot use the key {}", uri.without_pin())))?;
+    let shown_key = uri.without_pin().to_string();
+    if !same_public_key(&old.cert.public_key(), &old_key.public_key) {
+        return Err(key_mismatch(&shown_key, o, &old_key.public_key, &old.cert)
+            .hint("pass the key the certificate was issued for"));
+    }
+    if let Some(until) = not_due_until(o, &old.cert)? {
+        return report_not_due(o, &old, &shown_key, until, out);
+    }
+    let mut r = OnToken {
+        labels: Labels {
+            new: format!("{label}.new"),
+            backup: format!("{label}.bak"),
+            live: label.to_owned(),
+        },
+        uri: uri.clone(),
+        token,
+        pin,
+        algorithm: o.algorithm.unwrap_or(old_key.algorithm),
+        old_key,
+        cert: Beside::of(&o.cert),
+        old_cert: old.cert.clone(),
+        token_args: o.token,
+        signer: None,
+        out,
+    };
+    refuse_taken_labels(o, &r, &old, global, out)?;
+    // Some tokens cannot change a label (no C_SetAttributeValue, or read-only objects): find
+    // out by writing the old key's own label again, before there is anything to undo.
+    r.token
+        .relabel_key(&r.old_key, &r.labels.live, &r.uri)
+        .map_err(|e| {
+            p11_error(
+                e,
+                format!(
+                    "token {:?} does not let its key labels change, so a renewed key could not take over {}; nothing was created",
+                    r.token_name(),
+                    r.labels.live
+                ),
+            )
+            .hint("renew by hand instead: `okms-cli key new --pkcs11` under a new label, `csr new --key` with it, `credential create --csr`, then point your services at the new URI")
+        })?;
+    files::check_writable(&r.cert.new, false).map_err(|e| {
+        CliError::from(e).hint(format!(
+            "a previous renewal may have been interrupted after its new credential was READY; see `okms-cli credential list` for a credential of the same name, then remove {}",
+            r.cert.new.display()
+        ))
+    })?;
+    files::check_writable(&r.cert.backup, true)?;
+    pause_for_jitter(o, out);
+    block_on(async {
+        let client = client(global, out)?;
+        run_saga(o, &client, &mut r, &old, out).await
+    })
+}
+
+impl KeyHome for OnToken<'_> {
+    type Key = KeyInfo;
+    type Deployed = Deployment;
+    type Error = CliError;
+
+    async fn make_key(&mut self) -> CliResult<KeyInfo> {
+        let alg = self.algorithm;
+        if alg.is_rsa() {
+            self.out.verbose(&format!(
+                "generating an {alg} key on the token; this can take a moment"
+            ));
+        }
+        let key = self
+            .token
+            .generate_key(alg, &self.labels.new, None, &self.uri)
+            .map_err(|e| match e {
+                // The listing saw no private key there: a public key object holds the label.
+                okms_pkcs11::Error::KeyExists {
+                    attribute, value, ..
+                } => leftover_new_key(self, &format!("an object with {attribute} {value}")),
+                e => p11_error(
+                    e,
+                    format!(
+                        "cannot generate the new {alg} key on token {:?}",
+                        self.token_name()
+                    ),
+                ),
+            })?;
+        self.out.verbose(&format!(
+            "new {alg} key generated on token {:?} as {}",
+            self.token_name(),
+            self.labels.new
+        ));
+        Ok(key)
+    }
+
+    async fn sign_csr(&mut self, key: &KeyInfo) -> CliResult<String> {
+        let signer = self.new_key_signer(key)?;
+        let csr = new_csr(
+            &self.old_cert,
+            &signer,
+            "cannot sign the new CSR on the token",
+        )?;
+        self.signer = Some(signer);
+        Ok(csr)
+    }
+
+    fn recognizer(&self, key: &KeyInfo) -> Recognizer {
+        certifies(key.public_key.clone())
+    }
+
+    fn check_certificate(&self, key: &KeyInfo, new_id: Uuid, pem: &str) -> CliResult<()> {
+        verify_cert(pem, Some(&key.public_key), new_id)
+    }
+
+    async fn proof_key(&mut self, key: &mut KeyInfo) -> CliResult<ClientKey> {
+        // The signer's session goes to the TLS stack for good: a second proof needs a new one.
+        let signer = match self.signer.take() {
+            Some(signer) => signer,
+            None => self.new_key_signer(key)?,
+        };
+        Ok(TlsSigningKey::new(signer).into_arc().into())
+    }
+
+    async fn deploy(
+        &mut self,
+        key: &KeyInfo,
+        pem: &str,
+    ) -> Result<Deployment, DeployError<CliError>> {
+        let (old_key, new_key) = match deploy_on_token(self, key, pem) {
+            Ok(keys) => keys,
+            Err(DeployFailure::Undone(e)) => {
+                // Not deployed: its certificate file must not look like a pending deployment.
+                let _ = files::remove_undeployed(&[&self.cert]);
+                return Err(DeployError::Undone(e));
+            }
+            Err(DeployFailure::Stuck(e)) => return Err(DeployError::Stuck(e)),
+        };
+        self.out.info(&format!(
+            "new pair in place at {} and {} (previous certificate kept as {}, previous key as {})",
+            self.cert.target.display(),
+            self.shown(&self.labels.live),
+            self.cert.backup.display(),
+            self.shown(&self.labels.backup)
+        ));
+        self.out.verbose(&format!(
+            "on token {:?}: {} is id {}, {} is id {}",
+            self.token_name(),
+            new_key.label,
+            hex_id(&new_key.id),
+            old_key.label,
+            hex_id(&old_key.id)
+        ));
+        Ok(Deployment {
+            key: self.shown(&self.labels.live),
+            backup_cert: Some(self.cert.backup.display().to_string()),
+            backup_key: Some(self.shown(&self.labels.backup)),
+        })
+    }
+
+    async fn discard(&mut self, key: KeyInfo) -> CliResult<()> {
+        // The signing session goes first: it holds the key the token is asked to destroy.
+        self.signer = None;
+        self.token
+            .destroy_key(&key)
+            .map_err(|e| CliError::new(Exit::Error, e))
+    }
+}
+
+impl Words for OnToken<'_> {
+    fn new_key_shown(&self) -> String {
+        self.shown(&self.labels.new)
+    }
+
+    fn unchanged(&self) -> String {
+        format!(
+            "the old pair is unchanged and still works ({} and {})",
+            self.cert.target.display(),
+            self.shown(&self.labels.live)
+        )
+    }
+
+    fn kept(&self) -> String {
+        format!("on the token as {}", self.labels.new)
+    }
+
+    fn removal(&self) -> String {
+        self.removal_hint(&self.labels.new)
+    }
+
+    fn discarded(&self) -> String {
+        format!("the new key {} was destroyed", self.labels.new)
+    }
+
+    fn discard_failed(&self, e: &CliError) -> String {
+        format!(
+            "destroying the new key {} failed too ({:#}): {}",
+            self.labels.new,
+            e.error,
+            self.removal_hint(&self.labels.new)
+        )
+    }
+
+    fn half_deployed(&self, cause: CliError, old: &Old, new_id: Uuid) -> CliError {
+        // The token is in neither the old state nor the new: the new credential stays live so
+        // that whichever key ends up under the label has a working certificate.
+        cause.context(format!(
+            "renewal stopped while deploying; the new credential {new_id} was kept live (its certificate is {}) and the old credential {} too",
+            self.cert.new.display(),
+            old.id
+        ))
+    }
+}
 
 /// The three labels of a token renewal: the deployed key's, the new key's until it is
 /// deployed, and the old key's once replaced.
@@ -34,24 +278,24 @@ struct Labels {
     backup: String,
 }
 
-/// A token renewal, checked: the deployed certificate and the key the URI names.
-struct OnToken {
-    okms_id: Uuid,
-    old_id: Uuid,
-    cert: Certificate,
-    /// The URI as given: it may carry the PIN source, for the signing session.
-    uri: Pkcs11Uri,
-    /// The session that generates, relabels and destroys.
-    token: Token,
-    /// The PIN that session logged in with, for the signing session (asked once).
-    pin: Option<Pin>,
-    old_key: KeyInfo,
-    labels: Labels,
-    new_cert: PathBuf,
-    backup_cert: PathBuf,
-}
+impl OnToken<'_> {
+    /// The new key's signer, in a session of its own (a `TokenSigner` keeps its session, and
+    /// the proof hands it to the TLS stack for good), logged in with the PIN already given.
+    fn new_key_signer(&self, key: &KeyInfo) -> CliResult<TokenSigner> {
+        let mut uri = self.uri.clone();
+        uri.object = Some(self.labels.new.clone());
+        uri.id = Some(key.id.clone());
+        uri.object_type = Some(ObjectType::Private);
+        pkcs11::open_token_with_pin(&uri, self.token_args, self.pin.as_ref(), self.out)?
+            .into_signer(&uri)
+            .map_err(|e| {
+                p11_error(
+                    e,
+                    format!("cannot use the new key {}", self.shown(&self.labels.new)),
+                )
+            })
+    }
 
-impl OnToken {
     /// How the user names the key with `label` (the URI without PIN, without id=).
     fn shown(&self, label: &str) -> String {
         let mut uri = self.uri.without_pin();
@@ -90,109 +334,14 @@ impl OnToken {
     }
 }
 
-/// `credential renew --key pkcs11:...`: everything that can be refused is refused before the
-/// token holds a new key.
-pub(super) fn run_on_token(
-    a: &CredentialRenewArgs,
-    global: &GlobalArgs,
-    out: &Output,
-) -> CliResult<()> {
-    if a.id.is_some() {
-        return Err(crate::commands::usage(
-            "--id writes the new pair to new files; a key on a token is renewed in place",
-        )
-        .hint("leave out --id, and give the deployed certificate with --cert"));
-    }
-    let uri = pkcs11::uri_of_path(&a.key, "--key")?;
-    let Some(label) = uri.object.clone().filter(|l| !l.is_empty()) else {
-        return Err(CliError::new(
-            Exit::InvalidInput,
-            "--key: the URI must name the key with object=LABEL",
-        )
-        .hint("the renewed key takes over that label, so the same URI names it afterwards"));
-    };
-    if uri.id.is_some() {
-        // The new key cannot have the old one's id (ids are unique on a token), so a URI that
-        // names the key by id would stop finding it once deployed.
-        return Err(CliError::new(
-            Exit::InvalidInput,
-            "--key: the URI names the key by id=, which the renewed key cannot keep; nothing was created",
-        )
-        .hint(format!(
-            "name the key by its label only (object={label}), here and wherever the deployed URI is used"
-        )));
-    }
-    let (okms_id, old_id, cert) = check_cert(a)?;
-    let (token, pin) = pkcs11::open_token_keeping_pin(&uri, &a.token, out)?;
-    let old_key = token
-        .find_key(&uri)
-        .map_err(|e| p11_error(e, format!("cannot use the key {}", uri.without_pin())))?;
-    let shown_key = uri.without_pin().to_string();
-    if !same_public_key(&cert.public_key(), &old_key.public_key) {
-        return Err(CliError::new(
-            Exit::VerificationFailed,
-            format!(
-                "{shown_key} is not the key of {} (key SHA-256 {}, certificate SHA-256 {}); nothing was created or written",
-                input::display_path(&a.cert),
-                old_key.public_key.fingerprint_sha256(),
-                cert.public_key().fingerprint_sha256()
-            ),
-        )
-        .hint("pass the key the certificate was issued for"));
-    }
-    if let Some(until) = not_due_until(a, &cert)? {
-        return report_not_due(a, okms_id, old_id, &cert, &shown_key, until, out);
-    }
-    let r = OnToken {
-        okms_id,
-        old_id,
-        cert,
-        labels: Labels {
-            new: format!("{label}.new"),
-            backup: format!("{label}.bak"),
-            live: label,
-        },
-        uri,
-        token,
-        pin,
-        old_key,
-        new_cert: with_suffix(&a.cert, ".new"),
-        backup_cert: with_suffix(&a.cert, ".bak"),
-    };
-    refuse_taken_labels(a, &r, global, out)?;
-    // Some tokens cannot change a label (no C_SetAttributeValue, or read-only objects): find
-    // out by writing the old key's own label again, before there is anything to undo.
-    r.token
-        .relabel_key(&r.old_key, &r.labels.live, &r.uri)
-        .map_err(|e| {
-            p11_error(
-                e,
-                format!(
-                    "token {:?} does not let its key labels change, so a renewed key could not take over {}; nothing was created",
-                    r.token_name(),
-                    r.labels.live
-                ),
-            )
-            .hint("renew by hand instead: `okms-cli key new --pkcs11` under a new label, `csr new --key` with it, `credential create --csr`, then point your services at the new URI")
-        })?;
-    files::check_writable(&r.new_cert, false).map_err(|e| {
-        CliError::from(e).hint(format!(
-            "a previous renewal may have been interrupted after its new credential was READY; see `okms-cli credential list` for a credential of the same name, then remove {}",
-            r.new_cert.display()
-        ))
-    })?;
-    files::check_writable(&r.backup_cert, true)?;
-    pause_for_jitter(a, out);
-    block_on(renew_on_token(a, r, global, out))
-}
-
 /// `LABEL.new` is never reused: it may be the key of a live credential from an interrupted
 /// run. `LABEL.bak`, the key of the previous renewal's old credential, is destroyed when that
 /// credential is provably revoked (see [`revoked_backup`]), as the file path replaces
 /// `KEY.bak`; otherwise only --force goes on, and it keeps the key.
 fn refuse_taken_labels(
-    a: &CredentialRenewArgs,
-    r: &OnToken,
+    o: &RenewOptions<'_>,
+    r: &OnToken<'_>,
+    old: &Old,
     global: &GlobalArgs,
     out: &Output,
 ) -> CliResult<()> {
@@ -232,7 +381,8 @@ fn refuse_taken_labels(
     }
     let backup_ids = holders(&r.labels.backup);
     if backup_ids.len() == 1
-        && let Some((key, credential_id)) = block_on(revoked_backup(r, &listing, global, out))?
+        && let Some((key, credential_id)) =
+            block_on(revoked_backup(r, old.okms_id, &listing, global, out))?
     {
         r.token.destroy_key(&key).map_err(|e| {
             p11_error(
@@ -249,7 +399,7 @@ fn refuse_taken_labels(
         return Ok(());
     }
     if !backup_ids.is_empty() {
-        if !a.force {
+        if !o.keep_second_backup {
             return Err(CliError::new(
                 Exit::RefusedOverwrite,
                 format!(
@@ -279,7 +429,8 @@ fn refuse_taken_labels(
 /// label, `CERT.bak` is an access certificate of this domain for exactly that key, and the
 /// API says its credential is gone, deleting or expired. Anything less certain keeps the key.
 async fn revoked_backup(
-    r: &OnToken,
+    r: &OnToken<'_>,
+    okms_id: Uuid,
     listing: &KeyListing,
     global: &GlobalArgs,
     out: &Output,
@@ -287,13 +438,10 @@ async fn revoked_backup(
     let Some(key) = listing.usable.iter().find(|k| k.label == r.labels.backup) else {
         return Ok(None);
     };
-    let Some(cert) = std::fs::read_to_string(&r.backup_cert)
-        .ok()
-        .and_then(|pem| Certificate::from_pem(&pem).ok())
-    else {
+    let Some(cert) = input::certificate_if_any(&r.cert.backup) else {
         return Ok(None);
     };
-    let same_domain = cert.okms_domain().and_then(|d| d.parse::<Uuid>().ok()) == Some(r.okms_id);
+    let same_domain = cert.okms_domain().and_then(|d| d.parse::<Uuid>().ok()) == Some(okms_id);
     let Some(id) = cert.credential_id().and_then(|id| id.parse::<Uuid>().ok()) else {
         return Ok(None);
     };
@@ -301,7 +449,7 @@ async fn revoked_backup(
         return Ok(None);
     }
     let client = client(global, out)?;
-    let revoked = match client.get_credential(r.okms_id, id).await {
+    let revoked = match client.get_credential(okms_id, id).await {
         Ok(c) => matches!(
             c.status,
             okms_api::CredentialStatus::Deleting | okms_api::CredentialStatus::Expired
@@ -318,7 +466,7 @@ async fn revoked_backup(
 }
 
 /// `found` names what holds the new key's label (or, rarely, its id).
-fn leftover_new_key(r: &OnToken, found: &str) -> CliError {
+fn leftover_new_key(r: &OnToken<'_>, found: &str) -> CliError {
     CliError::new(
         Exit::RefusedOverwrite,
         format!(
@@ -332,228 +480,6 @@ fn leftover_new_key(r: &OnToken, found: &str) -> CliError {
     ))
 }
 
-/// Destroys the undeployed new key; says what became of it.
-fn destroy_new_key(r: &OnToken, key: &KeyInfo) -> String {
-    match r.token.destroy_key(key) {
-        Ok(()) => format!("the new key {} was destroyed", r.labels.new),
-        Err(e) => format!(
-            "destroying the new key {} failed too ({e}): {}",
-            r.labels.new,
-            r.removal_hint(&r.labels.new)
-        ),
-    }
-}
-
-/// The new key's signer, in a session of its own (a `TokenSigner` keeps its session, and the
-/// proof hands it to the TLS stack for good), logged in with the PIN already given.
-fn new_key_signer(
-    a: &CredentialRenewArgs,
-    r: &OnToken,
-    key: &KeyInfo,
-    out: &Output,
-) -> CliResult<TokenSigner> {
-    let mut uri = r.uri.clone();
-    uri.object = Some(r.labels.new.clone());
-    uri.id = Some(key.id.clone());
-    uri.object_type = Some(ObjectType::Private);
-    pkcs11::open_token_with_pin(&uri, &a.token, r.pin.as_ref(), out)?
-        .into_signer(&uri)
-        .map_err(|e| {
-            p11_error(
-                e,
-                format!("cannot use the new key {}", r.shown(&r.labels.new)),
-            )
-        })
-}
-
-async fn renew_on_token(
-    a: &CredentialRenewArgs,
-    r: OnToken,
-    global: &GlobalArgs,
-    out: &Output,
-) -> CliResult<()> {
-    let (okms_id, old_id) = (r.okms_id, r.old_id);
-    let unchanged = format!(
-        "the old pair ({} and {}) is unchanged and still works",
-        a.cert.display(),
-        r.shown(&r.labels.live)
-    );
-    let client = client(global, out)?;
-
-    // 1. The new key, on the token before any credential can certify it; the CSR signed there.
-    let alg = a.algorithm.map_or(r.old_key.algorithm, algorithm);
-    if alg.is_rsa() {
-        out.verbose(&format!(
-            "generating an {alg} key on the token; this can take a moment"
-        ));
-    }
-    let new_key = r
-        .token
-        .generate_key(alg, &r.labels.new, None, &r.uri)
-        .map_err(|e| match e {
-            // The listing saw no private key there: a public key object holds the label.
-            okms_pkcs11::Error::KeyExists {
-                attribute, value, ..
-            } => leftover_new_key(&r, &format!("an object with {attribute} {value}")),
-            e => p11_error(
-                e,
-                format!(
-                    "cannot generate the new {alg} key on token {:?}",
-                    r.token_name()
-                ),
-            ),
-        })?;
-    out.verbose(&format!(
-        "new {alg} key generated on token {:?} as {}",
-        r.token_name(),
-        r.labels.new
-    ));
-    let signed = new_key_signer(a, &r, &new_key, out).and_then(|signer| {
-        let subject: DistinguishedName = r
-            .cert
-            .subject()
-            .parse()
-            .or_else(|_| "CN=okms-renewed".parse())
-            .map_err(|e| csr_error(e, "cannot name the new CSR"))?;
-        let csr = CsrBuilder::new(subject)
-            .build(&signer)
-            .map_err(|e| csr_error(e, "cannot sign the new CSR on the token"))?;
-        Ok((signer, csr))
-    });
-    let (signer, csr) = match signed {
-        Ok(s) => s,
-        Err(e) => {
-            let fate = destroy_new_key(&r, &new_key);
-            return Err(e.context(format!("renewal stopped; {fate}; {unchanged}")));
-        }
-    };
-
-    // 2. The new credential, exactly once.
-    let plan = match Plan::for_credential(&client, okms_id, old_id, csr.to_pem()).await {
-        Ok(p) => p,
-        Err(e) => {
-            let fate = destroy_new_key(&r, &new_key);
-            return Err(lifecycle_failure(
-                e,
-                format!("nothing was created; {fate}; {unchanged}"),
-            ));
-        }
-    };
-    let plan = match a.validity {
-        Some(days) => plan.with_validity(days),
-        None => plan,
-    };
-    let is_ours = certifies(new_key.public_key.clone());
-    let on_event = |e: &ReconcileEvent| out.warn(&describe_event(e));
-    let created = match plan
-        .create(&client, &is_ours, &ReconcileOptions::default(), &on_event)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            // As for a key file: a candidate reconciliation could not settle may hold the key.
-            let undecided = reconciliation_undecided(&e);
-            if undecided {
-                return Err(lifecycle_failure(e, unchanged).hint(format!(
-                    "the new key is kept on the token as {new}: if `okms-cli credential list --okms-id {okms_id}` shows a new credential named {name:?}, it holds this key; delete that credential, then {removal}",
-                    new = r.labels.new,
-                    name = plan.old().name,
-                    removal = r.removal_hint(&r.labels.new)
-                )));
-            }
-            let fate = destroy_new_key(&r, &new_key);
-            return Err(
-                lifecycle_failure(e, format!("{fate}; {unchanged}")).hint("run the renewal again")
-            );
-        }
-    };
-    let new_id = created.new_id();
-    out.info(&format!(
-        "credential {new_id} created for the new key ({})",
-        r.shown(&r.labels.new)
-    ));
-    let settle = WaitPolicy::with_timeout(a.timeout);
-
-    // 3. READY, the certificate checked against the new key, then proved with the handshake
-    //    signed on the token.
-    let proved: Result<Proved, CliError> = async {
-        let ready = created
-            .wait_ready(&client, &settle)
-            .await
-            .map_err(|e| lifecycle_failure(e, "the new credential is not usable"))?;
-        verify_cert(ready.certificate_pem(), Some(&new_key.public_key), new_id)?;
-        let kms_url = kms_url(a, &client, okms_id).await?;
-        let ca_pem = match &a.ca {
-            Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
-            None => None,
-        };
-        let key = TlsSigningKey::new(signer).into_arc();
-        ready
-            .prove(&kms_url, key.into(), ca_pem)
-            .await
-            .map_err(|e| lifecycle_failure(e, "the new pair does not work"))
-    }
-    .await;
-    let proved = match proved {
-        Ok(p) => p,
-        Err(e) => {
-            let revoked = created.abandon(&client, &settle).await;
-            return Err(abandoned_on_token(
-                revoked, new_id, &r, &new_key, &unchanged, e,
-            ));
-        }
-    };
-
-    // 4. Deployed: the certificate file beside the target, the token keys relabelled, then
-    //    the certificate swapped in; each step undone if a later one fails.
-    let deployed = deploy_on_token(a, &r, &new_key, proved.certificate_pem());
-    let (old_key, new_key) = match deployed {
-        Ok(keys) => keys,
-        Err(DeployFailure::Undone(e)) => {
-            let revoked = proved.abandon(&client, &settle).await;
-            let _ = std::fs::remove_file(&r.new_cert);
-            return Err(abandoned_on_token(
-                revoked, new_id, &r, &new_key, &unchanged, e,
-            ));
-        }
-        Err(DeployFailure::Stuck(e)) => {
-            // The token is in neither the old state nor the new: the new credential stays live
-            // so that whichever key ends up under the label has a working certificate.
-            return Err(e.context(format!(
-                "renewal stopped while deploying; the new credential {new_id} was kept live (its certificate is {}) and the old credential {old_id} too",
-                r.new_cert.display()
-            )));
-        }
-    };
-    out.info(&format!(
-        "new pair in place at {} and {} (previous certificate kept as {}, previous key as {})",
-        a.cert.display(),
-        r.shown(&r.labels.live),
-        r.backup_cert.display(),
-        r.shown(&r.labels.backup)
-    ));
-    out.verbose(&format!(
-        "on token {:?}: {} is id {}, {} is id {}",
-        r.token_name(),
-        new_key.label,
-        hex_id(&new_key.id),
-        old_key.label,
-        hex_id(&old_key.id)
-    ));
-
-    // 5. The hook, 6. the old credential, last.
-    let deployment = Deployment {
-        okms_id,
-        old_id,
-        new_id,
-        key: r.shown(&r.labels.live),
-        backup_cert: Some(r.backup_cert.display().to_string()),
-        backup_key: Some(r.shown(&r.labels.backup)),
-    };
-    run_hook(a, &deployment)?;
-    finish_and_report(a, proved, &client, &deployment, out).await
-}
-
 enum DeployFailure {
     /// Everything this step changed was put back: the old pair is deployed.
     Undone(CliError),
@@ -565,14 +491,12 @@ enum DeployFailure {
 /// `LABEL.new` to `LABEL`), then swaps the certificate in. Returns the old and the new key as
 /// now labelled.
 fn deploy_on_token(
-    a: &CredentialRenewArgs,
-    r: &OnToken,
+    r: &OnToken<'_>,
     new_key: &KeyInfo,
     cert_pem: &str,
 ) -> Result<(KeyInfo, KeyInfo), DeployFailure> {
     let relabel_error = |e, what: &str| p11_error(e, format!("cannot deploy the new key: {what}"));
-    let pem = crate::commands::online::credential::ensure_newline(cert_pem);
-    files::write_public_file(&r.new_cert, pem.as_bytes(), false)
+    files::write_new_cert(&r.cert, &ensure_newline(cert_pem))
         .map_err(|e| DeployFailure::Undone(e.into()))?;
     let old_key = r
         .token
@@ -623,11 +547,7 @@ fn deploy_on_token(
             });
         }
     };
-    let swapped = files::swap_with_backup(&[Swap {
-        new: r.new_cert.clone(),
-        target: a.cert.clone(),
-        backup: r.backup_cert.clone(),
-    }]);
+    let swapped = files::swap_in(&[&r.cert]);
     if let Err(e) = swapped {
         let err = CliError::from(e);
         let undo = r
@@ -638,7 +558,7 @@ fn deploy_on_token(
             Ok(_) => DeployFailure::Undone(err),
             Err(back) => DeployFailure::Stuck(err.context(format!(
                 "the certificate {} is still the old one, and putting the token labels back failed ({back}): the new key (id {}) may still be labelled {}; give it the label {} and the old key its label back: {}",
-                a.cert.display(),
+                r.cert.target.display(),
                 hex_id(&new_key.id),
                 r.labels.live,
                 r.labels.new,
@@ -647,35 +567,6 @@ fn deploy_on_token(
         });
     }
     Ok((old_key, new_key))
-}
-
-/// The state after an undeployed token renewal was abandoned: the new credential revoked and
-/// its key destroyed, or, if the revocation failed, both kept and named.
-fn abandoned_on_token(
-    revoked: okms_lifecycle::Result<Uuid>,
-    new_id: Uuid,
-    r: &OnToken,
-    new_key: &KeyInfo,
-    unchanged: &str,
-    cause: CliError,
-) -> CliError {
-    match revoked {
-        Ok(_) => {
-            let fate = destroy_new_key(r, new_key);
-            cause.context(format!(
-                "renewal failed; the new credential {new_id} was revoked and {fate}; {unchanged}"
-            ))
-        }
-        Err(e) => cause
-            .context(format!(
-                "renewal failed, and the new credential {new_id} could not be revoked ({e}); its key is kept on the token as {}; {unchanged}",
-                r.labels.new
-            ))
-            .hint(format!(
-                "revoke it: okms-cli credential delete {new_id} --yes, then {}",
-                r.removal_hint(&r.labels.new)
-            )),
-    }
 }
 
 /// A `CKA_ID` as `key list` prints it.

@@ -1,0 +1,377 @@
+//! `credential renew` for a key in a file: the new key written 0600 as `KEY.new`, deployed by
+//! swapping `KEY.new`/`CERT.new` in with the old pair kept as `KEY.bak`/`CERT.bak`, removed
+//! when not deployed.
+
+use std::path::Path;
+
+use okms_api::{ClientKey, SecretString, Uuid};
+use okms_csr::{
+    Certificate, ExposeSecret as _, KeyAlgorithm, KeyFormat, PrivateKey, same_public_key,
+};
+use okms_lifecycle::{DeployError, KeyHome, Recognizer};
+
+use super::options::ById;
+use super::outcome::Words;
+use super::{
+    Deployment, Old, RenewOptions, certifies, check_cert, key_mismatch, new_csr, not_due_until,
+    pause_for_jitter, report_not_due, run_saga,
+};
+use crate::cli::{GlobalArgs, PassphraseArgs};
+use crate::commands::csr_error;
+use crate::commands::online::credential::{ensure_newline, verify_cert};
+use crate::commands::online::{api_failure, block_on, client};
+use crate::error::{CliError, CliResult};
+use crate::exit::Exit;
+use crate::files::{self, Beside, WriteError};
+use crate::input;
+use crate::output::Output;
+
+/// `credential renew --key PATH`.
+pub(super) fn run(
+    o: &RenewOptions<'_>,
+    key: &Path,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<()> {
+    let (old, algorithm) = match o.by_id {
+        Some(by_id) => block_on(credential_by_id(o, key, by_id, global, out))?,
+        None => check_deployed(o, key)?,
+    };
+    let home = FileHome {
+        algorithm: o.algorithm.unwrap_or(algorithm),
+        old_cert: old.cert.clone(),
+        key: Beside::of(key),
+        cert: Beside::of(&o.cert),
+        replaced: o.by_id.is_none(),
+        out,
+    };
+    if let Some(until) = not_due_until(o, &old.cert)? {
+        return report_not_due(o, &old, &key.display().to_string(), until, out);
+    }
+    // Before anything exists on the API side: every file this run will write must be writable.
+    for p in [&home.key.new, &home.cert.new] {
+        files::check_writable(p, false).map_err(|e| {
+            CliError::from(e).hint(format!(
+                "a previous renewal may have been interrupted: its new key is {}; see `okms-cli credential list` for a credential of the same name it may belong to, delete that credential or deploy the key, then remove the file",
+                home.key.new.display()
+            ))
+        })?;
+    }
+    for p in [&home.key.backup, &home.cert.backup] {
+        files::check_writable(p, true)?;
+    }
+    pause_for_jitter(o, out);
+    let mut home = home;
+    block_on(async {
+        let client = client(global, out)?;
+        refuse_live_backup(&client, old.okms_id, &home).await?;
+        run_saga(o, &client, &mut home, &old, out).await
+    })
+}
+
+/// The deployed pair, checked: the old credential and the old key's algorithm.
+fn check_deployed(o: &RenewOptions<'_>, key_path: &Path) -> CliResult<(Old, KeyAlgorithm)> {
+    let old = check_cert(o)?;
+    let key = input::load_private_key(key_path, &PassphraseArgs::default())?;
+    if !same_public_key(&old.cert.public_key(), &key.public_key()) {
+        // A renewal stopped between its two renames leaves the new key in place and the new
+        // certificate beside the old one: say how to finish instead of only refusing.
+        let new_cert = Beside::of(&o.cert).new;
+        let interrupted = input::certificate_if_any(&new_cert)
+            .is_some_and(|c| same_public_key(&c.public_key(), &key.public_key()));
+        let hint = if interrupted {
+            format!(
+                "an interrupted renewal deployed the new key but not its certificate {}: finish it with `mv {} {}.bak && mv {} {}` (the old credential stays live: revoke it once nothing uses it)",
+                new_cert.display(),
+                o.cert.display(),
+                o.cert.display(),
+                new_cert.display(),
+                o.cert.display()
+            )
+        } else {
+            "pass the key the certificate was issued for".to_owned()
+        };
+        let shown_key = input::display_path(key_path);
+        return Err(key_mismatch(&shown_key, o, &key.public_key(), &old.cert).hint(hint));
+    }
+    Ok((old, key.algorithm()))
+}
+
+/// `--id`: the credential as the API shows it, and --cert/--key free to receive the new pair.
+async fn credential_by_id(
+    o: &RenewOptions<'_>,
+    key: &Path,
+    by_id: ById,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<(Old, KeyAlgorithm)> {
+    let ById {
+        okms_id,
+        credential_id,
+    } = by_id;
+    for target in [o.cert.as_path(), key] {
+        if input::exists(target) {
+            return Err(CliError::new(
+                Exit::RefusedOverwrite,
+                format!(
+                    "--id writes a new pair, and {} exists; nothing was created",
+                    target.display()
+                ),
+            )
+            .hint("to renew the pair deployed there, leave out --id; otherwise choose paths that do not exist"));
+        }
+    }
+    let client = client(global, out)?;
+    let credential = client
+        .get_credential(okms_id, credential_id)
+        .await
+        .map_err(|e| api_failure(e, format!("cannot read credential {credential_id}")))?;
+    let Some(pem) = credential.certificate_pem.as_deref() else {
+        return Err(CliError::new(
+            Exit::InvalidInput,
+            format!(
+                "credential {credential_id} has no certificate yet (status {:?}); nothing was created",
+                credential.status
+            ),
+        )
+        .hint(format!("wait for it: okms-cli credential wait {credential_id}")));
+    };
+    let cert = Certificate::from_pem(pem).map_err(|e| {
+        csr_error(
+            e,
+            format!("cannot read the certificate of credential {credential_id}"),
+        )
+    })?;
+    let algorithm = cert
+        .public_key()
+        .algorithm()
+        .map_err(|e| csr_error(e, "cannot tell the credential's key algorithm"))?;
+    let old = Old {
+        okms_id,
+        id: credential_id,
+        cert,
+    };
+    Ok((old, algorithm))
+}
+
+/// Refuses to replace `KEY.bak` unless it is provably nobody's key any more. After a failed
+/// hook (or `--keep-old`) the previous credential stays live with its key only in `KEY.bak`;
+/// overwriting it would leave a live credential whose key nobody holds. So `KEY.bak` is
+/// replaced only when `CERT.bak` is an access certificate of this domain for exactly that key
+/// and the API reports its credential gone, deleting or expired.
+async fn refuse_live_backup(
+    client: &okms_api::Client,
+    okms_id: Uuid,
+    home: &FileHome<'_>,
+) -> CliResult<()> {
+    if !input::exists(&home.key.backup) {
+        return Ok(());
+    }
+    let (key_bak, cert_bak) = (home.key.backup.display(), home.cert.backup.display());
+    let unproven = |why: String| {
+        CliError::new(
+            Exit::RefusedOverwrite,
+            format!(
+                "{key_bak} would be replaced, but {why}, so it may be the only key of a live credential; nothing was created"
+            ),
+        )
+        .hint(format!(
+            "move {key_bak} (and {cert_bak}) elsewhere, or delete them once no live credential needs that key, then renew again"
+        ))
+    };
+    let cert = input::certificate_if_any(&home.cert.backup)
+        .ok_or_else(|| unproven(format!("{cert_bak} is missing or not a certificate")))?;
+    if cert.okms_domain().and_then(|d| d.parse::<Uuid>().ok()) != Some(okms_id) {
+        return Err(unproven(format!(
+            "{cert_bak} is not a certificate of domain {okms_id}"
+        )));
+    }
+    let id = cert
+        .credential_id()
+        .and_then(|id| id.parse::<Uuid>().ok())
+        .ok_or_else(|| unproven(format!("{cert_bak} names no credential")))?;
+    let key = input::load_private_key(&home.key.backup, &PassphraseArgs::default())
+        .map_err(|_| unproven("it cannot be read as a private key".to_owned()))?;
+    if !same_public_key(&cert.public_key(), &key.public_key()) {
+        return Err(unproven(format!("it is not the key of {cert_bak}")));
+    }
+    let live = match client.get_credential(okms_id, id).await {
+        Ok(c) => matches!(
+            c.status,
+            okms_api::CredentialStatus::Creating | okms_api::CredentialStatus::Ready
+        ),
+        Err(e) if e.is_not_found() => false,
+        Err(e) => {
+            return Err(api_failure(
+                e,
+                "cannot check the credential of the backup pair",
+            ));
+        }
+    };
+    if !live {
+        return Ok(());
+    }
+    Err(CliError::new(
+        Exit::RefusedOverwrite,
+        format!(
+            "the backup pair {cert_bak} / {key_bak} belongs to credential {id}, which is still live; replacing it would leave that credential with no key"
+        ),
+    )
+    .hint(format!(
+        "once nothing uses the old pair any more, revoke it with `okms-cli credential delete {id} --okms-id {okms_id} --yes` (or move the .bak files elsewhere), then renew again; nothing was created"
+    )))
+}
+
+/// The new key lives in `KEY.new` until it is swapped in.
+struct FileHome<'a> {
+    algorithm: KeyAlgorithm,
+    /// The certificate being replaced: the new CSR's subject.
+    old_cert: Certificate,
+    key: Beside,
+    cert: Beside,
+    /// Whether a pair is in place to be kept as the backup (not with --id).
+    replaced: bool,
+    out: &'a Output,
+}
+
+/// The new key, and its PEM for the proof's handshake.
+struct NewKey {
+    key: PrivateKey,
+    pem: SecretString,
+}
+
+impl KeyHome for FileHome<'_> {
+    type Key = NewKey;
+    type Deployed = Deployment;
+    type Error = CliError;
+
+    async fn make_key(&mut self) -> CliResult<NewKey> {
+        let alg = self.algorithm;
+        let key =
+            PrivateKey::generate(alg).map_err(|e| csr_error(e, "cannot generate the new key"))?;
+        let pem = key
+            .to_pem(KeyFormat::Pkcs8)
+            .map_err(|e| csr_error(e, "cannot encode the new key"))?;
+        files::write_new_key(&self.key, pem.expose_secret().as_bytes())?;
+        self.out.verbose(&format!(
+            "new {alg} key written to {}",
+            self.key.new.display()
+        ));
+        Ok(NewKey {
+            key,
+            pem: SecretString::from(pem.expose_secret().to_owned()),
+        })
+    }
+
+    async fn sign_csr(&mut self, key: &NewKey) -> CliResult<String> {
+        new_csr(&self.old_cert, &key.key, "cannot build the new CSR")
+    }
+
+    fn recognizer(&self, key: &NewKey) -> Recognizer {
+        certifies(key.key.public_key())
+    }
+
+    fn check_certificate(&self, key: &NewKey, new_id: Uuid, pem: &str) -> CliResult<()> {
+        verify_cert(pem, Some(&key.key.public_key()), new_id)
+    }
+
+    async fn proof_key(&mut self, key: &mut NewKey) -> CliResult<ClientKey> {
+        Ok(key.pem.clone().into())
+    }
+
+    async fn deploy(
+        &mut self,
+        _key: &NewKey,
+        pem: &str,
+    ) -> Result<Deployment, DeployError<CliError>> {
+        let swapped = files::write_new_cert(&self.cert, &ensure_newline(pem))
+            .and_then(|()| files::swap_in(&[&self.key, &self.cert]));
+        match swapped {
+            Ok(()) => {}
+            // Half deployed: the new key may be in use at its target.
+            Err(e @ WriteError::SwapIncomplete { .. }) => return Err(DeployError::Stuck(e.into())),
+            Err(e) => return Err(DeployError::Undone(e.into())),
+        }
+        let (cert, key) = (self.cert.target.display(), self.key.target.display());
+        if self.replaced {
+            self.out.info(&format!(
+                "new pair in place at {cert} and {key} (previous pair kept as {} and {})",
+                self.cert.backup.display(),
+                self.key.backup.display()
+            ));
+        } else {
+            self.out
+                .info(&format!("new pair written to {cert} and {key}"));
+        }
+        Ok(Deployment {
+            key: key.to_string(),
+            backup_cert: self
+                .replaced
+                .then(|| self.cert.backup.display().to_string()),
+            backup_key: self.replaced.then(|| self.key.backup.display().to_string()),
+        })
+    }
+
+    async fn discard(&mut self, _key: NewKey) -> CliResult<()> {
+        files::remove_undeployed(&[&self.key, &self.cert]).map_err(|e| {
+            CliError::new(
+                Exit::Error,
+                format!("cannot remove {}: {e}", self.key.new.display()),
+            )
+        })
+    }
+}
+
+impl Words for FileHome<'_> {
+    fn new_key_shown(&self) -> String {
+        self.key.new.display().to_string()
+    }
+
+    fn unchanged(&self) -> String {
+        format!(
+            "the old pair is unchanged and still works ({} and {})",
+            self.cert.target.display(),
+            self.key.target.display()
+        )
+    }
+
+    fn kept(&self) -> String {
+        format!("at {}", self.key.new.display())
+    }
+
+    fn removal(&self) -> String {
+        format!("remove {}", self.key.new.display())
+    }
+
+    fn discarded(&self) -> String {
+        format!("the new key {} was removed", self.key.new.display())
+    }
+
+    fn revoked_and_discarded(&self) -> String {
+        "its key removed".to_owned()
+    }
+
+    fn discard_failed(&self, e: &CliError) -> String {
+        format!(
+            "removing the new key failed ({:#}): remove {} by hand",
+            e.error,
+            self.key.new.display()
+        )
+    }
+
+    fn half_deployed(&self, cause: CliError, old: &Old, new_id: Uuid) -> CliError {
+        cause
+            .context(format!(
+                "renewal stopped half way through deploying: both the old credential {} and the new one {new_id} stay live",
+                old.id
+            ))
+            .hint(format!(
+                "put the old pair back (move {} over {} and {} over {}) or finish by hand with the .new files, then revoke the credential whose key is no longer deployed: okms-cli credential delete ID --okms-id {} --yes",
+                self.key.backup.display(),
+                self.key.target.display(),
+                self.cert.backup.display(),
+                self.cert.target.display(),
+                old.okms_id
+            ))
+    }
+}

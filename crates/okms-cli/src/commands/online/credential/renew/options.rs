@@ -1,0 +1,180 @@
+//! `credential renew`'s flags, checked and converted once into what the renewal needs: below
+//! [`RenewOptions::from_args`] nothing sees the clap struct.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use okms_api::{ReconcileOptions, Uuid, WaitPolicy};
+use okms_csr::KeyAlgorithm;
+use okms_lifecycle::{Endpoint, RenewalRequest};
+use okms_pkcs11::Pkcs11Uri;
+
+use crate::cli::{CredentialRenewArgs, Pkcs11Args};
+use crate::commands::online::parse_uuid;
+use crate::commands::{algorithm, pkcs11, usage};
+use crate::error::{CliError, CliResult};
+use crate::exit::Exit;
+
+/// Where the deployed key is.
+pub(super) enum KeyPlace {
+    /// A PEM file, replaced in place.
+    File(PathBuf),
+    /// A key on a PKCS#11 token, named by label (the new key takes it over).
+    Token {
+        /// The URI as given: it may carry the PIN source, for the signing session.
+        uri: Box<Pkcs11Uri>,
+        /// The deployed key's label.
+        label: String,
+    },
+}
+
+/// `--id`: a credential named by id, whose pair is written to new files.
+#[derive(Clone, Copy)]
+pub(super) struct ById {
+    pub okms_id: Uuid,
+    pub credential_id: Uuid,
+}
+
+/// When the renewal runs.
+#[derive(Clone, Copy)]
+pub(super) enum Due {
+    /// Now, due or not (`--force`).
+    Now,
+    /// Once two thirds of the lifetime have passed, or at most this many days are left.
+    OnSchedule { days_left: Option<u32> },
+}
+
+/// One `credential renew`, as asked for.
+pub(super) struct RenewOptions<'a> {
+    /// The deployed certificate (or, with `by_id`, where the new one goes).
+    pub cert: PathBuf,
+    pub key: KeyPlace,
+    /// Renew this credential instead of the deployed pair's (files only).
+    pub by_id: Option<ById>,
+    /// The domain asked for; the certificate's by default.
+    pub okms_id: Option<Uuid>,
+    pub due: Due,
+    /// With a token key: go on although `LABEL.bak` holds a key that may still be needed
+    /// (both are then kept under that label).
+    pub keep_second_backup: bool,
+    pub jitter: Option<Duration>,
+    /// The new key's algorithm; the old key's by default.
+    pub algorithm: Option<KeyAlgorithm>,
+    pub validity: Option<u32>,
+    pub keep_old: bool,
+    pub timeout: Duration,
+    pub kms_url: Option<String>,
+    pub ca: Option<PathBuf>,
+    /// The program to run once deployed, and its arguments.
+    pub hook: Vec<OsString>,
+    /// How to reach the token.
+    pub token: &'a Pkcs11Args,
+}
+
+impl<'a> RenewOptions<'a> {
+    /// Checks the flags that do not need a file or the network.
+    ///
+    /// # Errors
+    /// Exit 2 or 3 for flags that contradict each other or do not parse.
+    pub fn from_args(a: &'a CredentialRenewArgs) -> CliResult<Self> {
+        let key = if pkcs11::is_uri(&a.key) {
+            token_key(a)?
+        } else {
+            pkcs11::refuse_token_flags(&a.token, "--key pkcs11:URI (a key on a token)")?;
+            KeyPlace::File(a.key.clone())
+        };
+        let credential_id = match &a.id {
+            Some(id) => Some(parse_uuid(id, "--id")?),
+            None => None,
+        };
+        let okms_id = match &a.okms_id {
+            Some(given) => Some(parse_uuid(given, "--okms-id")?),
+            None => None,
+        };
+        let by_id = match (credential_id, okms_id) {
+            (Some(credential_id), Some(okms_id)) => Some(ById {
+                okms_id,
+                credential_id,
+            }),
+            (Some(_), None) => {
+                return Err(usage("--id needs the credential's domain")
+                    .hint("pass --okms-id ID, or set OKMS_ID"));
+            }
+            (None, _) => None,
+        };
+        Ok(RenewOptions {
+            cert: a.cert.clone(),
+            key,
+            by_id,
+            okms_id,
+            due: if a.force {
+                Due::Now
+            } else {
+                Due::OnSchedule {
+                    days_left: a.before,
+                }
+            },
+            keep_second_backup: a.force,
+            jitter: a.jitter,
+            algorithm: a.algorithm.map(algorithm),
+            validity: a.validity,
+            keep_old: a.keep_old,
+            timeout: a.timeout,
+            kms_url: a.kms_url.clone(),
+            ca: a.ca.clone(),
+            hook: a.exec.clone(),
+            token: &a.token,
+        })
+    }
+
+    /// What the saga is asked to do, once the old credential is known.
+    pub fn request(&self, okms_id: Uuid, old_id: Uuid, ca_pem: Option<String>) -> RenewalRequest {
+        RenewalRequest {
+            okms_id,
+            old_id,
+            validity: self.validity,
+            keep_old: self.keep_old,
+            settle: WaitPolicy::with_timeout(self.timeout),
+            reconcile: ReconcileOptions::default(),
+            endpoint: match &self.kms_url {
+                Some(url) => Endpoint::Given(url.clone()),
+                None => Endpoint::AsReported,
+            },
+            ca_pem,
+        }
+    }
+}
+
+/// `--key pkcs11:...`: renewed in place, so it must name the key by a label it can hand over.
+fn token_key(a: &CredentialRenewArgs) -> CliResult<KeyPlace> {
+    if a.id.is_some() {
+        return Err(usage(
+            "--id writes the new pair to new files; a key on a token is renewed in place",
+        )
+        .hint("leave out --id, and give the deployed certificate with --cert"));
+    }
+    let uri = pkcs11::uri_of_path(&a.key, "--key")?;
+    let Some(label) = uri.object.clone().filter(|l| !l.is_empty()) else {
+        return Err(CliError::new(
+            Exit::InvalidInput,
+            "--key: the URI must name the key with object=LABEL",
+        )
+        .hint("the renewed key takes over that label, so the same URI names it afterwards"));
+    };
+    if uri.id.is_some() {
+        // The new key cannot have the old one's id (ids are unique on a token), so a URI that
+        // names the key by id would stop finding it once deployed.
+        return Err(CliError::new(
+            Exit::InvalidInput,
+            "--key: the URI names the key by id=, which the renewed key cannot keep; nothing was created",
+        )
+        .hint(format!(
+            "name the key by its label only (object={label}), here and wherever the deployed URI is used"
+        )));
+    }
+    Ok(KeyPlace::Token {
+        uri: Box::new(uri),
+        label,
+    })
+}

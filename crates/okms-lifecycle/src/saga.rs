@@ -1,0 +1,497 @@
+//! The renewal saga: the six steps written once, generic over where the new key lives.
+//!
+//! ```text
+//! 1 new key (KeyHome::make_key, sign_csr)
+//! 2 create exactly once (Plan::create)
+//! 3 READY, certificate checked, proved (Created::wait_ready, KeyHome::check_certificate, Ready::prove)
+//! 4 deploy, undone on failure (KeyHome::deploy)
+//! 5 hook (the caller's)
+//! 6 revoke the old credential (Proved::finish)
+//! ```
+//!
+//! Until step 4 succeeds, every failure revokes the new credential and discards its key, so
+//! the old pair stays deployed and nothing is live whose key nobody holds. After it, nothing is
+//! undone: the new pair works, and a failure keeps the old credential live as well. The
+//! [`RenewalFailure`] says which of these happened, so that a caller can tell its user (or
+//! its remote host) exactly what is deployed and which credentials are live.
+//!
+//! The home of the key (a file, a PKCS#11 token, a remote host that sent a CSR) is the
+//! caller's [`KeyHome`]: this module makes no key, touches no file and reads no clock.
+
+use std::fmt;
+use std::future::Future;
+
+use okms_api::{
+    Client, ClientKey, Clock, Credential, ReconcileEvent, ReconcileOptions, Transport, Uuid,
+    WaitPolicy,
+};
+
+use crate::error::Error;
+use crate::renewal::{Created, Plan, Proved, Renewed, rest_endpoint};
+
+/// Where the new key lives, and what can be done with it there.
+///
+/// The saga calls these in order: [`make_key`](Self::make_key), [`sign_csr`](Self::sign_csr),
+/// [`recognizer`](Self::recognizer) (while creating), [`check_certificate`](Self::check_certificate)
+/// and [`proof_key`](Self::proof_key) (once READY), [`deploy`](Self::deploy); and
+/// [`discard`](Self::discard) whenever the new key will certainly never be deployed.
+///
+/// The steps that may wait (on a token, a disk, a remote host) are futures, and `Send`, so that
+/// a saga whose home is `Send` can run on a multi-threaded runtime.
+pub trait KeyHome {
+    /// The new key until it is deployed or discarded.
+    type Key;
+    /// What deployment put in place, handed to the hook and returned on success.
+    type Deployed;
+    /// The home's own failures.
+    type Error;
+
+    /// Makes the new key; nothing certifies it yet.
+    ///
+    /// # Errors
+    /// When no key could be made; the saga then stops, with nothing to discard.
+    fn make_key(&mut self) -> impl Future<Output = Result<Self::Key, Self::Error>> + Send;
+
+    /// The new key's CSR, as PEM.
+    ///
+    /// # Errors
+    /// When it cannot be signed; the key is then discarded.
+    fn sign_csr(
+        &mut self,
+        key: &Self::Key,
+    ) -> impl Future<Output = Result<String, Self::Error>> + Send;
+
+    /// Whether a certificate (PEM) holds the new key, `None` when it cannot tell: how an
+    /// exactly-once create recognises the credential a lost request made.
+    fn recognizer(&self, key: &Self::Key) -> Recognizer;
+
+    /// Checks the READY certificate of credential `new_id` against the new key.
+    ///
+    /// # Errors
+    /// When it does not hold the key (or cannot be read); the new credential is then revoked.
+    fn check_certificate(
+        &self,
+        key: &Self::Key,
+        new_id: Uuid,
+        certificate_pem: &str,
+    ) -> Result<(), Self::Error>;
+
+    /// The new key as a mutual-TLS client key, for the proof.
+    ///
+    /// # Errors
+    /// When it cannot be used so; the new credential is then revoked.
+    fn proof_key(
+        &mut self,
+        key: &mut Self::Key,
+    ) -> impl Future<Output = Result<ClientKey, Self::Error>> + Send;
+
+    /// Puts the proved certificate and the new key in place of the old pair.
+    ///
+    /// # Errors
+    /// [`DeployError::Undone`] when the old pair is deployed as before (the new credential is
+    /// then revoked and the key discarded), [`DeployError::Stuck`] when it could not be put
+    /// back (both credentials then stay live).
+    fn deploy(
+        &mut self,
+        key: &Self::Key,
+        certificate_pem: &str,
+    ) -> impl Future<Output = Result<Self::Deployed, DeployError<Self::Error>>> + Send;
+
+    /// Discards the new key, which no live credential certifies.
+    ///
+    /// # Errors
+    /// When it could not be discarded; the failure names it for the caller to remove.
+    fn discard(&mut self, key: Self::Key) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// Whether a certificate (PEM) holds a given key; `None` when it cannot tell.
+pub type Recognizer = Box<dyn Fn(&str) -> Option<bool> + Send + Sync>;
+
+/// A failed deployment, by what it left deployed.
+#[derive(Debug)]
+pub enum DeployError<E> {
+    /// Everything deployment changed was put back: the old pair is deployed.
+    Undone(E),
+    /// Putting back failed too: the old pair is not (wholly) deployed any more.
+    Stuck(E),
+}
+
+/// Where the proof's mutual-TLS call goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// This URL.
+    Given(String),
+    /// The domain's REST endpoint, as the API reports it.
+    AsReported,
+}
+
+/// One renewal, as decided by the caller: which credential, and how.
+#[derive(Debug, Clone)]
+pub struct RenewalRequest {
+    /// The domain.
+    pub okms_id: Uuid,
+    /// The credential being replaced.
+    pub old_id: Uuid,
+    /// The new certificate's validity in days; the old one's when `None`.
+    pub validity: Option<u32>,
+    /// Keep the old credential live at the end instead of revoking it.
+    pub keep_old: bool,
+    /// How long to wait for the new credential to be READY (and for one to settle before it
+    /// is revoked).
+    pub settle: WaitPolicy,
+    /// How a lost create answer is reconciled.
+    pub reconcile: ReconcileOptions,
+    /// Where the proof goes.
+    pub endpoint: Endpoint,
+    /// CA certificates to trust for the proof besides the platform roots (PEM).
+    pub ca_pem: Option<String>,
+}
+
+/// What the saga has done, as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// The new key exists in its home.
+    KeyMade,
+    /// Something reconciliation of the create did.
+    Reconcile(ReconcileEvent),
+    /// The new credential exists.
+    Created {
+        /// Its id.
+        new_id: Uuid,
+    },
+    /// The new pair works against the KMS.
+    Proved {
+        /// The new credential.
+        new_id: Uuid,
+    },
+    /// The new pair is in place.
+    Deployed {
+        /// The new credential.
+        new_id: Uuid,
+    },
+}
+
+/// A finished renewal.
+#[derive(Debug)]
+pub struct Renewal<D> {
+    /// What the API did.
+    pub renewed: Renewed,
+    /// What the key home put in place.
+    pub deployed: D,
+}
+
+/// What failed: an API step, or the key's home.
+#[derive(Debug)]
+pub enum Cause<E> {
+    /// An API call or the proof.
+    Lifecycle(Error),
+    /// The key home.
+    Home(E),
+}
+
+impl<E: fmt::Display> fmt::Display for Cause<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Lifecycle(e) => e.fmt(f),
+            Cause::Home(e) => e.fmt(f),
+        }
+    }
+}
+
+/// What became of the new key when the saga stopped before deploying it.
+#[derive(Debug)]
+pub enum KeyFate<E> {
+    /// There never was one.
+    NeverMade,
+    /// It was discarded.
+    Discarded,
+    /// Discarding it failed; it is still in its home, and certified by no live credential.
+    DiscardFailed(E),
+    /// It was kept because a credential may certify it (a create reconciliation could not
+    /// settle, or the new credential could not be revoked).
+    Kept,
+}
+
+/// A renewal that stopped, by what it left deployed and live. The old credential is live on
+/// every path (only the last step revokes it).
+#[derive(Debug)]
+pub enum RenewalFailure<E, D> {
+    /// Stopped before the new credential existed (steps 1 and 2). The old pair is deployed.
+    NotCreated {
+        /// Why.
+        cause: Cause<E>,
+        /// The new key.
+        new_key: KeyFate<E>,
+        /// The name the new credential was to have (the old one's), once it was read: with
+        /// [`KeyFate::Kept`], a credential of that name may hold the new key.
+        name: Option<String>,
+    },
+    /// The new credential existed but was not deployed (steps 3 and 4, undone); the saga
+    /// revoked it. The old pair is deployed.
+    Abandoned {
+        /// The new credential.
+        new_id: Uuid,
+        /// Why.
+        cause: Cause<E>,
+        /// The revocation: an error leaves the new credential live.
+        revoked: Result<(), Error>,
+        /// The new key ([`KeyFate::Kept`] when the revocation failed).
+        new_key: KeyFate<E>,
+    },
+    /// Deployment failed and could not be undone (step 4). Both credentials stay live, since
+    /// either key may now be in use.
+    HalfDeployed {
+        /// The new credential.
+        new_id: Uuid,
+        /// Why, and what the home left where.
+        cause: E,
+    },
+    /// The new pair is deployed and works; the hook failed (step 5), so the old credential
+    /// was kept live for what has not reloaded yet.
+    HookFailed {
+        /// The new credential.
+        new_id: Uuid,
+        /// What is deployed.
+        deployed: D,
+        /// The hook's failure.
+        cause: E,
+    },
+    /// The new pair is deployed and works; revoking the old credential failed (step 6).
+    OldNotRevoked {
+        /// The new credential.
+        new_id: Uuid,
+        /// What is deployed.
+        deployed: D,
+        /// Why.
+        cause: Error,
+    },
+}
+
+/// Which pair is deployed after a [`RenewalFailure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployedPair {
+    /// The old pair, as before the renewal.
+    Old,
+    /// Neither wholly: deployment stopped half way.
+    Partly,
+    /// The new pair.
+    New,
+}
+
+impl<E, D> RenewalFailure<E, D> {
+    /// Which pair is deployed.
+    pub fn deployed_pair(&self) -> DeployedPair {
+        match self {
+            RenewalFailure::NotCreated { .. } | RenewalFailure::Abandoned { .. } => {
+                DeployedPair::Old
+            }
+            RenewalFailure::HalfDeployed { .. } => DeployedPair::Partly,
+            RenewalFailure::HookFailed { .. } | RenewalFailure::OldNotRevoked { .. } => {
+                DeployedPair::New
+            }
+        }
+    }
+
+    /// The new credential if it is (or may be) live besides the old one. `None` also when a
+    /// create reconciliation could not settle; then a credential named as in
+    /// [`RenewalFailure::NotCreated`] may be live.
+    pub fn new_live(&self) -> Option<Uuid> {
+        match self {
+            RenewalFailure::NotCreated { .. } => None,
+            RenewalFailure::Abandoned {
+                new_id, revoked, ..
+            } => revoked.is_err().then_some(*new_id),
+            RenewalFailure::HalfDeployed { new_id, .. }
+            | RenewalFailure::HookFailed { new_id, .. }
+            | RenewalFailure::OldNotRevoked { new_id, .. } => Some(*new_id),
+        }
+    }
+}
+
+/// Runs the renewal of `request.old_id` with the new key in `home`: the six steps of the
+/// module doc. `hook` runs once the new pair is deployed (with the new credential's id); an
+/// error from it keeps the old credential live. Progress goes to `on_progress`.
+///
+/// # Errors
+/// A [`RenewalFailure`] saying what is deployed and what is live.
+pub async fn renew<H, T, C, F>(
+    client: &Client<T, C>,
+    home: &mut H,
+    request: &RenewalRequest,
+    hook: F,
+    on_progress: &(dyn Fn(&Progress) + Send + Sync),
+) -> Result<Renewal<H::Deployed>, RenewalFailure<H::Error, H::Deployed>>
+where
+    H: KeyHome,
+    T: Transport,
+    C: Clock,
+    F: FnOnce(Uuid, &H::Deployed) -> Result<(), H::Error>,
+{
+    // 1. The new key, before any credential can certify it.
+    let mut key = home
+        .make_key()
+        .await
+        .map_err(|cause| RenewalFailure::NotCreated {
+            cause: Cause::Home(cause),
+            new_key: KeyFate::NeverMade,
+            name: None,
+        })?;
+    on_progress(&Progress::KeyMade);
+    let csr = match home.sign_csr(&key).await {
+        Ok(csr) => csr,
+        Err(cause) => return Err(not_created(home, key, Cause::Home(cause), None).await),
+    };
+
+    // 2. The new credential, exactly once.
+    let plan = match Plan::for_credential(client, request.okms_id, request.old_id, csr).await {
+        Ok(plan) => plan,
+        Err(e) => return Err(not_created(home, key, Cause::Lifecycle(e), None).await),
+    };
+    let plan = match request.validity {
+        Some(days) => plan.with_validity(days),
+        None => plan,
+    };
+    let name = plan.old().name.clone();
+    let created = {
+        let holds = home.recognizer(&key);
+        let is_ours = move |c: &Credential| holds(c.certificate_pem.as_deref()?);
+        let on_event = |e: &ReconcileEvent| on_progress(&Progress::Reconcile(e.clone()));
+        plan.create(client, &is_ours, &request.reconcile, &on_event)
+            .await
+    };
+    let created = match created {
+        Ok(created) => created,
+        // A candidate reconciliation could not settle may hold the key: keep it.
+        Err(e) if reconciliation_undecided(&e) => {
+            return Err(RenewalFailure::NotCreated {
+                cause: Cause::Lifecycle(e),
+                new_key: KeyFate::Kept,
+                name: Some(name),
+            });
+        }
+        Err(e) => return Err(not_created(home, key, Cause::Lifecycle(e), Some(name)).await),
+    };
+    let new_id = created.new_id();
+    on_progress(&Progress::Created { new_id });
+
+    // 3. READY, the certificate checked against the new key, then proved.
+    let proved = match prove(client, home, &mut key, &created, request).await {
+        Ok(proved) => proved,
+        Err(cause) => {
+            let revoked = created.abandon(client, &request.settle).await.map(|_| ());
+            return Err(abandoned(home, key, new_id, cause, revoked).await);
+        }
+    };
+    on_progress(&Progress::Proved { new_id });
+
+    // 4. Deployed, or put back.
+    let deployed = match home.deploy(&key, proved.certificate_pem()).await {
+        Ok(deployed) => deployed,
+        Err(DeployError::Undone(cause)) => {
+            let revoked = proved.abandon(client, &request.settle).await.map(|_| ());
+            return Err(abandoned(home, key, new_id, Cause::Home(cause), revoked).await);
+        }
+        Err(DeployError::Stuck(cause)) => {
+            return Err(RenewalFailure::HalfDeployed { new_id, cause });
+        }
+    };
+    drop(key);
+    on_progress(&Progress::Deployed { new_id });
+
+    // 5. The hook: what has not reloaded still uses the old pair, so a failure keeps it live.
+    if let Err(cause) = hook(new_id, &deployed) {
+        return Err(RenewalFailure::HookFailed {
+            new_id,
+            deployed,
+            cause,
+        });
+    }
+
+    // 6. The old credential, last.
+    match proved.finish(client, request.keep_old).await {
+        Ok(renewed) => Ok(Renewal { renewed, deployed }),
+        Err(cause) => Err(RenewalFailure::OldNotRevoked {
+            new_id,
+            deployed,
+            cause,
+        }),
+    }
+}
+
+async fn prove<H: KeyHome, T: Transport, C: Clock>(
+    client: &Client<T, C>,
+    home: &mut H,
+    key: &mut H::Key,
+    created: &Created,
+    request: &RenewalRequest,
+) -> Result<Proved, Cause<H::Error>> {
+    let ready = created
+        .wait_ready(client, &request.settle)
+        .await
+        .map_err(Cause::Lifecycle)?;
+    home.check_certificate(key, ready.new_id(), ready.certificate_pem())
+        .map_err(Cause::Home)?;
+    let kms_url = match &request.endpoint {
+        Endpoint::Given(url) => url.clone(),
+        Endpoint::AsReported => rest_endpoint(client, request.okms_id)
+            .await
+            .map_err(Cause::Lifecycle)?,
+    };
+    let client_key = home.proof_key(key).await.map_err(Cause::Home)?;
+    ready
+        .prove(&kms_url, client_key, request.ca_pem.clone())
+        .await
+        .map_err(Cause::Lifecycle)
+}
+
+async fn not_created<H: KeyHome>(
+    home: &mut H,
+    key: H::Key,
+    cause: Cause<H::Error>,
+    name: Option<String>,
+) -> RenewalFailure<H::Error, H::Deployed> {
+    RenewalFailure::NotCreated {
+        cause,
+        new_key: discard(home, key).await,
+        name,
+    }
+}
+
+async fn abandoned<H: KeyHome>(
+    home: &mut H,
+    key: H::Key,
+    new_id: Uuid,
+    cause: Cause<H::Error>,
+    revoked: Result<(), Error>,
+) -> RenewalFailure<H::Error, H::Deployed> {
+    // A credential that could not be revoked still certifies the key: it must stay usable.
+    let new_key = match &revoked {
+        Ok(()) => discard(home, key).await,
+        Err(_) => KeyFate::Kept,
+    };
+    RenewalFailure::Abandoned {
+        new_id,
+        cause,
+        revoked,
+        new_key,
+    }
+}
+
+async fn discard<H: KeyHome>(home: &mut H, key: H::Key) -> KeyFate<H::Error> {
+    match home.discard(key).await {
+        Ok(()) => KeyFate::Discarded,
+        Err(e) => KeyFate::DiscardFailed(e),
+    }
+}
+
+/// A create that reconciliation could not settle: a candidate credential may hold the new key.
+fn reconciliation_undecided(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Api {
+            source: okms_api::Error::ReconcileFailed { .. },
+            ..
+        }
+    )
+}
