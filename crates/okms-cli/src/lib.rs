@@ -24,7 +24,6 @@ mod files;
 mod input;
 mod okms_yaml;
 mod output;
-mod passphrase;
 
 use std::process::ExitCode;
 

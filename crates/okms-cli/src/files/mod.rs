@@ -576,6 +576,28 @@ impl Drop for TempGuard {
     }
 }
 
+/// Refuses an output path that names one of the command's inputs (e.g. `--out` = `--key`):
+/// with `--force` it would silently destroy that input.
+///
+/// # Errors
+/// Exit 2 naming both flags.
+pub(crate) fn refuse_output_over_input(
+    out: &Path,
+    out_flag: &str,
+    input: &Path,
+    input_flag: &str,
+) -> crate::error::CliResult<()> {
+    if !crate::input::is_stdin(out) && !crate::input::is_stdin(input) && same_file(out, input) {
+        return Err(crate::error::usage(format!(
+            "{out_flag} {} is the same file as {input_flag} {}; writing it would destroy the input",
+            out.display(),
+            input.display()
+        ))
+        .hint(format!("choose another path for {out_flag}")));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -8,9 +8,7 @@ use okms_csr::{PrivateKey, same_public_key};
 
 use super::create::Source;
 use crate::cli::CredentialCreateArgs;
-use crate::commands::online::api_failure;
-use crate::commands::usage;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, api_failure, usage};
 use crate::exit::Exit;
 use crate::files;
 use crate::input::{self, display_path};

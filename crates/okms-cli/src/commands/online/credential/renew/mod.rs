@@ -28,10 +28,9 @@ use time::OffsetDateTime;
 
 use super::verify_cert;
 use crate::cli::{CredentialRenewArgs, GlobalArgs, PassphraseArgs};
-use crate::commands::online::{api_failure, block_on, client, parse_uuid};
+use crate::commands::online::session::{block_on, client, parse_uuid};
 use crate::commands::pkcs11;
-use crate::commands::{algorithm, csr_error};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, api_failure, csr_error};
 use crate::exit::Exit;
 use crate::files::{self, Swap};
 use crate::input;
@@ -277,7 +276,7 @@ async fn credential_by_id(
 ) -> CliResult<Deployed> {
     let credential_id = parse_uuid(id, "--id")?;
     let Some(okms_id) = a.okms_id.as_deref() else {
-        return Err(crate::commands::usage("--id needs the credential's domain")
+        return Err(crate::error::usage("--id needs the credential's domain")
             .hint("pass --okms-id ID, or set OKMS_ID"));
     };
     let okms_id = parse_uuid(okms_id, "--okms-id")?;
@@ -413,7 +412,7 @@ async fn renew(
     refuse_live_backup(&client, okms_id, &paths).await?;
 
     // 1. The new key, on disk before any credential can certify it.
-    let alg = a.algorithm.map_or(d.algorithm, algorithm);
+    let alg = a.algorithm.map_or(d.algorithm, Into::into);
     let new_key =
         PrivateKey::generate(alg).map_err(|e| csr_error(e, "cannot generate the new key"))?;
     let subject: DistinguishedName = d

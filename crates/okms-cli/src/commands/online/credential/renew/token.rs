@@ -17,10 +17,9 @@ use super::{
 };
 use crate::cli::{CredentialRenewArgs, GlobalArgs};
 use crate::commands::online::credential::verify_cert;
-use crate::commands::online::{api_failure, block_on, client};
-use crate::commands::pkcs11::{self, p11_error};
-use crate::commands::{algorithm, csr_error};
-use crate::error::{CliError, CliResult};
+use crate::commands::online::session::{block_on, client};
+use crate::commands::pkcs11;
+use crate::error::{CliError, CliResult, api_failure, csr_error, p11_error};
 use crate::exit::Exit;
 use crate::files::{self, Swap};
 use crate::input;
@@ -98,7 +97,7 @@ pub(super) fn run_on_token(
     out: &Output,
 ) -> CliResult<()> {
     if a.id.is_some() {
-        return Err(crate::commands::usage(
+        return Err(crate::error::usage(
             "--id writes the new pair to new files; a key on a token is renewed in place",
         )
         .hint("leave out --id, and give the deployed certificate with --cert"));
@@ -381,7 +380,7 @@ async fn renew_on_token(
     let client = client(global, out)?;
 
     // 1. The new key, on the token before any credential can certify it; the CSR signed there.
-    let alg = a.algorithm.map_or(r.old_key.algorithm, algorithm);
+    let alg = a.algorithm.map_or(r.old_key.algorithm, Into::into);
     if alg.is_rsa() {
         out.verbose(&format!(
             "generating an {alg} key on the token; this can take a moment"

@@ -7,6 +7,14 @@ use std::fmt;
 
 use crate::exit::Exit;
 
+mod api;
+mod csr;
+mod pkcs11;
+
+pub(crate) use api::{api_failure, invalid_policy, invalid_request};
+pub(crate) use csr::{csr_error, csr_signature_error};
+pub(crate) use pkcs11::p11_error;
+
 /// A failed command: what went wrong (with its causes), how to exit, and what to try.
 pub struct CliError {
     /// The exit code.
@@ -78,4 +86,9 @@ where
             hint: None,
         })
     }
+}
+
+/// A usage error (exit 2) for flag combinations clap cannot express.
+pub(crate) fn usage(msg: impl std::fmt::Display) -> CliError {
+    CliError::new(Exit::Usage, msg)
 }

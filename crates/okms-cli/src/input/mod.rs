@@ -2,6 +2,8 @@
 //! memory, and loading the typed inputs of the commands (private keys, CSRs, certificates,
 //! request files) with the errors and hints every command shares.
 
+pub(crate) mod passphrase;
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -10,12 +12,10 @@ use okms_api::CredentialRequest;
 use okms_csr::{Certificate, Csr, PrivateKey};
 use zeroize::Zeroizing;
 
+use self::passphrase::Purpose;
 use crate::cli::PassphraseArgs;
-use crate::commands::request::api_error;
-use crate::commands::{csr_error, csr_signature_error};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, csr_error, csr_signature_error, invalid_request};
 use crate::exit::Exit;
-use crate::passphrase::{self, Purpose};
 
 /// Largest input we read: far above any key, CSR, certificate or request file.
 pub const MAX_INPUT: u64 = 1024 * 1024;
@@ -225,7 +225,7 @@ pub fn load_request(path: &Path) -> CliResult<(CredentialRequest, Option<Csr>)> 
     let bytes = read(path, "the request")?;
     let body = CredentialRequest::from_json(&bytes).map_err(|e| match e {
         okms_api::Error::InvalidField { .. } => {
-            api_error(e, "").context(format!("{name} holds an invalid request"))
+            invalid_request(e, "").context(format!("{name} holds an invalid request"))
         }
         _ => CliError {
             exit: Exit::InvalidInput,
