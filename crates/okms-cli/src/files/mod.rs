@@ -134,6 +134,25 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<(),
     commit_staged(vec![stage(path, bytes, mode, force)?]).map_err(|e| e.error)
 }
 
+/// Creates `dir` and its missing parents, readable by the owner only (0700): the Go okms
+/// tool's configuration directory, which points at private keys.
+///
+/// # Errors
+/// Exit 1 naming the directory.
+pub(crate) fn create_private_dirs(dir: &Path) -> crate::error::CliResult<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            crate::error::CliError::new(
+                crate::exit::Exit::Error,
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })
+}
+
 /// Refuses an output path that names one of the command's inputs (e.g. `--out` = `--key`):
 /// with `--force` it would silently destroy that input.
 ///

@@ -243,3 +243,19 @@ pub fn load_request(path: &Path) -> CliResult<(CredentialRequest, Option<Csr>)> 
     })?;
     Ok((body, Some(csr)))
 }
+
+/// Reads a text file that may not exist yet (the okms.yaml a profile is added to): `None`
+/// when it is absent.
+///
+/// # Errors
+/// Exit 1 when it exists but cannot be read.
+pub fn read_existing_text(path: &Path) -> CliResult<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CliError::new(
+            Exit::Error,
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
