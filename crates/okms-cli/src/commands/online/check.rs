@@ -306,8 +306,9 @@ fn report_answer(
     out: &Output,
 ) -> CliResult<()> {
     let status = answer.status;
+    let success = answer.is_success();
     match answer.outcome {
-        DataPlaneOutcome::ServiceKeys(list) if (200..300).contains(&status) => {
+        DataPlaneOutcome::ServiceKeys(list) if success => {
             let r = CheckReport {
                 ok: true,
                 okms_id,
