@@ -173,8 +173,19 @@ pub(crate) fn invalid_policy(e: okms_api::Error) -> CliError {
         },
         _ => "",
     };
+    let what = match &e {
+        // okms-api cannot point at our --help; the list of known actions is there.
+        E::UnknownAction { action, suggestion } => format!(
+            "unknown IAM action {action:?}{}; see `okms-cli iam grant --help` for the known actions, or use a pattern ending in * (e.g. okms:apikms:*)",
+            suggestion
+                .as_ref()
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default()
+        ),
+        _ => e.to_string(),
+    };
     // The error line names what is wrong: that is what the user reads first.
-    let err = CliError::new(Exit::InvalidInput, format!("{e}; nothing was sent"));
+    let err = CliError::new(Exit::InvalidInput, format!("{what}; nothing was sent"));
     if flag.is_empty() {
         err
     } else {

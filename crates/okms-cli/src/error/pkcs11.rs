@@ -58,9 +58,47 @@ pub(crate) fn p11_error(
         ),
         _ => (Exit::Error, None),
     };
-    CliError {
-        exit,
-        error: anyhow::Error::new(e).context(context),
-        hint,
-    }
+    // The library's message names no flag of ours; where the fix is one, say it in our words.
+    let error = match in_cli_words(&e) {
+        Some(message) => anyhow::anyhow!(message).context(context),
+        None => anyhow::Error::new(e).context(context),
+    };
+    CliError { exit, error, hint }
+}
+
+/// The message of an error whose fix is an okms-cli flag or setting, naming it.
+fn in_cli_words(e: &P11Error) -> Option<String> {
+    Some(match e {
+        P11Error::NoModule {
+            module_name,
+            softhsm2_module,
+        } => {
+            let mut text = String::from(
+                "no PKCS#11 module given: pass --pkcs11-module PATH, set OKMS_PKCS11_MODULE, or add ?module-path=PATH to the URI",
+            );
+            if let Some(name) = module_name {
+                text.push_str(&format!(
+                    "; the URI's module-name={name} is not looked up, give the library's path"
+                ));
+            }
+            if let Some(path) = softhsm2_module {
+                let path = path.display();
+                text.push_str(&format!(
+                    "; a SoftHSM2 module is installed at {path} (for a SoftHSM2 token: --pkcs11-module {path})"
+                ));
+            }
+            text
+        }
+        P11Error::ModuleNotFound { path } => format!(
+            "PKCS#11 module {} does not exist; install your token's PKCS#11 library (for SoftHSM2: `apt-get install softhsm2`, module /usr/lib/softhsm/libsofthsm2.so) and pass its path with --pkcs11-module or OKMS_PKCS11_MODULE",
+            path.display()
+        ),
+        P11Error::PinRequired { token } => format!(
+            "token {token:?} needs its user PIN; give it with --pin-file, pin-source or pin-value in the URI, or at the prompt"
+        ),
+        P11Error::KeyNotFound { token, uri } => format!(
+            "no private key on token {token:?} matches {uri}; list the keys with `okms-cli key list --pkcs11 URI`"
+        ),
+        _ => return None,
+    })
 }
