@@ -118,9 +118,25 @@ pub fn commit_staged(staged: Vec<Staged>) -> Result<(), CommitError> {
         }
         committed += 1;
     }
-    // The renames are only durable once the directory entries are; some filesystems cannot
-    // sync a directory (EINVAL), which is not a reason to call the write failed.
-    for dir in &dirs {
+    if let Err(e) = sync_dirs(&dirs)
+        && first_error.is_none()
+    {
+        first_error = Some(e);
+    }
+    match first_error {
+        Some(error) => Err(fail(committed, error)),
+        None => Ok(()),
+    }
+}
+
+/// Makes the entries of `dirs` durable (a rename is only durable once its directory is). Some
+/// filesystems cannot sync a directory (EINVAL), which is not a reason to call a write failed.
+///
+/// # Errors
+/// The first directory that fails to sync; the others are synced all the same.
+pub(super) fn sync_dirs(dirs: &[PathBuf]) -> Result<(), WriteError> {
+    let mut first_error = None;
+    for dir in dirs {
         if let Ok(d) = File::open(dir)
             && let Err(e) = d.sync_all()
             && !matches!(
@@ -132,10 +148,7 @@ pub fn commit_staged(staged: Vec<Staged>) -> Result<(), CommitError> {
             first_error = Some(io_error_at(dir)("syncing the directory")(e));
         }
     }
-    match first_error {
-        Some(error) => Err(fail(committed, error)),
-        None => Ok(()),
-    }
+    first_error.map_or(Ok(()), Err)
 }
 
 fn put_in_place(s: Staged, dirs: &mut Vec<PathBuf>) -> Result<(), WriteError> {

@@ -5,7 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::WriteError;
-use super::staging::cannot_hard_link_here;
+use super::staging::{cannot_hard_link_here, sync_dirs};
 use super::write_error::io_error_at;
 
 /// One file of [`swap_with_backup`]: the new file (written next to the target by
@@ -65,18 +65,7 @@ pub fn swap_with_backup(swaps: &[Swap]) -> Result<(), WriteError> {
             dirs.push(dir);
         }
     }
-    for dir in &dirs {
-        if let Ok(d) = File::open(dir)
-            && let Err(e) = d.sync_all()
-            && !matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            )
-        {
-            return Err(io_error_at(dir)("syncing the directory")(e));
-        }
-    }
-    Ok(())
+    sync_dirs(&dirs)
 }
 
 /// Whether a swap replaced a live file (kept as the backup) or placed a file where none was.
