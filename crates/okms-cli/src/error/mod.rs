@@ -2,6 +2,11 @@
 //!
 //! Library crates return typed errors; here they are wrapped once, at the point where we know
 //! what the failure means to the user (which exit code, which fix to suggest).
+//!
+//! The mapping of each library's error type lives here, one module each: `api` (okms-api:
+//! failed calls, and values the API would refuse, named by the flag to fix), `csr`
+//! (okms-csr) and `pkcs11` (okms-pkcs11). The libraries' messages name none of our flags;
+//! where the fix is a flag, these modules say it.
 
 use std::fmt;
 
