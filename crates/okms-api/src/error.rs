@@ -200,7 +200,7 @@ pub enum Error {
     },
     /// An IAM action is not one okms-rs knows (see [`crate::iam::actions`]).
     #[error(
-        "unknown IAM action {action:?}{}; see `okms-cli iam grant --help` for the known actions, or use a pattern ending in * (e.g. okms:apikms:*)",
+        "unknown IAM action {action:?}{}; use one of the known actions (okms_api::iam::actions) or a pattern ending in * (e.g. okms:apikms:*)",
         suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
     )]
     UnknownAction {

@@ -84,6 +84,7 @@ mod config;
 mod endpoint;
 mod error;
 pub mod iam;
+mod identity;
 pub mod kms;
 pub mod oauth2;
 pub mod reconcile;
@@ -109,6 +110,7 @@ pub use config::{
 };
 pub use endpoint::{DEFAULT_ENDPOINT, ENDPOINTS, Endpoint, Plate};
 pub use error::{ApiError, Error, ErrorShape, Field};
+pub use identity::{IdentitySelection, IdentityUrns};
 pub use reconcile::{ReconcileEvent, ReconcileOptions, ReconciledCreate};
 pub use request::{
     CredentialRequest, DESCRIPTION_MAX, IDENTITY_URNS_MAX, NAME_MAX, VALIDITY_MAX_DAYS,

@@ -3,8 +3,8 @@
 //! This crate is the binary's code; it is a library only so that `xtask` can generate man
 //! pages and shell completions from [`cli::Cli`] and so that tests can reach the same
 //! definitions. It is the only crate of the workspace that knows clap, the terminal, prompts
-//! and output formats, and the only one that writes the user's files (all through `files.rs`;
-//! inputs are read in `input.rs`); keys and CSRs come from `okms-csr`, keys on a PKCS#11 token
+//! and output formats, and the only one that writes the user's files (all through `files`;
+//! inputs are read in `input`); keys and CSRs come from `okms-csr`, keys on a PKCS#11 token
 //! from `okms-pkcs11`, HTTP and the `ovh.conf` configuration from `okms-api`.
 //!
 //! Not for embedding: use `okms-csr` and `okms-api` directly.
@@ -24,7 +24,6 @@ mod files;
 mod input;
 mod okms_yaml;
 mod output;
-mod passphrase;
 
 use std::process::ExitCode;
 

@@ -28,16 +28,20 @@ pub enum Error {
 
     /// No module path was given and the URI has no `module-path`.
     #[error(
-        "no PKCS#11 module given: pass --pkcs11-module PATH, set OKMS_PKCS11_MODULE, or add ?module-path=PATH to the URI{extra}"
+        "no PKCS#11 module given: give the module's path, set OKMS_PKCS11_MODULE, or add ?module-path=PATH to the URI{}{}",
+        module_name.as_ref().map(|n| format!("; the URI's module-name={n} is not looked up, give the library's path")).unwrap_or_default(),
+        softhsm2_module.as_ref().map(|p| format!("; a SoftHSM2 module is installed at {}", p.display())).unwrap_or_default()
     )]
     NoModule {
-        /// Extra advice (e.g. that `module-name` is not resolved).
-        extra: String,
+        /// The URI's `module-name`, which is not looked up.
+        module_name: Option<String>,
+        /// An installed SoftHSM2 module, found at a well-known path (never loaded unasked).
+        softhsm2_module: Option<PathBuf>,
     },
 
     /// The module path does not name an existing file.
     #[error(
-        "PKCS#11 module {path} does not exist; install your token's PKCS#11 library (for SoftHSM2: `apt-get install softhsm2`, module /usr/lib/softhsm/libsofthsm2.so) and pass its path with --pkcs11-module or OKMS_PKCS11_MODULE"
+        "PKCS#11 module {path} does not exist; install your token's PKCS#11 library (for SoftHSM2: `apt-get install softhsm2`, module /usr/lib/softhsm/libsofthsm2.so) and give its path, or set OKMS_PKCS11_MODULE"
     )]
     ModuleNotFound {
         /// The module path.
@@ -98,7 +102,7 @@ pub enum Error {
 
     /// The token needs a PIN and none was given.
     #[error(
-        "token {token:?} needs its user PIN; give it with --pin-file, pin-source or pin-value in the URI, or at the prompt"
+        "token {token:?} needs its user PIN, and none was given (the URI may carry pin-source or pin-value)"
     )]
     PinRequired {
         /// The token label.
@@ -118,7 +122,7 @@ pub enum Error {
 
     /// No private key matched the URI.
     #[error(
-        "no private key on token {token:?} matches {uri}; list the keys with `okms-cli key list --pkcs11 URI`"
+        "no private key on token {token:?} matches {uri}; list the token's keys to find the right URI"
     )]
     KeyNotFound {
         /// The token label.

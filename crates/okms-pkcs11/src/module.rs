@@ -50,23 +50,15 @@ pub fn resolve_module_path(
     if let Some(v) = env.filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(v));
     }
-    let mut extra = String::new();
-    if let Some(name) = uri.and_then(|u| u.module_name.as_ref()) {
-        extra.push_str(&format!(
-            "; the URI's module-name={name} is not looked up, give the library's path"
-        ));
-    }
-    let found: Vec<&str> = SOFTHSM2_HINT_PATHS
+    let softhsm2_module = SOFTHSM2_HINT_PATHS
         .iter()
-        .copied()
-        .filter(|p| Path::new(p).is_file())
-        .collect();
-    if let Some(first) = found.first() {
-        extra.push_str(&format!(
-            "; a SoftHSM2 module is installed at {first} (for a SoftHSM2 token: --pkcs11-module {first})"
-        ));
-    }
-    Err(Error::NoModule { extra })
+        .map(Path::new)
+        .find(|p| p.is_file())
+        .map(Path::to_path_buf);
+    Err(Error::NoModule {
+        module_name: uri.and_then(|u| u.module_name.clone()),
+        softhsm2_module,
+    })
 }
 
 /// A loaded and initialized PKCS#11 module.

@@ -20,10 +20,9 @@ mod error;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod wasm;
 
-use std::collections::HashSet;
 use std::str::FromStr;
 
-use okms_api::{CredentialRequest, IdentityUrn, Plate};
+use okms_api::{CredentialRequest, IdentitySelection, IdentityUrn, Plate};
 use okms_csr::{
     CsrBuilder, DistinguishedName, ExposeSecret, KeyAlgorithm, KeyFormat, Passphrase, PrivateKey,
 };
@@ -300,14 +299,18 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The identity URNs, as `request new --root/--user/--group/--service-account` builds them
-/// (root, users, groups, service accounts, in that order), each once.
+/// (okms-api's [`IdentitySelection`]: root, users, groups, service accounts, in that order),
+/// each once.
 fn identities(form: &Form, none_given: Error) -> Result<(Vec<String>, Vec<String>), Error> {
-    type Build = fn(Plate, &str, &str) -> Result<IdentityUrn, okms_api::Error>;
-    let users: Vec<&str> = lines(&form.users).collect();
-    let groups: Vec<&str> = lines(&form.groups).collect();
-    let service_accounts: Vec<&str> = lines(&form.service_accounts).collect();
-    let mut urns = Vec::new();
-    if !(form.root || !users.is_empty() || !groups.is_empty() || !service_accounts.is_empty()) {
+    let owned = |text: &str| lines(text).map(str::to_owned).collect::<Vec<_>>();
+    let selection = IdentitySelection {
+        root: form.root,
+        users: owned(&form.users),
+        groups: owned(&form.groups),
+        service_accounts: owned(&form.service_accounts),
+        ..IdentitySelection::default()
+    };
+    if selection.is_empty() {
         return Err(none_given);
     }
     if form.nic.is_empty() {
@@ -317,38 +320,14 @@ fn identities(form: &Form, none_given: Error) -> Result<(Vec<String>, Vec<String
         ));
     }
     let plate = Plate::from_str(&form.region).map_err(|e| api_error(e, Field::Region))?;
-    if form.root {
-        urns.push(
-            IdentityUrn::root_account(plate, &form.nic)
-                .map_err(|e| api_error(e, Field::Nic))?
-                .into_string(),
-        );
-    }
-    let kinds: [(Field, &[&str], Build); 3] = [
-        (Field::Users, &users, IdentityUrn::user),
-        (Field::Groups, &groups, IdentityUrn::group),
-        (
-            Field::ServiceAccounts,
-            &service_accounts,
-            IdentityUrn::service_account,
-        ),
-    ];
-    for (field, values, build) in kinds {
-        for value in values {
-            urns.push(
-                build(plate, &form.nic, value)
-                    .map_err(|e| api_error(e, field))?
-                    .into_string(),
-            );
-        }
-    }
+    let built = selection
+        .to_urns(plate, &form.nic)
+        .map_err(|e| api_error(e, Field::Identities))?;
     let mut warnings = Vec::new();
-    let mut seen = HashSet::new();
-    let before = urns.len();
-    urns.retain(|u| seen.insert(u.clone()));
-    if urns.len() != before {
+    if built.duplicates_dropped() {
         warnings.push("duplicate identities were given once each".to_owned());
     }
+    let urns = built.into_urns();
     for urn in &urns {
         if let Ok(u) = IdentityUrn::parse(urn)
             && !u.has_usual_account()
@@ -413,6 +392,9 @@ fn api_error(e: okms_api::Error, fallback: Field) -> Error {
             okms_api::Field::Validity => Field::Validity,
             okms_api::Field::Nic => Field::Nic,
             okms_api::Field::Plate => Field::Region,
+            okms_api::Field::UserLogin => Field::Users,
+            okms_api::Field::GroupName => Field::Groups,
+            okms_api::Field::ClientId => Field::ServiceAccounts,
             _ => fallback,
         },
         _ => fallback,

@@ -7,11 +7,12 @@ use okms_csr::{Csr, CsrBuilder, CsrSigner, DistinguishedName, SubjectAltName, sa
 use serde::Serialize;
 
 use super::key::{NewKeyReport, generate_encoded};
-use super::{algorithm, csr_error, csr_signature_error, pkcs11, refuse_output_over_input, usage};
+use super::pkcs11;
 use crate::cli::{AlgorithmArg, CsrCommand, CsrNewArgs, CsrShowArgs, CsrVerifyArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, csr_error, csr_signature_error, usage};
 use crate::exit::Exit;
 use crate::files;
+use crate::files::refuse_output_over_input;
 use crate::input::{self, display_path, load_private_key};
 use crate::output::Output;
 
@@ -181,7 +182,7 @@ fn signing_key(
             Ok((Box::new(key), used, None))
         }
         (None, Some(key_out)) => {
-            let alg = algorithm(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
+            let alg = okms_csr::KeyAlgorithm::from(a.algorithm.unwrap_or(AlgorithmArg::EcdsaP256));
             let (key, pem, report) =
                 generate_encoded(alg, &a.new_key, &a.passphrase, key_out, out)?;
             let staged =

@@ -6,16 +6,17 @@ use okms_csr::ExposeSecret as _;
 use okms_csr::{KeyAlgorithm, PrivateKey, SecretString};
 use serde::Serialize;
 
-use super::{algorithm, csr_error, key_format, pkcs11, refuse_output_over_input, usage};
+use super::pkcs11;
 use crate::cli::{
     KeyCommand, KeyFormatArg, KeyNewArgs, KeyPubArgs, KeyShowArgs, NewKeyArgs, PassphraseArgs,
     Pkcs11Args,
 };
-use crate::error::CliResult;
+use crate::error::{CliResult, csr_error, usage};
 use crate::files;
+use crate::files::refuse_output_over_input;
+use crate::input::passphrase::{self, Purpose};
 use crate::input::{self, display_path, import_private_key, load_private_key};
 use crate::output::Output;
-use crate::passphrase::{self, Purpose};
 
 /// Runs a `key` subcommand.
 ///
@@ -55,7 +56,7 @@ pub struct NewKeyReport {
 
 fn new(a: &KeyNewArgs, out: &Output) -> CliResult<()> {
     if let Some(uri) = &a.pkcs11 {
-        return pkcs11::key_new(a, uri, algorithm(a.algorithm), out);
+        return pkcs11::key_new(a, uri, a.algorithm.into(), out);
     }
     refuse_token_flags(&a.token, "and --pkcs11 URI was not given")?;
     let Some(out_path) = a.out.as_deref() else {
@@ -73,7 +74,7 @@ fn new(a: &KeyNewArgs, out: &Output) -> CliResult<()> {
         files::check_writable(out_path, a.force)?;
     }
     let (_key, report) = generate_and_write(
-        algorithm(a.algorithm),
+        a.algorithm.into(),
         &a.key,
         &a.passphrase,
         out_path,
@@ -161,7 +162,7 @@ pub fn generate_encoded(
             "pkcs8-encrypted",
         ),
         None => (
-            key.to_pem(key_format(opts.format.unwrap_or_default()))
+            key.to_pem(opts.format.unwrap_or_default().into())
                 .map_err(|e| csr_error(e, "cannot encode the new key"))?,
             match opts.format.unwrap_or_default() {
                 KeyFormatArg::Pkcs8 => "pkcs8",

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use okms_csr::escape;
 use serde::Serialize;
 
-use super::{csr_error, refuse_output_over_input, usage};
 use crate::cli::{PemCommand, PemEscapeArgs, PemUnescapeArgs};
-use crate::error::CliResult;
+use crate::error::{CliResult, csr_error, usage};
 use crate::files;
+use crate::files::refuse_output_over_input;
 use crate::input::{self, display_path};
 use crate::output::Output;
 

@@ -7,18 +7,15 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use okms_csr::{KeyAlgorithm, PublicKey};
-use okms_pkcs11::{Error as P11Error, KeyInfo, Module, Pin, Pkcs11Uri, Token, TokenSigner};
+use okms_pkcs11::{KeyInfo, Module, Pin, Pkcs11Uri, Token, TokenSigner};
 use serde::Serialize;
 
-use super::usage;
 use crate::cli::{KeyListArgs, KeyNewArgs, PassphraseArgs, Pkcs11Args};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, p11_error, usage};
 use crate::exit::Exit;
 use crate::files;
 use crate::input::{self, display_path};
 use crate::output::Output;
-
-const INSTALL_HINT: &str = "for a software token to try with: `apt-get install softhsm2`, `softhsm2-util --init-token --free --label NAME`, then --pkcs11-module /usr/lib/softhsm/libsofthsm2.so";
 
 /// Whether a `--key` (or key path) argument is a PKCS#11 URI rather than a file.
 #[must_use]
@@ -70,60 +67,6 @@ pub fn refuse_flags_of_other_key_kind(
         refuse_passphrase_for_token(pass)
     } else {
         refuse_token_flags(token, "--key pkcs11:URI (a key on a token)")
-    }
-}
-
-/// Wraps an `okms_pkcs11` error with its exit code and hint.
-pub fn p11_error(e: P11Error, context: impl std::fmt::Display + Send + Sync + 'static) -> CliError {
-    let (exit, hint): (Exit, Option<String>) = match &e {
-        P11Error::InvalidUri { .. } => (
-            Exit::InvalidInput,
-            Some("write the key as an RFC 7512 URI, e.g. pkcs11:token=mytoken;object=okms-client (percent-encode ';', '?', '%' and spaces in values)".into()),
-        ),
-        P11Error::MissingUriAttribute { .. } => (Exit::InvalidInput, None),
-        P11Error::NoModule { .. } => (Exit::Usage, Some(INSTALL_HINT.into())),
-        P11Error::ModuleNotFound { .. } => (Exit::Error, None),
-        P11Error::StaticBuild { .. } => (Exit::Error, None),
-        P11Error::ModuleLoad { .. } => (
-            Exit::Error,
-            Some("give the path of the token vendor's PKCS#11 library (a shared library exporting C_GetFunctionList) built for this machine".into()),
-        ),
-        P11Error::PinSource { .. } => (Exit::InvalidInput, None),
-        P11Error::NoToken { .. } | P11Error::AmbiguousToken { .. } => (
-            Exit::InvalidInput,
-            Some("name the token with token=LABEL (or serial=) in the URI; `softhsm2-util --show-slots` or `p11tool --list-tokens` show them".into()),
-        ),
-        P11Error::PinRequired { .. } => (
-            Exit::InvalidInput,
-            Some("use --pin-file FILE, or ?pin-source=FILE in the URI, or run on a terminal to be asked".into()),
-        ),
-        P11Error::Login { .. } => (
-            Exit::InvalidInput,
-            Some("check the PIN source (--pin-file, pin-source or pin-value); too many wrong PINs lock the token".into()),
-        ),
-        P11Error::KeyNotFound { .. } | P11Error::AmbiguousKey { .. } => (
-            Exit::InvalidInput,
-            Some("list the keys with `okms-cli key list --pkcs11 pkcs11:token=LABEL`".into()),
-        ),
-        P11Error::KeyExists { .. } => (
-            Exit::RefusedOverwrite,
-            Some("keys on a token are never replaced; choose another object= label (and id=), or delete the old key with the token's own tools".into()),
-        ),
-        P11Error::UnsupportedKey(_) => (
-            Exit::InvalidInput,
-            Some("supported keys: ECDSA P-256, P-384, P-521 and RSA 2048, 3072, 4096 bits".into()),
-        ),
-        P11Error::Csr(_) => (Exit::InvalidInput, None),
-        P11Error::Relabel { .. } => (
-            Exit::Error,
-            Some("the token refused to change a key's CKA_LABEL; the message says which label each key now has (p11tool --set-label changes one by hand)".into()),
-        ),
-        _ => (Exit::Error, None),
-    };
-    CliError {
-        exit,
-        error: anyhow::Error::new(e).context(context),
-        hint,
     }
 }
 

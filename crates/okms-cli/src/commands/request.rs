@@ -5,15 +5,16 @@ use std::path::Path;
 
 use std::str::FromStr;
 
-use okms_api::{CredentialRequest, Endpoint, Field, IdentityUrn, Plate};
+use okms_api::{CredentialRequest, Endpoint, IdentitySelection, Plate};
 use okms_csr::Csr;
 use serde::Serialize;
 
-use super::{refuse_output_over_input, usage};
+use super::identities;
 use crate::cli::{GlobalArgs, IdentityArgs, RequestCommand, RequestNewArgs, RequestShowArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, invalid_request, usage};
 use crate::exit::Exit;
 use crate::files;
+use crate::files::refuse_output_over_input;
 use crate::input::{self, display_path};
 use crate::output::Output;
 
@@ -38,7 +39,7 @@ pub fn run(cmd: &RequestCommand, global: &GlobalArgs, out: &Output) -> CliResult
 /// The region plate for built URNs: `--region`, else the one of `--endpoint`.
 fn plate(region: Option<&str>, endpoint: Option<&str>) -> CliResult<Plate> {
     if let Some(r) = region {
-        return Plate::from_str(r).map_err(|e| api_error(e, "--region"));
+        return Plate::from_str(r).map_err(|e| invalid_request(e, "--region"));
     }
     endpoint
         .and_then(|e| Endpoint::parse(e).ok())
@@ -58,113 +59,28 @@ fn identities(
     out: &Output,
 ) -> CliResult<Vec<String>> {
     // Checked before the CSR is read, so that a bad URN is the error the user sees first.
-    let mut urns = Vec::new();
-    for u in &ids.identity {
-        urns.push(
-            IdentityUrn::parse(u)
-                .map_err(|e| api_error(e, "--identity"))?
-                .into_string(),
-        );
-    }
-    let built = ids.root
-        || !ids.user.is_empty()
-        || !ids.group.is_empty()
-        || !ids.service_account.is_empty();
-    if built {
+    let selection = IdentitySelection::from(ids);
+    identities::check(&selection)?;
+    let urns = if selection.needs_account() {
         let Some(nic) = nic else {
             return Err(usage("--root, --user, --group and --service-account need --nic (your account, e.g. xx1111-ovh)")
                 .hint("or give full URNs with --identity"));
         };
         let plate = plate(region, endpoint)?;
-        urns.extend(built_urns(
-            plate,
-            nic,
-            ids.root,
-            &ids.user,
-            &ids.group,
-            &ids.service_account,
-            api_error,
-        )?);
-    }
-    let mut seen = std::collections::HashSet::new();
-    let before = urns.len();
-    urns.retain(|u| seen.insert(u.clone()));
-    if urns.len() != before {
-        out.warn("duplicate identities were given once each");
-    }
-    super::online::note_unusual_accounts(&urns, out);
-    Ok(urns)
-}
-
-/// The URNs `--root`, `--user`, `--group` and `--service-account` name, in that order, for
-/// account `nic` in region `plate`. `fail(e, flag)` wraps an error with the flag to fix
-/// (`--nic` for the root URN, which is the account alone).
-///
-/// # Errors
-/// The first value that cannot be put in a URN.
-pub(crate) fn built_urns(
-    plate: Plate,
-    nic: &str,
-    root: bool,
-    users: &[String],
-    groups: &[String],
-    service_accounts: &[String],
-    fail: impl Fn(okms_api::Error, &'static str) -> CliError,
-) -> CliResult<Vec<String>> {
-    type Build = fn(Plate, &str, &str) -> Result<IdentityUrn, okms_api::Error>;
-    let mut urns = Vec::new();
-    if root {
-        urns.push(
-            IdentityUrn::root_account(plate, nic)
-                .map_err(|e| fail(e, "--nic"))?
-                .into_string(),
-        );
-    }
-    let kinds: [(&'static str, &[String], Build); 3] = [
-        ("--user", users, IdentityUrn::user),
-        ("--group", groups, IdentityUrn::group),
-        (
-            "--service-account",
-            service_accounts,
-            IdentityUrn::service_account,
-        ),
-    ];
-    for (flag, values, build) in kinds {
-        for value in values {
-            urns.push(
-                build(plate, nic, value)
-                    .map_err(|e| fail(e, flag))?
-                    .into_string(),
-            );
+        let urns = identities::urns_for_given_account(&selection, plate, nic)?;
+        if urns.duplicates_dropped() {
+            out.warn("duplicate identities were given once each");
         }
-    }
-    Ok(urns)
-}
-
-/// Wraps an okms-api validation error; `flag` is the option to fix when the field does not say.
-pub(crate) fn api_error(e: okms_api::Error, flag: &str) -> CliError {
-    let flag = match &e {
-        okms_api::Error::InvalidField { field, .. } => match field {
-            Field::IdentityUrns | Field::IdentityUrn(_) => "--identity",
-            Field::Name => "--name",
-            Field::Description => "--description",
-            Field::Validity => "--validity",
-            Field::Csr => "--csr",
-            Field::Nic => "--nic",
-            _ => flag,
-        },
-        _ => flag,
-    };
-    let err = CliError {
-        exit: Exit::InvalidInput,
-        error: anyhow::Error::new(e).context("the request would be rejected by the API"),
-        hint: None,
-    };
-    if flag.is_empty() {
-        err
+        urns.into_urns()
     } else {
-        err.hint(format!("fix {flag}"))
-    }
+        let given = selection.given_urns().map_err(|e| invalid_request(e, ""))?;
+        if given.duplicates_dropped() {
+            out.warn("duplicate identities were given once each");
+        }
+        given.into_urns()
+    };
+    identities::note_unusual_accounts(&urns, out);
+    Ok(urns)
 }
 
 /// The `--json` result of `request new` / `request show`.
@@ -224,7 +140,7 @@ fn build_request(a: &RequestNewArgs, urns: Vec<String>, csr: &Csr) -> CliResult<
     if let Some(v) = a.validity {
         body = body.with_validity(v);
     }
-    body.validate().map_err(|e| api_error(e, ""))?;
+    body.validate().map_err(|e| invalid_request(e, ""))?;
     Ok(body)
 }
 

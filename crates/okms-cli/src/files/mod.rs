@@ -7,15 +7,20 @@
 //! which fails atomically if the name exists), so two processes cannot both "win". On any
 //! error the temporary file is removed: a failed command leaves nothing behind.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fs;
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
 
-use crate::error::CliError;
-use crate::exit::Exit;
+mod staging;
+mod swap;
+mod write_error;
+
+use staging::stage;
+pub use staging::{Staged, commit_staged, stage_public_file, stage_secret_file};
+pub use swap::{Swap, swap_with_backup};
+use write_error::STEP_FIND_DIR;
+pub use write_error::WriteError;
 
 mod deploy;
 pub use deploy::{Beside, remove_undeployed, swap_in, write_new_cert, write_new_key};
@@ -24,116 +29,6 @@ pub use deploy::{Beside, remove_undeployed, swap_in, write_new_cert, write_new_k
 pub const SECRET_MODE: u32 = 0o600;
 /// Mode of files anyone may read (CSRs, certificates, public keys, request files).
 pub const PUBLIC_MODE: u32 = 0o644;
-
-const STEP_FIND_DIR: &str = "finding the directory";
-
-/// Why a file could not be written.
-#[derive(Debug)]
-pub enum WriteError {
-    /// The destination exists and `force` was not given; nothing was written.
-    Exists(PathBuf),
-    /// The destination exists but is not a regular file (a directory, a device...).
-    NotRegular(PathBuf),
-    /// [`swap_with_backup`] failed, and some files it had already swapped could not be put
-    /// back: each `(target, backup)` pair left holds the NEW file at `target` and the previous
-    /// one at `backup`, so the set of targets may not match.
-    SwapIncomplete {
-        /// Why the swap stopped.
-        failed: Box<WriteError>,
-        /// The targets left with their new content, each with the backup of its old content.
-        stuck: Vec<(PathBuf, PathBuf)>,
-    },
-    /// An I/O step failed; the temporary file was removed.
-    Io {
-        /// The file we were writing.
-        path: PathBuf,
-        /// What we were doing.
-        step: &'static str,
-        /// The underlying error.
-        source: io::Error,
-    },
-}
-
-impl std::fmt::Display for WriteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Exists(p) => write!(f, "{} already exists; nothing was written", p.display()),
-            Self::NotRegular(p) => write!(
-                f,
-                "{} exists and is not a regular file; nothing was written",
-                p.display()
-            ),
-            Self::Io { path, step, .. } => {
-                write!(f, "cannot write {}: {step} failed", path.display())
-            }
-            Self::SwapIncomplete { failed, stuck } => {
-                write!(
-                    f,
-                    "{failed}, and putting back what was already replaced failed too:"
-                )?;
-                for (target, backup) in stuck {
-                    write!(
-                        f,
-                        " {} holds the new file (the previous one is {})",
-                        target.display(),
-                        backup.display()
-                    )?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl std::error::Error for WriteError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io { source, .. } => Some(source),
-            Self::SwapIncomplete { failed, .. } => Some(failed.as_ref()),
-            _ => None,
-        }
-    }
-}
-
-impl From<WriteError> for CliError {
-    fn from(e: WriteError) -> Self {
-        let (exit, hint) = match &e {
-            WriteError::Exists(_) => (
-                Exit::RefusedOverwrite,
-                Some("pass --force to replace it, or choose another path"),
-            ),
-            WriteError::NotRegular(_) => (Exit::Error, Some("choose a path to a regular file")),
-            WriteError::SwapIncomplete { .. } => (
-                Exit::Error,
-                Some("move each backup back over its target by hand, or keep the new files"),
-            ),
-            WriteError::Io { source, step, .. } => match (source.kind(), *step) {
-                (io::ErrorKind::NotFound, STEP_FIND_DIR) => (
-                    Exit::Error,
-                    Some("create the directory first, or choose another path"),
-                ),
-                (io::ErrorKind::NotADirectory, _) => (
-                    Exit::Error,
-                    Some("the parent of the path is a file, not a directory"),
-                ),
-                (io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded, _) => (
-                    Exit::Error,
-                    Some("free some space, or choose another filesystem"),
-                ),
-                _ => (Exit::Error, Some("choose a directory you can write to")),
-            },
-        };
-        let mut err = CliError {
-            exit,
-            error: anyhow::Error::new(e),
-            hint: None,
-        };
-        if let Some(h) = hint {
-            err = err.hint(h);
-        }
-        err
-    }
-}
 
 /// Writes a secret (a private key): mode 0600 from creation, atomic, no overwrite unless `force`.
 ///
@@ -242,341 +137,45 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<(),
     commit_staged(vec![stage(path, bytes, mode, force)?]).map_err(|e| e.error)
 }
 
-/// A file written under a temporary name, not yet durable nor visible at its path; dropping it
-/// removes the temporary file. Staging several files and committing them together lets their
-/// fsyncs overlap and their directory be synced once (`csr new --key-out` writes two files).
-#[derive(Debug)]
-pub struct Staged {
-    path: PathBuf,
-    dir: PathBuf,
-    file: File,
-    force: bool,
-    guard: TempGuard,
-}
-
-/// Why [`commit_staged`] stopped: the first `committed` files are in place (and durable).
-#[derive(Debug)]
-pub struct CommitError {
-    /// How many of the staged files were committed before the failure.
-    pub committed: usize,
-    /// The failure.
-    pub error: WriteError,
-}
-
-/// Stages a secret file (mode 0600 from creation); see [`Staged`].
+/// Creates `dir` and its missing parents, readable by the owner only (0700): the Go okms
+/// tool's configuration directory, which points at private keys.
 ///
 /// # Errors
-/// As [`write_secret_file`]; nothing is left behind.
-pub fn stage_secret_file(path: &Path, bytes: &[u8], force: bool) -> Result<Staged, WriteError> {
-    stage(path, bytes, SECRET_MODE, force)
+/// Exit 1 naming the directory.
+pub(crate) fn create_private_dirs(dir: &Path) -> crate::error::CliResult<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            crate::error::CliError::new(
+                crate::exit::Exit::Error,
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })
 }
 
-/// Stages a public file; see [`Staged`].
+/// Refuses an output path that names one of the command's inputs (e.g. `--out` = `--key`):
+/// with `--force` it would silently destroy that input.
 ///
 /// # Errors
-/// As [`write_public_file`]; nothing is left behind.
-pub fn stage_public_file(path: &Path, bytes: &[u8], force: bool) -> Result<Staged, WriteError> {
-    stage(path, bytes, PUBLIC_MODE, force)
-}
-
-fn stage(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<Staged, WriteError> {
-    check_writable(path, force)?;
-    let io_err = io_error_at(path);
-    let file_name = path.file_name().ok_or_else(|| {
-        io_err("naming the file")(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path has no file name",
+/// Exit 2 naming both flags.
+pub(crate) fn refuse_output_over_input(
+    out: &Path,
+    out_flag: &str,
+    input: &Path,
+    input_flag: &str,
+) -> crate::error::CliResult<()> {
+    if !crate::input::is_stdin(out) && !crate::input::is_stdin(input) && same_file(out, input) {
+        return Err(crate::error::usage(format!(
+            "{out_flag} {} is the same file as {input_flag} {}; writing it would destroy the input",
+            out.display(),
+            input.display()
         ))
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let (tmp_path, mut file) =
-        create_temp(&dir, file_name, mode).map_err(io_err("creating a temporary file"))?;
-    let guard = TempGuard(Some(tmp_path));
-    file.write_all(bytes).map_err(io_err("writing"))?;
-    Ok(Staged {
-        path: path.to_path_buf(),
-        dir,
-        file,
-        force,
-        guard,
-    })
-}
-
-fn io_error_at(
-    path: &Path,
-) -> impl Fn(&'static str) -> Box<dyn FnOnce(io::Error) -> WriteError> + use<> {
-    let path = path.to_path_buf();
-    move |step| {
-        let path = path.clone();
-        Box::new(move |source| WriteError::Io { path, step, source })
-    }
-}
-
-/// Makes staged files durable, then puts them in place in order (never over an existing file
-/// unless staged with `force`), then syncs each directory once.
-///
-/// # Errors
-/// The first failure, with how many files were committed before it; those stay in place.
-pub fn commit_staged(staged: Vec<Staged>) -> Result<(), CommitError> {
-    let fail = |committed: usize, error: WriteError| CommitError { committed, error };
-    // The data first, all files at once: concurrent fsyncs share the journal commits. The
-    // first file syncs on this thread, which would otherwise only wait.
-    let synced: Vec<io::Result<()>> = match staged.split_first() {
-        None => Vec::new(),
-        Some((first, [])) => vec![first.file.sync_all()],
-        Some((first, rest)) => std::thread::scope(|scope| {
-            let handles: Vec<_> = rest
-                .iter()
-                .map(|s| scope.spawn(|| s.file.sync_all()))
-                .collect();
-            let mut synced = vec![first.file.sync_all()];
-            synced.extend(handles.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")))
-            }));
-            synced
-        }),
-    };
-    if let Some((i, Err(e))) = synced.into_iter().enumerate().find(|(_, r)| r.is_err()) {
-        return Err(fail(0, io_error_at(&staged[i].path)("syncing to disk")(e)));
-    }
-
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    let mut committed = 0;
-    let mut first_error = None;
-    for s in staged {
-        if let Err(e) = put_in_place(s, &mut dirs) {
-            first_error = Some(e);
-            break;
-        }
-        committed += 1;
-    }
-    // The renames are only durable once the directory entries are; some filesystems cannot
-    // sync a directory (EINVAL), which is not a reason to call the write failed.
-    for dir in &dirs {
-        if let Ok(d) = File::open(dir)
-            && let Err(e) = d.sync_all()
-            && !matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            )
-            && first_error.is_none()
-        {
-            first_error = Some(io_error_at(dir)("syncing the directory")(e));
-        }
-    }
-    match first_error {
-        Some(error) => Err(fail(committed, error)),
-        None => Ok(()),
-    }
-}
-
-fn put_in_place(s: Staged, dirs: &mut Vec<PathBuf>) -> Result<(), WriteError> {
-    let Staged {
-        path,
-        dir,
-        file,
-        force,
-        guard,
-    } = s;
-    drop(file);
-    let io_err = io_error_at(&path);
-    let Some(tmp_path) = guard.0.clone() else {
-        return Err(io_err("moving the file into place")(io::Error::other(
-            "the temporary file is gone",
-        )));
-    };
-    if force {
-        fs::rename(&tmp_path, &path).map_err(io_err("moving the file into place"))?;
-    } else {
-        match fs::hard_link(&tmp_path, &path) {
-            Ok(()) => {
-                fs::remove_file(&tmp_path).map_err(io_err("removing the temporary name"))?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(WriteError::Exists(path));
-            }
-            // Some filesystems have no hard links; fall back to a rename after a fresh check,
-            // accepting the tiny race that remains there.
-            Err(_) => {
-                check_writable(&path, false)?;
-                fs::rename(&tmp_path, &path).map_err(io_err("moving the file into place"))?;
-            }
-        }
-    }
-    guard.disarm();
-    if !dirs.contains(&dir) {
-        dirs.push(dir);
+        .hint(format!("choose another path for {out_flag}")));
     }
     Ok(())
-}
-
-/// One file of [`swap_with_backup`]: the new file (written next to the target by
-/// `write_secret_file`/`write_public_file`), the live file it replaces, and where the live
-/// file's content is kept.
-#[derive(Debug, Clone)]
-pub struct Swap {
-    /// The new file, already durable.
-    pub new: PathBuf,
-    /// The live file.
-    pub target: PathBuf,
-    /// The backup of the live file (an older backup there is replaced).
-    pub backup: PathBuf,
-}
-
-/// Replaces live files with new ones, keeping each live file as a backup: the backup is a
-/// hard link to the live file (a copy with the same mode where links are not possible), then
-/// the new file is renamed over the target, so a reader sees the old file or the new one and
-/// never a partial one. A target that does not exist yet just receives its new file (no
-/// backup). Directories are synced at the end.
-///
-/// The files are swapped in order; when one fails, those already swapped are put back from
-/// their backups, so the targets end as they started, and each new file is back at its `new`
-/// path (nothing new is lost: it may be the only copy of a new key).
-///
-/// # Errors
-/// The failing step, with the targets unchanged; or [`WriteError::SwapIncomplete`] when
-/// putting one back failed too, naming each target that still holds its new file.
-pub fn swap_with_backup(swaps: &[Swap]) -> Result<(), WriteError> {
-    let mut done: Vec<(&Swap, Replaced)> = Vec::new();
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for sw in swaps {
-        let replaced = match swap_one(sw) {
-            Ok(replaced) => replaced,
-            Err(e) => {
-                let stuck: Vec<(PathBuf, PathBuf)> = done
-                    .iter()
-                    .rev()
-                    .filter(|(back, replaced)| !put_back(back, *replaced))
-                    .map(|(back, _)| (back.target.clone(), back.backup.clone()))
-                    .collect();
-                if stuck.is_empty() {
-                    return Err(e);
-                }
-                return Err(WriteError::SwapIncomplete {
-                    failed: Box::new(e),
-                    stuck,
-                });
-            }
-        };
-        done.push((sw, replaced));
-        let dir = match sw.target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dirs.contains(&dir) {
-            dirs.push(dir);
-        }
-    }
-    for dir in &dirs {
-        if let Ok(d) = File::open(dir)
-            && let Err(e) = d.sync_all()
-            && !matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            )
-        {
-            return Err(io_error_at(dir)("syncing the directory")(e));
-        }
-    }
-    Ok(())
-}
-
-/// Whether a swap replaced a live file (kept as the backup) or placed a file where none was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Replaced {
-    LiveFile,
-    Nothing,
-}
-
-/// Undoes one swap: the new file gets its `new` name back (a hard link first, so that it is
-/// never only in the target being overwritten), then the backup, which holds exactly the old
-/// content, moves back over the target (or the target goes, when there was none). False when
-/// the target still holds the new file.
-fn put_back(sw: &Swap, replaced: Replaced) -> bool {
-    if fs::hard_link(&sw.target, &sw.new).is_err() {
-        return false;
-    }
-    match replaced {
-        Replaced::LiveFile => fs::rename(&sw.backup, &sw.target).is_ok(),
-        Replaced::Nothing => fs::remove_file(&sw.target).is_ok(),
-    }
-}
-
-fn swap_one(sw: &Swap) -> Result<Replaced, WriteError> {
-    if matches!(fs::symlink_metadata(&sw.target), Err(e) if e.kind() == io::ErrorKind::NotFound) {
-        // Nothing to replace or keep: the new file takes the name, never over one that appeared
-        // meanwhile (a hard link fails on an existing name; a rename would not).
-        fs::hard_link(&sw.new, &sw.target)
-            .map_err(io_error_at(&sw.target)("moving the new file into place"))?;
-        fs::remove_file(&sw.new).map_err(io_error_at(&sw.new)("removing the new file's name"))?;
-        return Ok(Replaced::Nothing);
-    }
-    let io_err = io_error_at(&sw.backup);
-    match fs::remove_file(&sw.backup) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            return Err(io_err("removing the previous backup")(e));
-        }
-        _ => {}
-    }
-    if fs::hard_link(&sw.target, &sw.backup).is_err() {
-        fs::copy(&sw.target, &sw.backup).map_err(io_err("copying the live file to the backup"))?;
-        File::open(&sw.backup)
-            .and_then(|f| f.sync_all())
-            .map_err(io_err("syncing the backup"))?;
-    }
-    fs::rename(&sw.new, &sw.target)
-        .map_err(io_error_at(&sw.target)("moving the new file into place"))?;
-    Ok(Replaced::LiveFile)
-}
-
-fn create_temp(dir: &Path, file_name: &std::ffi::OsStr, mode: u32) -> io::Result<(PathBuf, File)> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let mut last_err = None;
-    for _ in 0..16 {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let mut name = std::ffi::OsString::from(".");
-        name.push(file_name);
-        name.push(format!(".tmp-{}-{n}-{nanos:x}", std::process::id()));
-        let tmp = dir.join(name);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary name")))
-}
-
-/// Removes the temporary file unless the write completed.
-#[derive(Debug)]
-struct TempGuard(Option<PathBuf>);
-
-impl TempGuard {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            // Best effort: the error being reported matters more than a failed cleanup.
-            let _ = fs::remove_file(p);
-        }
-    }
 }
 
 #[cfg(test)]

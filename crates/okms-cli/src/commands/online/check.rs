@@ -10,10 +10,10 @@ use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{api_failure, block_on, client, parse_uuid};
+use super::session::{block_on, client, parse_uuid};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
-use crate::commands::{csr_error, pkcs11};
-use crate::error::{CliError, CliResult};
+use crate::commands::pkcs11;
+use crate::error::{CliError, CliResult, api_failure, csr_error};
 use crate::exit::Exit;
 use crate::input::{self, display_path, load_private_key};
 use crate::output::{Output, rfc3339};
@@ -306,8 +306,9 @@ fn report_answer(
     out: &Output,
 ) -> CliResult<()> {
     let status = answer.status;
+    let success = answer.is_success();
     match answer.outcome {
-        DataPlaneOutcome::ServiceKeys(list) if (200..300).contains(&status) => {
+        DataPlaneOutcome::ServiceKeys(list) if success => {
             let r = CheckReport {
                 ok: true,
                 okms_id,

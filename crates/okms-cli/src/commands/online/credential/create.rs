@@ -15,15 +15,16 @@ use serde::Serialize;
 
 use super::{ensure_newline, profile, verify_cert, wait_ready};
 use crate::cli::{CertificateTypeArg, CredentialCreateArgs, GlobalArgs};
-use crate::commands::online::{
-    account, api_failure, block_on, build_urns, client, needs_account, parse_uuid,
-};
-use crate::commands::online::{iam, note_unusual_accounts};
-use crate::commands::request::api_error;
-use crate::commands::usage;
-use crate::error::{CliError, CliResult};
+use okms_api::IdentitySelection;
+
+use crate::commands::identities;
+use crate::commands::online::account::account;
+use crate::commands::online::iam;
+use crate::commands::online::session::{block_on, client, parse_uuid};
+use crate::error::{CliError, CliResult, api_failure, invalid_request, usage};
 use crate::exit::Exit;
 use crate::files;
+use crate::files::refuse_output_over_input;
 use crate::input;
 use crate::output::{Output, rfc3339};
 
@@ -124,19 +125,20 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
         files::check_writable(&a.cert_out, a.force)?;
         for (input, flag) in [(&a.csr, "--csr"), (&a.request, "--request")] {
             if let Some(i) = input {
-                crate::commands::refuse_output_over_input(&a.cert_out, "--cert-out", i, flag)?;
+                refuse_output_over_input(&a.cert_out, "--cert-out", i, flag)?;
             }
         }
     }
     block_on(async move {
         let client = client(global, out)?;
-        if a.request.is_none() && needs_account(&a.identities) {
+        let selection = IdentitySelection::from(&a.identities);
+        if a.request.is_none() && selection.needs_account() {
             let (_, nic, plate) = account(&client).await?;
             out.verbose(&format!("account {nic}, URN region {plate}"));
-            request.identity_urns = build_urns(&a.identities, Some((&nic, plate)))?;
+            request.identity_urns = identities::urns_for_api_account(&selection, plate, &nic)?;
         }
-        note_unusual_accounts(&request.identity_urns, out);
-        request.validate().map_err(|e| api_error(e, ""))?;
+        identities::note_unusual_accounts(&request.identity_urns, out);
+        request.validate().map_err(|e| invalid_request(e, ""))?;
         iam::rights::precheck_create(&client, okms_id, &request.identity_urns, out).await?;
         // The profile needs the domain's endpoints; a profile that cannot be written is found
         // out before anything is created.
@@ -179,13 +181,14 @@ fn local_request(a: &CredentialCreateArgs) -> CliResult<(CredentialRequest, Sour
     let Some(name) = a.name.clone() else {
         return Err(usage("--name is required (or give --request FILE)"));
     };
-    let urns = build_urns(&a.identities, None)?;
-    if urns.is_empty() && !needs_account(&a.identities) {
+    let selection = IdentitySelection::from(&a.identities);
+    identities::check(&selection)?;
+    if selection.is_empty() {
         return Err(usage(
             "say who may use the credential: --identity URN, --root, --user LOGIN, --group NAME or --service-account CLIENT_ID",
         ));
     }
-    let mut body = CredentialRequest::new(name, urns);
+    let mut body = CredentialRequest::new(name, identities::given_urns(&selection)?);
     if let Some(d) = &a.description {
         body = body.with_description(d.clone());
     }
@@ -212,7 +215,7 @@ fn local_request(a: &CredentialCreateArgs) -> CliResult<(CredentialRequest, Sour
     if check.identity_urns.is_empty() {
         check.identity_urns = vec!["urn:v1:eu:identity:account:xx1-ovh".into()];
     }
-    check.validate().map_err(|e| api_error(e, ""))?;
+    check.validate().map_err(|e| invalid_request(e, ""))?;
     Ok((body, source))
 }
 

@@ -12,9 +12,8 @@ use super::{ensure_newline, verify_cert, wait_ready};
 use crate::cli::{
     CredentialDeleteArgs, CredentialGetArgs, CredentialListArgs, CredentialWaitArgs, GlobalArgs,
 };
-use crate::commands::online::{api_failure, block_on, client, parse_uuid};
-use crate::commands::usage;
-use crate::error::{CliError, CliResult};
+use crate::commands::online::session::{block_on, client, parse_uuid};
+use crate::error::{CliError, CliResult, api_failure, usage};
 use crate::exit::Exit;
 use crate::files;
 use crate::output::{Output, rfc3339};

@@ -22,9 +22,8 @@ use std::time::{Duration, Instant};
 use okms_api::{Client, Credential, Uuid, WaitPolicy};
 use okms_csr::{Certificate, PublicKey, same_public_key};
 
-use super::api_failure;
 use crate::cli::{CredentialCommand, GlobalArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, api_failure};
 use crate::exit::Exit;
 use crate::output::Output;
 
@@ -56,7 +55,7 @@ fn ensure_newline(pem: &str) -> String {
 /// Checks that the issued certificate holds the key we expect (refusing a mismatch, exit 4).
 fn verify_cert(pem: &str, expected: Option<&PublicKey>, id: Uuid) -> CliResult<()> {
     let cert = Certificate::from_pem(pem).map_err(|e| {
-        crate::commands::csr_error(
+        crate::error::csr_error(
             e,
             format!("the certificate of credential {id} cannot be read"),
         )

@@ -8,9 +8,7 @@ use okms_csr::{PrivateKey, same_public_key};
 
 use super::create::Source;
 use crate::cli::CredentialCreateArgs;
-use crate::commands::online::api_failure;
-use crate::commands::usage;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, api_failure, usage};
 use crate::exit::Exit;
 use crate::files;
 use crate::input::{self, display_path};
@@ -147,16 +145,7 @@ impl ProfilePlan {
 impl ReadyProfile {
     /// The file's current text (if any) and its new content.
     fn render(&self, force: bool) -> CliResult<(Option<String>, okms_yaml::Updated)> {
-        let existing = match std::fs::read_to_string(&self.path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(CliError::new(
-                    Exit::Error,
-                    format!("cannot read {}: {e}", self.path.display()),
-                ));
-            }
-        };
+        let existing = input::read_existing_text(&self.path)?;
         let updated =
             okms_yaml::update(existing.as_deref(), &self.path, &self.name, &self.profile, force)
                 .map_err(|e| {
@@ -189,17 +178,7 @@ impl ReadyProfile {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| {
-                    failed(CliError::new(
-                        Exit::Error,
-                        format!("cannot create {}: {e}", dir.display()),
-                    ))
-                })?;
+            files::create_private_dirs(dir).map_err(failed)?;
         }
         let backup = match (&updated.legacy_profiles, &existing) {
             (Some(_), Some(old)) => Some(self.keep_legacy_copy(old).map_err(failed)?),

@@ -11,9 +11,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cli::{CredentialReportArgs, GlobalArgs};
-use crate::commands::online::{api_failure, block_on, client, parse_uuid};
-use crate::commands::usage;
-use crate::error::{CliError, CliResult};
+use crate::commands::online::session::{block_on, client, parse_uuid};
+use crate::error::{CliError, CliResult, api_failure, usage};
 use crate::exit::Exit;
 use crate::files;
 use crate::input;

@@ -2,15 +2,16 @@
 //! that running the same grant twice leaves one policy.
 
 use okms_api::iam::{PolicyBody, PolicyFilter, actions, to_actions};
-use okms_api::{IdentityUrn, OffsetDateTime, Plate, Uuid};
+use okms_api::{IdentitySelection, IdentityUrn, OffsetDateTime, Plate, Uuid};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::{body_error, domain_urn, terraform};
-use crate::cli::{CreateIdentityArgs, GlobalArgs, GrantFormat, IamGrantArgs};
-use crate::commands::online::{account, api_failure, block_on, build_urns, client, parse_uuid};
-use crate::commands::usage;
-use crate::error::{CliError, CliResult};
+use super::{domain_urn, terraform};
+use crate::cli::{GlobalArgs, GrantFormat, IamGrantArgs};
+use crate::commands::identities;
+use crate::commands::online::account::account;
+use crate::commands::online::session::{block_on, client, parse_uuid};
+use crate::error::{CliError, CliResult, api_failure, invalid_policy, usage};
 use crate::exit::Exit;
 use crate::output::{Output, rfc3339};
 
@@ -35,18 +36,8 @@ pub(super) fn run(a: &IamGrantArgs, global: &GlobalArgs, out: &Output) -> CliRes
         )
         .hint("name the identity to grant: --user, --group, --service-account or --identity"));
     }
-    let ids = CreateIdentityArgs {
-        identity: a.identities.identity.clone(),
-        root: false,
-        user: a.identities.user.clone(),
-        group: a.identities.group.clone(),
-        service_account: a.identities.service_account.clone(),
-    };
-    if ids.identity.is_empty()
-        && ids.user.is_empty()
-        && ids.group.is_empty()
-        && ids.service_account.is_empty()
-    {
+    let selection = IdentitySelection::from(&a.identities);
+    if selection.is_empty() {
         return Err(usage(
             "say who receives the actions: --user LOGIN, --group NAME, --service-account CLIENT_ID or --identity URN",
         ));
@@ -59,18 +50,18 @@ pub(super) fn run(a: &IamGrantArgs, global: &GlobalArgs, out: &Output) -> CliRes
     }
     let allow = allowed(a)?;
     for action in a.except.iter().chain(&a.deny) {
-        actions::check_action(action).map_err(body_error)?;
+        actions::check_action(action).map_err(invalid_policy)?;
     }
     let expires_at = match &a.expires_at {
         Some(t) => Some(parse_expiry(t)?),
         None => None,
     };
     // Logins, group names and URNs are checked before any call.
-    build_urns(&ids, None)?;
+    identities::check(&selection)?;
     block_on(async move {
         let client = client(global, out)?;
         let (_, nic, plate) = account(&client).await?;
-        let urns = build_urns(&ids, Some((&nic, plate)))?;
+        let urns = identities::urns_for_api_account(&selection, plate, &nic)?;
         refuse_foreign(&urns, &nic, plate)?;
         let resource = domain_urn(&client, okms_id, plate).await?;
         let mut body = PolicyBody::new(
@@ -86,13 +77,13 @@ pub(super) fn run(a: &IamGrantArgs, global: &GlobalArgs, out: &Output) -> CliRes
         body.permissions.deny = to_actions(a.deny.clone());
         body.expired_at = expires_at;
         body.validate(OffsetDateTime::now_utc())
-            .map_err(body_error)?;
+            .map_err(invalid_policy)?;
         match (a.dry_run, a.format) {
             (_, Some(GrantFormat::Terraform)) => {
                 return out.line(&terraform::policy_resource(&body));
             }
             (true, _) | (_, Some(GrantFormat::Json)) => {
-                let json = body.to_json().map_err(body_error)?;
+                let json = body.to_json().map_err(invalid_policy)?;
                 let mut bytes = json;
                 bytes.push(b'\n');
                 return out.stdout_bytes(&bytes);
@@ -107,11 +98,11 @@ pub(super) fn run(a: &IamGrantArgs, global: &GlobalArgs, out: &Output) -> CliRes
 fn allowed(a: &IamGrantArgs) -> CliResult<Vec<String>> {
     let mut allow: Vec<String> = Vec::new();
     for name in &a.preset {
-        let preset = actions::preset(name).map_err(body_error)?;
+        let preset = actions::preset(name).map_err(invalid_policy)?;
         allow.extend(preset.actions.iter().map(|s| (*s).to_owned()));
     }
     for action in &a.allow {
-        actions::check_action(action).map_err(body_error)?;
+        actions::check_action(action).map_err(invalid_policy)?;
         allow.push(action.clone());
     }
     let mut seen = std::collections::HashSet::new();
@@ -140,7 +131,7 @@ fn parse_expiry(text: &str) -> CliResult<OffsetDateTime> {
 /// A policy may only name identities of the caller's own account and region.
 fn refuse_foreign(urns: &[String], nic: &str, plate: Plate) -> CliResult<()> {
     for urn in urns {
-        let parsed = IdentityUrn::parse(urn).map_err(body_error)?;
+        let parsed = IdentityUrn::parse(urn).map_err(invalid_policy)?;
         let region = urn.split(':').nth(2).unwrap_or_default();
         if !parsed.account().eq_ignore_ascii_case(nic)
             || !region.eq_ignore_ascii_case(&plate.to_string())

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;
-use crate::commands::online::{api_failure, block_on, client};
-use crate::error::{CliError, CliResult};
+use crate::commands::online::session::{block_on, client};
+use crate::error::{CliError, CliResult, api_failure};
 use crate::exit::Exit;
 use crate::output::Output;
 

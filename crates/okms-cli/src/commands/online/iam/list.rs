@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::domain_urn;
 use crate::cli::{GlobalArgs, IamListArgs, IamRevokeArgs};
+use crate::commands::online::account::account;
 use crate::commands::online::credential::confirm;
-use crate::commands::online::{account, api_failure, block_on, client, parse_uuid};
-use crate::commands::usage;
-use crate::error::{CliError, CliResult};
+use crate::commands::online::session::{block_on, client, parse_uuid};
+use crate::error::{CliError, CliResult, api_failure, usage};
 use crate::exit::Exit;
 use crate::output::{Output, rfc3339};
 

@@ -11,14 +11,11 @@ mod list;
 pub(crate) mod rights;
 mod terraform;
 
-use okms_api::iam::actions::PRESETS;
 use okms_api::iam::domain_resource_urn;
 use okms_api::{Client, Plate, Uuid};
 
-use super::api_failure;
 use crate::cli::{GlobalArgs, IamCommand};
-use crate::error::{CliError, CliResult};
-use crate::exit::Exit;
+use crate::error::{CliResult, api_failure};
 use crate::output::Output;
 
 /// Runs an `iam` subcommand.
@@ -32,26 +29,6 @@ pub fn run(cmd: &IamCommand, global: &GlobalArgs, out: &Output) -> CliResult<()>
         IamCommand::List(a) => list::list(a, global, out),
         IamCommand::Revoke(a) => list::revoke(a, global, out),
     }
-}
-
-/// The presets and their actions, for `iam grant --help`.
-#[must_use]
-pub fn presets_help() -> String {
-    let mut s = String::from("Presets (--preset NAME):\n");
-    for p in PRESETS {
-        s.push_str(&format!("  {:<19} {}\n", p.name, p.summary));
-        for a in p.actions {
-            s.push_str(&format!("  {:<19}   {a}\n", ""));
-        }
-    }
-    s.push_str(
-        "\nExit codes: 2 for missing or conflicting flags (no identity, no action, --root); 3 for \
-         a bad value (unknown preset or action, an identity of another account or region, \
-         --expires-at not in the future); 5 when a different policy of the same name exists \
-         and --force is not given; 6 for API errors, 7 when the caller may not manage policies. \
-         Nothing is written on any error.",
-    );
-    s
 }
 
 /// The domain's resource URN: its `iam.urn` when the API gives it, else built from the
@@ -76,31 +53,4 @@ pub(crate) fn grant_command(okms_id: Uuid, identities: &[String], preset: &str) 
     }
     cmd.push_str(&format!(" --preset {preset}"));
     cmd
-}
-
-/// A validation error of a policy body or an action, pointing at the flag to fix (exit 3).
-pub(crate) fn body_error(e: okms_api::Error) -> CliError {
-    use okms_api::Error as E;
-    use okms_api::Field as F;
-    let flag = match &e {
-        E::UnknownPreset { .. } => "--preset",
-        E::UnknownAction { .. } => "--allow, --except or --deny",
-        E::InvalidField { field, .. } => match field {
-            F::PolicyName => "--name",
-            F::PolicyIdentities | F::PolicyIdentity(_) => {
-                "--user, --group, --service-account or --identity"
-            }
-            F::PolicyAllow => "--preset or --allow",
-            F::PolicyExpiredAt => "--expires-at",
-            _ => "",
-        },
-        _ => "",
-    };
-    // The error line names what is wrong: that is what the user reads first.
-    let err = CliError::new(Exit::InvalidInput, format!("{e}; nothing was sent"));
-    if flag.is_empty() {
-        err
-    } else {
-        err.hint(format!("fix {flag}"))
-    }
 }

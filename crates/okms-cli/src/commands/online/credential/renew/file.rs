@@ -17,9 +17,10 @@ use super::{
     pause_for_jitter, report_not_due, run_saga,
 };
 use crate::cli::{GlobalArgs, PassphraseArgs};
-use crate::commands::csr_error;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
-use crate::commands::online::{api_failure, block_on, client};
+use crate::commands::online::session::{block_on, client};
+use crate::error::api_failure;
+use crate::error::csr_error;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files::{self, Beside, WriteError};

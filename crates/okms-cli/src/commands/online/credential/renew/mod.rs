@@ -22,8 +22,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cli::{CredentialRenewArgs, GlobalArgs};
-use crate::commands::csr_error;
-use crate::commands::online::parse_uuid;
+use crate::commands::online::session::parse_uuid;
+use crate::error::csr_error;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::input;

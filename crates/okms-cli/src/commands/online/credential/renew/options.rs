@@ -11,8 +11,9 @@ use okms_lifecycle::{Endpoint, RenewalRequest};
 use okms_pkcs11::Pkcs11Uri;
 
 use crate::cli::{CredentialRenewArgs, Pkcs11Args};
-use crate::commands::online::parse_uuid;
-use crate::commands::{algorithm, pkcs11, usage};
+use crate::commands::online::session::parse_uuid;
+use crate::commands::pkcs11;
+use crate::error::usage;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 
@@ -117,7 +118,7 @@ impl<'a> RenewOptions<'a> {
             },
             keep_second_backup: a.force,
             jitter: a.jitter,
-            algorithm: a.algorithm.map(algorithm),
+            algorithm: a.algorithm.map(Into::into),
             validity: a.validity,
             keep_old: a.keep_old,
             timeout: a.timeout,

@@ -5,8 +5,8 @@ use okms_api::Uuid;
 use okms_lifecycle::{Cause, Error, KeyFate, RenewalFailure, Step};
 
 use super::{Deployment, Old};
-use crate::commands::online::api_failure;
 use crate::error::CliError;
+use crate::error::api_failure;
 use crate::exit::Exit;
 
 /// How a key home names its new key and the old pair in messages.

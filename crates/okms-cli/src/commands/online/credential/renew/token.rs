@@ -17,8 +17,10 @@ use super::{
 };
 use crate::cli::GlobalArgs;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
-use crate::commands::online::{api_failure, block_on, client};
-use crate::commands::pkcs11::{self, p11_error};
+use crate::commands::online::session::{block_on, client};
+use crate::commands::pkcs11;
+use crate::error::api_failure;
+use crate::error::p11_error;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files::{self, Beside};

@@ -2,10 +2,23 @@
 //!
 //! Library crates return typed errors; here they are wrapped once, at the point where we know
 //! what the failure means to the user (which exit code, which fix to suggest).
+//!
+//! The mapping of each library's error type lives here, one module each: `api` (okms-api:
+//! failed calls, and values the API would refuse, named by the flag to fix), `csr`
+//! (okms-csr) and `pkcs11` (okms-pkcs11). The libraries' messages name none of our flags;
+//! where the fix is a flag, these modules say it.
 
 use std::fmt;
 
 use crate::exit::Exit;
+
+mod api;
+mod csr;
+mod pkcs11;
+
+pub(crate) use api::{api_failure, invalid_policy, invalid_request};
+pub(crate) use csr::{csr_error, csr_signature_error};
+pub(crate) use pkcs11::p11_error;
 
 /// A failed command: what went wrong (with its causes), how to exit, and what to try.
 pub struct CliError {
@@ -78,4 +91,9 @@ where
             hint: None,
         })
     }
+}
+
+/// A usage error (exit 2) for flag combinations clap cannot express.
+pub(crate) fn usage(msg: impl std::fmt::Display) -> CliError {
+    CliError::new(Exit::Usage, msg)
 }

@@ -2,6 +2,8 @@
 //! memory, and loading the typed inputs of the commands (private keys, CSRs, certificates,
 //! request files) with the errors and hints every command shares.
 
+pub(crate) mod passphrase;
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -10,12 +12,10 @@ use okms_api::CredentialRequest;
 use okms_csr::{Certificate, Csr, PrivateKey};
 use zeroize::Zeroizing;
 
+use self::passphrase::Purpose;
 use crate::cli::PassphraseArgs;
-use crate::commands::request::api_error;
-use crate::commands::{csr_error, csr_signature_error};
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, csr_error, csr_signature_error, invalid_request};
 use crate::exit::Exit;
-use crate::passphrase::{self, Purpose};
 
 /// Largest input we read: far above any key, CSR, certificate or request file.
 pub const MAX_INPUT: u64 = 1024 * 1024;
@@ -225,7 +225,7 @@ pub fn load_request(path: &Path) -> CliResult<(CredentialRequest, Option<Csr>)> 
     let bytes = read(path, "the request")?;
     let body = CredentialRequest::from_json(&bytes).map_err(|e| match e {
         okms_api::Error::InvalidField { .. } => {
-            api_error(e, "").context(format!("{name} holds an invalid request"))
+            invalid_request(e, "").context(format!("{name} holds an invalid request"))
         }
         _ => CliError {
             exit: Exit::InvalidInput,
@@ -260,4 +260,20 @@ pub fn certificate_if_any(path: &Path) -> Option<Certificate> {
     }
     let bytes = read(path, "the certificate").ok()?;
     Certificate::parse(&bytes).ok()
+}
+
+/// Reads a text file that may not exist yet (the okms.yaml a profile is added to): `None`
+/// when it is absent.
+///
+/// # Errors
+/// Exit 1 when it exists but cannot be read.
+pub fn read_existing_text(path: &Path) -> CliResult<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CliError::new(
+            Exit::Error,
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
 }
