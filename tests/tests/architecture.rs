@@ -23,7 +23,7 @@ const ACYCLIC_CRATES: &[&str] = &[
     "okms-api",
     "okms-pkcs11",
     "okms-csr",
-    // "okms-emulator", // its handlers, `auth`, `server` and `state` still import each other
+    // "okms-emulator", // `auth` and `routes` still import each other
     // "okms-lifecycle", // enable once its own circle is broken (issue 18, helper SAGA)
 ];
 
