@@ -153,7 +153,7 @@ pub enum Error {
     /// A create whose outcome was unknown could not be reconciled automatically.
     #[error(
         "cannot tell what became of the create request for credential {name:?} in domain {okms_id}: {reason}{}",
-        if candidates.is_empty() { String::new() } else { format!("; credentials to check: {}", crate::reconcile::join_ids(candidates)) }
+        if candidates.is_empty() { String::new() } else { format!("; credentials to check: {}", join_ids(candidates)) }
     )]
     ReconcileFailed {
         /// The credential name that was sent.
@@ -500,6 +500,14 @@ impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         Error::Api(Box::new(e))
     }
+}
+
+/// Ids as a comma-separated list.
+pub fn join_ids(ids: &[Uuid]) -> String {
+    ids.iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -42,7 +42,9 @@ use uuid::Uuid;
 
 use crate::client::Client;
 use crate::clock::Clock;
+// `join_ids` lives with the error messages that list ids; it stays public here too.
 use crate::error::Error;
+pub use crate::error::join_ids;
 use crate::request::CredentialRequest;
 use crate::transport::Transport;
 use crate::types::{CreatedCredential, Credential, CredentialStatus};
@@ -495,14 +497,6 @@ impl<T: Transport, C: Clock> Client<T, C> {
         }
         Ok(Step::SendAgain)
     }
-}
-
-/// Ids as a comma-separated list.
-pub fn join_ids(ids: &[Uuid]) -> String {
-    ids.iter()
-        .map(Uuid::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn error_chain(e: &Error) -> String {

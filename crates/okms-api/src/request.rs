@@ -6,6 +6,23 @@ use crate::error::{Error, Field};
 use crate::types::CertificateType;
 use crate::urn::validate_urn;
 
+// Parsing a certificate type is validating user input, so it lives with the request's other
+// checks; `types` stays free of `Error`, which names `CredentialStatus`.
+impl std::str::FromStr for CertificateType {
+    type Err = Error;
+    /// Case-insensitive `ecdsa` or `rsa`.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_uppercase().as_str() {
+            "ECDSA" => Ok(CertificateType::Ecdsa),
+            "RSA" => Ok(CertificateType::Rsa),
+            _ => Err(Error::invalid(
+                Field::CertificateType,
+                format!("{s:?} is not ECDSA or RSA"),
+            )),
+        }
+    }
+}
+
 /// Longest `name` the API accepts.
 pub const NAME_MAX: usize = 50;
 /// Longest `description` the API accepts.

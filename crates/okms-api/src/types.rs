@@ -80,21 +80,6 @@ wire_enum! {
     }
 }
 
-impl std::str::FromStr for CertificateType {
-    type Err = crate::Error;
-    /// Case-insensitive `ecdsa` or `rsa`.
-    fn from_str(s: &str) -> Result<Self, crate::Error> {
-        match s.to_ascii_uppercase().as_str() {
-            "ECDSA" => Ok(CertificateType::Ecdsa),
-            "RSA" => Ok(CertificateType::Rsa),
-            _ => Err(crate::Error::invalid(
-                crate::error::Field::CertificateType,
-                format!("{s:?} is not ECDSA or RSA"),
-            )),
-        }
-    }
-}
-
 /// `okms.credential.GetResponse`: an access credential as GET, list and DELETE return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

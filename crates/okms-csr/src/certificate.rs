@@ -1,5 +1,10 @@
 //! Reading the certificate OKMS issues: serial (the credential id), subject, the
 //! `okms.domain:<id>` SAN, validity and key usages.
+// Parses untrusted input: no index or arithmetic that can panic (the lints RustCrypto uses).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 use crate::{
     error::{Error, Result},
@@ -158,8 +163,10 @@ impl Certificate {
         if !(12..=16).contains(&bytes.len()) {
             return None;
         }
+        // Left-padded with zeros to 16 bytes: a serial is a DER integer, its leading zeros dropped.
         let mut id = [0u8; 16];
-        id[16 - bytes.len()..].copy_from_slice(bytes);
+        let start = id.len().checked_sub(bytes.len())?;
+        id.get_mut(start..)?.copy_from_slice(bytes);
         let h = hex_lower(&id);
         Some(format!(
             "{}-{}-{}-{}-{}",

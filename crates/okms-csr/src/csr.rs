@@ -1,4 +1,9 @@
 //! PKCS#10 certificate signing requests: building, parsing, verifying, inspecting.
+// Parses untrusted input: no index or arithmetic that can panic (the lints RustCrypto uses).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 use crate::{
     error::{Error, Result},

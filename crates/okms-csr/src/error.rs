@@ -127,6 +127,28 @@ impl Error {
         }
     }
 
+    /// An EC key on a curve other than P-256, P-384 and P-521.
+    pub(crate) fn unsupported_curve(curve: &const_oid::ObjectIdentifier) -> Error {
+        let curve = crate::oids::curve_name(curve);
+        Error::unsupported_key(
+            UnsupportedKeyKind::EcCurve {
+                curve: curve.clone(),
+            },
+            format!("EC key on {curve}; supported curves are P-256, P-384 and P-521"),
+        )
+    }
+
+    /// A key that is neither ECDSA nor RSA.
+    pub(crate) fn unsupported_algorithm(algorithm: &const_oid::ObjectIdentifier) -> Error {
+        let name = crate::oids::key_algorithm_name(algorithm);
+        Error::unsupported_key(
+            UnsupportedKeyKind::Algorithm { name: name.clone() },
+            format!(
+                "{name} keys are not supported; use ECDSA (P-256, P-384, P-521) or RSA (2048, 3072, 4096)"
+            ),
+        )
+    }
+
     /// PEM text that cannot be read at all (no label question).
     pub(crate) fn pem(reason: impl Into<String>) -> Error {
         Error::InvalidPem {

@@ -4,6 +4,11 @@
 //! quoted JSON string, or a whole JSON response with a field name. Both directions produce
 //! the same normalized PEM (LF endings, 64-column base64, trailing newline), so
 //! `unescape(&escape(x)?, None)?.as_str() == x` for every normalized PEM `x`.
+// Parses untrusted input: no index or arithmetic that can panic (the lints RustCrypto uses).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 use crate::{
     error::{Error, Result},

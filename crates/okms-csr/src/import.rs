@@ -1,4 +1,9 @@
 //! Reading private keys in every format OpenSSL writes for the supported algorithms.
+// Parses untrusted input: no index or arithmetic that can panic (the lints RustCrypto uses).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 use crate::{
     algorithm::KeyAlgorithm,
@@ -280,31 +285,13 @@ fn from_pkcs8(der: &[u8]) -> Result<PrivateKey> {
                 oids::SECP521R1 => {
                     Inner::P521(p521::ecdsa::SigningKey::try_from(info).map_err(bad)?)
                 }
-                other => return Err(unsupported_curve(&other)),
+                other => return Err(Error::unsupported_curve(&other)),
             };
             PrivateKey::from_inner(inner)
         }
         oids::RSA_ENCRYPTION => from_pkcs1(info.private_key.as_bytes()),
-        other => {
-            let name = oids::key_algorithm_name(&other);
-            Err(Error::unsupported_key(
-                UnsupportedKeyKind::Algorithm { name: name.clone() },
-                format!(
-                    "{name} keys are not supported; use ECDSA (P-256, P-384, P-521) or RSA (2048, 3072, 4096)"
-                ),
-            ))
-        }
+        other => Err(Error::unsupported_algorithm(&other)),
     }
-}
-
-fn unsupported_curve(curve: &ObjectIdentifier) -> Error {
-    let curve = oids::curve_name(curve);
-    Error::unsupported_key(
-        UnsupportedKeyKind::EcCurve {
-            curve: curve.clone(),
-        },
-        format!("EC key on {curve}; supported curves are P-256, P-384 and P-521"),
-    )
 }
 
 fn from_sec1(der: &[u8]) -> Result<PrivateKey> {
@@ -324,7 +311,7 @@ fn from_sec1(der: &[u8]) -> Result<PrivateKey> {
         oids::SECP256R1 => Inner::P256(p256::SecretKey::from_sec1_der(der).map_err(bad)?.into()),
         oids::SECP384R1 => Inner::P384(p384::SecretKey::from_sec1_der(der).map_err(bad)?.into()),
         oids::SECP521R1 => Inner::P521(p521::SecretKey::from_sec1_der(der).map_err(bad)?.into()),
-        other => return Err(unsupported_curve(&other)),
+        other => return Err(Error::unsupported_curve(&other)),
     };
     PrivateKey::from_inner(inner)
 }

@@ -1,4 +1,9 @@
 //! Distinguished names: RFC 4514 strings in and out, with checks that name the bad attribute.
+// Parses untrusted input: no index or arithmetic that can panic (the lints RustCrypto uses).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 use crate::error::{Error, Result};
 use der::{
@@ -33,14 +38,16 @@ const fn oid(s: &str) -> ObjectIdentifier {
     ObjectIdentifier::new_unwrap(s)
 }
 
+const COMMON_NAME: AttrType = AttrType {
+    name: "CN",
+    aliases: &["commonName"],
+    oid: oid("2.5.4.3"),
+    kind: Kind::Utf8,
+    max_len: 64,
+};
+
 const ATTRS: &[AttrType] = &[
-    AttrType {
-        name: "CN",
-        aliases: &["commonName"],
-        oid: oid("2.5.4.3"),
-        kind: Kind::Utf8,
-        max_len: 64,
-    },
+    COMMON_NAME,
     AttrType {
         name: "SN",
         aliases: &["surname"],
@@ -186,7 +193,7 @@ impl DistinguishedName {
     /// A name with only a common name, e.g. `CN=app1`.
     pub fn common_name(cn: &str) -> Result<Self> {
         let value = parse_value("CN", cn.as_bytes())?;
-        let atv = make_atv("CN", &ATTRS[0], value)?;
+        let atv = make_atv("CN", &COMMON_NAME, value)?;
         from_rdns(vec![vec![atv]])
     }
 
@@ -246,21 +253,13 @@ fn from_rdns(rdns: Vec<Vec<AttributeTypeAndValue>>) -> Result<DistinguishedName>
 
 /// Splits on `sep` where it is not escaped by a backslash.
 fn split_unescaped(s: &[u8], sep: u8) -> Vec<&[u8]> {
-    let mut parts = Vec::new();
-    let mut start = 0;
     let mut escaped = false;
-    for (i, &b) in s.iter().enumerate() {
-        if escaped {
-            escaped = false;
-        } else if b == b'\\' {
-            escaped = true;
-        } else if b == sep {
-            parts.push(&s[start..i]);
-            start = i + 1;
-        }
-    }
-    parts.push(&s[start..]);
-    parts
+    s.split(|&b| {
+        let split = !escaped && b == sep;
+        escaped = !escaped && b == b'\\';
+        split
+    })
+    .collect()
 }
 
 fn lookup(key: &str) -> Option<&'static AttrType> {
@@ -271,13 +270,14 @@ fn lookup(key: &str) -> Option<&'static AttrType> {
 
 fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
     let text = String::from_utf8_lossy(s);
-    let eq = s.iter().position(|b| *b == b'=').ok_or_else(|| {
-        Error::subject(format!(
+    let mut halves = s.splitn(2, |b| *b == b'=');
+    let (Some(key), Some(raw)) = (halves.next(), halves.next()) else {
+        return Err(Error::subject(format!(
             "\"{}\" is not of the form TYPE=value (e.g. CN=app1)",
             text.trim()
-        ))
-    })?;
-    let key = std::str::from_utf8(&s[..eq])
+        )));
+    };
+    let key = std::str::from_utf8(key)
         .map_err(|_| Error::subject("an attribute type is not valid UTF-8"))?
         .trim();
     if key.is_empty() {
@@ -286,7 +286,6 @@ fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
             text.trim()
         )));
     }
-    let raw = &s[eq + 1..];
     // A dotted OID of a known type (2.5.4.6 is C) gets that type's checks and string kind, so
     // it cannot bypass them and the name prints back (as C=...) to the same DER.
     let known = lookup(key).or_else(|| {
@@ -337,41 +336,41 @@ fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
 
 /// Removes unescaped leading and trailing spaces (users write `CN=a, O=b`).
 fn trim_unescaped(s: &[u8]) -> &[u8] {
-    let mut start = 0;
-    while start < s.len() && s[start] == b' ' {
-        start += 1;
-    }
-    let mut end = s.len();
-    while end > start && s[end - 1] == b' ' {
+    let start = s.iter().position(|b| *b != b' ').unwrap_or(s.len());
+    let mut rest = s.get(start..).unwrap_or_default();
+    while let Some((&b' ', before)) = rest.split_last() {
         // A space preceded by an odd number of backslashes is escaped and stays.
-        let backslashes = s[start..end - 1]
-            .iter()
-            .rev()
-            .take_while(|b| **b == b'\\')
-            .count();
-        if backslashes % 2 == 1 {
+        let backslashes = before.iter().rev().take_while(|b| **b == b'\\').count();
+        if !backslashes.is_multiple_of(2) {
             break;
         }
-        end -= 1;
+        rest = before;
     }
-    &s[start..end]
+    rest
 }
 
 fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+/// The byte two hex digits spell, high digit first.
+fn hex_pair(high: u8, low: u8) -> Option<u8> {
+    hex_digit(high)?
+        .checked_mul(16)?
+        .checked_add(hex_digit(low)?)
 }
 
 fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
     if s.is_empty() || !s.len().is_multiple_of(2) {
         return None;
     }
-    s.chunks(2)
-        .map(|p| Some(hex_digit(p[0])? << 4 | hex_digit(p[1])?))
+    s.chunks_exact(2)
+        .map(|pair| match pair {
+            [high, low] => hex_pair(*high, *low),
+            _ => None,
+        })
         .collect()
 }
 
@@ -379,26 +378,25 @@ fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
 fn parse_value(key: &str, raw: &[u8]) -> Result<String> {
     let s = trim_unescaped(raw);
     let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        let b = s[i];
+    let mut rest = s;
+    while let Some((&b, tail)) = rest.split_first() {
         if b != b'\\' {
             out.push(b);
-            i += 1;
+            rest = tail;
             continue;
         }
-        let Some(&next) = s.get(i + 1) else {
+        let Some(&next) = tail.first() else {
             return Err(Error::subject_attribute(
                 key,
                 format!("attribute {key}: the value ends with a lone backslash"),
             ));
         };
-        if let (Some(h), Some(l)) = (hex_digit(next), s.get(i + 2).copied().and_then(hex_digit)) {
-            out.push(h << 4 | l);
-            i += 3;
+        if let Some(byte) = tail.get(1).and_then(|&low| hex_pair(next, low)) {
+            out.push(byte);
+            rest = tail.get(2..).unwrap_or_default();
         } else if b" \"#+,;<=>\\".contains(&next) {
             out.push(next);
-            i += 2;
+            rest = tail.get(1..).unwrap_or_default();
         } else {
             return Err(Error::subject_attribute(
                 key,
@@ -503,7 +501,10 @@ fn string_value(value: &Any) -> Option<String> {
             let units: Vec<u16> = value
                 .value()
                 .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                .map(|c| {
+                    let byte = |i| c.get(i).copied().unwrap_or(0);
+                    u16::from_be_bytes([byte(0), byte(1)])
+                })
                 .collect();
             String::from_utf16(&units).ok()
         }

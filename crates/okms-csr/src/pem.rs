@@ -1,5 +1,10 @@
 //! Internal PEM reading and writing (RFC 7468), lenient about what surrounds the blocks and
 //! strict about the base64 inside them.
+// Parses untrusted input: no index or arithmetic that can panic (the lints RustCrypto uses).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 use crate::error::{Error, Result};
 use base64ct::{Base64, Encoding};
@@ -105,7 +110,13 @@ pub(crate) fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
     let b64 = Zeroizing::new(Base64::encode_string(der));
     // Sized up front so the buffer never reallocates (a reallocation would leave an
     // unzeroized copy of a private key behind).
-    let capacity = b64.len() + b64.len() / 64 + 2 * label.len() + 48;
+    // Saturating: a length near `usize::MAX` cannot be allocated anyway, and must not wrap to a
+    // small capacity.
+    let capacity = b64
+        .len()
+        .saturating_add(b64.len() / 64)
+        .saturating_add(label.len().saturating_mul(2))
+        .saturating_add(48);
     let mut out = Zeroizing::new(String::with_capacity(capacity));
     out.push_str(BEGIN);
     out.push_str(label);

@@ -1,4 +1,9 @@
 //! Public keys as SubjectPublicKeyInfo, and comparing them.
+// Parses untrusted input: no index or arithmetic that can panic (the lints RustCrypto uses).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 use crate::{
     algorithm::KeyAlgorithm,
@@ -56,29 +61,11 @@ impl PublicKey {
                     oids::SECP256R1 => Ok(KeyAlgorithm::EcdsaP256),
                     oids::SECP384R1 => Ok(KeyAlgorithm::EcdsaP384),
                     oids::SECP521R1 => Ok(KeyAlgorithm::EcdsaP521),
-                    other => {
-                        let curve = oids::curve_name(&other);
-                        Err(Error::unsupported_key(
-                            UnsupportedKeyKind::EcCurve {
-                                curve: curve.clone(),
-                            },
-                            format!(
-                                "EC key on {curve}; supported curves are P-256, P-384 and P-521"
-                            ),
-                        ))
-                    }
+                    other => Err(Error::unsupported_curve(&other)),
                 }
             }
             oids::RSA_ENCRYPTION => KeyAlgorithm::rsa_from_bits(self.rsa_bits()?),
-            other => {
-                let name = oids::key_algorithm_name(&other);
-                Err(Error::unsupported_key(
-                    UnsupportedKeyKind::Algorithm { name: name.clone() },
-                    format!(
-                        "{name} keys are not supported; use ECDSA (P-256, P-384, P-521) or RSA (2048, 3072, 4096)"
-                    ),
-                ))
-            }
+            other => Err(Error::unsupported_algorithm(&other)),
         }
     }
 
@@ -198,7 +185,7 @@ fn ec_curve(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<ObjectIdentifier> {
 
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
+    bytes.get(start..).unwrap_or_default()
 }
 
 /// Bit length of a big-endian unsigned integer.
@@ -206,16 +193,25 @@ pub(crate) fn uint_bits(bytes: &[u8]) -> usize {
     let bytes = strip_zeros(bytes);
     match bytes.first() {
         None => 0,
-        Some(first) => bytes.len() * 8 - first.leading_zeros() as usize,
+        // `first` is not zero, so its leading zeros are at most 7: the subtraction stays
+        // positive. Saturating: an integer of more than `usize::MAX / 8` bytes cannot exist.
+        Some(first) => bytes
+            .len()
+            .saturating_mul(8)
+            .saturating_sub(first.leading_zeros() as usize),
     }
 }
 
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
+    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 0x0f)] as char);
+        s.push(hex_digit(b >> 4));
+        s.push(hex_digit(b & 0x0f));
     }
     s
+}
+
+/// The lowercase hex digit of a nibble (`n < 16`).
+fn hex_digit(n: u8) -> char {
+    char::from_digit(u32::from(n), 16).unwrap_or('?')
 }

@@ -1,4 +1,9 @@
 //! Subject alternative names requested in a CSR.
+// Parses untrusted input: no index or arithmetic that can panic (the lints RustCrypto uses).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 use crate::error::{Error, Result};
 use der::asn1::{Ia5String, OctetString};

@@ -20,7 +20,7 @@ use crate::{
     routes,
     server::ConnInfo,
     signature,
-    state::{Shared, token_key},
+    state::{Caller, Shared, token_key},
     wire::{AllowedRoute, AuthDetails},
 };
 
@@ -93,18 +93,6 @@ fn check_action_patterns(patterns: &[String]) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// Who made an authenticated request.
-#[derive(Clone, Debug)]
-pub(crate) enum Caller {
-    /// Application key + consumer key.
-    Application,
-    /// OAuth2 service account.
-    OAuth2 {
-        /// Its client id.
-        client_id: String,
-    },
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

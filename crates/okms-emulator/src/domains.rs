@@ -14,7 +14,7 @@ use axum::{
 use uuid::Uuid;
 
 use crate::{
-    error_answers::ApiError,
+    error_answers::{ApiError, parse_uuid},
     iam::{Subject, okms_resource_urn},
     pagination,
     state::Shared,
@@ -53,16 +53,6 @@ fn domain(shared: &Shared, index: usize, id: Uuid, with_ca: bool) -> Domain {
         },
         region,
     }
-}
-
-/// Parses a `uuid` path parameter the way the API's type check would refuse it.
-pub(crate) fn parse_uuid(name: &str, value: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(value).map_err(|_| {
-        ApiError::bad_request(
-            "",
-            format!("Invalid path parameter {name}: {value:?} is not a UUID"),
-        )
-    })
 }
 
 /// Checks the domain of a path.

@@ -395,6 +395,16 @@ impl IntoResponse for KmsError {
     }
 }
 
+/// Parses a `uuid` path parameter the way the API's type check would refuse it.
+pub(crate) fn parse_uuid(name: &str, value: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(value).map_err(|_| {
+        ApiError::bad_request(
+            "",
+            format!("Invalid path parameter {name}: {value:?} is not a UUID"),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

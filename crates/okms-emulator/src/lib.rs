@@ -52,6 +52,7 @@ mod routes;
 mod server;
 pub mod signature;
 mod state;
+mod urn;
 mod wire;
 
 use std::{
@@ -70,12 +71,12 @@ pub use ca::{CA_SUBJECT, OID_MS_UPN};
 pub use config::{ApiCredentials, ClientAuth, EmulatorConfig};
 /// The emulator's own identity-URN check (its reading of the API's rule), public so that a
 /// differential fuzz target can hold it against okms-api's independent one.
-pub use credentials::check_urn as check_identity_urn;
-pub use credentials::{MAX_CSR_LEN, MAX_URN_LEN};
+pub use credentials::MAX_CSR_LEN;
 pub use error::{Error, Result};
 pub use faults::{FaultKind, FaultSpec, RoutePattern};
 pub use iam::{IamSeed, SeedGroup, SeedServiceAccount, SeedUser};
 pub use state::Phase as CredentialPhase;
+pub use urn::{MAX_URN_LEN, check_urn as check_identity_urn};
 
 use state::{Settings, Shared};
 
@@ -416,6 +417,16 @@ impl Emulator {
     }
 }
 
+/// The tokio runtime the emulator serves on when it owns one (its binary and
+/// [`RunningEmulator::spawn_in_thread`]): two workers answer a test's requests, and leave the
+/// other cores to the test itself.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 impl RunningEmulator {
     /// Starts the emulator on its own tokio runtime in a background thread, for synchronous
     /// tests and tools. Returns once it accepts connections; dropping the value stops it.
@@ -425,11 +436,7 @@ impl RunningEmulator {
         let thread = std::thread::Builder::new()
             .name("okms-emulator".to_owned())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
+                let rt = match runtime() {
                     Ok(rt) => rt,
                     Err(e) => {
                         let _ = ready_tx.send(Err(Error::Runtime(e)));

@@ -255,11 +255,7 @@ async fn run(args: Args) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match okms_emulator::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("okms-emulator: cannot start the async runtime: {e}");

@@ -14,7 +14,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls_pki_types::CertificateDer;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
-    net::TcpListener,
+    net::{TcpListener, TcpStream},
     sync::watch,
     task::JoinSet,
 };
@@ -146,16 +146,18 @@ where
     let _ = builder.serve_connection(TokioIo::new(io), svc).await;
 }
 
-/// Accepts plain-HTTP connections until `shutdown` flips.
-pub(crate) async fn serve_api(
+/// Accepts connections until `shutdown` flips, each served by `serve` in its own task (given
+/// the stream and the listener's address); connections still open then are dropped.
+async fn accept_until_shutdown<F, Fut>(
     listener: TcpListener,
-    shared: Arc<Shared>,
-    router: Router,
     mut shutdown: watch::Receiver<bool>,
-) {
-    let local_addr = match listener.local_addr() {
-        Ok(a) => a,
-        Err(_) => return,
+    serve: F,
+) where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Ok(local_addr) = listener.local_addr() else {
+        return;
     };
     let mut conns = JoinSet::new();
     loop {
@@ -163,13 +165,30 @@ pub(crate) async fn serve_api(
             _ = shutdown.changed() => break,
             accepted = listener.accept() => {
                 let Ok((stream, _peer)) = accepted else { continue };
-                let info = ConnInfo { side: Side::Api, local_addr, peer_certs: None };
-                conns.spawn(serve_connection(stream, shared.clone(), router.clone(), info));
+                conns.spawn(serve(stream, local_addr));
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
     conns.abort_all();
+}
+
+/// Accepts plain-HTTP connections until `shutdown` flips.
+pub(crate) async fn serve_api(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    router: Router,
+    shutdown: watch::Receiver<bool>,
+) {
+    accept_until_shutdown(listener, shutdown, move |stream, local_addr| {
+        let info = ConnInfo {
+            side: Side::Api,
+            local_addr,
+            peer_certs: None,
+        };
+        serve_connection(stream, shared.clone(), router.clone(), info)
+    })
+    .await;
 }
 
 /// Accepts TLS connections until `shutdown` flips.
@@ -178,37 +197,30 @@ pub(crate) async fn serve_kms(
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
     router: Router,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let local_addr = match listener.local_addr() {
-        Ok(a) => a,
-        Err(_) => return,
-    };
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
-                let acceptor = acceptor.clone();
-                let shared = shared.clone();
-                let router = router.clone();
-                conns.spawn(async move {
-                    let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
-                    // A failed handshake (no or untrusted client certificate when required,
-                    // a client that does not trust our CA) ends the connection, as in real life.
-                    let Ok(Ok(tls)) = handshake else { return };
-                    let peer_certs = tls
-                        .get_ref()
-                        .1
-                        .peer_certificates()
-                        .map(|c| c.iter().map(|c| c.clone().into_owned()).collect());
-                    let info = ConnInfo { side: Side::Kms, local_addr, peer_certs };
-                    serve_connection(tls, shared, router, info).await;
-                });
-            }
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+    accept_until_shutdown(listener, shutdown, move |stream, local_addr| {
+        let acceptor = acceptor.clone();
+        let shared = shared.clone();
+        let router = router.clone();
+        async move {
+            let handshake =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+            // A failed handshake (no or untrusted client certificate when required, a client
+            // that does not trust our CA) ends the connection, as in real life.
+            let Ok(Ok(tls)) = handshake else { return };
+            let peer_certs = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect());
+            let info = ConnInfo {
+                side: Side::Kms,
+                local_addr,
+                peer_certs,
+            };
+            serve_connection(tls, shared, router, info).await;
         }
-    }
-    conns.abort_all();
+    })
+    .await;
 }

@@ -147,45 +147,38 @@ mod tests {
         compute(AS, CK, method, url, body, TS)
     }
 
+    /// The four spec vectors of one URL: GET and DELETE without a body, POST and PUT with
+    /// [`BODY`].
+    fn assert_vectors(url: &str, [get, post, put, delete]: [&str; 4]) {
+        assert_eq!(sig("GET", url, b""), get);
+        assert_eq!(sig("POST", url, BODY), post);
+        assert_eq!(sig("PUT", url, BODY), put);
+        assert_eq!(sig("DELETE", url, b""), delete);
+    }
+
     #[test]
     fn spec_vectors_auth() {
-        let url = "https://eu.api.ovh.com/1.0/auth";
-        assert_eq!(
-            sig("GET", url, b""),
-            "$1$e9556054b6309771395efa467c22e627407461ad"
-        );
-        assert_eq!(
-            sig("POST", url, BODY),
-            "$1$ec2fb5c7a81f64723c77d2e5b609ae6f58a84fc1"
-        );
-        assert_eq!(
-            sig("PUT", url, BODY),
-            "$1$8a75a9e7c8e7296c9dbeda6a2a735eb6bd58ec4b"
-        );
-        assert_eq!(
-            sig("DELETE", url, b""),
-            "$1$a1eecd00b3b02b6cf5708b84b9ff42059a950d85"
+        assert_vectors(
+            "https://eu.api.ovh.com/1.0/auth",
+            [
+                "$1$e9556054b6309771395efa467c22e627407461ad",
+                "$1$ec2fb5c7a81f64723c77d2e5b609ae6f58a84fc1",
+                "$1$8a75a9e7c8e7296c9dbeda6a2a735eb6bd58ec4b",
+                "$1$a1eecd00b3b02b6cf5708b84b9ff42059a950d85",
+            ],
         );
     }
 
     #[test]
     fn spec_vectors_auth_to() {
-        let url = "https://eu.api.ovh.com/1.0/authTO";
-        assert_eq!(
-            sig("GET", url, b""),
-            "$1$1f0958be70f095ddaba525778a9ac1dcffac89f3"
-        );
-        assert_eq!(
-            sig("POST", url, BODY),
-            "$1$b592effcb3bc2d37860eceb06a1b17670fbe49c6"
-        );
-        assert_eq!(
-            sig("PUT", url, BODY),
-            "$1$6b27c2a693a0eb4980217046b2fe10d74ba796f0"
-        );
-        assert_eq!(
-            sig("DELETE", url, b""),
-            "$1$bd59b15361548c388058009e00c508081e991e8b"
+        assert_vectors(
+            "https://eu.api.ovh.com/1.0/authTO",
+            [
+                "$1$1f0958be70f095ddaba525778a9ac1dcffac89f3",
+                "$1$b592effcb3bc2d37860eceb06a1b17670fbe49c6",
+                "$1$6b27c2a693a0eb4980217046b2fe10d74ba796f0",
+                "$1$bd59b15361548c388058009e00c508081e991e8b",
+            ],
         );
     }
 

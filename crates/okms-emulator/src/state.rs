@@ -12,13 +12,24 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    auth::Caller,
     ca::Ca,
     config::ApiCredentials,
     faults::{Decision, FaultEngine, FaultSpec},
     iam::{IamSeed, Subject, evaluate, store::Policy},
     wire::{CertificateType, CredentialStatus},
 };
+
+/// Who made an authenticated request.
+#[derive(Clone, Debug)]
+pub(crate) enum Caller {
+    /// Application key + consumer key.
+    Application,
+    /// OAuth2 service account.
+    OAuth2 {
+        /// Its client id.
+        client_id: String,
+    },
+}
 
 /// Settings fixed at start-up.
 #[derive(Debug)]

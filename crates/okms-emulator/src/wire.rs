@@ -2,7 +2,17 @@
 //! purpose: an end-to-end test only passes when two independent readings agree).
 
 use serde::Serialize;
+use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};
 use uuid::Uuid;
+
+const DATE_FORMAT: &[BorrowedFormatItem<'static>] = format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6][offset_hour sign:mandatory]:[offset_minute]"
+);
+
+/// RFC 3339 with microseconds and an explicit offset, as in the GUIDE's examples.
+pub(crate) fn format_date(t: OffsetDateTime) -> String {
+    t.format(DATE_FORMAT).unwrap_or_else(|_| t.to_string())
+}
 
 /// `okms.CredentialStatusEnum`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -41,10 +51,11 @@ impl CertificateType {
     }
 }
 
-/// `okms.credential.CreationResponse`: the POST answer.
+/// The fields every credential answer has: `okms.credential.GetResponse` without its
+/// certificate, and `okms.credential.CreationResponse` without its private key.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreationResponse {
+pub struct CredentialFields {
     /// Credential id.
     pub id: Uuid,
     /// Name.
@@ -54,7 +65,7 @@ pub struct CreationResponse {
     /// Identity URNs.
     #[serde(rename = "identityURNs")]
     pub identity_urns: Vec<String>,
-    /// Status (always CREATING in practice).
+    /// Current status (always CREATING in practice in a POST answer).
     pub status: CredentialStatus,
     /// Whether a CSR was sent.
     #[serde(rename = "fromCSR")]
@@ -65,6 +76,14 @@ pub struct CreationResponse {
     pub created_at: String,
     /// RFC 3339 with microseconds.
     pub expired_at: String,
+}
+
+/// `okms.credential.CreationResponse`: the POST answer.
+#[derive(Debug, Serialize)]
+pub struct CreationResponse {
+    /// Everything but the key.
+    #[serde(flatten)]
+    pub credential: CredentialFields,
     /// The generated key, only when no CSR was sent; null otherwise.
     #[serde(rename = "privateKeyPEM")]
     pub private_key_pem: Option<String>,
@@ -72,28 +91,10 @@ pub struct CreationResponse {
 
 /// `okms.credential.GetResponse`: GET, list and DELETE answers.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct GetResponse {
-    /// Credential id.
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Description (null when not given).
-    pub description: Option<String>,
-    /// Identity URNs.
-    #[serde(rename = "identityURNs")]
-    pub identity_urns: Vec<String>,
-    /// Current status.
-    pub status: CredentialStatus,
-    /// Whether a CSR was sent.
-    #[serde(rename = "fromCSR")]
-    pub from_csr: bool,
-    /// Key type of the certificate.
-    pub certificate_type: CertificateType,
-    /// RFC 3339 with microseconds.
-    pub created_at: String,
-    /// RFC 3339 with microseconds.
-    pub expired_at: String,
+    /// Everything but the certificate.
+    #[serde(flatten)]
+    pub credential: CredentialFields,
     /// The certificate once READY, null before.
     #[serde(rename = "certificatePEM")]
     pub certificate_pem: Option<String>,
@@ -252,4 +253,15 @@ pub struct ServiceKeyList {
     pub continuation_token: String,
     /// False on the last page.
     pub is_truncated: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_format_has_micros_and_offset() {
+        let t = time::macros::datetime!(2024-04-04 10:26:28.856619 UTC);
+        assert_eq!(format_date(t), "2024-04-04T10:26:28.856619+00:00");
+    }
 }

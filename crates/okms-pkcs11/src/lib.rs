@@ -57,6 +57,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod description;
 mod encoding;
 mod error;
 mod module;
@@ -67,8 +68,9 @@ mod tls;
 mod token;
 mod uri;
 
+pub use description::TokenDescription;
 pub use error::{Error, Result};
-pub use module::{MODULE_ENV, Module, SOFTHSM2_HINT_PATHS, TokenDescription, resolve_module_path};
+pub use module::{MODULE_ENV, Module, SOFTHSM2_HINT_PATHS, resolve_module_path};
 pub use pin::{Pin, read_pin_file};
 pub use signer::{HashAlg, SignatureKind, TokenSigner};
 #[cfg(feature = "rustls")]

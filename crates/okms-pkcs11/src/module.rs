@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::session::UserType;
-use cryptoki::slot::Slot;
 
+use crate::description::TokenDescription;
 use crate::error::{Error, Result};
 use crate::pin::Pin;
 use crate::token::{Token, login};
@@ -70,40 +70,6 @@ pub struct Module {
 impl fmt::Debug for Module {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Module").field("path", &self.path).finish()
-    }
-}
-
-/// A token present in a slot, as the module describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenDescription {
-    /// The slot number (`slot-id=`).
-    pub slot_id: u64,
-    /// The token label (`token=`).
-    pub label: String,
-    /// The token manufacturer (`manufacturer=`).
-    pub manufacturer: String,
-    /// The token model (`model=`).
-    pub model: String,
-    /// The token serial number (`serial=`).
-    pub serial: String,
-    /// Whether the token has been initialized (only initialized tokens hold keys).
-    pub initialized: bool,
-    /// Whether the token has a PIN pad or other protected path (log in without a PIN).
-    pub protected_authentication_path: bool,
-    /// Whether the user PIN is locked.
-    pub user_pin_locked: bool,
-    slot_description: String,
-    slot_manufacturer: String,
-    pub(crate) slot: Slot,
-}
-
-impl fmt::Display for TokenDescription {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} (slot {}, serial {})",
-            self.label, self.slot_id, self.serial
-        )
     }
 }
 

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use crate::encoding;
 use crate::error::{Error, Result};
 use crate::token::{KeyInfo, Token, login};
+use crate::uri::Pkcs11Uri;
 
 /// Signs with a private key that stays on the token; implements okms-csr's [`CsrSigner`].
 ///
@@ -32,6 +33,19 @@ impl fmt::Debug for TokenSigner {
             .field("key", &self.key.uri.to_string())
             .field("algorithm", &self.key.algorithm)
             .finish()
+    }
+}
+
+// Here rather than in `token`: a token knows nothing of signers, so signing depends on the
+// session and not the other way round.
+impl Token {
+    /// A signer for the key the URI selects; it keeps this session.
+    ///
+    /// # Errors
+    /// As [`Token::find_key`].
+    pub fn into_signer(self, uri: &Pkcs11Uri) -> Result<TokenSigner> {
+        let key = self.find_key(uri)?;
+        Ok(TokenSigner::new(self, key))
     }
 }
 

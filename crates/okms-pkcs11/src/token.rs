@@ -8,17 +8,16 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use okms_csr::{KeyAlgorithm, PublicKey};
 
+use crate::description::TokenDescription;
 use crate::encoding;
 use crate::error::{Error, Result};
-use crate::module::TokenDescription;
 use crate::pin::Pin;
-use crate::signer::TokenSigner;
 use crate::uri::Pkcs11Uri;
 
 /// A logged-in session on one token.
 ///
 /// The fields are the crate's: [`Module::login`](crate::Module::login) fills them and
-/// [`TokenSigner`] signs with them.
+/// [`TokenSigner`](crate::TokenSigner) signs with them.
 pub struct Token {
     pub(crate) session: Session,
     pub(crate) token: TokenDescription,
@@ -269,15 +268,6 @@ impl Token {
                 count: many.len(),
             }),
         }
-    }
-
-    /// A signer for the key the URI selects; it keeps this session.
-    ///
-    /// # Errors
-    /// As [`Token::find_key`].
-    pub fn into_signer(self, uri: &Pkcs11Uri) -> Result<TokenSigner> {
-        let key = self.find_key(uri)?;
-        Ok(TokenSigner::new(self, key))
     }
 
     /// Gives the key `key` (its private key object and the public key objects that pair with

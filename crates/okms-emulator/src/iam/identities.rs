@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use time::{OffsetDateTime, macros::datetime};
 
 use super::{group_urn, service_account_urn, user_urn};
-use crate::{credentials::format_date, error_answers::ApiError, state::Shared};
+use crate::{error_answers::ApiError, state::Shared, wire::format_date};
 
 /// Seeded identities exist "since" this date: fixed, so answers do not change between runs.
 const SEEDED_AT: OffsetDateTime = datetime!(2024-01-01 00:00:00 UTC);

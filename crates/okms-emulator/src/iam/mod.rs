@@ -182,7 +182,7 @@ impl IamSeed {
 
 /// An API caller identity must be an identity URN (the shape credential creation accepts).
 pub(crate) fn check_caller_urn(urn: &str) -> Result<(), Error> {
-    crate::credentials::check_urn(urn).map_err(|why| {
+    crate::urn::check_urn(urn).map_err(|why| {
         Error::Config(format!(
             "API caller identity {urn:?} is not an identity URN: {why}; e.g. \
              urn:v1:eu:identity:user:xx1111-ovh/alice"

@@ -17,7 +17,11 @@ use super::{
     evaluate::action_matches,
     store::{self, Policy},
 };
-use crate::{domains::parse_uuid, error_answers::ApiError, pagination, state::Shared};
+use crate::{
+    error_answers::{ApiError, parse_uuid},
+    pagination,
+    state::Shared,
+};
 
 /// The schema lists no error class for the policy list, so a bad cursor is the generic
 /// `Client::BadRequest`.

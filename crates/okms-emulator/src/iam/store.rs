@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use uuid::Uuid;
 
-use crate::{credentials::format_date, error_answers::ApiError};
+use crate::{error_answers::ApiError, wire::format_date};
 
 /// One stored policy.
 #[derive(Debug, Clone)]
@@ -223,7 +223,7 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<PolicyBody, ApiError> {
         ));
     }
     for (i, urn) in identities.iter().enumerate() {
-        crate::credentials::check_urn(urn).map_err(|why| {
+        crate::urn::check_urn(urn).map_err(|why| {
             invalid(
                 &format!("identities[{i}]"),
                 format!("{urn:?} is not an identity URN: {why}"),
