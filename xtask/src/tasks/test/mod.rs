@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long)]
     no_install: bool,
     /// Fail when any test was skipped (CI sets OKMS_REQUIRE_ALL=1).
-    #[arg(long, env = "OKMS_REQUIRE_ALL")]
+    #[arg(long, env = "OKMS_REQUIRE_ALL", value_parser = clap::builder::BoolishValueParser::new())]
     require_all: bool,
     /// Extra arguments passed to `cargo test` (e.g. a test name filter) after `--`.
     #[arg(last = true)]
