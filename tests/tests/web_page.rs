@@ -9,8 +9,9 @@
 //! geckodriver on 127.0.0.1: no browser-automation crate or Python package to install in CI.
 //!
 //! Skip rule: without a browser or its driver, the wasm32 target or the wasm-bindgen command
-//! line, the tests print a loud SKIPPED line and return; under `OKMS_REQUIRE_WEB=1` (CI, after
-//! `.ci/install-web-deps`) they fail instead, for each browser.
+//! line, the tests are skipped (okms-test-support's `skip_or_fail`: a loud banner, and counted
+//! as skipped by `cargo xtask test`) and return; under `OKMS_REQUIRE_WEB=1` they fail instead,
+//! for each browser.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

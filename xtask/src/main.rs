@@ -18,7 +18,7 @@ struct Xtask {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Run the whole test suite (installs openssl, curl, softhsm2 and Python `cryptography` when missing).
+    /// Run the whole test suite, installing what it needs (as CI); counts skips as skipped.
     Test(tasks::test::Args),
     /// Time `okms-cli csr new`/`key new` against openssl, alternately in one run; print median ratios.
     Bench(tasks::bench::Args),

@@ -1,10 +1,11 @@
 //! `okms-cli`: the command-line tool of okms-rs, for OVHcloud KMS (OKMS) access certificates.
 //!
-//! This crate is the binary's code; it is a library only so that `xtask` can generate man
-//! pages and shell completions from [`cli::Cli`] and so that tests can reach the same
-//! definitions. It is the only crate of the workspace that knows clap, the terminal, prompts
-//! and output formats, and the only one that writes the user's files (all through `files`;
-//! inputs are read in `input`); keys and CSRs come from `okms-csr`, keys on a PKCS#11 token
+//! This crate is the binary's code; it is a library only so that tests can reach the clap
+//! definitions ([`cli::Cli`]). Man pages and shell completions come from the binary itself,
+//! through a hidden `generate-docs` command (`cargo xtask dist` runs it). It is the only crate
+//! of the workspace that knows clap, the terminal, prompts and output formats, and the only one
+//! that writes the user's files (all through `files`; inputs are read in `input`); keys and
+//! CSRs come from `okms-csr`, keys on a PKCS#11 token
 //! from `okms-pkcs11`, HTTP and the `ovh.conf` configuration from `okms-api`.
 //!
 //! Not for embedding: use `okms-csr` and `okms-api` directly.
@@ -21,6 +22,7 @@ mod commands;
 mod error;
 pub mod exit;
 mod files;
+mod generate;
 mod input;
 mod okms_yaml;
 mod output;
@@ -35,6 +37,9 @@ use crate::output::Output;
 /// Parses the command line, runs the command and returns the documented exit code.
 #[must_use]
 pub fn run() -> ExitCode {
+    if let Some(code) = generate::run_if_asked(&std::env::args_os().collect::<Vec<_>>()) {
+        return code;
+    }
     let cli = match parse_command_line() {
         Ok(c) => c,
         Err(e) => {

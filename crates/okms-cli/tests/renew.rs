@@ -402,7 +402,7 @@ fn bad_inputs_are_refused_before_anything_is_created_or_written() {
 #[test]
 fn an_unwritable_target_directory_is_refused_before_any_call() {
     if common::is_root() {
-        eprintln!("SKIPPED: root writes through directory permissions");
+        okms_test_support::skip("root writes through directory permissions");
         return;
     }
     let emu = emulator();

@@ -2,9 +2,9 @@
 //! `cryptography` package.
 //!
 //! One skip rule for both, the same as for SoftHSM2: [`openssl`] and [`python_cryptography`]
-//! return `None` after a loud `SKIPPED: ...` line on stderr when the tool is missing, and the
-//! test returns early; under `OKMS_REQUIRE_INTEROP=1` (CI) they panic instead, naming what to
-//! install, so that a missing package never passes silently there. The handles they return are
+//! return `None` after a [`crate::skip()`] (a loud, recorded skip) when the tool is missing,
+//! and the test returns early; under `OKMS_REQUIRE_INTEROP=1` (CI) they panic instead, naming
+//! what to install, so that a missing package never passes silently there. The handles they return are
 //! the only way to run the tools, so no test can run one without having asked first.
 //!
 //! ```no_run

@@ -3,10 +3,12 @@
 //! check what our crates write.
 //!
 //! One skip rule ([`skip_or_fail`]) for everything outside the repository a test needs: when
-//! it is missing, a loud `SKIPPED: ...` line on stderr and the test returns early, or a panic
-//! naming what to install when its `OKMS_REQUIRE_*` variable is `1` (CI):
+//! it is missing, the test is skipped ([`skip::skip`]: a loud `SKIPPED: ...` line on stderr,
+//! recorded so that `cargo xtask test` counts it as skipped, not passed) and returns early, or
+//! a panic naming what to install when its `OKMS_REQUIRE_*` variable is `1`:
 //! `OKMS_REQUIRE_SOFTHSM` for SoftHSM2, `OKMS_REQUIRE_INTEROP` for openssl and Python
-//! `cryptography`, `OKMS_REQUIRE_SCHEMA` for OVHcloud's API schema.
+//! `cryptography`, `OKMS_REQUIRE_SCHEMA` for OVHcloud's API schema. A test that cannot run for
+//! another reason calls [`skip()`] itself.
 //!
 //! Only for `[dev-dependencies]`: it panics on setup failures, as a test fixture should, and
 //! is never a dependency of a library or of the binary. It knows nothing of okms-rs's crates,
@@ -30,6 +32,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod interop;
+pub mod skip;
+
+pub use skip::skip;
 
 /// The label of the token [`init_token_dir`] makes.
 pub const TOKEN: &str = "okms-test";
@@ -102,21 +107,22 @@ pub fn init_token_dir(dir: &Path) -> PathBuf {
 }
 
 /// The skip rule, for a missing tool or file a test needs (`msg` says what is missing and how
-/// to get it): a failure when `require_var` is `1` (CI), else a loud skip line on stderr, and
+/// to get it): a failure when `require_var` is `1`, else a [`skip()`] (banner and record), and
 /// the caller returns early.
 pub fn skip_or_fail(msg: &str, require_var: &str) {
-    skip_or_fail_when(
+    skip(&skip_reason(
         msg,
         require_var,
         std::env::var(require_var).as_deref() == Ok("1"),
-    );
+    ));
 }
 
-fn skip_or_fail_when(msg: &str, require_var: &str, required: bool) {
+/// Why the test is skipped, or a panic when the missing thing is required.
+fn skip_reason(msg: &str, require_var: &str, required: bool) -> String {
     if required {
         panic!("{msg} ({require_var}=1 makes this a failure)");
     }
-    eprintln!("\n!!!!!!!! SKIPPED: {msg}; set {require_var}=1 to make this a failure !!!!!!!!\n");
+    format!("{msg}; set {require_var}=1 to make this a failure")
 }
 
 #[cfg(test)]
@@ -125,7 +131,10 @@ mod tests {
 
     #[test]
     fn a_missing_tool_is_a_skip_unless_required() {
-        skip_or_fail_when("frobnicate is not installed", "OKMS_REQUIRE_FROB", false);
+        assert_eq!(
+            skip_reason("frobnicate is not installed", "OKMS_REQUIRE_FROB", false),
+            "frobnicate is not installed; set OKMS_REQUIRE_FROB=1 to make this a failure"
+        );
     }
 
     #[test]
@@ -133,6 +142,6 @@ mod tests {
         expected = "frobnicate is not installed (OKMS_REQUIRE_FROB=1 makes this a failure)"
     )]
     fn a_missing_tool_fails_when_required() {
-        skip_or_fail_when("frobnicate is not installed", "OKMS_REQUIRE_FROB", true);
+        skip_reason("frobnicate is not installed", "OKMS_REQUIRE_FROB", true);
     }
 }

@@ -144,7 +144,7 @@ pub fn have_script(what: &str) -> bool {
         .output()
         .is_ok();
     if !ok {
-        eprintln!("SKIPPED: script(1) not found; {what} was not tested");
+        okms_test_support::skip(&format!("script(1) not found; {what} was not tested"));
     }
     ok
 }

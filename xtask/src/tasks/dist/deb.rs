@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use clap_complete::Shell;
 
 use super::Release;
 use super::docs::Docs;
@@ -34,18 +33,18 @@ pub fn write(release: &Release, out: &Path, binary: &Path, docs: &Docs) -> Resul
         let name = super::file_name(&page)?;
         gzip_to(&page, &man1.join(format!("{name}.gz")))?;
     }
-    for (shell, destination) in [
+    for (script, destination) in [
         (
-            Shell::Bash,
+            "okms-cli.bash",
             "usr/share/bash-completion/completions/okms-cli",
         ),
-        (Shell::Zsh, "usr/share/zsh/vendor-completions/_okms-cli"),
+        ("_okms-cli", "usr/share/zsh/vendor-completions/_okms-cli"),
         (
-            Shell::Fish,
+            "okms-cli.fish",
             "usr/share/fish/vendor_completions.d/okms-cli.fish",
         ),
     ] {
-        install(docs.completion(shell)?, &root.join(destination), 0o644)?;
+        install(&docs.completion(script)?, &root.join(destination), 0o644)?;
     }
     let doc_dir = root.join("usr/share/doc/okms-cli");
     fs::create_dir_all(&doc_dir)?;

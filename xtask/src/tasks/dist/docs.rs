@@ -1,95 +1,56 @@
-//! Man pages and shell completions, generated from okms-cli's clap definitions.
+//! Man pages and shell completions, written by okms-cli itself (its hidden `generate-docs`
+//! command renders them from its clap definitions), so that xtask need not link okms-cli.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{CommandFactory, ValueEnum};
-use clap_complete::Shell;
+
+use crate::util::{cargo, run_command};
 
 /// Where the generated documentation is.
 pub struct Docs {
     /// One page for okms-cli and one for each subcommand (`okms-cli-key-new.1`).
     pub man_dir: PathBuf,
-    /// The directory of the completion scripts.
+    /// The directory of the completion scripts, named as each shell looks for them
+    /// (`okms-cli.bash`, `_okms-cli`, `okms-cli.fish`, ...).
     pub completion_dir: PathBuf,
-    /// Each shell's script, as clap_complete named it (`okms-cli.bash`, `_okms-cli`, ...).
-    pub completions: Vec<(Shell, PathBuf)>,
 }
 
 impl Docs {
-    /// The completion script for `shell`.
-    pub fn completion(&self, shell: Shell) -> Result<&Path> {
-        self.completions
-            .iter()
-            .find(|(s, _)| *s == shell)
-            .map(|(_, path)| path.as_path())
-            .with_context(|| format!("no {shell} completion script was generated"))
+    /// The completion script with this file name, which must have been generated.
+    pub fn completion(&self, file_name: &str) -> Result<PathBuf> {
+        let path = self.completion_dir.join(file_name);
+        if !path.is_file() {
+            anyhow::bail!("okms-cli generated no completion script {file_name}");
+        }
+        Ok(path)
     }
 }
 
-/// Writes the man pages and completions under `out`.
+/// Writes the man pages and completions under `out` by running okms-cli (built as cargo
+/// builds it for `cargo run`, the host's development profile).
 pub fn write(out: &Path) -> Result<Docs> {
-    let mut docs = Docs {
+    let docs = Docs {
         man_dir: out.join("man"),
         completion_dir: out.join("completions"),
-        completions: Vec::new(),
     };
     for dir in [&docs.man_dir, &docs.completion_dir] {
         fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
     }
-    let mut command = okms_cli::cli::Cli::command();
-    command.build();
-    write_page(&command, command.get_name(), &docs.man_dir)?;
-    for shell in Shell::value_variants() {
-        let path = clap_complete::generate_to(
-            *shell,
-            &mut command.clone(),
-            "okms-cli",
-            &docs.completion_dir,
-        )
-        .with_context(|| format!("could not write {shell} completions"))?;
-        docs.completions.push((*shell, path));
-    }
+    run_command(
+        cargo()
+            .args(["run", "--quiet", "--locked", "-p", "okms-cli", "--"])
+            .arg("generate-docs")
+            .arg("--man-dir")
+            .arg(&docs.man_dir)
+            .arg("--completion-dir")
+            .arg(&docs.completion_dir),
+    )?;
     eprintln!(
         "wrote man pages to {} and completions to {}",
         docs.man_dir.display(),
         docs.completion_dir.display()
     );
     Ok(docs)
-}
-
-/// One page for the command and one for every subcommand, named as `git` does (okms-cli-key-new.1).
-fn write_page(command: &clap::Command, name: &str, dir: &Path) -> Result<()> {
-    let page = command.clone().name(name.to_owned());
-    let mut buffer = Vec::new();
-    clap_mangen::Man::new(page)
-        .render(&mut buffer)
-        .with_context(|| format!("could not render the man page of {name}"))?;
-    let path = dir.join(format!("{name}.1"));
-    fs::write(&path, buffer).with_context(|| format!("could not write {}", path.display()))?;
-    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
-        write_page(sub, &format!("{name}-{}", sub.get_name()), dir)?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    // okms-cli defers building each subcommand's arguments until it runs; the pages and scripts
-    // must still list them all.
-    #[test]
-    fn pages_and_completions_list_the_arguments_of_deferred_subcommands() {
-        let dir = tempfile::tempdir().unwrap();
-        let docs = write(dir.path()).unwrap();
-        let page = fs::read_to_string(docs.man_dir.join("okms-cli-csr-new.1")).unwrap();
-        assert!(page.contains("\\-\\-key\\-out"), "{page}");
-        assert!(page.contains("Create a PKCS#10 CSR"), "{page}");
-        let bash = fs::read_to_string(docs.completion(Shell::Bash).unwrap()).unwrap();
-        assert!(bash.contains("--key-out"));
-        assert!(bash.contains("--okms-id"));
-    }
 }
