@@ -401,10 +401,6 @@ fn bad_inputs_are_refused_before_anything_is_created_or_written() {
 
 #[test]
 fn an_unwritable_target_directory_is_refused_before_any_call() {
-    if common::is_root() {
-        okms_test_support::skip("root writes through directory permissions");
-        return;
-    }
     let emu = emulator();
     let s = Sandbox::new();
     deployed(&s, &emu, 30);
@@ -414,6 +410,21 @@ fn an_unwritable_target_directory_is_refused_before_any_call() {
     std::fs::rename(s.path("svc.key"), dir.join("svc.key")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root writes through directory permissions (as CI runs): there, the immutable attribute
+    // is what refuses a new file, and the guard lifts it so the sandbox can be removed.
+    let immutable = if common::is_root() {
+        match Immutable::set(&dir) {
+            Some(guard) => Some(guard),
+            None => {
+                okms_test_support::skip(
+                    "running as root on a filesystem where chattr +i is refused: no directory is unwritable to root",
+                );
+                return;
+            }
+        }
+    } else {
+        None
+    };
     let count = emu.credentials().len();
     let out = cli(&s, &emu, AuthMode::Signature)
         .args([
@@ -427,6 +438,7 @@ fn an_unwritable_target_directory_is_refused_before_any_call() {
         ])
         .output()
         .unwrap();
+    drop(immutable);
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert!(!out.status.success());
     assert!(
@@ -618,4 +630,28 @@ fn a_credential_id_never_writes_over_existing_files() {
     );
     assert_eq!(s.snapshot(), before);
     assert_eq!(emu.credentials().len(), count);
+}
+
+/// A directory marked immutable (`chattr +i`) until dropped: the one way a test running as
+/// root gets a directory it cannot write to.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn set(dir: &std::path::Path) -> Option<Self> {
+        let ok = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Self(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+    }
 }
