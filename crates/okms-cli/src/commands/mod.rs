@@ -4,6 +4,7 @@ pub mod cert;
 pub mod csr;
 pub mod key;
 pub mod online;
+pub(crate) use online::nagios_unknown_text;
 pub mod pem;
 pub mod pkcs11;
 pub mod request;

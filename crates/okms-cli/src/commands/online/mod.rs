@@ -12,6 +12,7 @@
 mod check;
 mod credential;
 pub mod iam;
+pub(crate) use credential::nagios_unknown_text;
 
 use std::future::Future;
 use std::str::FromStr;

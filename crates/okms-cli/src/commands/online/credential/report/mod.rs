@@ -2,11 +2,15 @@
 //! certificate file named with `--cert`, with no API call), as a table, JSON, a Nagios plugin
 //! answer or a node_exporter textfile.
 
-use std::fmt::Write as _;
+mod nagios;
+mod prometheus;
+
+pub(crate) use nagios::unknown_text as nagios_unknown_text;
+
 use std::path::Path;
 
 use okms_api::{Client, CredentialStatus, Uuid};
-use okms_lifecycle::{Expiry, ExpiryStatus, Thresholds, classify};
+use okms_lifecycle::{Expiry, ExpiryStatus, Thresholds, classify, classify_certificate};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -14,7 +18,6 @@ use crate::cli::{CredentialReportArgs, GlobalArgs};
 use crate::commands::online::{api_failure, block_on, client, parse_uuid};
 use crate::commands::usage;
 use crate::error::{CliError, CliResult};
-use crate::exit::Exit;
 use crate::files;
 use crate::input;
 use crate::output::{Output, rfc3339};
@@ -57,81 +60,88 @@ struct JsonReport<'a> {
 /// `credential report`.
 ///
 /// # Errors
-/// Exit 3 for thresholds the wrong way round or an unreadable certificate, API errors. With
-/// `--nagios`, every error is the plugin's UNKNOWN (exit 3) and a warning or critical finding
-/// exits 1 or 2.
+/// Exit 3 for thresholds the wrong way round or an unreadable certificate, API errors; a
+/// certificate that cannot be read fails the run only after the others are reported (and,
+/// with `--prometheus`, after the textfile is rewritten). With `--nagios`, every error is the
+/// plugin's UNKNOWN (exit 3) and a warning or critical finding exits 1 or 2.
 pub fn run(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
-    if a.nagios && out.is_json() {
-        return Err(usage(
-            "--nagios and --json are two output formats: choose one",
-        ));
+    if a.nagios {
+        return nagios::run(a, global, out);
     }
     if a.prometheus.is_some() && out.is_json() {
         return Err(usage(
             "--prometheus writes a file and --json prints to stdout: choose one",
         ));
     }
-    let result = gather(a, global, out);
-    if !a.nagios {
-        let (rows, now, thresholds) = result?;
-        if let Some(path) = &a.prometheus {
-            files::write_public_file(path, prometheus_text(&rows).as_bytes(), true)?;
-            out.info(&format!(
-                "wrote {} credential(s) to {}",
-                rows.len(),
-                path.display()
-            ));
-            return Ok(());
-        }
-        if out.is_json() {
-            return out.json(&JsonReport {
-                warn_days: thresholds.warn_days(),
-                crit_days: thresholds.crit_days(),
-                now,
-                credentials: &rows,
-            });
-        }
-        return table(&rows, out);
+    let found = gather(a, global, out)?;
+    if let Some(path) = &a.prometheus {
+        // Rewritten also when something could not be read: a file left as it was would keep
+        // reporting the last good values, and the error series says what is missing.
+        files::write_public_file(path, prometheus::text(&found).as_bytes(), true)?;
+        out.info(&format!(
+            "wrote {} credential(s) to {}",
+            found.rows.len(),
+            path.display()
+        ));
+        return found.outcome(out);
     }
-    match result {
-        Err(e) => {
-            out.line(&format!("OKMS UNKNOWN - {}", one_line(&e)))?;
-            Err(CliError {
-                exit: NAGIOS_UNKNOWN,
-                ..e
-            })
+    if out.is_json() {
+        if !found.unreadable.is_empty() {
+            return found.outcome(out);
         }
-        Ok((rows, _, thresholds)) => {
-            let (line, worst) = nagios_text(&rows, thresholds);
-            out.line(&line)?;
-            match worst {
-                ExpiryStatus::Ok => Ok(()),
-                ExpiryStatus::Warn => Err(CliError::new(
-                    NAGIOS_WARNING,
-                    "a credential is within the warning threshold",
-                )),
-                ExpiryStatus::Crit | ExpiryStatus::Expired => Err(CliError::new(
-                    NAGIOS_CRITICAL,
-                    "a credential is within the critical threshold or expired",
-                )),
-            }
+        return out.json(&JsonReport {
+            warn_days: found.thresholds.warn_days(),
+            crit_days: found.thresholds.crit_days(),
+            now: found.now,
+            credentials: &found.rows,
+        });
+    }
+    table(&found.rows, out)?;
+    found.outcome(out)
+}
+
+/// Where certificates were to be read from, when reading failed.
+#[derive(Debug)]
+enum Source {
+    /// A `--cert` file.
+    File(String),
+    /// The domain whose credentials the API was to list.
+    Domain(Uuid),
+}
+
+/// What could not be read, and why.
+#[derive(Debug)]
+struct Unreadable {
+    source: Source,
+    error: CliError,
+}
+
+/// Everything a report found: the certificates it could read and those it could not.
+#[derive(Debug)]
+struct Findings {
+    rows: Vec<Row>,
+    unreadable: Vec<Unreadable>,
+    /// The instant days were counted from.
+    now: OffsetDateTime,
+    thresholds: Thresholds,
+}
+
+impl Findings {
+    /// Success when everything was read; otherwise every read error but the last printed, and
+    /// the last returned, so that the exit code is a reading failure's.
+    fn outcome(self, out: &Output) -> CliResult<()> {
+        let mut errors = self.unreadable.into_iter().map(|u| u.error);
+        let last = errors.next_back();
+        for e in errors {
+            out.error(&e);
         }
+        last.map_or(Ok(()), Err)
     }
 }
 
-// The Nagios plugin API fixes these numbers; they coincide with okms-cli's own codes 1, 2 and
-// 3, which is why the variants read oddly here.
-const NAGIOS_WARNING: Exit = Exit::Error;
-const NAGIOS_CRITICAL: Exit = Exit::Usage;
-const NAGIOS_UNKNOWN: Exit = Exit::InvalidInput;
-
-fn one_line(e: &CliError) -> String {
-    format!("{:#}", e.error).replace('\n', " ")
-}
-
-type Gathered = (Vec<Row>, OffsetDateTime, Thresholds);
-
-fn gather(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliResult<Gathered> {
+/// Reads every certificate: usage errors (thresholds, no domain) fail at once; a file or a
+/// listing that cannot be read becomes an [`Unreadable`], and the others are still read.
+fn gather(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliResult<Findings> {
     let thresholds = Thresholds::new(a.warn, a.crit).map_err(super::renew::schedule_error)?;
     if !a.cert.is_empty() {
         let now = OffsetDateTime::now_utc();
@@ -142,27 +152,54 @@ fn gather(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliRes
                 paths.push(p);
             }
         }
-        let rows = paths
-            .into_iter()
-            .map(|p| file_row(p, now, thresholds))
-            .collect::<CliResult<Vec<_>>>()?;
-        return Ok((rows, now, thresholds));
+        let mut found = Findings {
+            rows: Vec::new(),
+            unreadable: Vec::new(),
+            now,
+            thresholds,
+        };
+        for p in paths {
+            match file_row(p, now, thresholds) {
+                Ok(row) => found.rows.push(row),
+                Err(error) => found.unreadable.push(Unreadable {
+                    source: Source::File(p.display().to_string()),
+                    error,
+                }),
+            }
+        }
+        return Ok(found);
     }
     let Some(okms_id) = a.okms_id.as_deref() else {
         return Err(usage("no domain to report on")
             .hint("pass --okms-id ID (or set OKMS_ID), or --cert FILE for certificate files"));
     };
     let okms_id = parse_uuid(okms_id, "--okms-id")?;
-    let (rows, now) = block_on(async {
+    let listed = block_on(async {
         let client = client(global, out)?;
         api_rows(&client, okms_id, thresholds, out).await
-    })?;
-    Ok((rows, now, thresholds))
+    });
+    Ok(match listed {
+        Ok((rows, now)) => Findings {
+            rows,
+            unreadable: Vec::new(),
+            now,
+            thresholds,
+        },
+        Err(error) => Findings {
+            rows: Vec::new(),
+            unreadable: vec![Unreadable {
+                source: Source::Domain(okms_id),
+                error,
+            }],
+            now: OffsetDateTime::now_utc(),
+            thresholds,
+        },
+    })
 }
 
 fn file_row(path: &Path, now: OffsetDateTime, thresholds: Thresholds) -> CliResult<Row> {
     let cert = input::load_certificate(path)?;
-    let expiry = classify(cert.not_after(), now, thresholds);
+    let expiry = classify_certificate(cert.not_before(), cert.not_after(), now, thresholds);
     Ok(Row {
         domain: cert.okms_domain().unwrap_or_default(),
         id: cert.credential_id().unwrap_or_else(|| cert.serial_hex()),
@@ -261,183 +298,4 @@ fn table(rows: &[Row], out: &Output) -> CliResult<()> {
         ))?;
     }
     Ok(())
-}
-
-/// The plugin's one line: `OKMS STATE - summary | perfdata`, and the worst status.
-fn nagios_text(rows: &[Row], thresholds: Thresholds) -> (String, ExpiryStatus) {
-    let worst = rows
-        .iter()
-        .map(|r| r.status)
-        .max()
-        .unwrap_or(ExpiryStatus::Ok);
-    let state = match worst {
-        ExpiryStatus::Ok => "OK",
-        ExpiryStatus::Warn => "WARNING",
-        ExpiryStatus::Crit | ExpiryStatus::Expired => "CRITICAL",
-    };
-    let troubled: Vec<String> = rows
-        .iter()
-        .filter(|r| r.status != ExpiryStatus::Ok)
-        .map(|r| match r.status {
-            ExpiryStatus::Expired => format!("{} ({}) EXPIRED", plugin_text(&r.name), r.id),
-            _ => format!(
-                "{} ({}) {} days left",
-                plugin_text(&r.name),
-                r.id,
-                r.days_left
-            ),
-        })
-        .collect();
-    let summary = if rows.is_empty() {
-        "no credential".to_owned()
-    } else if troubled.is_empty() {
-        let soonest = rows.iter().min_by_key(|r| r.not_after);
-        format!(
-            "{} credential(s) ok{}",
-            rows.len(),
-            soonest
-                .map(|r| format!(
-                    ", soonest {} with {} days left",
-                    plugin_text(&r.name),
-                    r.days_left
-                ))
-                .unwrap_or_default()
-        )
-    } else {
-        troubled.join(", ")
-    };
-    let mut line = format!("OKMS {state} - {summary}");
-    if !rows.is_empty() {
-        line.push_str(" |");
-        for r in rows {
-            // Days left fall: an alert is "below the threshold", which the range syntax
-            // writes `N:` (alert outside N..infinity). `classify` alerts at `warn` days left
-            // already, so the range starts one day above it.
-            let _ = write!(
-                line,
-                " '{}'={};{}:;{}:;;",
-                perf_label(&format!("{} {}", r.name, r.id)),
-                r.days_left,
-                u64::from(thresholds.warn_days()) + 1,
-                u64::from(thresholds.crit_days()) + 1
-            );
-        }
-    }
-    (line, worst)
-}
-
-/// A perfdata label: quoted, with `'` doubled and `=` (which ends a label) replaced, and no
-/// character that would end the plugin's output early (see [`plugin_text`]).
-fn perf_label(text: &str) -> String {
-    plugin_text(text).replace('\'', "''").replace('=', "_")
-}
-
-/// Text from the API (a credential name) or a path, made safe for a plugin line: `|` starts
-/// the performance data and a line break ends the status line, so both become spaces.
-fn plugin_text(text: &str) -> String {
-    text.replace(['|', '\n', '\r'], " ")
-}
-
-/// A metric's name, help text and value for one row.
-type Metric = (&'static str, &'static str, fn(&Row) -> String);
-
-/// The node_exporter textfile: three gauges, labelled by domain, id and name, no timestamps
-/// (the collector stamps them when it reads the file).
-fn prometheus_text(rows: &[Row]) -> String {
-    let mut s = String::new();
-    let metrics: [Metric; 3] = [
-        (
-            "okms_credential_not_after_timestamp_seconds",
-            "End of validity of the OKMS access certificate, in seconds since the Unix epoch.",
-            |r| r.not_after.unix_timestamp().to_string(),
-        ),
-        (
-            "okms_credential_days_left",
-            "Whole days left before the OKMS access certificate expires (negative once expired).",
-            |r| r.days_left.to_string(),
-        ),
-        (
-            "okms_credential_status",
-            "Expiry status of the OKMS access certificate: 0 ok, 1 warn, 2 crit, 3 expired.",
-            |r| r.status.gauge().to_string(),
-        ),
-    ];
-    for (name, help, value) in metrics {
-        let _ = writeln!(s, "# HELP {name} {help}");
-        let _ = writeln!(s, "# TYPE {name} gauge");
-        for r in rows {
-            let _ = writeln!(
-                s,
-                "{name}{{domain=\"{}\",id=\"{}\",name=\"{}\"}} {}",
-                label_value(&r.domain),
-                label_value(&r.id),
-                label_value(&r.name),
-                value(r)
-            );
-        }
-    }
-    s
-}
-
-/// A label value of the Prometheus text format: `\`, `"` and newlines escaped.
-fn label_value(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    fn row(name: &str, days_left: i64, status: ExpiryStatus) -> Row {
-        Row {
-            domain: "d".into(),
-            id: "i".into(),
-            name: name.into(),
-            api_status: None,
-            source: "api".into(),
-            not_after: datetime!(2026-12-31 00:00 UTC),
-            days_left,
-            status,
-        }
-    }
-
-    #[test]
-    fn label_values_and_perf_labels_are_escaped() {
-        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-        assert_eq!(perf_label("it's=x"), "it''s_x");
-    }
-
-    #[test]
-    fn nagios_is_as_bad_as_the_worst_credential() {
-        let t = Thresholds::DEFAULT;
-        let (line, worst) = nagios_text(
-            &[
-                row("a", 40, ExpiryStatus::Ok),
-                row("b", 3, ExpiryStatus::Crit),
-            ],
-            t,
-        );
-        assert_eq!(worst, ExpiryStatus::Crit);
-        assert!(
-            line.starts_with("OKMS CRITICAL - b (i) 3 days left |"),
-            "{line}"
-        );
-        assert!(
-            line.ends_with("'a i'=40;31:;8:;; 'b i'=3;31:;8:;;"),
-            "{line}"
-        );
-        // A name from the API cannot end the status line or start the perfdata early.
-        let (line, _) = nagios_text(&[row("x|y\nz'=", 3, ExpiryStatus::Crit)], t);
-        assert_eq!(line.matches('|').count(), 1, "{line}");
-        assert!(!line.contains('\n'), "{line}");
-        assert!(line.contains("'x y z''_ i'=3;31:;8:;;"), "{line}");
-        let (line, worst) = nagios_text(&[], t);
-        assert_eq!(
-            (line.as_str(), worst),
-            ("OKMS OK - no credential", ExpiryStatus::Ok)
-        );
-    }
 }
