@@ -96,7 +96,10 @@ pub fn run(a: &CredentialReportArgs, global: &GlobalArgs, out: &Output) -> CliRe
             credentials: &found.rows,
         });
     }
-    table(&found.rows, out)?;
+    // "No credential" would be wrong when the listing itself failed: the error says it all.
+    if !found.rows.is_empty() || found.unreadable.is_empty() {
+        table(&found.rows, out)?;
+    }
     found.outcome(out)
 }
 

@@ -282,7 +282,7 @@ fn perf_label(text: &str) -> String {
 
 /// Text from the API (a credential name), a path or an error, made safe for a plugin line:
 /// `|` starts the performance data and a line break ends the line, so both become spaces.
-pub(crate) fn plugin_text(text: &str) -> String {
+fn plugin_text(text: &str) -> String {
     text.replace(['|', '\n', '\r'], " ")
 }
 
