@@ -43,6 +43,9 @@ pub fn run() -> ExitCode {
     let cli = match parse_command_line() {
         Ok(c) => c,
         Err(e) => {
+            if e.use_stderr() && nagios_requested() {
+                return nagios_usage_error(&e);
+            }
             let code = if e.use_stderr() {
                 Exit::Usage
             } else {
@@ -67,6 +70,31 @@ pub fn run() -> ExitCode {
             out.error(&e);
             e.exit.into()
         }
+    }
+}
+
+/// Whether the command line asks for a Nagios plugin's answer (`credential report --nagios`),
+/// looked up before clap has understood it: its usage errors must follow the plugin API too.
+fn nagios_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--nagios")
+}
+
+/// A usage error as the plugin API wants it: UNKNOWN (exit 3) with a status line on stdout,
+/// not clap's exit 2, which a monitoring system reads as CRITICAL. clap's own message, usage
+/// line included, still goes to stderr.
+fn nagios_usage_error(e: &clap::Error) -> ExitCode {
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    let reason = first.strip_prefix("error: ").unwrap_or(first);
+    let out = Output::fallback();
+    let printed = out.line(&commands::nagios_unknown_text(reason));
+    let _ = e.print();
+    match printed {
+        Ok(()) => Exit::InvalidInput.into(),
+        Err(_) => Exit::Error.into(),
     }
 }
 

@@ -156,12 +156,27 @@ fn nagios(s: &Sandbox, emu: &RunningEmulator, extra: &[&str]) -> (i32, String, V
         .args(extra)
         .output()
         .unwrap();
-    let stdout = stdout_of(&out);
+    let (status, items) = plugin_answer(&stdout_of(&out));
+    (out.status.code().unwrap(), status, items)
+}
+
+/// Splits a plugin's answer as Nagios does: the status line (no perfdata: it stays short),
+/// detail lines, and the perfdata after the one `|`, on the last detail line.
+fn plugin_answer(stdout: &str) -> (String, Vec<String>) {
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one status line: {stdout:?}");
-    let (status, perf) = lines[0]
-        .split_once(" | ")
-        .map_or((lines[0], ""), |(a, b)| (a, b));
+    assert!(!lines.is_empty(), "a status line: {stdout:?}");
+    assert!(!lines[0].contains('|'), "no perfdata on line 1: {stdout:?}");
+    assert!(
+        stdout.matches('|').count() <= 1,
+        "one perfdata separator: {stdout:?}"
+    );
+    let perf = match stdout.split_once(" | ") {
+        Some((_, perf)) => {
+            assert!(!perf.trim_end().contains('\n'), "perfdata last: {stdout:?}");
+            perf.trim_end()
+        }
+        None => "",
+    };
     // Labels are quoted and may hold spaces: split on the quote that opens each item.
     let items = perf
         .split(" '")
@@ -174,7 +189,19 @@ fn nagios(s: &Sandbox, emu: &RunningEmulator, extra: &[&str]) -> (i32, String, V
             }
         })
         .collect();
-    (out.status.code().unwrap(), status.to_owned(), items)
+    (lines[0].to_owned(), items)
+}
+
+/// Makes the emulator answer 503 to every listing of the domain's credentials.
+fn fail_listing(emu: &RunningEmulator) {
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::Status(503))
+            .route(&format!(
+                "GET:/v2/okms/resource/{}/credential",
+                emu.okms_id()
+            ))
+            .unwrap(),
+    ]);
 }
 
 #[test]
@@ -297,7 +324,7 @@ fn nagios_exit_codes_follow_the_worst_credential_and_perfdata_parses() {
     let (code, status, perf) = nagios(&s, &emu, &[]);
     assert_eq!(code, 1, "{status}");
     assert!(status.starts_with("OKMS WARNING - soon ("), "{status}");
-    assert!(status.ends_with("19 days left"), "{status}");
+    assert!(status.contains("19 days left; "), "{status}");
     assert_eq!(perf.len(), 2);
 
     // Thresholds move the verdict: with --warn 10 the 20-day credential is fine.
@@ -314,14 +341,7 @@ fn nagios_exit_codes_follow_the_worst_credential_and_perfdata_parses() {
     assert!(status.starts_with("OKMS CRITICAL - "), "{status}");
 
     // An API that fails is the plugin's UNKNOWN, not OK.
-    emu.set_faults(vec![
-        FaultSpec::new(FaultKind::Status(503))
-            .route(&format!(
-                "GET:/v2/okms/resource/{}/credential",
-                emu.okms_id()
-            ))
-            .unwrap(),
-    ]);
+    fail_listing(&emu);
     let (code, status, perf) = nagios(&s, &emu, &[]);
     assert_eq!(code, 3, "{status}");
     assert!(
@@ -506,4 +526,247 @@ fn an_unreadable_cert_file_is_named() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr_of(&out).contains("junk.cert"), "{}", stderr_of(&out));
+}
+
+/// `credential report` with no API at all (for `--cert` files and usage errors).
+fn offline(s: &Sandbox) -> assert_cmd::Command {
+    let mut c = s.cmd();
+    bare_env(&mut c, s);
+    // Nothing listens on port 9: any API call would fail the command.
+    c.env("OVH_ENDPOINT", "http://127.0.0.1:9/1.0");
+    c.args(["credential", "report"]);
+    c
+}
+
+#[test]
+fn usage_errors_in_nagios_mode_are_unknown_with_a_status_line() {
+    let s = Sandbox::new();
+    // clap's own errors, and the flag combinations the command refuses itself.
+    for extra in [
+        &["--nagios", "--no-such-flag"][..],
+        &["--nagios", "--warn", "soon"],
+        &["--nagios", "--cert"],
+    ] {
+        let out = offline(&s).args(extra).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{extra:?}: {}", stderr_of(&out));
+        let (status, perf) = plugin_answer(&stdout_of(&out));
+        assert!(status.starts_with("OKMS UNKNOWN - "), "{extra:?}: {status}");
+        assert!(perf.is_empty());
+    }
+    let mut c = s.cmd();
+    bare_env(&mut c, &s);
+    let out = c
+        .args([
+            "--json",
+            "credential",
+            "report",
+            "--nagios",
+            "--cert",
+            "x.cert",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).starts_with("OKMS UNKNOWN - --nagios and --json"),
+        "{}",
+        stdout_of(&out)
+    );
+    // Without --nagios, clap's usage exit stays 2.
+    let out = offline(&s).arg("--no-such-flag").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout_of(&out).is_empty());
+}
+
+#[test]
+fn no_pipe_from_a_value_reaches_the_plugin_answer() {
+    let s = Sandbox::new();
+    for extra in [
+        &["--okms-id", "not|a|uuid"][..],
+        &["--cert", "a|b.cert"],
+        &["--cert", "x|y.cert", "--warn", "7", "--crit", "30"],
+    ] {
+        let out = offline(&s).arg("--nagios").args(extra).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{extra:?}: {}", stderr_of(&out));
+        let stdout = stdout_of(&out);
+        assert!(stdout.starts_with("OKMS UNKNOWN - "), "{stdout}");
+        assert!(!stdout.contains('|'), "{extra:?}: {stdout}");
+    }
+}
+
+#[test]
+fn an_unreadable_cert_file_is_unknown_and_the_others_are_still_reported() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let web = credential(&s, &emu, "web", 365);
+    s.write("junk.cert", "not a certificate");
+
+    let out = offline(&s)
+        .args(["--nagios", "--cert", "web.cert", "junk.cert"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    let stdout = stdout_of(&out);
+    let (status, perf) = plugin_answer(&stdout);
+    assert!(status.starts_with("OKMS UNKNOWN - "), "{stdout}");
+    assert!(status.contains("junk.cert"), "{stdout}");
+    assert!(
+        status.ends_with("2 credential(s): 1 ok, 1 unreadable"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("OK: web.cert ({web}) 364 days left")),
+        "{stdout}"
+    );
+    assert_eq!(perf.len(), 1, "{stdout}");
+    assert_eq!(parse_perf_item(&perf[0]).0, format!("web.cert {web}"));
+
+    // A certificate about to expire is not hidden behind the unreadable one.
+    credential(&s, &emu, "soon", 20);
+    let out = offline(&s)
+        .args(["--nagios", "--cert", "soon.cert", "junk.cert", "web.cert"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
+    let (status, perf) = plugin_answer(&stdout_of(&out));
+    assert!(status.starts_with("OKMS WARNING - soon.cert ("), "{status}");
+    assert_eq!(perf.len(), 2);
+
+    // The table too shows what it could read before failing on the rest.
+    let out = offline(&s)
+        .args(["--cert", "junk.cert", "web.cert"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stdout_of(&out).contains(&web), "{}", stdout_of(&out));
+    assert!(stderr_of(&out).contains("junk.cert"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn the_prometheus_textfile_is_always_rewritten_with_an_error_series() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let web = credential(&s, &emu, "web", 365);
+    s.write("junk.cert", "not a certificate");
+    let prom = s.path("okms.prom");
+
+    let out = offline(&s)
+        .args(["--cert", "web.cert", "junk.cert", "--prometheus"])
+        .arg(&prom)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "a failure all the same");
+    assert!(stderr_of(&out).contains("junk.cert"), "{}", stderr_of(&out));
+    let (meta, samples) = parse_prometheus(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(meta["okms_certificate_read_error"].1, "gauge");
+    let errors: Vec<&Sample> = samples
+        .iter()
+        .filter(|x| x.name == "okms_certificate_read_error")
+        .collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].labels["file"], "junk.cert");
+    assert_eq!(errors[0].value, 1.0);
+    let good: Vec<&Sample> = samples
+        .iter()
+        .filter(|x| x.name.starts_with("okms_credential_"))
+        .collect();
+    assert_eq!(good.len(), 3);
+    assert!(good.iter().all(|x| x.labels["id"] == web));
+
+    // A domain whose listing fails: the old series go, an error series says why.
+    cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "report", "--prometheus"])
+        .arg(&prom)
+        .assert()
+        .success();
+    let before = parse_prometheus(&std::fs::read_to_string(&prom).unwrap()).1;
+    assert_eq!(before.len(), 3);
+    fail_listing(&emu);
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "report", "--prometheus"])
+        .arg(&prom)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let (_, after) = parse_prometheus(&std::fs::read_to_string(&prom).unwrap());
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].name, "okms_credential_list_error");
+    assert_eq!(after[0].labels["domain"], emu.okms_id().to_string());
+}
+
+#[test]
+fn a_certificate_not_yet_valid_is_critical_not_ok() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    // Issued by a KMS whose clock runs ten days ahead of this host's.
+    emu.advance_clock(Duration::from_secs(10 * 86_400));
+    let early = credential(&s, &emu, "early", 365);
+
+    let v = json_ok(offline(&s).args(["--cert", "early.cert"]).arg("--json"));
+    let rows = by_name(&v);
+    assert_eq!(rows["early.cert"]["id"], early);
+    assert_eq!(rows["early.cert"]["status"], "not_yet_valid");
+
+    let out = offline(&s)
+        .args(["--nagios", "--cert", "early.cert"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout_of(&out));
+    let (status, _) = plugin_answer(&stdout_of(&out));
+    assert!(
+        status.starts_with(&format!(
+            "OKMS CRITICAL - early.cert ({early}) NOT YET VALID"
+        )),
+        "{status}"
+    );
+
+    let prom = s.path("okms.prom");
+    offline(&s)
+        .args(["--cert", "early.cert", "--prometheus"])
+        .arg(&prom)
+        .assert()
+        .success();
+    let (_, samples) = parse_prometheus(&std::fs::read_to_string(&prom).unwrap());
+    let gauge = samples
+        .iter()
+        .find(|x| x.name == "okms_credential_status")
+        .unwrap();
+    assert_eq!(gauge.value, 4.0);
+}
+
+#[test]
+fn the_status_line_stays_short_for_many_credentials() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let ids: Vec<String> = (0..12)
+        .map(|i| {
+            let days = if i % 3 == 0 { 20 } else { 365 };
+            credential(
+                &s,
+                &emu,
+                &format!("service-{i:02}-frontend-production"),
+                days,
+            )
+        })
+        .collect();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "report", "--nagios"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = stdout_of(&out);
+    let (status, perf) = plugin_answer(&stdout);
+    // NRPE v2 keeps the first KiB of the output: the verdict must be well inside it.
+    assert!(status.len() < 200, "{} bytes: {status}", status.len());
+    assert!(
+        status.ends_with("12 credential(s): 4 warn, 8 ok"),
+        "{status}"
+    );
+    assert_eq!(perf.len(), 12);
+    for id in &ids {
+        assert!(
+            stdout.lines().skip(1).any(|l| l.contains(id.as_str())),
+            "{id}"
+        );
+    }
 }

@@ -7,6 +7,7 @@
 //!   days left)? If not, until when;
 //! - [`jitter`]: a pause spread over a fleet, deterministic for a given seed;
 //! - [`classify`]: `ok`/`warn`/`crit`/`expired` against [`Thresholds`] (crit <= warn, checked);
+//!   [`classify_certificate`] also says `not_yet_valid` well before the certificate's start;
 //! - [`Plan`] → [`Created`] → [`Ready`] → [`Proved`] → [`Renewed`]: create the successor
 //!   through okms-api's exactly-once create, wait for READY, prove it with one mutual-TLS call,
 //!   let the caller deploy, then revoke the old credential. Any state before deployment can be
@@ -103,5 +104,7 @@ pub use saga::{
     RenewalFailure, RenewalRequest, renew,
 };
 pub use schedule::{Decision, Lifetime, MAX_DAYS_LEFT, RenewAt, decide, jitter};
-pub use status::{Expiry, ExpiryStatus, Thresholds, classify};
+pub use status::{
+    Expiry, ExpiryStatus, NOT_BEFORE_TOLERANCE, Thresholds, classify, classify_certificate,
+};
 pub use step::Step;

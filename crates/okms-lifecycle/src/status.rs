@@ -65,28 +65,44 @@ pub enum ExpiryStatus {
     Crit,
     /// Past `notAfter`: the KMS refuses it.
     Expired,
+    /// Before `notBefore`: the KMS refuses it until then (a clock set wrong where it was
+    /// issued, or a certificate deployed too early). Last, so that `max()` never hides it
+    /// behind a certificate that merely expires soon.
+    NotYetValid,
 }
 
 impl ExpiryStatus {
-    /// The lowercase word used in every output format (`ok`, `warn`, `crit`, `expired`).
+    /// The lowercase word used in every output format (`ok`, `warn`, `crit`, `expired`,
+    /// `not_yet_valid`).
     pub fn as_str(self) -> &'static str {
         match self {
             ExpiryStatus::Ok => "ok",
             ExpiryStatus::Warn => "warn",
             ExpiryStatus::Crit => "crit",
             ExpiryStatus::Expired => "expired",
+            ExpiryStatus::NotYetValid => "not_yet_valid",
         }
     }
 
-    /// A number for a metric gauge: 0 ok, 1 warn, 2 crit, 3 expired (worse is higher, so
-    /// `max()` over a fleet is its worst).
+    /// A number for a metric gauge: 0 ok, 1 warn, 2 crit, 3 expired, 4 not yet valid (worse
+    /// is higher, so `max()` over a fleet is its worst; the first four keep the numbers they
+    /// had before `NotYetValid` existed, so that alert rules keep their meaning).
     pub fn gauge(self) -> u8 {
         match self {
             ExpiryStatus::Ok => 0,
             ExpiryStatus::Warn => 1,
             ExpiryStatus::Crit => 2,
             ExpiryStatus::Expired => 3,
+            ExpiryStatus::NotYetValid => 4,
         }
+    }
+
+    /// Whether the KMS accepts the certificate at this instant (it may still expire soon).
+    pub fn is_usable(self) -> bool {
+        matches!(
+            self,
+            ExpiryStatus::Ok | ExpiryStatus::Warn | ExpiryStatus::Crit
+        )
     }
 }
 
@@ -107,7 +123,33 @@ pub struct Expiry {
     pub not_after: OffsetDateTime,
 }
 
-/// Classifies a certificate that ends at `not_after`, at `now`.
+/// How far `notBefore` may lie ahead of `now` before a certificate counts as not yet valid.
+///
+/// `now` is the reporting host's clock, while the KMS judges with its own, which also stamped
+/// `notBefore` (the moment the credential was created): a certificate fresh from a KMS whose
+/// clock runs ahead of this host's is accepted by the KMS all the same, and must not page
+/// anyone. A day matches the report's granularity (whole days left) and still catches a
+/// certificate deployed days too early or issued under a clock that is badly wrong.
+pub const NOT_BEFORE_TOLERANCE: time::Duration = time::Duration::days(1);
+
+/// Classifies a certificate valid from `not_before` to `not_after`, at `now`: as [`classify`],
+/// except that while `not_before` is more than [`NOT_BEFORE_TOLERANCE`] ahead it is
+/// [`ExpiryStatus::NotYetValid`] (the days left still count to `not_after`).
+pub fn classify_certificate(
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    now: OffsetDateTime,
+    thresholds: Thresholds,
+) -> Expiry {
+    let mut expiry = classify(not_after, now, thresholds);
+    if not_before - now > NOT_BEFORE_TOLERANCE {
+        expiry.status = ExpiryStatus::NotYetValid;
+    }
+    expiry
+}
+
+/// Classifies a certificate that ends at `not_after`, at `now`, when its start is unknown
+/// (the API tells only the end); [`classify_certificate`] when the certificate is at hand.
 pub fn classify(not_after: OffsetDateTime, now: OffsetDateTime, thresholds: Thresholds) -> Expiry {
     let left = not_after - now;
     // Rounded down, also below zero, so that "0 days left" means "expires within a day".
@@ -174,15 +216,38 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_before_its_start_is_not_yet_valid() {
+        let t = Thresholds::DEFAULT;
+        let start = END - Duration::days(90);
+        let now = start - NOT_BEFORE_TOLERANCE - Duration::seconds(1);
+        let early = classify_certificate(start, END, now, t);
+        assert_eq!(early.status, ExpiryStatus::NotYetValid);
+        assert!(!early.status.is_usable());
+        assert_eq!(early.days_left, 91);
+        // Within the tolerance, the host's clock may just lag the issuer's.
+        let skewed = start - NOT_BEFORE_TOLERANCE;
+        assert_eq!(
+            classify_certificate(start, END, skewed, t).status,
+            ExpiryStatus::Ok
+        );
+        assert_eq!(
+            classify_certificate(start, END, END, t).status,
+            ExpiryStatus::Expired
+        );
+    }
+
+    #[test]
     fn gauge_grows_with_severity() {
         let all = [
             ExpiryStatus::Ok,
             ExpiryStatus::Warn,
             ExpiryStatus::Crit,
             ExpiryStatus::Expired,
+            ExpiryStatus::NotYetValid,
         ];
         let gauges: Vec<u8> = all.iter().map(|s| s.gauge()).collect();
-        assert_eq!(gauges, [0, 1, 2, 3]);
+        assert_eq!(gauges, [0, 1, 2, 3, 4]);
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "max() is the worst");
         assert_eq!(ExpiryStatus::Crit.to_string(), "crit");
     }
 }

@@ -5,6 +5,7 @@ pub mod csr;
 mod identities;
 pub mod key;
 pub mod online;
+pub(crate) use online::nagios_unknown_text;
 pub mod pem;
 pub mod pkcs11;
 pub mod request;

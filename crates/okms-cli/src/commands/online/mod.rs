@@ -16,6 +16,8 @@ mod domain;
 pub mod iam;
 pub(crate) mod session;
 
+pub(crate) use credential::nagios_unknown_text;
+
 use crate::cli::{DomainCommand, GlobalArgs, OnlineCommand};
 use crate::error::CliResult;
 use crate::output::Output;

@@ -173,6 +173,8 @@ async fn list_online(okms_id: Uuid, global: &GlobalArgs, out: &Output) -> CliRes
             ExpiryStatus::Ok => "",
             ExpiryStatus::Warn | ExpiryStatus::Crit => "soon",
             ExpiryStatus::Expired => "EXPIRED",
+            // The API tells no start: `api_expiry` never says this; a mark all the same.
+            ExpiryStatus::NotYetValid => "NOT_YET_VALID",
         };
         out.line(&format!(
             "{:<36}  {:<8}  {:<5}  {:<25}  {:>9}  {:<7}  {}",

@@ -14,6 +14,7 @@ pub(crate) use manage::confirm;
 mod profile;
 mod renew;
 mod report;
+pub(crate) use report::nagios_unknown_text;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
