@@ -92,7 +92,10 @@ fn xtask_does_not_depend_on_okms_cli() {
         .map(str::trim)
         .filter(|l| l.starts_with("okms-cli") || l.starts_with("okms_cli"))
         .collect();
-    assert!(deps.is_empty(), "xtask/Cargo.toml depends on okms-cli: {deps:?}");
+    assert!(
+        deps.is_empty(),
+        "xtask/Cargo.toml depends on okms-cli: {deps:?}"
+    );
 }
 
 fn workspace_root() -> PathBuf {

@@ -17,6 +17,7 @@ use super::{ensure_newline, profile, verify_cert, wait_ready};
 use crate::cli::{CertificateTypeArg, CredentialCreateArgs, GlobalArgs};
 use okms_api::IdentitySelection;
 
+use super::Source;
 use crate::commands::identities;
 use crate::commands::online::account::account;
 use crate::commands::online::iam;
@@ -30,14 +31,6 @@ use crate::output::{Output, rfc3339};
 
 /// Default file for a key OVHcloud generates (as in OVHcloud's guide).
 const DEFAULT_KEY_OUT: &str = "domain.key";
-
-/// Where the key comes from.
-pub(super) enum Source {
-    /// A CSR (from --csr or inside --request): we hold the key.
-    Csr { public_key: PublicKey },
-    /// OVHcloud generates the key; it is written to `key_out` at once.
-    Generated { key_out: PathBuf },
-}
 
 /// The `--json` result of `credential create`.
 #[derive(Serialize)]

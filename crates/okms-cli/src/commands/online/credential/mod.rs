@@ -28,6 +28,15 @@ use crate::error::{CliError, CliResult, api_failure};
 use crate::exit::Exit;
 use crate::output::Output;
 
+/// Where the key of a `credential create` comes from: `create` decides it, `profile` writes
+/// the profile of the key it names.
+pub(super) enum Source {
+    /// A CSR (from --csr or inside --request): we hold the key.
+    Csr { public_key: PublicKey },
+    /// OVHcloud generates the key; it is written to `key_out` at once.
+    Generated { key_out: std::path::PathBuf },
+}
+
 /// Runs a `credential` subcommand.
 ///
 /// # Errors

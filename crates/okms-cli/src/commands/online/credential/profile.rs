@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use okms_api::{CertificateType, Client, CredentialRequest, Uuid};
 use okms_csr::{PrivateKey, same_public_key};
 
-use super::create::Source;
+use super::Source;
 use crate::cli::CredentialCreateArgs;
 use crate::error::{CliError, CliResult, api_failure, usage};
 use crate::exit::Exit;
