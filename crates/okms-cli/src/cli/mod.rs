@@ -971,6 +971,9 @@ pub struct CredentialRenewArgs {
     /// How to reach the token (with --key pkcs11:...).
     #[command(flatten)]
     pub token: Pkcs11Args,
+    /// Where the passphrase of an encrypted --key comes from; the new key is encrypted with it.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 /// Parses `90`, `90s`, `5m`, `1h`, `500ms` into a duration.

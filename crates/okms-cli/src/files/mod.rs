@@ -18,7 +18,9 @@ use crate::error::CliError;
 use crate::exit::Exit;
 
 mod deploy;
-pub use deploy::{Beside, remove_undeployed, swap_in, write_new_cert, write_new_key};
+pub use deploy::{
+    Beside, check_take_over, remove_undeployed, swap_in, write_new_cert, write_new_key,
+};
 
 /// Mode of files that hold secrets (private keys).
 pub const SECRET_MODE: u32 = 0o600;

@@ -10,7 +10,7 @@ use okms_csr::KeyAlgorithm;
 use okms_lifecycle::{Endpoint, RenewalRequest};
 use okms_pkcs11::Pkcs11Uri;
 
-use crate::cli::{CredentialRenewArgs, Pkcs11Args};
+use crate::cli::{CredentialRenewArgs, PassphraseArgs, Pkcs11Args};
 use crate::commands::online::parse_uuid;
 use crate::commands::{algorithm, pkcs11, usage};
 use crate::error::{CliError, CliResult};
@@ -70,6 +70,8 @@ pub(super) struct RenewOptions<'a> {
     pub hook: Vec<OsString>,
     /// How to reach the token.
     pub token: &'a Pkcs11Args,
+    /// Where the key file's passphrase comes from (the new key is encrypted with it too).
+    pub passphrase: &'a PassphraseArgs,
 }
 
 impl<'a> RenewOptions<'a> {
@@ -125,6 +127,7 @@ impl<'a> RenewOptions<'a> {
             ca: a.ca.clone(),
             hook: a.exec.clone(),
             token: &a.token,
+            passphrase: &a.passphrase,
         })
     }
 
@@ -153,6 +156,12 @@ fn token_key(a: &CredentialRenewArgs) -> CliResult<KeyPlace> {
             "--id writes the new pair to new files; a key on a token is renewed in place",
         )
         .hint("leave out --id, and give the deployed certificate with --cert"));
+    }
+    if a.passphrase.is_given() {
+        return Err(usage(
+            "--passphrase-file and --passphrase-env open a key file; a key on a token is opened with its PIN",
+        )
+        .hint("leave them out, and give the PIN with --pin-file or the URI's pin-source"));
     }
     let uri = pkcs11::uri_of_path(&a.key, "--key")?;
     let Some(label) = uri.object.clone().filter(|l| !l.is_empty()) else {
