@@ -619,3 +619,30 @@ fn a_credential_id_never_writes_over_existing_files() {
     assert_eq!(s.snapshot(), before);
     assert_eq!(emu.credentials().len(), count);
 }
+
+#[test]
+fn the_timers_command_never_renews_twice_in_a_row_and_a_looping_before_is_warned_about() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 20);
+    // The shipped unit's command (no --before): the renewed credential is not due again.
+    assert!(renew(&s, &emu, &["--force"]).status.success());
+    let after_first = cert_id(&s);
+    let out = renew(&s, &emu, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).contains("is not due until"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert_eq!(cert_id(&s), after_first, "renewed twice in a row");
+    assert_eq!(live(&emu).len(), 1);
+
+    // --before at or above the lifetime would renew at every run: said before anything is done.
+    let out = renew(&s, &emu, &["--before", "20", "--keep-old"]);
+    assert!(
+        stderr_of(&out).contains("--before 20 is at or above the certificate's lifetime (20 days)"),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -933,7 +933,8 @@ pub struct CredentialRenewArgs {
     #[arg(long, env = "OKMS_ID", value_name = "ID")]
     pub okms_id: Option<String>,
     /// Renew once at most this many days are left [default: once two thirds of the lifetime
-    /// have passed].
+    /// have passed]. At or above the certificate's lifetime every run renews (warned): leave it
+    /// out on a timer.
     #[arg(long, value_name = "DAYS")]
     pub before: Option<u32>,
     /// Renew now, due or not; with a token key, also when LABEL.bak exists (that older backup

@@ -51,7 +51,7 @@ pub(super) fn run(
         replaced: o.by_id.is_none(),
         out,
     };
-    if let Some(until) = not_due_until(o, &old.cert)? {
+    if let Some(until) = not_due_until(o, &old.cert, out)? {
         return report_not_due(o, &old, &key.display().to_string(), until, out);
     }
     // Before anything exists on the API side: every file this run will write must be writable.

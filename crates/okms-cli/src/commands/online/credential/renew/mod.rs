@@ -84,7 +84,11 @@ struct Deployment {
 }
 
 /// `Some(until)` when the renewal is not due yet (never with --force).
-fn not_due_until(o: &RenewOptions<'_>, cert: &Certificate) -> CliResult<Option<OffsetDateTime>> {
+fn not_due_until(
+    o: &RenewOptions<'_>,
+    cert: &Certificate,
+    out: &Output,
+) -> CliResult<Option<OffsetDateTime>> {
     let Due::OnSchedule { days_left } = o.due else {
         return Ok(None);
     };
@@ -93,6 +97,16 @@ fn not_due_until(o: &RenewOptions<'_>, cert: &Certificate) -> CliResult<Option<O
         None => RenewAt::TwoThirds,
     };
     let lifetime = Lifetime::new(cert.not_before(), cert.not_after()).map_err(schedule_error)?;
+    if let Some(days) = days_left
+        && days >= lifetime.validity_days()
+    {
+        // Its successor will live as long, so it would be due again at once: a timer would
+        // renew at every run.
+        out.warn(&format!(
+            "--before {days} is at or above the certificate's lifetime ({} days): it is due at every run; leave out --before (two thirds of the lifetime) or give fewer days",
+            lifetime.validity_days()
+        ));
+    }
     // This host's clock: it is the one its TLS stack will judge the certificate by.
     Ok(match decide(&lifetime, at, OffsetDateTime::now_utc()) {
         Decision::NotDue { until } => Some(until),
