@@ -506,15 +506,44 @@ fn a_renewal_killed_while_waiting_leaves_the_new_key_beside_its_credential_and_t
         fingerprint(&s, "key", "svc.key.new")
     );
 
-    // The next run refuses to overwrite that key and says why.
+    // The next run resolves the leftover by itself: the credential that certifies it was
+    // never deployed, so it is revoked and the renewal starts over (issue 19, item 3: this
+    // run used to refuse with exit 5 until a human removed the file).
     let out = renew(&s, &emu, &["--force"]);
-    assert_eq!(out.status.code(), Some(5));
+    assert!(out.status.success(), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(
-        err.contains("svc.key.new") && err.contains("interrupted"),
+        err.contains("svc.key.new")
+            && err.contains("interrupted")
+            && err.contains(&new.id.to_string()),
         "{err}"
     );
-    assert_eq!(live(&emu).len(), 2, "nothing more created");
+    assert!(!s.exists("svc.key.new"));
+    let live = live(&emu);
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert!(
+        !live.contains_key(&new.id.to_string()),
+        "the leftover's credential is revoked"
+    );
+    assert!(live.contains_key(&cert_id(&s)));
+    assert!(works(&s, &emu));
+}
+
+#[test]
+fn a_leftover_new_key_that_no_credential_certifies_is_removed_even_when_not_due() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 365);
+    s.key("svc.key.new", "ecdsa-p256");
+    let out = renew(&s, &emu, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("no live credential certifies"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!s.exists("svc.key.new"));
+    assert_eq!(live(&emu).len(), 1);
 }
 
 #[test]

@@ -4,13 +4,14 @@
 
 use std::path::Path;
 
-use okms_api::{ClientKey, SecretString, Uuid};
+use okms_api::{ClientKey, SecretString, Uuid, WaitPolicy};
 use okms_csr::{
     Certificate, ExposeSecret as _, KeyAlgorithm, KeyEncoding, KeyFormat, KeyLayout, KeyProtection,
     Passphrase, PrivateKey, same_public_key,
 };
 use okms_lifecycle::{DeployError, KeyHome, Recognizer};
 
+use super::leftover;
 use super::options::ById;
 use super::outcome::Words;
 use super::{
@@ -51,6 +52,23 @@ pub(super) fn run(
         replaced: o.by_id.is_none(),
         out,
     };
+    // Resolved whether or not renewal is due: a leftover must not wait for the next due date.
+    if input::exists(&home.key.new) {
+        let wait = WaitPolicy::with_timeout(o.timeout);
+        block_on(async {
+            let client = client(global, out)?;
+            leftover::resolve(
+                &client,
+                &old,
+                &home.key,
+                &home.cert,
+                home.writing.passphrase.as_ref(),
+                &wait,
+                out,
+            )
+            .await
+        })?;
+    }
     if let Some(until) = not_due_until(o, &old.cert, out)? {
         return report_not_due(o, &old, &key.display().to_string(), until, out);
     }

@@ -30,6 +30,7 @@ use crate::input;
 use crate::output::{Output, rfc3339};
 
 mod file;
+mod leftover;
 mod options;
 mod outcome;
 mod token;
