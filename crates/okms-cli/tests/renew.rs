@@ -289,7 +289,8 @@ fn a_failing_hook_is_reported_with_its_exit_code_and_the_old_credential_kept() {
     let s = Sandbox::new();
     let old_id = deployed(&s, &emu, 30);
     let out = renew(&s, &emu, &["--force", "--exec", "/bin/sh", "-c", "exit 7"]);
-    assert_eq!(out.status.code(), Some(1));
+    // Exit 9, its own code (issue 19, item 4; it was 1, shared with every other error).
+    assert_eq!(out.status.code(), Some(9));
     let err = stderr_of(&out);
     assert!(err.contains("exited with code 7"), "{err}");
     assert!(
@@ -674,4 +675,27 @@ fn the_timers_command_never_renews_twice_in_a_row_and_a_looping_before_is_warned
         "{}",
         stderr_of(&out)
     );
+}
+
+#[test]
+fn a_hook_that_cannot_run_is_refused_before_anything_is_created() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 30);
+    let before = s.snapshot();
+    for program in [
+        "/usr/bin/no-such-reload-program",
+        "no-such-reload-program",
+        "svc.cert",
+    ] {
+        let out = renew(&s, &emu, &["--force", "--exec", program]);
+        assert_eq!(out.status.code(), Some(3), "{program}: {}", stderr_of(&out));
+        assert!(
+            stderr_of(&out).contains("nothing was created"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+    assert_eq!(s.snapshot(), before, "nothing written");
+    assert_eq!(live(&emu).len(), 1, "nothing created");
 }

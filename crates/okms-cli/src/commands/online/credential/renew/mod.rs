@@ -57,11 +57,13 @@ struct RenewReport {
 /// `credential renew`.
 ///
 /// # Errors
-/// Exit 3 for a certificate not from OKMS or of another domain, 4 for a key that does not
-/// match it, 5 for a leftover new key from an interrupted run, API errors, and exit 1 when the
-/// hook fails (the new pair is then in place and the old credential kept).
+/// Exit 3 for a certificate not from OKMS or of another domain or an `--exec` program that
+/// cannot run, 4 for a key that does not match it, 5 for a leftover new key that cannot be
+/// read, API errors, and exit 9 when the hook fails (the new pair is then in place and the old
+/// credential kept).
 pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
     let o = RenewOptions::from_args(a)?;
+    check_hook(&o)?;
     match &o.key {
         KeyPlace::File(key) => file::run(&o, key, global, out),
         KeyPlace::Token { uri, label } => token::run(&o, uri, label, global, out),
@@ -286,6 +288,40 @@ where
     ))
 }
 
+/// `--exec`'s program exists and may be executed, checked before anything is created: found
+/// only after the swap, a mistyped name would leave the old credential live and the next run
+/// blocked behind its backup.
+fn check_hook(o: &RenewOptions<'_>) -> CliResult<()> {
+    let Some(program) = o.hook.first() else {
+        return Ok(());
+    };
+    let program = Path::new(program);
+    let runnable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+        })
+    };
+    let found = if program.components().count() > 1 || program.is_absolute() {
+        runnable(program)
+    } else {
+        std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|dir| runnable(&dir.join(program)))
+        })
+    };
+    if found {
+        return Ok(());
+    }
+    Err(CliError::new(
+        Exit::InvalidInput,
+        format!(
+            "--exec: {} is not an executable file{}; nothing was created",
+            program.display(),
+            if program.components().count() > 1 { "" } else { " on PATH" }
+        ),
+    )
+    .hint("give the program's full path (it runs with no shell), e.g. --exec /usr/bin/systemctl reload my-app.service"))
+}
+
 /// `--exec`: the program gets the deployed paths (or URIs) and the ids in its environment.
 fn run_hook(o: &RenewOptions<'_>, old: &Old, new_id: Uuid, d: &Deployment) -> CliResult<()> {
     let Some((program, args)) = o.hook.split_first() else {
@@ -320,7 +356,7 @@ fn run_hook(o: &RenewOptions<'_>, old: &Old, new_id: Uuid, d: &Deployment) -> Cl
     match failure {
         // Programs not yet reloaded still hold the old certificate: keep it working.
         Some(how) => Err(CliError::new(
-            Exit::Error,
+            Exit::HookFailed,
             format!(
                 "the hook {} {how}; the new pair (credential {new_id}) is in place and works, and the old credential {old_id} was kept live",
                 Path::new(program).display()
