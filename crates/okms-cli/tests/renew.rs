@@ -607,8 +607,22 @@ fn a_credential_id_renews_into_new_files() {
     // The pair lives on another host: here there are only the id and the paths to write.
     std::fs::rename(s.path("svc.cert"), s.path("elsewhere.cert")).unwrap();
     std::fs::rename(s.path("svc.key"), s.path("elsewhere.key")).unwrap();
+    // Without --yes (or --keep-old) it is refused: the other host's files would stop working.
     let out = cli(&s, &emu, AuthMode::Signature)
-        .args(["--json", "credential", "renew", "--id", &old_id])
+        .args(["credential", "renew", "--id", &old_id])
+        .args(["--cert", "svc.cert", "--key", "svc.key", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("stop working"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!s.exists("svc.key") && !s.exists("svc.key.new"));
+    // --yes added (issue 19, item 4): this run revoked the old credential unasked before.
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["--json", "credential", "renew", "--id", &old_id, "--yes"])
         .args(["--cert", "svc.cert", "--key", "svc.key", "--force"])
         .output()
         .unwrap();
@@ -636,7 +650,7 @@ fn a_credential_id_never_writes_over_existing_files() {
     let before = s.snapshot();
     let count = emu.credentials().len();
     let out = cli(&s, &emu, AuthMode::Signature)
-        .args(["credential", "renew", "--id", &old_id])
+        .args(["credential", "renew", "--id", &old_id, "--yes"])
         .args(["--cert", "svc.cert", "--key", "svc.key", "--force"])
         .output()
         .unwrap();

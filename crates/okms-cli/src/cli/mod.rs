@@ -954,6 +954,10 @@ pub struct CredentialRenewArgs {
     /// Keep the old credential live instead of revoking it at the end.
     #[arg(long)]
     pub keep_old: bool,
+    /// With --id: revoke the old credential at the end although its files, on another host,
+    /// then stop working (or pass --keep-old).
+    #[arg(long, requires = "id", conflicts_with = "keep_old")]
+    pub yes: bool,
     /// How long to wait for the new credential to be READY.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
     pub timeout: Duration,

@@ -105,6 +105,12 @@ impl<'a> RenewOptions<'a> {
             }
             (None, _) => None,
         };
+        if by_id.is_some() && !a.yes && !a.keep_old {
+            return Err(usage(
+                "--id revokes the old credential at the end, and its files on the other host then stop working",
+            )
+            .hint("pass --yes once the other host has the new pair (or will get it), or --keep-old to leave the old credential live"));
+        }
         Ok(RenewOptions {
             cert: a.cert.clone(),
             key,
