@@ -713,3 +713,21 @@ fn a_hook_that_cannot_run_is_refused_before_anything_is_created() {
     assert_eq!(s.snapshot(), before, "nothing written");
     assert_eq!(live(&emu).len(), 1, "nothing created");
 }
+
+#[test]
+fn a_failing_endpoint_lookup_costs_no_create_and_leaves_nothing() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 30);
+    let before = s.snapshot();
+    let count = emu.credentials().len();
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::Status(404))
+            .route(&format!("GET:/v2/okms/resource/{}", emu.okms_id()))
+            .unwrap(),
+    ]);
+    let out = renew(&s, &emu, &["--force"]);
+    assert!(!out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(emu.credentials().len(), count, "nothing created");
+    assert_eq!(s.snapshot(), before, "nothing left behind");
+}
