@@ -25,6 +25,9 @@ pub enum Exit {
     Auth = 7,
     /// A wait or a network call ran out of time.
     Timeout = 8,
+    /// `credential renew --exec`: the hook failed after the new pair was deployed (the old
+    /// credential is kept live for what has not reloaded).
+    HookFailed = 9,
 }
 
 impl Exit {
@@ -53,6 +56,7 @@ Exit codes:
   6  API error (OVHcloud API or KMS answered with an error)
   7  authentication or authorisation error
   8  timeout
+  9  credential renew: the --exec hook failed (the new pair is in place, the old credential kept)
 
 Errors are printed on stderr as `error: ...`, followed by `caused by: ...` lines and, where the
 fix is known, a `hint: ...` line. With --json, results go to stdout as JSON; diagnostics always

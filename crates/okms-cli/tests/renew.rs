@@ -289,7 +289,8 @@ fn a_failing_hook_is_reported_with_its_exit_code_and_the_old_credential_kept() {
     let s = Sandbox::new();
     let old_id = deployed(&s, &emu, 30);
     let out = renew(&s, &emu, &["--force", "--exec", "/bin/sh", "-c", "exit 7"]);
-    assert_eq!(out.status.code(), Some(1));
+    // Exit 9, its own code (issue 19, item 4; it was 1, shared with every other error).
+    assert_eq!(out.status.code(), Some(9));
     let err = stderr_of(&out);
     assert!(err.contains("exited with code 7"), "{err}");
     assert!(
@@ -518,15 +519,44 @@ fn a_renewal_killed_while_waiting_leaves_the_new_key_beside_its_credential_and_t
         fingerprint(&s, "key", "svc.key.new")
     );
 
-    // The next run refuses to overwrite that key and says why.
+    // The next run resolves the leftover by itself: the credential that certifies it was
+    // never deployed, so it is revoked and the renewal starts over (issue 19, item 3: this
+    // run used to refuse with exit 5 until a human removed the file).
     let out = renew(&s, &emu, &["--force"]);
-    assert_eq!(out.status.code(), Some(5));
+    assert!(out.status.success(), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(
-        err.contains("svc.key.new") && err.contains("interrupted"),
+        err.contains("svc.key.new")
+            && err.contains("interrupted")
+            && err.contains(&new.id.to_string()),
         "{err}"
     );
-    assert_eq!(live(&emu).len(), 2, "nothing more created");
+    assert!(!s.exists("svc.key.new"));
+    let live = live(&emu);
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert!(
+        !live.contains_key(&new.id.to_string()),
+        "the leftover's credential is revoked"
+    );
+    assert!(live.contains_key(&cert_id(&s)));
+    assert!(works(&s, &emu));
+}
+
+#[test]
+fn a_leftover_new_key_that_no_credential_certifies_is_removed_even_when_not_due() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 365);
+    s.key("svc.key.new", "ecdsa-p256");
+    let out = renew(&s, &emu, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("no live credential certifies"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!s.exists("svc.key.new"));
+    assert_eq!(live(&emu).len(), 1);
 }
 
 #[test]
@@ -589,8 +619,22 @@ fn a_credential_id_renews_into_new_files() {
     // The pair lives on another host: here there are only the id and the paths to write.
     std::fs::rename(s.path("svc.cert"), s.path("elsewhere.cert")).unwrap();
     std::fs::rename(s.path("svc.key"), s.path("elsewhere.key")).unwrap();
+    // Without --yes (or --keep-old) it is refused: the other host's files would stop working.
     let out = cli(&s, &emu, AuthMode::Signature)
-        .args(["--json", "credential", "renew", "--id", &old_id])
+        .args(["credential", "renew", "--id", &old_id])
+        .args(["--cert", "svc.cert", "--key", "svc.key", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("stop working"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!s.exists("svc.key") && !s.exists("svc.key.new"));
+    // --yes added (issue 19, item 4): this run revoked the old credential unasked before.
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["--json", "credential", "renew", "--id", &old_id, "--yes"])
         .args(["--cert", "svc.cert", "--key", "svc.key", "--force"])
         .output()
         .unwrap();
@@ -618,7 +662,7 @@ fn a_credential_id_never_writes_over_existing_files() {
     let before = s.snapshot();
     let count = emu.credentials().len();
     let out = cli(&s, &emu, AuthMode::Signature)
-        .args(["credential", "renew", "--id", &old_id])
+        .args(["credential", "renew", "--id", &old_id, "--yes"])
         .args(["--cert", "svc.cert", "--key", "svc.key", "--force"])
         .output()
         .unwrap();
@@ -654,4 +698,72 @@ impl Drop for Immutable {
             .arg(&self.0)
             .status();
     }
+}
+
+#[test]
+fn the_timers_command_never_renews_twice_in_a_row_and_a_looping_before_is_warned_about() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 20);
+    // The shipped unit's command (no --before): the renewed credential is not due again.
+    assert!(renew(&s, &emu, &["--force"]).status.success());
+    let after_first = cert_id(&s);
+    let out = renew(&s, &emu, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).contains("is not due until"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert_eq!(cert_id(&s), after_first, "renewed twice in a row");
+    assert_eq!(live(&emu).len(), 1);
+
+    // --before at or above the lifetime would renew at every run: said before anything is done.
+    let out = renew(&s, &emu, &["--before", "20", "--keep-old"]);
+    assert!(
+        stderr_of(&out).contains("--before 20 is at or above the certificate's lifetime (20 days)"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn a_hook_that_cannot_run_is_refused_before_anything_is_created() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 30);
+    let before = s.snapshot();
+    for program in [
+        "/usr/bin/no-such-reload-program",
+        "no-such-reload-program",
+        "svc.cert",
+    ] {
+        let out = renew(&s, &emu, &["--force", "--exec", program]);
+        assert_eq!(out.status.code(), Some(3), "{program}: {}", stderr_of(&out));
+        assert!(
+            stderr_of(&out).contains("nothing was created"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+    assert_eq!(s.snapshot(), before, "nothing written");
+    assert_eq!(live(&emu).len(), 1, "nothing created");
+}
+
+#[test]
+fn a_failing_endpoint_lookup_costs_no_create_and_leaves_nothing() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    deployed(&s, &emu, 30);
+    let before = s.snapshot();
+    let count = emu.credentials().len();
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::Status(404))
+            .route(&format!("GET:/v2/okms/resource/{}", emu.okms_id()))
+            .unwrap(),
+    ]);
+    let out = renew(&s, &emu, &["--force"]);
+    assert!(!out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(emu.credentials().len(), count, "nothing created");
+    assert_eq!(s.snapshot(), before, "nothing left behind");
 }

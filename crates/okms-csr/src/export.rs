@@ -21,6 +21,34 @@ pub enum KeyFormat {
     Traditional,
 }
 
+/// Text or binary: the two ways a key file holds its structure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyEncoding {
+    /// PEM text.
+    Pem,
+    /// The bare DER.
+    Der,
+}
+
+/// Whether a stored key is encrypted, and in which structure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyProtection {
+    /// Unencrypted, in this structure.
+    Plain(KeyFormat),
+    /// Encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`): writing it needs a passphrase.
+    EncryptedPkcs8,
+}
+
+/// How a key file is laid out: what [`PrivateKey::layout_of`] finds and
+/// [`PrivateKey::to_layout`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyLayout {
+    /// Encrypted or not, and the structure.
+    pub protection: KeyProtection,
+    /// PEM or DER.
+    pub encoding: KeyEncoding,
+}
+
 /// Where the curve of an `ECPrivateKey` is named: PKCS#8 names it in its AlgorithmIdentifier,
 /// the traditional SEC1 form in the key itself (RFC 5915).
 enum EcParameters {
@@ -124,10 +152,50 @@ impl PrivateKey {
         Ok(secret::from_zeroizing(pem))
     }
 
-    /// Encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`): PBES2 with scrypt (log2 N = 14, r = 8,
-    /// p = 1, what OpenSSL 3 accepts) and AES-256-CBC, salt and IV from the OS CSPRNG.
-    /// An empty passphrase is refused.
-    pub fn to_encrypted_pem(&self, passphrase: &Passphrase) -> Result<SecretString> {
+    /// The key as a file laid out as `layout` says (PEM with LF line endings, or DER); an
+    /// encrypted layout is encrypted with `passphrase` as [`PrivateKey::to_encrypted_pem`] does.
+    ///
+    /// # Errors
+    /// [`Error::PassphraseRequired`] for an encrypted layout without a passphrase; as
+    /// [`PrivateKey::to_encrypted_pem`] otherwise.
+    pub fn to_layout(
+        &self,
+        layout: KeyLayout,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let (label, der) = match layout.protection {
+            KeyProtection::Plain(KeyFormat::Pkcs8) => (
+                "PRIVATE KEY",
+                Zeroizing::new(self.to_pkcs8_der()?.as_bytes().to_vec()),
+            ),
+            KeyProtection::Plain(KeyFormat::Traditional) => match self.parts() {
+                KeyParts::Ec(ec) => ("EC PRIVATE KEY", ec.to_der(EcParameters::Included)?),
+                KeyParts::Rsa(k) => (
+                    "RSA PRIVATE KEY",
+                    Zeroizing::new(
+                        k.as_ref()
+                            .to_pkcs1_der()
+                            .map_err(export_err)?
+                            .as_bytes()
+                            .to_vec(),
+                    ),
+                ),
+            },
+            KeyProtection::EncryptedPkcs8 => (
+                "ENCRYPTED PRIVATE KEY",
+                self.encrypted_der(passphrase.ok_or(Error::PassphraseRequired)?)?,
+            ),
+        };
+        Ok(match layout.encoding {
+            KeyEncoding::Der => der,
+            KeyEncoding::Pem => {
+                let pem = crate::pem::encode(label, &der);
+                Zeroizing::new(pem.as_bytes().to_vec())
+            }
+        })
+    }
+
+    fn encrypted_der(&self, passphrase: &Passphrase) -> Result<Zeroizing<Vec<u8>>> {
         if passphrase.expose_secret().is_empty() {
             return Err(Error::Export(
                 "the passphrase is empty; choose a non-empty passphrase".into(),
@@ -140,9 +208,16 @@ impl PrivateKey {
         let encrypted = info
             .encrypt_with_params(params, passphrase.expose_secret().as_bytes())
             .map_err(|e| Error::Export(format!("encryption failed: {e}")))?;
+        Ok(Zeroizing::new(encrypted.as_bytes().to_vec()))
+    }
+
+    /// Encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`): PBES2 with scrypt (log2 N = 14, r = 8,
+    /// p = 1, what OpenSSL 3 accepts) and AES-256-CBC, salt and IV from the OS CSPRNG.
+    /// An empty passphrase is refused.
+    pub fn to_encrypted_pem(&self, passphrase: &Passphrase) -> Result<SecretString> {
         Ok(secret::from_zeroizing(crate::pem::encode(
             "ENCRYPTED PRIVATE KEY",
-            encrypted.as_bytes(),
+            &self.encrypted_der(passphrase)?,
         )))
     }
 }

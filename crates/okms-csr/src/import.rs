@@ -8,6 +8,7 @@
 use crate::{
     algorithm::KeyAlgorithm,
     error::{Error, Result, UnsupportedKeyKind},
+    export::{KeyEncoding, KeyFormat, KeyLayout, KeyProtection},
     key::{Inner, PrivateKey},
     oids, pem,
     public_key::uint_bits,
@@ -69,6 +70,27 @@ impl PrivateKey {
             Kind::Sec1 => from_sec1(&der),
             Kind::Pkcs1 => from_pkcs1(&der),
         }
+    }
+
+    /// How the key in `bytes` is stored, so that a replacement can be written the same way
+    /// ([`PrivateKey::to_layout`]): a renewal must not turn a SEC1 or encrypted key into a
+    /// plain PKCS#8 one behind its owner's back.
+    pub fn layout_of(bytes: &[u8]) -> Result<KeyLayout> {
+        let encoding = if pem::looks_like_pem(bytes) {
+            KeyEncoding::Pem
+        } else {
+            KeyEncoding::Der
+        };
+        let (der, hint) = key_der(bytes)?;
+        let protection = match hint.map_or_else(|| detect(&der), Ok)? {
+            Kind::Pkcs8 => KeyProtection::Plain(KeyFormat::Pkcs8),
+            Kind::Sec1 | Kind::Pkcs1 => KeyProtection::Plain(KeyFormat::Traditional),
+            Kind::EncryptedPkcs8 => KeyProtection::EncryptedPkcs8,
+        };
+        Ok(KeyLayout {
+            protection,
+            encoding,
+        })
     }
 
     /// Whether `bytes` hold an encrypted PKCS#8 key (PEM `ENCRYPTED PRIVATE KEY` or DER), so

@@ -89,7 +89,7 @@ pub use algorithm::KeyAlgorithm;
 pub use certificate::{Certificate, CertificateInfo};
 pub use csr::{Csr, CsrBuilder, CsrInfo};
 pub use error::{Error, Result, UnsupportedKeyKind};
-pub use export::KeyFormat;
+pub use export::{KeyEncoding, KeyFormat, KeyLayout, KeyProtection};
 pub use key::PrivateKey;
 pub use name::DistinguishedName;
 pub use public_key::{PublicKey, same_public_key};

@@ -323,3 +323,37 @@ fn a_biased_random_generator_ends() {
         other => panic!("{:?}", other.map(|k| k.algorithm())),
     }
 }
+
+#[test]
+fn a_key_written_in_the_layout_it_was_read_in_reads_back_in_that_layout() {
+    use okms_csr::{KeyEncoding, KeyLayout, KeyProtection};
+    let pass = Passphrase::from("renewal passphrase");
+    for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa2048] {
+        let key = PrivateKey::generate(alg).unwrap();
+        for protection in [
+            KeyProtection::Plain(KeyFormat::Pkcs8),
+            KeyProtection::Plain(KeyFormat::Traditional),
+            KeyProtection::EncryptedPkcs8,
+        ] {
+            for encoding in [KeyEncoding::Pem, KeyEncoding::Der] {
+                let layout = KeyLayout {
+                    protection,
+                    encoding,
+                };
+                let bytes = key.to_layout(layout, Some(&pass)).unwrap();
+                assert_eq!(PrivateKey::layout_of(&bytes).unwrap(), layout, "{alg:?}");
+                let back = PrivateKey::import(&bytes, Some(&pass)).unwrap();
+                assert!(same_public_key(&back.public_key(), &key.public_key()));
+            }
+        }
+    }
+    let encrypted = KeyLayout {
+        protection: KeyProtection::EncryptedPkcs8,
+        encoding: KeyEncoding::Pem,
+    };
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    assert!(matches!(
+        key.to_layout(encrypted, None),
+        Err(Error::PassphraseRequired)
+    ));
+}

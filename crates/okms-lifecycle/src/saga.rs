@@ -1,6 +1,7 @@
 //! The renewal saga: the six steps written once, generic over where the new key lives.
 //!
 //! ```text
+//! 0 the domain's REST endpoint looked up (unless given): every read before anything is made
 //! 1 new key (KeyHome::make_key, sign_csr)
 //! 2 create exactly once (Plan::create)
 //! 3 READY, certificate checked, proved (Created::wait_ready, KeyHome::check_certificate, Ready::prove)
@@ -328,6 +329,19 @@ where
     C: Clock,
     F: FnOnce(Uuid, &H::Deployed) -> Result<(), H::Error>,
 {
+    // Every read before anything is made: a failing endpoint lookup must not cost a create
+    // and a revoke.
+    let kms_url = match &request.endpoint {
+        Endpoint::Given(url) => url.clone(),
+        Endpoint::AsReported => rest_endpoint(client, request.okms_id).await.map_err(|e| {
+            RenewalFailure::NotCreated {
+                cause: Cause::Lifecycle(e),
+                new_key: KeyFate::NeverMade,
+                name: None,
+            }
+        })?,
+    };
+
     // 1. The new key, before any credential can certify it.
     let mut key = home
         .make_key()
@@ -376,7 +390,7 @@ where
     on_progress(&Progress::Created { new_id });
 
     // 3. READY, the certificate checked against the new key, then proved.
-    let proved = match prove(client, home, &mut key, &created, request).await {
+    let proved = match prove(client, home, &mut key, &created, request, &kms_url).await {
         Ok(proved) => proved,
         Err(cause) => {
             let revoked = created.abandon(client, &request.settle).await.map(|_| ());
@@ -425,6 +439,7 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
     key: &mut H::Key,
     created: &Created,
     request: &RenewalRequest,
+    kms_url: &str,
 ) -> Result<Proved, Cause<H::Error>> {
     let ready = created
         .wait_ready(client, &request.settle)
@@ -432,15 +447,9 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
         .map_err(Cause::Lifecycle)?;
     home.check_certificate(key, ready.new_id(), ready.certificate_pem())
         .map_err(Cause::Home)?;
-    let kms_url = match &request.endpoint {
-        Endpoint::Given(url) => url.clone(),
-        Endpoint::AsReported => rest_endpoint(client, request.okms_id)
-            .await
-            .map_err(Cause::Lifecycle)?,
-    };
     let client_key = home.proof_key(key).await.map_err(Cause::Home)?;
     ready
-        .prove(&kms_url, client_key, request.ca_pem.clone())
+        .prove(kms_url, client_key, request.ca_pem.clone())
         .await
         .map_err(Cause::Lifecycle)
 }

@@ -244,7 +244,8 @@ pub struct CredentialRenewArgs {
     #[arg(long, env = "OKMS_ID", value_name = "ID")]
     pub okms_id: Option<String>,
     /// Renew once at most this many days are left [default: once two thirds of the lifetime
-    /// have passed].
+    /// have passed]. At or above the certificate's lifetime every run renews (warned): leave it
+    /// out on a timer.
     #[arg(long, value_name = "DAYS")]
     pub before: Option<u32>,
     /// Renew now, due or not; with a token key, also when LABEL.bak exists (that older backup
@@ -264,6 +265,10 @@ pub struct CredentialRenewArgs {
     /// Keep the old credential live instead of revoking it at the end.
     #[arg(long)]
     pub keep_old: bool,
+    /// With --id: revoke the old credential at the end although its files, on another host,
+    /// then stop working (or pass --keep-old).
+    #[arg(long, requires = "id", conflicts_with = "keep_old")]
+    pub yes: bool,
     /// How long to wait for the new credential to be READY.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
     pub timeout: Duration,
@@ -282,4 +287,7 @@ pub struct CredentialRenewArgs {
     /// How to reach the token (with --key pkcs11:...).
     #[command(flatten)]
     pub token: Pkcs11Args,
+    /// Where the passphrase of an encrypted --key comes from; the new key is encrypted with it.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }

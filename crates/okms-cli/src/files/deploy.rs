@@ -1,11 +1,23 @@
 //! Renewal's writes: the new files staged beside the deployed ones (`.new`), the swap that puts
 //! them in place keeping the previous ones (`.bak`), and the removal of `.new` files that will
 //! never be deployed.
+//!
+//! A renewed file takes over what the one it replaces had: its owner, group and permission bits
+//! (a key `app:app 0640` must stay readable by the application after the reload hook, even when
+//! root renews it), and its place behind a symlink (certbot's `live/` layout): the file a link
+//! points to is what is replaced, in its own directory, and the link is left as it is.
 
+use std::fs::{self, Permissions};
 use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{Swap, WriteError, swap_with_backup, write_public_file, write_secret_file};
+use super::staging::{TempGuard, create_temp};
+use super::{
+    SECRET_MODE, Swap, WriteError, swap_with_backup, write_public_file, write_secret_file,
+};
+
+const STEP_TAKE_OVER: &str = "giving it the owner, group and mode of the file it replaces";
 
 /// A deployed file and its two neighbours during a renewal: the new content staged at
 /// `TARGET.new`, and the previous content kept at `TARGET.bak` once replaced.
@@ -20,8 +32,16 @@ pub struct Beside {
 }
 
 impl Beside {
-    /// `target`, `target.new` and `target.bak`.
-    pub fn of(target: &Path) -> Self {
+    /// `target`, `target.new` and `target.bak`; for a symlink, the file it points to and the
+    /// names beside that file (the link itself is never replaced).
+    pub fn of(given: &Path) -> Self {
+        let target = match fs::symlink_metadata(given) {
+            Ok(m) if m.file_type().is_symlink() => {
+                fs::canonicalize(given).unwrap_or_else(|_| given.to_path_buf())
+            }
+            _ => given.to_path_buf(),
+        };
+        let target = target.as_path();
         Beside {
             target: target.to_path_buf(),
             new: with_suffix(target, ".new"),
@@ -45,20 +65,97 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Writes the new key (0600) at `at.new`, never over an existing file: one there may be the
-/// only copy of a key a live credential holds.
+/// only copy of a key a live credential holds. It then takes over the deployed key's owner,
+/// group and mode.
 ///
 /// # Errors
-/// As [`write_secret_file`].
-pub fn write_new_key(at: &Beside, pem: &[u8]) -> Result<(), WriteError> {
-    write_secret_file(&at.new, pem, false)
+/// As [`write_secret_file`]; [`WriteError::Io`] when the take-over fails, `at.new` then removed.
+pub fn write_new_key(at: &Beside, bytes: &[u8]) -> Result<(), WriteError> {
+    write_secret_file(&at.new, bytes, false)?;
+    take_over_or_remove(at)
 }
 
-/// Writes the new certificate at `at.new`, never over an existing file.
+/// Writes the new certificate at `at.new`, never over an existing file, with the deployed
+/// certificate's owner, group and mode.
 ///
 /// # Errors
-/// As [`write_public_file`].
+/// As [`write_new_key`].
 pub fn write_new_cert(at: &Beside, pem: &str) -> Result<(), WriteError> {
-    write_public_file(&at.new, pem.as_bytes(), false)
+    write_public_file(&at.new, pem.as_bytes(), false)?;
+    take_over_or_remove(at)
+}
+
+/// Fails when a new file in the deployed file's directory could not be given its owner and
+/// group (only root may give a file away), so that a renewal stops before it creates anything.
+/// Tried on a probe file, removed at once.
+///
+/// # Errors
+/// [`WriteError::Io`] naming `at.new`, whose source says why (often "Operation not permitted").
+pub fn check_take_over(at: &Beside) -> Result<(), WriteError> {
+    let failed = |source| WriteError::Io {
+        path: at.new.clone(),
+        step: STEP_TAKE_OVER,
+        source,
+    };
+    let Some(from) = Ownership::of(&at.target).map_err(failed)? else {
+        return Ok(());
+    };
+    let dir = match at.target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = at.new.file_name().unwrap_or_default();
+    let (probe, _file) = create_temp(dir, name, SECRET_MODE).map_err(failed)?;
+    let _removed_on_return = TempGuard(Some(probe.clone()));
+    from.give_to(&probe).map_err(failed)
+}
+
+/// Owner, group and permission bits of a deployed file.
+#[derive(Clone, Copy)]
+struct Ownership {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+}
+
+impl Ownership {
+    /// `None` when nothing is deployed there yet (`--id`): the new file keeps its own.
+    fn of(target: &Path) -> io::Result<Option<Self>> {
+        match fs::metadata(target) {
+            Ok(m) => Ok(Some(Ownership {
+                uid: m.uid(),
+                gid: m.gid(),
+                // Set-id and sticky bits have no business on a key or a certificate.
+                mode: m.mode() & 0o777,
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn give_to(self, path: &Path) -> io::Result<()> {
+        let m = fs::metadata(path)?;
+        if (m.uid(), m.gid()) != (self.uid, self.gid) {
+            std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid))?;
+        }
+        fs::set_permissions(path, Permissions::from_mode(self.mode))
+    }
+}
+
+fn take_over_or_remove(at: &Beside) -> Result<(), WriteError> {
+    let taken = Ownership::of(&at.target).and_then(|from| match from {
+        Some(from) => from.give_to(&at.new),
+        None => Ok(()),
+    });
+    taken.map_err(|source| {
+        // Best effort: the refusal matters more, and the file holds no credential's key yet.
+        let _ = fs::remove_file(&at.new);
+        WriteError::Io {
+            path: at.new.clone(),
+            step: STEP_TAKE_OVER,
+            source,
+        }
+    })
 }
 
 /// Swaps each `.new` file in, the deployed one kept as `.bak` (see [`swap_with_backup`]).

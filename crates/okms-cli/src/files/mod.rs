@@ -23,7 +23,9 @@ use write_error::STEP_FIND_DIR;
 pub use write_error::WriteError;
 
 mod deploy;
-pub use deploy::{Beside, remove_undeployed, swap_in, write_new_cert, write_new_key};
+pub use deploy::{
+    Beside, check_take_over, remove_undeployed, swap_in, write_new_cert, write_new_key,
+};
 
 /// Mode of files that hold secrets (private keys).
 pub const SECRET_MODE: u32 = 0o600;

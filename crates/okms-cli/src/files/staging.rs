@@ -243,7 +243,7 @@ pub(super) fn create_temp(
 
 /// Removes the temporary file unless the write completed.
 #[derive(Debug)]
-pub(super) struct TempGuard(Option<PathBuf>);
+pub(super) struct TempGuard(pub(super) Option<PathBuf>);
 
 impl TempGuard {
     fn disarm(mut self) {

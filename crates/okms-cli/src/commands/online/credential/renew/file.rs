@@ -4,19 +4,21 @@
 
 use std::path::Path;
 
-use okms_api::{ClientKey, SecretString, Uuid};
+use okms_api::{ClientKey, SecretString, Uuid, WaitPolicy};
 use okms_csr::{
-    Certificate, ExposeSecret as _, KeyAlgorithm, KeyFormat, PrivateKey, same_public_key,
+    Certificate, ExposeSecret as _, KeyAlgorithm, KeyEncoding, KeyFormat, KeyLayout, KeyProtection,
+    Passphrase, PrivateKey, same_public_key,
 };
 use okms_lifecycle::{DeployError, KeyHome, Recognizer};
 
+use super::leftover;
 use super::options::ById;
 use super::outcome::Words;
 use super::{
     Deployment, Old, RenewOptions, certifies, check_cert, key_mismatch, new_csr, not_due_until,
     pause_for_jitter, report_not_due, run_saga,
 };
-use crate::cli::{GlobalArgs, PassphraseArgs};
+use crate::cli::GlobalArgs;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
 use crate::commands::online::session::{block_on, client};
 use crate::error::api_failure;
@@ -25,6 +27,7 @@ use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::files::{self, Beside, WriteError};
 use crate::input;
+use crate::input::passphrase::{self, Purpose};
 use crate::output::Output;
 
 /// `credential renew --key PATH`.
@@ -34,19 +37,40 @@ pub(super) fn run(
     global: &GlobalArgs,
     out: &Output,
 ) -> CliResult<()> {
-    let (old, algorithm) = match o.by_id {
-        Some(by_id) => block_on(credential_by_id(o, key, by_id, global, out))?,
+    let (old, algorithm, writing) = match o.by_id {
+        Some(by_id) => {
+            let (old, algorithm) = block_on(credential_by_id(o, key, by_id, global, out))?;
+            (old, algorithm, KeyWriting::fresh())
+        }
         None => check_deployed(o, key)?,
     };
     let home = FileHome {
         algorithm: o.algorithm.unwrap_or(algorithm),
+        writing,
         old_cert: old.cert.clone(),
         key: Beside::of(key),
         cert: Beside::of(&o.cert),
         replaced: o.by_id.is_none(),
         out,
     };
-    if let Some(until) = not_due_until(o, &old.cert)? {
+    // Resolved whether or not renewal is due: a leftover must not wait for the next due date.
+    if input::exists(&home.key.new) {
+        let wait = WaitPolicy::with_timeout(o.timeout);
+        block_on(async {
+            let client = client(global, out)?;
+            leftover::resolve(
+                &client,
+                &old,
+                &home.key,
+                &home.cert,
+                home.writing.passphrase.as_ref(),
+                &wait,
+                out,
+            )
+            .await
+        })?;
+    }
+    if let Some(until) = not_due_until(o, &old.cert, out)? {
         return report_not_due(o, &old, &key.display().to_string(), until, out);
     }
     // Before anything exists on the API side: every file this run will write must be writable.
@@ -61,6 +85,15 @@ pub(super) fn run(
     for p in [&home.key.backup, &home.cert.backup] {
         files::check_writable(p, true)?;
     }
+    for at in [&home.key, &home.cert] {
+        files::check_take_over(at).map_err(|e| {
+            CliError::from(e).context("nothing was created").hint(format!(
+                "the new {} must get the owner, group and mode of {}: renew as root or as its owner",
+                at.new.display(),
+                at.target.display()
+            ))
+        })?;
+    }
     pause_for_jitter(o, out);
     let mut home = home;
     block_on(async {
@@ -70,10 +103,24 @@ pub(super) fn run(
     })
 }
 
-/// The deployed pair, checked: the old credential and the old key's algorithm.
-fn check_deployed(o: &RenewOptions<'_>, key_path: &Path) -> CliResult<(Old, KeyAlgorithm)> {
+/// The deployed pair, checked: the old credential, the old key's algorithm, and how the old key
+/// is stored, which the new one copies.
+fn check_deployed(
+    o: &RenewOptions<'_>,
+    key_path: &Path,
+) -> CliResult<(Old, KeyAlgorithm, KeyWriting)> {
     let old = check_cert(o)?;
-    let key = input::load_private_key(key_path, &PassphraseArgs::default())?;
+    let name = input::display_path(key_path);
+    let bytes = input::read_private(key_path, "the private key")?;
+    let cannot_load = |e| csr_error(e, format!("cannot load the private key {name}"));
+    let layout = PrivateKey::layout_of(&bytes).map_err(cannot_load)?;
+    let passphrase = match layout.protection {
+        KeyProtection::EncryptedPkcs8 => {
+            Some(passphrase::obtain(o.passphrase, Purpose::Decrypt, &name)?)
+        }
+        KeyProtection::Plain(_) => None,
+    };
+    let key = PrivateKey::import(&bytes, passphrase.as_ref()).map_err(cannot_load)?;
     if !same_public_key(&old.cert.public_key(), &key.public_key()) {
         // A renewal stopped between its two renames leaves the new key in place and the new
         // certificate beside the old one: say how to finish instead of only refusing.
@@ -95,7 +142,8 @@ fn check_deployed(o: &RenewOptions<'_>, key_path: &Path) -> CliResult<(Old, KeyA
         let shown_key = input::display_path(key_path);
         return Err(key_mismatch(&shown_key, o, &key.public_key(), &old.cert).hint(hint));
     }
-    Ok((old, key.algorithm()))
+    let writing = KeyWriting { layout, passphrase };
+    Ok((old, key.algorithm(), writing))
 }
 
 /// `--id`: the credential as the API shows it, and --cert/--key free to receive the new pair.
@@ -191,8 +239,11 @@ async fn refuse_live_backup(
         .credential_id()
         .and_then(|id| id.parse::<Uuid>().ok())
         .ok_or_else(|| unproven(format!("{cert_bak} names no credential")))?;
-    let key = input::load_private_key(&home.key.backup, &PassphraseArgs::default())
-        .map_err(|_| unproven("it cannot be read as a private key".to_owned()))?;
+    // A backup written by an earlier renewal is protected as the deployed key is.
+    let key = input::read_private(&home.key.backup, "the backup key")
+        .ok()
+        .and_then(|bytes| PrivateKey::import(&bytes, home.writing.passphrase.as_ref()).ok())
+        .ok_or_else(|| unproven("it cannot be read as a private key".to_owned()))?;
     if !same_public_key(&cert.public_key(), &key.public_key()) {
         return Err(unproven(format!("it is not the key of {cert_bak}")));
     }
@@ -223,9 +274,30 @@ async fn refuse_live_backup(
     )))
 }
 
+/// How the new key file is written: as the one it replaces (same structure, PEM or DER, and
+/// encrypted with the same passphrase), so that whatever reads it keeps reading it.
+struct KeyWriting {
+    layout: KeyLayout,
+    passphrase: Option<Passphrase>,
+}
+
+impl KeyWriting {
+    /// With nothing to copy (`--id`): unencrypted PKCS#8 PEM, what `csr new` writes.
+    fn fresh() -> Self {
+        KeyWriting {
+            layout: KeyLayout {
+                protection: KeyProtection::Plain(KeyFormat::Pkcs8),
+                encoding: KeyEncoding::Pem,
+            },
+            passphrase: None,
+        }
+    }
+}
+
 /// The new key lives in `KEY.new` until it is swapped in.
 struct FileHome<'a> {
     algorithm: KeyAlgorithm,
+    writing: KeyWriting,
     /// The certificate being replaced: the new CSR's subject.
     old_cert: Certificate,
     key: Beside,
@@ -250,10 +322,13 @@ impl KeyHome for FileHome<'_> {
         let alg = self.algorithm;
         let key =
             PrivateKey::generate(alg).map_err(|e| csr_error(e, "cannot generate the new key"))?;
-        let pem = key
-            .to_pem(KeyFormat::Pkcs8)
-            .map_err(|e| csr_error(e, "cannot encode the new key"))?;
-        files::write_new_key(&self.key, pem.expose_secret().as_bytes())?;
+        let encode = |e| csr_error(e, "cannot encode the new key");
+        let stored = key
+            .to_layout(self.writing.layout, self.writing.passphrase.as_ref())
+            .map_err(encode)?;
+        files::write_new_key(&self.key, &stored)?;
+        // The proof's handshake takes the plain key, which never reaches the disk.
+        let pem = key.to_pem(KeyFormat::Pkcs8).map_err(encode)?;
         self.out.verbose(&format!(
             "new {alg} key written to {}",
             self.key.new.display()

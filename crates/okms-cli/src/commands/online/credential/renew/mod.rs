@@ -30,6 +30,7 @@ use crate::input;
 use crate::output::{Output, rfc3339};
 
 mod file;
+mod leftover;
 mod options;
 mod outcome;
 mod token;
@@ -56,11 +57,13 @@ struct RenewReport {
 /// `credential renew`.
 ///
 /// # Errors
-/// Exit 3 for a certificate not from OKMS or of another domain, 4 for a key that does not
-/// match it, 5 for a leftover new key from an interrupted run, API errors, and exit 1 when the
-/// hook fails (the new pair is then in place and the old credential kept).
+/// Exit 3 for a certificate not from OKMS or of another domain or an `--exec` program that
+/// cannot run, 4 for a key that does not match it, 5 for a leftover new key that cannot be
+/// read, API errors, and exit 9 when the hook fails (the new pair is then in place and the old
+/// credential kept).
 pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
     let o = RenewOptions::from_args(a)?;
+    check_hook(&o)?;
     match &o.key {
         KeyPlace::File(key) => file::run(&o, key, global, out),
         KeyPlace::Token { uri, label } => token::run(&o, uri, label, global, out),
@@ -84,7 +87,11 @@ struct Deployment {
 }
 
 /// `Some(until)` when the renewal is not due yet (never with --force).
-fn not_due_until(o: &RenewOptions<'_>, cert: &Certificate) -> CliResult<Option<OffsetDateTime>> {
+fn not_due_until(
+    o: &RenewOptions<'_>,
+    cert: &Certificate,
+    out: &Output,
+) -> CliResult<Option<OffsetDateTime>> {
     let Due::OnSchedule { days_left } = o.due else {
         return Ok(None);
     };
@@ -93,6 +100,16 @@ fn not_due_until(o: &RenewOptions<'_>, cert: &Certificate) -> CliResult<Option<O
         None => RenewAt::TwoThirds,
     };
     let lifetime = Lifetime::new(cert.not_before(), cert.not_after()).map_err(schedule_error)?;
+    if let Some(days) = days_left
+        && days >= lifetime.validity_days()
+    {
+        // Its successor will live as long, so it would be due again at once: a timer would
+        // renew at every run.
+        out.warn(&format!(
+            "--before {days} is at or above the certificate's lifetime ({} days): it is due at every run; leave out --before (two thirds of the lifetime) or give fewer days",
+            lifetime.validity_days()
+        ));
+    }
     // This host's clock: it is the one its TLS stack will judge the certificate by.
     Ok(match decide(&lifetime, at, OffsetDateTime::now_utc()) {
         Decision::NotDue { until } => Some(until),
@@ -271,6 +288,40 @@ where
     ))
 }
 
+/// `--exec`'s program exists and may be executed, checked before anything is created: found
+/// only after the swap, a mistyped name would leave the old credential live and the next run
+/// blocked behind its backup.
+fn check_hook(o: &RenewOptions<'_>) -> CliResult<()> {
+    let Some(program) = o.hook.first() else {
+        return Ok(());
+    };
+    let program = Path::new(program);
+    let runnable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+        })
+    };
+    let found = if program.components().count() > 1 || program.is_absolute() {
+        runnable(program)
+    } else {
+        std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|dir| runnable(&dir.join(program)))
+        })
+    };
+    if found {
+        return Ok(());
+    }
+    Err(CliError::new(
+        Exit::InvalidInput,
+        format!(
+            "--exec: {} is not an executable file{}; nothing was created",
+            program.display(),
+            if program.components().count() > 1 { "" } else { " on PATH" }
+        ),
+    )
+    .hint("give the program's full path (it runs with no shell), e.g. --exec /usr/bin/systemctl reload my-app.service"))
+}
+
 /// `--exec`: the program gets the deployed paths (or URIs) and the ids in its environment.
 fn run_hook(o: &RenewOptions<'_>, old: &Old, new_id: Uuid, d: &Deployment) -> CliResult<()> {
     let Some((program, args)) = o.hook.split_first() else {
@@ -305,7 +356,7 @@ fn run_hook(o: &RenewOptions<'_>, old: &Old, new_id: Uuid, d: &Deployment) -> Cl
     match failure {
         // Programs not yet reloaded still hold the old certificate: keep it working.
         Some(how) => Err(CliError::new(
-            Exit::Error,
+            Exit::HookFailed,
             format!(
                 "the hook {} {how}; the new pair (credential {new_id}) is in place and works, and the old credential {old_id} was kept live",
                 Path::new(program).display()

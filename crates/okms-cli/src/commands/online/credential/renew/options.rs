@@ -10,7 +10,7 @@ use okms_csr::KeyAlgorithm;
 use okms_lifecycle::{Endpoint, RenewalRequest};
 use okms_pkcs11::Pkcs11Uri;
 
-use crate::cli::{CredentialRenewArgs, Pkcs11Args};
+use crate::cli::{CredentialRenewArgs, PassphraseArgs, Pkcs11Args};
 use crate::commands::online::session::parse_uuid;
 use crate::commands::pkcs11;
 use crate::error::usage;
@@ -71,6 +71,8 @@ pub(super) struct RenewOptions<'a> {
     pub hook: Vec<OsString>,
     /// How to reach the token.
     pub token: &'a Pkcs11Args,
+    /// Where the key file's passphrase comes from (the new key is encrypted with it too).
+    pub passphrase: &'a PassphraseArgs,
 }
 
 impl<'a> RenewOptions<'a> {
@@ -104,6 +106,12 @@ impl<'a> RenewOptions<'a> {
             }
             (None, _) => None,
         };
+        if by_id.is_some() && !a.yes && !a.keep_old {
+            return Err(usage(
+                "--id revokes the old credential at the end, and its files on the other host then stop working",
+            )
+            .hint("pass --yes once the other host has the new pair (or will get it), or --keep-old to leave the old credential live"));
+        }
         Ok(RenewOptions {
             cert: a.cert.clone(),
             key,
@@ -126,6 +134,7 @@ impl<'a> RenewOptions<'a> {
             ca: a.ca.clone(),
             hook: a.exec.clone(),
             token: &a.token,
+            passphrase: &a.passphrase,
         })
     }
 
@@ -154,6 +163,12 @@ fn token_key(a: &CredentialRenewArgs) -> CliResult<KeyPlace> {
             "--id writes the new pair to new files; a key on a token is renewed in place",
         )
         .hint("leave out --id, and give the deployed certificate with --cert"));
+    }
+    if a.passphrase.is_given() {
+        return Err(usage(
+            "--passphrase-file and --passphrase-env open a key file; a key on a token is opened with its PIN",
+        )
+        .hint("leave them out, and give the PIN with --pin-file or the URI's pin-source"));
     }
     let uri = pkcs11::uri_of_path(&a.key, "--key")?;
     let Some(label) = uri.object.clone().filter(|l| !l.is_empty()) else {

@@ -68,7 +68,7 @@ pub(super) fn run(
         return Err(key_mismatch(&shown_key, o, &old_key.public_key, &old.cert)
             .hint("pass the key the certificate was issued for"));
     }
-    if let Some(until) = not_due_until(o, &old.cert)? {
+    if let Some(until) = not_due_until(o, &old.cert, out)? {
         return report_not_due(o, &old, &shown_key, until, out);
     }
     let mut r = OnToken {
