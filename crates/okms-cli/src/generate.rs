@@ -4,7 +4,7 @@
 //! It lives in the binary (as ripgrep's `--generate` does) so that `cargo xtask dist` only has
 //! to run okms-cli instead of linking it with all its dependencies. It is recognised before
 //! [`Cli`] parses anything and has a parser of its own, so that it appears in no `--help`,
-//! page or completion script. Files are written through `files.rs` like every other output;
+//! page or completion script. Files are written through the `files` module like every other output;
 //! the directories must exist (the caller chooses and makes them).
 
 use std::ffi::OsString;

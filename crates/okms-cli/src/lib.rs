@@ -1,21 +1,4 @@
-//! `okms-cli`: the command-line tool of okms-rs, for OVHcloud KMS (OKMS) access certificates.
-//!
-//! This crate is the binary's code; it is a library only so that tests can reach the clap
-//! definitions ([`cli::Cli`]). Man pages and shell completions come from the binary itself,
-//! through a hidden `generate-docs` command (`cargo xtask dist` runs it). It is the only crate
-//! of the workspace that knows clap, the terminal, prompts and output formats, and the only one
-//! that writes the user's files (all through `files`; inputs are read in `input`); keys and
-//! CSRs come from `okms-csr`, keys on a PKCS#11 token
-//! from `okms-pkcs11`, HTTP and the `ovh.conf` configuration from `okms-api`.
-//!
-//! Not for embedding: use `okms-csr` and `okms-api` directly.
-//!
-//! ```
-//! use clap::CommandFactory;
-//! let cmd = okms_cli::cli::Cli::command();
-//! assert_eq!(cmd.get_name(), "okms-cli");
-//! assert!(cmd.find_subcommand("csr").is_some());
-//! ```
+#![doc = include_str!("../README.md")]
 
 pub mod cli;
 mod commands;

@@ -1,38 +1,4 @@
-//! A local emulator of the OVHcloud API for OKMS access certificates and of an OKMS domain's
-//! mTLS endpoint, for tests and demos. It listens on loopback only.
-//!
-//! What it is for: exercising clients (okms-cli, scripts, Terraform-like automation) against the
-//! real wire formats without an OVHcloud account or network: signed requests (`$1$`), OAuth2
-//! client credentials, asynchronous credential creation (`CREATING` → `READY`), real X.509
-//! access certificates shaped like OKMS's, mutual TLS to the domain, and injected faults.
-//!
-//! What it is not: a KMS. It holds no service keys (only its own CA key, in memory, and it
-//! keeps no copy of a private key it generates for a credential), serves two data-plane routes
-//! (`GET /api/{okmsId}/v1/servicekey` and `/v1/random`) and its behaviour is a reading of
-//! public sources, not of the real service. See the crate README for what is inferred.
-//!
-//! IAM: the account's users, groups and service accounts come from [`EmulatorConfig::iam`];
-//! API callers act as the root account unless [`IamSeed::api_caller`] (or
-//! [`RunningEmulator::set_api_caller_identity`]) names another identity, whose policies
-//! (`/v2/iam/policy`) then decide each route, as they decide the data plane for the identities
-//! of an access certificate.
-//!
-//! Its wire types are written from the spec on purpose, not shared with okms-api: an
-//! end-to-end test passing means two independent readings of the spec agree.
-//!
-//! ```
-//! use okms_emulator::{EmulatorConfig, RunningEmulator};
-//!
-//! # fn main() -> Result<(), okms_emulator::Error> {
-//! // Runs on its own runtime in a background thread; dropping it shuts it down.
-//! let emu = RunningEmulator::spawn_in_thread(EmulatorConfig::default())?;
-//! let info = emu.info();
-//! assert!(info.api_url.starts_with("http://127.0.0.1:") && info.api_url.ends_with("/1.0"));
-//! assert!(info.kms_url.starts_with("https://127.0.0.1:"));
-//! assert!(emu.credentials().is_empty());
-//! # Ok(())
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 
 mod auth;
 mod ca;

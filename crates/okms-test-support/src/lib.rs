@@ -1,30 +1,4 @@
-//! Test fixtures shared by the okms-rs test suites: a fresh SoftHSM2 token in a directory of
-//! the test's own, and ([`interop`]) the openssl command and Python `cryptography`, which
-//! check what our crates write.
-//!
-//! One skip rule ([`skip_or_fail`]) for everything outside the repository a test needs: when
-//! it is missing, the test is skipped ([`skip::skip`]: a loud `SKIPPED: ...` line on stderr,
-//! recorded so that `cargo xtask test` counts it as skipped, not passed) and returns early, or
-//! a panic naming what to install when its `OKMS_REQUIRE_*` variable is `1`:
-//! `OKMS_REQUIRE_SOFTHSM` for SoftHSM2, `OKMS_REQUIRE_INTEROP` for openssl and Python
-//! `cryptography`, `OKMS_REQUIRE_SCHEMA` for OVHcloud's API schema. A test that cannot run for
-//! another reason calls [`skip()`] itself.
-//!
-//! Only for `[dev-dependencies]`: it panics on setup failures, as a test fixture should, and
-//! is never a dependency of a library or of the binary. It knows nothing of okms-rs's crates,
-//! so that every crate's tests can use it.
-//!
-//! ```no_run
-//! let Some(module) = okms_test_support::softhsm_module(&["/usr/lib/softhsm/libsofthsm2.so"], "my tests")
-//! else {
-//!     return; // skipped, loudly (or a failure when OKMS_REQUIRE_SOFTHSM=1)
-//! };
-//! let dir = std::env::temp_dir().join("okms-doc-token");
-//! let conf = okms_test_support::init_token_dir(&dir);
-//! // Run the code under test with SOFTHSM2_CONF=conf, the module, and TOKEN / PIN.
-//! # let _ = (module, conf);
-//! ```
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,19 +1,4 @@
-//! `okms-web`: what the offline page (`okms-offline.html`) runs, compiled to WebAssembly.
-//!
-//! The page is for an air-gapped host that has a browser and nothing else: it makes the
-//! private key, the CSR and the credential request file with the code okms-cli uses:
-//! okms-csr for the key (and its encrypted PKCS#8 export) and the CSR, okms-api's sans-IO core
-//! for the identity URNs and the request body, with the checks of `csr new --cn` and
-//! `request new`. Nothing here does I/O: the page hands the form in as JSON and gets the three
-//! files back as text, to offer as downloads.
-//!
-//! Every check runs before a key is generated ([`check`] is the first half of
-//! [`generate`]), so a typo never costs a key, and every refusal names the field and says,
-//! in okms-cli's words, what is wrong.
-//!
-//! On the host the crate is an ordinary library (its rules are unit-tested there); on
-//! `wasm32-unknown-unknown` it adds the `wasm-bindgen` exports the page calls, and draws its
-//! randomness from the browser's `crypto.getRandomValues`. `cargo xtask web` builds the page.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod error;

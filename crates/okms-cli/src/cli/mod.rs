@@ -1,8 +1,9 @@
 //! The command line, as clap derive definitions and nothing else.
 //!
-//! Behaviour lives in `commands/`; this module only says which flags exist, so that `xtask`
-//! can build man pages and shell completions from [`Cli::command`] (via `clap::CommandFactory`)
-//! without linking any command's code paths.
+//! Behaviour lives in `commands/`; this module only says which flags exist, so that the hidden
+//! `okms-cli generate-docs` command (`crate::generate`, which `cargo xtask dist` runs) can
+//! render man pages and shell completions from [`Cli::command`] (via `clap::CommandFactory`)
+//! without reaching any command's code paths.
 
 // Parsed once per process; boxing variants would only add noise to the definitions.
 #![allow(clippy::large_enum_variant)]
