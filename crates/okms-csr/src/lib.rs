@@ -29,7 +29,7 @@ pub use export::{KeyEncoding, KeyFormat, KeyLayout, KeyProtection};
 pub use key::PrivateKey;
 pub use name::DistinguishedName;
 #[cfg(feature = "pkcs12")]
-pub use pkcs12::{Pkcs12Bundle, Pkcs12Encryption, looks_like_pkcs12};
+pub use pkcs12::{Pkcs12Bundle, Pkcs12Encryption, certificate_chain, looks_like_pkcs12};
 pub use public_key::{PublicKey, same_public_key};
 pub use san::SubjectAltName;
 pub use secret::{ExposeSecret, Passphrase, SecretString};

@@ -194,6 +194,31 @@ impl Pkcs12Bundle {
     }
 }
 
+/// The certificates of a CA chain file: PEM with one or more `CERTIFICATE` blocks (other
+/// blocks are refused), or one DER certificate.
+///
+/// # Errors
+/// [`Error::InvalidPem`] for broken PEM, a block of another kind, or no certificate at all;
+/// the certificate errors for a block that is not one.
+pub fn certificate_chain(bytes: &[u8]) -> Result<Vec<Certificate>> {
+    if !crate::pem::looks_like_pem(bytes) {
+        return Ok(vec![Certificate::from_der(bytes)?]);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::pem("the file is not UTF-8 text"))?;
+    let blocks = crate::pem::parse_blocks(text)?;
+    if blocks.is_empty() || blocks.iter().any(|b| b.label != "CERTIFICATE") {
+        return Err(Error::InvalidPem {
+            expected: vec!["CERTIFICATE".into()],
+            found: blocks.iter().map(|b| b.label.clone()).collect(),
+            reason: "a CA chain holds only CERTIFICATE blocks".into(),
+        });
+    }
+    blocks
+        .iter()
+        .map(|b| Certificate::from_der(&b.der))
+        .collect()
+}
+
 /// Whether `bytes` look like a PKCS#12 file (DER `SEQUENCE { INTEGER 3, ... }`), even a
 /// truncated one: a key file can then be told from a `.p12` by its content.
 pub fn looks_like_pkcs12(bytes: &[u8]) -> bool {
