@@ -43,6 +43,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("emulator_signature_check", emulator_signature_check),
     ("identity_urn_agreement", identity_urn_agreement),
     ("iam_answer_decode", iam_answer_decode),
+    ("p12_parse", p12_parse),
 ];
 
 /// The passphrase of the encrypted keys in the `key_import` seed corpus.
@@ -196,6 +197,39 @@ pub fn pem_escape_roundtrip(data: &[u8]) {
 
 // ---------------------------------------------------------------------------------------------
 // Keys
+
+/// `Pkcs12Bundle::from_der` on any bytes, with no passphrase and with [`SEED_PASSPHRASE`].
+/// Bytes that do not look like PKCS#12 are refused as such; a bundle that opens has a key
+/// matching its certificate, and writes and reads back to the same key and certificates.
+pub fn p12_parse(data: &[u8]) {
+    let looks = okms_csr::looks_like_pkcs12(data);
+    let pass = Passphrase::from(SEED_PASSPHRASE);
+    for passphrase in [None, Some(&pass)] {
+        match okms_csr::Pkcs12Bundle::from_der(data, passphrase) {
+            Ok(bundle) => {
+                assert!(looks, "opened bytes that do not look like PKCS#12");
+                let key = bundle.key().public_key();
+                assert!(okms_csr::same_public_key(
+                    &key,
+                    &bundle.certificate().public_key()
+                ));
+                let der = bundle
+                    .to_der(Some(&pass), okms_csr::Pkcs12Encryption::Pbes2Aes256)
+                    .unwrap();
+                let again = okms_csr::Pkcs12Bundle::from_der(&der, Some(&pass)).unwrap();
+                assert_eq!(again.key().public_key(), key);
+                assert_eq!(again.certificate().to_der(), bundle.certificate().to_der());
+                assert_eq!(again.chain().len(), bundle.chain().len());
+            }
+            Err(e) => {
+                check_message(&e);
+                if !looks {
+                    assert!(matches!(e, okms_csr::Error::NotPkcs12(_)), "{e:?}");
+                }
+            }
+        }
+    }
+}
 
 /// `PrivateKey::import` on any bytes, without a passphrase and with [`SEED_PASSPHRASE`]. An
 /// imported key exports and re-imports to the same public key in every format it supports,

@@ -49,6 +49,7 @@ const CONTRACT: &[(&str, &str, Kind)] = &[
     ("csr show", "csr-show.schema.json", Kind::Offline),
     ("csr verify", "csr-verify.schema.json", Kind::Offline),
     ("cert show", "cert-show.schema.json", Kind::Offline),
+    ("cert export", "cert-export.schema.json", Kind::Offline),
     ("pem escape", "pem-escape.schema.json", Kind::Offline),
     ("pem unescape", "pem-unescape.schema.json", Kind::Offline),
     ("request new", "request-new.schema.json", Kind::Offline),
@@ -423,6 +424,19 @@ fn offline_outputs_match_their_schemas() {
         &mut json(&["cert", "show", "client.cert", "--key", "client.key"]),
     );
     assert_eq!(v["key_matches"], true);
+    let v = k.run(
+        "cert export",
+        json(&[
+            "cert",
+            "export",
+            "--cert",
+            "client.cert",
+            "--key",
+            "client.key",
+        ])
+        .args(["--p12", "client.p12", "--no-passphrase"]),
+    );
+    assert_eq!(v["chain_certificates"], 0);
 
     k.run("pem escape", &mut json(&["pem", "escape", "n.csr"]));
     k.run(

@@ -107,6 +107,22 @@ pub enum Error {
     #[error("invalid subject alternative name: {0}")]
     InvalidSan(String),
 
+    /// Bytes given as a PKCS#12 file are not one (a PEM key, a certificate, other data).
+    #[error("not a PKCS#12 file: {0}")]
+    NotPkcs12(String),
+
+    /// A private key and a certificate that were meant to go together do not: the certificate
+    /// was issued for another key.
+    #[error(
+        "the private key does not match the certificate (key's public key SHA-256 {key_sha256}, certificate's {certificate_sha256})"
+    )]
+    KeyCertificateMismatch {
+        /// The SHA-256 fingerprint of the key's public key.
+        key_sha256: String,
+        /// The SHA-256 fingerprint of the certificate's public key.
+        certificate_sha256: String,
+    },
+
     /// Escaping or unescaping PEM for JSON failed; the message says what is wrong.
     #[error("{0}")]
     Escape(String),

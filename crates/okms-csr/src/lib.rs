@@ -12,6 +12,8 @@ mod key;
 mod name;
 mod oids;
 mod pem;
+#[cfg(feature = "pkcs12")]
+mod pkcs12;
 mod public_key;
 mod rng_guard;
 mod san;
@@ -26,6 +28,8 @@ pub use error::{Error, Result, UnsupportedKeyKind};
 pub use export::{KeyEncoding, KeyFormat, KeyLayout, KeyProtection};
 pub use key::PrivateKey;
 pub use name::DistinguishedName;
+#[cfg(feature = "pkcs12")]
+pub use pkcs12::{Pkcs12Bundle, Pkcs12Encryption, certificate_chain, looks_like_pkcs12};
 pub use public_key::{PublicKey, same_public_key};
 pub use san::SubjectAltName;
 pub use secret::{ExposeSecret, Passphrase, SecretString};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::{AlgorithmArg, NewKeyArgs, PassphraseArgs, Pkcs11Args};
+use super::{AlgorithmArg, CertExportArgs, NewKeyArgs, PassphraseArgs, Pkcs11Args};
 
 /// `okms-cli csr ...`
 #[derive(Debug, Subcommand)]
@@ -92,6 +92,9 @@ pub struct CsrVerifyArgs {
 pub enum CertCommand {
     /// Show a certificate: credential id, subject, OKMS domain, validity, key usages.
     Show(CertShowArgs),
+    /// Write a PKCS#12 (.p12) file with the key, certificate and CA chain, for Windows and
+    /// appliances.
+    Export(CertExportArgs),
 }
 
 // `okms-cli cert show`

@@ -21,6 +21,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
 
+mod cert;
 mod credential;
 mod csr;
 mod iam;
@@ -28,6 +29,7 @@ mod key;
 mod online;
 mod request;
 
+pub use cert::*;
 pub use credential::*;
 pub use csr::*;
 pub use iam::*;

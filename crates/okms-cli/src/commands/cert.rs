@@ -17,6 +17,7 @@ use crate::output::Output;
 pub fn run(cmd: &CertCommand, out: &Output) -> CliResult<()> {
     match cmd {
         CertCommand::Show(a) => show(a, out),
+        CertCommand::Export(a) => super::cert_export::run(a, out),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command behaviour, one module per command group. Arguments come from [`crate::cli`].
 
 pub mod cert;
+pub mod cert_export;
 pub mod csr;
 mod identities;
 pub mod key;

@@ -19,6 +19,16 @@ pub(crate) fn csr_error(
             Some("give the passphrase with --passphrase-file or --passphrase-env"),
         ),
         E::BadSignature(_) => (Exit::VerificationFailed, None),
+        E::KeyCertificateMismatch { .. } => (
+            Exit::VerificationFailed,
+            Some("the certificate was issued for another key: give the key that made its CSR"),
+        ),
+        E::NotPkcs12(_) => (
+            Exit::InvalidInput,
+            Some(
+                "a .p12 or .pfx file is binary PKCS#12; PEM keys and certificates are read as they are",
+            ),
+        ),
         E::UnsupportedKey { .. } => (
             Exit::InvalidInput,
             Some("supported keys: ECDSA P-256, P-384, P-521 and RSA 2048-4096 bits"),

@@ -3,6 +3,7 @@
 //! request files) with the errors and hints every command shares.
 
 pub(crate) mod passphrase;
+mod pkcs12;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -164,6 +165,9 @@ pub fn import_private_key(
     name: &str,
     pass: &PassphraseArgs,
 ) -> CliResult<PrivateKey> {
+    if pkcs12::is_pkcs12(bytes, name) {
+        return pkcs12::import(bytes, name, pass).map(okms_csr::Pkcs12Bundle::into_key);
+    }
     let passphrase = if PrivateKey::is_encrypted(bytes) {
         Some(passphrase::obtain(pass, Purpose::Decrypt, name)?)
     } else {
@@ -211,6 +215,18 @@ pub fn load_certificate(path: &Path) -> CliResult<Certificate> {
     Certificate::parse(&bytes).map_err(|e| {
         csr_error(e, format!("{} is not a valid certificate", display_path(path)))
             .hint("for a JSON-escaped certificate run `okms-cli pem unescape --field certificatePEM` first")
+    })
+}
+
+/// Reads a CA chain file: PEM with one or more certificates, or one DER certificate.
+///
+/// # Errors
+/// As [`read`]; exit 3 when it holds anything else.
+pub fn load_certificate_chain(path: &Path) -> CliResult<Vec<Certificate>> {
+    let bytes = read(path, "the CA chain")?;
+    okms_csr::certificate_chain(&bytes).map_err(|e| {
+        csr_error(e, format!("{} is not a CA chain", display_path(path)))
+            .hint("give the domain's CA as PEM CERTIFICATE blocks")
     })
 }
 
