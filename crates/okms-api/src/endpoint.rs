@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::error::{Error, Field};
+use crate::error::{Error, Field, quote_value};
 
 /// The named endpoints of OVHcloud's API libraries (go-ovh `Endpoints`, python-ovh `ENDPOINTS`).
 pub const ENDPOINTS: &[(&str, &str)] = &[
@@ -57,7 +57,7 @@ impl FromStr for Plate {
             "us" => Ok(Plate::Us),
             _ => Err(Error::invalid(
                 Field::Plate,
-                format!("{s:?} is not one of eu, ca, us"),
+                format!("{} is not one of eu, ca, us", quote_value(s)),
             )),
         }
     }
@@ -265,7 +265,10 @@ pub(crate) fn check_url(url: &str) -> Result<url::Url, Error> {
         }),
         other => Err(Error::InvalidUrl {
             url: url.to_string(),
-            reason: format!("scheme {other:?} is not supported; use https://"),
+            reason: format!(
+                "scheme {} is not supported; use https://",
+                quote_value(other)
+            ),
         }),
     }
 }

@@ -16,7 +16,10 @@ use crate::types::CredentialStatus;
 #[non_exhaustive]
 pub enum Error {
     /// The endpoint name is not one of OVHcloud's API endpoints.
-    #[error("unknown endpoint {name:?}: use one of {valid}, or an https:// URL")]
+    #[error(
+        "unknown endpoint {}: use one of {valid}, or an https:// URL",
+        quote_value(name)
+    )]
     UnknownEndpoint {
         /// The name that was given.
         name: String,
@@ -24,7 +27,7 @@ pub enum Error {
         valid: String,
     },
     /// The endpoint (or KMS) URL is malformed or not allowed.
-    #[error("invalid URL {url:?}: {reason}")]
+    #[error("invalid URL {}: {reason}", quote_value(url))]
     InvalidUrl {
         /// The URL that was given.
         url: String,
@@ -33,7 +36,8 @@ pub enum Error {
     },
     /// A plain `http://` URL names a host that is not loopback.
     #[error(
-        "URL {url:?} uses plain http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost); use https://"
+        "URL {} uses plain http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost); use https://",
+        quote_value(url)
     )]
     InsecureUrl {
         /// The URL that was given.
@@ -136,8 +140,9 @@ pub enum Error {
     /// [`Client::find_credentials_by_name`](crate::Client::find_credentials_by_name) with `sent_at`
     /// to find out, then adopt, or delete and create again.
     #[error(
-        "the create request for credential {name:?} in domain {okms_id} may or may not have been processed \
-         (sent at {sent_at}); list the domain's credentials to reconcile before creating again"
+        "the create request for credential {} in domain {okms_id} may or may not have been processed \
+         (sent at {sent_at}); list the domain's credentials to reconcile before creating again",
+        quote_value(name)
     )]
     CreateOutcomeUnknown {
         /// The credential name that was sent.
@@ -152,7 +157,8 @@ pub enum Error {
     },
     /// A create whose outcome was unknown could not be reconciled automatically.
     #[error(
-        "cannot tell what became of the create request for credential {name:?} in domain {okms_id}: {reason}{}",
+        "cannot tell what became of the create request for credential {} in domain {okms_id}: {reason}{}",
+        quote_value(name),
         if candidates.is_empty() { String::new() } else { format!("; credentials to check: {}", join_ids(candidates)) }
     )]
     ReconcileFailed {
@@ -200,7 +206,8 @@ pub enum Error {
     },
     /// An IAM action is not one okms-rs knows (see [`crate::iam::actions`]).
     #[error(
-        "unknown IAM action {action:?}{}; use one of the known actions (okms_api::iam::actions) or a pattern ending in * (e.g. okms:apikms:*)",
+        "unknown IAM action {}{}; use one of the known actions (okms_api::iam::actions) or a pattern ending in * (e.g. okms:apikms:*)",
+        quote_value(action),
         suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
     )]
     UnknownAction {
@@ -211,7 +218,8 @@ pub enum Error {
     },
     /// An IAM preset name is not one of [`crate::iam::actions::PRESETS`].
     #[error(
-        "unknown preset {name:?}{}; the presets are: {valid}",
+        "unknown preset {}{}; the presets are: {valid}",
+        quote_value(name),
         suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
     )]
     UnknownPreset {
@@ -225,6 +233,28 @@ pub enum Error {
     /// An HTTP request could not be assembled (a header value or URL the `http` crate refuses).
     #[error("cannot build HTTP request")]
     Http(#[from] http::Error),
+}
+
+/// Longest part of a value an error message quotes, in characters.
+const QUOTED_CHARS: usize = 64;
+
+/// A value the caller gave, as an error message quotes it: Rust-escaped in double quotes (so a
+/// control character cannot drive the terminal), cut after 64 characters with its length
+/// appended, e.g. `"aaaa…" (100000 characters)`. A pasted file or a runaway variable must not
+/// turn one error line into 100 kB of stderr, and the length tells the user what happened.
+#[must_use]
+pub fn quote_value(value: &str) -> String {
+    quote_with(value, '"')
+}
+
+/// [`quote_value`] between `mark`s (a URN's parts are quoted with `'`, inside a quoted URN).
+pub(crate) fn quote_with(value: &str, mark: char) -> String {
+    let count = value.chars().count();
+    let head: String = value.chars().take(QUOTED_CHARS).collect();
+    if count <= QUOTED_CHARS {
+        return format!("{mark}{}{mark}", head.escape_debug());
+    }
+    format!("{mark}{}…{mark} ({count} characters)", head.escape_debug())
 }
 
 impl Error {

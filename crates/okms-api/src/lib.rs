@@ -18,6 +18,8 @@ pub mod sans_io;
 pub mod signature;
 #[cfg(feature = "reqwest")]
 mod tls;
+#[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+pub mod trace;
 mod transport;
 mod types;
 mod urn;
@@ -31,7 +33,7 @@ pub use config::{
     Auth, Config, ConfigOverrides, ConfigSources, default_config_files, parse_ovh_conf,
 };
 pub use endpoint::{DEFAULT_ENDPOINT, ENDPOINTS, Endpoint, Plate};
-pub use error::{ApiError, Error, ErrorShape, Field};
+pub use error::{ApiError, Error, ErrorShape, Field, quote_value};
 pub use identity::{IdentitySelection, IdentityUrns};
 pub use reconcile::{ReconcileEvent, ReconcileOptions, ReconciledCreate};
 pub use request::{
@@ -53,6 +55,6 @@ pub use types::{
     AuthDetails, CertificateType, CreatedCredential, Credential, CredentialStatus, Domain,
     IamMetadata, Me,
 };
-pub use urn::{IdentityKind, IdentityUrn, validate_urn};
+pub use urn::{IdentityKind, IdentityUrn, MAX_URN_LEN, validate_urn};
 pub use uuid::Uuid;
 pub use wait::WaitPolicy;

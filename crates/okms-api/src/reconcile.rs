@@ -43,8 +43,8 @@ use uuid::Uuid;
 use crate::client::Client;
 use crate::clock::Clock;
 // `join_ids` lives with the error messages that list ids; it stays public here too.
-use crate::error::Error;
 pub use crate::error::join_ids;
+use crate::error::{Error, quote_value};
 use crate::request::CredentialRequest;
 use crate::transport::Transport;
 use crate::types::{CreatedCredential, Credential, CredentialStatus};
@@ -224,10 +224,10 @@ fn lookup_failed(request: &CredentialRequest, okms_id: Uuid, e: &Error, generate
         candidates: Vec::new(),
         reason: format!(
             "could not list the domain's credentials to find out whether the request created one \
-             ({}); a credential named {:?} may have been created{}: list the domain's \
+             ({}); a credential named {} may have been created{}: list the domain's \
              credentials and {}",
             error_chain(e),
-            request.name,
+            quote_value(&request.name),
             if generated {
                 " and its private key, sent only in the lost answer, is lost"
             } else {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Field};
+use crate::error::{Error, Field, quote_value};
 use crate::types::CertificateType;
 use crate::urn::validate_urn;
 
@@ -17,7 +17,7 @@ impl std::str::FromStr for CertificateType {
             "RSA" => Ok(CertificateType::Rsa),
             _ => Err(Error::invalid(
                 Field::CertificateType,
-                format!("{s:?} is not ECDSA or RSA"),
+                format!("{} is not ECDSA or RSA", quote_value(s)),
             )),
         }
     }
@@ -156,7 +156,7 @@ impl CredentialRequest {
             if let CertificateType::Other(s) = t {
                 return Err(Error::invalid(
                     Field::CertificateType,
-                    format!("{s:?} is not ECDSA or RSA"),
+                    format!("{} is not ECDSA or RSA", quote_value(s)),
                 ));
             }
         }

@@ -6,6 +6,7 @@ use rustls_pki_types::CertificateDer;
 
 use crate::error::Error;
 use crate::tls::{ClientIdentity, client_config};
+use crate::trace::{HttpExchange, HttpObserver, SharedObserver};
 use crate::transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
 
 /// Default connect timeout.
@@ -86,6 +87,7 @@ impl ReqwestTransportBuilder {
         Ok(ReqwestTransport {
             client,
             max_response_bytes: self.max_response_bytes,
+            observer: None,
         })
     }
 }
@@ -95,6 +97,7 @@ impl ReqwestTransportBuilder {
 pub struct ReqwestTransport {
     client: reqwest::Client,
     max_response_bytes: usize,
+    observer: Option<SharedObserver>,
 }
 
 impl ReqwestTransport {
@@ -113,7 +116,42 @@ impl ReqwestTransport {
         ReqwestTransport {
             client,
             max_response_bytes,
+            observer: None,
         }
+    }
+
+    /// This transport, telling `observer` of every exchange (see [`crate::trace`]).
+    #[must_use]
+    pub fn with_observer(mut self, observer: std::sync::Arc<dyn HttpObserver>) -> Self {
+        self.observer = Some(SharedObserver(observer));
+        self
+    }
+
+    async fn observed_exchange(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let Some(SharedObserver(observer)) = &self.observer else {
+            return self.exchange(request).await;
+        };
+        let method = request.method().to_string();
+        let path = request.uri().path().to_owned();
+        let body = request.body().clone();
+        let started = std::time::Instant::now();
+        let answer = self.exchange(request).await;
+        let (status, response_body) = match &answer {
+            Ok(r) => (Some(r.status().as_u16()), Some(r.body().as_slice())),
+            Err(_) => (None, None),
+        };
+        observer.exchanged(&HttpExchange::new(
+            &method,
+            &path,
+            status,
+            started.elapsed(),
+            &body,
+            response_body,
+        ));
+        answer
     }
 
     async fn exchange(
@@ -151,7 +189,7 @@ impl Transport for ReqwestTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> BoxFuture<'_, Result<http::Response<Vec<u8>>, TransportError>> {
-        Box::pin(self.exchange(request))
+        Box::pin(self.observed_exchange(request))
     }
 }
 

@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::endpoint::Plate;
-use crate::error::{Error, Field};
+use crate::error::{Error, Field, quote_value, quote_with};
 
 /// The identity types an identity URN may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,9 @@ impl IdentityKind {
 const PLATES: [&str; 4] = ["eu", "ca", "us", "labeu"];
 /// A service account's name in its URN is its OAuth2 client ID behind this prefix.
 const SERVICE_ACCOUNT_PREFIX: &str = "oauth2-";
+/// Longest identity URN the API takes, in characters (longer ones are refused with
+/// `CredentialIdentityURNsInvalidSize`).
+pub const MAX_URN_LEN: usize = 256;
 const SHAPE: &str = "urn:v1:{region}:identity:{account|user|group|credential}:{account}[/{name}]";
 
 /// A validated identity URN, e.g. `urn:v1:eu:identity:user:xx1111-ovh/john.smith`.
@@ -68,23 +71,30 @@ impl IdentityUrn {
     pub fn user(plate: Plate, nic: &str, login: &str) -> Result<Self, Error> {
         check_nic(nic)?;
         IdentityUrn::check_user_login(login)?;
-        IdentityUrn::parse(&format!("urn:v1:{plate}:identity:user:{nic}/{login}"))
+        built(
+            Field::UserLogin,
+            format!("urn:v1:{plate}:identity:user:{nic}/{login}"),
+        )
     }
 
     /// A user group of the account.
     pub fn group(plate: Plate, nic: &str, group: &str) -> Result<Self, Error> {
         check_nic(nic)?;
         IdentityUrn::check_group_name(group)?;
-        IdentityUrn::parse(&format!("urn:v1:{plate}:identity:group:{nic}/{group}"))
+        built(
+            Field::GroupName,
+            format!("urn:v1:{plate}:identity:group:{nic}/{group}"),
+        )
     }
 
     /// A service account (OAuth2 client) of the account.
     pub fn service_account(plate: Plate, nic: &str, client_id: &str) -> Result<Self, Error> {
         check_nic(nic)?;
         IdentityUrn::check_client_id(client_id)?;
-        IdentityUrn::parse(&format!(
-            "urn:v1:{plate}:identity:credential:{nic}/{SERVICE_ACCOUNT_PREFIX}{client_id}"
-        ))
+        built(
+            Field::ClientId,
+            format!("urn:v1:{plate}:identity:credential:{nic}/{SERVICE_ACCOUNT_PREFIX}{client_id}"),
+        )
     }
 
     /// Checks a user login as [`IdentityUrn::user`] takes it, before the account is known.
@@ -107,7 +117,8 @@ impl IdentityUrn {
     /// (case-insensitive): plate `eu`, `ca`, `us` or `labeu`; type `account` (no name),
     /// `user`, `group` or `credential` (a name, `oauth2-{clientId}` for a service account);
     /// account and name non-empty printable ASCII without spaces (a URN has no spaces), the
-    /// account without `:`.
+    /// account without `:`, the name without `/`, `%` or `..` (the API puts names in paths:
+    /// `/v1/me/identity/user/{login}`), the whole at most [`MAX_URN_LEN`] characters.
     ///
     /// The error names the part that is wrong.
     pub fn parse(s: &str) -> Result<Self, Error> {
@@ -182,7 +193,8 @@ pub fn validate_urn(s: &str) -> Result<(), Error> {
         Err(Error::InvalidField {
             field: Field::IdentityUrns,
             reason: format!(
-                "{s:?} is not an identity URN: {problem}; expected {SHAPE}, e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith"
+                "{} is not an identity URN: {problem}; expected {SHAPE}, e.g. urn:v1:eu:identity:user:xx1111-ovh/john.smith",
+                quote_value(s)
             ),
         })
     })
@@ -192,6 +204,12 @@ pub fn validate_urn(s: &str) -> Result<(), Error> {
 fn structure_problem(s: &str) -> Option<String> {
     if s.is_empty() {
         return Some("it is empty".into());
+    }
+    let length = s.chars().count();
+    if length > MAX_URN_LEN {
+        return Some(format!(
+            "it is {length} characters long; the API takes at most {MAX_URN_LEN}"
+        ));
     }
     let mut parts = s.splitn(6, ':');
     let mut next = |what: &str| {
@@ -287,11 +305,8 @@ fn name_problem(kind: IdentityKind, name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("the name after the '/' is empty".into());
     }
-    if !name.bytes().all(|b| b.is_ascii_graphic()) {
-        return Some(format!(
-            "the name {} must be printable ASCII without spaces",
-            quoted(name)
-        ));
+    if let Some(problem) = name_text_problem(name) {
+        return Some(format!("the name {} {problem}", quoted(name)));
     }
     if kind == IdentityKind::Credential {
         let has_client_id = name
@@ -308,10 +323,42 @@ fn name_problem(kind: IdentityKind, name: &str) -> Option<String> {
     None
 }
 
-/// A part of the input, quoted, with control characters escaped so that the message stays on
-/// one line.
+/// A part of the input, quoted with `'` (the whole URN is quoted with `"`), escaped so that the
+/// message stays on one line, and cut if long.
 fn quoted(part: &str) -> String {
-    format!("'{}'", part.escape_debug())
+    quote_with(part, '\'')
+}
+
+/// What is wrong with a name (login, group, client id) as the API takes it, or `None`: the API
+/// puts it in a path (`/v1/me/identity/user/{login}`), so a `/`, a `%` escape or a `..` would
+/// name another resource.
+fn name_text_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("must be non-empty printable ASCII without spaces")
+    } else if !name.bytes().all(|b| b.is_ascii_graphic()) {
+        Some("must be printable ASCII without spaces (no control characters)")
+    } else if name.contains('/') || name.contains('%') {
+        Some("must not contain '/' or '%'")
+    } else if name.contains("..") {
+        Some("must not contain '..'")
+    } else {
+        None
+    }
+}
+
+/// A URN a builder made from checked parts: only its length can still be wrong, and then the
+/// fault is the name's (`field`), the one part of unbounded length.
+fn built(field: Field, urn: String) -> Result<IdentityUrn, Error> {
+    let length = urn.chars().count();
+    if length > MAX_URN_LEN {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "the identity URN would be {length} characters long; the API takes at most {MAX_URN_LEN}"
+            ),
+        ));
+    }
+    IdentityUrn::parse(&urn)
 }
 
 /// `[a-z]{2}\d{1,6}-ovh`, case-insensitive: the usual NIC form.
@@ -354,11 +401,15 @@ fn check_nic(nic: &str) -> Result<(), Error> {
 }
 
 fn check_builder_name(what: Field, s: &str) -> Result<(), Error> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_graphic()) {
+    if let Some(problem) = name_text_problem(s) {
+        return Err(Error::invalid(what, format!("{} {problem}", quoted(s))));
+    }
+    let length = s.chars().count();
+    if length > MAX_URN_LEN {
         return Err(Error::invalid(
             what,
             format!(
-                "{} must be non-empty printable ASCII without spaces",
+                "{} is longer than an identity URN may be ({MAX_URN_LEN} characters)",
                 quoted(s)
             ),
         ));

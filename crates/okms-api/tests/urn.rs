@@ -241,3 +241,86 @@ fn request_validation_uses_the_same_rule() {
     );
     assert!(msg.contains("the region 'xx'"), "{msg}");
 }
+
+/// Names go into API paths (`/v1/me/identity/user/{login}`): `/`, `%`, `..` and control
+/// characters are refused by the builders and by the URN check alike, with the field at fault.
+#[test]
+fn names_that_would_leave_their_path_are_refused() {
+    use okms_api::{Field, IdentitySelection};
+    for bad in ["a/b", "..", "a..b", "a%2Fb", "bell\u{7}", "tab\t"] {
+        for (sel, field) in [
+            (
+                IdentitySelection {
+                    users: vec![bad.into()],
+                    ..IdentitySelection::default()
+                },
+                Field::UserLogin,
+            ),
+            (
+                IdentitySelection {
+                    groups: vec![bad.into()],
+                    ..IdentitySelection::default()
+                },
+                Field::GroupName,
+            ),
+            (
+                IdentitySelection {
+                    service_accounts: vec![bad.into()],
+                    ..IdentitySelection::default()
+                },
+                Field::ClientId,
+            ),
+        ] {
+            match sel.check() {
+                Err(Error::InvalidField { field: f, .. }) => assert_eq!(f, field, "{bad:?}"),
+                other => panic!("{bad:?} accepted or wrong error: {other:?}"),
+            }
+        }
+        let urn = format!("urn:v1:eu:identity:user:xx1111-ovh/{bad}");
+        assert!(validate_urn(&urn).is_err(), "{urn:?} accepted");
+    }
+}
+
+/// The API refuses identity URNs over 256 characters; so do the builders (naming the name) and
+/// the URN check (which `request show` uses).
+#[test]
+fn urns_over_the_api_limit_are_refused() {
+    use okms_api::{Field, IdentitySelection, MAX_URN_LEN};
+    let prefix = "urn:v1:eu:identity:user:xx1111-ovh/";
+    let fits = format!("{prefix}{}", "a".repeat(MAX_URN_LEN - prefix.len()));
+    assert!(validate_urn(&fits).is_ok());
+    let over = format!("{fits}a");
+    let reason = reason_of(validate_urn(&over).unwrap_err());
+    assert!(reason.contains("257 characters"), "{reason}");
+    let sel = IdentitySelection {
+        users: vec!["a".repeat(MAX_URN_LEN - prefix.len() + 1)],
+        ..IdentitySelection::default()
+    };
+    match sel.to_urns(Plate::Eu, "xx1111-ovh") {
+        Err(Error::InvalidField { field, .. }) => assert_eq!(field, Field::UserLogin),
+        other => panic!("accepted or wrong error: {other:?}"),
+    }
+    let huge = IdentitySelection {
+        users: vec!["a".repeat(10_000)],
+        ..IdentitySelection::default()
+    };
+    let e = huge.check().unwrap_err().to_string();
+    assert!(e.len() < 400, "{} bytes: {e:.200}", e.len());
+    assert!(e.contains("(10000 characters)"), "{e}");
+}
+
+/// An error quotes at most 64 characters of a value, and says how long it was.
+#[test]
+fn errors_quote_long_values_cut_with_their_length() {
+    assert_eq!(okms_api::quote_value("short"), "\"short\"");
+    let long = "a".repeat(100_000);
+    let quoted = okms_api::quote_value(&long);
+    assert_eq!(
+        quoted,
+        format!("\"{}…\" (100000 characters)", "a".repeat(64))
+    );
+    let e = validate_urn(&long).unwrap_err().to_string();
+    assert!(e.len() < 500, "{} bytes", e.len());
+    let e = long.parse::<Plate>().unwrap_err().to_string();
+    assert!(e.len() < 300 && e.contains("100000 characters"), "{e:.300}");
+}

@@ -4,6 +4,9 @@
 //! error with an exit code rather than a panic from `println!`.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+
+use okms_api::trace::{HttpExchange, HttpObserver};
 
 use serde::Serialize;
 
@@ -18,12 +21,42 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
+/// How much goes to stderr, from `-q` and the count of `-v`. Each level adds to the one
+/// before: errors always; warnings and notes unless quiet; then the steps of a command; then
+/// one line per HTTP request; then the request and answer bodies, secrets redacted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `-q`: errors only.
+    Quiet,
+    /// No flag: errors, warnings and notes.
+    Normal,
+    /// `-v`: also the steps a command takes.
+    Steps,
+    /// `-vv`: also one line per HTTP request (method, path, status, time).
+    Http,
+    /// `-vvv`: also the bodies of requests and answers, every secret redacted.
+    Bodies,
+}
+
+impl Verbosity {
+    /// The level the global flags ask for (clap makes `-q` and `-v` exclusive).
+    #[must_use]
+    pub fn from_flags(quiet: bool, verbose: u8) -> Self {
+        match (quiet, verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, 1) => Verbosity::Steps,
+            (false, 2) => Verbosity::Http,
+            (false, _) => Verbosity::Bodies,
+        }
+    }
+}
+
 /// Where and how output goes, decided once from the global flags.
 #[derive(Clone, Debug)]
 pub struct Output {
     json: bool,
-    quiet: bool,
-    verbose: u8,
+    verbosity: Verbosity,
     color_stderr: bool,
     color_stdout: bool,
 }
@@ -52,8 +85,7 @@ impl Output {
         };
         Self {
             json: global.json,
-            quiet: global.quiet,
-            verbose: global.verbose,
+            verbosity: Verbosity::from_flags(global.quiet, global.verbose),
             color_stderr,
             color_stdout,
         }
@@ -66,8 +98,7 @@ impl Output {
             io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Self {
             json: false,
-            quiet: false,
-            verbose: 0,
+            verbosity: Verbosity::Normal,
             color_stderr: color,
             color_stdout: false,
         }
@@ -82,7 +113,25 @@ impl Output {
     /// Whether `-q` was given.
     #[must_use]
     pub fn is_quiet(&self) -> bool {
-        self.quiet
+        self.verbosity() == Verbosity::Quiet
+    }
+
+    /// How much goes to stderr.
+    #[must_use]
+    pub fn verbosity(&self) -> Verbosity {
+        self.verbosity
+    }
+
+    /// At `-vv` and above, the observer that prints one line per HTTP exchange (and at `-vvv`
+    /// its bodies, redacted by okms-api), for the API client's transport.
+    #[must_use]
+    pub fn http_observer(&self) -> Option<Arc<dyn HttpObserver>> {
+        (self.verbosity >= Verbosity::Http).then(|| {
+            Arc::new(HttpTrace {
+                bodies: self.verbosity >= Verbosity::Bodies,
+                color: self.color_stderr,
+            }) as Arc<dyn HttpObserver>
+        })
     }
 
     /// Prints a result as pretty JSON on stdout.
@@ -137,21 +186,24 @@ impl Output {
 
     /// A progress or success note on stderr (silenced by `-q`).
     pub fn info(&self, text: &str) {
-        if !self.quiet {
+        if self.verbosity >= Verbosity::Normal {
             self.stderr_line(GREEN_BOLD, "note", text);
         }
     }
 
-    /// Detail shown only with `-v`.
+    /// A step of the command, shown from `-v` on.
     pub fn verbose(&self, text: &str) {
-        if self.verbose > 0 && !self.quiet {
+        if self.verbosity >= Verbosity::Steps {
             self.stderr_line(CYAN_BOLD, "detail", text);
         }
     }
 
-    /// A warning on stderr (shown even with `-q`: warnings are about the user's data).
+    /// A warning on stderr (silenced by `-q`, which promises errors only; what must not be
+    /// missed is an error, or in the `--json` result).
     pub fn warn(&self, text: &str) {
-        self.stderr_line(YELLOW_BOLD, "warning", text);
+        if self.verbosity >= Verbosity::Normal {
+            self.stderr_line(YELLOW_BOLD, "warning", text);
+        }
     }
 
     /// Prints an error as `error:`, `caused by:` lines and a `hint:` line on stderr.
@@ -172,14 +224,55 @@ impl Output {
     }
 
     fn stderr_line(&self, color: &str, prefix: &str, text: &str) {
-        let text = printable(text);
-        let line = if self.color_stderr {
-            format!("{color}{prefix}:{RESET} {text}\n")
-        } else {
-            format!("{prefix}: {text}\n")
-        };
-        // Nowhere left to report a failure to write to stderr; ignoring it beats a panic.
-        let _ = io::stderr().lock().write_all(line.as_bytes());
+        stderr_line(self.color_stderr, color, prefix, text);
+    }
+}
+
+/// One `prefix: text` line on stderr, the prefix coloured when `colored`.
+fn stderr_line(colored: bool, color: &str, prefix: &str, text: &str) {
+    let text = printable(text);
+    let line = if colored {
+        format!("{color}{prefix}:{RESET} {text}\n")
+    } else {
+        format!("{prefix}: {text}\n")
+    };
+    // Nowhere left to report a failure to write to stderr; ignoring it beats a panic.
+    let _ = io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// The `-vv` and `-vvv` trace of the API client's HTTP exchanges.
+struct HttpTrace {
+    bodies: bool,
+    color: bool,
+}
+
+impl HttpObserver for HttpTrace {
+    fn exchanged(&self, exchange: &HttpExchange<'_>) {
+        let status = exchange
+            .status()
+            .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
+        let line = format!(
+            "{} {} {status} ({} ms)",
+            exchange.method(),
+            exchange.path(),
+            exchange.elapsed().as_millis()
+        );
+        stderr_line(self.color, CYAN_BOLD, "http", &line);
+        if self.bodies {
+            let sent = exchange.request_body_redacted();
+            if !sent.is_empty() {
+                stderr_line(self.color, CYAN_BOLD, "http", &format!("  sent: {sent}"));
+            }
+            let answer = exchange.response_body_redacted();
+            if !answer.is_empty() {
+                stderr_line(
+                    self.color,
+                    CYAN_BOLD,
+                    "http",
+                    &format!("  answer: {answer}"),
+                );
+            }
+        }
     }
 }
 

@@ -654,3 +654,38 @@ fn identities_shows_the_rest_when_one_cannot_be_read() {
         "{err}"
     );
 }
+
+/// A user the account does not have is a warning naming the closest one, on `credential
+/// create` and `iam grant` alike (the API would accept the URN, which names nobody).
+#[test]
+fn an_identity_the_account_lacks_is_a_warning_naming_the_closest() {
+    let emu = emulator();
+    let s = Sandbox::new();
+    let create = cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "create", "--name", "typo", "--user", "alise"])
+        .args(["--key-out", "t.key", "--cert-out", "t.crt"])
+        .output()
+        .unwrap();
+    let grant = cli(&s, &emu, AuthMode::Signature)
+        .args(["iam", "grant", "--user", "alise", "--preset", "kms-read"])
+        .output()
+        .unwrap();
+    for out in [create, grant] {
+        let err = stderr_of(&out);
+        assert!(out.status.success(), "{err}");
+        let warning = line(&err, "warning: the account has no user");
+        assert!(
+            warning.contains("\"alise\"") && warning.contains("alice"),
+            "{warning}"
+        );
+    }
+    let known = cli(&s, &emu, AuthMode::Signature)
+        .args(["iam", "grant", "--user", "alice", "--preset", "kms-read"])
+        .output()
+        .unwrap();
+    assert!(
+        !stderr_of(&known).contains("has no user"),
+        "{}",
+        stderr_of(&known)
+    );
+}

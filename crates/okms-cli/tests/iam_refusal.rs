@@ -60,11 +60,49 @@ fn credential_create_refused_by_iam_exits_7_naming_the_action() {
             ] {
                 assert!(hint.contains(needle), "{needle:?} missing from {hint}");
             }
-            assert!(!hint.contains("iam grant"), "{hint}");
+            // Issue 19: the hint names the `credential-manager` preset whatever the identity.
+            assert!(
+                hint.contains("okms-cli iam grant") && hint.contains("credential-manager"),
+                "{hint}"
+            );
             assert_eq!(s.snapshot(), before, "{mode:?} {extra:?}: nothing written");
             assert!(out.stdout.is_empty(), "{mode:?} {extra:?}");
         }
     }
+    assert!(emu.credentials().is_empty(), "no credential created");
+}
+
+/// The hint for a caller refused `credential/create` does not depend on which identities the
+/// certificate would name: the root, a user or a service account.
+#[test]
+fn the_create_refusal_hint_is_the_same_for_every_identity_kind() {
+    let emu = emulator_with(|c| c.deny_actions = vec!["okms:apiovh:credential/create".into()]);
+    let s = Sandbox::new();
+    let mut hints = Vec::new();
+    for identity in [
+        URN,
+        "urn:v1:eu:identity:user:xx1111-ovh/john.smith",
+        "urn:v1:eu:identity:credential:xx1111-ovh/oauth2-EU.0f0f0f0f0f0f0f0f",
+    ] {
+        let out = cli(&s, &emu, AuthMode::Signature)
+            .args([
+                "credential",
+                "create",
+                "--name",
+                "denied",
+                "--identity",
+                identity,
+            ])
+            .args(["--key-out", "domain.key", "--cert-out", "client.cert"])
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(7), "{identity}: {err}");
+        let hint = line(&err, "hint: ").to_owned();
+        assert!(hint.contains("credential-manager"), "{identity}: {hint}");
+        hints.push(hint);
+    }
+    assert!(hints.windows(2).all(|w| w[0] == w[1]), "{hints:#?}");
     assert!(emu.credentials().is_empty(), "no credential created");
 }
 

@@ -7,7 +7,8 @@
 pub enum Error {
     /// A key algorithm name was not one of the supported names.
     #[error(
-        "unknown key algorithm {name:?}; use one of: ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa-2048, rsa-3072, rsa-4096"
+        "unknown key algorithm {}; use one of: ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa-2048, rsa-3072, rsa-4096",
+        quote_value(name)
     )]
     UnknownAlgorithm {
         /// The name that was given.
@@ -126,6 +127,19 @@ pub enum Error {
     /// Escaping or unescaping PEM for JSON failed; the message says what is wrong.
     #[error("{0}")]
     Escape(String),
+}
+
+/// How a message quotes a value the caller gave: in double quotes, escaped, and cut after 64
+/// characters with its length, e.g. `"aaaa…" (100000 characters)`, so that a pasted file
+/// makes a one-line error.
+pub(crate) fn quote_value(value: &str) -> String {
+    const QUOTED_CHARS: usize = 64;
+    let count = value.chars().count();
+    let head: String = value.chars().take(QUOTED_CHARS).collect();
+    if count <= QUOTED_CHARS {
+        return format!("\"{}\"", head.escape_debug());
+    }
+    format!("\"{}…\" ({count} characters)", head.escape_debug())
 }
 
 /// Shorthand for results of this crate.

@@ -5,7 +5,7 @@
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, quote_value};
 use der::{
     Decode, Encode, Tag, Tagged,
     asn1::{Any, ObjectIdentifier},
@@ -273,8 +273,8 @@ fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
     let mut halves = s.splitn(2, |b| *b == b'=');
     let (Some(key), Some(raw)) = (halves.next(), halves.next()) else {
         return Err(Error::subject(format!(
-            "\"{}\" is not of the form TYPE=value (e.g. CN=app1)",
-            text.trim()
+            "{} is not of the form TYPE=value (e.g. CN=app1)",
+            quote_value(text.trim())
         )));
     };
     let key = std::str::from_utf8(key)
@@ -282,8 +282,8 @@ fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
         .trim();
     if key.is_empty() {
         return Err(Error::subject(format!(
-            "\"{}\" has no attribute type before '='",
-            text.trim()
+            "{} has no attribute type before '='",
+            quote_value(text.trim())
         )));
     }
     // A dotted OID of a known type (2.5.4.6 is C) gets that type's checks and string kind, so
@@ -305,8 +305,12 @@ fn parse_atv(s: &[u8]) -> Result<AttributeTypeAndValue> {
         let value = parse_value(key, raw)?;
         return make_atv(key, attr, value);
     }
-    let oid = ObjectIdentifier::new(key)
-        .map_err(|_| Error::subject(format!("unknown attribute type \"{key}\"; use {KNOWN}")))?;
+    let oid = ObjectIdentifier::new(key).map_err(|_| {
+        Error::subject(format!(
+            "unknown attribute type {}; use {KNOWN}",
+            quote_value(key)
+        ))
+    })?;
     let trimmed = trim_unescaped(raw);
     if let Some(hex) = trimmed.strip_prefix(b"#") {
         let bytes = decode_hex(hex).ok_or_else(|| {

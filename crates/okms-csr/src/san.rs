@@ -5,7 +5,7 @@
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, quote_value};
 use der::asn1::{Ia5String, OctetString};
 use std::{fmt, net::IpAddr, str::FromStr};
 use x509_cert::ext::pkix::name::GeneralName;
@@ -29,23 +29,32 @@ impl FromStr for SubjectAltName {
     fn from_str(s: &str) -> Result<Self> {
         let (kind, value) = s.split_once(':').ok_or_else(|| {
             Error::InvalidSan(format!(
-                "\"{s}\" has no type prefix; write dns:NAME, ip:ADDR, email:ADDR or uri:URI"
+                "{} has no type prefix; write dns:NAME, ip:ADDR, email:ADDR or uri:URI",
+                quote_value(s)
             ))
         })?;
         let value = value.trim();
         if value.is_empty() {
-            return Err(Error::InvalidSan(format!("\"{s}\" has an empty value")));
+            return Err(Error::InvalidSan(format!(
+                "{} has an empty value",
+                quote_value(s)
+            )));
         }
         let san = match kind.trim().to_ascii_lowercase().as_str() {
             "dns" => SubjectAltName::Dns(value.to_string()),
             "ip" => SubjectAltName::Ip(value.parse().map_err(|_| {
-                Error::InvalidSan(format!("ip:{value} is not an IPv4 or IPv6 address"))
+                Error::InvalidSan(format!(
+                    "ip:{} is not an IPv4 or IPv6 address",
+                    quote_value(value)
+                ))
             })?),
             "email" => SubjectAltName::Email(value.to_string()),
             "uri" => SubjectAltName::Uri(value.to_string()),
             other => {
                 return Err(Error::InvalidSan(format!(
-                    "unknown type \"{other}\" in \"{s}\"; use dns:, ip:, email: or uri:"
+                    "unknown type {} in {}; use dns:, ip:, email: or uri:",
+                    quote_value(other),
+                    quote_value(s)
                 )));
             }
         };
@@ -86,7 +95,8 @@ impl SubjectAltName {
     pub(crate) fn validate(&self) -> Result<()> {
         match self {
             SubjectAltName::Dns(v) if !dns_ok(v) => Err(Error::InvalidSan(format!(
-                "dns:{v} is not a valid DNS name (ASCII letters, digits, '-' in dot-separated labels; use punycode for IDNs)"
+                "dns:{} is not a valid DNS name (ASCII letters, digits, '-' in dot-separated labels; use punycode for IDNs)",
+                quote_value(v)
             ))),
             SubjectAltName::Email(v) => {
                 let ok = v.is_ascii()
@@ -97,7 +107,8 @@ impl SubjectAltName {
                     Ok(())
                 } else {
                     Err(Error::InvalidSan(format!(
-                        "email:{v} is not a valid e-mail address (local@domain, ASCII)"
+                        "email:{} is not a valid e-mail address (local@domain, ASCII)",
+                        quote_value(v)
                     )))
                 }
             }
@@ -119,7 +130,8 @@ impl SubjectAltName {
                     Ok(())
                 } else {
                     Err(Error::InvalidSan(format!(
-                        "uri:{v} is not an absolute ASCII URI (scheme:rest)"
+                        "uri:{} is not an absolute ASCII URI (scheme:rest)",
+                        quote_value(v)
                     )))
                 }
             }

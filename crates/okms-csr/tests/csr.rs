@@ -186,3 +186,31 @@ fn san_parsing() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidSan(_)));
 }
+
+/// An error quotes at most 64 characters of a value and says how long it was: a pasted file as a
+/// SAN or a subject makes a one-line error.
+#[test]
+fn errors_quote_long_values_cut() {
+    let long = "x".repeat(100_000);
+    let messages = [
+        long.parse::<okms_csr::SubjectAltName>()
+            .unwrap_err()
+            .to_string(),
+        format!("dns:{long}")
+            .parse::<okms_csr::SubjectAltName>()
+            .unwrap_err()
+            .to_string(),
+        format!("CN=a,{long}")
+            .parse::<okms_csr::DistinguishedName>()
+            .unwrap_err()
+            .to_string(),
+        format!("{long}=a")
+            .parse::<okms_csr::DistinguishedName>()
+            .unwrap_err()
+            .to_string(),
+    ];
+    for m in messages {
+        assert!(m.len() < 300, "{} bytes: {m:.200}", m.len());
+        assert!(m.contains("characters"), "{m}");
+    }
+}

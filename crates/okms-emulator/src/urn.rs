@@ -10,8 +10,16 @@ pub const MAX_URN_LEN: usize = 256;
 /// The account part is not held to the NIC form `xx1111-ovh`: Terraform's acceptance test
 /// sends `…:user:badnic-ovh/user1` and expects READY. `account` takes no name; `user`, `group`
 /// and `credential` need one (`oauth2-{clientId}` for a service account). Account and name are
-/// printable ASCII without spaces (a URN has none), the account without `:`.
+/// printable ASCII without spaces (a URN has none), the account without `:`, the name without
+/// `/`, `%` or `..` (the API puts names in paths such as `/v1/me/identity/user/{login}`). The
+/// whole is at most [`MAX_URN_LEN`] characters.
 pub fn check_urn(urn: &str) -> Result<(), String> {
+    let length = urn.chars().count();
+    if length > MAX_URN_LEN {
+        return Err(format!(
+            "the URN is {length} characters long; at most {MAX_URN_LEN} are allowed"
+        ));
+    }
     let fields: Vec<&str> = urn.splitn(6, ':').collect();
     let labels = [
         "prefix",
@@ -52,6 +60,9 @@ pub fn check_urn(urn: &str) -> Result<(), String> {
         (_, Some(n)) if !n.chars().all(|c| c.is_ascii_graphic()) => Err(format!(
             "the name {n:?} must be printable ASCII without spaces"
         )),
+        (_, Some(n)) if n.contains(['/', '%']) || n.contains("..") => {
+            Err(format!("the name {n:?} must not contain '/', '%' or '..'"))
+        }
         ("credential", Some(n)) => {
             let client_id = n
                 .get(..7)
@@ -121,6 +132,11 @@ mod tests {
             "urn:v1:eu:identity:user:xx1111-ovh/john smith",
             "urn:v1:eu:identity:credential:xx1111-ovh/myapp",
             "urn:v1:eu:identity:credential:xx1111-ovh/oauth2-",
+            "urn:v1:eu:identity:user:xx1111-ovh/a/b",
+            "urn:v1:eu:identity:user:xx1111-ovh/..",
+            "urn:v1:eu:identity:user:xx1111-ovh/a%2Fb",
+            "urn:v1:eu:identity:user:xx1111-ovh/a\u{7}",
+            format!("urn:v1:eu:identity:user:xx1111-ovh/{}", "a".repeat(300)).as_str(),
         ] {
             assert!(check_urn(bad).is_err(), "{bad}");
         }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::actions::{self, check_action};
-use crate::error::{Error, Field};
+use crate::error::{Error, Field, quote_value};
 use crate::urn::{IdentityKind, IdentityUrn};
 
 /// Longest policy name okms-rs sends. The schema gives no limit; OVHcloud's Control Panel and
@@ -170,8 +170,8 @@ impl PolicyBody {
                 return Err(Error::invalid(
                     Field::PolicyResources,
                     format!(
-                        "{:?} is not a resource URN (urn:v1:<region>:resource:...)",
-                        r.urn
+                        "{} is not a resource URN (urn:v1:<region>:resource:...)",
+                        quote_value(&r.urn)
                     ),
                 ));
             }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::key::{NewKeyReport, generate_encoded};
 use super::pkcs11;
 use crate::cli::{AlgorithmArg, CsrCommand, CsrNewArgs, CsrShowArgs, CsrVerifyArgs};
-use crate::error::{CliError, CliResult, csr_error, csr_signature_error, usage};
+use crate::error::{CliError, CliResult, csr_error, csr_signature_error, quoted, usage};
 use crate::exit::Exit;
 use crate::files;
 use crate::files::refuse_output_over_input;
@@ -52,9 +52,9 @@ enum KeyUsed {
 fn subject(a: &CsrNewArgs) -> CliResult<DistinguishedName> {
     match (&a.cn, &a.subject) {
         (Some(cn), None) => DistinguishedName::common_name(cn)
-            .map_err(|e| csr_error(e, format!("invalid --cn {cn:?}"))),
+            .map_err(|e| csr_error(e, format!("invalid --cn {}", quoted(cn)))),
         (None, Some(dn)) => DistinguishedName::from_str(dn)
-            .map_err(|e| csr_error(e, format!("invalid --subject {dn:?}"))),
+            .map_err(|e| csr_error(e, format!("invalid --subject {}", quoted(dn)))),
         _ => Err(usage("give exactly one of --cn NAME or --subject DN")),
     }
 }

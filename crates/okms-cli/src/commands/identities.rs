@@ -2,9 +2,9 @@
 //! [`IdentitySelection`] checks them and builds the URNs; this module only words the errors
 //! (the flag to fix) and the notes.
 
-use okms_api::{IdentitySelection, IdentityUrn, IdentityUrns, Plate};
+use okms_api::{Client, IdentityKind, IdentitySelection, IdentityUrn, IdentityUrns, Plate};
 
-use crate::error::{CliError, CliResult, invalid_request};
+use crate::error::{CliError, CliResult, invalid_request, quoted};
 use crate::exit::Exit;
 use crate::output::Output;
 
@@ -84,3 +84,92 @@ pub(crate) fn note_unusual_accounts(urns: &[String], out: &Output) {
         }
     }
 }
+
+/// When the caller may list the account's identities (`iam identities`): warns for each user,
+/// group or service account of `urns` that the account does not have, naming the closest one
+/// (edit distance). The API accepts a URN that names nobody, so this is the only place a typo
+/// shows. A caller that may not list them gets nothing but a `-v` line: the call decides.
+pub(crate) async fn warn_unknown(client: &Client, urns: &[String], out: &Output) {
+    let named: Vec<IdentityUrn> = urns
+        .iter()
+        .filter_map(|u| IdentityUrn::parse(u).ok())
+        .filter(|u| u.kind().is_some_and(|k| k != IdentityKind::Account))
+        .collect();
+    if named.is_empty() {
+        return;
+    }
+    let known = match client.identities().await {
+        Ok(k) => k,
+        Err(e) => {
+            out.verbose(&format!(
+                "cannot list the account's identities ({e}); not checking that the named ones exist"
+            ));
+            return;
+        }
+    };
+    // The account the listed identities belong to: URNs of another account are not checked.
+    let own_account = known
+        .groups
+        .iter()
+        .filter_map(|g| g.urn.as_deref())
+        .chain(
+            known
+                .service_accounts
+                .iter()
+                .filter_map(|s| s.identity.as_deref()),
+        )
+        .find_map(|u| IdentityUrn::parse(u).ok())
+        .map(|u| u.account().to_owned());
+    for urn in named {
+        let (Some(kind), Some(name)) = (urn.kind(), urn.name()) else {
+            continue;
+        };
+        if own_account
+            .as_deref()
+            .is_some_and(|a| !a.eq_ignore_ascii_case(urn.account()))
+        {
+            continue;
+        }
+        let (noun, name, candidates): (&str, &str, Vec<&str>) = match kind {
+            IdentityKind::User => (
+                "user",
+                name,
+                known.users.iter().map(|u| u.login.as_str()).collect(),
+            ),
+            IdentityKind::Group => (
+                "group",
+                name,
+                known.groups.iter().map(|g| g.name.as_str()).collect(),
+            ),
+            IdentityKind::Credential => (
+                "service account",
+                name.get(OAUTH2_PREFIX.len()..).unwrap_or(name),
+                known
+                    .service_accounts
+                    .iter()
+                    .map(|s| s.client_id.as_str())
+                    .collect(),
+            ),
+            IdentityKind::Account => continue,
+        };
+        let unread = known
+            .failed
+            .iter()
+            .any(|f| f.item.ends_with(&format!(" {name}")));
+        if unread || candidates.contains(&name) {
+            continue;
+        }
+        let suggestion = candidates
+            .iter()
+            .min_by_key(|c| strsim::levenshtein(c, name))
+            .map(|c| format!("; the closest is {c}"))
+            .unwrap_or_else(|| format!("; the account has no {noun} at all"));
+        out.warn(&format!(
+            "the account has no {noun} {} (see `okms-cli iam identities`){suggestion}",
+            quoted(name)
+        ));
+    }
+}
+
+/// A service account's name in its URN is `oauth2-{clientId}`.
+const OAUTH2_PREFIX: &str = "oauth2-";

@@ -99,15 +99,7 @@ fn permission_refusal(e: &okms_api::Error) -> Option<(String, String)> {
         let noun = if iam.len() == 1 { "action" } else { "actions" };
         return Some((
             format!("the caller is not granted the IAM {noun} {actions}"),
-            format!(
-                "ask the account's administrator for the IAM permission: a policy granting your \
-                 identity {actions} on the OKMS domain's resource URN \
-                 (urn:v1:{{eu|ca|us}}:resource:okms:<okms-id>), made in the OVHcloud Control Panel \
-                 under Identity and Access Management (IAM) > Policies, or with POST \
-                 /v2/iam/policy {{\"name\", \"identities\", \"resources\": [{{\"urn\"}}], \
-                 \"permissions\": {{\"allow\": [{{\"action\"}}]}}}}; then run the command \
-                 again (the refusal came before any processing: nothing was changed)"
-            ),
+            iam_grant_hint(&actions, None),
         ));
     }
     let by_key = e
@@ -124,6 +116,43 @@ fn permission_refusal(e: &okms_api::Error) -> Option<(String, String)> {
         ));
     }
     None
+}
+
+/// The action `credential create` needs, which the `credential-manager` preset grants.
+const CREATE_ACTION: &str = "okms:apiovh:credential/create";
+
+/// The hint for an IAM refusal of `actions` (comma-separated), the same whoever the caller is
+/// (the account's root, a user, a service account): who can fix it and how, in the Control
+/// Panel, the API or okms-cli. `grant` is the `okms-cli iam grant` command that fixes it when
+/// the caller's identity and the domain are known; a refused create always names the
+/// `credential-manager` preset.
+pub(crate) fn iam_grant_hint(actions: &str, grant: Option<&str>) -> String {
+    let mut hint = format!(
+        "ask the account's administrator for the IAM permission: a policy granting your \
+         identity {actions} on the OKMS domain's resource URN \
+         (urn:v1:{{eu|ca|us}}:resource:okms:<okms-id>), made in the OVHcloud Control Panel \
+         under Identity and Access Management (IAM) > Policies, or with POST \
+         /v2/iam/policy {{\"name\", \"identities\", \"resources\": [{{\"urn\"}}], \
+         \"permissions\": {{\"allow\": [{{\"action\"}}]}}}}"
+    );
+    let generic_create_grant = format!(
+        "okms-cli iam grant --okms-id OKMS_ID --identity CALLER_URN --preset credential-manager \
+         (OKMS_ID and CALLER_URN as `okms-cli whoami` shows them; {CREATE_ACTION} is in \
+         that preset)"
+    );
+    let grant = grant.or_else(|| {
+        actions
+            .contains(CREATE_ACTION)
+            .then_some(generic_create_grant.as_str())
+    });
+    if let Some(grant) = grant {
+        hint.push_str(&format!(", or with okms-cli: {grant}"));
+    }
+    hint.push_str(
+        "; then run the command again (the refusal came before any processing: nothing was \
+         changed)",
+    );
+    hint
 }
 
 /// A value the API would refuse (exit 3); `flag` is the option to fix when the field does not say.
@@ -176,7 +205,8 @@ pub(crate) fn invalid_policy(e: okms_api::Error) -> CliError {
     let what = match &e {
         // okms-api cannot point at our --help; the list of known actions is there.
         E::UnknownAction { action, suggestion } => format!(
-            "unknown IAM action {action:?}{}; see `okms-cli iam grant --help` for the known actions, or use a pattern ending in * (e.g. okms:apikms:*)",
+            "unknown IAM action {}{}; see `okms-cli iam grant --help` for the known actions, or use a pattern ending in * (e.g. okms:apikms:*)",
+            super::quoted(action),
             suggestion
                 .as_ref()
                 .map(|s| format!(" (did you mean {s}?)"))

@@ -16,9 +16,13 @@ mod api;
 mod csr;
 mod pkcs11;
 
-pub(crate) use api::{api_failure, invalid_policy, invalid_request};
+pub(crate) use api::{api_failure, iam_grant_hint, invalid_policy, invalid_request};
 pub(crate) use csr::{csr_error, csr_signature_error};
 pub(crate) use pkcs11::p11_error;
+
+/// How every message quotes a value the user gave: okms-api's rule (the first 64 characters and
+/// the length), so that a 100 kB argument makes a one-line error.
+pub(crate) use okms_api::quote_value as quoted;
 
 /// A failed command: what went wrong (with its causes), how to exit, and what to try.
 pub struct CliError {

@@ -27,13 +27,18 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// Display name of an input path (`-` is standard input).
+/// Display name of an input path (`-` is standard input); a path too long for one line of
+/// error is quoted cut, with its length.
 #[must_use]
 pub fn display_path(path: &Path) -> String {
     if is_stdin(path) {
-        "standard input".to_owned()
+        return "standard input".to_owned();
+    }
+    let shown = path.display().to_string();
+    if shown.chars().count() > 64 {
+        crate::error::quoted(&shown)
     } else {
-        path.display().to_string()
+        shown
     }
 }
 

@@ -4,10 +4,12 @@
 use std::future::Future;
 use std::str::FromStr;
 
-use okms_api::{Client, Config, ConfigOverrides, ConfigSources, Uuid};
+use okms_api::{
+    Client, Config, ConfigOverrides, ConfigSources, ReqwestTransport, TokioClock, Uuid,
+};
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, CliResult, api_failure};
+use crate::error::{CliError, CliResult, api_failure, quoted};
 use crate::exit::Exit;
 use crate::output::Output;
 
@@ -29,7 +31,10 @@ pub(crate) fn parse_uuid(text: &str, what: &str) -> CliResult<Uuid> {
     Uuid::from_str(text.trim()).map_err(|_| {
         CliError::new(
             Exit::InvalidInput,
-            format!("invalid {what} {text:?}: expected a UUID such as 0b5bc7d9-2f0e-4b1e-9c4e-1d6f3a2b9c8d"),
+            format!(
+                "invalid {what} {}: expected a UUID such as 0b5bc7d9-2f0e-4b1e-9c4e-1d6f3a2b9c8d",
+                quoted(text)
+            ),
         )
     })
 }
@@ -57,5 +62,11 @@ pub(crate) fn client(global: &GlobalArgs, out: &Output) -> CliResult<Client> {
         config.endpoint.base_url(),
         config.auth.method_name()
     ));
-    Client::new(config).map_err(|e| api_failure(e, "cannot set up the HTTP client"))
+    let transport =
+        ReqwestTransport::new().map_err(|e| api_failure(e, "cannot set up the HTTP client"))?;
+    let transport = match out.http_observer() {
+        Some(observer) => transport.with_observer(observer),
+        None => transport,
+    };
+    Ok(Client::with_transport(config, transport, TokioClock))
 }

@@ -131,6 +131,7 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
             request.identity_urns = identities::urns_for_api_account(&selection, plate, &nic)?;
         }
         identities::note_unusual_accounts(&request.identity_urns, out);
+        identities::warn_unknown(&client, &request.identity_urns, out).await;
         request.validate().map_err(|e| invalid_request(e, ""))?;
         iam::rights::precheck_create(&client, okms_id, &request.identity_urns, out).await?;
         // The profile needs the domain's endpoints; a profile that cannot be written is found

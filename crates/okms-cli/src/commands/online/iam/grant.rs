@@ -11,7 +11,7 @@ use crate::cli::{GlobalArgs, GrantFormat, IamGrantArgs};
 use crate::commands::identities;
 use crate::commands::online::account::account;
 use crate::commands::online::session::{block_on, client, parse_uuid};
-use crate::error::{CliError, CliResult, api_failure, invalid_policy, usage};
+use crate::error::{CliError, CliResult, api_failure, invalid_policy, quoted, usage};
 use crate::exit::Exit;
 use crate::output::{Output, rfc3339};
 
@@ -63,6 +63,7 @@ pub(super) fn run(a: &IamGrantArgs, global: &GlobalArgs, out: &Output) -> CliRes
         let (_, nic, plate) = account(&client).await?;
         let urns = identities::urns_for_api_account(&selection, plate, &nic)?;
         refuse_foreign(&urns, &nic, plate)?;
+        identities::warn_unknown(&client, &urns, out).await;
         let resource = domain_urn(&client, okms_id, plate).await?;
         let mut body = PolicyBody::new(
             a.name
@@ -114,7 +115,7 @@ fn parse_expiry(text: &str) -> CliResult<OffsetDateTime> {
     let at = OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|e| {
         CliError::new(
             Exit::InvalidInput,
-            format!("invalid --expires-at {text:?}: {e}"),
+            format!("invalid --expires-at {}: {e}", quoted(text)),
         )
         .hint("write it as RFC 3339, e.g. 2026-12-31T23:59:59Z")
     })?;

@@ -6,7 +6,7 @@ use okms_api::iam::{PolicyFilter, domain_resource_urn};
 use okms_api::{Client, IdentityKind, IdentityUrn, OffsetDateTime, Plate, Uuid};
 
 use super::grant_command;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, iam_grant_hint};
 use crate::exit::Exit;
 use crate::output::Output;
 
@@ -29,8 +29,9 @@ fn plate_of(client: &Client, identities: &[String]) -> Option<Plate> {
     })
 }
 
-/// Before `credential create` generates or sends anything for non-root identities: asks the
-/// API whether the caller may create credentials on the domain. A refusal stops with exit 7,
+/// Before `credential create` generates or sends anything, whatever identities the certificate
+/// names (the caller needs the action even for the root's certificate): asks the API whether
+/// the caller may create credentials on the domain. A refusal stops with exit 7,
 /// naming the action and the fix; a check that cannot be made says so with `-v` and lets the
 /// create call decide.
 ///
@@ -42,9 +43,6 @@ pub(crate) async fn precheck_create(
     identities: &[String],
     out: &Output,
 ) -> CliResult<()> {
-    if !has_non_root(identities) {
-        return Ok(());
-    }
     let Some(plate) = plate_of(client, identities) else {
         return Ok(());
     };
@@ -72,12 +70,12 @@ pub(crate) async fn precheck_create(
     Err(CliError::new(
         Exit::Auth,
         format!(
-            "the API caller may not create credentials on domain {okms_id}: it is not granted {CREATE_ACTION} on {resource}; nothing was generated or sent"
+            "the API caller may not create credentials on domain {okms_id}: it is not granted the IAM action {CREATE_ACTION} on {resource}; nothing was generated or sent"
         ),
     )
-    .hint(format!(
-        "an administrator of the account can grant it: {}",
-        grant_command(okms_id, &[caller], "credential-manager")
+    .hint(iam_grant_hint(
+        CREATE_ACTION,
+        Some(&grant_command(okms_id, &[caller], "credential-manager")),
     )))
 }
 
