@@ -24,6 +24,12 @@
 //! or a `.new` key left on disk); then the test does what the output's hint says, as a user
 //! would, so that at the end only the deployed credential is live.
 //!
+//! One renewal in two of that loop (issue 19) is cut short at a random moment by SIGKILL or
+//! SIGTERM, still under faults; then, faults off, one plain `credential renew` (the timer's
+//! command, no extra flags) must leave exactly one live credential of the name, deployed and
+//! working, and no `KEY.new`, with no human step. The test prints how many kills, SIGTERMs,
+//! leftovers and recoveries there were.
+//!
 //! Size: `OKMS_SOAK_RUNS` (default 24), `OKMS_SOAK_THREADS` (default 4), `OKMS_SOAK_RENEWALS`
 //! (default 12), `OKMS_SOAK_SEED`.
 //! The seed fixes the fault generator; with parallel runs the order of requests, hence which
@@ -640,6 +646,13 @@ fn hinted_delete(stderr: &str) -> Option<Vec<String>> {
     )
 }
 
+/// `credential check` of the deployed pair.
+fn check_pair(emu: &RunningEmulator, dir: &Path) -> Ran {
+    let pair = ["--cert", "svc.cert", "--key", "svc.key"];
+    let args: Vec<&str> = ["credential", "check"].into_iter().chain(pair).collect();
+    step(emu, AuthMethod::Signature, dir, &args, &mut String::new())
+}
+
 /// The rule after one renewal, with faults off: the deployed pair matches and works, and every
 /// live credential's key is held (deployed, a `.bak` the output says is still live, or a `.new`
 /// key left on disk). Returns what is wrong.
@@ -688,20 +701,7 @@ fn renewal_violations(
             ));
         }
     }
-    let check = step(
-        emu,
-        AuthMethod::Signature,
-        dir,
-        &[
-            "credential",
-            "check",
-            "--cert",
-            "svc.cert",
-            "--key",
-            "svc.key",
-        ],
-        &mut String::new(),
-    );
+    let check = check_pair(emu, dir);
     if !check.success() {
         say(format!("the deployed pair does not work: {}", check.stderr));
     }
@@ -795,6 +795,148 @@ fn follow_the_hints(emu: &RunningEmulator, dir: &Path, ran: &Ran) -> (usize, Vec
     (deleted, bad)
 }
 
+/// A xorshift step: the soak's choices, reproducible from its seed.
+fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// The interrupted renewals of the loop, counted.
+#[derive(Default)]
+struct Interrupted {
+    kills: usize,
+    terms: usize,
+    /// Runs that had ended before the signal reached them.
+    finished_first: usize,
+    /// SIGTERMs that came before the run listened for them (before anything was made).
+    terms_before_listening: usize,
+    leftover_keys: usize,
+    pending_revocations: usize,
+    /// Plain runs that said they resolved what an interrupted one left.
+    recoveries: usize,
+}
+
+impl Interrupted {
+    /// A forced renewal under API faults, sent `signal` after `after`; then, faults off, one
+    /// plain `credential renew` (the timer's command, no extra flags). After it: exactly one
+    /// live credential of the name, deployed, its pair working, no `KEY.new`. Returns what is
+    /// wrong.
+    fn run(
+        &mut self,
+        emu: &RunningEmulator,
+        dir: &Path,
+        i: usize,
+        signal: &str,
+        after: Duration,
+    ) -> Vec<String> {
+        let mut bad = Vec::new();
+        let created_before = emu.credentials().len();
+        emu.set_faults(faults());
+        let mut cmd = online(emu, AuthMethod::Signature, dir);
+        let mut child = cmd
+            .env("OKMS_CA_FILE", &emu.info().ca_file)
+            .args(["credential", "renew", "--force", "--cert", "svc.cert"])
+            .args(["--key", "svc.key"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(after);
+        if child.try_wait().unwrap().is_some() {
+            self.finished_first += 1;
+        }
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success() || child.try_wait().unwrap().is_some());
+        if signal == "KILL" {
+            self.kills += 1;
+        } else {
+            self.terms += 1;
+        }
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > STEP_LIMIT {
+                let _ = child.kill();
+                bad.push(format!("renewal {i}: hung after SIG{signal}"));
+                break child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // Before its first API write the run has not started listening, and the default
+        // action (the end) is harmless: nothing is made yet. After it, SIGTERM must stop it.
+        if signal == "TERM" && status.code().is_none() {
+            if emu.credentials().len() == created_before {
+                self.terms_before_listening += 1;
+            } else {
+                bad.push(format!(
+                    "renewal {i}: SIGTERM killed it after it had created a credential: {status:?}"
+                ));
+            }
+        }
+        emu.set_faults(Vec::new());
+
+        let leftover_key = dir.join("svc.key.new").exists();
+        let pending = dir.join("svc.cert.revoke").exists();
+        self.leftover_keys += usize::from(leftover_key);
+        self.pending_revocations += usize::from(pending);
+        let plain = step(
+            emu,
+            AuthMethod::Signature,
+            dir,
+            &[
+                "credential",
+                "renew",
+                "--cert",
+                "svc.cert",
+                "--key",
+                "svc.key",
+            ],
+            &mut String::new(),
+        );
+        if !plain.success() {
+            bad.push(format!(
+                "renewal {i}: after SIG{signal}, the plain run failed (a human step): {plain:?}"
+            ));
+        }
+        if plain.stderr.contains("interrupted renewal") {
+            self.recoveries += 1;
+        }
+        if dir.join("svc.key.new").exists() {
+            bad.push(format!("renewal {i}: svc.key.new is still there"));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let deployed_id = deployed_pair(dir).0.credential_id().unwrap();
+        let live_ids: Vec<String> = emu
+            .credentials()
+            .iter()
+            .filter(|c| live(c) && c.name == RENEWED)
+            .map(|c| c.id.to_string())
+            .collect();
+        if live_ids != [deployed_id.clone()] {
+            bad.push(format!(
+                "renewal {i}: after SIG{signal} and a plain run, live {live_ids:?}, deployed {deployed_id}: {}",
+                plain.stderr
+            ));
+        }
+        let check = check_pair(emu, dir);
+        if !check.success() {
+            bad.push(format!(
+                "renewal {i}: the deployed pair does not work: {}",
+                check.stderr
+            ));
+        }
+        bad
+    }
+}
+
 #[test]
 fn soak_renewal_loop_under_faults() {
     let iterations = env_usize("OKMS_SOAK_RENEWALS", 12);
@@ -853,7 +995,18 @@ fn soak_renewal_loop_under_faults() {
     let mut fired: BTreeMap<String, u64> = BTreeMap::new();
     let mut hints_followed = 0;
     let mut problems = Vec::new();
+    let mut interrupted = Interrupted::default();
+    let mut rng = seed | 1;
     for i in 0..iterations {
+        // One run in two is cut short at a random moment, by SIGKILL or SIGTERM, then the
+        // timer's plain command must put everything right by itself.
+        let cut = next_random(&mut rng);
+        if cut % 2 == 1 {
+            let signal = if cut % 4 == 1 { "KILL" } else { "TERM" };
+            let after = Duration::from_millis(next_random(&mut rng) % 2500);
+            problems.extend(interrupted.run(&emu, dir, i, signal, after));
+            continue;
+        }
         let before_id = deployed_pair(dir).0.credential_id().unwrap();
         let auth = if i.is_multiple_of(2) {
             AuthMethod::Signature
@@ -957,6 +1110,17 @@ fn soak_renewal_loop_under_faults() {
         all.iter().filter(|c| c.answer_lost).count()
     );
     eprintln!("soak: faults injected: {fired:?}");
+    eprintln!(
+        "soak: interrupted renewals: {} SIGKILL, {} SIGTERM ({} of them before the run listened, nothing made yet; {} runs ended before the signal); leftovers found by the next plain run: {} (KEY.new {}, old credential to revoke {}); recoveries (plain runs that resolved one): {}",
+        interrupted.kills,
+        interrupted.terms,
+        interrupted.terms_before_listening,
+        interrupted.finished_first,
+        interrupted.leftover_keys + interrupted.pending_revocations,
+        interrupted.leftover_keys,
+        interrupted.pending_revocations,
+        interrupted.recoveries
+    );
 
     assert!(
         problems.is_empty(),

@@ -28,6 +28,9 @@ pub enum Exit {
     /// `credential renew --exec`: the hook failed after the new pair was deployed (the old
     /// credential is kept live for what has not reloaded).
     HookFailed = 9,
+    /// `credential renew` was stopped by SIGINT or SIGTERM; what it had made and not deployed
+    /// was undone.
+    Interrupted = 10,
 }
 
 impl Exit {
@@ -57,6 +60,7 @@ Exit codes:
   7  authentication or authorisation error
   8  timeout
   9  credential renew: the --exec hook failed (the new pair is in place, the old credential kept)
+ 10  credential renew: stopped by SIGINT or SIGTERM (what was made and not deployed is undone)
 
 Errors are printed on stderr as `error: ...`, followed by `caused by: ...` lines and, where the
 fix is known, a `hint: ...` line. With --json, results go to stdout as JSON; diagnostics always

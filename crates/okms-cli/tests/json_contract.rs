@@ -227,6 +227,29 @@ impl Contract {
         self.check_value(command, value)
     }
 
+    /// Runs `c`, requires it to fail with exactly one JSON document on stdout (a failed run
+    /// reports too), and checks it as `command`'s output.
+    fn run_failing(&mut self, command: &'static str, c: &mut Command) -> Value {
+        let out = c.output().unwrap();
+        assert!(
+            !out.status.success(),
+            "{command} succeeded: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.stdout.is_empty(),
+            "{command}: a failed run printed nothing on stdout: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = self.check(command, &out.stdout);
+        assert_eq!(
+            v["exit"],
+            out.status.code().unwrap(),
+            "the report names the exit code"
+        );
+        v
+    }
+
     /// Every row of `kind` was validated by this test.
     fn assert_covered(&self, kind: Kind) {
         let missing: Vec<&str> = CONTRACT
@@ -239,6 +262,12 @@ impl Contract {
             "{kind:?} outputs never validated: {missing:?}"
         );
     }
+}
+
+/// The credential id in a certificate file.
+fn cert_id(s: &Sandbox, path: &str) -> String {
+    let v = json_ok(s.cmd().args(["--json", "cert", "show", path]));
+    v["credential_id"].as_str().unwrap().to_owned()
 }
 
 /// The path (object keys; array positions as numbers) of every object in `v`, outside the
@@ -610,6 +639,51 @@ fn online_outputs_match_their_schemas() {
         json(&["credential", "renew", "--force"]).args(pair),
     );
     assert_eq!(v["renewed"], true);
+    assert_eq!(v["deployed"], "new");
+    assert_eq!(v["live"], serde_json::json!([v["new_id"]]));
+
+    // Failed runs report too (issue 19, item 4): before the create, nothing changed...
+    let create = format!("POST:/v2/okms/resource/{okms_id}/credential");
+    emu.set_faults(vec![
+        okms_emulator::FaultSpec::new(okms_emulator::FaultKind::Status(500))
+            .route(&create)
+            .unwrap(),
+    ]);
+    let v = k.run_failing(
+        "credential renew",
+        json(&["credential", "renew", "--force"]).args(pair),
+    );
+    emu.set_faults(vec![]);
+    let current = cert_id(&s, "svc.cert");
+    assert_eq!(
+        (&v["deployed"], &v["new_id"]),
+        (&"old".into(), &Value::Null)
+    );
+    assert_eq!(v["live"], serde_json::json!([current]));
+    // ...and after the swap, with a failed hook, both are live and the command revokes the old.
+    let v = k.run_failing(
+        "credential renew",
+        json(&["credential", "renew", "--force"])
+            .args(pair)
+            .args(["--exec", "/bin/false"]),
+    );
+    assert_eq!(v["exit"], 9);
+    assert_eq!(v["deployed"], "new");
+    let new_id = v["new_id"].as_str().unwrap().to_owned();
+    assert_eq!(v["live"], serde_json::json!([current, new_id]));
+    let command = v["command"].as_str().unwrap().to_owned();
+    let args: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(args[0], "okms-cli", "{command}");
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .env_remove("OKMS_ID")
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     k.run(
         "credential delete",

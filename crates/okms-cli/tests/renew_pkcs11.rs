@@ -259,27 +259,70 @@ fn a_failing_proof_destroys_the_new_key_and_leaves_the_old_one_under_its_label()
 }
 
 #[test]
-fn a_leftover_new_key_on_the_token_is_refused_with_nothing_created() {
+fn a_leftover_new_key_on_the_token_is_resolved_by_the_next_run_even_when_not_due() {
+    // Issue 19, item 3: a LABEL.new left by an interrupted run used to be refused (exit 5)
+    // until a human removed it; it is now resolved as a leftover KEY.new is.
     let Some(p) = TokenPair::new() else { return };
     p.key_new("svc.new");
-    let keys_before = p.keys();
-    let before = p.s.snapshot();
     let count = p.emu.credentials().len();
 
-    let out = p.renew(&["--force"]);
-    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    let out = p.renew(&[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(
-        err.contains("already holds a key labelled svc.new") && err.contains("interrupted"),
+        err.contains("svc.new") && err.contains("no live credential certifies"),
         "{err}"
     );
     assert!(
-        err.contains("--delete-object"),
-        "says how to remove it: {err}"
+        !p.keys().contains_key("svc.new"),
+        "the leftover is destroyed"
     );
-    assert_eq!(p.keys(), keys_before, "the leftover key is untouched");
-    assert_eq!(p.s.snapshot(), before);
-    assert_eq!(p.emu.credentials().len(), count, "nothing created");
+    assert!(p.keys().contains_key("svc"));
+    assert_eq!(
+        p.emu.credentials().len(),
+        count,
+        "nothing created (not due)"
+    );
+    assert!(p.works());
+}
+
+#[test]
+fn a_leftover_new_key_on_the_token_that_a_credential_certifies_is_revoked_and_destroyed() {
+    let Some(p) = TokenPair::new() else { return };
+    // What an interrupted run leaves: svc.new, and a live credential of the same name for it.
+    p.key_new("svc.new");
+    p.token_cmd(p.s.cmd())
+        .args(["csr", "new", "--key", &p.uri("svc.new"), "--cn", "svc"])
+        .args(["--pin-file", "pin.txt", "--out", "new.csr"])
+        .assert()
+        .success();
+    let v = json_ok(p.token_cmd(cli(&p.s, &p.emu, AuthMode::Signature)).args([
+        "--json",
+        "credential",
+        "create",
+        "--csr",
+        "new.csr",
+        "--name",
+        "svc",
+        "--root",
+    ]));
+    let leftover_id = v["credential"]["id"].as_str().unwrap().to_owned();
+
+    let out = p.renew(&["--force"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&leftover_id) && err.contains("interrupted"),
+        "{err}"
+    );
+    let live = p.live();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert!(
+        !live.contains(&leftover_id),
+        "the leftover's credential is revoked"
+    );
+    assert!(!p.keys().contains_key("svc.new"));
+    assert!(p.works());
 }
 
 #[test]

@@ -61,6 +61,15 @@ pub enum Error {
         /// What it answered, as far as it said.
         detail: String,
     },
+    /// The caller stopped the renewal (a signal, or its deadline) during a step; the saga
+    /// then undid what it could, as for any failure of that step.
+    #[error("{reason} while {step}")]
+    Stopped {
+        /// Why.
+        reason: StopReason,
+        /// The step that was running.
+        step: Step,
+    },
     /// The API reports no REST endpoint for the domain, so the proof has nowhere to go; the
     /// caller must give one.
     #[error("the API reports no REST endpoint for domain {okms_id}")]
@@ -74,9 +83,28 @@ impl Error {
     /// The step an API call failed at, for an [`Error::Api`].
     pub fn step(&self) -> Option<Step> {
         match self {
-            Error::Api { step, .. } => Some(*step),
+            Error::Api { step, .. } | Error::Stopped { step, .. } => Some(*step),
             _ => None,
         }
+    }
+}
+
+/// Why a caller stopped a renewal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Asked to stop (SIGINT, SIGTERM).
+    Interrupted,
+    /// The run's deadline passed.
+    DeadlineExceeded,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::Interrupted => "interrupted",
+            StopReason::DeadlineExceeded => "the deadline passed",
+        })
     }
 }
 

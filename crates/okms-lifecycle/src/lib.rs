@@ -8,11 +8,11 @@ mod schedule;
 mod status;
 mod step;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, StopReason};
 pub use renewal::{Created, Plan, Proved, Ready, Renewed, rest_endpoint};
 pub use saga::{
     Cause, DeployError, DeployedPair, Endpoint, KeyFate, KeyHome, Progress, Recognizer, Renewal,
-    RenewalFailure, RenewalRequest, renew,
+    RenewalFailure, RenewalRequest, renew, renew_until,
 };
 pub use schedule::{Decision, Lifetime, MAX_DAYS_LEFT, RenewAt, decide, jitter};
 pub use status::{

@@ -1,7 +1,8 @@
 //! The renewal saga: the six steps written once, generic over where the new key lives.
 //!
 //! ```text
-//! 0 the domain's REST endpoint looked up (unless given): every read before anything is made
+//! 0 the domain's REST endpoint looked up (unless given), the old credential read: every read
+//!   before anything is made
 //! 1 new key (KeyHome::make_key, sign_csr)
 //! 2 create exactly once (Plan::create)
 //! 3 READY, certificate checked, proved (Created::wait_ready, KeyHome::check_certificate, Ready::prove)
@@ -27,8 +28,9 @@ use okms_api::{
     WaitPolicy,
 };
 
-use crate::error::Error;
+use crate::error::{Error, StopReason};
 use crate::renewal::{Created, Plan, Proved, Renewed, rest_endpoint};
+use crate::step::Step;
 
 /// Where the new key lives, and what can be done with it there.
 ///
@@ -171,6 +173,8 @@ pub enum Progress {
         /// The new credential.
         new_id: Uuid,
     },
+    /// A step starts (one report per step, for progress lines).
+    Step(Step),
 }
 
 /// A finished renewal.
@@ -329,44 +333,124 @@ where
     C: Clock,
     F: FnOnce(Uuid, &H::Deployed) -> Result<(), H::Error>,
 {
+    renew_until(
+        client,
+        home,
+        request,
+        hook,
+        on_progress,
+        std::future::pending(),
+    )
+    .await
+}
+
+/// [`renew`], stopped when `stop` completes (a signal, a deadline): until the new pair is
+/// deployed, a stop is a failed step like any other (the new credential revoked, its key
+/// discarded, [`Error::Stopped`] as the cause). The create itself is never cut short (its
+/// answer is awaited, then the stop honoured), and neither is the clean-up after a stop. Once
+/// deployed, nothing is stopped: the hook and the old credential's revocation run to their end.
+///
+/// # Errors
+/// A [`RenewalFailure`] saying what is deployed and what is live.
+pub async fn renew_until<H, T, C, F, S>(
+    client: &Client<T, C>,
+    home: &mut H,
+    request: &RenewalRequest,
+    hook: F,
+    on_progress: &(dyn Fn(&Progress) + Send + Sync),
+    stop: S,
+) -> Result<Renewal<H::Deployed>, RenewalFailure<H::Error, H::Deployed>>
+where
+    H: KeyHome,
+    T: Transport,
+    C: Clock,
+    F: FnOnce(Uuid, &H::Deployed) -> Result<(), H::Error>,
+    S: Future<Output = StopReason> + Send,
+{
+    let mut stop = std::pin::pin!(stop);
+    // The step a stop interrupts, as the error names it.
+    let current = std::sync::Mutex::new(Step::FindEndpoint);
+    let step = |s: Step| {
+        if let Ok(mut c) = current.lock() {
+            *c = s;
+        }
+        on_progress(&Progress::Step(s));
+    };
     // Every read before anything is made: a failing endpoint lookup must not cost a create
     // and a revoke.
     let kms_url = match &request.endpoint {
         Endpoint::Given(url) => url.clone(),
-        Endpoint::AsReported => rest_endpoint(client, request.okms_id).await.map_err(|e| {
-            RenewalFailure::NotCreated {
+        Endpoint::AsReported => {
+            step(Step::FindEndpoint);
+            until(&mut stop, &current, rest_endpoint(client, request.okms_id))
+                .await
+                .and_then(|r| r)
+                .map_err(|e| RenewalFailure::NotCreated {
+                    cause: Cause::Lifecycle(e),
+                    new_key: KeyFate::NeverMade,
+                    name: None,
+                })?
+        }
+    };
+
+    step(Step::ReadOld);
+    let old = until(
+        &mut stop,
+        &current,
+        client.get_credential(request.okms_id, request.old_id),
+    )
+    .await
+    .and_then(|read| {
+        read.map_err(|source| Error::Api {
+            step: Step::ReadOld,
+            source,
+        })
+    })
+    .map_err(|e| RenewalFailure::NotCreated {
+        cause: Cause::Lifecycle(e),
+        new_key: KeyFate::NeverMade,
+        name: None,
+    })?;
+
+    // 1. The new key, before any credential can certify it.
+    step(Step::NewKey);
+    let mut key = match until(&mut stop, &current, home.make_key()).await {
+        Ok(Ok(key)) => key,
+        Ok(Err(cause)) => {
+            return Err(RenewalFailure::NotCreated {
+                cause: Cause::Home(cause),
+                new_key: KeyFate::NeverMade,
+                name: None,
+            });
+        }
+        // make_key may have put part of a key in its home; a next run finds it certified by
+        // nothing and removes it.
+        Err(e) => {
+            return Err(RenewalFailure::NotCreated {
                 cause: Cause::Lifecycle(e),
                 new_key: KeyFate::NeverMade,
                 name: None,
-            }
-        })?,
+            });
+        }
     };
-
-    // 1. The new key, before any credential can certify it.
-    let mut key = home
-        .make_key()
-        .await
-        .map_err(|cause| RenewalFailure::NotCreated {
-            cause: Cause::Home(cause),
-            new_key: KeyFate::NeverMade,
-            name: None,
-        })?;
     on_progress(&Progress::KeyMade);
-    let csr = match home.sign_csr(&key).await {
-        Ok(csr) => csr,
-        Err(cause) => return Err(not_created(home, key, Cause::Home(cause), None).await),
+    let csr = match until(&mut stop, &current, home.sign_csr(&key)).await {
+        Ok(Ok(csr)) => csr,
+        Ok(Err(cause)) => return Err(not_created(home, key, Cause::Home(cause), None).await),
+        Err(e) => return Err(not_created(home, key, Cause::Lifecycle(e), None).await),
     };
 
     // 2. The new credential, exactly once.
-    let plan = match Plan::for_credential(client, request.okms_id, request.old_id, csr).await {
-        Ok(plan) => plan,
-        Err(e) => return Err(not_created(home, key, Cause::Lifecycle(e), None).await),
-    };
+    let plan = Plan::from_old(request.okms_id, old, csr);
     let plan = match request.validity {
         Some(days) => plan.with_validity(days),
         None => plan,
     };
     let name = plan.old().name.clone();
+    // Not stopped half way: a request cut short may still create a credential after anything
+    // this run could check, which would then certify a key nobody holds. A stop during it is
+    // honoured once it has answered.
+    step(Step::Create);
     let created = {
         let holds = home.recognizer(&key);
         let is_ours = move |c: &Credential| holds(c.certificate_pem.as_deref()?);
@@ -390,19 +474,37 @@ where
     on_progress(&Progress::Created { new_id });
 
     // 3. READY, the certificate checked against the new key, then proved.
-    let proved = match prove(client, home, &mut key, &created, request, &kms_url).await {
+    let proved = prove(client, home, &mut key, &created, request, &kms_url, &step);
+    let proved = match until(&mut stop, &current, proved).await {
+        Ok(proved) => proved,
+        Err(stopped) => Err(Cause::Lifecycle(stopped)),
+    };
+    let proved = match proved {
         Ok(proved) => proved,
         Err(cause) => {
+            step(Step::RevokeNew);
             let revoked = created.abandon(client, &request.settle).await.map(|_| ());
             return Err(abandoned(home, key, new_id, cause, revoked).await);
         }
     };
     on_progress(&Progress::Proved { new_id });
 
-    // 4. Deployed, or put back.
+    // 4. Deployed, or put back. A stop that came during the proof is honoured here, the last
+    // point where the old pair is still deployed.
+    if let Some(reason) = stopped_already(&mut stop) {
+        step(Step::RevokeNew);
+        let revoked = proved.abandon(client, &request.settle).await.map(|_| ());
+        let cause = Cause::Lifecycle(Error::Stopped {
+            reason,
+            step: Step::Deploy,
+        });
+        return Err(abandoned(home, key, new_id, cause, revoked).await);
+    }
+    step(Step::Deploy);
     let deployed = match home.deploy(&key, proved.certificate_pem()).await {
         Ok(deployed) => deployed,
         Err(DeployError::Undone(cause)) => {
+            step(Step::RevokeNew);
             let revoked = proved.abandon(client, &request.settle).await.map(|_| ());
             return Err(abandoned(home, key, new_id, Cause::Home(cause), revoked).await);
         }
@@ -414,6 +516,7 @@ where
     on_progress(&Progress::Deployed { new_id });
 
     // 5. The hook: what has not reloaded still uses the old pair, so a failure keeps it live.
+    step(Step::Hook);
     if let Err(cause) = hook(new_id, &deployed) {
         return Err(RenewalFailure::HookFailed {
             new_id,
@@ -423,6 +526,9 @@ where
     }
 
     // 6. The old credential, last.
+    if !request.keep_old {
+        step(Step::RevokeOld);
+    }
     match proved.finish(client, request.keep_old).await {
         Ok(renewed) => Ok(Renewal { renewed, deployed }),
         Err(cause) => Err(RenewalFailure::OldNotRevoked {
@@ -433,6 +539,40 @@ where
     }
 }
 
+/// `fut`, unless `stop` completes first.
+async fn until<S, F>(
+    stop: &mut std::pin::Pin<&mut S>,
+    current: &std::sync::Mutex<Step>,
+    fut: F,
+) -> Result<F::Output, Error>
+where
+    S: Future<Output = StopReason>,
+    F: Future,
+{
+    let mut fut = std::pin::pin!(fut);
+    // The stop first: once it has come, the step's own progress does not matter.
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(reason) = stop.as_mut().poll(cx) {
+            let step = current.lock().map_or(Step::Prove, |s| *s);
+            return std::task::Poll::Ready(Err(Error::Stopped { reason, step }));
+        }
+        fut.as_mut().poll(cx).map(Ok)
+    })
+    .await
+}
+
+/// Whether `stop` has completed, without waiting.
+fn stopped_already<S: Future<Output = StopReason>>(
+    stop: &mut std::pin::Pin<&mut S>,
+) -> Option<StopReason> {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    match stop.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(reason) => Some(reason),
+        std::task::Poll::Pending => None,
+    }
+}
+
 async fn prove<H: KeyHome, T: Transport, C: Clock>(
     client: &Client<T, C>,
     home: &mut H,
@@ -440,7 +580,9 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
     created: &Created,
     request: &RenewalRequest,
     kms_url: &str,
+    step: &(dyn Fn(Step) + Send + Sync),
 ) -> Result<Proved, Cause<H::Error>> {
+    step(Step::WaitReady);
     let ready = created
         .wait_ready(client, &request.settle)
         .await
@@ -448,6 +590,7 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
     home.check_certificate(key, ready.new_id(), ready.certificate_pem())
         .map_err(Cause::Home)?;
     let client_key = home.proof_key(key).await.map_err(Cause::Home)?;
+    step(Step::Prove);
     ready
         .prove(kms_url, client_key, request.ca_pem.clone())
         .await

@@ -21,6 +21,12 @@ pub enum Step {
     RevokeOld,
     /// Reading the domain to find its REST endpoint, for the proof.
     FindEndpoint,
+    /// Making the new key and its CSR in the key's home.
+    NewKey,
+    /// Putting the new pair in place of the old one.
+    Deploy,
+    /// The caller's hook, once the new pair is deployed.
+    Hook,
 }
 
 impl fmt::Display for Step {
@@ -33,6 +39,9 @@ impl fmt::Display for Step {
             Step::RevokeNew => "revoking the new credential",
             Step::RevokeOld => "revoking the old credential",
             Step::FindEndpoint => "reading the domain to find its REST endpoint",
+            Step::NewKey => "making the new key",
+            Step::Deploy => "deploying the new pair",
+            Step::Hook => "running the hook",
         })
     }
 }

@@ -14,7 +14,7 @@ use okms_csr::{Certificate, CsrBuilder, KeyAlgorithm, PrivateKey, same_public_ke
 use okms_emulator::{CredentialPhase, FaultKind, FaultSpec, RunningEmulator};
 use okms_lifecycle::{
     Cause, DeployError, DeployedPair, Endpoint, Error, KeyFate, KeyHome, Progress, Recognizer,
-    RenewalFailure, RenewalRequest, Step, renew,
+    RenewalFailure, RenewalRequest, Step, StopReason, renew, renew_until,
 };
 
 /// Where a test home fails.
@@ -192,8 +192,11 @@ async fn a_renewal_deploys_the_proved_pair_and_revokes_the_old_credential_last()
         renewal.renewed.new.certificate_pem.as_deref()
     );
     assert_eq!(home.discarded, 0);
+    let (steps, events): (Vec<Progress>, Vec<Progress>) = seen
+        .into_iter()
+        .partition(|p| matches!(p, Progress::Step(_)));
     assert_eq!(
-        seen,
+        events,
         vec![
             Progress::KeyMade,
             Progress::Created { new_id },
@@ -201,6 +204,57 @@ async fn a_renewal_deploys_the_proved_pair_and_revokes_the_old_credential_last()
             Progress::Deployed { new_id },
         ]
     );
+    // One progress line per step, the old credential read before the key is made.
+    let want: Vec<Progress> = [
+        Step::ReadOld,
+        Step::NewKey,
+        Step::Create,
+        Step::WaitReady,
+        Step::Prove,
+        Step::Deploy,
+        Step::Hook,
+        Step::RevokeOld,
+    ]
+    .into_iter()
+    .map(Progress::Step)
+    .collect();
+    assert_eq!(steps, want);
+}
+
+#[tokio::test]
+async fn a_stop_while_waiting_for_ready_revokes_the_new_credential_and_discards_its_key() {
+    let emu = common::emulator_with_ready_delay(Duration::from_secs(3));
+    let old = old_credential(&emu, &client(&emu)).await;
+    let mut home = TestHome::failing(FailAt::Nowhere);
+    let client = client(&emu);
+    let created = tokio::sync::Notify::new();
+    let on_progress = |p: &Progress| {
+        if matches!(p, Progress::Created { .. }) {
+            created.notify_one();
+        }
+    };
+    let stop = async {
+        created.notified().await;
+        StopReason::Interrupted
+    };
+    let hook = |_: Uuid, _: &String| Ok(());
+    let request = request(&emu, &old);
+    let outcome = renew_until(&client, &mut home, &request, hook, &on_progress, stop).await;
+    let failure = outcome.unwrap_err();
+    let RenewalFailure::Abandoned {
+        new_id,
+        cause: Cause::Lifecycle(Error::Stopped { reason, .. }),
+        revoked: Ok(()),
+        new_key: KeyFate::Discarded,
+    } = failure
+    else {
+        panic!("expected a stopped, abandoned renewal, got {failure:?}");
+    };
+    assert_eq!(reason, StopReason::Interrupted);
+    assert!(gone(phase(&emu, new_id)));
+    assert_eq!(phase(&emu, old.id), CredentialPhase::Ready);
+    assert_eq!((home.made, home.discarded), (1, 1));
+    assert!(home.deployed_cert.is_none());
 }
 
 #[tokio::test]
@@ -241,7 +295,7 @@ async fn an_unsigned_csr_discards_the_key_before_any_call() {
 }
 
 #[tokio::test]
-async fn an_unreadable_old_credential_discards_the_key_and_creates_nothing() {
+async fn an_unreadable_old_credential_stops_before_any_key_is_made() {
     let (emu, old) = setup().await;
     let mut home = TestHome::failing(FailAt::Nowhere);
     let mut req = request(&emu, &old);
@@ -251,11 +305,14 @@ async fn an_unreadable_old_credential_discards_the_key_and_creates_nothing() {
     match &failure {
         RenewalFailure::NotCreated {
             cause: Cause::Lifecycle(e),
-            new_key: KeyFate::Discarded,
+            new_key: KeyFate::NeverMade,
             name: None,
         } => assert_eq!(e.step(), Some(Step::ReadOld)),
         other => panic!("expected NotCreated at ReadOld, got {other:?}"),
     }
+    // Read first (issue 19, item 4): no key to make and throw away for a credential that
+    // cannot be renewed.
+    assert_eq!(home.made, 0);
     assert!(others(&emu, old.id).is_empty());
 }
 

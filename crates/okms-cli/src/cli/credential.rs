@@ -269,7 +269,9 @@ pub struct CredentialRenewArgs {
     /// then stop working (or pass --keep-old).
     #[arg(long, requires = "id", conflicts_with = "keep_old")]
     pub yes: bool,
-    /// How long to wait for the new credential to be READY.
+    /// A deadline for the whole run (every API call and wait, the proof included; the jitter
+    /// pause not counted): past it, what was made and not deployed is undone, and the run
+    /// exits 8.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
     pub timeout: Duration,
     /// The domain's REST endpoint for the proof; defaults to the one the API reports.

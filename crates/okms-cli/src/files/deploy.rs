@@ -182,3 +182,32 @@ pub fn remove_undeployed(files: &[&Beside]) -> io::Result<()> {
     }
     first
 }
+
+/// Where a renewal notes, from just before its swap until the old credential is revoked, that
+/// the old credential (its id, the file's content) is to be revoked: `CERT.revoke`. A run
+/// killed in between leaves it, and the next run finishes the renewal instead of leaving two
+/// credentials live; a run that keeps the old credential on purpose (a failed hook,
+/// `--keep-old`) removes it.
+pub fn pending_revocation(cert: &Beside) -> PathBuf {
+    with_suffix(&cert.target, ".revoke")
+}
+
+/// Writes [`pending_revocation`] for the credential `old_id`, replacing any earlier one.
+///
+/// # Errors
+/// As [`write_public_file`].
+pub fn note_pending_revocation(cert: &Beside, old_id: &str) -> Result<(), WriteError> {
+    let text = format!("{old_id}\n");
+    write_public_file(&pending_revocation(cert), text.as_bytes(), true)
+}
+
+/// Removes [`pending_revocation`]; one already gone is fine.
+///
+/// # Errors
+/// When it exists and cannot be removed.
+pub fn clear_pending_revocation(cert: &Beside) -> io::Result<()> {
+    match fs::remove_file(pending_revocation(cert)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}

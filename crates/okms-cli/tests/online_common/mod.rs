@@ -89,3 +89,37 @@ pub fn fingerprint(s: &Sandbox, what: &str, path: &str) -> String {
     let v = json_ok(s.cmd().args(["--json", what, "show", path]));
     v["public_key_sha256"].as_str().unwrap().to_owned()
 }
+
+/// The CLI binary started (not waited for) in the sandbox, configured for `emu` as [`cli`]
+/// configures it, with stdout and stderr piped: for tests that signal or kill it mid-run.
+pub fn spawn(s: &Sandbox, emu: &RunningEmulator, args: &[&str]) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_okms-cli"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("OVH_") || k.starts_with("OKMS_") {
+            cmd.env_remove(k);
+        }
+    }
+    let info = emu.info();
+    cmd.current_dir(s.dir.path())
+        .env("HOME", s.dir.path())
+        .env("OVH_ENDPOINT", &info.api_url)
+        .env("OVH_APPLICATION_KEY", &info.application_key)
+        .env("OVH_APPLICATION_SECRET", &info.application_secret)
+        .env("OVH_CONSUMER_KEY", &info.consumer_key)
+        .env("OKMS_CA_FILE", &info.ca_file)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` (`TERM`, `INT`, `KILL`) to `child`.
+pub fn send_signal(child: &std::process::Child, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}

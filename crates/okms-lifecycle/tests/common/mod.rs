@@ -20,6 +20,16 @@ pub fn emulator() -> RunningEmulator {
     .unwrap()
 }
 
+/// An emulator whose new credentials stay CREATING for `ready_delay`.
+pub fn emulator_with_ready_delay(ready_delay: Duration) -> RunningEmulator {
+    RunningEmulator::spawn_in_thread(EmulatorConfig {
+        ready_delay,
+        delete_delay: Duration::from_millis(200),
+        ..EmulatorConfig::default()
+    })
+    .unwrap()
+}
+
 pub fn client(emu: &RunningEmulator) -> Client {
     let info = emu.info();
     Client::new(Config::new(

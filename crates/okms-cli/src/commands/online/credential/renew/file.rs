@@ -11,12 +11,12 @@ use okms_csr::{
 };
 use okms_lifecycle::{DeployError, KeyHome, Recognizer};
 
-use super::leftover;
+use super::leftover::{self, Leftover};
 use super::options::ById;
 use super::outcome::Words;
 use super::{
     Deployment, Old, RenewOptions, certifies, check_cert, key_mismatch, new_csr, not_due_until,
-    pause_for_jitter, report_not_due, run_saga,
+    pause_for_jitter, report_not_due, run_saga, within_deadline,
 };
 use crate::cli::GlobalArgs;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
@@ -39,12 +39,14 @@ pub(super) fn run(
 ) -> CliResult<()> {
     let (old, algorithm, writing) = match o.by_id {
         Some(by_id) => {
-            let (old, algorithm) = block_on(credential_by_id(o, key, by_id, global, out))?;
+            let reading = credential_by_id(o, key, by_id, global, out);
+            let (old, algorithm) = block_on(within_deadline(o, "reading the credential", reading))?;
             (old, algorithm, KeyWriting::fresh())
         }
         None => check_deployed(o, key)?,
     };
     let home = FileHome {
+        old_id: old.id,
         algorithm: o.algorithm.unwrap_or(algorithm),
         writing,
         old_cert: old.cert.clone(),
@@ -54,9 +56,19 @@ pub(super) fn run(
         out,
     };
     // Resolved whether or not renewal is due: a leftover must not wait for the next due date.
+    if input::exists(&files::pending_revocation(&home.cert)) {
+        block_on(within_deadline(
+            o,
+            "finishing an interrupted renewal",
+            async {
+                let client = client(global, out)?;
+                leftover::finish_revocation(o, &client, &old, &home.cert, key, out).await
+            },
+        ))?;
+    }
     if input::exists(&home.key.new) {
         let wait = WaitPolicy::with_timeout(o.timeout);
-        block_on(async {
+        block_on(within_deadline(o, "resolving a leftover new key", async {
             let client = client(global, out)?;
             leftover::resolve(
                 &client,
@@ -68,7 +80,7 @@ pub(super) fn run(
                 out,
             )
             .await
-        })?;
+        }))?;
     }
     if let Some(until) = not_due_until(o, &old.cert, out)? {
         return report_not_due(o, &old, &key.display().to_string(), until, out);
@@ -77,8 +89,9 @@ pub(super) fn run(
     for p in [&home.key.new, &home.cert.new] {
         files::check_writable(p, false).map_err(|e| {
             CliError::from(e).hint(format!(
-                "a previous renewal may have been interrupted: its new key is {}; see `okms-cli credential list` for a credential of the same name it may belong to, delete that credential or deploy the key, then remove the file",
-                home.key.new.display()
+                "a previous renewal may have been interrupted: its new key is {}; see `okms-cli credential list --okms-id {}` for a credential of the same name it may belong to, delete that credential or deploy the key, then remove the file",
+                home.key.new.display(),
+                old.okms_id
             ))
         })?;
     }
@@ -98,7 +111,8 @@ pub(super) fn run(
     let mut home = home;
     block_on(async {
         let client = client(global, out)?;
-        refuse_live_backup(&client, old.okms_id, &home).await?;
+        let checking = refuse_live_backup(&client, old.okms_id, &home);
+        within_deadline(o, "checking the backup pair", checking).await?;
         run_saga(o, &client, &mut home, &old, out).await
     })
 }
@@ -183,7 +197,9 @@ async fn credential_by_id(
                 credential.status
             ),
         )
-        .hint(format!("wait for it: okms-cli credential wait {credential_id}")));
+        .hint(format!(
+            "wait for it: okms-cli credential wait {credential_id} --okms-id {okms_id}"
+        )));
     };
     let cert = Certificate::from_pem(pem).map_err(|e| {
         csr_error(
@@ -195,6 +211,7 @@ async fn credential_by_id(
         .public_key()
         .algorithm()
         .map_err(|e| csr_error(e, "cannot tell the credential's key algorithm"))?;
+    o.run.old(okms_id, credential_id);
     let old = Old {
         okms_id,
         id: credential_id,
@@ -296,6 +313,8 @@ impl KeyWriting {
 
 /// The new key lives in `KEY.new` until it is swapped in.
 struct FileHome<'a> {
+    /// The credential being replaced, noted as to be revoked while the swap is under way.
+    old_id: Uuid,
     algorithm: KeyAlgorithm,
     writing: KeyWriting,
     /// The certificate being replaced: the new CSR's subject.
@@ -360,13 +379,23 @@ impl KeyHome for FileHome<'_> {
         _key: &NewKey,
         pem: &str,
     ) -> Result<Deployment, DeployError<CliError>> {
+        // Noted before the swap: a run killed after it leaves the note for the next run.
+        let noted = || match self.replaced {
+            true => files::note_pending_revocation(&self.cert, &self.old_id.to_string()),
+            false => Ok(()),
+        };
         let swapped = files::write_new_cert(&self.cert, &ensure_newline(pem))
+            .and_then(|()| noted())
             .and_then(|()| files::swap_in(&[&self.key, &self.cert]));
         match swapped {
             Ok(()) => {}
             // Half deployed: the new key may be in use at its target.
             Err(e @ WriteError::SwapIncomplete { .. }) => return Err(DeployError::Stuck(e.into())),
-            Err(e) => return Err(DeployError::Undone(e.into())),
+            Err(e) => {
+                // The old pair is deployed: nothing to revoke (a note left is found stale).
+                let _ = files::clear_pending_revocation(&self.cert);
+                return Err(DeployError::Undone(e.into()));
+            }
         }
         let (cert, key) = (self.cert.target.display(), self.key.target.display());
         if self.replaced {
@@ -395,6 +424,28 @@ impl KeyHome for FileHome<'_> {
                 format!("cannot remove {}: {e}", self.key.new.display()),
             )
         })
+    }
+}
+
+impl Leftover for FileHome<'_> {
+    async fn resolve_kept(
+        &mut self,
+        client: &okms_api::Client,
+        old: &Old,
+        wait: &WaitPolicy,
+        out: &Output,
+    ) -> CliResult<()> {
+        let passphrase = self.writing.passphrase.as_ref();
+        leftover::resolve(client, old, &self.key, &self.cert, passphrase, wait, out).await
+    }
+
+    fn old_revocation_settled(&self) {
+        if let Err(e) = files::clear_pending_revocation(&self.cert) {
+            self.out.warn(&format!(
+                "cannot remove {}: {e}; remove it by hand, or the next run revokes the old credential",
+                files::pending_revocation(&self.cert).display()
+            ));
+        }
     }
 }
 
@@ -442,12 +493,13 @@ impl Words for FileHome<'_> {
                 old.id
             ))
             .hint(format!(
-                "put the old pair back (move {} over {} and {} over {}) or finish by hand with the .new files, then revoke the credential whose key is no longer deployed: okms-cli credential delete ID --okms-id {} --yes",
+                "put the old pair back (move {} over {} and {} over {}), then revoke the new credential: okms-cli credential delete {new_id} --okms-id {okms_id} --yes; or finish by hand with the .new files, then revoke the old one: okms-cli credential delete {} --okms-id {okms_id} --yes",
                 self.key.backup.display(),
                 self.key.target.display(),
                 self.cert.backup.display(),
                 self.cert.target.display(),
-                old.okms_id
+                old.id,
+                okms_id = old.okms_id
             ))
     }
 }

@@ -16,9 +16,9 @@ use std::process::Command;
 use okms_api::{Client, ReconcileEvent, Uuid};
 use okms_csr::{Certificate, CsrBuilder, CsrSigner, DistinguishedName, PublicKey, same_public_key};
 use okms_lifecycle::{
-    Decision, KeyHome, Lifetime, Progress, Recognizer, RenewAt, decide, jitter, renew,
+    Decision, KeyFate, KeyHome, Lifetime, Progress, Recognizer, RenewAt, RenewalFailure, decide,
+    jitter, renew_until,
 };
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cli::{CredentialRenewArgs, GlobalArgs};
@@ -33,26 +33,16 @@ mod file;
 mod leftover;
 mod options;
 mod outcome;
+mod report;
+mod stop;
 mod token;
 
+use leftover::Leftover;
 use options::{Due, KeyPlace, RenewOptions};
 pub(super) use outcome::schedule_error;
 use outcome::{Words, failure};
-
-#[derive(Serialize)]
-struct RenewReport {
-    renewed: bool,
-    okms_id: Uuid,
-    old_id: Uuid,
-    new_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    not_due_until: Option<String>,
-    cert: String,
-    key: String,
-    backup_cert: Option<String>,
-    backup_key: Option<String>,
-    old_revoked: bool,
-}
+use report::{Deployed, RenewReport};
+use stop::Stop;
 
 /// `credential renew`.
 ///
@@ -63,10 +53,21 @@ struct RenewReport {
 /// credential kept).
 pub fn run(a: &CredentialRenewArgs, global: &GlobalArgs, out: &Output) -> CliResult<()> {
     let o = RenewOptions::from_args(a)?;
-    check_hook(&o)?;
-    match &o.key {
+    let result = check_hook(&o).and_then(|()| match &o.key {
         KeyPlace::File(key) => file::run(&o, key, global, out),
         KeyPlace::Token { uri, label } => token::run(&o, uri, label, global, out),
+    });
+    match result {
+        // A timer's wrapper reads stdout: a failure says there what is deployed and live.
+        Err(e) if out.is_json() => {
+            let key = match &o.key {
+                KeyPlace::File(key) => key.display().to_string(),
+                KeyPlace::Token { uri, .. } => uri.without_pin().to_string(),
+            };
+            out.json(&o.run.failure_json(&e, &o.cert.display().to_string(), &key))?;
+            Err(e)
+        }
+        other => other,
     }
 }
 
@@ -125,6 +126,8 @@ fn pause_for_jitter(o: &RenewOptions<'_>, out: &Output) {
             pause.as_secs()
         ));
         std::thread::sleep(pause);
+        // The deadline is the renewal's, not the pause's.
+        o.started.set(o.started.get() + pause);
     }
 }
 
@@ -147,6 +150,7 @@ fn check_cert(o: &RenewOptions<'_>) -> CliResult<Old> {
         .okms_domain()
         .ok_or_else(|| not_okms("okms.domain name"))
         .and_then(|d| parse_uuid(&d, "the certificate's okms.domain"))?;
+    o.run.old(cert_domain, id);
     if let Some(given) = o.okms_id
         && given != cert_domain
     {
@@ -202,6 +206,8 @@ fn report_not_due(
             backup_cert: None,
             backup_key: None,
             old_revoked: false,
+            deployed: Deployed::Old,
+            live: vec![old.id],
         });
     }
     out.line(&format!(
@@ -242,25 +248,61 @@ async fn run_saga<H>(
     out: &Output,
 ) -> CliResult<()>
 where
-    H: KeyHome<Error = CliError, Deployed = Deployment> + Words,
+    H: KeyHome<Error = CliError, Deployed = Deployment> + Words + Leftover,
 {
     let ca_pem = match &o.ca {
         Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
         None => None,
     };
     let request = o.request(old.okms_id, old.id, ca_pem);
+    let stop = Stop::listen(o.time_left());
     let new_key = home.new_key_shown();
+    let started = o.started.get();
     let on_progress = |p: &Progress| match p {
         Progress::Reconcile(e) => out.warn(&describe_event(e)),
         Progress::Created { new_id } => out.info(&format!(
             "credential {new_id} created for the new key ({new_key})"
         )),
+        Progress::Step(step) => out.verbose(&format!(
+            "{step} ({:.1}s elapsed)",
+            started.elapsed().as_secs_f64()
+        )),
         _ => {}
     };
     let hook = |new_id, d: &Deployment| run_hook(o, old, new_id, d);
-    let renewal = renew(client, home, &request, hook, &on_progress)
-        .await
-        .map_err(|f| failure(f, home, old))?;
+    let renewal = renew_until(client, home, &request, hook, &on_progress, stop.reason()).await;
+    let renewal = match renewal {
+        Ok(renewal) => {
+            home.old_revocation_settled();
+            renewal
+        }
+        Err(f) => {
+            // Revoking the old credential failed: the note makes the next run try again.
+            if matches!(f, RenewalFailure::HookFailed { .. }) {
+                home.old_revocation_settled();
+            }
+            o.run.saga_failed(&f);
+            let kept = key_kept(&f);
+            let err = failure(f, home, old);
+            if !kept {
+                return Err(err);
+            }
+            // A credential may hold the kept key (a create cut short, a revocation that
+            // failed): resolved now as the next run would, so that nothing is left behind.
+            let wait = okms_api::WaitPolicy::with_timeout(o.timeout);
+            return Err(match home.resolve_kept(client, old, &wait, out).await {
+                Ok(()) => {
+                    o.run.leftover_resolved();
+                    let mut err = err.context(
+                        "the new key was resolved as a leftover (see above): nothing is left behind",
+                    );
+                    err.hint = Some("run the renewal again".to_owned());
+                    err
+                }
+                Err(e) => err.context(format!("resolving the new key failed too: {:#}", e.error)),
+            });
+        }
+    };
     let (okms_id, old_id, new_id) = (old.okms_id, old.id, renewal.renewed.new.id);
     let d = &renewal.deployed;
     if out.is_json() {
@@ -275,6 +317,10 @@ where
             backup_cert: d.backup_cert.clone(),
             backup_key: d.backup_key.clone(),
             old_revoked: renewal.renewed.old_revoked,
+            deployed: Deployed::New,
+            live: std::iter::once(new_id)
+                .chain((!renewal.renewed.old_revoked).then_some(old_id))
+                .collect(),
         });
     }
     out.line(&format!(
@@ -367,6 +413,37 @@ fn run_hook(o: &RenewOptions<'_>, old: &Old, new_id: Uuid, d: &Deployment) -> Cl
         ))),
         None => Ok(()),
     }
+}
+
+/// `fut`, a step before the saga (reading, resolving a leftover), within the run's deadline.
+async fn within_deadline<T>(
+    o: &RenewOptions<'_>,
+    what: &str,
+    fut: impl Future<Output = CliResult<T>>,
+) -> CliResult<T> {
+    tokio::time::timeout(o.time_left(), fut)
+        .await
+        .unwrap_or_else(|_| {
+            Err(CliError::new(
+                Exit::Timeout,
+                format!("renewal stopped: the deadline passed while {what}; nothing was created"),
+            )
+            .hint("--timeout bounds the whole run (every call and wait): give it more time, e.g. --timeout 10m"))
+        })
+}
+
+/// Whether the saga kept the new key because a live credential may certify it.
+fn key_kept<E, D>(f: &RenewalFailure<E, D>) -> bool {
+    matches!(
+        f,
+        RenewalFailure::NotCreated {
+            new_key: KeyFate::Kept,
+            ..
+        } | RenewalFailure::Abandoned {
+            new_key: KeyFate::Kept,
+            ..
+        }
+    )
 }
 
 fn describe_event(e: &ReconcileEvent) -> String {

@@ -1,15 +1,17 @@
 //! `credential renew`'s flags, checked and converted once into what the renewal needs: below
 //! [`RenewOptions::from_args`] nothing sees the clap struct.
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use okms_api::{ReconcileOptions, Uuid, WaitPolicy};
 use okms_csr::KeyAlgorithm;
 use okms_lifecycle::{Endpoint, RenewalRequest};
 use okms_pkcs11::Pkcs11Uri;
 
+use super::report::RunState;
 use crate::cli::{CredentialRenewArgs, PassphraseArgs, Pkcs11Args};
 use crate::commands::online::session::parse_uuid;
 use crate::commands::pkcs11;
@@ -73,6 +75,10 @@ pub(super) struct RenewOptions<'a> {
     pub token: &'a Pkcs11Args,
     /// Where the key file's passphrase comes from (the new key is encrypted with it too).
     pub passphrase: &'a PassphraseArgs,
+    /// What the run has learnt, for its `--json` report if it fails.
+    pub run: RunState,
+    /// When the run started, for `--timeout` (moved on by the jitter pause).
+    pub started: Cell<Instant>,
 }
 
 impl<'a> RenewOptions<'a> {
@@ -135,7 +141,14 @@ impl<'a> RenewOptions<'a> {
             hook: a.exec.clone(),
             token: &a.token,
             passphrase: &a.passphrase,
+            run: RunState::default(),
+            started: Cell::new(Instant::now()),
         })
+    }
+
+    /// What is left of `--timeout`, a deadline for the whole run.
+    pub fn time_left(&self) -> Duration {
+        self.timeout.saturating_sub(self.started.get().elapsed())
     }
 
     /// What the saga is asked to do, once the old credential is known.

@@ -2,7 +2,7 @@
 //! (typed), this module words it with the paths, labels and commands the user knows.
 
 use okms_api::Uuid;
-use okms_lifecycle::{Cause, Error, KeyFate, RenewalFailure, Step};
+use okms_lifecycle::{Cause, Error, KeyFate, RenewalFailure, Step, StopReason};
 
 use super::{Deployment, Old};
 use crate::error::CliError;
@@ -65,16 +65,17 @@ pub(super) fn failure<W: Words>(
         )),
         RenewalFailure::NotCreated {
             cause: Cause::Lifecycle(e),
+            new_key: KeyFate::NeverMade,
+            ..
+        } => lifecycle_failure(e, format!("nothing was created; {unchanged}")),
+        RenewalFailure::NotCreated {
+            cause: Cause::Lifecycle(e),
             new_key,
             ..
         } => {
-            let read_old = e.step() == Some(Step::ReadOld);
             let fate = fate(home, &new_key);
-            if read_old {
-                lifecycle_failure(e, format!("nothing was created; {fate}; {unchanged}"))
-            } else {
-                lifecycle_failure(e, format!("{fate}; {unchanged}")).hint("run the renewal again")
-            }
+            lifecycle_failure(e, format!("nothing was created; {fate}; {unchanged}"))
+                .hint("run the renewal again")
         }
         RenewalFailure::Abandoned {
             new_id,
@@ -102,7 +103,7 @@ pub(super) fn failure<W: Words>(
                         home.kept()
                     ))
                     .hint(format!(
-                        "revoke it: okms-cli credential delete {new_id} --yes, then {}",
+                        "revoke it: okms-cli credential delete {new_id} --okms-id {okms_id} --yes, then {}",
                         home.removal()
                     )),
             }
@@ -169,12 +170,26 @@ pub(crate) fn endpoint_error(e: Error, okms_id: Uuid) -> CliError {
 pub(super) fn lifecycle_failure(e: Error, state: impl std::fmt::Display) -> CliError {
     let exit = match &e {
         Error::ProofRefused { .. } => Exit::Api,
+        Error::Stopped {
+            reason: StopReason::Interrupted,
+            ..
+        } => Exit::Interrupted,
+        Error::Stopped { .. } => Exit::Timeout,
         _ => Exit::Error,
     };
+    let deadline = matches!(
+        e,
+        Error::Stopped {
+            reason: StopReason::DeadlineExceeded,
+            ..
+        }
+    );
     match e {
         Error::Api { step, source } => {
             api_failure(source, format!("renewal stopped while {step}; {state}"))
         }
+        other if deadline => CliError::new(exit, format!("renewal stopped: {other}; {state}"))
+            .hint("--timeout bounds the whole run (every call and wait): give it more time, e.g. --timeout 10m"),
         other => CliError::new(exit, format!("renewal stopped: {other}; {state}")),
     }
 }

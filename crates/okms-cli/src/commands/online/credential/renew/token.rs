@@ -3,17 +3,18 @@
 //! `LABEL`, so the URI the services use names the new key), destroyed with its credential when
 //! not deployed.
 
-use okms_api::{ClientKey, Uuid};
+use okms_api::{Client, ClientKey, Uuid, WaitPolicy};
 use okms_csr::{Certificate, KeyAlgorithm, same_public_key};
 use okms_lifecycle::{DeployError, KeyHome, Recognizer};
 use okms_pkcs11::{
     KeyInfo, KeyListing, ObjectType, Pin, Pkcs11Uri, TlsSigningKey, Token, TokenSigner,
 };
 
+use super::leftover::{self, Leftover};
 use super::outcome::Words;
 use super::{
     Deployment, Old, RenewOptions, certifies, check_cert, key_mismatch, new_csr, not_due_until,
-    pause_for_jitter, report_not_due, run_saga,
+    pause_for_jitter, report_not_due, run_saga, within_deadline,
 };
 use crate::cli::GlobalArgs;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
@@ -68,6 +69,16 @@ pub(super) fn run(
         return Err(key_mismatch(&shown_key, o, &old_key.public_key, &old.cert)
             .hint("pass the key the certificate was issued for"));
     }
+    // Resolved whether or not renewal is due: a leftover must not wait for the next due date.
+    let new_label = format!("{label}.new");
+    let cert = Beside::of(&o.cert);
+    if has_key_labelled(&token, uri, &new_label)? {
+        let wait = WaitPolicy::with_timeout(o.timeout);
+        block_on(within_deadline(o, "resolving a leftover new key", async {
+            let client = client(global, out)?;
+            resolve_label(&token, uri, &new_label, &cert, &client, &old, &wait, out).await
+        }))?;
+    }
     if let Some(until) = not_due_until(o, &old.cert, out)? {
         return report_not_due(o, &old, &shown_key, until, out);
     }
@@ -106,7 +117,8 @@ pub(super) fn run(
         })?;
     files::check_writable(&r.cert.new, false).map_err(|e| {
         CliError::from(e).hint(format!(
-            "a previous renewal may have been interrupted after its new credential was READY; see `okms-cli credential list` for a credential of the same name, then remove {}",
+            "a previous renewal may have been interrupted after its new credential was READY; see `okms-cli credential list --okms-id {}` for a credential of the same name, then remove {}",
+            old.okms_id,
             r.cert.new.display()
         ))
     })?;
@@ -225,6 +237,71 @@ impl KeyHome for OnToken<'_> {
             .destroy_key(&key)
             .map_err(|e| CliError::new(Exit::Error, e))
     }
+}
+
+impl Leftover for OnToken<'_> {
+    async fn resolve_kept(
+        &mut self,
+        client: &Client,
+        old: &Old,
+        wait: &WaitPolicy,
+        out: &Output,
+    ) -> CliResult<()> {
+        // The signing session goes first: it holds the key the token is asked to destroy.
+        self.signer = None;
+        let label = &self.labels.new;
+        resolve_label(
+            &self.token,
+            &self.uri,
+            label,
+            &self.cert,
+            client,
+            old,
+            wait,
+            out,
+        )
+        .await
+    }
+}
+
+/// Whether the token holds a private key labelled `label`.
+fn has_key_labelled(token: &Token, uri: &Pkcs11Uri, label: &str) -> CliResult<bool> {
+    let listing = token
+        .keys(uri)
+        .map_err(|e| p11_error(e, "cannot list the keys of the token"))?;
+    Ok(listing.usable.iter().any(|k| k.label == label))
+}
+
+/// Resolves the keys labelled `label` (`LABEL.new`) that an interrupted renewal left, as a
+/// leftover `KEY.new` is: the credential that certifies each is revoked, then the key is
+/// destroyed (with `CERT.new`, never deployed).
+#[allow(clippy::too_many_arguments)]
+async fn resolve_label(
+    token: &Token,
+    uri: &Pkcs11Uri,
+    label: &str,
+    cert: &Beside,
+    client: &Client,
+    old: &Old,
+    wait: &WaitPolicy,
+    out: &Output,
+) -> CliResult<()> {
+    let listing = token
+        .keys(uri)
+        .map_err(|e| p11_error(e, "cannot list the keys of the token"))?;
+    for key in listing.usable.iter().filter(|k| k.label == label) {
+        let shown = format!("{label} (id {})", hex_id(&key.id));
+        leftover::revoke_holder(client, old, &key.public_key, &shown, wait, out).await?;
+        token
+            .destroy_key(key)
+            .map_err(|e| p11_error(e, format!("cannot destroy the leftover key {shown}")))?;
+    }
+    files::remove_undeployed(&[cert]).map_err(|e| {
+        CliError::new(
+            Exit::Error,
+            format!("cannot remove {}: {e}", cert.new.display()),
+        )
+    })
 }
 
 impl Words for OnToken<'_> {
@@ -477,7 +554,8 @@ fn leftover_new_key(r: &OnToken<'_>, found: &str) -> CliError {
         ),
     )
     .hint(format!(
-        "see `okms-cli credential list` for a credential of the same name it may belong to; delete that credential, then {}",
+        "see `okms-cli credential list --okms-id {}` for a credential of the same name it may belong to; delete that credential, then {}",
+        r.old_cert.okms_domain().unwrap_or_default(),
         r.removal_hint(&r.labels.new)
     ))
 }
