@@ -188,6 +188,21 @@ impl<T: Transport, C: Clock> Client<T, C> {
             .await
     }
 
+    /// The CA that `endpoint`'s server certificate chains to, from
+    /// `GET /v2/okms/resource/{okmsId}?publicCA=true`, checked to be PEM certificates.
+    ///
+    /// # Errors
+    /// As [`get_domain`](Self::get_domain); [`Error::BadDomainCa`] when the field is absent or
+    /// not PEM certificates.
+    #[cfg(feature = "reqwest")]
+    pub async fn domain_ca(
+        &self,
+        okms_id: Uuid,
+        endpoint: crate::KmsEndpoint,
+    ) -> Result<crate::DomainCa, Error> {
+        crate::DomainCa::from_domain(self.get_domain(okms_id, true).await?, endpoint)
+    }
+
     /// All credentials of a domain (every page).
     pub async fn list_credentials(&self, okms_id: Uuid) -> Result<Vec<Credential>, Error> {
         self.get_all_pages(|c| ops::list_credentials(okms_id, c), "credential list")

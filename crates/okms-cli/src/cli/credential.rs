@@ -106,6 +106,8 @@ pub struct CredentialCreateArgs {
     #[arg(long, value_name = "PATH", requires = "okms_profile")]
     pub okms_profile_key: Option<PathBuf>,
     /// CA certificate(s) the Go tool should trust for the domain, written in the profile.
+    /// Without it, the domain's CA from the API is written next to --cert-out (as
+    /// NAME.ca.pem) and the profile points at it.
     #[arg(long, value_name = "PATH", requires = "okms_profile")]
     pub okms_profile_ca: Option<PathBuf>,
     /// Replace output files that exist.

@@ -244,11 +244,15 @@ async fn run_saga<H>(
 where
     H: KeyHome<Error = CliError, Deployed = Deployment> + Words,
 {
-    let ca_pem = match &o.ca {
-        Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
-        None => None,
-    };
-    let request = o.request(old.okms_id, old.id, ca_pem);
+    let trust = crate::commands::online::kms_trust(
+        Some(client),
+        old.okms_id,
+        okms_api::KmsEndpoint::Rest,
+        o.ca.as_deref(),
+        out,
+    )
+    .await?;
+    let request = o.request(old.okms_id, old.id, trust.ca_pem);
     let new_key = home.new_key_shown();
     let on_progress = |p: &Progress| match p {
         Progress::Reconcile(e) => out.warn(&describe_event(e)),
