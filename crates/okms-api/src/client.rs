@@ -353,10 +353,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
         mut on_poll: impl FnMut(&Credential) + Send,
     ) -> Result<Credential, Error> {
         let start = self.clock.now();
-        let mut polls: u32 = 0;
         loop {
             let c = self.get_credential(okms_id, credential_id).await?;
-            polls = polls.saturating_add(1);
             on_poll(&c);
             match &c.status {
                 CredentialStatus::Ready if c.certificate_pem.is_some() => return Ok(c),
@@ -381,7 +379,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 });
             };
             self.clock
-                .sleep(policy.interval(polls).min(remaining))
+                .sleep(policy.interval(waited).min(remaining))
                 .await;
         }
     }
