@@ -217,6 +217,9 @@ pub struct Domain {
     /// Number of KMIP objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kmip_object_count: Option<i64>,
+    /// Whether the domain is PCI-DSS enabled (absent from API versions that do not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pci_dss_enabled: Option<bool>,
     /// IAM metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam: Option<IamMetadata>,

@@ -67,6 +67,9 @@ pub(super) async fn domain_show(id: Uuid, global: &GlobalArgs, out: &Output) -> 
     let num = |v: Option<i64>| v.map_or_else(|| "-".into(), |n| n.to_string());
     out.field("Service keys", &num(d.service_key_count))?;
     out.field("Secrets", &num(d.secret_count))?;
+    if let Some(pci) = d.pci_dss_enabled {
+        out.field("PCI-DSS", if pci { "enabled" } else { "not enabled" })?;
+    }
     if let Some(iam) = &d.iam {
         if let Some(name) = &iam.display_name {
             out.field("Display name", name)?;
