@@ -188,6 +188,21 @@ impl<T: Transport, C: Clock> Client<T, C> {
             .await
     }
 
+    /// The CA that `endpoint`'s server certificate chains to, from
+    /// `GET /v2/okms/resource/{okmsId}?publicCA=true`, checked to be PEM certificates.
+    ///
+    /// # Errors
+    /// As [`get_domain`](Self::get_domain); [`Error::BadDomainCa`] when the field is absent or
+    /// not PEM certificates.
+    #[cfg(feature = "reqwest")]
+    pub async fn domain_ca(
+        &self,
+        okms_id: Uuid,
+        endpoint: crate::KmsEndpoint,
+    ) -> Result<crate::DomainCa, Error> {
+        crate::DomainCa::from_domain(self.get_domain(okms_id, true).await?, endpoint)
+    }
+
     /// All credentials of a domain (every page).
     pub async fn list_credentials(&self, okms_id: Uuid) -> Result<Vec<Credential>, Error> {
         self.get_all_pages(|c| ops::list_credentials(okms_id, c), "credential list")
@@ -338,10 +353,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
         mut on_poll: impl FnMut(&Credential) + Send,
     ) -> Result<Credential, Error> {
         let start = self.clock.now();
-        let mut polls: u32 = 0;
         loop {
             let c = self.get_credential(okms_id, credential_id).await?;
-            polls = polls.saturating_add(1);
             on_poll(&c);
             match &c.status {
                 CredentialStatus::Ready if c.certificate_pem.is_some() => return Ok(c),
@@ -366,7 +379,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 });
             };
             self.clock
-                .sleep(policy.interval(polls).min(remaining))
+                .sleep(policy.interval(waited).min(remaining))
                 .await;
         }
     }

@@ -17,6 +17,22 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("soyoustart-ca", "https://ca.api.soyoustart.com/1.0"),
 ];
 
+/// OVHcloud's newer API hosts (go-ovh PR #96, python-ovh PR #148), known by URL only, with
+/// their URN plate and OAuth2 token URL. The defaults stay the named endpoints until
+/// OVHcloud's libraries switch theirs.
+const NEW_API_HOSTS: &[(&str, Plate, &str)] = &[
+    (
+        "api.eu.ovhcloud.com",
+        Plate::Eu,
+        "https://auth.eu.ovhcloud.com/oauth2/token",
+    ),
+    (
+        "api.ca.ovhcloud.com",
+        Plate::Ca,
+        "https://auth.ca.ovhcloud.com/oauth2/token",
+    ),
+];
+
 /// The endpoint used when none is configured.
 pub const DEFAULT_ENDPOINT: &str = "ovh-eu";
 
@@ -142,7 +158,8 @@ impl Endpoint {
         let plate = ENDPOINTS
             .iter()
             .find(|(_, u)| u.trim_end_matches("/1.0").ends_with(&format!("//{host}")))
-            .map(|(n, _)| plate_of_name(n));
+            .map(|(n, _)| plate_of_name(n))
+            .or_else(|| new_api_host(parsed.scheme(), &authority).map(|(_, p, _)| *p));
         Ok(Endpoint {
             name: None,
             base: url.to_string(),
@@ -190,8 +207,9 @@ impl Endpoint {
         }
     }
 
-    /// The OAuth2 token URL: from the table for `ovh-eu`/`ovh-ca`/`ovh-us`, refused for
-    /// kimsufi and soyoustart, and `{scheme}://{host}/auth/oauth2/token` for custom URLs.
+    /// The OAuth2 token URL: from the table for `ovh-eu`/`ovh-ca`/`ovh-us` and the newer
+    /// `api.{eu,ca}.ovhcloud.com` hosts, refused for kimsufi and soyoustart, and
+    /// `{scheme}://{host}/auth/oauth2/token` for other custom URLs.
     pub fn oauth2_token_url(&self) -> Result<String, Error> {
         // As go-ovh, whose token table is keyed by base URL: a URL spelling out a named
         // endpoint gets that endpoint's token URL.
@@ -208,12 +226,25 @@ impl Endpoint {
             Some(other) => Err(Error::OAuth2NotSupported {
                 endpoint: other.to_string(),
             }),
-            None => Ok(format!(
-                "{}://{}/auth/oauth2/token",
-                self.scheme, self.authority
-            )),
+            None => match new_api_host(&self.scheme, &self.authority) {
+                Some((_, _, token_url)) => Ok((*token_url).to_owned()),
+                None => Ok(format!(
+                    "{}://{}/auth/oauth2/token",
+                    self.scheme, self.authority
+                )),
+            },
         }
     }
+}
+
+/// The row of [`NEW_API_HOSTS`] for an https URL on that host (default port only).
+fn new_api_host(
+    scheme: &str,
+    authority: &str,
+) -> Option<&'static (&'static str, Plate, &'static str)> {
+    (scheme == "https")
+        .then(|| NEW_API_HOSTS.iter().find(|(host, _, _)| *host == authority))
+        .flatten()
 }
 
 impl fmt::Display for Endpoint {

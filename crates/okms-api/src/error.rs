@@ -204,6 +204,16 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// The API gave a domain CA field that is not PEM certificates (or none at all).
+    #[error("the API's {field} for OKMS domain {okms_id} is unusable: {reason}")]
+    BadDomainCa {
+        /// The domain.
+        okms_id: Uuid,
+        /// The field, as the API spells it (`publicCA`, `publicRsaCA`).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An IAM action is not one okms-rs knows (see [`crate::iam::actions`]).
     #[error(
         "unknown IAM action {}{}; use one of the known actions (okms_api::iam::actions) or a pattern ending in * (e.g. okms:apikms:*)",

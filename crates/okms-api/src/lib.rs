@@ -49,11 +49,11 @@ pub use sans_io::{ApiRequest, RequestAuth};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use time::OffsetDateTime;
 #[cfg(feature = "reqwest")]
-pub use tls::{ClientIdentity, ClientKey};
+pub use tls::{ClientIdentity, ClientKey, DomainCa};
 pub use transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
 pub use types::{
     AuthDetails, CertificateType, CreatedCredential, Credential, CredentialStatus, Domain,
-    IamMetadata, Me,
+    IamMetadata, KmsEndpoint, Me,
 };
 pub use urn::{IdentityKind, IdentityUrn, MAX_URN_LEN, validate_urn};
 pub use uuid::Uuid;

@@ -13,6 +13,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Error;
+use crate::types::{Domain, KmsEndpoint};
 
 /// A client certificate chain (PEM) and the private key that goes with it.
 #[derive(Debug, Clone)]
@@ -110,6 +111,50 @@ pub fn parse_certificates(pem: &str, what: &str) -> Result<Vec<CertificateDer<'s
         });
     }
     Ok(certs)
+}
+
+/// A domain's CA for one of its KMS endpoints, as the API gave it, checked to be PEM
+/// certificates: what a mutual-TLS connection to that endpoint trusts.
+#[derive(Debug, Clone)]
+pub struct DomainCa {
+    /// The domain as the API described it (with its CAs).
+    pub domain: Domain,
+    /// The endpoint whose server certificate the CA signs.
+    pub endpoint: KmsEndpoint,
+    /// The CA certificate(s), PEM, exactly as the API gave them.
+    pub pem: String,
+    /// How many certificates `pem` holds (at least one).
+    pub certificates: usize,
+}
+
+impl DomainCa {
+    /// Picks `endpoint`'s CA out of `domain` (read with `publicCA=true`).
+    ///
+    /// # Errors
+    /// [`Error::BadDomainCa`] when the field is absent or is not PEM certificates.
+    pub fn from_domain(domain: Domain, endpoint: KmsEndpoint) -> Result<Self, Error> {
+        let field = endpoint.ca_field();
+        let bad = |reason: String| Error::BadDomainCa {
+            okms_id: domain.id,
+            field,
+            reason,
+        };
+        let Some(pem) = domain.public_ca_for(endpoint).map(str::to_owned) else {
+            return Err(bad("the answer has no such field".into()));
+        };
+        let certificates = parse_certificates(&pem, field)
+            .map_err(|e| match e {
+                Error::Tls { reason, .. } => bad(reason),
+                other => other,
+            })?
+            .len();
+        Ok(DomainCa {
+            domain,
+            endpoint,
+            pem,
+            certificates,
+        })
+    }
 }
 
 /// A rustls client configuration: platform trust roots plus `extra_roots`, optional client

@@ -217,9 +217,45 @@ pub struct Domain {
     /// Number of KMIP objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kmip_object_count: Option<i64>,
+    /// Whether the domain is PCI-DSS enabled (absent from API versions that do not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pci_dss_enabled: Option<bool>,
     /// IAM metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam: Option<IamMetadata>,
+}
+
+/// Which of a domain's KMS endpoints a mutual-TLS connection goes to. Each endpoint's server
+/// certificate chains to one of the domain's CAs, which the API gives with `publicCA=true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KmsEndpoint {
+    /// The REST endpoint (`restEndpoint`).
+    Rest,
+    /// The KMIP endpoint (`kmipEndpoint`).
+    Kmip,
+    /// The KMIP endpoint for RSA certificates (`kmipRsaEndpoint`).
+    KmipRsa,
+}
+
+impl KmsEndpoint {
+    /// The [`Domain`] field, as the API spells it, that holds this endpoint's CA.
+    pub fn ca_field(self) -> &'static str {
+        match self {
+            KmsEndpoint::Rest | KmsEndpoint::Kmip => "publicCA",
+            KmsEndpoint::KmipRsa => "publicRsaCA",
+        }
+    }
+}
+
+impl Domain {
+    /// The CA (PEM, as the API gave it) that `endpoint`'s server certificate chains to;
+    /// `None` unless the domain was read with `publicCA=true` and the API filled the field.
+    pub fn public_ca_for(&self, endpoint: KmsEndpoint) -> Option<&str> {
+        match endpoint {
+            KmsEndpoint::Rest | KmsEndpoint::Kmip => self.public_ca.as_deref(),
+            KmsEndpoint::KmipRsa => self.public_rsa_ca.as_deref(),
+        }
+    }
 }
 
 /// `iam.ResourceMetadata`.

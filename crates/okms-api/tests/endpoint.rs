@@ -147,3 +147,68 @@ fn oauth2_token_urls() {
         "https://api.example.com/auth/oauth2/token"
     );
 }
+
+/// Every API host okms-rs knows, as a URL (custom endpoint, ovh.conf or OVH_ENDPOINT): its
+/// plate and its OAuth2 token URL (or the refusal), one row each.
+#[test]
+fn the_whole_host_table() {
+    let table: &[(&str, Option<Plate>, Option<&str>)] = &[
+        (
+            "https://eu.api.ovh.com/1.0",
+            Some(Plate::Eu),
+            Some("https://www.ovh.com/auth/oauth2/token"),
+        ),
+        (
+            "https://ca.api.ovh.com/1.0",
+            Some(Plate::Ca),
+            Some("https://ca.ovh.com/auth/oauth2/token"),
+        ),
+        (
+            "https://api.us.ovhcloud.com/1.0",
+            Some(Plate::Us),
+            Some("https://us.ovhcloud.com/auth/oauth2/token"),
+        ),
+        ("https://eu.api.kimsufi.com/1.0", Some(Plate::Eu), None),
+        ("https://ca.api.kimsufi.com/1.0", Some(Plate::Ca), None),
+        ("https://eu.api.soyoustart.com/1.0", Some(Plate::Eu), None),
+        ("https://ca.api.soyoustart.com/1.0", Some(Plate::Ca), None),
+        // The newer hosts (go-ovh PR #96, python-ovh PR #148).
+        (
+            "https://api.eu.ovhcloud.com/1.0",
+            Some(Plate::Eu),
+            Some("https://auth.eu.ovhcloud.com/oauth2/token"),
+        ),
+        (
+            "https://api.ca.ovhcloud.com/1.0",
+            Some(Plate::Ca),
+            Some("https://auth.ca.ovhcloud.com/oauth2/token"),
+        ),
+        (
+            "https://API.CA.ovhcloud.com/1.0",
+            Some(Plate::Ca),
+            Some("https://auth.ca.ovhcloud.com/oauth2/token"),
+        ),
+        // Not OVHcloud's: no plate, the token URL on the same host.
+        (
+            "https://api.example.com/1.0",
+            None,
+            Some("https://api.example.com/auth/oauth2/token"),
+        ),
+        (
+            "https://api.eu.ovhcloud.com:8443/1.0",
+            None,
+            Some("https://api.eu.ovhcloud.com:8443/auth/oauth2/token"),
+        ),
+    ];
+    for (url, plate, token) in table {
+        let e = Endpoint::parse(url).unwrap();
+        assert_eq!(e.plate(), *plate, "{url}");
+        match token {
+            Some(t) => assert_eq!(e.oauth2_token_url().unwrap(), *t, "{url}"),
+            None => assert!(e.oauth2_token_url().is_err(), "{url}"),
+        }
+    }
+    // The default does not move to the new hosts.
+    assert_eq!(Endpoint::default().base_url(), "https://eu.api.ovh.com/1.0");
+    assert_eq!(okms_api::DEFAULT_ENDPOINT, "ovh-eu");
+}

@@ -156,7 +156,13 @@ struct Known {
 }
 
 // TODO(after merge): remove an entry once its fix lands.
-const KNOWN_DIVERGENCES: &[Known] = &[];
+const KNOWN_DIVERGENCES: &[Known] = &[Known {
+    rust: "Domain",
+    field: "pciDssEnabled",
+    fix_in: "OVHcloud's schema (docs: seen only in a generated binding, UNCONFIRMED)",
+    todo: "read on purpose, as an Option (issue 20: domain show and the PCI-DSS warning); \
+           drop this entry when the schema copy gains the field",
+}];
 
 /// Same value for a reader: date-times compared as instants, objects on the keys both have.
 fn same(a: &Value, b: &Value) -> bool {

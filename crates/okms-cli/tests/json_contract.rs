@@ -57,6 +57,7 @@ const CONTRACT: &[(&str, &str, Kind)] = &[
     ("whoami", "whoami.schema.json", Kind::Online),
     ("domain list", "domain-list.schema.json", Kind::Online),
     ("domain show", "domain-show.schema.json", Kind::Online),
+    ("domain ca", "domain-ca.schema.json", Kind::Online),
     (
         "credential create",
         "credential-create.schema.json",
@@ -566,6 +567,7 @@ fn online_outputs_match_their_schemas() {
     k.run("whoami", &mut json(&["whoami"]));
     k.run("domain list", &mut json(&["domain", "list"]));
     k.run("domain show", &mut json(&["domain", "show", &okms_id]));
+    k.run("domain ca", &mut json(&["domain", "ca"]));
 
     // A CSR, a key OVHcloud generates, and --no-wait.
     s.key_and_csr("svc.key", "svc.csr", "ecdsa-p256");

@@ -51,6 +51,10 @@ fn generated_key_profile_goes_to_the_home_okms_yaml() {
     assert_eq!(rest["auth"]["type"], Value::from("mtls"));
     assert_eq!(rest["auth"]["cert"], Value::from(abs(&s, "g.cert")));
     assert_eq!(rest["auth"]["key"], Value::from(abs(&s, "g.key")));
+    // The domain's CA from the API, written beside the certificate, so the Go tool needs no
+    // download to trust the KMS.
+    assert_eq!(rest["ca"], Value::from(abs(&s, "g.ca.pem")));
+    assert_eq!(s.read_string("g.ca.pem"), emu.info().ca_pem);
 }
 
 #[test]

@@ -72,6 +72,8 @@ pub struct EmulatorConfig {
     /// (the root account by default). Policies (`/v2/iam/policy`) then decide what a caller
     /// that is neither root nor in an ADMIN-role group may do, on the API and on the KMS.
     pub iam: IamSeed,
+    /// The domains that are PCI-DSS enabled (`pciDssEnabled`); every other is not.
+    pub pci_dss_domains: Vec<Uuid>,
 }
 
 impl Default for EmulatorConfig {
@@ -98,6 +100,7 @@ impl Default for EmulatorConfig {
             credentials: None,
             legacy_auth_errors: false,
             deny_actions: Vec::new(),
+            pci_dss_domains: Vec::new(),
             iam: IamSeed::default(),
         }
     }

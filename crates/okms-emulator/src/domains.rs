@@ -40,6 +40,11 @@ fn domain(shared: &Shared, index: usize, id: Uuid, with_ca: bool) -> Domain {
         secret_count: 0,
         secret_version_count: 0,
         kmip_object_count: 0,
+        pci_dss_enabled: shared
+            .settings
+            .pci_dss_domains
+            .contains(&id)
+            .then_some(true),
         iam: IamMetadata {
             id,
             urn: okms_resource_urn(&id),

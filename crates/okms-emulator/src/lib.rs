@@ -343,6 +343,7 @@ impl Emulator {
             nic: config.nic.clone(),
             region: config.region.clone(),
             domains,
+            pci_dss_domains: config.pci_dss_domains.clone(),
             credentials,
             kms_url,
             iam: config.iam.clone(),

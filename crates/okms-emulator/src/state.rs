@@ -44,6 +44,8 @@ pub(crate) struct Settings {
     pub region: String,
     /// The main domain first, then the extra ones.
     pub domains: Vec<Uuid>,
+    /// The domains that are PCI-DSS enabled.
+    pub pci_dss_domains: Vec<Uuid>,
     pub credentials: ApiCredentials,
     pub kms_url: String,
     /// The account's identities (the API caller's identity is in [`State`], changeable).

@@ -154,6 +154,10 @@ pub struct Domain {
     pub secret_version_count: u64,
     /// Always 0.
     pub kmip_object_count: u64,
+    /// `true` for a PCI-DSS enabled domain (`EmulatorConfig::pci_dss_domains`), else absent:
+    /// the field is not in the API's published schema (only in a generated binding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pci_dss_enabled: Option<bool>,
     /// IAM metadata.
     pub iam: IamMetadata,
 }

@@ -33,19 +33,19 @@ pub struct Args {
 
 /// The JSON line `okms-emulator` prints once it accepts connections.
 #[derive(Deserialize)]
-struct EmulatorInfo {
-    api_url: String,
-    kms_url: String,
-    ca_file: PathBuf,
-    okms_id: String,
-    nic: String,
-    application_key: String,
-    application_secret: String,
-    consumer_key: String,
+pub(crate) struct EmulatorInfo {
+    pub(crate) api_url: String,
+    pub(crate) kms_url: String,
+    pub(crate) ca_file: PathBuf,
+    pub(crate) okms_id: String,
+    pub(crate) nic: String,
+    pub(crate) application_key: String,
+    pub(crate) application_secret: String,
+    pub(crate) consumer_key: String,
 }
 
 /// Kills the emulator however the demo ends.
-struct EmulatorProcess(Child);
+pub(crate) struct EmulatorProcess(Child);
 
 impl Drop for EmulatorProcess {
     fn drop(&mut self) {
@@ -254,7 +254,10 @@ fn prepare_empty_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))
 }
 
-fn start_emulator(bin: &Path, ready_delay_ms: u64) -> Result<(EmulatorProcess, EmulatorInfo)> {
+pub(crate) fn start_emulator(
+    bin: &Path,
+    ready_delay_ms: u64,
+) -> Result<(EmulatorProcess, EmulatorInfo)> {
     let mut child = Command::new(bin)
         .args([
             "--listen",

@@ -5,5 +5,6 @@ pub mod demo;
 pub mod dist;
 pub mod fuzz;
 pub mod package;
+pub mod ready_lag;
 pub mod test;
 pub mod web;

@@ -105,7 +105,13 @@ pub struct CredentialCreateArgs {
     /// against the CSR; it must not be encrypted, as the Go tool cannot open it).
     #[arg(long, value_name = "PATH", requires = "okms_profile")]
     pub okms_profile_key: Option<PathBuf>,
+    /// Refuse to let OVHcloud make the key (no --csr or --request) on a PCI-DSS enabled
+    /// domain, where such a key is not PCI-DSS covered (without it: a warning).
+    #[arg(long)]
+    pub require_csr: bool,
     /// CA certificate(s) the Go tool should trust for the domain, written in the profile.
+    /// Without it, the domain's CA from the API is written next to --cert-out (as
+    /// NAME.ca.pem) and the profile points at it.
     #[arg(long, value_name = "PATH", requires = "okms_profile")]
     pub okms_profile_ca: Option<PathBuf>,
     /// Replace output files that exist.

@@ -1,5 +1,7 @@
 //! The online commands' top level, `domain ...`, and the `--okms-id` they share.
 
+use std::path::PathBuf;
+
 use clap::{Args, Subcommand};
 
 use super::{CredentialCommand, IamCommand};
@@ -29,6 +31,26 @@ pub enum DomainCommand {
     List,
     /// Show one OKMS domain.
     Show(DomainShowArgs),
+    /// Write the domain's CA: the certificate(s) its KMS server certificates chain to, as the
+    /// API gives them (to configure a tool that talks to the KMS, or to check its endpoint).
+    Ca(DomainCaArgs),
+}
+
+// `okms-cli domain ca`
+#[derive(Debug, Args)]
+pub struct DomainCaArgs {
+    #[command(flatten)]
+    pub okms: OkmsIdArg,
+    /// The CA of the KMIP endpoint for RSA certificates (`publicRsaCA`) instead of the one of
+    /// the REST and KMIP endpoints (`publicCA`).
+    #[arg(long)]
+    pub rsa: bool,
+    /// Write the PEM to this file (mode 0644) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 // `okms-cli domain show`

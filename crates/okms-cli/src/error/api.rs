@@ -62,7 +62,9 @@ pub(crate) fn api_failure(
             Exit::Api,
             Some("check the id, and that it belongs to this account and endpoint".into()),
         ),
-        E::Api(_) | E::Decode { .. } | E::UnexpectedStatus { .. } => (Exit::Api, None),
+        E::Api(_) | E::Decode { .. } | E::UnexpectedStatus { .. } | E::BadDomainCa { .. } => {
+            (Exit::Api, None)
+        }
         E::CreateOutcomeUnknown { .. } | E::ReconcileFailed { .. } => (
             Exit::Api,
             Some(

@@ -4,12 +4,13 @@
 use okms_api::kms::{
     DataPlaneOutcome, DataPlaneResponse, MtlsCheck, RANDOM_ACTION, check_mtls, random_mtls,
 };
-use okms_api::{ClientKey, Uuid};
+use okms_api::{ClientKey, KmsEndpoint, Uuid};
 use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::kms_trust;
 use super::session::{block_on, client, parse_uuid};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
 use crate::commands::pkcs11;
@@ -47,10 +48,6 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
     refuse_other_key(&cert, &cert_name, &key)?;
     refuse_out_of_date(&cert, &cert_name)?;
     let okms_id = domain_to_call(&cert, &cert_name, a.okms_id.as_deref())?;
-    let ca_pem = match &a.ca {
-        Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
-        None => None,
-    };
     let cert_pem = cert.to_pem();
     let shown = ShownCertificate {
         credential_id: cert.credential_id(),
@@ -59,6 +56,24 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
     };
     block_on(async move {
         let kms_url = kms_url(a, okms_id, global, out).await?;
+        // With --kms-url and no API credentials the check still runs, on --ca alone.
+        let api = match client(global, out) {
+            Ok(c) => Some(c),
+            Err(e) if a.kms_url.is_some() => {
+                out.verbose(&format!("no API access for the domain's CA: {}", e.error));
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let trust = kms_trust(
+            api.as_ref(),
+            okms_id,
+            KmsEndpoint::Rest,
+            a.ca.as_deref(),
+            out,
+        )
+        .await?;
+        let ca_known = trust.from_api || a.ca.is_some();
         out.verbose(&format!(
             "mutual-TLS call to {kms_url} for domain {okms_id}"
         ));
@@ -67,17 +82,17 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
             okms_id,
             cert_pem,
             key: key.client_key,
-            ca_pem,
+            ca_pem: trust.ca_pem,
         };
         let answer = check_mtls(&call)
             .await
-            .map_err(|e| mtls_failure(e, &kms_url, a.ca.is_some()))?;
+            .map_err(|e| mtls_failure(e, &kms_url, ca_known))?;
         if answer.is_success() {
             // A list answers even an identity without rights (it filters instead of refusing):
             // the random route proves a right.
             let random = random_mtls(&call, 16)
                 .await
-                .map_err(|e| mtls_failure(e, &kms_url, a.ca.is_some()))?;
+                .map_err(|e| mtls_failure(e, &kms_url, ca_known))?;
             if random.status == 404 {
                 // The list just found the domain: a 404 here is a KMS without the route.
                 out.verbose(
@@ -215,11 +230,12 @@ async fn kms_url(
     })
 }
 
-/// A failed call; a TLS failure without `--ca` is most often a private CA.
-fn mtls_failure(e: okms_api::Error, kms_url: &str, ca_given: bool) -> CliError {
+/// A failed call; a TLS failure trusting neither `--ca` nor the domain's CA from the API is
+/// most often that CA missing.
+fn mtls_failure(e: okms_api::Error, kms_url: &str, ca_known: bool) -> CliError {
     let tls = matches!(&e, okms_api::Error::Transport { .. });
     let err = api_failure(e, format!("the mutual-TLS call to {kms_url} failed"));
-    if tls && !ca_given {
+    if tls && !ca_known {
         err.hint("if the KMS uses a private CA, pass it with --ca PATH (or OKMS_CA_FILE)")
     } else {
         err

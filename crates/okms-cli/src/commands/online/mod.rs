@@ -1,4 +1,4 @@
-//! The online commands: `whoami`, `domain list|show`, `credential create|get|list|delete|wait|check`,
+//! The online commands: `whoami`, `domain list|show|ca`, `credential create|get|list|delete|wait|check`,
 //! `iam identities|grant|list|revoke`.
 //!
 //! Each command builds a current-thread Tokio runtime, an [`okms_api::Client`] over the default
@@ -22,7 +22,8 @@ use crate::cli::{DomainCommand, GlobalArgs, OnlineCommand};
 use crate::error::CliResult;
 use crate::output::Output;
 use account::whoami;
-use domain::{domain_list, domain_show};
+pub(crate) use domain::kms_trust;
+use domain::{domain_ca, domain_list, domain_show};
 use session::{block_on, parse_uuid};
 
 /// Runs an online command.
@@ -37,6 +38,7 @@ pub fn run(cmd: &OnlineCommand, global: &GlobalArgs, out: &Output) -> CliResult<
             let id = parse_uuid(&a.id, "domain id (ID)")?;
             block_on(domain_show(id, global, out))
         }
+        OnlineCommand::Domain(DomainCommand::Ca(a)) => block_on(domain_ca(a, global, out)),
         OnlineCommand::Credential(c) => credential::run(c, global, out),
         OnlineCommand::Iam(c) => iam::run(c, global, out),
     }

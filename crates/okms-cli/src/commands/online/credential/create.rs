@@ -134,6 +134,9 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
         identities::warn_unknown(&client, &request.identity_urns, out).await;
         request.validate().map_err(|e| invalid_request(e, ""))?;
         iam::rights::precheck_create(&client, okms_id, &request.identity_urns, out).await?;
+        if matches!(source, Source::Generated { .. }) {
+            pci_dss_check(&client, okms_id, a.require_csr, out).await?;
+        }
         // The profile needs the domain's endpoints; a profile that cannot be written is found
         // out before anything is created.
         let profile = match profile_plan {
@@ -508,4 +511,39 @@ async fn revoke_keyless(client: &Client, okms_id: Uuid, id: Uuid, timeout: Durat
         .wait_until_ready(okms_id, id, &WaitPolicy::with_timeout(timeout))
         .await;
     client.delete_credential(okms_id, id).await.is_ok()
+}
+
+/// A key OVHcloud makes (no CSR) is not covered by a PCI-DSS domain's compliance: warned, or
+/// refused with `--require-csr`, before anything is created. A domain the API does not
+/// describe as PCI-DSS enabled (or cannot be read) gets neither.
+async fn pci_dss_check(
+    client: &okms_api::Client,
+    okms_id: Uuid,
+    require_csr: bool,
+    out: &Output,
+) -> CliResult<()> {
+    let pci = match client.get_domain(okms_id, false).await {
+        Ok(d) => d.pci_dss_enabled == Some(true),
+        Err(e) => {
+            out.verbose(&format!(
+                "cannot read domain {okms_id} for its PCI-DSS setting: {e}"
+            ));
+            false
+        }
+    };
+    if !pci {
+        return Ok(());
+    }
+    let text = format!(
+        "domain {okms_id} is PCI-DSS enabled, and a private key made by OVHcloud (no CSR) is not covered by PCI-DSS"
+    );
+    if require_csr {
+        return Err(
+            CliError::new(Exit::InvalidInput, format!("{text}; nothing was sent")).hint(
+                "make the key on this host and send its CSR: okms-cli csr new, then --csr FILE",
+            ),
+        );
+    }
+    out.warn(&format!("{text}; use --csr to keep the key on this host"));
+    Ok(())
 }

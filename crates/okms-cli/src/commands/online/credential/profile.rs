@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use okms_api::{CertificateType, Client, CredentialRequest, Uuid};
+use okms_api::{CertificateType, Client, CredentialRequest, DomainCa, KmsEndpoint, Uuid};
 use okms_csr::{PrivateKey, same_public_key};
 
 use super::Source;
@@ -30,6 +30,9 @@ pub(super) struct ReadyProfile {
     name: String,
     path: PathBuf,
     profile: okms_yaml::Profile,
+    /// The domain's CA from the API and the file it goes to, when no `--okms-profile-ca`
+    /// was given: the profile points at that file.
+    domain_ca: Option<(PathBuf, String)>,
 }
 
 /// `--okms-profile NAME`, checked as far as it can be without the API.
@@ -104,13 +107,13 @@ impl ProfilePlan {
         okms_id: Uuid,
         force: bool,
     ) -> CliResult<ReadyProfile> {
-        let domain = client.get_domain(okms_id, false).await.map_err(|e| {
+        let domain = client.get_domain(okms_id, true).await.map_err(|e| {
             api_failure(
                 e,
                 format!("cannot read OKMS domain {okms_id} for --okms-profile"),
             )
         })?;
-        let Some(rest_endpoint) = domain.rest_endpoint else {
+        let Some(rest_endpoint) = domain.rest_endpoint.clone() else {
             return Err(CliError::new(
                 Exit::Api,
                 format!("the API reports no REST endpoint for domain {okms_id}; nothing was sent"),
@@ -120,9 +123,20 @@ impl ProfilePlan {
             ));
         };
         let kmip_endpoint = if self.rsa {
-            domain.kmip_rsa_endpoint.or(domain.kmip_endpoint)
+            domain
+                .kmip_rsa_endpoint
+                .clone()
+                .or(domain.kmip_endpoint.clone())
         } else {
-            domain.kmip_endpoint
+            domain.kmip_endpoint.clone()
+        };
+        let domain_ca = match self.ca {
+            Some(_) => None,
+            None => Some((
+                self.cert.with_extension("ca.pem"),
+                profile_ca(domain, self.rsa)
+                    .map_err(|e| api_failure(e, "cannot use the domain's CA; nothing was sent"))?,
+            )),
         };
         let ready = ReadyProfile {
             name: self.name,
@@ -130,16 +144,40 @@ impl ProfilePlan {
             profile: okms_yaml::Profile {
                 rest_endpoint,
                 kmip_endpoint,
-                ca: self.ca,
+                ca: self
+                    .ca
+                    .or_else(|| domain_ca.as_ref().map(|(p, _)| p.clone())),
                 cert: self.cert,
                 key: self.key,
             },
+            domain_ca,
         };
         ready
             .render(force)
             .map_err(|e| e.context("nothing was sent"))?;
+        if let Some((ca_path, _)) = &ready.domain_ca {
+            files::check_writable(ca_path, force)
+                .map_err(|e| CliError::from(e).context("nothing was sent"))?;
+        }
         Ok(ready)
     }
+}
+
+/// The CA(s) the Go tool trusts for the domain: `publicCA` (REST and KMIP), and for an RSA
+/// certificate also `publicRsaCA` when it differs (the KMIP RSA endpoint).
+fn profile_ca(domain: okms_api::Domain, rsa: bool) -> Result<String, okms_api::Error> {
+    let rsa_ca = match rsa && domain.public_rsa_ca.is_some() {
+        true => Some(DomainCa::from_domain(domain.clone(), KmsEndpoint::KmipRsa)?.pem),
+        false => None,
+    };
+    let mut pem = DomainCa::from_domain(domain, KmsEndpoint::Rest)?.pem;
+    if let Some(rsa_pem) = rsa_ca.filter(|r| *r != pem) {
+        if !pem.ends_with('\n') {
+            pem.push('\n');
+        }
+        pem.push_str(&rsa_pem);
+    }
+    Ok(pem)
 }
 
 impl ReadyProfile {
@@ -184,6 +222,14 @@ impl ReadyProfile {
             (Some(_), Some(old)) => Some(self.keep_legacy_copy(old).map_err(failed)?),
             _ => None,
         };
+        if let Some((ca_path, pem)) = &self.domain_ca {
+            files::write_public_file(ca_path, pem.as_bytes(), force)
+                .map_err(|e| failed(CliError::from(e)))?;
+            out.verbose(&format!(
+                "wrote the domain's CA to {} for the profile",
+                ca_path.display()
+            ));
+        }
         // Replacing the file is the point: its other content was carried over by render().
         files::write_secret_file(&self.path, updated.text.as_bytes(), true)
             .map_err(|e| failed(CliError::from(e)))?;

@@ -250,11 +250,15 @@ async fn run_saga<H>(
 where
     H: KeyHome<Error = CliError, Deployed = Deployment> + Words + Leftover,
 {
-    let ca_pem = match &o.ca {
-        Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
-        None => None,
-    };
-    let request = o.request(old.okms_id, old.id, ca_pem);
+    let trust = crate::commands::online::kms_trust(
+        Some(client),
+        old.okms_id,
+        okms_api::KmsEndpoint::Rest,
+        o.ca.as_deref(),
+        out,
+    )
+    .await?;
+    let request = o.request(old.okms_id, old.id, trust.ca_pem);
     let stop = Stop::listen(o.time_left());
     let new_key = home.new_key_shown();
     let started = o.started.get();
