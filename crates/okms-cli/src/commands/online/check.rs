@@ -10,6 +10,7 @@ use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::check_kmip::ShownCertificate;
 use super::session::{block_on, client, parse_uuid};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
 use crate::commands::pkcs11;
@@ -302,13 +303,6 @@ async fn random_refused(
         ),
     )
     .hint(hint)
-}
-
-/// What the success report says about the certificate.
-pub(super) struct ShownCertificate {
-    pub credential_id: Option<String>,
-    pub not_after: String,
-    pub public_key_sha256: String,
 }
 
 /// Success when the KMS lists service keys; exit 4 when it refuses the certificate (the

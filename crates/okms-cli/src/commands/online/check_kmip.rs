@@ -7,7 +7,6 @@ use okms_api::kmip::{KmipCheck, KmipCheckOutcome, check_kmip};
 use okms_api::{ClientIdentity, Uuid};
 use serde::Serialize;
 
-use super::check::ShownCertificate;
 use super::session::{block_on, client};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
 use crate::error::{CliError, CliResult, api_failure, kmip_failure, kmip_refused};
@@ -22,6 +21,13 @@ pub(super) struct Target {
     pub ca_given: bool,
     /// RSA certificates go to the domain's RSA endpoint where it has one.
     pub is_rsa: bool,
+}
+
+/// What the success report says about the certificate (REST and KMIP checks alike).
+pub(super) struct ShownCertificate {
+    pub credential_id: Option<String>,
+    pub not_after: String,
+    pub public_key_sha256: String,
 }
 
 /// The `--json` result of `credential check --kmip` (printed on success only).
