@@ -44,6 +44,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("identity_urn_agreement", identity_urn_agreement),
     ("iam_answer_decode", iam_answer_decode),
     ("p12_parse", p12_parse),
+    ("kmip_ttlv_decode", kmip_ttlv_decode),
 ];
 
 /// The passphrase of the encrypted keys in the `key_import` seed corpus.
@@ -1000,5 +1001,36 @@ pub fn iam_answer_decode(data: &[u8]) {
                 http::uri::PathAndQuery::from_str(&request.path).expect("a valid request path");
             }
         }
+    }
+}
+
+/// `kmip_ttlv_decode`: bytes from a KMIP peer (okms-kmip). Decoding never panics and refuses
+/// with a message; what decodes re-encodes to the same bytes (TTLV has one encoding per
+/// value), the framing length agrees with it, and a request or response that decodes
+/// re-encodes to one that decodes the same.
+pub fn kmip_ttlv_decode(data: &[u8]) {
+    if let Ok(header) = <[u8; okms_kmip::HEADER_LEN]>::try_from(
+        data.get(..okms_kmip::HEADER_LEN).unwrap_or_default(),
+    ) && let Ok(total) = okms_kmip::message_len(&header)
+    {
+        assert!(total <= okms_kmip::MAX_MESSAGE_LEN);
+    }
+    match okms_kmip::decode(data) {
+        Ok(item) => {
+            assert_eq!(
+                okms_kmip::encode(&item).unwrap(),
+                data,
+                "TTLV re-encodes as read"
+            );
+        }
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    if let Ok(request) = okms_kmip::Request::decode(data) {
+        let again = okms_kmip::Request::decode(&request.encode().unwrap()).unwrap();
+        assert_eq!(again, request);
+    }
+    if let Ok(response) = okms_kmip::Response::decode(data) {
+        let again = okms_kmip::Response::decode(&response.encode().unwrap()).unwrap();
+        assert_eq!(again, response);
     }
 }

@@ -240,9 +240,37 @@ pub enum Error {
         /// Every preset name, comma-separated.
         valid: String,
     },
+    /// The KMIP check failed before the server could answer in KMIP (see `kmip`).
+    #[error("KMIP endpoint {endpoint}: {reason}")]
+    Kmip {
+        /// The endpoint, `host:port`.
+        endpoint: String,
+        /// Where it failed.
+        stage: KmipStage,
+        /// What went wrong.
+        reason: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// An HTTP request could not be assembled (a header value or URL the `http` crate refuses).
     #[error("cannot build HTTP request")]
     Http(#[from] http::Error),
+}
+
+/// Where a KMIP check failed, for a caller that explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KmipStage {
+    /// No TCP connection (wrong host or port, nothing listening, a firewall).
+    Connect,
+    /// TLS refused by either side (an untrusted server, or a client certificate the server
+    /// refuses: expired, revoked, of another region or domain).
+    Handshake,
+    /// The server answered bytes that are not a KMIP response (or too many of them).
+    NotKmip,
+    /// The connection closed or stalled before a whole answer.
+    Answer,
 }
 
 /// Longest part of a value an error message quotes, in characters.

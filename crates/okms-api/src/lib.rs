@@ -7,6 +7,8 @@ mod endpoint;
 mod error;
 pub mod iam;
 mod identity;
+#[cfg(feature = "kmip")]
+pub mod kmip;
 pub mod kms;
 pub mod oauth2;
 pub mod reconcile;
@@ -33,7 +35,7 @@ pub use config::{
     Auth, Config, ConfigOverrides, ConfigSources, default_config_files, parse_ovh_conf,
 };
 pub use endpoint::{DEFAULT_ENDPOINT, ENDPOINTS, Endpoint, Plate};
-pub use error::{ApiError, Error, ErrorShape, Field, quote_value};
+pub use error::{ApiError, Error, ErrorShape, Field, KmipStage, quote_value};
 pub use identity::{IdentitySelection, IdentityUrns};
 pub use reconcile::{ReconcileEvent, ReconcileOptions, ReconciledCreate};
 pub use request::{

@@ -39,7 +39,8 @@ enum Kind {
 }
 
 /// Every leaf command, the schema of its `--json` output, and where the tests produce it.
-/// `iam grant --dry-run` prints another document than `iam grant`, so it has its own row.
+/// `iam grant --dry-run` prints another document than `iam grant`, so it has its own row, and
+/// so does `credential check --kmip`.
 const CONTRACT: &[(&str, &str, Kind)] = &[
     ("key new", "key-new.schema.json", Kind::Offline),
     ("key show", "key-show.schema.json", Kind::Offline),
@@ -82,6 +83,11 @@ const CONTRACT: &[(&str, &str, Kind)] = &[
     (
         "credential check",
         "credential-check.schema.json",
+        Kind::Online,
+    ),
+    (
+        "credential check --kmip",
+        "credential-check-kmip.schema.json",
         Kind::Online,
     ),
     (
@@ -354,7 +360,7 @@ fn every_command_has_a_schema_and_every_schema_a_command() {
     assert!(leaves.len() > 20, "the help walk found too few: {leaves:?}");
     let rows: BTreeSet<&str> = CONTRACT
         .iter()
-        .map(|(c, _, _)| c.trim_end_matches(" --dry-run"))
+        .map(|(c, _, _)| c.trim_end_matches(" --dry-run").trim_end_matches(" --kmip"))
         .collect();
     let no_schema: Vec<&String> = leaves
         .iter()
@@ -622,6 +628,10 @@ fn online_outputs_match_their_schemas() {
     k.run(
         "credential check",
         json(&["credential", "check"]).args(["--cert", "svc.cert", "--key", "svc.key"]),
+    );
+    k.run(
+        "credential check --kmip",
+        json(&["credential", "check", "--kmip"]).args(["--cert", "svc.cert", "--key", "svc.key"]),
     );
     k.run("credential report", &mut json(&["credential", "report"]));
     k.run(

@@ -25,6 +25,8 @@ pub struct EmulatorConfig {
     pub listen: SocketAddr,
     /// Address of the KMS domain side (HTTPS with client certificates). Must be loopback.
     pub kms_listen: SocketAddr,
+    /// Address of the KMS domain's KMIP endpoint (TTLV over mutual TLS). Must be loopback.
+    pub kmip_listen: SocketAddr,
     /// How long a new credential stays `CREATING`.
     pub ready_delay: Duration,
     /// How long a deleted credential stays `DELETING` before it disappears.
@@ -82,6 +84,7 @@ impl Default for EmulatorConfig {
         Self {
             listen: loopback,
             kms_listen: loopback,
+            kmip_listen: loopback,
             ready_delay: Duration::from_millis(500),
             delete_delay: Duration::from_millis(500),
             token_ttl: Duration::from_secs(3600),

@@ -31,7 +31,7 @@ fn domain(shared: &Shared, index: usize, id: Uuid, with_ca: bool) -> Domain {
     Domain {
         id,
         rest_endpoint: shared.settings.kms_url.clone(),
-        kmip_endpoint: "localhost:5696".to_owned(),
+        kmip_endpoint: shared.settings.kmip_endpoint.clone(),
         kmip_rsa_endpoint: None,
         swagger_endpoint: format!("{}/swagger-ui", shared.settings.kms_url),
         public_ca: ca.clone(),

@@ -10,6 +10,7 @@ mod error_answers;
 mod faults;
 pub mod iam;
 mod keys;
+mod kmip;
 mod kms;
 mod me;
 mod oauth2;
@@ -53,6 +54,8 @@ pub struct EmulatorInfo {
     pub api_url: String,
     /// The OKMS domain's REST endpoint (HTTPS, client certificates).
     pub kms_url: String,
+    /// The domain's KMIP endpoint, `host:port` (TTLV over mutual TLS, as `kmipEndpoint`).
+    pub kmip_endpoint: String,
     /// PEM file of the emulator CA (trust it for `kms_url`; it also issues access certificates).
     pub ca_file: PathBuf,
     /// The OKMS domain id.
@@ -87,6 +90,7 @@ impl std::fmt::Debug for EmulatorInfo {
         f.debug_struct("EmulatorInfo")
             .field("api_url", &self.api_url)
             .field("kms_url", &self.kms_url)
+            .field("kmip_endpoint", &self.kmip_endpoint)
             .field("ca_file", &self.ca_file)
             .field("okms_id", &self.okms_id)
             .field("nic", &self.nic)
@@ -266,7 +270,7 @@ impl Emulator {
     /// Starts both sides on the current tokio runtime and returns once they accept
     /// connections.
     pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator> {
-        for addr in [config.listen, config.kms_listen] {
+        for addr in [config.listen, config.kms_listen, config.kmip_listen] {
             if !addr.ip().is_loopback() {
                 return Err(Error::NonLoopback { addr });
             }
@@ -276,6 +280,14 @@ impl Emulator {
         let auth = Arc::new(auth::AuthPolicy::new(&config)?);
         let api_listener = bind(config.listen).await?;
         let kms_listener = bind(config.kms_listen).await?;
+        let kmip_listener = bind(config.kmip_listen).await?;
+        let kmip_endpoint = kmip_listener
+            .local_addr()
+            .map_err(|source| Error::Bind {
+                addr: config.kmip_listen,
+                source,
+            })?
+            .to_string();
         let api_addr = api_listener.local_addr().map_err(|source| Error::Bind {
             addr: config.listen,
             source,
@@ -320,6 +332,7 @@ impl Emulator {
         let info = EmulatorInfo {
             api_url: format!("{api_base}/1.0"),
             kms_url: kms_url.clone(),
+            kmip_endpoint: kmip_endpoint.clone(),
             ca_file,
             okms_id,
             nic: config.nic.clone(),
@@ -346,6 +359,7 @@ impl Emulator {
             pci_dss_domains: config.pci_dss_domains.clone(),
             credentials,
             kms_url,
+            kmip_endpoint,
             iam: config.iam.clone(),
         };
         let shared = Shared::new(
@@ -356,7 +370,9 @@ impl Emulator {
             config.clock_skew_secs,
         );
         let (shutdown, rx) = watch::channel(false);
+        let kmip = kmip::serve(kmip_listener, shared.clone(), rx.clone())?;
         let tasks = vec![
+            tokio::spawn(kmip),
             tokio::spawn(server::serve_api(
                 api_listener,
                 shared.clone(),

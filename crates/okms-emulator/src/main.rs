@@ -7,7 +7,7 @@ use clap::{Parser, ValueEnum};
 use okms_emulator::{ClientAuth, Emulator, EmulatorConfig, FaultSpec, IamSeed};
 
 /// A local OVHcloud API (OKMS access certificates) and OKMS domain endpoint, for tests and
-/// demos. Loopback only. Prints one JSON line (api_url, kms_url, ca_file, okms_id, nic,
+/// demos. Loopback only. Prints one JSON line (api_url, kms_url, kmip_endpoint, ca_file, okms_id, nic,
 /// application_key, application_secret, consumer_key, client_id, client_secret,
 /// oauth2_token_url) once it accepts connections, then runs until SIGTERM or SIGINT.
 #[derive(Debug, Parser)]
@@ -19,6 +19,9 @@ struct Args {
     /// Address of the KMS side (HTTPS with client certificates); must be loopback.
     #[arg(long, default_value = "127.0.0.1:0")]
     kms_listen: SocketAddr,
+    /// Address of the KMIP endpoint (TTLV over mutual TLS); must be loopback.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    kmip_listen: SocketAddr,
     /// How long new credentials stay CREATING, in milliseconds.
     #[arg(long, default_value_t = 500)]
     ready_delay_ms: u64,
@@ -166,6 +169,7 @@ fn config(args: Args) -> Result<EmulatorConfig, okms_emulator::Error> {
     Ok(EmulatorConfig {
         listen: args.listen,
         kms_listen: args.kms_listen,
+        kmip_listen: args.kmip_listen,
         ready_delay: Duration::from_millis(args.ready_delay_ms),
         delete_delay: Duration::from_millis(args.delete_delay_ms),
         token_ttl: Duration::from_secs(args.token_ttl_secs),

@@ -148,7 +148,7 @@ where
 
 /// Accepts connections until `shutdown` flips, each served by `serve` in its own task (given
 /// the stream and the listener's address); connections still open then are dropped.
-async fn accept_until_shutdown<F, Fut>(
+pub(crate) async fn accept_until_shutdown<F, Fut>(
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
     serve: F,

@@ -48,6 +48,8 @@ pub(crate) struct Settings {
     pub pci_dss_domains: Vec<Uuid>,
     pub credentials: ApiCredentials,
     pub kms_url: String,
+    /// The domains' `kmipEndpoint` (host:port).
+    pub kmip_endpoint: String,
     /// The account's identities (the API caller's identity is in [`State`], changeable).
     pub iam: IamSeed,
 }

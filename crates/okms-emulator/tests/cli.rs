@@ -56,6 +56,7 @@ fn prints_one_json_line_and_exits_on_sigterm() {
     for key in [
         "api_url",
         "kms_url",
+        "kmip_endpoint",
         "ca_file",
         "okms_id",
         "nic",

@@ -9,7 +9,13 @@ use clap::Args as ClapArgs;
 use crate::util::{cargo, run_command};
 
 /// The crates published for embedders; okms-cli and okms-emulator ship as binaries.
-pub const PUBLISHED: &[&str] = &["okms-csr", "okms-api", "okms-pkcs11", "okms-lifecycle"];
+pub const PUBLISHED: &[&str] = &[
+    "okms-csr",
+    "okms-kmip",
+    "okms-api",
+    "okms-pkcs11",
+    "okms-lifecycle",
+];
 
 /// Options of `cargo xtask package`.
 #[derive(ClapArgs)]

@@ -192,8 +192,16 @@ pub struct CredentialCheckArgs {
     #[arg(long, env = "OKMS_ID", value_name = "ID")]
     pub okms_id: Option<String>,
     /// The domain's REST endpoint; defaults to the one the API reports for the domain.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "kmip")]
     pub kms_url: Option<String>,
+    /// Check the domain's KMIP endpoint instead of its REST one: mutual TLS, then KMIP
+    /// Discover Versions and Query (the first calls of vSphere, Veeam or the etcd KMS plugin).
+    #[arg(long)]
+    pub kmip: bool,
+    /// With --kmip: the KMIP endpoint (host:port); defaults to the domain's kmipEndpoint, or
+    /// its kmipRsaEndpoint for an RSA certificate where the domain has one.
+    #[arg(long, value_name = "HOST:PORT", requires = "kmip")]
+    pub kmip_endpoint: Option<String>,
     /// CA certificate(s) to trust for the KMS endpoint besides the system roots.
     #[arg(long, env = "OKMS_CA_FILE", value_name = "PATH")]
     pub ca: Option<PathBuf>,

@@ -5,7 +5,7 @@
 //!
 //! The mapping of each library's error type lives here, one module each: `api` (okms-api:
 //! failed calls, and values the API would refuse, named by the flag to fix), `csr`
-//! (okms-csr) and `pkcs11` (okms-pkcs11). The libraries' messages name none of our flags;
+//! (okms-csr), `kmip` (okms-api's KMIP check) and `pkcs11` (okms-pkcs11). The libraries' messages name none of our flags;
 //! where the fix is a flag, these modules say it.
 
 use std::fmt;
@@ -14,10 +14,12 @@ use crate::exit::Exit;
 
 mod api;
 mod csr;
+mod kmip;
 mod pkcs11;
 
 pub(crate) use api::{api_failure, iam_grant_hint, invalid_policy, invalid_request};
 pub(crate) use csr::{csr_error, csr_signature_error};
+pub(crate) use kmip::{kmip_failure, kmip_refused};
 pub(crate) use pkcs11::p11_error;
 
 /// How every message quotes a value the user gave: okms-api's rule (the first 64 characters and

@@ -11,6 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::kms_trust;
+use super::check_kmip::ShownCertificate;
 use super::session::{block_on, client, parse_uuid};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
 use crate::commands::pkcs11;
@@ -54,6 +55,21 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         not_after: rfc3339(cert.not_after()),
         public_key_sha256: cert.public_key().fingerprint_sha256(),
     };
+    if a.kmip {
+        let identity = okms_api::ClientIdentity {
+            cert_pem,
+            key: key.client_key,
+        };
+        let is_rsa = key.public_key.algorithm().is_ok_and(|k| k.is_rsa());
+        let target = super::check_kmip::Target {
+            okms_id,
+            identity,
+            ca_pem,
+            ca_given: a.ca.is_some(),
+            is_rsa,
+        };
+        return super::check_kmip::run(a, target, shown, global, out);
+    }
     block_on(async move {
         let kms_url = kms_url(a, okms_id, global, out).await?;
         // With --kms-url and no API credentials the check still runs, on --ca alone.
@@ -303,13 +319,6 @@ async fn random_refused(
         ),
     )
     .hint(hint)
-}
-
-/// What the success report says about the certificate.
-struct ShownCertificate {
-    credential_id: Option<String>,
-    not_after: String,
-    public_key_sha256: String,
 }
 
 /// Success when the KMS lists service keys; exit 4 when it refuses the certificate (the

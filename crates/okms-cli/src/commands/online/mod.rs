@@ -11,6 +11,7 @@
 
 mod account;
 mod check;
+mod check_kmip;
 mod credential;
 mod domain;
 pub mod iam;

@@ -1,0 +1,153 @@
+//! `okms-cli credential check --kmip`: mutual TLS to the domain's KMIP endpoint, then KMIP
+//! Discover Versions and Query. A certificate that passes on REST can still fail here (another
+//! endpoint, region, or the RSA endpoint), which is where vSphere, Veeam and the etcd KMS
+//! plugin meet it.
+
+use okms_api::kmip::{KmipCheck, KmipCheckOutcome, check_kmip};
+use okms_api::{ClientIdentity, Uuid};
+use serde::Serialize;
+
+use super::session::{block_on, client};
+use crate::cli::{CredentialCheckArgs, GlobalArgs};
+use crate::error::{CliError, CliResult, api_failure, kmip_failure, kmip_refused};
+use crate::exit::Exit;
+use crate::output::Output;
+
+/// What to check, once the certificate and key passed the offline checks.
+pub(super) struct Target {
+    pub okms_id: Uuid,
+    pub identity: ClientIdentity,
+    pub ca_pem: Option<String>,
+    pub ca_given: bool,
+    /// RSA certificates go to the domain's RSA endpoint where it has one.
+    pub is_rsa: bool,
+}
+
+/// What the success report says about the certificate (REST and KMIP checks alike).
+pub(super) struct ShownCertificate {
+    pub credential_id: Option<String>,
+    pub not_after: String,
+    pub public_key_sha256: String,
+}
+
+/// The `--json` result of `credential check --kmip` (printed on success only).
+#[derive(Serialize)]
+struct KmipReport {
+    ok: bool,
+    okms_id: Uuid,
+    credential_id: Option<String>,
+    kmip_endpoint: String,
+    protocol_versions: Vec<String>,
+    operations: Vec<String>,
+    object_types: Vec<String>,
+    vendor: Option<String>,
+    not_after: String,
+    public_key_sha256: String,
+}
+
+/// Runs the KMIP check.
+///
+/// # Errors
+/// Exit 4 when the endpoint refuses the certificate (in the handshake or in KMIP), 6 when it
+/// cannot be reached or does not answer KMIP, 3 for bad files.
+pub(super) fn run(
+    a: &CredentialCheckArgs,
+    target: Target,
+    shown: ShownCertificate,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<()> {
+    block_on(async move {
+        let endpoint = kmip_endpoint(a, &target, global, out).await?;
+        out.verbose(&format!(
+            "KMIP check of {endpoint} for domain {}",
+            target.okms_id
+        ));
+        let check = KmipCheck {
+            endpoint: endpoint.clone(),
+            identity: target.identity,
+            ca_pem: target.ca_pem,
+        };
+        let server = match check_kmip(&check)
+            .await
+            .map_err(|e| kmip_failure(e, target.ca_given))?
+        {
+            KmipCheckOutcome::Answered(server) => server,
+            KmipCheckOutcome::Refused {
+                operation,
+                reason,
+                message,
+            } => return Err(kmip_refused(operation, reason, &message)),
+        };
+        let report = KmipReport {
+            ok: true,
+            okms_id: target.okms_id,
+            credential_id: shown.credential_id,
+            kmip_endpoint: endpoint,
+            protocol_versions: server.versions.iter().map(ToString::to_string).collect(),
+            operations: server
+                .query
+                .operations
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            object_types: server
+                .query
+                .object_types
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            vendor: server.query.vendor,
+            not_after: shown.not_after,
+            public_key_sha256: shown.public_key_sha256,
+        };
+        if out.is_json() {
+            return out.json(&report);
+        }
+        out.line(&format!(
+            "OK: the KMIP endpoint of domain {} accepted the certificate of credential {}.",
+            report.okms_id,
+            report.credential_id.as_deref().unwrap_or("(unknown id)"),
+        ))?;
+        out.field("KMIP endpoint", &report.kmip_endpoint)?;
+        out.field("KMIP versions", &report.protocol_versions.join(", "))?;
+        out.field("Operations", &report.operations.join(", "))?;
+        out.field("Object types", &report.object_types.join(", "))?;
+        if let Some(v) = &report.vendor {
+            out.field("Vendor", v)?;
+        }
+        out.field("Valid until", &report.not_after)
+    })
+}
+
+/// `--kmip-endpoint`, else the domain's `kmipEndpoint` (its `kmipRsaEndpoint` for an RSA
+/// certificate, where it has one) as the API reports it.
+async fn kmip_endpoint(
+    a: &CredentialCheckArgs,
+    target: &Target,
+    global: &GlobalArgs,
+    out: &Output,
+) -> CliResult<String> {
+    if let Some(e) = &a.kmip_endpoint {
+        return Ok(e.clone());
+    }
+    let okms_id = target.okms_id;
+    let client = client(global, out)?;
+    let d = client.get_domain(okms_id, false).await.map_err(|e| {
+        api_failure(
+            e,
+            format!("cannot read OKMS domain {okms_id} to find its KMIP endpoint"),
+        )
+    })?;
+    let rsa = d.kmip_rsa_endpoint.filter(|_| target.is_rsa);
+    if rsa.is_some() {
+        out.verbose("an RSA certificate: the domain's RSA KMIP endpoint is checked");
+    }
+    rsa.or(d.kmip_endpoint).ok_or_else(|| {
+        CliError::new(
+            Exit::Api,
+            format!("the API reports no KMIP endpoint for domain {okms_id}"),
+        )
+        .hint("give it with --kmip-endpoint HOST:PORT")
+    })
+}
