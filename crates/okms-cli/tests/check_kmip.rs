@@ -51,6 +51,14 @@ fn passes_then_explains_a_revoked_certificate() {
     assert!(text.contains("Discover Versions, Query, Create"), "{text}");
     assert!(text.contains("Symmetric Key"), "{text}");
 
+    // With API access and no --ca, the domain's CA comes from the API.
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .env_remove("OKMS_CA_FILE")
+        .args(check)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
     cli(&s, &emu, AuthMode::Signature)
         .args(["credential", "delete", &id, "--yes"])
         .assert()

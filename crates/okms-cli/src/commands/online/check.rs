@@ -10,8 +10,8 @@ use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::kms_trust;
 use super::check_kmip::ShownCertificate;
+use super::kms_trust;
 use super::session::{block_on, client, parse_uuid};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
 use crate::commands::pkcs11;
@@ -64,8 +64,6 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         let target = super::check_kmip::Target {
             okms_id,
             identity,
-            ca_pem,
-            ca_given: a.ca.is_some(),
             is_rsa,
         };
         return super::check_kmip::run(a, target, shown, global, out);

@@ -4,9 +4,10 @@
 //! plugin meet it.
 
 use okms_api::kmip::{KmipCheck, KmipCheckOutcome, check_kmip};
-use okms_api::{ClientIdentity, Uuid};
+use okms_api::{Client, ClientIdentity, KmsEndpoint, Uuid};
 use serde::Serialize;
 
+use super::kms_trust;
 use super::session::{block_on, client};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
 use crate::error::{CliError, CliResult, api_failure, kmip_failure, kmip_refused};
@@ -17,8 +18,6 @@ use crate::output::Output;
 pub(super) struct Target {
     pub okms_id: Uuid,
     pub identity: ClientIdentity,
-    pub ca_pem: Option<String>,
-    pub ca_given: bool,
     /// RSA certificates go to the domain's RSA endpoint where it has one.
     pub is_rsa: bool,
 }
@@ -58,7 +57,18 @@ pub(super) fn run(
     out: &Output,
 ) -> CliResult<()> {
     block_on(async move {
-        let endpoint = kmip_endpoint(a, &target, global, out).await?;
+        // With --kmip-endpoint and no API credentials the check still runs, on --ca alone.
+        let api = match client(global, out) {
+            Ok(c) => Some(c),
+            Err(e) if a.kmip_endpoint.is_some() => {
+                out.verbose(&format!("no API access for the domain's CA: {}", e.error));
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let (endpoint, kind) = kmip_endpoint(a, &target, api.as_ref(), out).await?;
+        let trust = kms_trust(api.as_ref(), target.okms_id, kind, a.ca.as_deref(), out).await?;
+        let ca_known = trust.from_api || a.ca.is_some();
         out.verbose(&format!(
             "KMIP check of {endpoint} for domain {}",
             target.okms_id
@@ -66,11 +76,11 @@ pub(super) fn run(
         let check = KmipCheck {
             endpoint: endpoint.clone(),
             identity: target.identity,
-            ca_pem: target.ca_pem,
+            ca_pem: trust.ca_pem,
         };
         let server = match check_kmip(&check)
             .await
-            .map_err(|e| kmip_failure(e, target.ca_given))?
+            .map_err(|e| kmip_failure(e, ca_known))?
         {
             KmipCheckOutcome::Answered(server) => server,
             KmipCheckOutcome::Refused {
@@ -121,18 +131,24 @@ pub(super) fn run(
 }
 
 /// `--kmip-endpoint`, else the domain's `kmipEndpoint` (its `kmipRsaEndpoint` for an RSA
-/// certificate, where it has one) as the API reports it.
+/// certificate, where it has one) as the API reports it; with the endpoint kind whose CA to
+/// trust.
 async fn kmip_endpoint(
     a: &CredentialCheckArgs,
     target: &Target,
-    global: &GlobalArgs,
+    client: Option<&Client>,
     out: &Output,
-) -> CliResult<String> {
-    if let Some(e) = &a.kmip_endpoint {
-        return Ok(e.clone());
-    }
+) -> CliResult<(String, KmsEndpoint)> {
     let okms_id = target.okms_id;
-    let client = client(global, out)?;
+    let Some(client) = client.filter(|_| a.kmip_endpoint.is_none()) else {
+        let given = a.kmip_endpoint.clone().unwrap_or_default();
+        let kind = if target.is_rsa {
+            KmsEndpoint::KmipRsa
+        } else {
+            KmsEndpoint::Kmip
+        };
+        return Ok((given, kind));
+    };
     let d = client.get_domain(okms_id, false).await.map_err(|e| {
         api_failure(
             e,
@@ -143,7 +159,12 @@ async fn kmip_endpoint(
     if rsa.is_some() {
         out.verbose("an RSA certificate: the domain's RSA KMIP endpoint is checked");
     }
-    rsa.or(d.kmip_endpoint).ok_or_else(|| {
+    let kind = if rsa.is_some() {
+        KmsEndpoint::KmipRsa
+    } else {
+        KmsEndpoint::Kmip
+    };
+    rsa.or(d.kmip_endpoint).map(|e| (e, kind)).ok_or_else(|| {
         CliError::new(
             Exit::Api,
             format!("the API reports no KMIP endpoint for domain {okms_id}"),
