@@ -4,7 +4,7 @@
 //! error with an exit code rather than a panic from `println!`.
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use okms_api::trace::{HttpExchange, HttpObserver};
 
@@ -68,6 +68,10 @@ const GREEN_BOLD: &str = "\x1b[1;32m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
+/// The verbosity the command line asked for, for the few deep readers (a key file's permission
+/// warning) that warn without an `Output` in hand: `-q` must silence them too.
+static PROCESS_VERBOSITY: OnceLock<Verbosity> = OnceLock::new();
+
 impl Output {
     /// Output settings from the global flags and the environment (`NO_COLOR`, `TERM`).
     #[must_use]
@@ -83,22 +87,29 @@ impl Output {
                 auto(io::stdout().is_terminal()),
             ),
         };
+        let verbosity = Verbosity::from_flags(global.quiet, global.verbose);
+        // The first parse wins: one process runs one command line.
+        let _ = PROCESS_VERBOSITY.set(verbosity);
         Self {
             json: global.json,
-            verbosity: Verbosity::from_flags(global.quiet, global.verbose),
+            verbosity,
             color_stderr,
             color_stdout,
         }
     }
 
-    /// Settings for errors that happen before the command line is parsed.
+    /// Settings for errors that happen before the command line is parsed, and for readers
+    /// with no `Output` in hand (at the verbosity the command line asked for, once parsed).
     #[must_use]
     pub fn fallback() -> Self {
         let color =
             io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Self {
             json: false,
-            verbosity: Verbosity::Normal,
+            verbosity: PROCESS_VERBOSITY
+                .get()
+                .copied()
+                .unwrap_or(Verbosity::Normal),
             color_stderr: color,
             color_stdout: false,
         }

@@ -44,6 +44,30 @@ fn quiet_prints_no_warning() {
 }
 
 #[test]
+fn quiet_hides_the_readable_key_file_warning() {
+    let s = Sandbox::new();
+    s.key_and_csr("k.pem", "c.csr", "ecdsa-p256");
+    let key = s.path("k.pem");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let show = |quiet: bool| {
+        let mut c = s.cmd();
+        if quiet {
+            c.arg("-q");
+        }
+        c.args(["key", "show", "k.pem"]).output().unwrap()
+    };
+    let loud = show(false);
+    assert!(loud.status.success(), "{}", stderr_of(&loud));
+    assert!(
+        stderr_of(&loud).contains("warning:"),
+        "a 0644 key must warn"
+    );
+    let quiet = show(true);
+    assert!(quiet.status.success(), "{}", stderr_of(&quiet));
+    assert_eq!(stderr_of(&quiet), "", "-q printed more than errors");
+}
+
+#[test]
 fn each_verbose_level_adds_something_and_no_secret_is_traced() {
     let emu = emulator();
     let info = emu.info();
