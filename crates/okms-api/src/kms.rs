@@ -408,19 +408,43 @@ pub struct PropagationRetry {
 }
 
 /// Whether an attempt's outcome is what a KMS node that does not know the certificate yet
-/// answers: a handshake that fails (no connection made or broken during it) or a 401.
+/// answers: a 401, or a TLS handshake the server ended with an alert. Anything else (no
+/// listener, an untrusted server certificate, a timeout) is not propagation.
 pub fn is_refusal(outcome: &Result<DataPlaneResponse, Error>) -> bool {
-    use crate::transport::TransportErrorKind;
     match outcome {
         Ok(answer) => answer.status == 401,
-        Err(Error::Transport { source, .. }) => {
-            matches!(
-                source.kind(),
-                TransportErrorKind::Connect | TransportErrorKind::Io
-            )
-        }
+        Err(Error::Transport { source, .. }) => server_refused_handshake(source),
         Err(_) => false,
     }
+}
+
+/// Whether a rustls alert from the server is somewhere in `e`'s causes (an I/O error hides
+/// its inner error from `source()`, hence `get_ref`).
+#[cfg(feature = "reqwest")]
+fn server_refused_handshake(e: &(dyn std::error::Error + 'static)) -> bool {
+    let alert = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::AlertReceived(_))
+        )
+    };
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        let in_io = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| alert(inner));
+        if alert(e) || in_io {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn server_refused_handshake(_: &(dyn std::error::Error + 'static)) -> bool {
+    false
 }
 
 /// Makes `attempt` until it is not a refusal ([`is_refusal`]) or `wait.bound` has passed on
@@ -511,7 +535,10 @@ mod propagation_tests {
         Err(Error::Transport {
             method: "GET".into(),
             url: "https://kms.example/api".into(),
-            source: TransportError::new(TransportErrorKind::Connect, "certificate unknown"),
+            source: TransportError::new(TransportErrorKind::Connect, "handshake refused")
+                .with_source(std::io::Error::other(rustls::Error::AlertReceived(
+                    rustls::AlertDescription::CertificateUnknown,
+                ))),
         })
     }
 
@@ -583,6 +610,16 @@ mod propagation_tests {
         assert_eq!((retries.len(), attempts), (0, 1));
         let (result, retries, attempts) =
             run(&clock(), Duration::ZERO, vec![handshake_refused()]).await;
+        assert!(result.is_err());
+        assert_eq!((retries.len(), attempts), (0, 1));
+        let no_listener = Err(Error::Transport {
+            method: "GET".into(),
+            url: "https://127.0.0.1:9/api".into(),
+            source: TransportError::new(TransportErrorKind::Connect, "connection refused")
+                .with_source(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        });
+        let (result, retries, attempts) =
+            run(&clock(), Duration::from_secs(60), vec![no_listener]).await;
         assert!(result.is_err());
         assert_eq!((retries.len(), attempts), (0, 1));
     }

@@ -23,6 +23,7 @@
 use std::fmt;
 use std::future::Future;
 
+use okms_api::kms::{PropagationRetry, PropagationWait};
 use okms_api::{
     Client, ClientKey, Clock, Credential, ReconcileEvent, ReconcileOptions, Transport, Uuid,
     WaitPolicy,
@@ -148,6 +149,9 @@ pub struct RenewalRequest {
     pub endpoint: Endpoint,
     /// CA certificates to trust for the proof besides the platform roots (PEM).
     pub ca_pem: Option<String>,
+    /// How long the proof retries a refusal after READY, while the new certificate reaches
+    /// the KMS nodes (`PropagationWait::default()`: 60 s).
+    pub proof_wait: PropagationWait,
 }
 
 /// What the saga has done, as it goes.
@@ -162,6 +166,14 @@ pub enum Progress {
     Created {
         /// Its id.
         new_id: Uuid,
+    },
+    /// The KMS refused the new pair, as it does until the certificate reaches it: the proof
+    /// waits and retries.
+    AwaitingProof {
+        /// The new credential.
+        new_id: Uuid,
+        /// How many attempts were refused, the next wait, and the bound.
+        retry: PropagationRetry,
     },
     /// The new pair works against the KMS.
     Proved {
@@ -474,7 +486,15 @@ where
     on_progress(&Progress::Created { new_id });
 
     // 3. READY, the certificate checked against the new key, then proved.
-    let proved = prove(client, home, &mut key, &created, request, &kms_url, &step);
+    let on_retry = |retry: &PropagationRetry| {
+        on_progress(&Progress::AwaitingProof {
+            new_id,
+            retry: *retry,
+        });
+    };
+    let proved = prove(
+        client, home, &mut key, &created, request, &kms_url, &step, on_retry,
+    );
     let proved = match until(&mut stop, &current, proved).await {
         Ok(proved) => proved,
         Err(stopped) => Err(Cause::Lifecycle(stopped)),
@@ -581,6 +601,7 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
     request: &RenewalRequest,
     kms_url: &str,
     step: &(dyn Fn(Step) + Send + Sync),
+    on_retry: impl FnMut(&PropagationRetry),
 ) -> Result<Proved, Cause<H::Error>> {
     step(Step::WaitReady);
     let ready = created
@@ -592,7 +613,14 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
     let client_key = home.proof_key(key).await.map_err(Cause::Home)?;
     step(Step::Prove);
     ready
-        .prove(kms_url, client_key, request.ca_pem.clone())
+        .prove_within(
+            kms_url,
+            client_key,
+            request.ca_pem.clone(),
+            client.clock(),
+            request.proof_wait,
+            on_retry,
+        )
         .await
         .map_err(Cause::Lifecycle)
 }
