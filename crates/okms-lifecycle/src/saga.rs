@@ -30,7 +30,7 @@ use okms_api::{
 };
 
 use crate::error::{Error, StopReason};
-use crate::renewal::{Created, Plan, Proved, Renewed, rest_endpoint};
+use crate::renewal::{Created, Plan, Ready, Renewed, rest_endpoint};
 use crate::step::Step;
 
 /// Where the new key lives, and what can be done with it there.
@@ -492,9 +492,22 @@ where
             retry: *retry,
         });
     };
-    let proved = prove(
-        client, home, &mut key, &created, request, &kms_url, &step, on_retry,
-    );
+    let proved = async {
+        let (ready, client_key) =
+            ready_to_prove(client, home, &mut key, &created, request, &step).await?;
+        step(Step::Prove);
+        ready
+            .prove_within(
+                &kms_url,
+                client_key,
+                request.ca_pem.clone(),
+                client.clock(),
+                request.proof_wait,
+                on_retry,
+            )
+            .await
+            .map_err(Cause::Lifecycle)
+    };
     let proved = match until(&mut stop, &current, proved).await {
         Ok(proved) => proved,
         Err(stopped) => Err(Cause::Lifecycle(stopped)),
@@ -593,16 +606,16 @@ fn stopped_already<S: Future<Output = StopReason>>(
     }
 }
 
-async fn prove<H: KeyHome, T: Transport, C: Clock>(
+/// Step 3 up to the proof: READY, and the certificate checked against the new key; returns
+/// the ready credential and the key to prove it with.
+async fn ready_to_prove<H: KeyHome, T: Transport, C: Clock>(
     client: &Client<T, C>,
     home: &mut H,
     key: &mut H::Key,
     created: &Created,
     request: &RenewalRequest,
-    kms_url: &str,
     step: &(dyn Fn(Step) + Send + Sync),
-    on_retry: impl FnMut(&PropagationRetry),
-) -> Result<Proved, Cause<H::Error>> {
+) -> Result<(Ready, ClientKey), Cause<H::Error>> {
     step(Step::WaitReady);
     let ready = created
         .wait_ready(client, &request.settle)
@@ -611,18 +624,7 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
     home.check_certificate(key, ready.new_id(), ready.certificate_pem())
         .map_err(Cause::Home)?;
     let client_key = home.proof_key(key).await.map_err(Cause::Home)?;
-    step(Step::Prove);
-    ready
-        .prove_within(
-            kms_url,
-            client_key,
-            request.ca_pem.clone(),
-            client.clock(),
-            request.proof_wait,
-            on_retry,
-        )
-        .await
-        .map_err(Cause::Lifecycle)
+    Ok((ready, client_key))
 }
 
 async fn not_created<H: KeyHome>(
