@@ -153,7 +153,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
     }
 
     /// The clock.
-    pub(crate) fn clock(&self) -> &C {
+    pub fn clock(&self) -> &C {
         &self.clock
     }
 

@@ -361,3 +361,266 @@ async fn send_mtls(
             source,
         })
 }
+
+/// How long a proof made right after READY keeps retrying a refusal: a new certificate may
+/// not have reached every KMS node yet, and a node that lacks it refuses the handshake or
+/// answers 401 until it arrives.
+///
+/// The waits double from `initial_interval` up to `max_interval`; the last one is cut so
+/// that no attempt starts later than `bound` after the first. A zero `bound` makes one
+/// attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PropagationWait {
+    /// Give up after this long (measured on the [`Clock`]).
+    pub bound: std::time::Duration,
+    /// The first wait.
+    pub initial_interval: std::time::Duration,
+    /// The longest wait.
+    pub max_interval: std::time::Duration,
+}
+
+impl Default for PropagationWait {
+    fn default() -> Self {
+        Self::with_bound(std::time::Duration::from_secs(60))
+    }
+}
+
+impl PropagationWait {
+    /// The default backoff (1 s doubling to 8 s) with this bound.
+    pub fn with_bound(bound: std::time::Duration) -> Self {
+        PropagationWait {
+            bound,
+            initial_interval: std::time::Duration::from_secs(1),
+            max_interval: std::time::Duration::from_secs(8),
+        }
+    }
+}
+
+/// Told to the caller before each wait of [`retry_refusals`], so that it can say it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PropagationRetry {
+    /// How many attempts were refused so far.
+    pub refused: u32,
+    /// How long the next wait lasts.
+    pub next_in: std::time::Duration,
+    /// The bound of the whole wait.
+    pub bound: std::time::Duration,
+}
+
+/// Whether an attempt's outcome is what a KMS node that does not know the certificate yet
+/// answers: a 401, or a TLS handshake the server ended with an alert. Anything else (no
+/// listener, an untrusted server certificate, a timeout) is not propagation.
+pub fn is_refusal(outcome: &Result<DataPlaneResponse, Error>) -> bool {
+    match outcome {
+        Ok(answer) => answer.status == 401,
+        Err(Error::Transport { source, .. }) => server_refused_handshake(source),
+        Err(_) => false,
+    }
+}
+
+/// Whether a rustls alert from the server is somewhere in `e`'s causes (an I/O error hides
+/// its inner error from `source()`, hence `get_ref`).
+#[cfg(feature = "reqwest")]
+fn server_refused_handshake(e: &(dyn std::error::Error + 'static)) -> bool {
+    let alert = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::AlertReceived(_))
+        )
+    };
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        let in_io = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| alert(inner));
+        if alert(e) || in_io {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn server_refused_handshake(_: &(dyn std::error::Error + 'static)) -> bool {
+    false
+}
+
+/// Makes `attempt` until it is not a refusal ([`is_refusal`]) or `wait.bound` has passed on
+/// `clock`, calling `on_retry` before each wait; returns the last outcome. Anything else (a
+/// success, a 403 or 500, a bad URL) is returned at once: only a refusal can be propagation.
+pub async fn retry_refusals<C, F, Fut>(
+    clock: &C,
+    wait: PropagationWait,
+    mut attempt: F,
+    mut on_retry: impl FnMut(&PropagationRetry),
+) -> Result<DataPlaneResponse, Error>
+where
+    C: crate::clock::Clock + ?Sized,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<DataPlaneResponse, Error>>,
+{
+    let start = clock.now();
+    let mut interval = wait.initial_interval;
+    let mut refused = 0u32;
+    loop {
+        let outcome = attempt().await;
+        if !is_refusal(&outcome) {
+            return outcome;
+        }
+        refused = refused.saturating_add(1);
+        let waited = clock.now().duration_since(start).unwrap_or_default();
+        let left = wait.bound.saturating_sub(waited);
+        if left.is_zero() {
+            return outcome;
+        }
+        let next_in = interval.min(left);
+        on_retry(&PropagationRetry {
+            refused,
+            next_in,
+            bound: wait.bound,
+        });
+        clock.sleep(next_in).await;
+        interval = interval
+            .saturating_mul(2)
+            .min(wait.max_interval.max(interval));
+    }
+}
+
+#[cfg(test)]
+mod propagation_tests {
+    use std::{
+        sync::Mutex,
+        time::{Duration, SystemTime},
+    };
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::transport::{BoxFuture, TransportError, TransportErrorKind};
+
+    /// A clock whose sleeps advance it at once.
+    struct FakeClock(Mutex<SystemTime>);
+
+    impl Clock for FakeClock {
+        fn now(&self) -> SystemTime {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        }
+        fn sleep(&self, duration: Duration) -> BoxFuture<'_, ()> {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) += duration;
+            Box::pin(async {})
+        }
+    }
+
+    fn clock() -> FakeClock {
+        FakeClock(Mutex::new(SystemTime::UNIX_EPOCH))
+    }
+
+    fn answer(status: u16) -> Result<DataPlaneResponse, Error> {
+        Ok(DataPlaneResponse {
+            status,
+            outcome: if status == 200 {
+                DataPlaneOutcome::ServiceKeys(ServiceKeyList {
+                    objects_list: Vec::new(),
+                    continuation_token: None,
+                    is_truncated: Some(false),
+                })
+            } else {
+                DataPlaneOutcome::Unparsed(format!("status {status}"))
+            },
+        })
+    }
+
+    fn handshake_refused() -> Result<DataPlaneResponse, Error> {
+        Err(Error::Transport {
+            method: "GET".into(),
+            url: "https://kms.example/api".into(),
+            source: TransportError::new(TransportErrorKind::Connect, "handshake refused")
+                .with_source(std::io::Error::other(rustls::Error::AlertReceived(
+                    rustls::AlertDescription::CertificateUnknown,
+                ))),
+        })
+    }
+
+    async fn run(
+        clock: &FakeClock,
+        bound: Duration,
+        outcomes: Vec<Result<DataPlaneResponse, Error>>,
+    ) -> (
+        Result<DataPlaneResponse, Error>,
+        Vec<PropagationRetry>,
+        usize,
+    ) {
+        let outcomes = Mutex::new(outcomes.into_iter());
+        let attempts = Mutex::new(0usize);
+        let mut retries = Vec::new();
+        let result = retry_refusals(
+            clock,
+            PropagationWait::with_bound(bound),
+            || {
+                *attempts.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                let next = outcomes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .next()
+                    .unwrap_or_else(|| answer(401));
+                async move { next }
+            },
+            |r| retries.push(*r),
+        )
+        .await;
+        let attempts = *attempts.lock().unwrap_or_else(|e| e.into_inner());
+        (result, retries, attempts)
+    }
+
+    #[tokio::test]
+    async fn refusals_are_retried_until_the_kms_accepts() {
+        let clock = clock();
+        let (result, retries, attempts) = run(
+            &clock,
+            Duration::from_secs(60),
+            vec![handshake_refused(), answer(401), answer(401), answer(200)],
+        )
+        .await;
+        assert!(result.is_ok_and(|a| a.is_success()));
+        assert_eq!(attempts, 4);
+        let waits: Vec<_> = retries.iter().map(|r| r.next_in.as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4]);
+        assert_eq!(clock.now(), SystemTime::UNIX_EPOCH + Duration::from_secs(7));
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_bound_with_the_last_refusal() {
+        let clock = clock();
+        let (result, retries, _) = run(&clock, Duration::from_secs(20), Vec::new()).await;
+        assert_eq!(result.map(|a| a.status).ok(), Some(401));
+        let waits: Vec<_> = retries.iter().map(|r| r.next_in.as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 5], "doubling to 8 s, cut at the bound");
+        assert_eq!(
+            clock.now(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(20)
+        );
+    }
+
+    #[tokio::test]
+    async fn other_answers_and_a_zero_bound_are_not_retried() {
+        let (result, retries, attempts) =
+            run(&clock(), Duration::from_secs(60), vec![answer(403)]).await;
+        assert_eq!(result.map(|a| a.status).ok(), Some(403));
+        assert_eq!((retries.len(), attempts), (0, 1));
+        let (result, retries, attempts) =
+            run(&clock(), Duration::ZERO, vec![handshake_refused()]).await;
+        assert!(result.is_err());
+        assert_eq!((retries.len(), attempts), (0, 1));
+        let no_listener = Err(Error::Transport {
+            method: "GET".into(),
+            url: "https://127.0.0.1:9/api".into(),
+            source: TransportError::new(TransportErrorKind::Connect, "connection refused")
+                .with_source(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        });
+        let (result, retries, attempts) =
+            run(&clock(), Duration::from_secs(60), vec![no_listener]).await;
+        assert!(result.is_err());
+        assert_eq!((retries.len(), attempts), (0, 1));
+    }
+}

@@ -29,6 +29,9 @@ pub struct EmulatorConfig {
     pub kmip_listen: SocketAddr,
     /// How long a new credential stays `CREATING`.
     pub ready_delay: Duration,
+    /// How long the KMS data plane keeps refusing a certificate after its credential became
+    /// READY, as a node that has not received it yet would (zero: accepted at once).
+    pub kms_propagation: Duration,
     /// How long a deleted credential stays `DELETING` before it disappears.
     pub delete_delay: Duration,
     /// Lifetime of OAuth2 access tokens.
@@ -86,6 +89,7 @@ impl Default for EmulatorConfig {
             kms_listen: loopback,
             kmip_listen: loopback,
             ready_delay: Duration::from_millis(500),
+            kms_propagation: Duration::ZERO,
             delete_delay: Duration::from_millis(500),
             token_ttl: Duration::from_secs(3600),
             max_clock_skew: Duration::from_secs(300),

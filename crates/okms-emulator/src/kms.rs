@@ -102,7 +102,7 @@ fn authorize(
         ));
     };
     let now = shared.now();
-    let (cert_domain, phase, identities) = {
+    let (cert_domain, phase, propagated, identities) = {
         let st = shared.lock();
         let Some(rec) = st
             .credentials
@@ -117,11 +117,20 @@ fn authorize(
         (
             rec.okms_id,
             rec.phase(now, &shared.settings),
+            rec.propagated(now, &shared.settings),
             rec.identity_urns.clone(),
         )
     };
     let refused = |message: &str| Err(KmsError::new(KmsErrorCode::RestAuthentication, message));
     match phase {
+        // The client CA is the domain's, so any node completes the handshake; it is the
+        // node's lookup of the certificate that fails until the certificate reaches it: 401.
+        Phase::Ready if !propagated => {
+            return refused(
+                "this KMS node does not know the client certificate yet (it was issued moments \
+                 ago and has not reached every node): retry shortly",
+            );
+        }
         Phase::Ready => {}
         Phase::Creating => {
             return refused("the access credential of this certificate is not READY yet");

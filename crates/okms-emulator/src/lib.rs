@@ -244,6 +244,7 @@ fn validate(config: &EmulatorConfig) -> Result<()> {
     }
     for (name, d) in [
         ("ready delay", config.ready_delay),
+        ("KMS propagation delay", config.kms_propagation),
         ("delete delay", config.delete_delay),
         ("token lifetime", config.token_ttl),
         ("maximum clock skew", config.max_clock_skew),
@@ -348,6 +349,7 @@ impl Emulator {
         };
         let settings = Settings {
             ready_delay: config.ready_delay,
+            kms_propagation: config.kms_propagation,
             delete_delay: config.delete_delay,
             token_ttl: config.token_ttl,
             max_clock_skew: config.max_clock_skew,

@@ -25,6 +25,10 @@ struct Args {
     /// How long new credentials stay CREATING, in milliseconds.
     #[arg(long, default_value_t = 500)]
     ready_delay_ms: u64,
+    /// How long the KMS refuses a certificate (401) after its credential became READY, in
+    /// milliseconds, as a node that has not received it yet would.
+    #[arg(long, default_value_t = 0)]
+    kms_propagation_ms: u64,
     /// How long deleted credentials stay DELETING, in milliseconds.
     #[arg(long, default_value_t = 500)]
     delete_delay_ms: u64,
@@ -171,6 +175,7 @@ fn config(args: Args) -> Result<EmulatorConfig, okms_emulator::Error> {
         kms_listen: args.kms_listen,
         kmip_listen: args.kmip_listen,
         ready_delay: Duration::from_millis(args.ready_delay_ms),
+        kms_propagation: Duration::from_millis(args.kms_propagation_ms),
         delete_delay: Duration::from_millis(args.delete_delay_ms),
         token_ttl: Duration::from_secs(args.token_ttl_secs),
         max_clock_skew: Duration::from_secs(args.max_skew_secs),

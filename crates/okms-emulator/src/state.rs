@@ -35,6 +35,8 @@ pub(crate) enum Caller {
 #[derive(Debug)]
 pub(crate) struct Settings {
     pub ready_delay: Duration,
+    /// How long after READY the KMS data plane still refuses the certificate.
+    pub kms_propagation: Duration,
     pub delete_delay: Duration,
     pub token_ttl: Duration,
     pub max_clock_skew: Duration,
@@ -118,6 +120,12 @@ impl CredentialRecord {
         } else {
             Phase::Ready
         }
+    }
+
+    /// Whether the KMS data plane knows this credential's certificate yet: `kms_propagation`
+    /// after it became READY.
+    pub fn propagated(&self, now: OffsetDateTime, settings: &Settings) -> bool {
+        now >= self.created_at + settings.ready_delay + settings.kms_propagation
     }
 }
 

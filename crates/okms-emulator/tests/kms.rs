@@ -126,6 +126,27 @@ fn mtls_access_and_refusals() {
 }
 
 #[test]
+fn a_new_certificate_is_refused_with_401_until_it_has_propagated() {
+    let emu = start(EmulatorConfig {
+        kms_propagation: Duration::from_secs(3600),
+        ..fast()
+    });
+    let (_, cert, key) = ready_credential(&emu);
+    let client = mtls_client(&emu, Some((&cert, &key)));
+    let okms_id = emu.okms_id().to_string();
+    let (status, v) = kms_get(&client, &emu, &okms_id);
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
+    assert_kms_error(&v, 3);
+    assert!(
+        v["errors"][0].as_str().unwrap().contains("does not know"),
+        "{v}"
+    );
+    emu.advance_clock(Duration::from_secs(3601));
+    let (status, v) = kms_get(&client, &emu, &okms_id);
+    assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+#[test]
 fn expired_credential_is_refused() {
     let emu = start(fast());
     let (_, cert, key) = ready_credential(&emu);

@@ -13,7 +13,10 @@
 
 use std::time::Duration;
 
-use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_mtls};
+use okms_api::kms::{
+    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, PropagationRetry, PropagationWait, check_mtls,
+    retry_refusals,
+};
 use okms_api::{
     Client, ClientKey, Clock, Credential, CredentialRequest, CredentialStatus, ReconcileEvent,
     ReconcileOptions, Transport, Uuid, WaitPolicy,
@@ -249,15 +252,45 @@ impl Ready {
         key: ClientKey,
         ca_pem: Option<String>,
     ) -> Result<Proved> {
-        let answer = check_mtls(&MtlsCheck {
+        let answer = check_mtls(&self.mtls_check(kms_url, key, ca_pem)).await;
+        self.conclude(answer)
+    }
+
+    /// [`prove`](Self::prove), retrying a refused handshake or a 401 for up to `wait.bound`
+    /// on `clock` (a new certificate may not have reached every KMS node yet), telling
+    /// `on_retry` before each wait.
+    ///
+    /// # Errors
+    /// As [`prove`](Self::prove), with the last attempt's outcome.
+    pub async fn prove_within<C: Clock + ?Sized>(
+        &self,
+        kms_url: &str,
+        key: ClientKey,
+        ca_pem: Option<String>,
+        clock: &C,
+        wait: PropagationWait,
+        on_retry: impl FnMut(&PropagationRetry),
+    ) -> Result<Proved> {
+        let check = self.mtls_check(kms_url, key, ca_pem);
+        let answer = retry_refusals(clock, wait, || check_mtls(&check), on_retry).await;
+        self.conclude(answer)
+    }
+
+    fn mtls_check(&self, kms_url: &str, key: ClientKey, ca_pem: Option<String>) -> MtlsCheck {
+        MtlsCheck {
             kms_url: kms_url.to_owned(),
             okms_id: self.created.okms_id,
             cert_pem: self.certificate_pem.clone(),
             key,
             ca_pem,
-        })
-        .await
-        .map_err(api(Step::Prove))?;
+        }
+    }
+
+    fn conclude(
+        &self,
+        answer: std::result::Result<DataPlaneResponse, okms_api::Error>,
+    ) -> Result<Proved> {
+        let answer = answer.map_err(api(Step::Prove))?;
         if !answer.is_success() {
             let detail = match &answer.outcome {
                 DataPlaneOutcome::Error(e) if !e.errors.is_empty() => e.errors.join("; "),

@@ -23,13 +23,14 @@
 use std::fmt;
 use std::future::Future;
 
+use okms_api::kms::{PropagationRetry, PropagationWait};
 use okms_api::{
     Client, ClientKey, Clock, Credential, ReconcileEvent, ReconcileOptions, Transport, Uuid,
     WaitPolicy,
 };
 
 use crate::error::{Error, StopReason};
-use crate::renewal::{Created, Plan, Proved, Renewed, rest_endpoint};
+use crate::renewal::{Created, Plan, Ready, Renewed, rest_endpoint};
 use crate::step::Step;
 
 /// Where the new key lives, and what can be done with it there.
@@ -148,6 +149,9 @@ pub struct RenewalRequest {
     pub endpoint: Endpoint,
     /// CA certificates to trust for the proof besides the platform roots (PEM).
     pub ca_pem: Option<String>,
+    /// How long the proof retries a refusal after READY, while the new certificate reaches
+    /// the KMS nodes (`PropagationWait::default()`: 60 s).
+    pub proof_wait: PropagationWait,
 }
 
 /// What the saga has done, as it goes.
@@ -162,6 +166,14 @@ pub enum Progress {
     Created {
         /// Its id.
         new_id: Uuid,
+    },
+    /// The KMS refused the new pair, as it does until the certificate reaches it: the proof
+    /// waits and retries.
+    AwaitingProof {
+        /// The new credential.
+        new_id: Uuid,
+        /// How many attempts were refused, the next wait, and the bound.
+        retry: PropagationRetry,
     },
     /// The new pair works against the KMS.
     Proved {
@@ -474,7 +486,28 @@ where
     on_progress(&Progress::Created { new_id });
 
     // 3. READY, the certificate checked against the new key, then proved.
-    let proved = prove(client, home, &mut key, &created, request, &kms_url, &step);
+    let on_retry = |retry: &PropagationRetry| {
+        on_progress(&Progress::AwaitingProof {
+            new_id,
+            retry: *retry,
+        });
+    };
+    let proved = async {
+        let (ready, client_key) =
+            ready_to_prove(client, home, &mut key, &created, request, &step).await?;
+        step(Step::Prove);
+        ready
+            .prove_within(
+                &kms_url,
+                client_key,
+                request.ca_pem.clone(),
+                client.clock(),
+                request.proof_wait,
+                on_retry,
+            )
+            .await
+            .map_err(Cause::Lifecycle)
+    };
     let proved = match until(&mut stop, &current, proved).await {
         Ok(proved) => proved,
         Err(stopped) => Err(Cause::Lifecycle(stopped)),
@@ -573,15 +606,16 @@ fn stopped_already<S: Future<Output = StopReason>>(
     }
 }
 
-async fn prove<H: KeyHome, T: Transport, C: Clock>(
+/// Step 3 up to the proof: READY, and the certificate checked against the new key; returns
+/// the ready credential and the key to prove it with.
+async fn ready_to_prove<H: KeyHome, T: Transport, C: Clock>(
     client: &Client<T, C>,
     home: &mut H,
     key: &mut H::Key,
     created: &Created,
     request: &RenewalRequest,
-    kms_url: &str,
     step: &(dyn Fn(Step) + Send + Sync),
-) -> Result<Proved, Cause<H::Error>> {
+) -> Result<(Ready, ClientKey), Cause<H::Error>> {
     step(Step::WaitReady);
     let ready = created
         .wait_ready(client, &request.settle)
@@ -590,11 +624,7 @@ async fn prove<H: KeyHome, T: Transport, C: Clock>(
     home.check_certificate(key, ready.new_id(), ready.certificate_pem())
         .map_err(Cause::Home)?;
     let client_key = home.proof_key(key).await.map_err(Cause::Home)?;
-    step(Step::Prove);
-    ready
-        .prove(kms_url, client_key, request.ca_pem.clone())
-        .await
-        .map_err(Cause::Lifecycle)
+    Ok((ready, client_key))
 }
 
 async fn not_created<H: KeyHome>(

@@ -128,6 +128,7 @@ fn request(emu: &RunningEmulator, old: &Credential) -> RenewalRequest {
         reconcile: ReconcileOptions::default(),
         endpoint: Endpoint::Given(info.kms_url.clone()),
         ca_pem: Some(info.ca_pem.clone()),
+        proof_wait: okms_api::kms::PropagationWait::default(),
     }
 }
 

@@ -202,6 +202,11 @@ pub struct CredentialCheckArgs {
     /// its kmipRsaEndpoint for an RSA certificate where the domain has one.
     #[arg(long, value_name = "HOST:PORT", requires = "kmip")]
     pub kmip_endpoint: Option<String>,
+    /// After a refused handshake or a 401, retry for up to this long (1 s doubling to 8 s)
+    /// before concluding: a certificate just made READY may not have reached every KMS node
+    /// yet. 0 makes one attempt.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub propagation_wait: Duration,
     /// CA certificate(s) to trust for the KMS endpoint besides the system roots.
     #[arg(long, env = "OKMS_CA_FILE", value_name = "PATH")]
     pub ca: Option<PathBuf>,
@@ -288,6 +293,11 @@ pub struct CredentialRenewArgs {
     /// exits 8.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
     pub timeout: Duration,
+    /// After a refused handshake or a 401, retry for up to this long (1 s doubling to 8 s)
+    /// before concluding: a certificate just made READY may not have reached every KMS node
+    /// yet. 0 makes one attempt.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub propagation_wait: Duration,
     /// The domain's REST endpoint for the proof; defaults to the one the API reports.
     #[arg(long, value_name = "URL")]
     pub kms_url: Option<String>,

@@ -2,9 +2,10 @@
 //! mutual-TLS call to the KMS domain (`GET /api/{okmsId}/v1/servicekey?max=10`).
 
 use okms_api::kms::{
-    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, RANDOM_ACTION, check_mtls, random_mtls,
+    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, PropagationRetry, PropagationWait,
+    RANDOM_ACTION, check_mtls, random_mtls, retry_refusals,
 };
-use okms_api::{ClientKey, KmsEndpoint, Uuid};
+use okms_api::{ClientKey, KmsEndpoint, TokioClock, Uuid};
 use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
 use serde::Serialize;
@@ -98,9 +99,14 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
             key: key.client_key,
             ca_pem: trust.ca_pem,
         };
-        let answer = check_mtls(&call)
-            .await
-            .map_err(|e| mtls_failure(e, &kms_url, ca_known))?;
+        let answer = retry_refusals(
+            &TokioClock,
+            PropagationWait::with_bound(a.propagation_wait),
+            || check_mtls(&call),
+            |retry| out.info(&propagation_message(retry)),
+        )
+        .await
+        .map_err(|e| mtls_failure(e, &kms_url, ca_known))?;
         if answer.is_success() {
             // A list answers even an identity without rights (it filters instead of refusing):
             // the random route proves a right.
@@ -123,6 +129,16 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         }
         report_answer(answer, okms_id, kms_url, shown, out)
     })
+}
+
+/// What a proof says while it waits for a new certificate to reach the KMS nodes.
+pub(crate) fn propagation_message(retry: &PropagationRetry) -> String {
+    format!(
+        "the KMS does not accept the certificate yet (a new one may not have reached every KMS \
+         node); retrying in {} s, for up to {} s in all",
+        retry.next_in.as_secs_f64().ceil(),
+        retry.bound.as_secs_f64().ceil()
+    )
 }
 
 /// The key that signs the TLS handshake, and how to name it.

@@ -22,6 +22,7 @@ use okms_lifecycle::{
 use time::OffsetDateTime;
 
 use crate::cli::{CredentialRenewArgs, GlobalArgs};
+use crate::commands::online::check::propagation_message;
 use crate::commands::online::session::parse_uuid;
 use crate::error::csr_error;
 use crate::error::{CliError, CliResult};
@@ -267,6 +268,7 @@ where
         Progress::Created { new_id } => out.info(&format!(
             "credential {new_id} created for the new key ({new_key})"
         )),
+        Progress::AwaitingProof { retry, .. } => out.info(&propagation_message(retry)),
         Progress::Step(step) => out.verbose(&format!(
             "{step} ({:.1}s elapsed)",
             started.elapsed().as_secs_f64()

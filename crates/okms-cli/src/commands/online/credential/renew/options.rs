@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use okms_api::kms::PropagationWait;
 use okms_api::{ReconcileOptions, Uuid, WaitPolicy};
 use okms_csr::KeyAlgorithm;
 use okms_lifecycle::{Endpoint, RenewalRequest};
@@ -67,6 +68,8 @@ pub(super) struct RenewOptions<'a> {
     pub validity: Option<u32>,
     pub keep_old: bool,
     pub timeout: Duration,
+    /// How long the proof retries a refusal after READY.
+    pub propagation_wait: Duration,
     pub kms_url: Option<String>,
     pub ca: Option<PathBuf>,
     /// The program to run once deployed, and its arguments.
@@ -136,6 +139,7 @@ impl<'a> RenewOptions<'a> {
             validity: a.validity,
             keep_old: a.keep_old,
             timeout: a.timeout,
+            propagation_wait: a.propagation_wait,
             kms_url: a.kms_url.clone(),
             ca: a.ca.clone(),
             hook: a.exec.clone(),
@@ -165,6 +169,7 @@ impl<'a> RenewOptions<'a> {
                 None => Endpoint::AsReported,
             },
             ca_pem,
+            proof_wait: PropagationWait::with_bound(self.propagation_wait),
         }
     }
 }
