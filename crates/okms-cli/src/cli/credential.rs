@@ -204,7 +204,8 @@ pub struct CredentialCheckArgs {
     pub kmip_endpoint: Option<String>,
     /// After a refused handshake or a 401, retry for up to this long (1 s doubling to 8 s)
     /// before concluding: a certificate just made READY may not have reached every KMS node
-    /// yet. 0 makes one attempt.
+    /// yet. Only for a certificate issued in the last 15 minutes (an older one that is refused
+    /// is refused for good). 0 makes one attempt.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
     pub propagation_wait: Duration,
     /// CA certificate(s) to trust for the KMS endpoint besides the system roots.

@@ -8,6 +8,8 @@ use okms_api::kms::{
 use okms_api::{ClientKey, KmsEndpoint, TokioClock, Uuid};
 use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
+use std::time::Duration;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -50,6 +52,7 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
     refuse_other_key(&cert, &cert_name, &key)?;
     refuse_out_of_date(&cert, &cert_name)?;
     let okms_id = domain_to_call(&cert, &cert_name, a.okms_id.as_deref())?;
+    let propagation_wait = propagation_wait_for(&cert, a.propagation_wait);
     let cert_pem = cert.to_pem();
     let shown = ShownCertificate {
         credential_id: cert.credential_id(),
@@ -101,7 +104,7 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         };
         let answer = retry_refusals(
             &TokioClock,
-            PropagationWait::with_bound(a.propagation_wait),
+            PropagationWait::with_bound(propagation_wait),
             || check_mtls(&call),
             |retry| out.info(&propagation_message(retry)),
         )
@@ -130,6 +133,21 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         report_answer(answer, okms_id, kms_url, shown, out)
     })
 }
+
+/// How long to retry a refusal: only a certificate issued in the last minutes may still be on
+/// its way to the KMS nodes; an older one that is refused (revoked, say) is refused for good,
+/// and its user should hear so at once.
+fn propagation_wait_for(cert: &Certificate, asked: Duration) -> Duration {
+    let recent = OffsetDateTime::now_utc() - RECENT_CERTIFICATE;
+    if cert.not_before() > recent {
+        asked
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// A certificate younger than this may not have reached every KMS node yet.
+const RECENT_CERTIFICATE: time::Duration = time::Duration::minutes(15);
 
 /// What a proof says while it waits for a new certificate to reach the KMS nodes.
 pub(crate) fn propagation_message(retry: &PropagationRetry) -> String {
