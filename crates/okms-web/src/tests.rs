@@ -266,7 +266,7 @@ fn identities_follow_request_new() {
     });
     assert_eq!(field, Field::Users);
     assert!(
-        msg.contains("must be non-empty printable ASCII without spaces"),
+        msg.contains("must be printable ASCII without spaces"),
         "{msg}"
     );
 
