@@ -408,8 +408,9 @@ pub struct PropagationRetry {
 }
 
 /// Whether an attempt's outcome is what a KMS node that does not know the certificate yet
-/// answers: a 401, or a TLS handshake the server ended with an alert. Anything else (no
-/// listener, an untrusted server certificate, a timeout) is not propagation.
+/// answers: a 401, or a TLS handshake the server ended with an alert other than "revoked" or
+/// "expired". Anything else (no listener, an untrusted server certificate, a timeout) is not
+/// propagation.
 pub fn is_refusal(outcome: &Result<DataPlaneResponse, Error>) -> bool {
     match outcome {
         Ok(answer) => answer.status == 401,
@@ -423,9 +424,14 @@ pub fn is_refusal(outcome: &Result<DataPlaneResponse, Error>) -> bool {
 #[cfg(feature = "reqwest")]
 fn server_refused_handshake(e: &(dyn std::error::Error + 'static)) -> bool {
     let alert = |e: &(dyn std::error::Error + 'static)| {
+        // A revoked or expired certificate is refused for good: no node will change its mind.
         matches!(
             e.downcast_ref::<rustls::Error>(),
-            Some(rustls::Error::AlertReceived(_))
+            Some(rustls::Error::AlertReceived(alert)) if !matches!(
+                alert,
+                rustls::AlertDescription::CertificateRevoked
+                    | rustls::AlertDescription::CertificateExpired
+            )
         )
     };
     let mut cause = Some(e);
