@@ -27,6 +27,7 @@ pub struct Args {
 
 /// Runs the task.
 pub fn run(args: &Args) -> Result<()> {
+    forget_earlier_packages()?;
     let mut package = cargo();
     package.args(["package", "--locked"]);
     if args.allow_dirty {
@@ -57,4 +58,45 @@ pub fn run(args: &Args) -> Result<()> {
             ])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )
+}
+
+/// Removes what earlier runs of `cargo package` unpacked for our own crates. Packaging several
+/// crates at once verifies each against the others' tarballs through a local overlay registry
+/// (`$CARGO_HOME/registry/src/-HASH/`), and cargo never unpacks a `name-version` directory that
+/// already exists: without this, okms-lifecycle would be verified against okms-api as it was
+/// at an earlier run of the same version, and fail (or pass) for code that no longer exists.
+fn forget_earlier_packages() -> Result<()> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry").join("src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&src) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        // Only the local overlays ("-HASH"), never crates.io's own sources.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for unpacked in std::fs::read_dir(registry.path())?.flatten() {
+            let name = unpacked.file_name().to_string_lossy().into_owned();
+            if PUBLISHED
+                .iter()
+                .any(|krate| is_unpacked_version_of(&name, krate))
+            {
+                std::fs::remove_dir_all(unpacked.path())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `dir` is cargo's unpacked `krate-VERSION` (and not another crate's name that starts
+/// the same way).
+fn is_unpacked_version_of(dir: &str, krate: &str) -> bool {
+    dir.strip_prefix(krate)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
 }
