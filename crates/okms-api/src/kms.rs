@@ -371,7 +371,7 @@ async fn send_mtls(
 /// attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PropagationWait {
-    /// Give up after this long (measured on the [`Clock`]).
+    /// Give up after this long (measured on the [`Clock`](crate::Clock)).
     pub bound: std::time::Duration,
     /// The first wait.
     pub initial_interval: std::time::Duration,
