@@ -8,7 +8,7 @@ mod online_common;
 use assert_cmd::Command;
 use common::{Sandbox, stderr_of};
 use okms_emulator::RunningEmulator;
-use online_common::{AuthMode, cli, emulator, json_ok};
+use online_common::{AuthMode, CREATE_SVC, cli, emulator, json_ok};
 
 /// The CLI wired to `emu` as a new user would have it: API credentials, no CA file.
 fn cli_without_ca(s: &Sandbox, emu: &RunningEmulator) -> Command {
@@ -20,20 +20,7 @@ fn cli_without_ca(s: &Sandbox, emu: &RunningEmulator) -> Command {
 /// A READY credential deployed as `svc.cert`/`svc.key`.
 fn deployed(s: &Sandbox, emu: &RunningEmulator) {
     s.key_and_csr("svc.key", "svc.csr", "ecdsa-p256");
-    json_ok(cli_without_ca(s, emu).args([
-        "--json",
-        "credential",
-        "create",
-        "--csr",
-        "svc.csr",
-        "--name",
-        "svc",
-        "--root",
-        "--validity",
-        "30",
-        "--cert-out",
-        "svc.cert",
-    ]));
+    json_ok(cli_without_ca(s, emu).args(CREATE_SVC));
 }
 
 #[test]

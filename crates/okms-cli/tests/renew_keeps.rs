@@ -12,7 +12,7 @@ use okms_csr::{
     PrivateKey, same_public_key,
 };
 use okms_emulator::RunningEmulator;
-use online_common::{AuthMode, cli, emulator, json_ok};
+use online_common::{AuthMode, CREATE_SVC, cli, emulator, json_ok};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
@@ -43,20 +43,7 @@ fn renew_key_stored_as(
 
 /// `svc.cert` for `svc.csr`, from a new credential `svc` of 30 days.
 fn create_svc(s: &Sandbox, emu: &RunningEmulator) {
-    json_ok(cli(s, emu, AuthMode::Signature).args([
-        "--json",
-        "credential",
-        "create",
-        "--csr",
-        "svc.csr",
-        "--name",
-        "svc",
-        "--root",
-        "--validity",
-        "30",
-        "--cert-out",
-        "svc.cert",
-    ]));
+    json_ok(cli(s, emu, AuthMode::Signature).args(CREATE_SVC));
 }
 
 /// `credential renew --force` of the pair `svc.cert`/`svc.key`.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{Sandbox, stderr_of};
 use okms_emulator::{CredentialPhase, RunningEmulator};
-use online_common::{AuthMode, cli, emulator_with, json_ok};
+use online_common::{AuthMode, CREATE_SVC, cli, emulator_with, json_ok};
 
 const WAITING: &str = "the KMS does not accept the certificate yet";
 
@@ -22,20 +22,7 @@ fn slow_kms() -> RunningEmulator {
 /// Creates the pair `svc.cert`/`svc.key`; returns its credential id.
 fn created(s: &Sandbox, emu: &RunningEmulator) -> String {
     s.key_and_csr("svc.key", "svc.csr", "ecdsa-p256");
-    let v = json_ok(cli(s, emu, AuthMode::Signature).args([
-        "--json",
-        "credential",
-        "create",
-        "--csr",
-        "svc.csr",
-        "--name",
-        "svc",
-        "--root",
-        "--validity",
-        "30",
-        "--cert-out",
-        "svc.cert",
-    ]));
+    let v = json_ok(cli(s, emu, AuthMode::Signature).args(CREATE_SVC));
     v["credential"]["id"].as_str().unwrap().to_owned()
 }
 

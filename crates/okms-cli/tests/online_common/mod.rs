@@ -123,3 +123,20 @@ pub fn send_signal(child: &std::process::Child, signal: &str) {
         .unwrap();
     assert!(status.success(), "kill -{signal} failed");
 }
+
+/// `credential create` of the 30-day root credential `svc` from `svc.csr`, written to
+/// `svc.cert` (`--json`): the deployed pair the renewal and CA tests start from.
+pub const CREATE_SVC: &[&str] = &[
+    "--json",
+    "credential",
+    "create",
+    "--csr",
+    "svc.csr",
+    "--name",
+    "svc",
+    "--root",
+    "--validity",
+    "30",
+    "--cert-out",
+    "svc.cert",
+];
