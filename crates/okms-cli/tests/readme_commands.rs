@@ -23,43 +23,19 @@ const README: &str = include_str!("../../../README.md");
 /// The `okms-cli` command lines of the README: shell-block lines (continuations joined,
 /// comments dropped) and the table's backticked commands (but `...` elisions).
 fn readme_commands() -> Vec<String> {
-    let mut commands = Vec::new();
-    let mut in_shell = false;
-    let mut pending = String::new();
-    for line in README.lines() {
-        if line.starts_with("```") {
-            in_shell = !in_shell && line.trim_start_matches('`').starts_with("sh");
-            continue;
-        }
-        if in_shell {
-            let code = strip_comment(line);
-            let continued = code.trim_end().strip_suffix('\\');
-            pending.push_str(continued.unwrap_or(code).trim());
-            pending.push(' ');
-            if continued.is_none() {
-                let command = pending.trim().to_owned();
-                pending.clear();
-                if command.starts_with("okms-cli ") {
-                    commands.push(command);
-                }
-            }
-        } else if line.starts_with('|') {
-            for (i, span) in line.split('`').enumerate() {
-                if i % 2 == 1 && span.starts_with("okms-cli ") && !span.contains("...") {
-                    commands.push(span.to_owned());
-                }
+    let mut commands: Vec<String> = okms_test_support::markdown::shell_commands(README)
+        .into_iter()
+        .map(|c| c.line)
+        .filter(|line| line.starts_with("okms-cli "))
+        .collect();
+    for line in README.lines().filter(|l| l.starts_with('|')) {
+        for (i, span) in line.split('`').enumerate() {
+            if i % 2 == 1 && span.starts_with("okms-cli ") && !span.contains("...") {
+                commands.push(span.to_owned());
             }
         }
     }
     commands
-}
-
-/// A line without its ` # comment`.
-fn strip_comment(line: &str) -> &str {
-    match line.find(" #") {
-        Some(i) => &line[..i],
-        None => line,
-    }
 }
 
 /// Words of a command line as `sh` splits these simple ones (single quotes only).
