@@ -7,7 +7,7 @@
 //! command writes. What cannot be literal is substituted, and only that: placeholders (`ID`,
 //! `<POLICY_ID>`), the public KMS URL and CA file of the no-credentials example, a system path
 //! for the Prometheus file, the reload hook, and `--yes` where the README says a script needs
-//! it (a prompt has no terminal here).
+//! it (a prompt has no terminal here). `P12_PASS`, which the PKCS#12 commands read, is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -19,6 +19,9 @@ use common::{Sandbox, stderr_of};
 use online_common::{AuthMode, cli, emulator, json_ok};
 
 const README: &str = include_str!("../../../README.md");
+
+/// The passphrase the README's PKCS#12 commands read from `P12_PASS`.
+const P12_PASS: &str = "readme-p12-passphrase-Wq3";
 
 /// The `okms-cli` command lines of the README: shell-block lines (continuations joined,
 /// comments dropped) and the table's backticked commands (but `...` elisions).
@@ -68,11 +71,16 @@ fn words(command: &str) -> Vec<String> {
     out
 }
 
-/// The files a command writes (after `--out`, `--key-out`, `--cert-out`): removed from its
+/// The files a command writes (after `--out`, `--key-out`, `--cert-out`, `--p12`): removed from its
 /// directory, since nothing is written over an existing file.
 fn outputs(args: &[String]) -> Vec<String> {
     args.windows(2)
-        .filter(|w| matches!(w[0].as_str(), "--out" | "--key-out" | "--cert-out"))
+        .filter(|w| {
+            matches!(
+                w[0].as_str(),
+                "--out" | "--key-out" | "--cert-out" | "--p12"
+            )
+        })
         .map(|w| w[1].clone())
         .collect()
 }
@@ -93,6 +101,11 @@ fn every_readme_command_runs_as_printed() {
     for needed in [
         "okms-cli request new --csr client.csr --name my-app --root --nic xx1111-ovh --region eu --out request.json",
         "okms-cli credential check --cert client.cert --key domain.key --kms-url",
+        "okms-cli domain ca --out okms-ca.pem",
+        "okms-cli cert export --p12 client.p12 --cert client.cert --key domain.key --ca okms-ca.pem",
+        "okms-cli credential check --cert client.cert --key client.p12",
+        "okms-cli credential check --cert client.cert --key domain.key --kmip",
+        "okms-cli credential create --csr client.csr --name my-app --root --require-csr",
     ] {
         assert!(
             commands.iter().any(|c| c.starts_with(needed)),
@@ -144,6 +157,23 @@ fn every_readme_command_runs_as_printed() {
         serde_json::json!({ "certificatePEM": cert }).to_string(),
     );
     fixtures.write("kms-ca.pem", &info.ca_pem);
+    // What `domain ca --out okms-ca.pem` and `cert export --p12 client.p12` write.
+    fixtures.write("okms-ca.pem", &info.ca_pem);
+    fixtures
+        .cmd()
+        .env("P12_PASS", P12_PASS)
+        .args([
+            "cert",
+            "export",
+            "--p12",
+            "client.p12",
+            "--cert",
+            "client.cert",
+        ])
+        .args(["--key", "domain.key", "--ca", "okms-ca.pem"])
+        .args(["--passphrase-env", "P12_PASS"])
+        .assert()
+        .success();
     // A policy, for `iam revoke <POLICY_ID>`.
     cli(&fixtures, &emu, AuthMode::Signature)
         .args(["iam", "grant", "--user", "alice", "--preset", "kms-read"])
@@ -184,6 +214,7 @@ fn every_readme_command_runs_as_printed() {
             let _ = std::fs::remove_file(s.path(&written));
         }
         let out = cli(&s, &emu, AuthMode::Signature)
+            .env("P12_PASS", P12_PASS)
             .args(&args)
             .output()
             .unwrap();
