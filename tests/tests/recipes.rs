@@ -239,6 +239,18 @@ impl Kitchen {
     }
 }
 
+/// A credential's status as `credential list` shows it (`None`: not listed).
+fn status(k: &Kitchen, id: &str) -> Option<String> {
+    let listed: serde_json::Value =
+        serde_json::from_str(&k.okms_cli(&["--json", "credential", "list"])).unwrap();
+    listed["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .map(|c| c["status"].as_str().unwrap().to_owned())
+}
+
 fn recipe_text(recipe: &str) -> &'static str {
     RECIPES
         .iter()
@@ -389,7 +401,11 @@ fn veeam_gets_a_p12_with_the_chain_and_a_ca_that_verifies_the_kmip_endpoint() {
     // The renewal's hook leaves a new .p12 for the new credential, with the new pair.
     let old = k.credential_id("veeam.cert");
     assert_eq!(
-        k.cook("veeam.md", Some("okms-cli credential renew"), None),
+        k.cook(
+            "veeam.md",
+            Some("okms-cli credential renew"),
+            Some("okms-cli credential delete")
+        ),
         1
     );
     let new = k.credential_id("veeam.cert");
@@ -417,6 +433,22 @@ fn veeam_gets_a_p12_with_the_chain_and_a_ca_that_verifies_the_kmip_endpoint() {
         k.fingerprint("cert", "veeam.cert"),
         k.fingerprint("key", "veeam.key")
     );
+
+    // Veeam still uses the old certificate until the new file is imported: it stays live
+    // until the recipe's last step revokes it.
+    assert_eq!(
+        status(&k, &old).as_deref(),
+        Some("READY"),
+        "revoked too soon"
+    );
+    k.set("OLD_ID", &k.credential_id("veeam.cert.bak"));
+    k.cook("veeam.md", Some("okms-cli credential delete"), None);
+    assert_ne!(
+        status(&k, &old).as_deref(),
+        Some("READY"),
+        "the old one is live"
+    );
+    assert_eq!(status(&k, &new).as_deref(), Some("READY"));
 }
 
 #[test]
@@ -455,22 +487,12 @@ fn vcenter_gets_a_certificate_for_its_own_csr_and_the_old_one_is_revoked() {
     let new = k.credential_id("vcenter-new.cert");
     k.set("OLD_ID", &old);
     k.cook("vcenter.md", Some("okms-cli credential delete"), None);
-    let listed: serde_json::Value =
-        serde_json::from_str(&k.okms_cli(&["--json", "credential", "list"])).unwrap();
-    let status = |id: &str| {
-        listed["credentials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .map(|c| c["status"].as_str().unwrap().to_owned())
-    };
     assert_ne!(
-        status(&old).as_deref(),
+        status(&k, &old).as_deref(),
         Some("READY"),
         "the old one is live"
     );
-    assert_eq!(status(&new).as_deref(), Some("READY"));
+    assert_eq!(status(&k, &new).as_deref(), Some("READY"));
 }
 
 #[test]
