@@ -587,6 +587,11 @@ fn external_secrets_secret_is_updated_with_the_renewed_pair() {
     // What External Secrets would read from the Secret works against the KMS.
     std::fs::write(k.path("from-secret.crt"), &crt).unwrap();
     write_private(&k.path("from-secret.key"), &key);
+    assert_eq!(
+        k.fingerprint("cert", "from-secret.crt"),
+        k.fingerprint("key", "from-secret.key"),
+        "the Secret's tls.key is not its tls.crt's key"
+    );
     k.okms_cli(&[
         "credential",
         "check",
