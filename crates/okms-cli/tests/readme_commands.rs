@@ -7,7 +7,7 @@
 //! command writes. What cannot be literal is substituted, and only that: placeholders (`ID`,
 //! `<POLICY_ID>`), the public KMS URL and CA file of the no-credentials example, a system path
 //! for the Prometheus file, the reload hook, and `--yes` where the README says a script needs
-//! it (a prompt has no terminal here).
+//! it (a prompt has no terminal here). `P12_PASS`, which the PKCS#12 commands read, is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -20,46 +20,25 @@ use online_common::{AuthMode, cli, emulator, json_ok};
 
 const README: &str = include_str!("../../../README.md");
 
+/// The passphrase the README's PKCS#12 commands read from `P12_PASS`.
+const P12_PASS: &str = "readme-p12-passphrase-Wq3";
+
 /// The `okms-cli` command lines of the README: shell-block lines (continuations joined,
 /// comments dropped) and the table's backticked commands (but `...` elisions).
 fn readme_commands() -> Vec<String> {
-    let mut commands = Vec::new();
-    let mut in_shell = false;
-    let mut pending = String::new();
-    for line in README.lines() {
-        if line.starts_with("```") {
-            in_shell = !in_shell && line.trim_start_matches('`').starts_with("sh");
-            continue;
-        }
-        if in_shell {
-            let code = strip_comment(line);
-            let continued = code.trim_end().strip_suffix('\\');
-            pending.push_str(continued.unwrap_or(code).trim());
-            pending.push(' ');
-            if continued.is_none() {
-                let command = pending.trim().to_owned();
-                pending.clear();
-                if command.starts_with("okms-cli ") {
-                    commands.push(command);
-                }
-            }
-        } else if line.starts_with('|') {
-            for (i, span) in line.split('`').enumerate() {
-                if i % 2 == 1 && span.starts_with("okms-cli ") && !span.contains("...") {
-                    commands.push(span.to_owned());
-                }
+    let mut commands: Vec<String> = okms_test_support::markdown::shell_commands(README)
+        .into_iter()
+        .map(|c| c.line)
+        .filter(|line| line.starts_with("okms-cli "))
+        .collect();
+    for line in README.lines().filter(|l| l.starts_with('|')) {
+        for (i, span) in line.split('`').enumerate() {
+            if i % 2 == 1 && span.starts_with("okms-cli ") && !span.contains("...") {
+                commands.push(span.to_owned());
             }
         }
     }
     commands
-}
-
-/// A line without its ` # comment`.
-fn strip_comment(line: &str) -> &str {
-    match line.find(" #") {
-        Some(i) => &line[..i],
-        None => line,
-    }
 }
 
 /// Words of a command line as `sh` splits these simple ones (single quotes only).
@@ -92,11 +71,16 @@ fn words(command: &str) -> Vec<String> {
     out
 }
 
-/// The files a command writes (after `--out`, `--key-out`, `--cert-out`): removed from its
+/// The files a command writes (after `--out`, `--key-out`, `--cert-out`, `--p12`): removed from its
 /// directory, since nothing is written over an existing file.
 fn outputs(args: &[String]) -> Vec<String> {
     args.windows(2)
-        .filter(|w| matches!(w[0].as_str(), "--out" | "--key-out" | "--cert-out"))
+        .filter(|w| {
+            matches!(
+                w[0].as_str(),
+                "--out" | "--key-out" | "--cert-out" | "--p12"
+            )
+        })
         .map(|w| w[1].clone())
         .collect()
 }
@@ -117,6 +101,11 @@ fn every_readme_command_runs_as_printed() {
     for needed in [
         "okms-cli request new --csr client.csr --name my-app --root --nic xx1111-ovh --region eu --out request.json",
         "okms-cli credential check --cert client.cert --key domain.key --kms-url",
+        "okms-cli domain ca --out okms-ca.pem",
+        "okms-cli cert export --p12 client.p12 --cert client.cert --key domain.key --ca okms-ca.pem",
+        "okms-cli credential check --cert client.cert --key client.p12",
+        "okms-cli credential check --cert client.cert --key domain.key --kmip",
+        "okms-cli credential create --csr client.csr --name my-app --root --require-csr",
     ] {
         assert!(
             commands.iter().any(|c| c.starts_with(needed)),
@@ -168,6 +157,23 @@ fn every_readme_command_runs_as_printed() {
         serde_json::json!({ "certificatePEM": cert }).to_string(),
     );
     fixtures.write("kms-ca.pem", &info.ca_pem);
+    // What `domain ca --out okms-ca.pem` and `cert export --p12 client.p12` write.
+    fixtures.write("okms-ca.pem", &info.ca_pem);
+    fixtures
+        .cmd()
+        .env("P12_PASS", P12_PASS)
+        .args([
+            "cert",
+            "export",
+            "--p12",
+            "client.p12",
+            "--cert",
+            "client.cert",
+        ])
+        .args(["--key", "domain.key", "--ca", "okms-ca.pem"])
+        .args(["--passphrase-env", "P12_PASS"])
+        .assert()
+        .success();
     // A policy, for `iam revoke <POLICY_ID>`.
     cli(&fixtures, &emu, AuthMode::Signature)
         .args(["iam", "grant", "--user", "alice", "--preset", "kms-read"])
@@ -208,6 +214,7 @@ fn every_readme_command_runs_as_printed() {
             let _ = std::fs::remove_file(s.path(&written));
         }
         let out = cli(&s, &emu, AuthMode::Signature)
+            .env("P12_PASS", P12_PASS)
             .args(&args)
             .output()
             .unwrap();

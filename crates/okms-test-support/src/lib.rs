@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod interop;
+pub mod markdown;
 pub mod skip;
 
 pub use skip::skip;
