@@ -231,6 +231,46 @@ async fn run(check: &KmipCheck) -> Result<KmipCheckOutcome, Error> {
     Ok(outcome)
 }
 
+/// Whether a KMIP check's outcome is what a node the certificate has not reached yet gives
+/// (for [`crate::kms::retry_while_refused`]): a handshake the server ended with an alert other
+/// than "revoked", "expired" or "unknown CA" (a certificate of another domain's CA), or an
+/// Authentication Not Successful answer. An untrusted server or a connection refused is not
+/// propagation either.
+pub fn is_kmip_refusal(outcome: &Result<KmipCheckOutcome, Error>) -> bool {
+    match outcome {
+        Ok(KmipCheckOutcome::Refused { reason, .. }) => {
+            *reason == ResultReason::AuthenticationNotSuccessful
+        }
+        Ok(KmipCheckOutcome::Answered(_)) => false,
+        Err(e) => matches!(
+            received_alert(e),
+            Some(alert) if !matches!(
+                alert,
+                rustls::AlertDescription::CertificateRevoked
+                    | rustls::AlertDescription::CertificateExpired
+                    | rustls::AlertDescription::UnknownCA
+            )
+        ),
+    }
+}
+
+/// The TLS alert the server ended a check's handshake with, if that is how it failed.
+fn received_alert(e: &Error) -> Option<rustls::AlertDescription> {
+    let Error::Kmip {
+        stage: KmipStage::Handshake,
+        source: Some(source),
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let io = source.downcast_ref::<std::io::Error>()?;
+    match tls_refusal(io)? {
+        rustls::Error::AlertReceived(alert) => Some(*alert),
+        _ => None,
+    }
+}
+
 /// Connects with the certificate of `check`, sends Discover Versions and Query, and returns
 /// what the server answered. A connection, TLS or framing failure is an [`Error::Kmip`]
 /// whose [`KmipStage`] says where it failed; a KMIP error answer is

@@ -23,8 +23,8 @@ use crate::cli::{DomainCommand, GlobalArgs, OnlineCommand};
 use crate::error::CliResult;
 use crate::output::Output;
 use account::whoami;
-pub(crate) use domain::kms_trust;
 use domain::{domain_ca, domain_list, domain_show};
+pub(crate) use domain::{kms_trust, read_domain};
 use session::{block_on, parse_uuid};
 
 /// Runs an online command.

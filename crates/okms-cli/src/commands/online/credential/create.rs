@@ -18,6 +18,7 @@ use crate::cli::{CertificateTypeArg, CredentialCreateArgs, GlobalArgs};
 use okms_api::IdentitySelection;
 
 use super::Source;
+use crate::commands::cert_export::{self, P12Options, P12Report, P12Target};
 use crate::commands::identities;
 use crate::commands::online::account::account;
 use crate::commands::online::iam;
@@ -42,6 +43,8 @@ struct CreateReport<'a> {
     key_fallback: Option<String>,
     /// Where the certificate was written (null with --no-wait).
     cert_out: Option<String>,
+    /// The PKCS#12 file written with --p12-out (null without).
+    p12: Option<P12Report>,
     /// Whether an existing credential was adopted after a lost answer.
     adopted: bool,
     /// What reconciliation did after a lost answer (`outcome_unknown`, `adopted`,
@@ -122,6 +125,7 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
             }
         }
     }
+    let p12 = p12_plan(a, &source, out)?;
     block_on(async move {
         let client = client(global, out)?;
         let selection = IdentitySelection::from(&a.identities);
@@ -143,7 +147,7 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
             Some(plan) => Some(plan.complete(&client, okms_id, a.force).await?),
             None => None,
         };
-        create_online(&client, okms_id, &request, &source, a, out).await?;
+        create_online(&client, okms_id, &request, &source, p12, a, out).await?;
         if !a.no_wait {
             iam::rights::warn_if_no_kms_rights(&client, okms_id, &request.identity_urns, out).await;
         }
@@ -230,6 +234,7 @@ async fn create_online(
     okms_id: Uuid,
     request: &CredentialRequest,
     source: &Source,
+    p12: Option<P12Plan>,
     a: &CredentialCreateArgs,
     out: &Output,
 ) -> CliResult<()> {
@@ -237,7 +242,7 @@ async fn create_online(
     let adopted = result.adopted();
     let mut credential = result.created.credential;
     let id = credential.id;
-    let kept = match source {
+    let mut kept = match source {
         Source::Generated { key_out } => {
             let key_pem = result.created.private_key_pem;
             keep_generated_key(client, okms_id, id, key_out, key_pem, a.timeout, out).await?
@@ -249,15 +254,35 @@ async fn create_online(
         Source::Generated { .. } => kept.public_key,
     };
     let mut cert_out = None;
+    let mut p12_report = None;
     if !a.no_wait {
         credential = write_issued_cert(client, okms_id, id, expected_key.as_ref(), a, out).await?;
         cert_out = Some(a.cert_out.display().to_string());
+        if let Some(plan) = p12 {
+            let key = plan.key.or_else(|| kept.private_key.take());
+            let written = write_p12(
+                client,
+                okms_id,
+                &credential,
+                key,
+                &plan.target,
+                a.force,
+                out,
+            )
+            .await;
+            p12_report = Some(written.map_err(|e| {
+                e.context(format!(
+                    "credential {id} is READY and its pair written, but the PKCS#12 file was not"
+                ))
+            })?);
+        }
     }
     let report = CreateReport {
         credential: &credential,
         key_out: kept.at_requested,
         key_fallback: kept.fallback.clone(),
         cert_out,
+        p12: p12_report,
         adopted,
         reconciliation: result.events.iter().map(event_report).collect(),
         public_key_sha256: expected_key.as_ref().map(PublicKey::fingerprint_sha256),
@@ -309,12 +334,14 @@ async fn create_reconciled(
         .map_err(|e| api_failure(e, format!("cannot create credential {:?}", request.name)))
 }
 
-/// Where a generated key went, and its public key when it could be read back.
+/// Where a generated key went, and the key itself when it could be read back.
 #[derive(Default)]
 struct KeptKey {
     at_requested: Option<String>,
     fallback: Option<String>,
     public_key: Option<PublicKey>,
+    /// For `--p12-out`.
+    private_key: Option<PrivateKey>,
 }
 
 /// Writes the key OVHcloud generated (see [`save_key`]). A credential returned without its
@@ -354,15 +381,17 @@ async fn keep_generated_key(
         Saved::AtRequested => kept.at_requested = Some(key_out.display().to_string()),
         Saved::Fallback(p) => kept.fallback = Some(p.display().to_string()),
     }
-    kept.public_key = match PrivateKey::import(key_pem.expose_secret().as_bytes(), None) {
-        Ok(k) => Some(k.public_key()),
+    match PrivateKey::import(key_pem.expose_secret().as_bytes(), None) {
+        Ok(k) => {
+            kept.public_key = Some(k.public_key());
+            kept.private_key = Some(k);
+        }
         Err(e) => {
             out.warn(&format!(
                 "the private key OVHcloud returned cannot be read ({e}); the certificate cannot be checked against it"
             ));
-            None
         }
-    };
+    }
     Ok(kept)
 }
 
@@ -411,6 +440,12 @@ fn show_created(
     }
     if let Some(c) = &report.cert_out {
         out.field("Certificate", c)?;
+    }
+    if let Some(p) = &report.p12 {
+        out.field(
+            "PKCS#12",
+            &format!("{} ({} CA certificate(s))", p.path, p.chain_certificates),
+        )?;
     }
     let key_path = match (source, written_key) {
         (_, Some(k)) => k.clone(),
@@ -546,4 +581,106 @@ async fn pci_dss_check(
     }
     out.warn(&format!("{text}; use --csr to keep the key on this host"));
     Ok(())
+}
+
+/// `--p12-out`, checked before anything is sent: the target, the passphrase, the `--ca` chain,
+/// and with a CSR the key given with `--key` (a key on a token is refused: not extractable).
+struct P12Plan {
+    target: P12Target,
+    /// `--key` with a CSR; `None`: the key OVHcloud generates.
+    key: Option<PrivateKey>,
+}
+
+fn p12_plan(a: &CredentialCreateArgs, source: &Source, out: &Output) -> CliResult<Option<P12Plan>> {
+    let Some(path) = &a.p12.p12_out else {
+        return Ok(None);
+    };
+    if a.no_wait {
+        return Err(usage(
+            "--p12-out needs the certificate, which --no-wait does not wait for",
+        ));
+    }
+    if files::same_target(path, &a.cert_out) {
+        return Err(usage("--p12-out and --cert-out name the same file"));
+    }
+    let key = match (source, &a.key) {
+        (Source::Generated { key_out }, None) => {
+            if files::same_target(path, key_out) {
+                return Err(usage("--p12-out and --key-out name the same file"));
+            }
+            None
+        }
+        (Source::Generated { .. }, Some(_)) => {
+            return Err(usage(
+                "--key is the CSR's key: give it with --csr or --request (without them OVHcloud makes the key)",
+            ));
+        }
+        (Source::Csr { .. }, None) => {
+            return Err(usage(
+                "--p12-out with a CSR needs its private key: give it with --key PATH",
+            )
+            .hint("the key that made the CSR is on this host; OVHcloud never sees it"));
+        }
+        (Source::Csr { public_key }, Some(key_path)) => {
+            cert_export::refuse_token_key(key_path)?;
+            let key = input::load_private_key(key_path, &a.passphrase)?;
+            if !same_public_key(&key.public_key(), public_key) {
+                return Err(CliError::new(
+                    Exit::VerificationFailed,
+                    format!(
+                        "{} is not the key of the CSR; nothing was sent",
+                        input::display_path(key_path)
+                    ),
+                )
+                .hint("give the private key that made the CSR"));
+            }
+            Some(key)
+        }
+    };
+    let options = P12Options::of_output(&a.p12, a.ca.as_deref(), &a.passphrase);
+    let target = P12Target::prepare(path, a.force, &options, out)?;
+    Ok(Some(P12Plan { target, key }))
+}
+
+/// Writes the `--p12-out` file of the issued certificate, with the domain's CA from the API
+/// when no `--ca` was given (a domain that cannot be read leaves the file without a chain).
+async fn write_p12(
+    client: &Client,
+    okms_id: Uuid,
+    credential: &Credential,
+    key: Option<PrivateKey>,
+    target: &P12Target,
+    force: bool,
+    out: &Output,
+) -> CliResult<P12Report> {
+    let Some(key) = key else {
+        return Err(CliError::new(
+            Exit::Error,
+            "the private key could not be read back, so no PKCS#12 file was made",
+        ));
+    };
+    let pem = credential.certificate_pem.as_deref().unwrap_or_default();
+    let cert = Certificate::from_pem(pem)
+        .map_err(|e| crate::error::csr_error(e, "the issued certificate cannot be read"))?;
+    let api_chain = if target.wants_api_chain() {
+        let rsa = cert.public_key().algorithm().is_ok_and(|k| k.is_rsa());
+        match client.get_domain(okms_id, true).await {
+            Ok(domain) => cert_export::chain_of(domain, rsa)
+                .map_err(|reason| {
+                    out.warn(&format!(
+                        "the CA of domain {okms_id} from the API is unusable: {reason}"
+                    ));
+                })
+                .ok(),
+            Err(e) => {
+                out.warn(&format!(
+                    "cannot get the CA of domain {okms_id} from the API: {e}"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    cert_export::write_prepared(target, force, key, cert, api_chain, out)
 }
