@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use okms_api::{Domain, KmsEndpoint, Uuid};
+use okms_api::{Client, Domain, KmsEndpoint, Uuid};
 use okms_csr::{Certificate, Passphrase, Pkcs12Bundle, Pkcs12Encryption, PrivateKey};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -285,8 +285,8 @@ pub(crate) fn refuse_token_key(key: &Path) -> CliResult<()> {
 }
 
 /// The domain's CA chain for `cert`, when okms-cli has API access and the certificate names its
-/// domain; `None` (said in verbose mode, or as a warning when the API was asked) otherwise: no
-/// API access is not an error for an offline export.
+/// domain; `None` otherwise (said in verbose mode): no API access is not an error for an
+/// offline export.
 fn chain_from_api(
     cert: &Certificate,
     global: &GlobalArgs,
@@ -302,34 +302,40 @@ fn chain_from_api(
             return None;
         }
     };
+    block_on(async { Ok(api_chain(&client, okms_id, cert, out).await) })
+        .ok()
+        .flatten()
+}
+
+/// The CA chain of domain `okms_id` for `cert` from the API; `None`, warned, when the API does
+/// not give a usable one (the file is then made without a chain, and says so).
+pub(crate) async fn api_chain(
+    client: &Client,
+    okms_id: Uuid,
+    cert: &Certificate,
+    out: &Output,
+) -> Option<Vec<Certificate>> {
     let rsa = cert.public_key().algorithm().is_ok_and(|k| k.is_rsa());
-    let read = block_on(async { Ok(client.get_domain(okms_id, true).await) });
-    match read {
-        Ok(Ok(domain)) => match chain_of(domain, rsa) {
-            Ok(chain) => {
-                out.verbose(&format!(
-                    "the CA chain of domain {okms_id} comes from the API ({} certificate(s))",
-                    chain.len()
-                ));
-                Some(chain)
-            }
-            Err(reason) => {
-                out.warn(&format!(
-                    "the CA of domain {okms_id} from the API is unusable: {reason}"
-                ));
-                None
-            }
-        },
-        Ok(Err(e)) => {
+    let domain = match client.get_domain(okms_id, true).await {
+        Ok(d) => d,
+        Err(e) => {
             out.warn(&format!(
                 "cannot get the CA of domain {okms_id} from the API: {e}"
             ));
-            None
+            return None;
         }
-        Err(e) => {
+    };
+    match chain_of(domain, rsa) {
+        Ok(chain) => {
+            out.verbose(&format!(
+                "the CA chain of domain {okms_id} comes from the API ({} certificate(s))",
+                chain.len()
+            ));
+            Some(chain)
+        }
+        Err(reason) => {
             out.warn(&format!(
-                "cannot get the CA of domain {okms_id} from the API: {}",
-                e.error
+                "the CA of domain {okms_id} from the API is unusable: {reason}"
             ));
             None
         }

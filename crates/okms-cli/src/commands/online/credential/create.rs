@@ -13,12 +13,13 @@ use okms_api::{
 use okms_csr::{Certificate, PrivateKey, PublicKey, same_public_key};
 use serde::Serialize;
 
+use super::p12_out::P12Plan;
 use super::{ensure_newline, profile, verify_cert, wait_ready};
 use crate::cli::{CertificateTypeArg, CredentialCreateArgs, GlobalArgs};
 use okms_api::IdentitySelection;
 
 use super::Source;
-use crate::commands::cert_export::{self, P12Options, P12Report, P12Target};
+use crate::commands::cert_export::P12Report;
 use crate::commands::identities;
 use crate::commands::online::account::account;
 use crate::commands::online::iam;
@@ -125,7 +126,7 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
             }
         }
     }
-    let p12 = p12_plan(a, &source, out)?;
+    let p12 = P12Plan::check(a, &source, out)?;
     block_on(async move {
         let client = client(global, out)?;
         let selection = IdentitySelection::from(&a.identities);
@@ -259,17 +260,10 @@ async fn create_online(
         credential = write_issued_cert(client, okms_id, id, expected_key.as_ref(), a, out).await?;
         cert_out = Some(a.cert_out.display().to_string());
         if let Some(plan) = p12 {
-            let key = plan.key.or_else(|| kept.private_key.take());
-            let written = write_p12(
-                client,
-                okms_id,
-                &credential,
-                key,
-                &plan.target,
-                a.force,
-                out,
-            )
-            .await;
+            let generated = kept.private_key.take();
+            let written = plan
+                .write(client, okms_id, &credential, generated, a.force, out)
+                .await;
             p12_report = Some(written.map_err(|e| {
                 e.context(format!(
                     "credential {id} is READY and its pair written, but the PKCS#12 file was not"
@@ -581,106 +575,4 @@ async fn pci_dss_check(
     }
     out.warn(&format!("{text}; use --csr to keep the key on this host"));
     Ok(())
-}
-
-/// `--p12-out`, checked before anything is sent: the target, the passphrase, the `--ca` chain,
-/// and with a CSR the key given with `--key` (a key on a token is refused: not extractable).
-struct P12Plan {
-    target: P12Target,
-    /// `--key` with a CSR; `None`: the key OVHcloud generates.
-    key: Option<PrivateKey>,
-}
-
-fn p12_plan(a: &CredentialCreateArgs, source: &Source, out: &Output) -> CliResult<Option<P12Plan>> {
-    let Some(path) = &a.p12.p12_out else {
-        return Ok(None);
-    };
-    if a.no_wait {
-        return Err(usage(
-            "--p12-out needs the certificate, which --no-wait does not wait for",
-        ));
-    }
-    if files::same_target(path, &a.cert_out) {
-        return Err(usage("--p12-out and --cert-out name the same file"));
-    }
-    let key = match (source, &a.key) {
-        (Source::Generated { key_out }, None) => {
-            if files::same_target(path, key_out) {
-                return Err(usage("--p12-out and --key-out name the same file"));
-            }
-            None
-        }
-        (Source::Generated { .. }, Some(_)) => {
-            return Err(usage(
-                "--key is the CSR's key: give it with --csr or --request (without them OVHcloud makes the key)",
-            ));
-        }
-        (Source::Csr { .. }, None) => {
-            return Err(usage(
-                "--p12-out with a CSR needs its private key: give it with --key PATH",
-            )
-            .hint("the key that made the CSR is on this host; OVHcloud never sees it"));
-        }
-        (Source::Csr { public_key }, Some(key_path)) => {
-            cert_export::refuse_token_key(key_path)?;
-            let key = input::load_private_key(key_path, &a.passphrase)?;
-            if !same_public_key(&key.public_key(), public_key) {
-                return Err(CliError::new(
-                    Exit::VerificationFailed,
-                    format!(
-                        "{} is not the key of the CSR; nothing was sent",
-                        input::display_path(key_path)
-                    ),
-                )
-                .hint("give the private key that made the CSR"));
-            }
-            Some(key)
-        }
-    };
-    let options = P12Options::of_output(&a.p12, a.ca.as_deref(), &a.passphrase);
-    let target = P12Target::prepare(path, a.force, &options, out)?;
-    Ok(Some(P12Plan { target, key }))
-}
-
-/// Writes the `--p12-out` file of the issued certificate, with the domain's CA from the API
-/// when no `--ca` was given (a domain that cannot be read leaves the file without a chain).
-async fn write_p12(
-    client: &Client,
-    okms_id: Uuid,
-    credential: &Credential,
-    key: Option<PrivateKey>,
-    target: &P12Target,
-    force: bool,
-    out: &Output,
-) -> CliResult<P12Report> {
-    let Some(key) = key else {
-        return Err(CliError::new(
-            Exit::Error,
-            "the private key could not be read back, so no PKCS#12 file was made",
-        ));
-    };
-    let pem = credential.certificate_pem.as_deref().unwrap_or_default();
-    let cert = Certificate::from_pem(pem)
-        .map_err(|e| crate::error::csr_error(e, "the issued certificate cannot be read"))?;
-    let api_chain = if target.wants_api_chain() {
-        let rsa = cert.public_key().algorithm().is_ok_and(|k| k.is_rsa());
-        match client.get_domain(okms_id, true).await {
-            Ok(domain) => cert_export::chain_of(domain, rsa)
-                .map_err(|reason| {
-                    out.warn(&format!(
-                        "the CA of domain {okms_id} from the API is unusable: {reason}"
-                    ));
-                })
-                .ok(),
-            Err(e) => {
-                out.warn(&format!(
-                    "cannot get the CA of domain {okms_id} from the API: {e}"
-                ));
-                None
-            }
-        }
-    } else {
-        None
-    };
-    cert_export::write_prepared(target, force, key, cert, api_chain, out)
 }

@@ -19,7 +19,8 @@ use super::{
     not_due_until, pause_for_jitter, report_not_due, run_saga, within_deadline,
 };
 use crate::cli::GlobalArgs;
-use crate::commands::cert_export::{self, P12Options, P12Report, P12Target};
+use crate::commands::cert_export::{P12Options, P12Report};
+use crate::commands::online::credential::p12_out::StagedP12;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
 use crate::commands::online::session::{block_on, client};
 use crate::error::api_failure;
@@ -111,7 +112,13 @@ pub(super) fn run(
     }
     let mut home = home;
     if let Some(path) = &o.p12.p12_out {
-        home.p12 = Some(StagedP12::prepare(o, path, &home)?);
+        let options = P12Options::of_output(o.p12, o.ca.as_deref(), o.passphrase);
+        let pair = [home.key.target.as_path(), home.cert.target.as_path()];
+        let replaced = o.by_id.is_none();
+        let rsa = home.algorithm.is_rsa();
+        home.p12 = Some(StagedP12::prepare(
+            path, replaced, &pair, &options, rsa, out,
+        )?);
     }
     pause_for_jitter(o, out);
     block_on(async {
@@ -392,10 +399,10 @@ impl KeyHome for FileHome<'_> {
             false => Ok(()),
         };
         if let Some(p12) = &mut self.p12 {
-            p12.stage(key, pem, self.out).map_err(DeployError::Undone)?;
+            p12.stage(&key.pem, pem).map_err(DeployError::Undone)?;
         }
         let mut deployed = vec![&self.key, &self.cert];
-        deployed.extend(self.p12.as_ref().map(|p| &p.at));
+        deployed.extend(self.p12.as_ref().map(StagedP12::at));
         let swapped = files::write_new_cert(&self.cert, &ensure_newline(pem))
             .and_then(|()| noted())
             .and_then(|()| files::swap_in(&deployed));
@@ -420,6 +427,9 @@ impl KeyHome for FileHome<'_> {
             self.out
                 .info(&format!("new pair written to {cert} and {key}"));
         }
+        if let Some(p12) = &self.p12 {
+            p12.tell_deployed(self.out);
+        }
         Ok(Deployment {
             key: key.to_string(),
             backup_cert: self
@@ -431,7 +441,7 @@ impl KeyHome for FileHome<'_> {
 
     async fn discard(&mut self, _key: NewKey) -> CliResult<()> {
         let mut staged = vec![&self.key, &self.cert];
-        staged.extend(self.p12.as_ref().map(|p| &p.at));
+        staged.extend(self.p12.as_ref().map(StagedP12::at));
         files::remove_undeployed(&staged).map_err(|e| {
             CliError::new(
                 Exit::Error,
@@ -441,91 +451,15 @@ impl KeyHome for FileHome<'_> {
     }
 }
 
-/// A `--p12-out` copy of the new pair: checked before anything is created, staged as
-/// `FILE.new` when the pair is deployed, swapped in with it (the previous one kept as
-/// `FILE.bak`), removed with the pair's `.new` files when it is not deployed.
-struct StagedP12 {
-    at: Beside,
-    target: P12Target,
-    /// The domain's CA from the API (when no --ca).
-    api_chain: Option<Vec<Certificate>>,
-    rsa: bool,
-    written: Option<P12Report>,
-}
-
-impl StagedP12 {
-    /// The file is replaced in place (as the pair is); with `--id` it must not exist.
-    fn prepare(o: &RenewOptions<'_>, path: &Path, home: &FileHome<'_>) -> CliResult<Self> {
-        let at = Beside::of(path);
-        if [&home.key.target, &home.cert.target]
-            .iter()
-            .any(|t| files::same_target(t, &at.target))
-        {
-            return Err(crate::error::usage(
-                "--p12-out names the same file as --cert or --key",
-            ));
-        }
-        for p in [&at.new, &at.backup] {
-            files::check_writable(p, true)?;
-        }
-        files::check_take_over(&at)
-            .map_err(|e| CliError::from(e).context("nothing was created"))?;
-        let options = P12Options::of_output(o.p12, o.ca.as_deref(), o.passphrase);
-        let target = P12Target::prepare(&at.target, o.by_id.is_none(), &options, home.out)?;
-        Ok(StagedP12 {
-            at,
-            target,
-            api_chain: None,
-            rsa: home.algorithm.is_rsa(),
-            written: None,
-        })
-    }
-
-    /// Writes `FILE.new` for the new key and its certificate `pem` (a stale one from an
-    /// interrupted run is replaced: it holds nothing the new one does not).
-    fn stage(&mut self, key: &NewKey, pem: &str, out: &Output) -> CliResult<()> {
-        let plain = PrivateKey::import(key.pem.expose_secret().as_bytes(), None)
-            .map_err(|e| csr_error(e, "cannot read the new key back"))?;
-        let cert = Certificate::from_pem(pem)
-            .map_err(|e| csr_error(e, "cannot read the new certificate"))?;
-        let (der, report) = self
-            .target
-            .encode(plain, cert, self.api_chain.clone(), || {
-                "the new certificate is not the new key's".to_owned()
-            })?;
-        files::remove_undeployed(&[&self.at]).map_err(|e| {
-            CliError::new(
-                Exit::Error,
-                format!("cannot remove {}: {e}", self.at.new.display()),
-            )
-        })?;
-        files::write_new_key(&self.at, &der)?;
-        self.target.tell_written(&report, out);
-        self.written = Some(report);
-        Ok(())
-    }
-}
-
 impl P12Copy for FileHome<'_> {
     fn domain_read(&mut self, domain: Option<&okms_api::Domain>) {
-        let Some(p12) = self.p12.as_mut().filter(|p| p.target.wants_api_chain()) else {
-            return;
-        };
-        let Some(domain) = domain else {
-            return;
-        };
-        match cert_export::chain_of(domain.clone(), p12.rsa) {
-            Ok(chain) => p12.api_chain = Some(chain),
-            Err(reason) => self.out.warn(&format!(
-                "the CA of domain {} from the API is unusable for {}: {reason}",
-                domain.id,
-                p12.at.target.display()
-            )),
+        if let (Some(p12), Some(domain)) = (self.p12.as_mut(), domain) {
+            p12.domain_read(domain, self.out);
         }
     }
 
     fn p12_written(&self) -> Option<P12Report> {
-        self.p12.as_ref().and_then(|p| p.written.clone())
+        self.p12.as_ref().and_then(StagedP12::written)
     }
 }
 
