@@ -141,3 +141,65 @@ fn waits_for_a_new_certificate_to_reach_the_kmip_node() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn the_domain_is_read_once_for_its_endpoint_and_its_ca() {
+    use okms_emulator::{FaultKind, FaultSpec};
+    let emu = emulator();
+    let s = Sandbox::new();
+    credential(&s, &emu, "a");
+    s.key_and_csr("svc.key", "svc.csr", "ecdsa-p256");
+    json_ok(cli(&s, &emu, AuthMode::Signature).args(online_common::CREATE_SVC));
+    // A zero delay on the domain's route counts its reads.
+    let count_reads = || {
+        emu.set_faults(vec![
+            FaultSpec::new(FaultKind::Latency(std::time::Duration::ZERO))
+                .route(&format!("GET:/v2/okms/resource/{}", emu.okms_id()))
+                .unwrap(),
+        ]);
+    };
+    let reads = || -> u64 { emu.fault_counts().iter().map(|(_, n)| n).sum() };
+
+    count_reads();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .env_remove("OKMS_CA_FILE")
+        .args([
+            "credential",
+            "check",
+            "--kmip",
+            "--cert",
+            "a.cert",
+            "--key",
+            "a.key",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(reads(), 1, "credential check --kmip");
+
+    count_reads();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .env_remove("OKMS_CA_FILE")
+        .args(["credential", "check", "--cert", "a.cert", "--key", "a.key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(reads(), 1, "credential check");
+
+    count_reads();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .env_remove("OKMS_CA_FILE")
+        .args([
+            "credential",
+            "renew",
+            "--force",
+            "--cert",
+            "svc.cert",
+            "--key",
+            "svc.key",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(reads(), 1, "credential renew");
+}
