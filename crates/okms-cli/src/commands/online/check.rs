@@ -2,18 +2,18 @@
 //! mutual-TLS call to the KMS domain (`GET /api/{okmsId}/v1/servicekey?max=10`).
 
 use okms_api::kms::{
-    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, PropagationRetry, PropagationWait,
-    RANDOM_ACTION, check_mtls, random_mtls, retry_refusals,
+    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, PropagationWait, RANDOM_ACTION, check_mtls,
+    random_mtls, retry_refusals,
 };
 use okms_api::{ClientKey, Domain, KmsEndpoint, TokioClock, Uuid};
 use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
-use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::check_kmip::ShownCertificate;
+use super::propagation::{propagation_message, propagation_wait_for};
 use super::session::{block_on, client, parse_uuid};
 use super::{kms_trust, read_domain};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
@@ -135,31 +135,6 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         }
         report_answer(answer, okms_id, kms_url, shown, out)
     })
-}
-
-/// How long to retry a refusal: only a certificate issued in the last minutes may still be on
-/// its way to the KMS nodes; an older one that is refused (revoked, say) is refused for good,
-/// and its user should hear so at once.
-fn propagation_wait_for(cert: &Certificate, asked: Duration) -> Duration {
-    let recent = OffsetDateTime::now_utc() - RECENT_CERTIFICATE;
-    if cert.not_before() > recent {
-        asked
-    } else {
-        Duration::ZERO
-    }
-}
-
-/// A certificate younger than this may not have reached every KMS node yet.
-const RECENT_CERTIFICATE: time::Duration = time::Duration::minutes(15);
-
-/// What a proof says while it waits for a new certificate to reach the KMS nodes.
-pub(crate) fn propagation_message(retry: &PropagationRetry) -> String {
-    format!(
-        "the KMS does not accept the certificate yet (a new one may not have reached every KMS \
-         node); retrying in {} s, for up to {} s in all",
-        retry.next_in.as_secs_f64().ceil(),
-        retry.bound.as_secs_f64().ceil()
-    )
 }
 
 /// The key that signs the TLS handshake, and how to name it.

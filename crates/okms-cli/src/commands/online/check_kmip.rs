@@ -10,7 +10,7 @@ use okms_api::kms::{PropagationWait, retry_while_refused};
 use okms_api::{ClientIdentity, Domain, KmsEndpoint, TokioClock, Uuid};
 use serde::Serialize;
 
-use super::check::propagation_message;
+use super::propagation::propagation_message;
 use super::session::{block_on, client};
 use super::{kms_trust, read_domain};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};

@@ -15,6 +15,7 @@ mod check_kmip;
 mod credential;
 mod domain;
 pub mod iam;
+mod propagation;
 pub(crate) mod session;
 
 pub(crate) use credential::nagios_unknown_text;

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use crate::cli::{CredentialRenewArgs, GlobalArgs};
 use crate::commands::cert_export::P12Report;
-use crate::commands::online::check::propagation_message;
+use crate::commands::online::propagation::propagation_message;
 use crate::commands::online::session::parse_uuid;
 use crate::commands::online::{kms_trust, read_domain};
 use crate::error::csr_error;
