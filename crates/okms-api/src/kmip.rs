@@ -231,6 +231,47 @@ async fn run(check: &KmipCheck) -> Result<KmipCheckOutcome, Error> {
     Ok(outcome)
 }
 
+/// Whether a KMIP check's outcome is what a node the certificate has not reached yet gives
+/// (for [`crate::kms::retry_while_refused`]): a handshake the server ended with an alert that
+/// says it does not accept this certificate (`access_denied`, `certificate_unknown`,
+/// `bad_certificate`), or an Authentication Not Successful answer. Alerts that say what is
+/// wrong with the certificate for good (revoked, expired, another CA: `unknown_ca` or a
+/// signature that does not verify) are not retried, nor is anything else (an untrusted server,
+/// a connection refused): only a refusal can be propagation.
+pub fn is_kmip_refusal(outcome: &Result<KmipCheckOutcome, Error>) -> bool {
+    match outcome {
+        Ok(KmipCheckOutcome::Refused { reason, .. }) => {
+            *reason == ResultReason::AuthenticationNotSuccessful
+        }
+        Ok(KmipCheckOutcome::Answered(_)) => false,
+        Err(e) => matches!(
+            received_alert(e),
+            Some(
+                rustls::AlertDescription::AccessDenied
+                    | rustls::AlertDescription::CertificateUnknown
+                    | rustls::AlertDescription::BadCertificate
+            )
+        ),
+    }
+}
+
+/// The TLS alert the server ended a check's handshake with, if that is how it failed.
+fn received_alert(e: &Error) -> Option<rustls::AlertDescription> {
+    let Error::Kmip {
+        stage: KmipStage::Handshake,
+        source: Some(source),
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let io = source.downcast_ref::<std::io::Error>()?;
+    match tls_refusal(io)? {
+        rustls::Error::AlertReceived(alert) => Some(*alert),
+        _ => None,
+    }
+}
+
 /// Connects with the certificate of `check`, sends Discover Versions and Query, and returns
 /// what the server answered. A connection, TLS or framing failure is an [`Error::Kmip`]
 /// whose [`KmipStage`] says where it failed; a KMIP error answer is
@@ -246,4 +287,56 @@ pub async fn check_kmip(check: &KmipCheck) -> Result<KmipCheckOutcome, Error> {
                 None,
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(reason: ResultReason) -> Result<KmipCheckOutcome, Error> {
+        Ok(KmipCheckOutcome::Refused {
+            operation: Operation::Query,
+            reason,
+            message: String::new(),
+        })
+    }
+
+    fn handshake(alert: rustls::AlertDescription) -> Result<KmipCheckOutcome, Error> {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(alert),
+        );
+        Err(Error::Kmip {
+            endpoint: "127.0.0.1:5696".into(),
+            stage: KmipStage::Handshake,
+            reason: "refused".into(),
+            source: Some(Box::new(io)),
+        })
+    }
+
+    #[test]
+    fn only_a_refusal_that_may_be_propagation_is_retried() {
+        assert!(is_kmip_refusal(&refused(
+            ResultReason::AuthenticationNotSuccessful
+        )));
+        assert!(!is_kmip_refusal(&refused(ResultReason::PermissionDenied)));
+        assert!(is_kmip_refusal(&handshake(
+            rustls::AlertDescription::AccessDenied
+        )));
+        for for_good in [
+            rustls::AlertDescription::CertificateRevoked,
+            rustls::AlertDescription::CertificateExpired,
+            rustls::AlertDescription::UnknownCA,
+            rustls::AlertDescription::DecryptError,
+        ] {
+            assert!(!is_kmip_refusal(&handshake(for_good)), "{for_good:?}");
+        }
+        let unreachable = Err(Error::Kmip {
+            endpoint: "127.0.0.1:5696".into(),
+            stage: KmipStage::Connect,
+            reason: "cannot connect".into(),
+            source: None,
+        });
+        assert!(!is_kmip_refusal(&unreachable));
+    }
 }

@@ -459,23 +459,40 @@ fn server_refused_handshake(_: &(dyn std::error::Error + 'static)) -> bool {
 pub async fn retry_refusals<C, F, Fut>(
     clock: &C,
     wait: PropagationWait,
-    mut attempt: F,
-    mut on_retry: impl FnMut(&PropagationRetry),
+    attempt: F,
+    on_retry: impl FnMut(&PropagationRetry),
 ) -> Result<DataPlaneResponse, Error>
 where
     C: crate::clock::Clock + ?Sized,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<DataPlaneResponse, Error>>,
 {
+    retry_while_refused(clock, wait, attempt, is_refusal, on_retry).await
+}
+
+/// [`retry_refusals`] for any attempt (the KMIP check's, say), with `refused` telling which
+/// outcomes a node the certificate has not reached yet gives.
+pub async fn retry_while_refused<C, T, F, Fut>(
+    clock: &C,
+    wait: PropagationWait,
+    mut attempt: F,
+    refused: impl Fn(&Result<T, Error>) -> bool,
+    mut on_retry: impl FnMut(&PropagationRetry),
+) -> Result<T, Error>
+where
+    C: crate::clock::Clock + ?Sized,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
     let start = clock.now();
     let mut interval = wait.initial_interval;
-    let mut refused = 0u32;
+    let mut count = 0u32;
     loop {
         let outcome = attempt().await;
-        if !is_refusal(&outcome) {
+        if !refused(&outcome) {
             return outcome;
         }
-        refused = refused.saturating_add(1);
+        count = count.saturating_add(1);
         let waited = clock.now().duration_since(start).unwrap_or_default();
         let left = wait.bound.saturating_sub(waited);
         if left.is_zero() {
@@ -483,7 +500,7 @@ where
         }
         let next_in = interval.min(left);
         on_retry(&PropagationRetry {
-            refused,
+            refused: count,
             next_in,
             bound: wait.bound,
         });

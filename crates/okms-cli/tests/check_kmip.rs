@@ -105,3 +105,101 @@ fn explains_a_foreign_certificate_and_an_endpoint_that_is_not_kmip() {
     let err = stderr_of(&out);
     assert!(err.contains("did not answer in KMIP"), "{err}");
 }
+
+#[test]
+fn waits_for_a_new_certificate_to_reach_the_kmip_node() {
+    // The emulator refuses the new certificate's handshake for 3 s after READY, as a KMIP
+    // node it has not reached yet would.
+    let emu = online_common::emulator_with(|c| {
+        c.kms_propagation = std::time::Duration::from_millis(3000);
+    });
+    let s = Sandbox::new();
+    credential(&s, &emu, "new");
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "check", "--kmip"])
+        .args(["--cert", "new.cert", "--key", "new.key"])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("the KMS does not accept the certificate yet"),
+        "{err}"
+    );
+
+    // Without the wait, the refusal is the answer.
+    credential(&s, &emu, "newer");
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .args(["credential", "check", "--kmip", "--propagation-wait", "0"])
+        .args(["--cert", "newer.cert", "--key", "newer.key"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("refused the TLS handshake"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn the_domain_is_read_once_for_its_endpoint_and_its_ca() {
+    use okms_emulator::{FaultKind, FaultSpec};
+    let emu = emulator();
+    let s = Sandbox::new();
+    credential(&s, &emu, "a");
+    s.key_and_csr("svc.key", "svc.csr", "ecdsa-p256");
+    json_ok(cli(&s, &emu, AuthMode::Signature).args(online_common::CREATE_SVC));
+    // A zero delay on the domain's route counts its reads.
+    let count_reads = || {
+        emu.set_faults(vec![
+            FaultSpec::new(FaultKind::Latency(std::time::Duration::ZERO))
+                .route(&format!("GET:/v2/okms/resource/{}", emu.okms_id()))
+                .unwrap(),
+        ]);
+    };
+    let reads = || -> u64 { emu.fault_counts().iter().map(|(_, n)| n).sum() };
+
+    count_reads();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .env_remove("OKMS_CA_FILE")
+        .args([
+            "credential",
+            "check",
+            "--kmip",
+            "--cert",
+            "a.cert",
+            "--key",
+            "a.key",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(reads(), 1, "credential check --kmip");
+
+    count_reads();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .env_remove("OKMS_CA_FILE")
+        .args(["credential", "check", "--cert", "a.cert", "--key", "a.key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(reads(), 1, "credential check");
+
+    count_reads();
+    let out = cli(&s, &emu, AuthMode::Signature)
+        .env_remove("OKMS_CA_FILE")
+        .args([
+            "credential",
+            "renew",
+            "--force",
+            "--cert",
+            "svc.cert",
+            "--key",
+            "svc.key",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(reads(), 1, "credential renew");
+}

@@ -25,8 +25,9 @@ struct Args {
     /// How long new credentials stay CREATING, in milliseconds.
     #[arg(long, default_value_t = 500)]
     ready_delay_ms: u64,
-    /// How long the KMS refuses a certificate (401) after its credential became READY, in
-    /// milliseconds, as a node that has not received it yet would.
+    /// How long the KMS refuses a certificate (401 on REST, an access_denied TLS alert on KMIP)
+    /// after its credential became READY, in milliseconds, as a node that has not received it
+    /// yet would.
     #[arg(long, default_value_t = 0)]
     kms_propagation_ms: u64,
     /// How long deleted credentials stay DELETING, in milliseconds.

@@ -18,8 +18,9 @@ pub struct CertExportArgs {
     /// Its private key (a key file or a .p12); a key on a PKCS#11 token cannot be exported.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
-    /// The domain's CA chain to include (PEM, one or more certificates). Without it the file
-    /// holds no chain, and the output says so.
+    /// The domain's CA chain to include (PEM, one or more certificates). Without it, the
+    /// domain's CA from the API when okms-cli has API access (the certificate names its
+    /// domain); with neither, the file holds no chain, and the output says so.
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
     /// Encrypt with 3DES and a SHA-1 MAC, for Windows Server 2016 and older (weak: only when
@@ -33,4 +34,20 @@ pub struct CertExportArgs {
     /// encrypted --key is opened with the same source.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+}
+
+/// `--p12-out` and its companions on `credential create` and `credential renew`.
+#[derive(Debug, Args, Default)]
+pub struct P12OutArgs {
+    /// Also write the key, the certificate and the domain's CA chain (from --ca, else from the
+    /// API) to this PKCS#12 file (mode 0600), for Windows, Veeam or vSphere. Its passphrase
+    /// comes from --passphrase-file or --passphrase-env, else a prompt (asked twice).
+    #[arg(long, value_name = "FILE")]
+    pub p12_out: Option<PathBuf>,
+    /// With --p12-out: write it without a passphrase (anyone who gets the file gets the key).
+    #[arg(long, requires = "p12_out")]
+    pub no_passphrase: bool,
+    /// With --p12-out: 3DES and a SHA-1 MAC, for Windows Server 2016 and older (weak).
+    #[arg(long, requires = "p12_out")]
+    pub legacy: bool,
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{
-    AlgorithmArg, IDENTITY_FLAGS, IdentityArgs, OkmsIdArg, PassphraseArgs, Pkcs11Args,
+    AlgorithmArg, IDENTITY_FLAGS, IdentityArgs, OkmsIdArg, P12OutArgs, PassphraseArgs, Pkcs11Args,
     parse_duration,
 };
 
@@ -117,6 +117,24 @@ pub struct CredentialCreateArgs {
     /// Replace output files that exist.
     #[arg(long)]
     pub force: bool,
+    /// A PKCS#12 copy of the pair, made once the certificate is written.
+    #[command(flatten)]
+    pub p12: P12OutArgs,
+    /// With --csr or --request and --p12-out: the CSR's private key on this host, for the
+    /// PKCS#12 file (checked against the CSR before anything is sent).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "p12_out",
+        conflicts_with = "key_out"
+    )]
+    pub key: Option<PathBuf>,
+    /// With --p12-out: the CA chain to put in the file instead of the domain's CA from the API.
+    #[arg(long, value_name = "PATH", requires = "p12_out")]
+    pub ca: Option<PathBuf>,
+    /// Where the passphrase of the .p12 (and of an encrypted --key) comes from.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 // `okms-cli credential get`
@@ -314,7 +332,12 @@ pub struct CredentialRenewArgs {
     /// How to reach the token (with --key pkcs11:...).
     #[command(flatten)]
     pub token: Pkcs11Args,
-    /// Where the passphrase of an encrypted --key comes from; the new key is encrypted with it.
+    /// Where the passphrase of an encrypted --key comes from; the new key is encrypted with it,
+    /// and so is the --p12-out file.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+    /// A PKCS#12 copy of the new pair, replacing the previous one (kept as FILE.bak) when the
+    /// pair is swapped in; its chain is --ca, else the domain's CA from the API.
+    #[command(flatten)]
+    pub p12: P12OutArgs,
 }

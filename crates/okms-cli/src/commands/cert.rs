@@ -4,7 +4,7 @@ use okms_csr::{CertificateInfo, same_public_key};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{CertCommand, CertShowArgs};
+use crate::cli::{CertCommand, CertShowArgs, GlobalArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
 use crate::input::{self, display_path, load_private_key};
@@ -14,10 +14,11 @@ use crate::output::Output;
 ///
 /// # Errors
 /// As each subcommand documents.
-pub fn run(cmd: &CertCommand, out: &Output) -> CliResult<()> {
+pub fn run(cmd: &CertCommand, global: &GlobalArgs, out: &Output) -> CliResult<()> {
     match cmd {
         CertCommand::Show(a) => show(a, out),
-        CertCommand::Export(a) => super::cert_export::run(a, out),
+        // With API access, the export includes the domain's CA from the API.
+        CertCommand::Export(a) => super::cert_export::run(a, global, out),
     }
 }
 

@@ -23,7 +23,7 @@ pub fn dispatch(command: &Command, global: &cli::GlobalArgs, out: &Output) -> Cl
     match command {
         Command::Key(c) => key::run(c, out),
         Command::Csr(c) => csr::run(c, out),
-        Command::Cert(c) => cert::run(c, out),
+        Command::Cert(c) => cert::run(c, global, out),
         Command::Pem(c) => pem::run(c, out),
         Command::Request(c) => request::run(c, global, out),
         Command::Online(c) => online::run(c, global, out),

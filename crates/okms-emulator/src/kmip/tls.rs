@@ -2,7 +2,7 @@
 //! emulator CA, must be that of a READY access credential. Unlike the REST side, which answers
 //! a refused certificate with a JSON error, KMIP clients expect the handshake itself to fail,
 //! so the check lives in the certificate verifier and its refusal is a TLS alert naming why
-//! (expired, revoked, unknown).
+//! (expired, revoked, unknown, or not propagated to this node yet).
 
 use std::sync::Arc;
 
@@ -38,6 +38,11 @@ pub(super) fn live_domain(
         return Err(CertificateError::ApplicationVerificationFailure);
     };
     match rec.phase(now, &shared.settings) {
+        // As on the REST side, a node the new certificate has not reached yet does not know
+        // it (`--kms-propagation-ms`): an access_denied alert, which a client may retry.
+        Phase::Ready if !rec.propagated(now, &shared.settings) => {
+            Err(CertificateError::ApplicationVerificationFailure)
+        }
         Phase::Ready => Ok(rec.okms_id),
         Phase::Creating => Err(CertificateError::NotValidYet),
         Phase::Expired => Err(CertificateError::Expired),

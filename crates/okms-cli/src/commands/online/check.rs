@@ -2,20 +2,20 @@
 //! mutual-TLS call to the KMS domain (`GET /api/{okmsId}/v1/servicekey?max=10`).
 
 use okms_api::kms::{
-    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, PropagationRetry, PropagationWait,
-    RANDOM_ACTION, check_mtls, random_mtls, retry_refusals,
+    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, PropagationWait, RANDOM_ACTION, check_mtls,
+    random_mtls, retry_refusals,
 };
-use okms_api::{ClientKey, KmsEndpoint, TokioClock, Uuid};
+use okms_api::{ClientKey, Domain, KmsEndpoint, TokioClock, Uuid};
 use okms_csr::{Certificate, KeyFormat, PublicKey, same_public_key};
 use okms_pkcs11::TlsSigningKey;
-use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::check_kmip::ShownCertificate;
-use super::kms_trust;
+use super::propagation::{propagation_message, propagation_wait_for};
 use super::session::{block_on, client, parse_uuid};
+use super::{kms_trust, read_domain};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
 use crate::commands::pkcs11;
 use crate::error::{CliError, CliResult, api_failure, csr_error};
@@ -69,11 +69,11 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
             okms_id,
             identity,
             is_rsa,
+            propagation_wait,
         };
         return super::check_kmip::run(a, target, shown, global, out);
     }
     block_on(async move {
-        let kms_url = kms_url(a, okms_id, global, out).await?;
         // With --kms-url and no API credentials the check still runs, on --ca alone.
         let api = match client(global, out) {
             Ok(c) => Some(c),
@@ -83,14 +83,17 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
             }
             Err(e) => return Err(e),
         };
+        // One read gives both the endpoint and the CA.
+        let needed_for = a.kms_url.is_none().then_some("REST endpoint");
+        let domain = read_domain(api.as_ref(), okms_id, needed_for, out).await?;
+        let kms_url = kms_url(a, okms_id, domain.as_ref())?;
         let trust = kms_trust(
-            api.as_ref(),
+            domain.as_ref(),
             okms_id,
             KmsEndpoint::Rest,
             a.ca.as_deref(),
             out,
-        )
-        .await?;
+        )?;
         let ca_known = trust.from_api || a.ca.is_some();
         out.verbose(&format!(
             "mutual-TLS call to {kms_url} for domain {okms_id}"
@@ -132,31 +135,6 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
         }
         report_answer(answer, okms_id, kms_url, shown, out)
     })
-}
-
-/// How long to retry a refusal: only a certificate issued in the last minutes may still be on
-/// its way to the KMS nodes; an older one that is refused (revoked, say) is refused for good,
-/// and its user should hear so at once.
-fn propagation_wait_for(cert: &Certificate, asked: Duration) -> Duration {
-    let recent = OffsetDateTime::now_utc() - RECENT_CERTIFICATE;
-    if cert.not_before() > recent {
-        asked
-    } else {
-        Duration::ZERO
-    }
-}
-
-/// A certificate younger than this may not have reached every KMS node yet.
-const RECENT_CERTIFICATE: time::Duration = time::Duration::minutes(15);
-
-/// What a proof says while it waits for a new certificate to reach the KMS nodes.
-pub(crate) fn propagation_message(retry: &PropagationRetry) -> String {
-    format!(
-        "the KMS does not accept the certificate yet (a new one may not have reached every KMS \
-         node); retrying in {} s, for up to {} s in all",
-        retry.next_in.as_secs_f64().ceil(),
-        retry.bound.as_secs_f64().ceil()
-    )
 }
 
 /// The key that signs the TLS handshake, and how to name it.
@@ -253,23 +231,11 @@ fn domain_to_call(cert: &Certificate, cert_name: &str, flag: Option<&str>) -> Cl
 }
 
 /// `--kms-url`, else the domain's REST endpoint as the API reports it.
-async fn kms_url(
-    a: &CredentialCheckArgs,
-    okms_id: Uuid,
-    global: &GlobalArgs,
-    out: &Output,
-) -> CliResult<String> {
+fn kms_url(a: &CredentialCheckArgs, okms_id: Uuid, domain: Option<&Domain>) -> CliResult<String> {
     if let Some(u) = &a.kms_url {
         return Ok(u.clone());
     }
-    let client = client(global, out)?;
-    let d = client.get_domain(okms_id, false).await.map_err(|e| {
-        api_failure(
-            e,
-            format!("cannot read OKMS domain {okms_id} to find its REST endpoint"),
-        )
-    })?;
-    d.rest_endpoint.ok_or_else(|| {
+    domain.and_then(|d| d.rest_endpoint.clone()).ok_or_else(|| {
         CliError::new(
             Exit::Api,
             format!("the API reports no REST endpoint for domain {okms_id}"),

@@ -3,14 +3,18 @@
 //! endpoint, region, or the RSA endpoint), which is where vSphere, Veeam and the etcd KMS
 //! plugin meet it.
 
-use okms_api::kmip::{KmipCheck, KmipCheckOutcome, check_kmip};
-use okms_api::{Client, ClientIdentity, KmsEndpoint, Uuid};
+use std::time::Duration;
+
+use okms_api::kmip::{KmipCheck, KmipCheckOutcome, check_kmip, is_kmip_refusal};
+use okms_api::kms::{PropagationWait, retry_while_refused};
+use okms_api::{ClientIdentity, Domain, KmsEndpoint, TokioClock, Uuid};
 use serde::Serialize;
 
-use super::kms_trust;
+use super::propagation::propagation_message;
 use super::session::{block_on, client};
+use super::{kms_trust, read_domain};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
-use crate::error::{CliError, CliResult, api_failure, kmip_failure, kmip_refused};
+use crate::error::{CliError, CliResult, kmip_failure, kmip_refused};
 use crate::exit::Exit;
 use crate::output::Output;
 
@@ -20,6 +24,8 @@ pub(super) struct Target {
     pub identity: ClientIdentity,
     /// RSA certificates go to the domain's RSA endpoint where it has one.
     pub is_rsa: bool,
+    /// How long a refused handshake is retried (zero for a certificate not issued lately).
+    pub propagation_wait: Duration,
 }
 
 /// What the success report says about the certificate (REST and KMIP checks alike).
@@ -66,8 +72,11 @@ pub(super) fn run(
             }
             Err(e) => return Err(e),
         };
-        let (endpoint, kind) = kmip_endpoint(a, &target, api.as_ref(), out).await?;
-        let trust = kms_trust(api.as_ref(), target.okms_id, kind, a.ca.as_deref(), out).await?;
+        // One read gives both the endpoint and the CA.
+        let needed_for = a.kmip_endpoint.is_none().then_some("KMIP endpoint");
+        let domain = read_domain(api.as_ref(), target.okms_id, needed_for, out).await?;
+        let (endpoint, kind) = kmip_endpoint(a, &target, domain.as_ref(), out)?;
+        let trust = kms_trust(domain.as_ref(), target.okms_id, kind, a.ca.as_deref(), out)?;
         let ca_known = trust.from_api || a.ca.is_some();
         out.verbose(&format!(
             "KMIP check of {endpoint} for domain {}",
@@ -78,10 +87,16 @@ pub(super) fn run(
             identity: target.identity,
             ca_pem: trust.ca_pem,
         };
-        let server = match check_kmip(&check)
-            .await
-            .map_err(|e| kmip_failure(e, ca_known))?
-        {
+        // A certificate just made READY may not have reached the node that answers.
+        let outcome = retry_while_refused(
+            &TokioClock,
+            PropagationWait::with_bound(target.propagation_wait),
+            || check_kmip(&check),
+            is_kmip_refusal,
+            |retry| out.info(&propagation_message(retry)),
+        )
+        .await;
+        let server = match outcome.map_err(|e| kmip_failure(e, ca_known))? {
             KmipCheckOutcome::Answered(server) => server,
             KmipCheckOutcome::Refused {
                 operation,
@@ -133,14 +148,14 @@ pub(super) fn run(
 /// `--kmip-endpoint`, else the domain's `kmipEndpoint` (its `kmipRsaEndpoint` for an RSA
 /// certificate, where it has one) as the API reports it; with the endpoint kind whose CA to
 /// trust.
-async fn kmip_endpoint(
+fn kmip_endpoint(
     a: &CredentialCheckArgs,
     target: &Target,
-    client: Option<&Client>,
+    domain: Option<&Domain>,
     out: &Output,
 ) -> CliResult<(String, KmsEndpoint)> {
     let okms_id = target.okms_id;
-    let Some(client) = client.filter(|_| a.kmip_endpoint.is_none()) else {
+    let Some(d) = domain.filter(|_| a.kmip_endpoint.is_none()) else {
         let given = a.kmip_endpoint.clone().unwrap_or_default();
         let kind = if target.is_rsa {
             KmsEndpoint::KmipRsa
@@ -149,13 +164,7 @@ async fn kmip_endpoint(
         };
         return Ok((given, kind));
     };
-    let d = client.get_domain(okms_id, false).await.map_err(|e| {
-        api_failure(
-            e,
-            format!("cannot read OKMS domain {okms_id} to find its KMIP endpoint"),
-        )
-    })?;
-    let rsa = d.kmip_rsa_endpoint.filter(|_| target.is_rsa);
+    let rsa = d.kmip_rsa_endpoint.clone().filter(|_| target.is_rsa);
     if rsa.is_some() {
         out.verbose("an RSA certificate: the domain's RSA KMIP endpoint is checked");
     }
@@ -164,11 +173,13 @@ async fn kmip_endpoint(
     } else {
         KmsEndpoint::Kmip
     };
-    rsa.or(d.kmip_endpoint).map(|e| (e, kind)).ok_or_else(|| {
-        CliError::new(
-            Exit::Api,
-            format!("the API reports no KMIP endpoint for domain {okms_id}"),
-        )
-        .hint("give it with --kmip-endpoint HOST:PORT")
-    })
+    rsa.or_else(|| d.kmip_endpoint.clone())
+        .map(|e| (e, kind))
+        .ok_or_else(|| {
+            CliError::new(
+                Exit::Api,
+                format!("the API reports no KMIP endpoint for domain {okms_id}"),
+            )
+            .hint("give it with --kmip-endpoint HOST:PORT")
+        })
 }

@@ -145,16 +145,49 @@ pub(crate) struct KmsTrust {
     pub(crate) from_api: bool,
 }
 
+/// The domain read once with its CAs (`?publicCA=true`), for everything a command needs of
+/// it: the endpoints and the CA its connections trust. `None` without `client` (no API
+/// access), or when the read failed and `needed_for` is `None` (warned: the connection may
+/// still succeed on `--ca` or the system roots, and fails with its own reason otherwise).
+///
+/// # Errors
+/// The API's error, when the domain is `needed_for` something (its endpoint, say).
+pub(crate) async fn read_domain(
+    client: Option<&Client>,
+    okms_id: Uuid,
+    needed_for: Option<&str>,
+    out: &Output,
+) -> CliResult<Option<Domain>> {
+    let Some(client) = client else {
+        return Ok(None);
+    };
+    match client.get_domain(okms_id, true).await {
+        Ok(d) => Ok(Some(d)),
+        Err(e) => match needed_for {
+            Some(what) => Err(api_failure(
+                e,
+                format!("cannot read OKMS domain {okms_id} to find its {what}"),
+            )),
+            None => {
+                out.warn(&format!(
+                    "cannot read domain {okms_id} and its CA from the API ({e}); trusting --ca and the system roots only"
+                ));
+                Ok(None)
+            }
+        },
+    }
+}
+
 /// The trust of every mutual-TLS connection okms-cli makes to a KMS (`credential check`,
 /// renewal's proof, the KMIP check): the `explicit` CA file (`--ca`) when given, plus the
-/// domain's CA for `endpoint` from the API whenever `client` is there to ask. The API not
-/// answering is a warning, not a failure: the connection may still succeed on the `--ca` file
-/// or the platform roots, and fails with its own reason otherwise.
+/// domain's CA for `endpoint` from `domain` (see [`read_domain`]) whenever the API gave it.
+/// A CA the API gives that is not PEM certificates is a warning, not a failure: the
+/// connection may still succeed on the `--ca` file or the platform roots.
 ///
 /// # Errors
 /// Exit 3 when the `explicit` file cannot be read.
-pub(crate) async fn kms_trust(
-    client: Option<&Client>,
+pub(crate) fn kms_trust(
+    domain: Option<&Domain>,
     okms_id: Uuid,
     endpoint: KmsEndpoint,
     explicit: Option<&Path>,
@@ -164,13 +197,13 @@ pub(crate) async fn kms_trust(
         Some(p) => Some(input::read_text(p, "the CA certificate")?.to_string()),
         None => None,
     };
-    let Some(client) = client else {
+    let Some(domain) = domain else {
         return Ok(KmsTrust {
             ca_pem,
             from_api: false,
         });
     };
-    match client.domain_ca(okms_id, endpoint).await {
+    match okms_api::DomainCa::from_domain(domain.clone(), endpoint) {
         Ok(ca) => {
             out.verbose(&format!(
                 "trusting the {} of domain {okms_id} from the API ({} certificate(s))",

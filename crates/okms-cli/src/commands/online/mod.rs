@@ -15,6 +15,7 @@ mod check_kmip;
 mod credential;
 mod domain;
 pub mod iam;
+mod propagation;
 pub(crate) mod session;
 
 pub(crate) use credential::nagios_unknown_text;
@@ -23,8 +24,8 @@ use crate::cli::{DomainCommand, GlobalArgs, OnlineCommand};
 use crate::error::CliResult;
 use crate::output::Output;
 use account::whoami;
-pub(crate) use domain::kms_trust;
 use domain::{domain_ca, domain_list, domain_show};
+pub(crate) use domain::{kms_trust, read_domain};
 use session::{block_on, parse_uuid};
 
 /// Runs an online command.

@@ -13,11 +13,13 @@ use okms_api::{
 use okms_csr::{Certificate, PrivateKey, PublicKey, same_public_key};
 use serde::Serialize;
 
+use super::p12_out::P12Plan;
 use super::{ensure_newline, profile, verify_cert, wait_ready};
 use crate::cli::{CertificateTypeArg, CredentialCreateArgs, GlobalArgs};
 use okms_api::IdentitySelection;
 
 use super::Source;
+use crate::commands::cert_export::P12Report;
 use crate::commands::identities;
 use crate::commands::online::account::account;
 use crate::commands::online::iam;
@@ -42,6 +44,8 @@ struct CreateReport<'a> {
     key_fallback: Option<String>,
     /// Where the certificate was written (null with --no-wait).
     cert_out: Option<String>,
+    /// The PKCS#12 file written with --p12-out (null without).
+    p12: Option<P12Report>,
     /// Whether an existing credential was adopted after a lost answer.
     adopted: bool,
     /// What reconciliation did after a lost answer (`outcome_unknown`, `adopted`,
@@ -122,6 +126,7 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
             }
         }
     }
+    let p12 = P12Plan::check(a, &source, out)?;
     block_on(async move {
         let client = client(global, out)?;
         let selection = IdentitySelection::from(&a.identities);
@@ -143,7 +148,7 @@ pub(super) fn run(a: &CredentialCreateArgs, global: &GlobalArgs, out: &Output) -
             Some(plan) => Some(plan.complete(&client, okms_id, a.force).await?),
             None => None,
         };
-        create_online(&client, okms_id, &request, &source, a, out).await?;
+        create_online(&client, okms_id, &request, &source, p12, a, out).await?;
         if !a.no_wait {
             iam::rights::warn_if_no_kms_rights(&client, okms_id, &request.identity_urns, out).await;
         }
@@ -230,6 +235,7 @@ async fn create_online(
     okms_id: Uuid,
     request: &CredentialRequest,
     source: &Source,
+    p12: Option<P12Plan>,
     a: &CredentialCreateArgs,
     out: &Output,
 ) -> CliResult<()> {
@@ -237,7 +243,7 @@ async fn create_online(
     let adopted = result.adopted();
     let mut credential = result.created.credential;
     let id = credential.id;
-    let kept = match source {
+    let mut kept = match source {
         Source::Generated { key_out } => {
             let key_pem = result.created.private_key_pem;
             keep_generated_key(client, okms_id, id, key_out, key_pem, a.timeout, out).await?
@@ -249,15 +255,28 @@ async fn create_online(
         Source::Generated { .. } => kept.public_key,
     };
     let mut cert_out = None;
+    let mut p12_report = None;
     if !a.no_wait {
         credential = write_issued_cert(client, okms_id, id, expected_key.as_ref(), a, out).await?;
         cert_out = Some(a.cert_out.display().to_string());
+        if let Some(plan) = p12 {
+            let generated = kept.private_key.take();
+            let written = plan
+                .write(client, okms_id, &credential, generated, a.force, out)
+                .await;
+            p12_report = Some(written.map_err(|e| {
+                e.context(format!(
+                    "credential {id} is READY and its pair written, but the PKCS#12 file was not"
+                ))
+            })?);
+        }
     }
     let report = CreateReport {
         credential: &credential,
         key_out: kept.at_requested,
         key_fallback: kept.fallback.clone(),
         cert_out,
+        p12: p12_report,
         adopted,
         reconciliation: result.events.iter().map(event_report).collect(),
         public_key_sha256: expected_key.as_ref().map(PublicKey::fingerprint_sha256),
@@ -309,12 +328,14 @@ async fn create_reconciled(
         .map_err(|e| api_failure(e, format!("cannot create credential {:?}", request.name)))
 }
 
-/// Where a generated key went, and its public key when it could be read back.
+/// Where a generated key went, and the key itself when it could be read back.
 #[derive(Default)]
 struct KeptKey {
     at_requested: Option<String>,
     fallback: Option<String>,
     public_key: Option<PublicKey>,
+    /// For `--p12-out`.
+    private_key: Option<PrivateKey>,
 }
 
 /// Writes the key OVHcloud generated (see [`save_key`]). A credential returned without its
@@ -354,15 +375,17 @@ async fn keep_generated_key(
         Saved::AtRequested => kept.at_requested = Some(key_out.display().to_string()),
         Saved::Fallback(p) => kept.fallback = Some(p.display().to_string()),
     }
-    kept.public_key = match PrivateKey::import(key_pem.expose_secret().as_bytes(), None) {
-        Ok(k) => Some(k.public_key()),
+    match PrivateKey::import(key_pem.expose_secret().as_bytes(), None) {
+        Ok(k) => {
+            kept.public_key = Some(k.public_key());
+            kept.private_key = Some(k);
+        }
         Err(e) => {
             out.warn(&format!(
                 "the private key OVHcloud returned cannot be read ({e}); the certificate cannot be checked against it"
             ));
-            None
         }
-    };
+    }
     Ok(kept)
 }
 
@@ -411,6 +434,12 @@ fn show_created(
     }
     if let Some(c) = &report.cert_out {
         out.field("Certificate", c)?;
+    }
+    if let Some(p) = &report.p12 {
+        out.field(
+            "PKCS#12",
+            &format!("{} ({} CA certificate(s))", p.path, p.chain_certificates),
+        )?;
     }
     let key_path = match (source, written_key) {
         (_, Some(k)) => k.clone(),

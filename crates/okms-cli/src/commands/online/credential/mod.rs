@@ -10,6 +10,7 @@
 
 mod create;
 mod manage;
+mod p12_out;
 pub(crate) use manage::confirm;
 mod profile;
 mod renew;

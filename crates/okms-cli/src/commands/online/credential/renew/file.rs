@@ -15,10 +15,12 @@ use super::leftover::{self, Leftover};
 use super::options::ById;
 use super::outcome::Words;
 use super::{
-    Deployment, Old, RenewOptions, certifies, check_cert, key_mismatch, new_csr, not_due_until,
-    pause_for_jitter, report_not_due, run_saga, within_deadline,
+    Deployment, Old, P12Copy, RenewOptions, certifies, check_cert, key_mismatch, new_csr,
+    not_due_until, pause_for_jitter, report_not_due, run_saga, within_deadline,
 };
 use crate::cli::GlobalArgs;
+use crate::commands::cert_export::{P12Options, P12Report};
+use crate::commands::online::credential::p12_out::StagedP12;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
 use crate::commands::online::session::{block_on, client};
 use crate::error::api_failure;
@@ -53,6 +55,7 @@ pub(super) fn run(
         key: Beside::of(key),
         cert: Beside::of(&o.cert),
         replaced: o.by_id.is_none(),
+        p12: None,
         out,
     };
     // Resolved whether or not renewal is due: a leftover must not wait for the next due date.
@@ -107,8 +110,17 @@ pub(super) fn run(
             ))
         })?;
     }
-    pause_for_jitter(o, out);
     let mut home = home;
+    if let Some(path) = &o.p12.p12_out {
+        let options = P12Options::of_output(o.p12, o.ca.as_deref(), o.passphrase);
+        let pair = [home.key.target.as_path(), home.cert.target.as_path()];
+        let replaced = o.by_id.is_none();
+        let rsa = home.algorithm.is_rsa();
+        home.p12 = Some(StagedP12::prepare(
+            path, replaced, &pair, &options, rsa, out,
+        )?);
+    }
+    pause_for_jitter(o, out);
     block_on(async {
         let client = client(global, out)?;
         let checking = refuse_live_backup(&client, old.okms_id, &home);
@@ -323,6 +335,8 @@ struct FileHome<'a> {
     cert: Beside,
     /// Whether a pair is in place to be kept as the backup (not with --id).
     replaced: bool,
+    /// `--p12-out`: staged as `FILE.new` and swapped in with the pair.
+    p12: Option<StagedP12>,
     out: &'a Output,
 }
 
@@ -376,7 +390,7 @@ impl KeyHome for FileHome<'_> {
 
     async fn deploy(
         &mut self,
-        _key: &NewKey,
+        key: &NewKey,
         pem: &str,
     ) -> Result<Deployment, DeployError<CliError>> {
         // Noted before the swap: a run killed after it leaves the note for the next run.
@@ -384,9 +398,14 @@ impl KeyHome for FileHome<'_> {
             true => files::note_pending_revocation(&self.cert, &self.old_id.to_string()),
             false => Ok(()),
         };
+        if let Some(p12) = &mut self.p12 {
+            p12.stage(&key.pem, pem).map_err(DeployError::Undone)?;
+        }
+        let mut deployed = vec![&self.key, &self.cert];
+        deployed.extend(self.p12.as_ref().map(StagedP12::at));
         let swapped = files::write_new_cert(&self.cert, &ensure_newline(pem))
             .and_then(|()| noted())
-            .and_then(|()| files::swap_in(&[&self.key, &self.cert]));
+            .and_then(|()| files::swap_in(&deployed));
         match swapped {
             Ok(()) => {}
             // Half deployed: the new key may be in use at its target.
@@ -408,6 +427,9 @@ impl KeyHome for FileHome<'_> {
             self.out
                 .info(&format!("new pair written to {cert} and {key}"));
         }
+        if let Some(p12) = &self.p12 {
+            p12.tell_deployed(self.out);
+        }
         Ok(Deployment {
             key: key.to_string(),
             backup_cert: self
@@ -418,12 +440,26 @@ impl KeyHome for FileHome<'_> {
     }
 
     async fn discard(&mut self, _key: NewKey) -> CliResult<()> {
-        files::remove_undeployed(&[&self.key, &self.cert]).map_err(|e| {
+        let mut staged = vec![&self.key, &self.cert];
+        staged.extend(self.p12.as_ref().map(StagedP12::at));
+        files::remove_undeployed(&staged).map_err(|e| {
             CliError::new(
                 Exit::Error,
                 format!("cannot remove {}: {e}", self.key.new.display()),
             )
         })
+    }
+}
+
+impl P12Copy for FileHome<'_> {
+    fn domain_read(&mut self, domain: Option<&okms_api::Domain>) {
+        if let (Some(p12), Some(domain)) = (self.p12.as_mut(), domain) {
+            p12.domain_read(domain, self.out);
+        }
+    }
+
+    fn p12_written(&self) -> Option<P12Report> {
+        self.p12.as_ref().and_then(StagedP12::written)
     }
 }
 

@@ -13,7 +13,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 use std::process::Command;
 
-use okms_api::{Client, ReconcileEvent, Uuid};
+use okms_api::{Client, Domain, ReconcileEvent, Uuid};
 use okms_csr::{Certificate, CsrBuilder, CsrSigner, DistinguishedName, PublicKey, same_public_key};
 use okms_lifecycle::{
     Decision, KeyFate, KeyHome, Lifetime, Progress, Recognizer, RenewAt, RenewalFailure, decide,
@@ -22,8 +22,10 @@ use okms_lifecycle::{
 use time::OffsetDateTime;
 
 use crate::cli::{CredentialRenewArgs, GlobalArgs};
-use crate::commands::online::check::propagation_message;
+use crate::commands::cert_export::P12Report;
+use crate::commands::online::propagation::propagation_message;
 use crate::commands::online::session::parse_uuid;
+use crate::commands::online::{kms_trust, read_domain};
 use crate::error::csr_error;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
@@ -86,6 +88,17 @@ struct Deployment {
     /// The previous pair, when there was one in place (not with --id).
     backup_cert: Option<String>,
     backup_key: Option<String>,
+}
+
+/// Where the key's home keeps a `--p12-out` copy of the new pair (only a key file has one).
+trait P12Copy {
+    /// The domain as read before the saga (with its CAs), for the copy's chain.
+    fn domain_read(&mut self, _domain: Option<&Domain>) {}
+
+    /// The copy swapped in with the pair, for the report.
+    fn p12_written(&self) -> Option<P12Report> {
+        None
+    }
 }
 
 /// `Some(until)` when the renewal is not due yet (never with --force).
@@ -209,6 +222,7 @@ fn report_not_due(
             old_revoked: false,
             deployed: Deployed::Old,
             live: vec![old.id],
+            p12: None,
         });
     }
     out.line(&format!(
@@ -249,17 +263,21 @@ async fn run_saga<H>(
     out: &Output,
 ) -> CliResult<()>
 where
-    H: KeyHome<Error = CliError, Deployed = Deployment> + Words + Leftover,
+    H: KeyHome<Error = CliError, Deployed = Deployment> + Words + Leftover + P12Copy,
 {
-    let trust = crate::commands::online::kms_trust(
-        Some(client),
+    // One read of the domain gives the proof its endpoint, its CA and the .p12 its chain.
+    let reading = read_domain(Some(client), old.okms_id, None, out);
+    let domain = within_deadline(o, "reading the domain", reading).await?;
+    home.domain_read(domain.as_ref());
+    let trust = kms_trust(
+        domain.as_ref(),
         old.okms_id,
         okms_api::KmsEndpoint::Rest,
         o.ca.as_deref(),
         out,
-    )
-    .await?;
-    let request = o.request(old.okms_id, old.id, trust.ca_pem);
+    )?;
+    let reported = domain.and_then(|d| d.rest_endpoint);
+    let request = o.request(old.okms_id, old.id, trust.ca_pem, reported);
     let stop = Stop::listen(o.time_left());
     let new_key = home.new_key_shown();
     let started = o.started.get();
@@ -327,6 +345,7 @@ where
             live: std::iter::once(new_id)
                 .chain((!renewal.renewed.old_revoked).then_some(old_id))
                 .collect(),
+            p12: home.p12_written(),
         });
     }
     out.line(&format!(

@@ -13,7 +13,7 @@ use okms_lifecycle::{Endpoint, RenewalRequest};
 use okms_pkcs11::Pkcs11Uri;
 
 use super::report::RunState;
-use crate::cli::{CredentialRenewArgs, PassphraseArgs, Pkcs11Args};
+use crate::cli::{CredentialRenewArgs, P12OutArgs, PassphraseArgs, Pkcs11Args};
 use crate::commands::online::session::parse_uuid;
 use crate::commands::pkcs11;
 use crate::error::usage;
@@ -76,8 +76,11 @@ pub(super) struct RenewOptions<'a> {
     pub hook: Vec<OsString>,
     /// How to reach the token.
     pub token: &'a Pkcs11Args,
-    /// Where the key file's passphrase comes from (the new key is encrypted with it too).
+    /// Where the key file's passphrase comes from (the new key is encrypted with it too, and
+    /// the `--p12-out` file).
     pub passphrase: &'a PassphraseArgs,
+    /// `--p12-out` and its companions.
+    pub p12: &'a P12OutArgs,
     /// What the run has learnt, for its `--json` report if it fails.
     pub run: RunState,
     /// When the run started, for `--timeout` (moved on by the jitter pause).
@@ -145,6 +148,7 @@ impl<'a> RenewOptions<'a> {
             hook: a.exec.clone(),
             token: &a.token,
             passphrase: &a.passphrase,
+            p12: &a.p12,
             run: RunState::default(),
             started: Cell::new(Instant::now()),
         })
@@ -156,7 +160,15 @@ impl<'a> RenewOptions<'a> {
     }
 
     /// What the saga is asked to do, once the old credential is known.
-    pub fn request(&self, okms_id: Uuid, old_id: Uuid, ca_pem: Option<String>) -> RenewalRequest {
+    /// `reported` is the domain's REST endpoint when it was read before the saga (which then
+    /// does not read it again).
+    pub fn request(
+        &self,
+        okms_id: Uuid,
+        old_id: Uuid,
+        ca_pem: Option<String>,
+        reported: Option<String>,
+    ) -> RenewalRequest {
         RenewalRequest {
             okms_id,
             old_id,
@@ -164,9 +176,10 @@ impl<'a> RenewOptions<'a> {
             keep_old: self.keep_old,
             settle: WaitPolicy::with_timeout(self.timeout),
             reconcile: ReconcileOptions::default(),
-            endpoint: match &self.kms_url {
-                Some(url) => Endpoint::Given(url.clone()),
-                None => Endpoint::AsReported,
+            endpoint: match (&self.kms_url, reported) {
+                (Some(url), _) => Endpoint::Given(url.clone()),
+                (None, Some(url)) => Endpoint::Given(url),
+                (None, None) => Endpoint::AsReported,
             },
             ca_pem,
             proof_wait: PropagationWait::with_bound(self.propagation_wait),
@@ -187,6 +200,13 @@ fn token_key(a: &CredentialRenewArgs) -> CliResult<KeyPlace> {
             "--passphrase-file and --passphrase-env open a key file; a key on a token is opened with its PIN",
         )
         .hint("leave them out, and give the PIN with --pin-file or the URI's pin-source"));
+    }
+    if a.p12.p12_out.is_some() {
+        return Err(CliError::new(
+            Exit::InvalidInput,
+            "--p12-out: the key is on a PKCS#11 token: it is not extractable, so it cannot go into a PKCS#12 file; nothing was created",
+        )
+        .hint("leave out --p12-out: give the certificate to the application with the token"));
     }
     let uri = pkcs11::uri_of_path(&a.key, "--key")?;
     let Some(label) = uri.object.clone().filter(|l| !l.is_empty()) else {

@@ -50,6 +50,9 @@ pub(super) struct RenewReport {
     pub deployed: Deployed,
     /// The credentials of this renewal still live, old and new.
     pub live: Vec<Uuid>,
+    /// The `--p12-out` file swapped in with the new pair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p12: Option<crate::commands::cert_export::P12Report>,
 }
 
 /// A run that stopped.

@@ -13,8 +13,8 @@ use okms_pkcs11::{
 use super::leftover::{self, Leftover};
 use super::outcome::Words;
 use super::{
-    Deployment, Old, RenewOptions, certifies, check_cert, key_mismatch, new_csr, not_due_until,
-    pause_for_jitter, report_not_due, run_saga, within_deadline,
+    Deployment, Old, P12Copy, RenewOptions, certifies, check_cert, key_mismatch, new_csr,
+    not_due_until, pause_for_jitter, report_not_due, run_saga, within_deadline,
 };
 use crate::cli::GlobalArgs;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
@@ -238,6 +238,9 @@ impl KeyHome for OnToken<'_> {
             .map_err(|e| CliError::new(Exit::Error, e))
     }
 }
+
+// A key on a token is never copied out (`--p12-out` is refused up front).
+impl P12Copy for OnToken<'_> {}
 
 impl Leftover for OnToken<'_> {
     async fn resolve_kept(
