@@ -186,6 +186,7 @@ fn csr_flow_get_list_wait_check_delete() {
     assert_eq!(v["deleted"], id.as_str());
     let out = cli(&s, &emu, AuthMode::Signature)
         .args([
+            "-v",
             "credential",
             "check",
             "--cert",
@@ -196,7 +197,12 @@ fn csr_flow_get_list_wait_check_delete() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("revoked"), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("revoked"), "{err}");
+    // The certificate is minutes old, but the API says its credential is gone: the refusal is
+    // final at once, not retried for the propagation wait.
+    assert!(err.contains("a refusal is final, not retried"), "{err}");
+    assert!(!err.contains("retrying in"), "{err}");
 }
 
 #[test]

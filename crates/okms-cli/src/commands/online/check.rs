@@ -13,7 +13,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::check_kmip::ShownCertificate;
-use super::propagation::{propagation_message, propagation_wait_for};
+use super::propagation::{propagation_message, propagation_wait_for, wait_given_api_state};
 use super::session::{block_on, client, parse_uuid};
 use super::{kms_trust, read_domain};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
@@ -95,6 +95,14 @@ pub fn run(a: &CredentialCheckArgs, global: &GlobalArgs, out: &Output) -> CliRes
             out,
         )?;
         let ca_known = trust.from_api || a.ca.is_some();
+        let propagation_wait = wait_given_api_state(
+            api.as_ref(),
+            okms_id,
+            shown.credential_id.as_deref(),
+            propagation_wait,
+            out,
+        )
+        .await;
         out.verbose(&format!(
             "mutual-TLS call to {kms_url} for domain {okms_id}"
         ));

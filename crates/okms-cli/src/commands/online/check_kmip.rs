@@ -10,7 +10,7 @@ use okms_api::kms::{PropagationWait, retry_while_refused};
 use okms_api::{ClientIdentity, Domain, KmsEndpoint, TokioClock, Uuid};
 use serde::Serialize;
 
-use super::propagation::propagation_message;
+use super::propagation::{propagation_message, wait_given_api_state};
 use super::session::{block_on, client};
 use super::{kms_trust, read_domain};
 use crate::cli::{CredentialCheckArgs, GlobalArgs};
@@ -78,6 +78,14 @@ pub(super) fn run(
         let (endpoint, kind) = kmip_endpoint(a, &target, domain.as_ref(), out)?;
         let trust = kms_trust(domain.as_ref(), target.okms_id, kind, a.ca.as_deref(), out)?;
         let ca_known = trust.from_api || a.ca.is_some();
+        let propagation_wait = wait_given_api_state(
+            api.as_ref(),
+            target.okms_id,
+            shown.credential_id.as_deref(),
+            target.propagation_wait,
+            out,
+        )
+        .await;
         out.verbose(&format!(
             "KMIP check of {endpoint} for domain {}",
             target.okms_id
@@ -90,7 +98,7 @@ pub(super) fn run(
         // A certificate just made READY may not have reached the node that answers.
         let outcome = retry_while_refused(
             &TokioClock,
-            PropagationWait::with_bound(target.propagation_wait),
+            PropagationWait::with_bound(propagation_wait),
             || check_kmip(&check),
             is_kmip_refusal,
             |retry| out.info(&propagation_message(retry)),
