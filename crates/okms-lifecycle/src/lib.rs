@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod certificate;
 mod error;
 mod renewal;
 mod saga;
@@ -8,6 +9,7 @@ mod schedule;
 mod status;
 mod step;
 
+pub use certificate::{credential_id, holds_key, okms_domain};
 pub use error::{Error, Result, StopReason};
 pub use renewal::{Created, Plan, Proved, Ready, Renewed, rest_endpoint};
 pub use saga::{
@@ -19,3 +21,9 @@ pub use status::{
     Expiry, ExpiryStatus, NOT_BEFORE_TOLERANCE, Thresholds, classify, classify_certificate,
 };
 pub use step::Step;
+
+// Their types appear in this crate's signatures: an embedder uses these rather than pinning
+// matching versions by hand.
+pub use okms_api;
+pub use okms_csr;
+pub use time;

@@ -14,8 +14,7 @@
 use std::time::Duration;
 
 use okms_api::kms::{
-    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, PropagationRetry, PropagationWait, check_mtls,
-    retry_refusals,
+    DataPlaneResponse, MtlsCheck, PropagationRetry, PropagationWait, check_mtls, retry_refusals,
 };
 use okms_api::{
     Client, ClientKey, Clock, Credential, CredentialRequest, CredentialStatus, ReconcileEvent,
@@ -292,15 +291,9 @@ impl Ready {
     ) -> Result<Proved> {
         let answer = answer.map_err(api(Step::Prove))?;
         if !answer.is_success() {
-            let detail = match &answer.outcome {
-                DataPlaneOutcome::Error(e) if !e.errors.is_empty() => e.errors.join("; "),
-                DataPlaneOutcome::Unparsed(text) => text.clone(),
-                _ => "no error message".to_owned(),
-            };
             return Err(Error::ProofRefused {
                 id: self.new_id(),
-                status: answer.status,
-                detail,
+                answer,
             });
         }
         Ok(Proved {

@@ -233,10 +233,14 @@ async fn a_domain_that_refuses_the_new_certificate_is_a_refused_proof_naming_it(
         .await
         .unwrap_err();
     match &err {
-        Error::ProofRefused { id, status, detail } => {
+        Error::ProofRefused { id, answer } => {
             assert_eq!(*id, ready.new_id());
-            assert!((400..500).contains(status), "{err}");
-            assert!(detail.contains("expired"), "{err}");
+            assert!((400..500).contains(&answer.status), "{err}");
+            // Typed, not flattened: the data plane's own error body, to branch on.
+            let body = err.data_plane_error().expect("a data-plane error body");
+            assert!(body.errors.iter().any(|m| m.contains("expired")), "{err}");
+            assert!(body.refuses_the_caller(), "{body:?}");
+            assert!(err.to_string().contains("expired"), "{err}");
         }
         other => panic!("expected a refused proof, got {other:?}"),
     }
