@@ -1,4 +1,6 @@
-//! rustls client configuration with the `ring` provider (no OpenSSL, no aws-lc C build).
+//! rustls client configuration with the `ring` provider (no OpenSSL, no aws-lc C build):
+//! the client identity of mutual TLS, the domain's CA, and [`client_config`] for an embedder
+//! who writes an [`MtlsConnector`](crate::MtlsConnector) over another HTTP client.
 
 use std::fmt;
 use std::sync::Arc;
@@ -158,7 +160,11 @@ impl DomainCa {
 }
 
 /// A rustls client configuration: platform trust roots plus `extra_roots`, optional client
-/// certificate, TLS 1.2+, ALPN h2 and http/1.1.
+/// certificate, TLS 1.2+, ALPN h2 and http/1.1 (an HTTP/1-only client sets its own ALPN).
+///
+/// # Errors
+/// [`Error::Tls`] when the certificate or key cannot be read or used together, or the trust
+/// roots cannot be set up.
 pub fn client_config(
     extra_roots: &[CertificateDer<'static>],
     identity: Option<&ClientIdentity>,
