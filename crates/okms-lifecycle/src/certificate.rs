@@ -9,7 +9,7 @@ use okms_api::Uuid;
 use okms_csr::{Certificate, PublicKey, same_public_key};
 
 use crate::error::Result;
-use crate::saga::Recognizer;
+use crate::key_home::Recognizer;
 use crate::schedule::Lifetime;
 
 /// The credential a certificate was issued for: OKMS puts the credential id in the serial

@@ -3,6 +3,7 @@
 
 mod certificate;
 mod error;
+mod key_home;
 mod renewal;
 mod saga;
 mod schedule;
@@ -11,10 +12,11 @@ mod step;
 
 pub use certificate::{credential_id, holds_key, okms_domain};
 pub use error::{Error, Result, StopReason};
+pub use key_home::{DeployError, KeyHome, Recognizer};
 pub use renewal::{Created, Plan, Proved, Ready, Renewed, rest_endpoint};
 pub use saga::{
-    Cause, DeployError, DeployedPair, Endpoint, KeyFate, KeyHome, Progress, Recognizer, Renewal,
-    RenewalFailure, RenewalRequest, renew, renew_until,
+    Cause, DeployedPair, Endpoint, KeyFate, Progress, Renewal, RenewalFailure, RenewalRequest,
+    renew, renew_until,
 };
 pub use schedule::{Decision, Lifetime, MAX_DAYS_LEFT, RenewAt, decide, jitter};
 pub use status::{

@@ -269,7 +269,17 @@ where
         _ => {}
     };
     let hook = |new_id, d: &Deployment| run_hook(o, old, new_id, d);
-    let renewal = renew_until(client, home, &request, hook, &on_progress, stop.reason()).await;
+    let connector = okms_api::ReqwestConnector::new();
+    let renewal = renew_until(
+        client,
+        &connector,
+        home,
+        &request,
+        hook,
+        &on_progress,
+        stop.reason(),
+    )
+    .await;
     let renewal = match renewal {
         Ok(renewal) => {
             home.old_revocation_settled();
