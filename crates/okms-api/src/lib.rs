@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "ureq")]
+pub mod blocking;
 mod client;
 mod clock;
 mod config;
@@ -48,17 +50,17 @@ pub use request::{
     CredentialRequest, DESCRIPTION_MAX, IDENTITY_URNS_MAX, NAME_MAX, VALIDITY_MAX_DAYS,
 };
 #[cfg(feature = "reqwest")]
-pub use reqwest_transport::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, ReqwestTransport,
-    ReqwestTransportBuilder,
-};
+pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};
 pub use retry::RetryPolicy;
 pub use sans_io::{ApiRequest, RequestAuth};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use time::OffsetDateTime;
 #[cfg(feature = "rustls")]
 pub use tls::{ClientIdentity, ClientKey, DomainCa};
-pub use transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
+pub use transport::{
+    BoxFuture, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Transport,
+    TransportError, TransportErrorKind,
+};
 pub use types::{
     AuthDetails, CertificateType, CreatedCredential, Credential, CredentialStatus, Domain,
     IamMetadata, KmsEndpoint, Me,
@@ -74,3 +76,5 @@ pub use http;
 pub use reqwest;
 #[cfg(feature = "rustls")]
 pub use rustls;
+#[cfg(feature = "ureq")]
+pub use ureq;

@@ -7,14 +7,10 @@ use rustls_pki_types::CertificateDer;
 use crate::error::Error;
 use crate::tls::{ClientIdentity, client_config};
 use crate::trace::{HttpExchange, HttpObserver, SharedObserver};
-use crate::transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
-
-/// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default whole-request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default limit on an answer's body.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+use crate::transport::{
+    BoxFuture, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Transport,
+    TransportError, TransportErrorKind,
+};
 
 /// Settings for [`ReqwestTransport`].
 #[derive(Debug, Clone)]

@@ -123,3 +123,24 @@ mod over_reqwest {
         an_untrusted_server_is_an_error(&ReqwestConnector::new(), &check).await;
     }
 }
+
+#[cfg(feature = "ureq")]
+mod over_ureq {
+    use okms_api::blocking::{BlockingClock, UreqConnector, UreqTransport, block_on};
+
+    use super::*;
+
+    #[test]
+    fn a_fresh_certificate_proves_itself_through_the_ureq_connector_without_a_runtime() {
+        let emu = emulator();
+        let client =
+            Client::with_transport(config(&emu), UreqTransport::new().unwrap(), BlockingClock);
+        let (cert, key) = block_on(ready_identity(&client, &emu));
+        let check = mtls_check(&emu, cert, key);
+        block_on(proves_itself(&UreqConnector::new(), &check));
+        block_on(an_untrusted_server_is_an_error(
+            &UreqConnector::new(),
+            &check,
+        ));
+    }
+}
