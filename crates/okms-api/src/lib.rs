@@ -16,6 +16,7 @@ pub mod kms;
 mod mtls;
 pub mod oauth2;
 pub mod reconcile;
+mod refusal;
 mod request;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
