@@ -14,7 +14,7 @@
 //!
 //! [`servicekey_request`] and [`parse_servicekey_response`] are sans-IO, for any HTTP client
 //! that can present a client certificate; [`check_with`] and [`random_with`] make the calls
-//! over any [`Transport`] (one built by an [`MtlsConnector`](crate::MtlsConnector), feature
+//! over any [`Transport`] (one built by an `MtlsConnector`, feature
 //! `rustls`); `check_mtls` and `random_mtls` do it over reqwest (feature `reqwest`).
 
 use serde::{Deserialize, Serialize};
