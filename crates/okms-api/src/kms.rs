@@ -14,7 +14,7 @@
 //!
 //! [`servicekey_request`] and [`parse_servicekey_response`] are sans-IO, for any HTTP client
 //! that can present a client certificate; [`check_with`] and [`random_with`] make the calls
-//! over any [`Transport`] (one built by an [`MtlsConnector`](crate::MtlsConnector), feature
+//! over any [`Transport`] (one built by an `MtlsConnector`, feature
 //! `rustls`); `check_mtls` and `random_mtls` do it over reqwest (feature `reqwest`).
 
 use serde::{Deserialize, Serialize};
@@ -458,33 +458,20 @@ pub fn is_refusal(outcome: &Result<DataPlaneResponse, Error>) -> bool {
     }
 }
 
-/// Whether a rustls alert from the server is somewhere in `e`'s causes (an I/O error hides
-/// its inner error from `source()`, hence `get_ref`).
+/// Whether a rustls alert from the server is somewhere in `e`'s causes.
 #[cfg(feature = "rustls")]
 fn server_refused_handshake(e: &(dyn std::error::Error + 'static)) -> bool {
-    let alert = |e: &(dyn std::error::Error + 'static)| {
-        // A revoked or expired certificate is refused for good: no node will change its mind.
+    // A revoked or expired certificate is refused for good: no node will change its mind.
+    crate::tls::rustls_cause_is(e, |tls| {
         matches!(
-            e.downcast_ref::<rustls::Error>(),
-            Some(rustls::Error::AlertReceived(alert)) if !matches!(
+            tls,
+            rustls::Error::AlertReceived(alert) if !matches!(
                 alert,
                 rustls::AlertDescription::CertificateRevoked
                     | rustls::AlertDescription::CertificateExpired
             )
         )
-    };
-    let mut cause = Some(e);
-    while let Some(e) = cause {
-        let in_io = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .is_some_and(|inner| alert(inner));
-        if alert(e) || in_io {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+    })
 }
 
 #[cfg(not(feature = "rustls"))]

@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// docs.rs: each feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "ureq")]
 pub mod blocking;
@@ -16,6 +18,7 @@ pub mod kms;
 mod mtls;
 pub mod oauth2;
 pub mod reconcile;
+mod refusal;
 mod request;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;

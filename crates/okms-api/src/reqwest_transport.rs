@@ -197,7 +197,9 @@ fn too_large(limit: usize) -> TransportError {
 }
 
 fn map_err(e: reqwest::Error) -> TransportError {
-    let kind = if e.is_connect() {
+    let kind = if crate::tls::is_untrusted_server(&e) {
+        TransportErrorKind::UntrustedServer
+    } else if e.is_connect() {
         TransportErrorKind::Connect
     } else if e.is_timeout() {
         TransportErrorKind::Timeout
@@ -206,7 +208,8 @@ fn map_err(e: reqwest::Error) -> TransportError {
     } else {
         TransportErrorKind::Other
     };
-    // The causes (refused, certificate unknown, …) stay reachable through `source()`.
-    let message = e.to_string();
+    // The causes (refused, certificate unknown, …) are said and stay reachable through
+    // `source()`.
+    let message = crate::transport::message_with_causes(&e);
     TransportError::new(kind, message).with_source(e)
 }

@@ -241,6 +241,33 @@ pub fn client_config(
     Ok(config)
 }
 
+/// Whether `e` or one of its causes is rustls refusing the server's certificate.
+pub(crate) fn is_untrusted_server(e: &(dyn std::error::Error + 'static)) -> bool {
+    rustls_cause_is(e, |tls| matches!(tls, rustls::Error::InvalidCertificate(_)))
+}
+
+/// Whether `e` or one of its causes is a rustls error that `pred` accepts. An I/O error's
+/// `source()` skips the error it wraps (often another I/O error wrapping the rustls one), so
+/// the walk goes through `get_ref` there.
+pub(crate) fn rustls_cause_is(
+    e: &(dyn std::error::Error + 'static),
+    pred: impl Fn(&rustls::Error) -> bool,
+) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.downcast_ref::<rustls::Error>().is_some_and(&pred) {
+            return true;
+        }
+        cause = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
+}
+
 /// Refuses every server certificate, saying why: used when no trust roots could be loaded.
 #[derive(Debug)]
 struct NoTrustVerifier {

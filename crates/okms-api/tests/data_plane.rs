@@ -9,7 +9,7 @@ use std::time::Duration;
 use okms_api::kms::{DataPlaneOutcome, MtlsCheck, check_with, random_with};
 use okms_api::{
     Auth, Client, Clock, Config, CredentialRequest, Endpoint, Error, MtlsConnector, SecretString,
-    Transport, WaitPolicy,
+    Transport, TransportErrorKind, WaitPolicy,
 };
 use okms_emulator::{EmulatorConfig, RunningEmulator};
 
@@ -94,8 +94,11 @@ async fn proves_itself<M: MtlsConnector>(connector: &M, check: &MtlsCheck) {
 }
 
 /// Without the domain's CA the emulator's server certificate is not trusted: a transport
-/// error that is not a refused connection.
-async fn an_untrusted_server_is_an_error<M: MtlsConnector>(connector: &M, check: &MtlsCheck) {
+/// error of its own kind, apart from a refused connection, whose message says why.
+async fn an_untrusted_server_is_told_apart_from_a_refused_connection<M: MtlsConnector>(
+    connector: &M,
+    check: &MtlsCheck,
+) {
     let untrusting = MtlsCheck {
         ca_pem: None,
         ..check.clone()
@@ -104,7 +107,36 @@ async fn an_untrusted_server_is_an_error<M: MtlsConnector>(connector: &M, check:
     let e = check_with(&transport, &check.kms_url, check.okms_id)
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    let Error::Transport { source, .. } = &e else {
+        panic!("not a transport error: {e:?}");
+    };
+    assert_eq!(source.kind(), TransportErrorKind::UntrustedServer, "{e}");
+    assert!(e.is_untrusted_server(), "{e}");
+    assert!(!source.may_have_reached_server(), "{e}");
+    assert!(
+        e.to_string().contains("invalid peer certificate"),
+        "the message says why: {e}"
+    );
+
+    // Nothing listens on a port that was just free.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let transport = check.connect(connector).unwrap();
+    let e = check_with(
+        &transport,
+        &format!("https://127.0.0.1:{port}"),
+        check.okms_id,
+    )
+    .await
+    .unwrap_err();
+    let Error::Transport { source, .. } = &e else {
+        panic!("not a transport error: {e:?}");
+    };
+    assert_eq!(source.kind(), TransportErrorKind::Connect, "{e}");
+    assert!(!e.is_untrusted_server(), "{e}");
 }
 
 #[cfg(feature = "reqwest")]
@@ -120,7 +152,11 @@ mod over_reqwest {
         let (cert, key) = ready_identity(&client, &emu).await;
         let check = mtls_check(&emu, cert, key);
         proves_itself(&ReqwestConnector::new(), &check).await;
-        an_untrusted_server_is_an_error(&ReqwestConnector::new(), &check).await;
+        an_untrusted_server_is_told_apart_from_a_refused_connection(
+            &ReqwestConnector::new(),
+            &check,
+        )
+        .await;
     }
 }
 
@@ -138,7 +174,7 @@ mod over_ureq {
         let (cert, key) = block_on(ready_identity(&client, &emu));
         let check = mtls_check(&emu, cert, key);
         block_on(proves_itself(&UreqConnector::new(), &check));
-        block_on(an_untrusted_server_is_an_error(
+        block_on(an_untrusted_server_is_told_apart_from_a_refused_connection(
             &UreqConnector::new(),
             &check,
         ));

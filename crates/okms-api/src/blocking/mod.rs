@@ -116,6 +116,9 @@ impl Transport for UreqTransport {
 /// the server (a create POST is resent only when it cannot) and whether a retry may help.
 fn transport_error(e: ureq::Error) -> TransportError {
     let kind = match &e {
+        ureq::Error::Rustls(rustls::Error::InvalidCertificate(_)) => {
+            TransportErrorKind::UntrustedServer
+        }
         ureq::Error::HostNotFound
         | ureq::Error::ConnectionFailed
         | ureq::Error::Tls(_)
@@ -130,7 +133,7 @@ fn transport_error(e: ureq::Error) -> TransportError {
         ureq::Error::BodyExceedsLimit(_) => TransportErrorKind::ResponseTooLarge,
         _ => TransportErrorKind::Other,
     };
-    let message = e.to_string();
+    let message = crate::transport::message_with_causes(&e);
     match e {
         // The rustls error itself as the cause, so that its alert or certificate problem can
         // be read from the `source()` chain (ureq's error does not expose it).
