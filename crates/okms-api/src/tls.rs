@@ -87,8 +87,15 @@ const TLS13_SCHEMES: &[SignatureScheme] = &[
     SignatureScheme::ED25519,
 ];
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// The *ring* provider this crate's TLS uses (no C build, unlike aws-lc-rs), for an embedder
+/// building its own rustls configuration next to [`client_config`].
+///
+/// rustls 0.23.48 deprecates `ring::default_provider` because *ring* has no post-quantum key
+/// exchange, not because it is unsound; rustls 0.24 moves it to the `rustls-ring` crate. This
+/// is the one place that calls it, so that the move touches one line.
+pub fn ring_provider() -> CryptoProvider {
+    #[allow(deprecated)]
+    rustls::crypto::ring::default_provider()
 }
 
 fn tls_err(
@@ -169,7 +176,7 @@ pub fn client_config(
     extra_roots: &[CertificateDer<'static>],
     identity: Option<&ClientIdentity>,
 ) -> Result<ClientConfig, Error> {
-    let provider = provider();
+    let provider = Arc::new(ring_provider());
     let verifier: Arc<dyn ServerCertVerifier> =
         match rustls_platform_verifier::Verifier::new_with_extra_roots(
             extra_roots.iter().cloned(),
