@@ -35,6 +35,8 @@ enum Task {
         #[arg(last = true, required = true)]
         command: Vec<std::ffi::OsString>,
     },
+    /// Run okms-lifecycle's embedding examples (async and blocking) against okms-emulator.
+    Examples(tasks::examples::Args),
     /// Run every cargo-fuzz target for --seconds each (nightly toolchain) and summarize.
     Fuzz(tasks::fuzz::Args),
     /// Build okms-web for wasm32 and write the one-file offline page target/dist/okms-offline.html (+ .sha256).
@@ -48,6 +50,7 @@ fn main() -> Result<()> {
         Task::Dist(args) => tasks::dist::run(&args),
         Task::Package(args) => tasks::package::run(&args),
         Task::Demo(args) => tasks::demo::run(&args),
+        Task::Examples(args) => tasks::examples::run(&args),
         Task::Fuzz(args) => tasks::fuzz::run(&args),
         Task::Web(args) => tasks::web::run(&args),
         Task::MaxRss { command } => tasks::bench::print_max_rss(&command),

@@ -194,7 +194,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
     /// # Errors
     /// As [`get_domain`](Self::get_domain); [`Error::BadDomainCa`] when the field is absent or
     /// not PEM certificates.
-    #[cfg(feature = "reqwest")]
+    #[cfg(feature = "rustls")]
     pub async fn domain_ca(
         &self,
         okms_id: Uuid,

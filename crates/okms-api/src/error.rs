@@ -124,7 +124,7 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// The request could not be sent, or the answer could not be received.
-    #[error("{method} {url} failed")]
+    #[error("{method} {url} failed: {source}")]
     Transport {
         /// The HTTP method.
         method: String,
@@ -323,11 +323,6 @@ impl Error {
     /// The server said 404.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
-    }
-
-    /// The server refused the credentials or the permissions (401 or 403).
-    pub fn is_unauthorized(&self) -> bool {
-        matches!(self.status(), Some(401 | 403))
     }
 
     /// The IAM actions an IAM refusal names (`details.unauthorizedActionsByIAM`); empty when

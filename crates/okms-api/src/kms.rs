@@ -10,25 +10,27 @@
 //! filter what an identity may not see instead of refusing, so an empty list proves nothing,
 //! whereas `GET /api/{okmsId}/v1/random?length=N` (`GetRandomResponse`, base64 `bytes`) needs
 //! the action `okms:apikms:random/get` ([`RANDOM_ACTION`]) and is refused without it:
-//! [`random_request`], [`parse_random_response`] and `random_mtls`.
+//! [`random_request`], [`parse_random_response`] and [`random_with`].
 //!
 //! [`servicekey_request`] and [`parse_servicekey_response`] are sans-IO, for any HTTP client
-//! that can present a client certificate; `check_mtls` makes the call itself over rustls and
-//! needs the `reqwest` feature.
+//! that can present a client certificate; [`check_with`] and [`random_with`] make the calls
+//! over any [`Transport`] (one built by an `MtlsConnector`, feature
+//! `rustls`); `check_mtls` and `random_mtls` do it over reqwest (feature `reqwest`).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Error;
+#[cfg(feature = "rustls")]
+use crate::mtls::MtlsConnector;
 #[cfg(feature = "reqwest")]
-use crate::reqwest_transport::ReqwestTransport;
-#[cfg(feature = "reqwest")]
+use crate::mtls::ReqwestConnector;
+#[cfg(feature = "rustls")]
 use crate::tls::{ClientIdentity, ClientKey};
-#[cfg(feature = "reqwest")]
 use crate::transport::Transport;
 
-/// Inputs of [`check_mtls`].
-#[cfg(feature = "reqwest")]
+/// A client certificate and key, and the KMS endpoint and domain to prove them against.
+#[cfg(feature = "rustls")]
 #[derive(Debug, Clone)]
 pub struct MtlsCheck {
     /// KMS REST endpoint, e.g. `https://eu-west-rbx.okms.ovh.net` (https only, no trailing `/` needed).
@@ -42,6 +44,24 @@ pub struct MtlsCheck {
     pub key: ClientKey,
     /// Extra CA to trust besides the platform roots (e.g. a test server's CA), PEM.
     pub ca_pem: Option<String>,
+}
+
+#[cfg(feature = "rustls")]
+impl MtlsCheck {
+    /// A transport from `connector` that presents this certificate and key and trusts
+    /// `ca_pem`: give it to [`check_with`] or [`random_with`].
+    ///
+    /// # Errors
+    /// [`Error::Tls`] when the certificate, the key or the CA cannot be read or used together.
+    pub fn connect<M: MtlsConnector + ?Sized>(&self, connector: &M) -> Result<M::Transport, Error> {
+        connector.connect(
+            ClientIdentity {
+                cert_pem: self.cert_pem.clone(),
+                key: self.key.clone(),
+            },
+            self.ca_pem.as_deref(),
+        )
+    }
 }
 
 /// `ListServiceKeys` answer (`ListServiceKeysResponse` in kms-rest.json).
@@ -321,45 +341,64 @@ fn parse_data_plane(
     DataPlaneResponse { status, outcome }
 }
 
-/// Makes the mutual-TLS call and returns what the data plane said. A TLS or connection
-/// failure (certificate refused, unknown CA) is an `Err`.
-#[cfg(feature = "reqwest")]
-pub async fn check_mtls(check: &MtlsCheck) -> Result<DataPlaneResponse, Error> {
-    let request = servicekey_request(&check.kms_url, check.okms_id)?;
-    Ok(parse_servicekey_response(&send_mtls(check, request).await?))
+/// Makes the check call over `transport` (which presents the client certificate) and returns
+/// what the data plane said. A TLS or connection failure (certificate refused, unknown CA) is
+/// an `Err` ([`Error::Transport`]); a refusal is a [`DataPlaneResponse`] that is not a success.
+pub async fn check_with<T: Transport + ?Sized>(
+    transport: &T,
+    kms_url: &str,
+    okms_id: Uuid,
+) -> Result<DataPlaneResponse, Error> {
+    let request = servicekey_request(kms_url, okms_id)?;
+    Ok(parse_servicekey_response(
+        &exchange(transport, request).await?,
+    ))
 }
 
-/// Asks the domain for `length` random bytes with the certificate of `check`: the call that
-/// proves the certificate's identities hold [`RANDOM_ACTION`]. A TLS or connection failure is
-/// an `Err`; a refusal is a [`DataPlaneResponse`] that is not a success.
-#[cfg(feature = "reqwest")]
-pub async fn random_mtls(check: &MtlsCheck, length: u32) -> Result<DataPlaneResponse, Error> {
-    let request = random_request(&check.kms_url, check.okms_id, length)?;
-    Ok(parse_random_response(&send_mtls(check, request).await?))
+/// Asks the domain for `length` random bytes over `transport` (which presents the client
+/// certificate): the call that proves the certificate's identities hold [`RANDOM_ACTION`]. A
+/// TLS or connection failure is an `Err`; a refusal is a [`DataPlaneResponse`] that is not a
+/// success.
+pub async fn random_with<T: Transport + ?Sized>(
+    transport: &T,
+    kms_url: &str,
+    okms_id: Uuid,
+    length: u32,
+) -> Result<DataPlaneResponse, Error> {
+    let request = random_request(kms_url, okms_id, length)?;
+    Ok(parse_random_response(&exchange(transport, request).await?))
 }
 
-#[cfg(feature = "reqwest")]
-async fn send_mtls(
-    check: &MtlsCheck,
+async fn exchange<T: Transport + ?Sized>(
+    transport: &T,
     request: http::Request<Vec<u8>>,
 ) -> Result<http::Response<Vec<u8>>, Error> {
-    let mut builder = ReqwestTransport::builder().identity(ClientIdentity {
-        cert_pem: check.cert_pem.clone(),
-        key: check.key.clone(),
-    });
-    if let Some(ca) = &check.ca_pem {
-        builder = builder.add_root_pem(ca)?;
-    }
-    let transport = builder.build()?;
+    let method = request.method().to_string();
     let url = request.uri().to_string();
     transport
         .send(request)
         .await
         .map_err(|source| Error::Transport {
-            method: "GET".into(),
+            method,
             url,
             source,
         })
+}
+
+/// Makes the mutual-TLS call over reqwest and returns what the data plane said:
+/// [`check_with`] over a [`ReqwestConnector`] transport. Needs a Tokio runtime.
+#[cfg(feature = "reqwest")]
+pub async fn check_mtls(check: &MtlsCheck) -> Result<DataPlaneResponse, Error> {
+    let transport = check.connect(&ReqwestConnector::new())?;
+    check_with(&transport, &check.kms_url, check.okms_id).await
+}
+
+/// Asks the domain for `length` random bytes with the certificate of `check`, over reqwest:
+/// [`random_with`] over a [`ReqwestConnector`] transport. Needs a Tokio runtime.
+#[cfg(feature = "reqwest")]
+pub async fn random_mtls(check: &MtlsCheck, length: u32) -> Result<DataPlaneResponse, Error> {
+    let transport = check.connect(&ReqwestConnector::new())?;
+    random_with(&transport, &check.kms_url, check.okms_id, length).await
 }
 
 /// How long a proof made right after READY keeps retrying a refusal: a new certificate may
@@ -419,36 +458,23 @@ pub fn is_refusal(outcome: &Result<DataPlaneResponse, Error>) -> bool {
     }
 }
 
-/// Whether a rustls alert from the server is somewhere in `e`'s causes (an I/O error hides
-/// its inner error from `source()`, hence `get_ref`).
-#[cfg(feature = "reqwest")]
+/// Whether a rustls alert from the server is somewhere in `e`'s causes.
+#[cfg(feature = "rustls")]
 fn server_refused_handshake(e: &(dyn std::error::Error + 'static)) -> bool {
-    let alert = |e: &(dyn std::error::Error + 'static)| {
-        // A revoked or expired certificate is refused for good: no node will change its mind.
+    // A revoked or expired certificate is refused for good: no node will change its mind.
+    crate::tls::rustls_cause_is(e, |tls| {
         matches!(
-            e.downcast_ref::<rustls::Error>(),
-            Some(rustls::Error::AlertReceived(alert)) if !matches!(
+            tls,
+            rustls::Error::AlertReceived(alert) if !matches!(
                 alert,
                 rustls::AlertDescription::CertificateRevoked
                     | rustls::AlertDescription::CertificateExpired
             )
         )
-    };
-    let mut cause = Some(e);
-    while let Some(e) = cause {
-        let in_io = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .is_some_and(|inner| alert(inner));
-        if alert(e) || in_io {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+    })
 }
 
-#[cfg(not(feature = "reqwest"))]
+#[cfg(not(feature = "rustls"))]
 fn server_refused_handshake(_: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
@@ -511,7 +537,7 @@ where
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "rustls"))]
 mod propagation_tests {
     use std::{
         sync::Mutex,

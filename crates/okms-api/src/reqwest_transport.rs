@@ -7,14 +7,10 @@ use rustls_pki_types::CertificateDer;
 use crate::error::Error;
 use crate::tls::{ClientIdentity, client_config};
 use crate::trace::{HttpExchange, HttpObserver, SharedObserver};
-use crate::transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
-
-/// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default whole-request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default limit on an answer's body.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+use crate::transport::{
+    BoxFuture, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Transport,
+    TransportError, TransportErrorKind,
+};
 
 /// Settings for [`ReqwestTransport`].
 #[derive(Debug, Clone)]
@@ -201,7 +197,9 @@ fn too_large(limit: usize) -> TransportError {
 }
 
 fn map_err(e: reqwest::Error) -> TransportError {
-    let kind = if e.is_connect() {
+    let kind = if crate::tls::is_untrusted_server(&e) {
+        TransportErrorKind::UntrustedServer
+    } else if e.is_connect() {
         TransportErrorKind::Connect
     } else if e.is_timeout() {
         TransportErrorKind::Timeout
@@ -210,7 +208,8 @@ fn map_err(e: reqwest::Error) -> TransportError {
     } else {
         TransportErrorKind::Other
     };
-    // The causes (refused, certificate unknown, …) stay reachable through `source()`.
-    let message = e.to_string();
+    // The causes (refused, certificate unknown, …) are said and stay reachable through
+    // `source()`.
+    let message = crate::transport::message_with_causes(&e);
     TransportError::new(kind, message).with_source(e)
 }

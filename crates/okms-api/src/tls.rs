@@ -1,4 +1,6 @@
-//! rustls client configuration with the `ring` provider (no OpenSSL, no aws-lc C build).
+//! rustls client configuration with the `ring` provider (no OpenSSL, no aws-lc C build):
+//! the client identity of mutual TLS, the domain's CA, and [`client_config`] for an embedder
+//! who writes an [`MtlsConnector`](crate::MtlsConnector) over another HTTP client.
 
 use std::fmt;
 use std::sync::Arc;
@@ -85,8 +87,15 @@ const TLS13_SCHEMES: &[SignatureScheme] = &[
     SignatureScheme::ED25519,
 ];
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// The *ring* provider this crate's TLS uses (no C build, unlike aws-lc-rs), for an embedder
+/// building its own rustls configuration next to [`client_config`].
+///
+/// rustls 0.23.48 deprecates `ring::default_provider` because *ring* has no post-quantum key
+/// exchange, not because it is unsound; rustls 0.24 moves it to the `rustls-ring` crate. This
+/// is the one place that calls it, so that the move touches one line.
+pub fn ring_provider() -> CryptoProvider {
+    #[allow(deprecated)]
+    rustls::crypto::ring::default_provider()
 }
 
 fn tls_err(
@@ -158,12 +167,16 @@ impl DomainCa {
 }
 
 /// A rustls client configuration: platform trust roots plus `extra_roots`, optional client
-/// certificate, TLS 1.2+, ALPN h2 and http/1.1.
+/// certificate, TLS 1.2+, ALPN h2 and http/1.1 (an HTTP/1-only client sets its own ALPN).
+///
+/// # Errors
+/// [`Error::Tls`] when the certificate or key cannot be read or used together, or the trust
+/// roots cannot be set up.
 pub fn client_config(
     extra_roots: &[CertificateDer<'static>],
     identity: Option<&ClientIdentity>,
 ) -> Result<ClientConfig, Error> {
-    let provider = provider();
+    let provider = Arc::new(ring_provider());
     let verifier: Arc<dyn ServerCertVerifier> =
         match rustls_platform_verifier::Verifier::new_with_extra_roots(
             extra_roots.iter().cloned(),
@@ -233,6 +246,33 @@ pub fn client_config(
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// Whether `e` or one of its causes is rustls refusing the server's certificate.
+pub(crate) fn is_untrusted_server(e: &(dyn std::error::Error + 'static)) -> bool {
+    rustls_cause_is(e, |tls| matches!(tls, rustls::Error::InvalidCertificate(_)))
+}
+
+/// Whether `e` or one of its causes is a rustls error that `pred` accepts. An I/O error's
+/// `source()` skips the error it wraps (often another I/O error wrapping the rustls one), so
+/// the walk goes through `get_ref` there.
+pub(crate) fn rustls_cause_is(
+    e: &(dyn std::error::Error + 'static),
+    pred: impl Fn(&rustls::Error) -> bool,
+) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.downcast_ref::<rustls::Error>().is_some_and(&pred) {
+            return true;
+        }
+        cause = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 /// Refuses every server certificate, saying why: used when no trust roots could be loaded.

@@ -4,6 +4,14 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Default connect timeout of the shipped transports.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default whole-request timeout of the shipped transports.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on an answer's body of the shipped transports.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A boxed, `Send` future (keeps [`Transport`] object safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -41,6 +49,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 pub enum TransportErrorKind {
     /// No connection was made (DNS, refused, TLS handshake): the request was not sent.
     Connect,
+    /// The TLS server certificate was not trusted (unknown CA, wrong name, expired): the
+    /// request was not sent, and sending it again will not help.
+    UntrustedServer,
     /// A timeout after the connection was made: the server may have processed the request.
     Timeout,
     /// The connection broke while sending or receiving: the server may have processed it.
@@ -55,6 +66,7 @@ impl fmt::Display for TransportErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TransportErrorKind::Connect => "connection failed",
+            TransportErrorKind::UntrustedServer => "server certificate not trusted",
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Io => "connection broken",
             TransportErrorKind::ResponseTooLarge => "answer too large",
@@ -99,7 +111,10 @@ impl TransportError {
 
     /// Whether the server may have received (and acted on) the request.
     pub fn may_have_reached_server(&self) -> bool {
-        !matches!(self.kind, TransportErrorKind::Connect)
+        !matches!(
+            self.kind,
+            TransportErrorKind::Connect | TransportErrorKind::UntrustedServer
+        )
     }
 
     /// Whether retrying an idempotent request could help.
@@ -109,4 +124,21 @@ impl TransportError {
             TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
         )
     }
+}
+
+/// `e`'s message followed by those of its causes that it does not already say, `: `-separated:
+/// an HTTP client's top error ("error sending request") rarely names its cause ("invalid peer
+/// certificate: UnknownIssuer"), which is what the reader needs.
+pub(crate) fn message_with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = c.source();
+    }
+    message
 }

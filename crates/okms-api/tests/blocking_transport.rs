@@ -1,16 +1,12 @@
-//! The blocking `ureq` transport of `examples/blocking_ureq.rs` against the emulator, with no
-//! async runtime on the client side: the sans-IO core driven by hand, the `Client` under the
-//! example's `block_on`, the API's refusals read as answers, and transport failures sorted.
-//! Runs with and without the `reqwest` feature.
+//! The blocking `ureq` transport of `okms_api::blocking` (feature `ureq`) against the
+//! emulator, with no async runtime on the client side: the sans-IO core driven by hand, the
+//! `Client` under `block_on`, the API's refusals read as answers, and transport failures
+//! sorted. Runs with and without the `reqwest` feature.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[path = "../examples/blocking_ureq.rs"]
-#[allow(dead_code)]
-mod blocking_ureq;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use blocking_ureq::{BlockingClock, UreqTransport, block_on};
+use okms_api::blocking::{BlockingClock, UreqTransport, block_on};
 use okms_api::sans_io::{RequestAuth, build_request, ops, parse_auth_time, parse_json};
 use okms_api::{Auth, Client, Config, Domain, Endpoint, TransportErrorKind};
 use okms_emulator::{EmulatorConfig, RunningEmulator};
@@ -45,7 +41,7 @@ fn unix_now() -> i64 {
 fn the_sans_io_core_over_ureq_makes_signed_calls() {
     let emu = emulator();
     let endpoint = Endpoint::parse(&emu.info().api_url).unwrap();
-    let transport = UreqTransport::new();
+    let transport = UreqTransport::new().unwrap();
 
     let request = build_request(&endpoint, &ops::auth_time(), &RequestAuth::None).unwrap();
     let server_time = parse_auth_time(&transport.send_blocking(request).unwrap()).unwrap();
@@ -86,7 +82,7 @@ fn the_client_runs_over_the_blocking_transport_without_a_runtime() {
     let emu = emulator();
     let client = Client::with_transport(
         config(&emu, &emu.info().application_secret),
-        UreqTransport::new(),
+        UreqTransport::new().unwrap(),
         BlockingClock,
     );
     let domains = block_on(client.list_domains()).unwrap();
@@ -103,7 +99,7 @@ fn an_api_refusal_comes_back_as_the_api_error() {
     let emu = emulator();
     let client = Client::with_transport(
         config(&emu, "not-the-application-secret"),
-        UreqTransport::new(),
+        UreqTransport::new().unwrap(),
         BlockingClock,
     );
     let e = block_on(client.list_domains()).unwrap_err();
@@ -124,7 +120,10 @@ fn a_refused_connection_is_a_connect_error_and_nothing_was_sent() {
         .port();
     let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}/1.0")).unwrap();
     let request = build_request(&endpoint, &ops::auth_time(), &RequestAuth::None).unwrap();
-    let e = UreqTransport::new().send_blocking(request).unwrap_err();
+    let e = UreqTransport::new()
+        .unwrap()
+        .send_blocking(request)
+        .unwrap_err();
     assert_eq!(e.kind(), TransportErrorKind::Connect, "{e}");
     assert!(!e.may_have_reached_server(), "{e}");
 }
@@ -135,17 +134,22 @@ fn an_answer_over_the_limit_is_refused() {
     let endpoint = Endpoint::parse(&emu.info().api_url).unwrap();
     let auth_time = || build_request(&endpoint, &ops::auth_time(), &RequestAuth::None).unwrap();
     let size = UreqTransport::new()
+        .unwrap()
         .send_blocking(auth_time())
         .unwrap()
         .body()
         .len();
 
-    let answer = UreqTransport::with_limit(size as u64)
+    let answer = UreqTransport::new()
+        .unwrap()
+        .with_limit(size)
         .send_blocking(auth_time())
         .unwrap();
     assert!(parse_auth_time(&answer).is_ok());
 
-    let e = UreqTransport::with_limit(size as u64 - 1)
+    let e = UreqTransport::new()
+        .unwrap()
+        .with_limit(size - 1)
         .send_blocking(auth_time())
         .unwrap_err();
     assert_eq!(e.kind(), TransportErrorKind::ResponseTooLarge, "{e}");

@@ -620,7 +620,11 @@ async fn transport_errors_name_method_and_url() {
     t.push(transport_err(TransportErrorKind::Connect));
     let e = client.me().await.unwrap_err();
     assert!(matches!(e, Error::Transport { .. }));
-    assert_eq!(e.to_string(), "GET https://eu.api.ovh.com/v1/me failed");
+    // Issue 21: the message keeps its cause (the transport's kind and text).
+    assert_eq!(
+        e.to_string(),
+        "GET https://eu.api.ovh.com/v1/me failed: connection failed: simulated"
+    );
     let debug = format!("{client:?}");
     assert!(!debug.contains(AS) && !debug.contains(CK), "{debug}");
 }

@@ -81,7 +81,7 @@ enum Shape {
 }
 
 fn emulator(shape: Shape) -> RunningEmulator {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = okms_api::tls::ring_provider().install_default();
     RunningEmulator::spawn_in_thread(EmulatorConfig {
         ready_delay: Duration::from_millis(100),
         legacy_auth_errors: shape == Shape::Legacy,

@@ -288,7 +288,7 @@ fn read(dir: &Path, f: &str) -> String {
 async fn mtls_server(dir: &Path, okms_id: &str) -> (String, tokio::task::JoinHandle<()>) {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(okms_api::tls::ring_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(read(dir, "ca.pem").as_bytes()).unwrap())

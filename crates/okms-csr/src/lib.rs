@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// docs.rs: each feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 mod algorithm;

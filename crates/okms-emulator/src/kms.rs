@@ -30,13 +30,22 @@ use crate::{
     wire::ServiceKeyList,
 };
 
+/// The *ring* provider of both TLS endpoints (KMS REST and KMIP). rustls 0.23.48 deprecates
+/// `ring::default_provider` because *ring* has no post-quantum key exchange, which a loopback
+/// emulator does not need; rustls 0.24 moves it to the `rustls-ring` crate, and this is the
+/// one call to change then.
+pub(crate) fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    #[allow(deprecated)]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
 /// Builds the TLS configuration: a server certificate issued by the emulator CA, client
 /// certificates verified against the same CA (optional or required), rustls with *ring*.
 pub(crate) fn tls_config(
     shared_ca: &crate::ca::Ca,
     client_auth: ClientAuth,
 ) -> Result<ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = ring_provider();
     let (cert_der, key_der) = shared_ca.issue_server_certificate()?;
     let mut roots = RootCertStore::empty();
     roots

@@ -1,6 +1,7 @@
 //! The one error type of okms-lifecycle.
 
 use okms_api::Uuid;
+use okms_api::kms::{DataPlaneError, DataPlaneOutcome, DataPlaneResponse};
 use time::OffsetDateTime;
 
 use crate::step::Step;
@@ -49,17 +50,19 @@ pub enum Error {
         #[source]
         source: okms_api::Error,
     },
-    /// The new certificate was issued but the KMS domain did not accept it.
+    /// The new certificate was issued but the KMS domain did not accept it. `answer` is what
+    /// the data plane said, typed: its status, and its error body (`error_code`, `error_id`,
+    /// `errors`, `request_id`) when it sent one in the data-plane shape.
     #[error(
-        "the KMS domain refused the new certificate of credential {id} (HTTP {status}): {detail}"
+        "the KMS domain refused the new certificate of credential {id} (HTTP {}): {}",
+        answer.status,
+        RefusalDetail(answer)
     )]
     ProofRefused {
         /// The new credential.
         id: Uuid,
-        /// The data plane's HTTP status.
-        status: u16,
-        /// What it answered, as far as it said.
-        detail: String,
+        /// The data plane's answer (never a success).
+        answer: DataPlaneResponse,
     },
     /// The caller stopped the renewal (a signal, or its deadline) during a step; the saga
     /// then undid what it could, as for any failure of that step.
@@ -85,6 +88,39 @@ impl Error {
         match self {
             Error::Api { step, .. } | Error::Stopped { step, .. } => Some(*step),
             _ => None,
+        }
+    }
+
+    /// The data plane's error body, for an [`Error::ProofRefused`] whose answer had one: its
+    /// `error_code` tells an authentication refusal from an unavailable node
+    /// ([`DataPlaneError::category`], [`DataPlaneError::refuses_the_caller`]).
+    pub fn data_plane_error(&self) -> Option<&DataPlaneError> {
+        match self {
+            Error::ProofRefused { answer, .. } => match &answer.outcome {
+                DataPlaneOutcome::Error(e) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// The messages of a refusal, or its body when it was not in the data-plane shape.
+struct RefusalDetail<'a>(&'a DataPlaneResponse);
+
+impl std::fmt::Display for RefusalDetail<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0.outcome {
+            DataPlaneOutcome::Error(e) if !e.errors.is_empty() => {
+                f.write_str(&e.errors.join("; "))?;
+                match &e.request_id {
+                    // Support asks for it; it is no secret.
+                    Some(id) => write!(f, " (request {id})"),
+                    None => Ok(()),
+                }
+            }
+            DataPlaneOutcome::Unparsed(text) => f.write_str(text),
+            _ => f.write_str("no error message"),
         }
     }
 }

@@ -1,21 +1,33 @@
 #![doc = include_str!("../README.md")]
+// docs.rs: each feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+mod certificate;
 mod error;
+mod key_home;
 mod renewal;
 mod saga;
 mod schedule;
 mod status;
 mod step;
 
+pub use certificate::{credential_id, holds_key, okms_domain};
 pub use error::{Error, Result, StopReason};
+pub use key_home::{DeployError, KeyHome, Recognizer};
 pub use renewal::{Created, Plan, Proved, Ready, Renewed, rest_endpoint};
 pub use saga::{
-    Cause, DeployError, DeployedPair, Endpoint, KeyFate, KeyHome, Progress, Recognizer, Renewal,
-    RenewalFailure, RenewalRequest, renew, renew_until,
+    Cause, DeployedPair, Endpoint, KeyFate, Progress, Renewal, RenewalFailure, RenewalRequest,
+    renew, renew_until,
 };
 pub use schedule::{Decision, Lifetime, MAX_DAYS_LEFT, RenewAt, decide, jitter};
 pub use status::{
     Expiry, ExpiryStatus, NOT_BEFORE_TOLERANCE, Thresholds, classify, classify_certificate,
 };
 pub use step::Step;
+
+// Their types appear in this crate's signatures: an embedder uses these rather than pinning
+// matching versions by hand.
+pub use okms_api;
+pub use okms_csr;
+pub use time;

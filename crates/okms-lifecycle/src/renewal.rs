@@ -14,12 +14,11 @@
 use std::time::Duration;
 
 use okms_api::kms::{
-    DataPlaneOutcome, DataPlaneResponse, MtlsCheck, PropagationRetry, PropagationWait, check_mtls,
-    retry_refusals,
+    DataPlaneResponse, MtlsCheck, PropagationRetry, PropagationWait, check_with, retry_refusals,
 };
 use okms_api::{
-    Client, ClientKey, Clock, Credential, CredentialRequest, CredentialStatus, ReconcileEvent,
-    ReconcileOptions, Transport, Uuid, WaitPolicy,
+    Client, ClientKey, Clock, Credential, CredentialRequest, CredentialStatus, MtlsConnector,
+    ReconcileEvent, ReconcileOptions, Transport, Uuid, WaitPolicy,
 };
 
 use crate::error::{Error, Result};
@@ -238,22 +237,27 @@ impl Ready {
         &self.created.new
     }
 
-    /// Proves the new pair with one mutual-TLS call to the domain at `kms_url` (trusting
-    /// `ca_pem` besides the platform roots): the certificate is only worth deploying once the
-    /// KMS accepts it with this key.
+    /// Proves the new pair with one mutual-TLS call to the domain at `kms_url`, over a
+    /// transport from `connector` (trusting `ca_pem` besides the platform roots): the
+    /// certificate is only worth deploying once the KMS accepts it with this key.
+    ///
+    /// The call runs on whatever the connector's transport runs on: okms-api's
+    /// `ReqwestConnector` needs a Tokio runtime, a blocking connector (e.g. `UreqConnector`)
+    /// none.
     ///
     /// # Errors
     /// [`Error::Api`] at [`Step::Prove`] when the call cannot be made (the TLS handshake
     /// refused, e.g. a key that does not match); [`Error::ProofRefused`] when the domain
     /// answers with an error.
-    pub async fn prove(
+    pub async fn prove<M: MtlsConnector + ?Sized>(
         &self,
+        connector: &M,
         kms_url: &str,
         key: ClientKey,
         ca_pem: Option<String>,
     ) -> Result<Proved> {
-        let answer = check_mtls(&self.mtls_check(kms_url, key, ca_pem)).await;
-        self.conclude(answer)
+        let check = self.mtls_check(kms_url, key, ca_pem);
+        self.conclude(prove_once(connector, &check).await)
     }
 
     /// [`prove`](Self::prove), retrying a refused handshake or a 401 for up to `wait.bound`
@@ -262,8 +266,11 @@ impl Ready {
     ///
     /// # Errors
     /// As [`prove`](Self::prove), with the last attempt's outcome.
-    pub async fn prove_within<C: Clock + ?Sized>(
+    // prove's four inputs and the retry's three: bundling them would only rename them.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn prove_within<M: MtlsConnector + ?Sized, C: Clock + ?Sized>(
         &self,
+        connector: &M,
         kms_url: &str,
         key: ClientKey,
         ca_pem: Option<String>,
@@ -272,7 +279,7 @@ impl Ready {
         on_retry: impl FnMut(&PropagationRetry),
     ) -> Result<Proved> {
         let check = self.mtls_check(kms_url, key, ca_pem);
-        let answer = retry_refusals(clock, wait, || check_mtls(&check), on_retry).await;
+        let answer = retry_refusals(clock, wait, || prove_once(connector, &check), on_retry).await;
         self.conclude(answer)
     }
 
@@ -292,15 +299,9 @@ impl Ready {
     ) -> Result<Proved> {
         let answer = answer.map_err(api(Step::Prove))?;
         if !answer.is_success() {
-            let detail = match &answer.outcome {
-                DataPlaneOutcome::Error(e) if !e.errors.is_empty() => e.errors.join("; "),
-                DataPlaneOutcome::Unparsed(text) => text.clone(),
-                _ => "no error message".to_owned(),
-            };
             return Err(Error::ProofRefused {
                 id: self.new_id(),
-                status: answer.status,
-                detail,
+                answer,
             });
         }
         Ok(Proved {
@@ -386,6 +387,16 @@ impl Proved {
             old_revoked: !keep_old,
         })
     }
+}
+
+/// One attempt of the proof, on a transport of its own: a retry after a refusal must not reuse
+/// a connection to the node that refused (it may lack the new certificate still).
+async fn prove_once<M: MtlsConnector + ?Sized>(
+    connector: &M,
+    check: &MtlsCheck,
+) -> std::result::Result<DataPlaneResponse, okms_api::Error> {
+    let transport = check.connect(connector)?;
+    check_with(&transport, &check.kms_url, check.okms_id).await
 }
 
 /// A finished renewal.

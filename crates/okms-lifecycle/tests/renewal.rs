@@ -7,7 +7,7 @@ use std::time::Duration;
 mod common;
 
 use common::{client, emulator, gone, holds, key_and_csr, key_pem, old_credential, phase, settle};
-use okms_api::{ReconcileOptions, Uuid};
+use okms_api::{ReconcileOptions, ReqwestConnector, Uuid};
 use okms_csr::Certificate;
 use okms_emulator::{CredentialPhase, FaultKind, FaultSpec};
 use okms_lifecycle::{Error, Plan, Step};
@@ -37,6 +37,7 @@ async fn a_full_renewal_keeps_the_template_proves_the_new_pair_and_revokes_the_o
     let ready = created.wait_ready(&client, &settle()).await.unwrap();
     let proved = ready
         .prove(
+            &ReqwestConnector::new(),
             &info.kms_url,
             key_pem(&key).into(),
             Some(info.ca_pem.clone()),
@@ -74,6 +75,7 @@ async fn keep_old_leaves_both_live() {
     let ready = created.wait_ready(&client, &settle()).await.unwrap();
     let proved = ready
         .prove(
+            &ReqwestConnector::new(),
             &info.kms_url,
             key_pem(&key).into(),
             Some(info.ca_pem.clone()),
@@ -104,6 +106,7 @@ async fn a_failed_proof_is_reported_and_abandoning_revokes_only_the_new_credenti
     let ready = created.wait_ready(&client, &settle()).await.unwrap();
     let err = ready
         .prove(
+            &ReqwestConnector::new(),
             &info.kms_url,
             key_pem(&other_key).into(),
             Some(info.ca_pem.clone()),
@@ -172,6 +175,7 @@ async fn a_lost_create_answer_is_adopted_not_duplicated() {
     let ready = created.wait_ready(&client, &settle()).await.unwrap();
     ready
         .prove(
+            &ReqwestConnector::new(),
             &info.kms_url,
             key_pem(&key).into(),
             Some(info.ca_pem.clone()),
@@ -226,6 +230,7 @@ async fn a_domain_that_refuses_the_new_certificate_is_a_refused_proof_naming_it(
     emu.advance_clock(Duration::from_secs(2 * 86_400));
     let err = ready
         .prove(
+            &ReqwestConnector::new(),
             &info.kms_url,
             key_pem(&key).into(),
             Some(info.ca_pem.clone()),
@@ -233,10 +238,14 @@ async fn a_domain_that_refuses_the_new_certificate_is_a_refused_proof_naming_it(
         .await
         .unwrap_err();
     match &err {
-        Error::ProofRefused { id, status, detail } => {
+        Error::ProofRefused { id, answer } => {
             assert_eq!(*id, ready.new_id());
-            assert!((400..500).contains(status), "{err}");
-            assert!(detail.contains("expired"), "{err}");
+            assert!((400..500).contains(&answer.status), "{err}");
+            // Typed, not flattened: the data plane's own error body, to branch on.
+            let body = err.data_plane_error().expect("a data-plane error body");
+            assert!(body.errors.iter().any(|m| m.contains("expired")), "{err}");
+            assert!(body.refuses_the_caller(), "{body:?}");
+            assert!(err.to_string().contains("expired"), "{err}");
         }
         other => panic!("expected a refused proof, got {other:?}"),
     }
@@ -259,6 +268,7 @@ async fn a_lost_revocation_answer_is_not_a_failed_revocation() {
     let ready = created.wait_ready(&client, &settle()).await.unwrap();
     let proved = ready
         .prove(
+            &ReqwestConnector::new(),
             &info.kms_url,
             key_pem(&key).into(),
             Some(info.ca_pem.clone()),

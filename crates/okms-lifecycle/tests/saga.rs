@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::{client, emulator, gone, key_pem, old_credential, phase, settle};
-use okms_api::{ClientKey, Credential, ReconcileOptions, Uuid, WaitPolicy};
+use okms_api::{ClientKey, Credential, ReconcileOptions, ReqwestConnector, Uuid, WaitPolicy};
 use okms_csr::{Certificate, CsrBuilder, KeyAlgorithm, PrivateKey, same_public_key};
 use okms_emulator::{CredentialPhase, FaultKind, FaultSpec, RunningEmulator};
 use okms_lifecycle::{
@@ -77,11 +77,7 @@ impl KeyHome for TestHome {
     }
 
     fn recognizer(&self, key: &PrivateKey) -> Recognizer {
-        let public = key.public_key();
-        Box::new(move |pem: &str| {
-            let cert = Certificate::from_pem(pem).ok()?;
-            Some(same_public_key(&cert.public_key(), &public))
-        })
+        okms_lifecycle::holds_key(key.public_key())
     }
 
     fn check_certificate(&self, key: &PrivateKey, _: Uuid, pem: &str) -> Result<(), String> {
@@ -152,7 +148,8 @@ async fn run(
             Ok(())
         }
     };
-    let saga = renew(&client, home, request, hook, &on_progress);
+    let connector = ReqwestConnector::new();
+    let saga = renew(&client, &connector, home, request, hook, &on_progress);
     // A broker drives renewals from a multi-threaded runtime: the saga must be Send when its
     // home is.
     is_send(&saga);
@@ -240,7 +237,16 @@ async fn a_stop_while_waiting_for_ready_revokes_the_new_credential_and_discards_
     };
     let hook = |_: Uuid, _: &String| Ok(());
     let request = request(&emu, &old);
-    let outcome = renew_until(&client, &mut home, &request, hook, &on_progress, stop).await;
+    let outcome = renew_until(
+        &client,
+        &ReqwestConnector::new(),
+        &mut home,
+        &request,
+        hook,
+        &on_progress,
+        stop,
+    )
+    .await;
     let failure = outcome.unwrap_err();
     let RenewalFailure::Abandoned {
         new_id,

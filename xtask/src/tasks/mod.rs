@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod dist;
+pub mod examples;
 pub mod fuzz;
 pub mod package;
 pub mod ready_lag;

@@ -78,6 +78,13 @@ pub(crate) fn api_failure(
             Exit::Api,
             Some("check the endpoint and the network (or a proxy)".into()),
         ),
+        E::Transport { source, .. } if source.kind() == K::UntrustedServer => (
+            Exit::Api,
+            Some(
+                "this computer does not trust the server's certificate: check the endpoint,                  and that the system's CA certificates are installed (a proxy that inspects                  TLS needs its CA there)"
+                    .into(),
+            ),
+        ),
         E::Transport { .. } => (Exit::Api, None),
         E::WaitTimeout { .. } => (Exit::Timeout, None),
         E::Tls { .. } => (Exit::InvalidInput, None),

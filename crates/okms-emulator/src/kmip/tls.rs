@@ -101,7 +101,7 @@ impl ClientCertVerifier for LiveCredentialVerifier {
 /// The KMIP endpoint's TLS configuration: a server certificate from the emulator CA and the
 /// live-credential client verifier.
 pub(super) fn server_config(shared: Arc<Shared>) -> Result<ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::kms::ring_provider();
     let (cert_der, key_der) = shared.ca.issue_server_certificate()?;
     let mut roots = RootCertStore::empty();
     roots

@@ -8,6 +8,9 @@ use reqwest::{Method, StatusCode, blocking::Response};
 use serde_json::Value;
 
 pub fn install_provider() {
+    // Deprecated since rustls 0.23.48 only for lacking post-quantum key exchange (see
+    // okms_emulator's `ring_provider`); the emulator's own TLS uses ring too.
+    #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

@@ -8,7 +8,7 @@ use okms_api::{
     Auth, Client, Config, Credential, CredentialRequest, Endpoint, IdentityUrn, Plate,
     SecretString, Uuid, WaitPolicy,
 };
-use okms_csr::{Certificate, CsrBuilder, ExposeSecret as _, KeyAlgorithm, KeyFormat, PrivateKey};
+use okms_csr::{CsrBuilder, ExposeSecret as _, KeyAlgorithm, KeyFormat, PrivateKey};
 use okms_emulator::{CredentialPhase, EmulatorConfig, RunningEmulator};
 
 pub fn emulator() -> RunningEmulator {
@@ -61,11 +61,8 @@ pub fn key_pem(key: &PrivateKey) -> SecretString {
 }
 
 pub fn holds(key: &PrivateKey) -> impl Fn(&Credential) -> Option<bool> + Send + Sync + use<> {
-    let public = key.public_key();
-    move |c: &Credential| {
-        let cert = Certificate::from_pem(c.certificate_pem.as_deref()?).ok()?;
-        Some(okms_csr::same_public_key(&cert.public_key(), &public))
-    }
+    let holds_key = okms_lifecycle::holds_key(key.public_key());
+    move |c: &Credential| holds_key(c.certificate_pem.as_deref()?)
 }
 
 /// An old credential, READY, with a 30-day validity and a description.

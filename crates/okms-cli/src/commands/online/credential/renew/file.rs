@@ -15,8 +15,8 @@ use super::leftover::{self, Leftover};
 use super::options::ById;
 use super::outcome::Words;
 use super::{
-    Deployment, Old, P12Copy, RenewOptions, certifies, check_cert, key_mismatch, new_csr,
-    not_due_until, pause_for_jitter, report_not_due, run_saga, within_deadline,
+    Deployment, Old, P12Copy, RenewOptions, check_cert, key_mismatch, new_csr, not_due_until,
+    pause_for_jitter, report_not_due, run_saga, within_deadline,
 };
 use crate::cli::GlobalArgs;
 use crate::commands::cert_export::{P12Options, P12Report};
@@ -259,14 +259,12 @@ async fn refuse_live_backup(
     };
     let cert = input::certificate_if_any(&home.cert.backup)
         .ok_or_else(|| unproven(format!("{cert_bak} is missing or not a certificate")))?;
-    if cert.okms_domain().and_then(|d| d.parse::<Uuid>().ok()) != Some(okms_id) {
+    if okms_lifecycle::okms_domain(&cert) != Some(okms_id) {
         return Err(unproven(format!(
             "{cert_bak} is not a certificate of domain {okms_id}"
         )));
     }
-    let id = cert
-        .credential_id()
-        .and_then(|id| id.parse::<Uuid>().ok())
+    let id = okms_lifecycle::credential_id(&cert)
         .ok_or_else(|| unproven(format!("{cert_bak} names no credential")))?;
     // A backup written by an earlier renewal is protected as the deployed key is.
     let key = input::read_private(&home.key.backup, "the backup key")
@@ -377,7 +375,7 @@ impl KeyHome for FileHome<'_> {
     }
 
     fn recognizer(&self, key: &NewKey) -> Recognizer {
-        certifies(key.key.public_key())
+        okms_lifecycle::holds_key(key.key.public_key())
     }
 
     fn check_certificate(&self, key: &NewKey, new_id: Uuid, pem: &str) -> CliResult<()> {

@@ -15,7 +15,7 @@
 use std::path::Path;
 
 use okms_api::{Client, Credential, CredentialStatus, Uuid, WaitPolicy};
-use okms_csr::{Certificate, Passphrase, PrivateKey, PublicKey, same_public_key};
+use okms_csr::{Passphrase, PrivateKey, PublicKey};
 
 use super::{Deployment, Old, RenewOptions, run_hook};
 use crate::error::api_failure;
@@ -64,10 +64,7 @@ pub(super) async fn finish_revocation(
         .ok()
         .and_then(|t| t.trim().parse::<Uuid>().ok());
     let backup = input::certificate_if_any(&cert.backup);
-    let backup_id = backup
-        .as_ref()
-        .and_then(|c| c.credential_id())
-        .and_then(|id| id.parse::<Uuid>().ok());
+    let backup_id = backup.as_ref().and_then(okms_lifecycle::credential_id);
     let clear = || {
         files::clear_pending_revocation(cert).map_err(|e| {
             CliError::new(
@@ -235,8 +232,6 @@ fn is_live(c: &Credential) -> bool {
 }
 
 fn certifies(c: &Credential, public: &PublicKey) -> bool {
-    c.certificate_pem
-        .as_deref()
-        .and_then(|pem| Certificate::from_pem(pem).ok())
-        .is_some_and(|cert| same_public_key(&cert.public_key(), public))
+    let holds_key = okms_lifecycle::holds_key(public.clone());
+    c.certificate_pem.as_deref().and_then(holds_key) == Some(true)
 }

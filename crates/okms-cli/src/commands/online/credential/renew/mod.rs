@@ -14,10 +14,10 @@ use std::path::Path;
 use std::process::Command;
 
 use okms_api::{Client, Domain, ReconcileEvent, Uuid};
-use okms_csr::{Certificate, CsrBuilder, CsrSigner, DistinguishedName, PublicKey, same_public_key};
+use okms_csr::{Certificate, CsrBuilder, CsrSigner, DistinguishedName, PublicKey};
 use okms_lifecycle::{
-    Decision, KeyFate, KeyHome, Lifetime, Progress, Recognizer, RenewAt, RenewalFailure, decide,
-    jitter, renew_until,
+    Decision, KeyFate, KeyHome, Lifetime, Progress, RenewAt, RenewalFailure, decide, jitter,
+    renew_until,
 };
 use time::OffsetDateTime;
 
@@ -114,7 +114,7 @@ fn not_due_until(
         Some(days) => RenewAt::days_left(days).map_err(schedule_error)?,
         None => RenewAt::TwoThirds,
     };
-    let lifetime = Lifetime::new(cert.not_before(), cert.not_after()).map_err(schedule_error)?;
+    let lifetime = Lifetime::of_certificate(cert).map_err(schedule_error)?;
     if let Some(days) = days_left
         && days >= lifetime.validity_days()
     {
@@ -247,13 +247,6 @@ fn new_csr(old: &Certificate, signer: &dyn CsrSigner, failed: &'static str) -> C
 }
 
 /// Whether a certificate holds `public`: how reconciliation recognises the new credential.
-fn certifies(public: PublicKey) -> Recognizer {
-    Box::new(move |pem: &str| {
-        let cert = Certificate::from_pem(pem).ok()?;
-        Some(same_public_key(&cert.public_key(), &public))
-    })
-}
-
 /// Runs the saga with the new key in `home`, then reports the renewal.
 async fn run_saga<H>(
     o: &RenewOptions<'_>,
@@ -294,7 +287,17 @@ where
         _ => {}
     };
     let hook = |new_id, d: &Deployment| run_hook(o, old, new_id, d);
-    let renewal = renew_until(client, home, &request, hook, &on_progress, stop.reason()).await;
+    let connector = okms_api::ReqwestConnector::new();
+    let renewal = renew_until(
+        client,
+        &connector,
+        home,
+        &request,
+        hook,
+        &on_progress,
+        stop.reason(),
+    )
+    .await;
     let renewal = match renewal {
         Ok(renewal) => {
             home.old_revocation_settled();

@@ -13,8 +13,8 @@ use okms_pkcs11::{
 use super::leftover::{self, Leftover};
 use super::outcome::Words;
 use super::{
-    Deployment, Old, P12Copy, RenewOptions, certifies, check_cert, key_mismatch, new_csr,
-    not_due_until, pause_for_jitter, report_not_due, run_saga, within_deadline,
+    Deployment, Old, P12Copy, RenewOptions, check_cert, key_mismatch, new_csr, not_due_until,
+    pause_for_jitter, report_not_due, run_saga, within_deadline,
 };
 use crate::cli::GlobalArgs;
 use crate::commands::online::credential::{ensure_newline, verify_cert};
@@ -178,7 +178,7 @@ impl KeyHome for OnToken<'_> {
     }
 
     fn recognizer(&self, key: &KeyInfo) -> Recognizer {
-        certifies(key.public_key.clone())
+        okms_lifecycle::holds_key(key.public_key.clone())
     }
 
     fn check_certificate(&self, key: &KeyInfo, new_id: Uuid, pem: &str) -> CliResult<()> {
@@ -523,8 +523,8 @@ async fn revoked_backup(
     let Some(cert) = input::certificate_if_any(&r.cert.backup) else {
         return Ok(None);
     };
-    let same_domain = cert.okms_domain().and_then(|d| d.parse::<Uuid>().ok()) == Some(okms_id);
-    let Some(id) = cert.credential_id().and_then(|id| id.parse::<Uuid>().ok()) else {
+    let same_domain = okms_lifecycle::okms_domain(&cert) == Some(okms_id);
+    let Some(id) = okms_lifecycle::credential_id(&cert) else {
         return Ok(None);
     };
     if !same_domain || !same_public_key(&cert.public_key(), &key.public_key) {
