@@ -2,6 +2,7 @@
 //!
 //! It needs nothing but cargo and the tools each task names; every task prints what it runs.
 
+mod fresh_resolve;
 mod tasks;
 mod util;
 
@@ -39,6 +40,8 @@ enum Task {
     Examples(tasks::examples::Args),
     /// Run every cargo-fuzz target for --seconds each (nightly toolchain) and summarize.
     Fuzz(tasks::fuzz::Args),
+    /// Copy the sources to target/fresh-resolve, `cargo update` there, build the library crates with warnings denied, and check the runtime-free trees.
+    FreshResolve(fresh_resolve::Args),
     /// Build okms-web for wasm32 and write the one-file offline page target/dist/okms-offline.html (+ .sha256).
     Web(tasks::web::Args),
 }
@@ -53,6 +56,7 @@ fn main() -> Result<()> {
         Task::Examples(args) => tasks::examples::run(&args),
         Task::Fuzz(args) => tasks::fuzz::run(&args),
         Task::Web(args) => tasks::web::run(&args),
+        Task::FreshResolve(args) => fresh_resolve::run(&args),
         Task::MaxRss { command } => tasks::bench::print_max_rss(&command),
     }
 }

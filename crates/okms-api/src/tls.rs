@@ -248,7 +248,9 @@ pub fn client_config(
     Ok(config)
 }
 
-/// Whether `e` or one of its causes is rustls refusing the server's certificate.
+/// Whether `e` or one of its causes is rustls refusing the server's certificate (reqwest's
+/// errors; the ureq transport matches its own error directly).
+#[cfg(feature = "reqwest")]
 pub(crate) fn is_untrusted_server(e: &(dyn std::error::Error + 'static)) -> bool {
     rustls_cause_is(e, |tls| matches!(tls, rustls::Error::InvalidCertificate(_)))
 }

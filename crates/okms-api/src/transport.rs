@@ -129,6 +129,7 @@ impl TransportError {
 /// `e`'s message followed by those of its causes that it does not already say, `: `-separated:
 /// an HTTP client's top error ("error sending request") rarely names its cause ("invalid peer
 /// certificate: UnknownIssuer"), which is what the reader needs.
+#[cfg(any(feature = "reqwest", feature = "ureq"))]
 pub(crate) fn message_with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     let mut message = e.to_string();
     let mut cause = e.source();

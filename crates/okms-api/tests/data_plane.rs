@@ -1,7 +1,7 @@
 //! The data-plane calls over a transport built by an [`MtlsConnector`], against the emulator:
 //! a fresh certificate proves itself with `check_with` and `random_with` whichever HTTP client
 //! carries them, and an untrusted server certificate is told apart from a refused connection.
-#![cfg(feature = "rustls")]
+#![cfg(any(feature = "reqwest", feature = "ureq"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
