@@ -2,7 +2,7 @@
 //! versions CI builds with, so a newer compatible dependency that deprecates something we call
 //! (as rustls 0.23.48 did with `ring::default_provider`) warns in every embedder's build and
 //! never in ours. This task copies the workspace's sources to a scratch directory, resolves
-//! them afresh (`cargo update`), builds the library crates in the feature sets embedders use
+//! them afresh (`cargo update`), checks the library crates in the feature sets embedders use
 //! with warnings denied, and checks that the runtime-free feature sets pull in no async HTTP
 //! stack.
 
@@ -24,7 +24,7 @@ pub struct Args {
     offline: bool,
 }
 
-/// The library builds, each `cargo build --lib -p CRATE` plus these arguments.
+/// The library builds, each `cargo check --lib -p CRATE` plus these arguments.
 const BUILDS: &[(&str, &[&str])] = &[
     ("okms-csr", &[]),
     ("okms-api", &[]),
@@ -54,17 +54,42 @@ pub fn run(args: &Args) -> Result<()> {
     }
     run_in(&sources, &mut update)?;
 
+    let mut warnings = Vec::new();
     for (package, flags) in BUILDS {
         let mut build = cargo();
-        build.args(["build", "--lib", "-p", package]).args(*flags);
+        build
+            .args(["check", "--lib", "-p", package, "--message-format=json"])
+            .args(*flags);
         if args.offline {
             build.arg("--offline");
         }
-        // Only our crates: cargo caps the lints of registry dependencies.
+        // `check`, not `build`: warnings come from the front end, and no code is generated.
+        // The repository's target directory, so that dependencies the fresh resolve left at
+        // the locked version (already checked by clippy) are not checked again; warnings are
+        // read from cargo's messages rather than denied with RUSTFLAGS, which would redo every
+        // dependency.
         build
-            .env("RUSTFLAGS", "-D warnings")
-            .env("CARGO_TARGET_DIR", scratch.join("target"));
-        run_in(&sources, &mut build)?;
+            .env("CARGO_TARGET_DIR", target_dir())
+            .current_dir(&sources);
+        eprintln!("$ cargo check --lib -p {package} {}", flags.join(" "));
+        let out = build.output().context("could not start cargo")?;
+        let found = our_warnings(&String::from_utf8_lossy(&out.stdout));
+        if !out.status.success() {
+            bail!(
+                "cargo check -p {package} {} failed after a fresh resolve:\n{}\n{}",
+                flags.join(" "),
+                found.join("\n"),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        warnings.extend(found);
+    }
+    if !warnings.is_empty() {
+        bail!(
+            "after a fresh resolve our libraries warn ({} diagnostics):\n{}",
+            warnings.len(),
+            warnings.join("\n")
+        );
     }
 
     check_runtime_free(
@@ -72,14 +97,7 @@ pub fn run(args: &Args) -> Result<()> {
         "okms-api",
         &["--no-default-features", "--features", "ureq"],
     )?;
-    if has_feature(&sources, "okms-lifecycle", "reqwest")? {
-        check_runtime_free(&sources, "okms-lifecycle", &["--no-default-features"])?;
-    } else {
-        eprintln!(
-            "skipped: okms-lifecycle has no `reqwest` feature yet, so its no-default tree still \
-             holds reqwest by design; the check runs once it has one"
-        );
-    }
+    check_runtime_free(&sources, "okms-lifecycle", &["--no-default-features"])?;
     eprintln!("fresh resolve: every library build is free of warnings");
     Ok(())
 }
@@ -178,31 +196,44 @@ fn runtime_offenders(tree: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Whether `package` of the workspace in `dir` declares `feature`.
-fn has_feature(dir: &Path, package: &str, feature: &str) -> Result<bool> {
-    let metadata = output_of(
-        cargo()
-            .args([
-                "metadata",
-                "--no-deps",
-                "--format-version",
-                "1",
-                "--offline",
-            ])
-            .current_dir(dir),
-    )?;
-    let metadata: serde_json::Value =
-        serde_json::from_str(&metadata).context("cargo metadata printed no JSON")?;
-    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
-    let Some(found) = packages.iter().find(|p| p["name"] == package) else {
-        bail!("cargo metadata lists no package {package}");
-    };
-    Ok(found["features"].get(feature).is_some())
+/// The rendered warnings and errors cargo reported for the workspace's own packages (path
+/// packages: a registry dependency's lints are capped and not ours to fix), deduplicated.
+fn our_warnings(messages: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-message")
+        .filter(|m| {
+            m["package_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("path+file://"))
+        })
+        .filter(|m| matches!(m["message"]["level"].as_str(), Some("warning" | "error")))
+        .filter_map(|m| m["message"]["rendered"].as_str().map(str::to_owned))
+        .filter(|rendered| seen.insert(rendered.clone()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::runtime_offenders;
+    use super::{our_warnings, runtime_offenders};
+
+    #[test]
+    fn only_our_packages_warnings_count_once_each() {
+        let messages = [
+            r#"{"reason":"compiler-message","package_id":"path+file:///w/crates/okms-api#0.1.0","message":{"level":"warning","rendered":"warning: use of deprecated function"}}"#,
+            r#"{"reason":"compiler-message","package_id":"path+file:///w/crates/okms-api#0.1.0","message":{"level":"warning","rendered":"warning: use of deprecated function"}}"#,
+            r#"{"reason":"compiler-message","package_id":"registry+https://github.com/rust-lang/crates.io-index#rustls@0.23.48","message":{"level":"warning","rendered":"warning: theirs"}}"#,
+            r#"{"reason":"compiler-message","package_id":"path+file:///w/crates/okms-csr#0.1.0","message":{"level":"note","rendered":"note: fine"}}"#,
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/crates/okms-csr#0.1.0"}"#,
+        ]
+        .join("\n");
+        assert_eq!(
+            our_warnings(&messages),
+            vec!["warning: use of deprecated function".to_owned()]
+        );
+    }
 
     #[test]
     fn tokio_sync_alone_passes_and_a_runtime_or_hyper_does_not() {
