@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use minisign::{KeyPair, PublicKey, SecretKey, SecretKeyBox};
 
 use super::Release;
@@ -26,6 +26,7 @@ const KEY_VAR: &str = "OKMS_RELEASE_KEY";
 const PASSWORD_VAR: &str = "OKMS_RELEASE_KEY_PASSWORD";
 
 /// What signed the checksums.
+#[derive(Debug)]
 pub struct Signature {
     /// `SHA256SUMS.minisig`.
     pub path: PathBuf,
@@ -37,7 +38,17 @@ pub struct Signature {
 
 /// Signs `sums` with the release key (`key_file`, else the environment), or a throw-away key.
 pub fn sign(sums: &Path, key_file: Option<&Path>, release: &Release) -> Result<Signature> {
-    let (secret, throw_away) = match release_key(key_file)? {
+    sign_with(sums, key_file, &|name| std::env::var(name).ok(), release)
+}
+
+/// [`sign`], with the environment read through `env`.
+fn sign_with(
+    sums: &Path,
+    key_file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+    release: &Release,
+) -> Result<Signature> {
+    let (secret, throw_away) = match release_key(key_file, env)? {
         Some(secret) => (secret, false),
         None => {
             let pair = KeyPair::generate_unencrypted_keypair()
@@ -84,36 +95,49 @@ pub fn sign(sums: &Path, key_file: Option<&Path>, release: &Release) -> Result<S
 
 /// The release key from `key_file`, `OKMS_RELEASE_KEY_FILE` or `OKMS_RELEASE_KEY`, if any.
 /// Errors never quote the key or the password.
-fn release_key(key_file: Option<&Path>) -> Result<Option<SecretKey>> {
-    let from_var = std::env::var_os(KEY_FILE_VAR).map(PathBuf::from);
+fn release_key(
+    key_file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SecretKey>> {
+    let from_var = env(KEY_FILE_VAR).map(PathBuf::from);
     let (text, origin) = match key_file.map(Path::to_path_buf).or(from_var) {
         Some(file) => (
             fs::read_to_string(&file)
                 .with_context(|| format!("could not read the release key {}", file.display()))?,
             file.display().to_string(),
         ),
-        None => match std::env::var(KEY_VAR) {
-            Ok(text) => (text, KEY_VAR.to_owned()),
-            Err(std::env::VarError::NotPresent) => return Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => bail!("{KEY_VAR} is not UTF-8"),
+        None => match env(KEY_VAR) {
+            Some(text) => (text, KEY_VAR.to_owned()),
+            None => return Ok(None),
         },
     };
-    let key_box = SecretKeyBox::from_string(&text).map_err(|_| {
-        anyhow::anyhow!("the release key from {origin} is not a minisign secret key")
-    })?;
-    // Without a password the key must be unencrypted: the crate would otherwise prompt on a
-    // terminal, which a release job does not have.
-    let key = match std::env::var(PASSWORD_VAR) {
-        Ok(password) => key_box.into_secret_key(Some(password)).map_err(|_| {
+    let not_a_key =
+        || anyhow::anyhow!("the release key from {origin} is not a minisign secret key");
+    let encrypted = password_protected(&text).ok_or_else(not_a_key)?;
+    let key_box = SecretKeyBox::from_string(&text).map_err(|_| not_a_key())?;
+    // Given no password, the crate would prompt on a terminal, which a release job lacks.
+    let key = match (encrypted, env(PASSWORD_VAR)) {
+        (false, _) => key_box
+            .into_unencrypted_secret_key()
+            .map_err(|_| not_a_key())?,
+        (true, Some(password)) => key_box.into_secret_key(Some(password)).map_err(|_| {
             anyhow::anyhow!("the release key from {origin} does not open with {PASSWORD_VAR}")
         })?,
-        Err(_) => key_box.into_unencrypted_secret_key().map_err(|_| {
-            anyhow::anyhow!(
-                "the release key from {origin} is encrypted: give its password in {PASSWORD_VAR}"
-            )
-        })?,
+        (true, None) => anyhow::bail!(
+            "the release key from {origin} is encrypted: give its password in {PASSWORD_VAR}"
+        ),
     };
     Ok(Some(key))
+}
+
+/// Whether a minisign secret key file's key is protected by a password: in the decoded key
+/// (its second line), bytes 2..4 name the key derivation, zeros for none. `None` when the
+/// text is not laid out as a minisign secret key.
+fn password_protected(text: &str) -> Option<bool> {
+    use base64ct::Encoding;
+    let encoded = text.lines().nth(1)?.trim();
+    let key = base64ct::Base64::decode_vec(encoded).ok()?;
+    Some(key.get(2..4)? != [0, 0])
 }
 
 /// Debian's `minisign -V` accepts the signature with the public key written beside it, and
@@ -162,4 +186,132 @@ pub fn verify(sums: &Path, signature: &Signature) -> Result<()> {
         verified.lines().next().unwrap_or_default()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn release() -> Release {
+        Release {
+            version: "9.9.9".into(),
+            commit: "abc".into(),
+            source_date_epoch: 0,
+        }
+    }
+
+    fn sums() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let sums = dir.path().join("SHA256SUMS");
+        fs::write(&sums, format!("{}  a.tar.gz\n", "0".repeat(64))).unwrap();
+        (dir, sums)
+    }
+
+    /// The signature and minisign.pub written beside SHA256SUMS verify it, and only it.
+    fn verifies(signature: &Signature, sums: &Path) -> bool {
+        let public = PublicKey::from_file(&signature.public_key).unwrap();
+        let box_text = fs::read_to_string(&signature.path).unwrap();
+        let sig = minisign::SignatureBox::from_string(&box_text).unwrap();
+        minisign::verify(
+            &public,
+            &sig,
+            fs::File::open(sums).unwrap(),
+            true,
+            false,
+            false,
+        )
+        .is_ok()
+    }
+
+    #[test]
+    fn without_a_release_key_a_throw_away_key_signs_and_its_public_half_is_written() {
+        let (_dir, sums) = sums();
+        let signature = sign_with(&sums, None, &|_| None, &release()).unwrap();
+        assert!(signature.throw_away);
+        assert!(verifies(&signature, &sums));
+        let trusted = fs::read_to_string(&signature.path).unwrap();
+        assert!(
+            trusted.contains("trusted comment: okms-rs 9.9.9 commit abc"),
+            "{trusted}"
+        );
+        fs::write(&sums, format!("{}  a.tar.gz\n", "1".repeat(64))).unwrap();
+        assert!(
+            !verifies(&signature, &sums),
+            "a changed SHA256SUMS still verified"
+        );
+    }
+
+    #[test]
+    fn the_release_key_from_a_file_or_the_environment_signs() {
+        let pair = KeyPair::generate_unencrypted_keypair().unwrap();
+        let key_text = pair.sk.to_box(None).unwrap().into_string();
+        let (dir, sums) = sums();
+        let key_file = dir.path().join("release.key");
+        fs::write(&key_file, &key_text).unwrap();
+        let expected = pair.pk.to_base64();
+
+        let from_file = sign_with(&sums, Some(&key_file), &|_| None, &release()).unwrap();
+        assert!(!from_file.throw_away);
+        assert!(verifies(&from_file, &sums));
+        let written = PublicKey::from_file(&from_file.public_key).unwrap();
+        assert_eq!(written.to_base64(), expected);
+
+        let env = |name: &str| (name == KEY_VAR).then(|| key_text.clone());
+        let from_env = sign_with(&sums, None, &env, &release()).unwrap();
+        assert!(!from_env.throw_away);
+        let written = PublicKey::from_file(&from_env.public_key).unwrap();
+        assert_eq!(written.to_base64(), expected);
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_minisign_key_is_refused_without_being_quoted() {
+        let (_dir, sums) = sums();
+        let env = |name: &str| (name == KEY_VAR).then(|| "s3cr3t-not-a-key".to_owned());
+        let e = sign_with(&sums, None, &env, &release()).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("OKMS_RELEASE_KEY is not a minisign secret key"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[test]
+    fn a_password_protected_key_without_its_password_names_the_variable_not_the_password() {
+        use base64ct::Encoding;
+        let pair = KeyPair::generate_unencrypted_keypair().unwrap();
+        let text = pair.sk.to_box(None).unwrap().into_string();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut key = base64ct::Base64::decode_vec(&lines[1]).unwrap();
+        // Marked as scrypt-protected, as `minisign -G` writes a key with a password.
+        key[2..4].copy_from_slice(b"Sc");
+        lines[1] = base64ct::Base64::encode_string(&key);
+        let protected = lines.join("\n") + "\n";
+        let (_dir, sums) = sums();
+
+        let env = |name: &str| (name == KEY_VAR).then(|| protected.clone());
+        let e = sign_with(&sums, None, &env, &release()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is encrypted: give its password in OKMS_RELEASE_KEY_PASSWORD"),
+            "{e}"
+        );
+
+        let env = |name: &str| match name {
+            KEY_VAR => Some(protected.clone()),
+            PASSWORD_VAR => Some("hunter2-wrong".to_owned()),
+            _ => None,
+        };
+        let e = format!(
+            "{:#}",
+            sign_with(&sums, None, &env, &release()).unwrap_err()
+        );
+        assert!(
+            e.contains("does not open with OKMS_RELEASE_KEY_PASSWORD"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+    }
 }

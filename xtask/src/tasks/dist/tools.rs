@@ -27,7 +27,7 @@ const BUILD: &[Tool] = &[
     },
     Tool {
         commands: &["cargo-auditable"],
-        provider: "cargo install --locked cargo-auditable",
+        provider: "cargo install --locked --version 0.7.7 cargo-auditable",
         purpose: "the dependency list embedded in each binary",
     },
     Tool {
@@ -76,7 +76,7 @@ pub struct Needs<'a> {
 /// Installs what `needs` lacks with `.ci/install-dist-deps`, or with `no_install` fails
 /// naming every missing tool and what provides it.
 pub fn ensure(needs: &Needs<'_>, no_install: bool) -> Result<()> {
-    let absent = missing(needs);
+    let absent = missing(needs, &on_path, installed_targets());
     if absent.is_empty() {
         return Ok(());
     }
@@ -90,7 +90,7 @@ pub fn ensure(needs: &Needs<'_>, no_install: bool) -> Result<()> {
     let script = workspace_root().join(".ci/install-dist-deps");
     run_command(Command::new(&script).args(needs.targets))
         .with_context(|| format!("{} could not install what dist needs", script.display()))?;
-    let still = missing(needs);
+    let still = missing(needs, &on_path, installed_targets());
     if !still.is_empty() {
         bail!(
             "still missing after .ci/install-dist-deps: {}",
@@ -100,7 +100,13 @@ pub fn ensure(needs: &Needs<'_>, no_install: bool) -> Result<()> {
     Ok(())
 }
 
-fn missing(needs: &Needs<'_>) -> Vec<String> {
+/// What `needs` lacks, each with what provides it, `found` telling which commands are on PATH
+/// and `installed` listing the rustup targets (`None`: rustup cannot tell).
+fn missing(
+    needs: &Needs<'_>,
+    found: &dyn Fn(&str) -> bool,
+    installed: Option<Vec<String>>,
+) -> Vec<String> {
     let mut groups = vec![BUILD];
     if needs.deb {
         groups.push(DEB);
@@ -111,7 +117,7 @@ fn missing(needs: &Needs<'_>) -> Vec<String> {
     let mut missing: Vec<String> = groups
         .into_iter()
         .flatten()
-        .filter(|tool| !tool.commands.iter().any(|c| on_path(c)))
+        .filter(|tool| !tool.commands.iter().any(|c| found(c)))
         .map(|tool| {
             format!(
                 "{} ({}; for {})",
@@ -121,7 +127,6 @@ fn missing(needs: &Needs<'_>) -> Vec<String> {
             )
         })
         .collect();
-    let installed = installed_targets();
     for target in needs.targets {
         if installed
             .as_ref()
@@ -161,4 +166,39 @@ fn installed_targets() -> Option<Vec<String>> {
             .map(str::to_owned)
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_missing_tool_and_target_is_named_with_what_provides_it() {
+        let needs = Needs {
+            targets: &["x86_64-unknown-linux-musl"],
+            deb: true,
+            verify: true,
+        };
+        let absent = missing(
+            &needs,
+            &|command| !matches!(command, "minisign" | "dpkg-deb" | "cargo-auditable"),
+            Some(vec!["x86_64-unknown-linux-gnu".to_owned()]),
+        );
+        assert_eq!(
+            absent,
+            [
+                "cargo-auditable (cargo install --locked --version 0.7.7 cargo-auditable; for the dependency list embedded in each binary)",
+                "dpkg-deb (Debian package dpkg; for the Debian package)",
+                "minisign (Debian package minisign; for checking SHA256SUMS.minisig as a user would)",
+                "the x86_64-unknown-linux-musl standard library (rustup target add x86_64-unknown-linux-musl)",
+            ]
+        );
+        let without_checks = Needs {
+            deb: false,
+            verify: false,
+            ..needs
+        };
+        let found_all = missing(&without_checks, &|_| true, None);
+        assert!(found_all.is_empty(), "{found_all:?}");
+    }
 }
