@@ -111,22 +111,22 @@ pub fn run(args: &Args) -> Result<()> {
         args.no_install,
     )?;
 
-    build(
-        &release,
-        Some(STATIC_TARGET),
-        &["okms-cli", "okms-emulator"],
-    )?;
+    // One build per binary: built together, they would share the union of their features.
+    let cli_packages = build(&release, STATIC_TARGET, "okms-cli")?;
+    let emulator_packages = build(&release, STATIC_TARGET, "okms-emulator")?;
     let static_dir = target_dir().join(STATIC_TARGET).join("release");
     let cli_archive = tarball::write(
         &release,
         &out,
         &tarball::Contents::cli(&static_dir.join("okms-cli"), &docs),
     )?;
-    // (archive, its binary, the package and target it was built from): one SBOM each.
+    // (archive, its binary, what was compiled into it, the package and target it was built
+    // from): one SBOM each.
     let mut inventories = vec![
         (
             cli_archive.clone(),
             static_dir.join("okms-cli"),
+            cli_packages,
             "okms-cli",
             STATIC_TARGET.to_owned(),
         ),
@@ -137,6 +137,7 @@ pub fn run(args: &Args) -> Result<()> {
                 &tarball::Contents::emulator(&static_dir.join("okms-emulator")),
             )?,
             static_dir.join("okms-emulator"),
+            emulator_packages,
             "okms-emulator",
             STATIC_TARGET.to_owned(),
         ),
@@ -144,10 +145,10 @@ pub fn run(args: &Args) -> Result<()> {
     if !args.no_deb {
         // For the host too an explicit --target, so that the remapped paths reach the binary
         // and not the build scripts, which keep the cache they share with the static build.
-        build(&release, Some(&host), &["okms-cli"])?;
+        let compiled = build(&release, &host, "okms-cli")?;
         let binary = target_dir().join(&host).join("release").join("okms-cli");
         let package = deb::write(&release, &out, &binary, &docs)?;
-        inventories.push((package, binary, "okms-cli", host.clone()));
+        inventories.push((package, binary, compiled, "okms-cli", host.clone()));
     }
     let mut artefacts: Vec<PathBuf> = inventories.iter().map(|i| i.0.clone()).collect();
     if !args.no_web {
@@ -156,8 +157,10 @@ pub fn run(args: &Args) -> Result<()> {
         artefacts.push(page);
     }
     let mut sboms = Vec::new();
-    for (archive, binary, _, target) in &inventories {
-        sboms.push(inventory::write_sbom(archive, binary, target, &release)?);
+    for (archive, binary, compiled, _, target) in &inventories {
+        sboms.push(inventory::write_sbom(
+            archive, binary, compiled, target, &release,
+        )?);
     }
     let installer = out.join("install.sh");
     copy_executable(&workspace_root().join("contrib/install.sh"), &installer)?;
@@ -184,7 +187,7 @@ pub fn run(args: &Args) -> Result<()> {
                 verify::tarball(artefact)?;
             }
         }
-        for ((_, binary, package, target), sbom) in inventories.iter().zip(&sboms) {
+        for ((_, binary, _, package, target), sbom) in inventories.iter().zip(&sboms) {
             inventory::check(binary, sbom, package, target)?;
         }
         install_check::shellcheck(&installer)?;
@@ -253,18 +256,40 @@ fn ensure_target(target: &str) -> Result<()> {
 pub fn build_release(target: Option<&str>, packages: &[&str]) -> Result<()> {
     let mut command = cargo();
     command.arg("build");
-    build_with(command, &release()?, target, packages)
+    prepare(&mut command, &release()?, target, packages)?;
+    run_command(&mut command)
 }
 
-/// `cargo auditable build`: the binaries carry their dependency list (`inventory.rs`).
-fn build(release: &Release, target: Option<&str>, packages: &[&str]) -> Result<()> {
+/// `cargo auditable build` of one package for `target`: its binary carries its dependency
+/// list, and cargo's own messages tell which packages it compiled into it (`inventory.rs`).
+fn build(release: &Release, target: &str, package: &str) -> Result<inventory::Packages> {
     let mut command = cargo();
-    command.args(["auditable", "build"]);
-    build_with(command, release, target, packages)
+    command.args([
+        "auditable",
+        "build",
+        "--message-format=json-render-diagnostics",
+    ]);
+    prepare(&mut command, release, Some(target), &[package])?;
+    command
+        .current_dir(workspace_root())
+        .stdout(std::process::Stdio::piped());
+    eprintln!("$ {command:?}");
+    let mut child = command.spawn().context("could not start cargo auditable")?;
+    let messages = child.stdout.take().context("cargo has no stdout")?;
+    let compiled = inventory::compiled_for(
+        std::io::BufReader::new(messages),
+        &target_dir().join(target),
+    );
+    let status = child.wait().context("cargo auditable did not finish")?;
+    if !status.success() {
+        bail!("cargo auditable build of {package} for {target} failed with {status}");
+    }
+    compiled
 }
 
-fn build_with(
-    mut command: Command,
+/// The options and environment of a release build as dist makes it.
+fn prepare(
+    command: &mut Command,
     release: &Release,
     target: Option<&str>,
     packages: &[&str],
@@ -291,7 +316,7 @@ fn build_with(
         command.args(["-p", package]);
     }
     command.env("OKMS_BUILD_COMMIT", &release.commit);
-    run_command(&mut command)
+    Ok(())
 }
 
 /// ring compiles C and assembly: for musl it needs a C compiler that targets musl, which
