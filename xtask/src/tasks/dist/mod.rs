@@ -8,15 +8,26 @@
 //!   dynamically linked program can load a PKCS#11 module (a shared library);
 //! - the offline page `okms-offline.html` (`cargo xtask web`, release profile), the one file
 //!   an air-gapped host with only a browser needs;
-//! - `SHA256SUMS` over all of them, in the format `sha256sum -c` reads.
+//! - beside each archive, `ARCHIVE.cdx.json`, a CycloneDX SBOM of exactly the packages in its
+//!   binary, which also carries that list itself (`cargo auditable`, see `inventory.rs`);
+//! - `install.sh` (from contrib/), which installs okms-cli from a release after checking it;
+//! - `SHA256SUMS` over all of them, in the format `sha256sum -c` reads, and its minisign
+//!   signature `SHA256SUMS.minisig` with the public key `minisign.pub` (see `sign.rs`).
 //!
 //! Man pages and completions come from okms-cli's clap definitions, so they cannot drift from
 //! `--help`. Every artefact is checked after it is built (see `verify.rs`) unless
-//! `--no-verify`.
+//! `--no-verify`. What the task needs beyond cargo is installed when missing (`tools.rs`)
+//! unless `--no-install`. The archives are reproducible: `--check-reproducible` rebuilds HEAD
+//! from a second checkout directory and compares (`reproducible.rs`).
 
 mod deb;
 mod docs;
+mod install_check;
+mod inventory;
+mod reproducible;
+mod sign;
 mod tarball;
+mod tools;
 mod verify;
 
 use std::fs;
@@ -52,6 +63,18 @@ pub struct Args {
     /// Do not check the artefacts after building them.
     #[arg(long)]
     no_verify: bool,
+    /// Install nothing: fail naming the tools, Debian packages and rustup targets missing.
+    #[arg(long)]
+    no_install: bool,
+    /// The minisign secret key that signs SHA256SUMS (else OKMS_RELEASE_KEY_FILE, else the key
+    /// text in OKMS_RELEASE_KEY; its password in OKMS_RELEASE_KEY_PASSWORD). Without any, a
+    /// throw-away key signs and its public half is written as minisign.pub.
+    #[arg(long, value_name = "FILE", env = sign::KEY_FILE_VAR)]
+    sign_key: Option<PathBuf>,
+    /// Then build HEAD again from a clone under target/reproducible and require byte-identical
+    /// artefacts (the worktree must be committed).
+    #[arg(long)]
+    check_reproducible: bool,
 }
 
 /// What the artefacts are named after.
@@ -78,41 +101,83 @@ pub fn run(args: &Args) -> Result<()> {
         return Ok(());
     }
     let release = release()?;
-
-    build(
-        &release,
-        Some(STATIC_TARGET),
-        &["okms-cli", "okms-emulator"],
+    let host = host_target()?;
+    tools::ensure(
+        &tools::Needs {
+            targets: &[STATIC_TARGET],
+            deb: !args.no_deb,
+            verify: !args.no_verify,
+        },
+        args.no_install,
     )?;
+
+    // One build per binary: built together, they would share the union of their features.
+    let cli_packages = build(&release, STATIC_TARGET, "okms-cli")?;
+    let emulator_packages = build(&release, STATIC_TARGET, "okms-emulator")?;
     let static_dir = target_dir().join(STATIC_TARGET).join("release");
-    let mut artefacts = vec![
-        tarball::write(
-            &release,
-            &out,
-            &tarball::Contents::cli(&static_dir.join("okms-cli"), &docs),
-        )?,
-        tarball::write(
-            &release,
-            &out,
-            &tarball::Contents::emulator(&static_dir.join("okms-emulator")),
-        )?,
+    let cli_archive = tarball::write(
+        &release,
+        &out,
+        &tarball::Contents::cli(&static_dir.join("okms-cli"), &docs),
+    )?;
+    // (archive, its binary, what was compiled into it, the package and target it was built
+    // from): one SBOM each.
+    let mut inventories = vec![
+        (
+            cli_archive.clone(),
+            static_dir.join("okms-cli"),
+            cli_packages,
+            "okms-cli",
+            STATIC_TARGET.to_owned(),
+        ),
+        (
+            tarball::write(
+                &release,
+                &out,
+                &tarball::Contents::emulator(&static_dir.join("okms-emulator")),
+            )?,
+            static_dir.join("okms-emulator"),
+            emulator_packages,
+            "okms-emulator",
+            STATIC_TARGET.to_owned(),
+        ),
     ];
     if !args.no_deb {
-        build(&release, None, &["okms-cli"])?;
-        let binary = target_dir().join("release").join("okms-cli");
-        artefacts.push(deb::write(&release, &out, &binary, &docs)?);
+        // For the host too an explicit --target, so that the remapped paths reach the binary
+        // and not the build scripts, which keep the cache they share with the static build.
+        let compiled = build(&release, &host, "okms-cli")?;
+        let binary = target_dir().join(&host).join("release").join("okms-cli");
+        let package = deb::write(&release, &out, &binary, &docs)?;
+        inventories.push((package, binary, compiled, "okms-cli", host.clone()));
     }
+    let mut artefacts: Vec<PathBuf> = inventories.iter().map(|i| i.0.clone()).collect();
     if !args.no_web {
         let page = out.join(web::PAGE_NAME);
         web::build_page(web::Profile::Release, &page)?;
         artefacts.push(page);
     }
-    let sums = write_sha256sums(&out, &artefacts)?;
+    let mut sboms = Vec::new();
+    for (archive, binary, compiled, _, target) in &inventories {
+        sboms.push(inventory::write_sbom(
+            archive, binary, compiled, target, &release,
+        )?);
+    }
+    let installer = out.join("install.sh");
+    copy_executable(&workspace_root().join("contrib/install.sh"), &installer)?;
+    let listed: Vec<PathBuf> = artefacts
+        .iter()
+        .chain(&sboms)
+        .chain([&installer])
+        .cloned()
+        .collect();
+    let sums = write_sha256sums(&out, &listed)?;
+    let signature = sign::sign(&sums, args.sign_key.as_deref(), &release)?;
 
     if !args.no_verify {
         verify::static_binary(&static_dir.join("okms-cli"), &release)?;
         verify::static_binary(&static_dir.join("okms-emulator"), &release)?;
         verify::checksums(&sums)?;
+        sign::verify(&sums, &signature)?;
         for artefact in &artefacts {
             if artefact.extension().is_some_and(|e| e == "deb") {
                 verify::deb(artefact, &release)?;
@@ -122,7 +187,22 @@ pub fn run(args: &Args) -> Result<()> {
                 verify::tarball(artefact)?;
             }
         }
+        for ((_, binary, _, package, target), sbom) in inventories.iter().zip(&sboms) {
+            inventory::check(binary, sbom, package, target)?;
+        }
+        install_check::shellcheck(&installer)?;
+        install_check::check(&out, file_name(&cli_archive)?)?;
         eprintln!("dist: every artefact checked");
+    }
+    if args.check_reproducible {
+        let mut flags = Vec::new();
+        if args.no_deb {
+            flags.push("--no-deb");
+        }
+        if args.no_web {
+            flags.push("--no-web");
+        }
+        reproducible::check(&out, &flags)?;
     }
     println!("{}", out.display());
     Ok(())
@@ -171,17 +251,60 @@ fn ensure_target(target: &str) -> Result<()> {
     }
 }
 
-/// A release build of `packages` for `target` (the host's when `None`), as `dist` makes it.
+/// A release build of `packages` for `target` (the host's when `None`), as `dist` makes it
+/// but without the embedded dependency list (which needs cargo-auditable).
 pub fn build_release(target: Option<&str>, packages: &[&str]) -> Result<()> {
-    build(&release()?, target, packages)
+    let mut command = cargo();
+    command.arg("build");
+    prepare(&mut command, &release()?, target, packages)?;
+    run_command(&mut command)
 }
 
-fn build(release: &Release, target: Option<&str>, packages: &[&str]) -> Result<()> {
+/// `cargo auditable build` of one package for `target`: its binary carries its dependency
+/// list, and cargo's own messages tell which packages it compiled into it (`inventory.rs`).
+fn build(release: &Release, target: &str, package: &str) -> Result<inventory::Packages> {
     let mut command = cargo();
-    command.args(["build", "--release", "--locked"]);
+    command.args([
+        "auditable",
+        "build",
+        "--message-format=json-render-diagnostics",
+    ]);
+    prepare(&mut command, release, Some(target), &[package])?;
+    command
+        .current_dir(workspace_root())
+        .stdout(std::process::Stdio::piped());
+    eprintln!("$ {command:?}");
+    let mut child = command.spawn().context("could not start cargo auditable")?;
+    let messages = child.stdout.take().context("cargo has no stdout")?;
+    let compiled = inventory::compiled_for(
+        std::io::BufReader::new(messages),
+        &target_dir().join(target),
+    );
+    let status = child.wait().context("cargo auditable did not finish")?;
+    if !status.success() {
+        bail!("cargo auditable build of {package} for {target} failed with {status}");
+    }
+    compiled
+}
+
+/// The options and environment of a release build as dist makes it.
+fn prepare(
+    command: &mut Command,
+    release: &Release,
+    target: Option<&str>,
+    packages: &[&str],
+) -> Result<()> {
+    command.args(["--release", "--locked"]);
     if let Some(target) = target {
         ensure_target(target)?;
         command.args(["--target", target]);
+        // Panic locations are compiled in as paths: remapped, the binaries are the same from
+        // any checkout directory. With --target cargo gives these flags to the target's
+        // crates only, so the build scripts keep their cache.
+        command.env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            web::remapped_paths().join("\u{1f}"),
+        );
         if target.ends_with("-musl") {
             command.env(
                 format!("CC_{}", target.replace('-', "_")),
@@ -193,7 +316,7 @@ fn build(release: &Release, target: Option<&str>, packages: &[&str]) -> Result<(
         command.args(["-p", package]);
     }
     command.env("OKMS_BUILD_COMMIT", &release.commit);
-    run_command(&mut command)
+    Ok(())
 }
 
 /// ring compiles C and assembly: for musl it needs a C compiler that targets musl, which
@@ -205,6 +328,25 @@ fn musl_c_compiler() -> Result<&'static str> {
         .context(
             "no C compiler for musl (ring needs one for the static build): install musl-tools (`apt-get install musl-tools`) or put x86_64-linux-musl-gcc on PATH",
         )
+}
+
+/// The triple of the machine building, from `rustc -vV`.
+fn host_target() -> Result<String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let version = crate::util::output_of(Command::new(rustc).arg("-vV"))?;
+    version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .context("rustc -vV names no host triple")
+}
+
+fn copy_executable(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::copy(from, to)
+        .with_context(|| format!("could not copy {} to {}", from.display(), to.display()))?;
+    fs::set_permissions(to, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("could not make {} executable", to.display()))
 }
 
 fn write_sha256sums(out: &Path, artefacts: &[PathBuf]) -> Result<PathBuf> {

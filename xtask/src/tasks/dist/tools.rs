@@ -1,0 +1,204 @@
+//! The tools `cargo xtask dist` runs beyond cargo, found on PATH or installed by
+//! `.ci/install-dist-deps` (the one place that knows how: Debian packages, `cargo install`,
+//! rustup targets), or, under `--no-install`, named with what provides them.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::util::{run_command, workspace_root};
+
+/// A command the task runs and what provides it.
+struct Tool {
+    /// Any one of these on PATH will do.
+    commands: &'static [&'static str],
+    /// What `.ci/install-dist-deps` installs for it.
+    provider: &'static str,
+    /// What the task needs it for.
+    purpose: &'static str,
+}
+
+const BUILD: &[Tool] = &[
+    Tool {
+        commands: &["x86_64-linux-musl-gcc", "musl-gcc"],
+        provider: "Debian package musl-tools",
+        purpose: "ring's C for the static build",
+    },
+    Tool {
+        commands: &["cargo-auditable"],
+        provider: "cargo install --locked --version 0.7.7 cargo-auditable",
+        purpose: "the dependency list embedded in each binary",
+    },
+    Tool {
+        commands: &["objdump"],
+        provider: "Debian package binutils",
+        purpose: "the static and Depends checks",
+    },
+];
+
+const DEB: &[Tool] = &[
+    Tool {
+        commands: &["dpkg-deb"],
+        provider: "Debian package dpkg",
+        purpose: "the Debian package",
+    },
+    Tool {
+        commands: &["man"],
+        provider: "Debian package man-db",
+        purpose: "the package's man page check",
+    },
+];
+
+const VERIFY: &[Tool] = &[
+    Tool {
+        commands: &["minisign"],
+        provider: "Debian package minisign",
+        purpose: "checking SHA256SUMS.minisig as a user would",
+    },
+    Tool {
+        commands: &["shellcheck"],
+        provider: "Debian package shellcheck",
+        purpose: "checking install.sh",
+    },
+];
+
+/// What this run of the task needs.
+pub struct Needs<'a> {
+    /// Rustup targets the binaries are built for.
+    pub targets: &'a [&'a str],
+    /// The Debian package is built.
+    pub deb: bool,
+    /// The artefacts are checked.
+    pub verify: bool,
+}
+
+/// Installs what `needs` lacks with `.ci/install-dist-deps`, or with `no_install` fails
+/// naming every missing tool and what provides it.
+pub fn ensure(needs: &Needs<'_>, no_install: bool) -> Result<()> {
+    let absent = missing(needs, &on_path, installed_targets());
+    if absent.is_empty() {
+        return Ok(());
+    }
+    if no_install {
+        bail!(
+            "--no-install: cargo xtask dist needs what is missing here:\n  {}\n(install them, or run without --no-install to let .ci/install-dist-deps do it)",
+            absent.join("\n  ")
+        );
+    }
+    eprintln!("dist: missing {}; installing", absent.join(", "));
+    let script = workspace_root().join(".ci/install-dist-deps");
+    run_command(Command::new(&script).args(needs.targets))
+        .with_context(|| format!("{} could not install what dist needs", script.display()))?;
+    let still = missing(needs, &on_path, installed_targets());
+    if !still.is_empty() {
+        bail!(
+            "still missing after .ci/install-dist-deps: {}",
+            still.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// What `needs` lacks, each with what provides it, `found` telling which commands are on PATH
+/// and `installed` listing the rustup targets (`None`: rustup cannot tell).
+fn missing(
+    needs: &Needs<'_>,
+    found: &dyn Fn(&str) -> bool,
+    installed: Option<Vec<String>>,
+) -> Vec<String> {
+    let mut groups = vec![BUILD];
+    if needs.deb {
+        groups.push(DEB);
+    }
+    if needs.verify {
+        groups.push(VERIFY);
+    }
+    let mut missing: Vec<String> = groups
+        .into_iter()
+        .flatten()
+        .filter(|tool| !tool.commands.iter().any(|c| found(c)))
+        .map(|tool| {
+            format!(
+                "{} ({}; for {})",
+                tool.commands.join(" or "),
+                tool.provider,
+                tool.purpose
+            )
+        })
+        .collect();
+    for target in needs.targets {
+        if installed
+            .as_ref()
+            .is_some_and(|installed| !installed.iter().any(|t| t == target))
+        {
+            missing.push(format!(
+                "the {target} standard library (rustup target add {target})"
+            ));
+        }
+    }
+    missing
+}
+
+fn on_path(command: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            Path::new(&dir)
+                .join(command)
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// The rustup targets installed for this toolchain; `None` without rustup (the standard
+/// library may then come from elsewhere, and the build says if it does not).
+fn installed_targets() -> Option<Vec<String>> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())?;
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_missing_tool_and_target_is_named_with_what_provides_it() {
+        let needs = Needs {
+            targets: &["x86_64-unknown-linux-musl"],
+            deb: true,
+            verify: true,
+        };
+        let absent = missing(
+            &needs,
+            &|command| !matches!(command, "minisign" | "dpkg-deb" | "cargo-auditable"),
+            Some(vec!["x86_64-unknown-linux-gnu".to_owned()]),
+        );
+        assert_eq!(
+            absent,
+            [
+                "cargo-auditable (cargo install --locked --version 0.7.7 cargo-auditable; for the dependency list embedded in each binary)",
+                "dpkg-deb (Debian package dpkg; for the Debian package)",
+                "minisign (Debian package minisign; for checking SHA256SUMS.minisig as a user would)",
+                "the x86_64-unknown-linux-musl standard library (rustup target add x86_64-unknown-linux-musl)",
+            ]
+        );
+        let without_checks = Needs {
+            deb: false,
+            verify: false,
+            ..needs
+        };
+        let found_all = missing(&without_checks, &|_| true, None);
+        assert!(found_all.is_empty(), "{found_all:?}");
+    }
+}
