@@ -9,7 +9,10 @@ fn block_after(marker: &str) -> &'static str {
     let start = README
         .find(marker)
         .unwrap_or_else(|| panic!("README has no {marker}"));
-    let fence = README[start..].find("```rust").unwrap() + start;
+    // `rs`, not `rust`: GitHub highlights it as Rust, and rustdoc does not run it as a
+    // doctest (the example needs its sibling module and the emulator: `cargo xtask examples`
+    // runs it), where `rust,ignore` would count as a skipped test.
+    let fence = README[start..].find("```rs\n").unwrap() + start;
     let body = README[fence..].find('\n').unwrap() + fence + 1;
     let end = README[body..].find("\n```\n").unwrap() + body + 1;
     &README[body..end]
