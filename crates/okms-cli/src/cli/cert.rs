@@ -36,7 +36,7 @@ pub struct CertExportArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// `--p12-out` and its companions on `credential create` and `credential renew`.
+// `--p12-out` and its companions on `credential create` and `credential renew`.
 #[derive(Debug, Args, Default)]
 pub struct P12OutArgs {
     /// Also write the key, the certificate and the domain's CA chain (from --ca, else from the
