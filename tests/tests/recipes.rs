@@ -441,14 +441,8 @@ fn veeam_gets_a_p12_with_the_chain_and_a_ca_that_verifies_the_kmip_endpoint() {
         Some("READY"),
         "revoked too soon"
     );
-    k.set("OLD_ID", &k.credential_id("veeam.cert.bak"));
-    k.cook("veeam.md", Some("okms-cli credential delete"), None);
-    assert_ne!(
-        status(&k, &old).as_deref(),
-        Some("READY"),
-        "the old one is live"
-    );
-    assert_eq!(status(&k, &new).as_deref(), Some("READY"));
+    let old_id = k.credential_id("veeam.cert.bak");
+    revoke_old_keep_new(&mut k, "veeam.md", &old_id, &old, &new);
 }
 
 #[test]
@@ -485,14 +479,21 @@ fn vcenter_gets_a_certificate_for_its_own_csr_and_the_old_one_is_revoked() {
 
     let old = k.credential_id("vcenter.cert");
     let new = k.credential_id("vcenter-new.cert");
-    k.set("OLD_ID", &old);
-    k.cook("vcenter.md", Some("okms-cli credential delete"), None);
+    revoke_old_keep_new(&mut k, "vcenter.md", &old, &old, &new);
+}
+
+/// Runs the recipe's last step (from `okms-cli credential delete` on) with `OLD_ID` set to
+/// `old_id` (as the recipe tells the user to find it), and checks that it revoked `old` and
+/// left `new` READY.
+fn revoke_old_keep_new(k: &mut Kitchen, recipe: &str, old_id: &str, old: &str, new: &str) {
+    k.set("OLD_ID", old_id);
+    k.cook(recipe, Some("okms-cli credential delete"), None);
     assert_ne!(
-        status(&k, &old).as_deref(),
+        status(k, old).as_deref(),
         Some("READY"),
         "the old one is live"
     );
-    assert_eq!(status(&k, &new).as_deref(), Some("READY"));
+    assert_eq!(status(k, new).as_deref(), Some("READY"));
 }
 
 #[test]

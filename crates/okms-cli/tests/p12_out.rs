@@ -50,6 +50,18 @@ fn p12_contents(openssl: &Openssl, s: &Sandbox, file: &str, key_out: &str) -> us
 }
 
 /// Python `cryptography` opens `file`: its key is its certificate's, and it holds a chain.
+/// openssl finds the certificate and one CA in `p12`, and `key`'s public key (the key is left
+/// in `in-p12.key`); Python `cryptography` reads it too.
+fn holds_key_and_chain(openssl: &Openssl, s: &Sandbox, p12: &str, key: &str) {
+    assert_eq!(p12_contents(openssl, s, p12, "in-p12.key"), 2);
+    let d = s.dir.path();
+    assert_eq!(
+        openssl.public_key_der(d, "in-p12.key", None),
+        openssl.public_key_der(d, key, None)
+    );
+    python_reads(s, p12);
+}
+
 fn python_reads(s: &Sandbox, file: &str) {
     let Some(python) = interop::python_cryptography("okms-cli's --p12-out tests") else {
         return;
@@ -115,13 +127,7 @@ fn create_with_a_generated_key_writes_a_p12_with_the_domains_ca() {
     assert_eq!(v["p12"]["encryption"], "pbes2-aes256-cbc", "{v}");
     assert_eq!(s.mode("vm.p12"), 0o600);
     let Some(openssl) = openssl() else { return };
-    assert_eq!(p12_contents(&openssl, &s, "vm.p12", "in-p12.key"), 2);
-    let d = s.dir.path();
-    assert_eq!(
-        openssl.public_key_der(d, "in-p12.key", None),
-        openssl.public_key_der(d, "vm.key", None)
-    );
-    python_reads(&s, "vm.p12");
+    holds_key_and_chain(&openssl, &s, "vm.p12", "vm.key");
 }
 
 #[test]
@@ -131,13 +137,7 @@ fn create_with_a_csr_puts_the_given_key_in_the_p12() {
     let v = create_svc_with_p12(&s, &emu);
     assert_eq!(v["p12"]["chain_certificates"], 1, "{v}");
     let Some(openssl) = openssl() else { return };
-    assert_eq!(p12_contents(&openssl, &s, "svc.p12", "in-p12.key"), 2);
-    let d = s.dir.path();
-    assert_eq!(
-        openssl.public_key_der(d, "in-p12.key", None),
-        openssl.public_key_der(d, "svc.key", None)
-    );
-    python_reads(&s, "svc.p12");
+    holds_key_and_chain(&openssl, &s, "svc.p12", "svc.key");
 }
 
 #[test]
@@ -232,18 +232,13 @@ fn renew_replaces_the_p12_and_keeps_the_previous_one_as_bak() {
     assert!(!s.exists("svc.p12.new"));
     assert_eq!(s.mode("svc.p12"), 0o600);
     let Some(openssl) = openssl() else { return };
-    assert_eq!(p12_contents(&openssl, &s, "svc.p12", "in-p12.key"), 2);
-    let d = s.dir.path();
     // The file holds the new key (the deployed one), not the backup's.
-    assert_eq!(
-        openssl.public_key_der(d, "in-p12.key", None),
-        openssl.public_key_der(d, "svc.key", None)
-    );
+    holds_key_and_chain(&openssl, &s, "svc.p12", "svc.key");
+    let d = s.dir.path();
     assert_ne!(
         openssl.public_key_der(d, "in-p12.key", None),
         openssl.public_key_der(d, "svc.key.bak", None)
     );
-    python_reads(&s, "svc.p12");
 }
 
 #[test]
