@@ -4,6 +4,7 @@
 
 #[cfg(feature = "ureq")]
 pub mod blocking;
+pub mod broker;
 mod client;
 mod clock;
 mod config;

@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod policy;
+pub mod service;
+
+pub use error::Error;
