@@ -11,6 +11,9 @@
 //!   identities, description and validity come from the old credential and the policy.
 //! - `POST /v1/confirm` `{}` or `{"previousCredentialId": ID}`, with the **new** certificate →
 //!   200 [`ConfirmAnswer`]: the host deployed it, the previous credential is revoked.
+//! - `POST /v1/abandon` `{"credentialId": ID}`, with the **old** certificate → 200
+//!   [`AbandonAnswer`]: the host will not deploy that successor (its proof or its deployment
+//!   failed); the broker revokes it now instead of at its grace's end. Idempotent.
 //! - `GET /v1/status` → 200 [`StatusAnswer`]: when the presented certificate's renewal is due.
 //! - `GET /healthz`, `GET /metrics` (Prometheus text): no client certificate needed.
 //!
@@ -29,6 +32,8 @@ use crate::error::Error;
 pub const RENEW_PATH: &str = "/v1/renew";
 /// `POST`: the new certificate is deployed; revoke the previous one.
 pub const CONFIRM_PATH: &str = "/v1/confirm";
+/// `POST`: the host gives up a successor it will not deploy.
+pub const ABANDON_PATH: &str = "/v1/abandon";
 /// `GET`: the presented certificate's renewal schedule.
 pub const STATUS_PATH: &str = "/v1/status";
 /// `GET`: liveness (no client certificate).
@@ -54,6 +59,22 @@ pub struct ConfirmRequest {
     /// it by name when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_credential_id: Option<Uuid>,
+}
+
+/// The body of `POST /v1/abandon`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AbandonRequest {
+    /// The successor (from its [`RenewAnswer`]) the host will not deploy.
+    pub credential_id: Uuid,
+}
+
+/// The answer to an abandon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AbandonAnswer {
+    /// The credentials revoked (empty when it was gone already).
+    pub revoked: Vec<Uuid>,
 }
 
 /// The answer to a renewal: the successor credential, READY.
@@ -262,6 +283,18 @@ pub fn confirm_request(
     json_request(base, http::Method::POST, CONFIRM_PATH, Some(&body))
 }
 
+/// `POST /v1/abandon` for the successor `credential_id`.
+///
+/// # Errors
+/// As [`renew_request`].
+pub fn abandon_request(
+    base: &BrokerUrl,
+    credential_id: Uuid,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let body = AbandonRequest { credential_id };
+    json_request(base, http::Method::POST, ABANDON_PATH, Some(&body))
+}
+
 /// `GET /v1/status`.
 ///
 /// # Errors
@@ -308,6 +341,14 @@ pub fn read_renew_answer(response: &http::Response<Vec<u8>>) -> Result<RenewAnsw
 /// As [`read_renew_answer`].
 pub fn read_confirm_answer(response: &http::Response<Vec<u8>>) -> Result<ConfirmAnswer, Error> {
     read_answer(response, "broker confirm answer")
+}
+
+/// Reads an abandon answer.
+///
+/// # Errors
+/// As [`read_renew_answer`].
+pub fn read_abandon_answer(response: &http::Response<Vec<u8>>) -> Result<AbandonAnswer, Error> {
+    read_answer(response, "broker abandon answer")
 }
 
 /// Reads a status answer.

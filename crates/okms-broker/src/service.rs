@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use okms_api::Uuid;
 use okms_api::broker::{
-    BrokerRefusal, ConfirmAnswer, ConfirmRequest, RenewAnswer, RenewRequest, StatusAnswer,
+    AbandonAnswer, AbandonRequest, BrokerRefusal, ConfirmAnswer, ConfirmRequest, RenewAnswer,
+    RenewRequest, StatusAnswer,
 };
 
 use crate::error::Error;
@@ -80,8 +81,19 @@ pub trait Service: Send + Sync + 'static {
         request: ConfirmRequest,
     ) -> impl Future<Output = Handled<ConfirmAnswer>> + Send;
 
+    /// `POST /v1/abandon` (with the old certificate).
+    fn abandon(
+        &self,
+        peer: PeerCertificate,
+        request: AbandonRequest,
+    ) -> impl Future<Output = Handled<AbandonAnswer>> + Send;
+
     /// `GET /v1/status`.
     fn status(&self, peer: PeerCertificate) -> impl Future<Output = Handled<StatusAnswer>> + Send;
+
+    /// Appends the service's own Prometheus metrics (API calls and latency, renewals by
+    /// outcome, successors pending) to `out`, in the text exposition format.
+    fn write_metrics(&self, out: &mut String);
 
     /// The CAs (PEM) of the policy's domains: the TLS handshake accepts client certificates
     /// that chain to one of them.
