@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod engine;
 mod error;
 pub mod policy;
 pub mod server;

@@ -1,284 +1,202 @@
-//! Certificates for the server tests (made by the emulator's CA type, no rcgen), a fake
-//! [`Service`] that records what the server hands it, and a started server.
+//! What the engine tests share: an emulator, a counting API client, hosts with credentials,
+//! a policy, and readings of the emulator's credential list.
+
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use der::pem::LineEnding;
-use okms_api::Uuid;
-use okms_api::broker::{
-    AbandonAnswer, AbandonRequest, BrokerRefusal, ConfirmAnswer, ConfirmRequest, RenewAnswer,
-    RenewRequest, StatusAnswer,
+use okms_api::{
+    Auth, BoxFuture, Client, Config, CredentialRequest, Endpoint, IdentityUrn, Plate,
+    ReconcileOptions, ReqwestTransport, SecretString, TokioClock, Transport, TransportError, Uuid,
+    WaitPolicy,
 };
-use okms_broker::Error;
-use okms_broker::audit::AuditLog;
-use okms_broker::policy::Policy;
-use okms_broker::server::{ServeOptions, Server, ServerHandle, ServerIdentity};
-use okms_broker::service::{
-    AuditFacts, Handled, PeerCertificate, ReconcileReport, RenewKind, Service,
-};
-use okms_csr::{KeyAlgorithm, KeyFormat, PrivateKey};
-use okms_emulator::Ca;
-use time::OffsetDateTime;
-use tokio::sync::Semaphore;
+use okms_broker::engine::{Engine, EngineOptions};
+use okms_broker::policy::{DomainPolicy, NamePattern, Policy};
+use okms_broker::service::PeerCertificate;
+use okms_csr::{Certificate, CsrBuilder, KeyAlgorithm, PrivateKey};
+use okms_emulator::{CredentialPhase, CredentialSnapshot, EmulatorConfig, RunningEmulator};
 
-pub const OKMS_ID: &str = "0b5bc7d9-2f0e-4b1e-9c4e-1d6f3a2b9c8d";
-
-pub fn install_provider() {
-    // Deprecated since rustls 0.23.48 only for lacking post-quantum key exchange; the
-    // workspace uses ring everywhere.
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// Counts the HTTP requests the client sends (retries included).
+#[derive(Clone)]
+pub struct Counting {
+    inner: ReqwestTransport,
+    pub sent: Arc<AtomicU64>,
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    der::pem::encode_string(label, LineEnding::LF, der).unwrap()
+impl Transport for Counting {
+    fn send(
+        &self,
+        request: okms_api::http::Request<Vec<u8>>,
+    ) -> BoxFuture<'_, Result<okms_api::http::Response<Vec<u8>>, TransportError>> {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        self.inner.send(request)
+    }
 }
 
-/// A client certificate (PEM) and its key (PEM) issued by `ca`.
-pub fn client_identity(ca: &Ca) -> (String, String) {
-    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let now = OffsetDateTime::now_utc();
-    let (cert, _) = ca
-        .issue_access_certificate(
-            Uuid::new_v4(),
-            OKMS_ID.parse().unwrap(),
-            key.public_key().spki_der(),
-            now - time::Duration::hours(1),
-            now + time::Duration::days(30),
-        )
-        .unwrap();
-    let key_pem = key.to_pem(KeyFormat::Pkcs8).unwrap();
-    (
-        cert,
-        okms_csr::ExposeSecret::expose_secret(&key_pem).to_string(),
+pub type TestEngine = Engine<Counting, TokioClock>;
+
+pub fn emulator() -> RunningEmulator {
+    emulator_with_ready_delay(Duration::from_millis(200))
+}
+
+pub fn emulator_with_ready_delay(ready_delay: Duration) -> RunningEmulator {
+    RunningEmulator::spawn_in_thread(EmulatorConfig {
+        ready_delay,
+        delete_delay: Duration::from_millis(200),
+        ..EmulatorConfig::default()
+    })
+    .unwrap()
+}
+
+pub fn config(emu: &RunningEmulator) -> Config {
+    let info = emu.info();
+    Config::new(
+        Endpoint::parse(&info.api_url).unwrap(),
+        Auth::ApplicationKey {
+            application_key: info.application_key.clone(),
+            application_secret: SecretString::from(info.application_secret.clone()),
+            consumer_key: SecretString::from(info.consumer_key.clone()),
+        },
     )
 }
 
-/// The broker's certificate and key files, issued by `ca` for localhost and 127.0.0.1.
-pub fn server_files(ca: &Ca, dir: &Path) -> (PathBuf, PathBuf) {
-    let (cert_der, key_der) = ca.issue_server_certificate().unwrap();
-    let cert = dir.join("server.pem");
-    let key = dir.join("server.key");
-    std::fs::write(&cert, pem("CERTIFICATE", &cert_der)).unwrap();
-    std::fs::write(&key, pem("PRIVATE KEY", &key_der)).unwrap();
-    (cert, key)
+/// A client whose requests are counted in the returned counter.
+pub fn counting_client(emu: &RunningEmulator) -> (Client<Counting, TokioClock>, Arc<AtomicU64>) {
+    let sent = Arc::new(AtomicU64::new(0));
+    let transport = Counting {
+        inner: ReqwestTransport::new().unwrap(),
+        sent: sent.clone(),
+    };
+    (
+        Client::with_transport(config(emu), transport, TokioClock),
+        sent,
+    )
 }
 
-pub fn policy_yaml() -> String {
-    format!("version: 1\ndomains:\n  - okms_id: {OKMS_ID}\n    credentials: [\"web-*\"]\n")
-}
-
-/// What the fake answers and what it saw.
-#[derive(Default)]
-pub struct Fake {
-    /// The client CAs it reports (PEM).
-    pub cas: Mutex<Vec<String>>,
-    /// Replaces `cas` on reload.
-    pub cas_after_reload: Mutex<Option<Vec<String>>>,
-    /// The peers and CSRs renew got.
-    pub renews: Mutex<Vec<(PeerCertificate, String)>>,
-    /// When set, renew waits for a permit (to hold requests in flight).
-    pub gate: Option<Arc<Semaphore>>,
-    /// When set, renew answers this refusal.
-    pub refusal: Mutex<Option<BrokerRefusal>>,
-    /// Renew calls that reached the service (before the gate).
-    pub entered: AtomicU32,
-    pub reloads: AtomicU32,
-    pub reconciles: AtomicU32,
-}
-
-fn facts(peer: &PeerCertificate) -> AuditFacts {
-    AuditFacts {
-        okms_id: Some(OKMS_ID.parse().unwrap()),
-        client_fingerprint: Some(format!("{:064x}", peer.0.len())),
-        api_query_ids: vec!["EU.fake.1".to_string()],
-        api_calls: 3,
-        ..AuditFacts::default()
+/// The policy for the emulator's domain: `web-*`, 30 days, every algorithm, grace `grace`,
+/// no rate limit.
+pub fn policy(okms_id: Uuid, grace: Duration) -> DomainPolicy {
+    DomainPolicy {
+        okms_id,
+        credentials: vec![NamePattern::new_unchecked("web-*")],
+        validity_days: Some(30),
+        key_algorithms: KeyAlgorithm::ALL.to_vec(),
+        renew_before_days: None,
+        grace,
+        min_renew_interval: Duration::ZERO,
     }
 }
 
-impl Service for Fake {
-    async fn renew(
-        &self,
-        peer: PeerCertificate,
-        request: RenewRequest,
-    ) -> Handled<(RenewAnswer, RenewKind)> {
-        self.entered.fetch_add(1, Ordering::SeqCst);
-        if let Some(gate) = &self.gate {
-            let _permit = gate.acquire().await.unwrap();
-        }
-        let audit = facts(&peer);
-        self.renews.lock().unwrap().push((peer, request.csr));
-        if let Some(refusal) = self.refusal.lock().unwrap().clone() {
-            return Handled {
-                result: Err(refusal),
-                audit,
-            };
-        }
-        let now = OffsetDateTime::now_utc();
-        Handled {
-            result: Ok((
-                RenewAnswer {
-                    credential_id: Uuid::new_v4(),
-                    certificate_pem:
-                        "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".to_string(),
-                    ca_pem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"
-                        .to_string(),
-                    not_after: now + time::Duration::days(90),
-                    previous_credential_id: Uuid::new_v4(),
-                    okms_id: OKMS_ID.parse().unwrap(),
-                    rest_endpoint: None,
-                    confirm_by: now + time::Duration::days(1),
-                },
-                RenewKind::Created,
-            )),
-            audit,
-        }
-    }
-
-    async fn confirm(&self, peer: PeerCertificate, _: ConfirmRequest) -> Handled<ConfirmAnswer> {
-        Handled {
-            result: Ok(ConfirmAnswer {
-                credential_id: Uuid::new_v4(),
-                revoked: vec![Uuid::new_v4()],
-            }),
-            audit: facts(&peer),
-        }
-    }
-
-    async fn abandon(&self, peer: PeerCertificate, _: AbandonRequest) -> Handled<AbandonAnswer> {
-        Handled {
-            result: Ok(AbandonAnswer { revoked: vec![] }),
-            audit: facts(&peer),
-        }
-    }
-
-    async fn status(&self, peer: PeerCertificate) -> Handled<StatusAnswer> {
-        let now = OffsetDateTime::now_utc();
-        Handled {
-            result: Ok(StatusAnswer {
-                credential_id: Uuid::new_v4(),
-                okms_id: OKMS_ID.parse().unwrap(),
-                name: "web-1".to_string(),
-                not_after: now,
-                renew_after: now,
-                due: true,
-                pending_successor: None,
-            }),
-            audit: facts(&peer),
-        }
-    }
-
-    fn write_metrics(&self, out: &mut String) {
-        out.push_str("fake_service_metric 1\n");
-    }
-
-    fn client_cas(&self) -> Vec<String> {
-        self.cas.lock().unwrap().clone()
-    }
-
-    async fn reload(&self, _policy: Arc<Policy>) -> Result<(), Error> {
-        self.reloads.fetch_add(1, Ordering::SeqCst);
-        if let Some(cas) = self.cas_after_reload.lock().unwrap().take() {
-            *self.cas.lock().unwrap() = cas;
-        }
-        Ok(())
-    }
-
-    async fn reconcile(&self) -> Result<ReconcileReport, Error> {
-        self.reconciles.fetch_add(1, Ordering::SeqCst);
-        Ok(ReconcileReport::default())
+pub fn options() -> EngineOptions {
+    EngineOptions {
+        api_concurrency: 8,
+        settle: WaitPolicy::with_timeout(Duration::from_secs(20)),
+        reconcile: ReconcileOptions {
+            settle: WaitPolicy::with_timeout(Duration::from_secs(20)),
+            recheck_delay: Duration::from_millis(300),
+        },
     }
 }
 
-/// A running broker over a fake service, and what a test needs to call it.
-pub struct Running {
-    pub url: String,
-    pub addr: std::net::SocketAddr,
-    pub handle: ServerHandle,
-    pub fake: Arc<Fake>,
-    pub server_ca: Ca,
-    pub client_ca: Ca,
-    pub dir: tempfile::TempDir,
-    pub audit_file: PathBuf,
-    pub policy_file: PathBuf,
-    pub task: tokio::task::JoinHandle<()>,
+pub async fn engine_with(
+    emu: &RunningEmulator,
+    domain: DomainPolicy,
+) -> (TestEngine, Arc<AtomicU64>) {
+    let (client, sent) = counting_client(emu);
+    let policy = Arc::new(Policy {
+        domains: vec![domain],
+    });
+    (
+        Engine::start(client, policy, options()).await.unwrap(),
+        sent,
+    )
 }
 
-/// Starts a broker on 127.0.0.1 with `fake` (its CAs set to a fresh client CA) and options
-/// changed by `tune`.
-pub async fn start(mut fake: Fake, tune: impl FnOnce(&mut ServeOptions)) -> Running {
-    install_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let server_ca = Ca::generate().unwrap();
-    let client_ca = Ca::generate().unwrap();
-    fake.cas = Mutex::new(vec![client_ca.cert_pem().to_string()]);
-    let fake = Arc::new(fake);
-    let (cert, key) = server_files(&server_ca, dir.path());
-    let policy_file = dir.path().join("policy.yaml");
-    std::fs::write(&policy_file, policy_yaml()).unwrap();
-    let policy = Arc::new(Policy::load(&policy_file).unwrap());
-    let audit_file = dir.path().join("audit.log");
-    let mut options = ServeOptions::new(
-        "127.0.0.1:0",
-        ServerIdentity::load(&cert, &key).unwrap(),
-        policy,
-    );
-    options.audit = AuditLog::append_to(&audit_file).unwrap();
-    options.policy_file = Some(policy_file.clone());
-    tune(&mut options);
-    let server = Server::bind(fake.clone(), options).await.unwrap();
-    let addr = server.local_addr();
-    let handle = server.handle();
-    let task = tokio::spawn(server.run());
-    Running {
-        url: format!("https://localhost:{}", addr.port()),
-        addr,
-        handle,
-        fake,
-        server_ca,
-        client_ca,
-        dir,
-        audit_file,
-        policy_file,
-        task,
+pub async fn engine(emu: &RunningEmulator) -> (TestEngine, Arc<AtomicU64>) {
+    engine_with(emu, policy(emu.okms_id(), Duration::from_secs(3600))).await
+}
+
+pub fn new_key(alg: KeyAlgorithm) -> (PrivateKey, String) {
+    let key = PrivateKey::generate(alg).unwrap();
+    let csr = CsrBuilder::new("CN=renewed".parse().unwrap())
+        .build(&key)
+        .unwrap();
+    (key, csr.to_pem())
+}
+
+pub fn csr() -> (PrivateKey, String) {
+    new_key(KeyAlgorithm::EcdsaP256)
+}
+
+/// A host: its key and its READY credential, as the admin made it (name, identities,
+/// description, 60 days).
+pub struct Host {
+    pub key: PrivateKey,
+    pub id: Uuid,
+    pub certificate_pem: String,
+}
+
+impl Host {
+    pub fn peer(&self) -> PeerCertificate {
+        peer_of(&self.certificate_pem)
     }
 }
 
-impl Running {
-    /// A client trusting the broker, presenting `identity` (certificate and key PEM) if any.
-    pub fn client(&self, identity: Option<&(String, String)>) -> reqwest::Client {
-        let ca = reqwest::Certificate::from_pem(self.server_ca.cert_pem().as_bytes()).unwrap();
-        let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .pool_max_idle_per_host(0)
-            .tls_certs_only([ca]);
-        if let Some((cert, key)) = identity {
-            builder = builder
-                .identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
-        }
-        builder.build().unwrap()
-    }
+pub fn peer_of(pem: &str) -> PeerCertificate {
+    PeerCertificate(Certificate::from_pem(pem).unwrap().to_der().to_vec())
+}
 
-    /// A client presenting a fresh certificate of the client CA.
-    pub fn authenticated(&self) -> reqwest::Client {
-        self.client(Some(&client_identity(&self.client_ca)))
+pub async fn host(emu: &RunningEmulator, name: &str) -> Host {
+    let info = emu.info();
+    let (client, _) = counting_client(emu);
+    let (key, csr) = csr();
+    let root = IdentityUrn::root_account(Plate::Eu, &info.nic).unwrap();
+    let req = CredentialRequest::from_csr(name, vec![root.into_string()], csr)
+        .with_validity(60)
+        .with_description("front end");
+    let created = client.create_credential(info.okms_id, &req).await.unwrap();
+    let ready = client
+        .wait_until_ready(
+            info.okms_id,
+            created.credential.id,
+            &WaitPolicy::with_timeout(Duration::from_secs(20)),
+        )
+        .await
+        .unwrap();
+    Host {
+        key,
+        id: ready.id,
+        certificate_pem: ready.certificate_pem.unwrap(),
     }
+}
 
-    pub fn at(&self, route: &str) -> String {
-        format!("{}{route}", self.url)
-    }
+pub fn snapshot(emu: &RunningEmulator, id: Uuid) -> CredentialSnapshot {
+    emu.credentials().into_iter().find(|c| c.id == id).unwrap()
+}
 
-    /// Every audit line so far, parsed.
-    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.audit_file)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
-    }
+pub fn phase(emu: &RunningEmulator, id: Uuid) -> CredentialPhase {
+    snapshot(emu, id).phase
+}
+
+pub fn gone(p: CredentialPhase) -> bool {
+    matches!(p, CredentialPhase::Deleting | CredentialPhase::Deleted)
+}
+
+/// Credentials of `name` neither going nor gone.
+pub fn live_named(emu: &RunningEmulator, name: &str) -> Vec<Uuid> {
+    emu.credentials()
+        .into_iter()
+        .filter(|c| c.name == name && !gone(c.phase))
+        .map(|c| c.id)
+        .collect()
+}
+
+/// The emulator's credentials as (id, phase), to compare before and after a refused request.
+pub fn state(emu: &RunningEmulator) -> Vec<(Uuid, CredentialPhase)> {
+    emu.credentials()
+        .into_iter()
+        .map(|c| (c.id, c.phase))
+        .collect()
 }
