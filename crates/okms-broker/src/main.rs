@@ -181,7 +181,6 @@ fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         options.policy_file = Some(args.policy.clone());
         options.audit = audit;
         options.max_in_flight = args.max_in_flight;
-        eprintln!("okms-broker: serving on {}", args.listen);
         serve(Arc::new(engine), options)
             .await
             .map_err(fail(Exit::Tls, "cannot serve"))

@@ -258,3 +258,16 @@ fn serve_against_the_emulator_reloads_on_sighup_and_stops_on_sigterm() {
     assert!(!text.contains(&*info.application_secret));
     assert!(!text.contains(&*info.consumer_key));
 }
+
+#[test]
+fn the_readme_policy_is_valid() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let yaml = &readme[start..start + readme[start..].find("```").unwrap()];
+    let policy = okms_broker::policy::Policy::from_yaml(yaml, Path::new("README.md")).unwrap();
+    let d = &policy.domains[0];
+    assert_eq!(d.key_algorithms.len(), 3);
+    assert_eq!(d.renew_before_days, Some(30));
+    assert_eq!(d.validity_days, Some(90));
+    assert!(d.allows("web-7") && d.allows("db-1"));
+}

@@ -235,6 +235,7 @@ impl<S: Service> Server<S> {
 pub async fn serve<S: Service>(service: Arc<S>, options: ServeOptions) -> Result<(), Error> {
     let listen = options.listen.clone();
     let server = Server::bind(service, options).await?;
+    eprintln!("okms-broker: listening on {}", server.local_addr());
     let handle = server.handle();
     let signals = signals::install(&listen)?;
     let watcher = tokio::spawn(signals.forward(handle));
