@@ -309,3 +309,39 @@ async fn a_second_new_successor_within_the_interval_is_rate_limited() {
         assert!(metrics.contains(line), "{line} not in\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_renewals_stay_within_the_api_concurrency_bound() {
+    let emu = common::emulator();
+    let mut hosts = Vec::new();
+    for i in 0..6 {
+        hosts.push(host(&emu, &format!("web-{i}")).await);
+    }
+    let options = okms_broker::engine::EngineOptions {
+        api_concurrency: 2,
+        ..common::options()
+    };
+    let domain = policy(emu.okms_id(), Duration::from_secs(3600));
+    let (engine, transport) = common::engine_with_options(&emu, domain, options).await;
+    let engine = std::sync::Arc::new(engine);
+    let mut renewals = tokio::task::JoinSet::new();
+    for h in &hosts {
+        let (engine, peer) = (engine.clone(), h.peer());
+        renewals.spawn(async move { engine.renew(peer, RenewRequest { csr: csr().1 }).await });
+    }
+    while let Some(handled) = renewals.join_next().await {
+        assert_eq!(handled.unwrap().result.unwrap().1, RenewKind::Created);
+    }
+    let peak = transport.peak.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&peak), "{peak} API requests at once");
+    let mut metrics = String::new();
+    engine.write_metrics(&mut metrics);
+    assert!(
+        metrics.contains("okms_broker_api_in_flight 0\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("okms_broker_pending_successors 6\n"),
+        "{metrics}"
+    );
+}
