@@ -345,3 +345,40 @@ async fn concurrent_renewals_stay_within_the_api_concurrency_bound() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn over_an_audited_transport_each_request_names_its_calls_and_query_ids() {
+    use okms_broker::engine::{Audited, Engine};
+    let emu = common::emulator_with_ready_delay(Duration::ZERO);
+    let old = host(&emu, "web-01").await;
+    let transport = Audited(okms_api::ReqwestTransport::new().unwrap());
+    let client =
+        okms_api::Client::with_transport(common::config(&emu), transport, okms_api::TokioClock);
+    let policy = okms_broker::policy::Policy {
+        domains: vec![policy(emu.okms_id(), Duration::from_secs(3600))],
+    };
+    let engine = Engine::start(client, std::sync::Arc::new(policy), common::options())
+        .await
+        .unwrap();
+
+    let renewed = engine
+        .renew(old.peer(), RenewRequest { csr: csr().1 })
+        .await;
+    let (answer, _) = renewed.result.unwrap();
+    // GET old, the create's listing, POST, GET until READY.
+    assert_eq!(renewed.audit.api_calls, 4, "{:?}", renewed.audit);
+    assert_eq!(renewed.audit.api_query_ids.len(), 4, "{:?}", renewed.audit);
+    let confirmed = engine
+        .confirm(peer_of(&answer.certificate_pem), ConfirmRequest::default())
+        .await;
+    assert_eq!(
+        confirmed.audit.api_calls, 2,
+        "list, DELETE: {:?}",
+        confirmed.audit
+    );
+    let mut ids = renewed.audit.api_query_ids.clone();
+    ids.extend(confirmed.audit.api_query_ids.clone());
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "each call its own query id");
+}
