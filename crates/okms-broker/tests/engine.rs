@@ -382,3 +382,33 @@ async fn over_an_audited_transport_each_request_names_its_calls_and_query_ids() 
     ids.dedup();
     assert_eq!(ids.len(), 6, "each call its own query id");
 }
+
+#[tokio::test]
+async fn reload_reads_new_domains_and_keeps_the_old_policy_when_one_is_unreadable() {
+    use okms_broker::policy::Policy;
+    let emu = okms_emulator::RunningEmulator::spawn_in_thread(okms_emulator::EmulatorConfig {
+        extra_domains: 1,
+        ..okms_emulator::EmulatorConfig::default()
+    })
+    .unwrap();
+    let (engine, _) = engine(&emu).await;
+    assert_eq!(engine.client_cas(), vec![emu.info().ca_pem.clone()]);
+
+    let second = emu.domains()[1];
+    let grace = Duration::from_secs(60);
+    let both = Policy {
+        domains: vec![policy(emu.okms_id(), grace), policy(second, grace)],
+    };
+    engine.reload(std::sync::Arc::new(both)).await.unwrap();
+    assert_eq!(engine.client_cas().len(), 2);
+
+    let unknown = Policy {
+        domains: vec![policy(okms_api::Uuid::from_u128(7), grace)],
+    };
+    assert!(engine.reload(std::sync::Arc::new(unknown)).await.is_err());
+    assert_eq!(
+        engine.client_cas().len(),
+        2,
+        "the old policy stays in force"
+    );
+}

@@ -93,6 +93,16 @@ async fn a_restarted_engine_answers_a_repeated_csr_with_the_pending_successor() 
         .result
         .unwrap_err();
     assert_eq!(other.code, RefusalCode::Conflict);
+
+    // Killed again between answer and confirm: a third engine confirms with no state at all.
+    let (third, _) = engine(&emu).await;
+    let confirmed = third
+        .confirm(peer_of(&again.certificate_pem), ConfirmRequest::default())
+        .await
+        .result
+        .unwrap();
+    assert_eq!(confirmed.revoked, vec![old.id]);
+    assert_eq!(live_named(&emu, "web-01"), vec![first.credential_id]);
 }
 
 #[tokio::test]
