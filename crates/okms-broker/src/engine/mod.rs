@@ -1,14 +1,14 @@
 //! The renewal logic behind the HTTPS server: [`Engine`] implements [`Service`] over an
 //! okms-api [`Client`] holding the broker's API credentials.
 //!
-//! Each route authenticates the presented certificate against the API ([`authenticate`]),
-//! then renews ([`renew`]), confirms or abandons ([`confirm`]) or answers the schedule
-//! ([`status`]). The API is the only state: the [`ledger`] of unconfirmed successors is a
-//! cache that [`reconcile`] rebuilds from listings, so a restarted broker or a replica with no
-//! shared state decides the same. Every API-using step goes through one gate (at most
-//! `api_concurrency` at once) that also counts and times it ([`stats`]); a client over an
+//! Each route authenticates the presented certificate against the API (`authenticate`),
+//! then renews (`renew`), confirms or abandons (`confirm`) or answers the schedule
+//! (`status`). The API is the only state: the `ledger` of unconfirmed successors is a cache
+//! that `reconcile` rebuilds from listings, so a restarted broker or a replica with no shared
+//! state decides the same. Every API-using step goes through one gate (at most
+//! `api_concurrency` at once) that also counts and times it (`stats`); a client over an
 //! [`Audited`] transport also gives each request's audit its exact HTTP calls and every
-//! `X-Ovh-QueryID` ([`tally`]).
+//! `X-Ovh-QueryID` (`tally`).
 
 mod authenticate;
 mod confirm;
