@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use okms_api::{Client, Config, ConfigOverrides, ConfigSources, ReqwestTransport, TokioClock};
 use okms_broker::Error;
 use okms_broker::audit::AuditLog;
-use okms_broker::engine::{Engine, EngineOptions};
+use okms_broker::engine::{Audited, Engine, EngineOptions};
 use okms_broker::policy::Policy;
 use okms_broker::server::{DEFAULT_MAX_IN_FLIGHT, ServeOptions, ServerIdentity, serve};
 
@@ -166,7 +166,8 @@ fn run_serve(args: ServeArgs) -> Result<(), Failure> {
     runtime.block_on(async move {
         let transport = ReqwestTransport::new()
             .map_err(|e| fail(Exit::Api, "cannot set up the HTTP client")(Error::Api(e)))?;
-        let client = Client::with_transport(config, transport, TokioClock);
+        // Audited: each request's audit line gets the query id of every API call it made.
+        let client = Client::with_transport(config, Audited(transport), TokioClock);
         let engine_options = EngineOptions {
             api_concurrency: args.api_concurrency,
             ..EngineOptions::default()
