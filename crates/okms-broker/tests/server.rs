@@ -532,3 +532,37 @@ async fn shutdown_finishes_the_requests_in_flight() {
         "still accepting after shutdown"
     );
 }
+
+#[tokio::test]
+async fn connections_past_the_bound_are_closed_at_once() {
+    let broker = start(Fake::default(), |o| o.max_connections = 2).await;
+    let _first = raw_tls(&broker, None).await;
+    let _second = raw_tls(&broker, None).await;
+    // The third is accepted and closed before any handshake.
+    let mut third = tokio::net::TcpStream::connect(broker.addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+    drop((_first, _second));
+    // Room again once they close.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let health = broker.client(None).get(broker.at(HEALTH_PATH)).send().await;
+        if let Ok(r) = health {
+            assert_eq!(r.status(), StatusCode::OK);
+            let metrics = broker
+                .client(None)
+                .get(broker.at(METRICS_PATH))
+                .send()
+                .await;
+            let text = metrics.unwrap().text().await.unwrap();
+            assert!(
+                !text.contains("okms_broker_connections_refused_total 0"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the bound never freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -28,6 +28,7 @@ pub(crate) struct ServerMetrics {
     durations: Mutex<BTreeMap<&'static str, Histogram>>,
     in_flight: AtomicU64,
     saturated: AtomicU64,
+    connections_refused: AtomicU64,
 }
 
 impl ServerMetrics {
@@ -52,6 +53,10 @@ impl ServerMetrics {
 
     pub(crate) fn saturated(&self) {
         self.saturated.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The text exposition of these metrics.
@@ -92,6 +97,17 @@ impl ServerMetrics {
             out,
             "okms_broker_requests_saturated_total {}",
             self.saturated.load(Ordering::Relaxed)
+        )?;
+        writeln!(
+            out,
+            "# HELP okms_broker_connections_refused_total Connections closed at once because \
+             the connection bound was reached."
+        )?;
+        writeln!(out, "# TYPE okms_broker_connections_refused_total counter")?;
+        writeln!(
+            out,
+            "okms_broker_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
         )?;
         writeln!(
             out,
