@@ -38,6 +38,11 @@ impl ServerMetrics {
 
     pub(crate) fn finished(&self, route: &'static str, status: u16, took: Duration) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.answered(route, status, took);
+    }
+
+    /// Counts an answer (also one given without handling the request: saturated).
+    pub(crate) fn answered(&self, route: &'static str, status: u16, took: Duration) {
         *lock(&self.requests).entry((route, status)).or_default() += 1;
         let secs = took.as_secs_f64();
         let mut durations = lock(&self.durations);
