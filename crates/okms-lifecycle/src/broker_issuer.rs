@@ -16,8 +16,9 @@
 use std::time::Duration;
 
 use okms_api::broker::{
-    BrokerUrl, RenewAnswer, abandon_request, confirm_request, read_abandon_answer,
-    read_confirm_answer, read_renew_answer, renew_request,
+    AbandonAnswer, BrokerUrl, ConfirmAnswer, RenewAnswer, StatusAnswer, abandon_request,
+    confirm_request, read_abandon_answer, read_confirm_answer, read_renew_answer,
+    read_status_answer, renew_request, status_request,
 };
 use okms_api::kms::{MtlsCheck, PropagationWait};
 use okms_api::{
@@ -76,8 +77,8 @@ pub struct BrokerRequest {
     pub old_key: ClientKey,
     /// Where the proof goes instead of the broker's `restEndpoint`.
     pub endpoint: Option<String>,
-    /// What the proof trusts instead of the broker's `caPEM`.
-    pub ca_pem: Option<String>,
+    /// What the proof trusts besides the broker's `caPEM` (and the platform roots).
+    pub extra_ca_pem: Option<String>,
     /// How long the proof retries a refusal after READY.
     pub proof_wait: PropagationWait,
     /// How broker calls are retried.
@@ -271,12 +272,10 @@ where
             okms_id: answer.okms_id,
             cert_pem: answer.certificate_pem.clone(),
             key,
-            ca_pem: Some(
-                self.request
-                    .ca_pem
-                    .clone()
-                    .unwrap_or_else(|| answer.ca_pem.clone()),
-            ),
+            ca_pem: Some(match &self.request.extra_ca_pem {
+                Some(extra) => format!("{}\n{extra}", answer.ca_pem.trim_end()),
+                None => answer.ca_pem.clone(),
+            }),
         };
         let new_id = answer.credential_id;
         prove_certificate(
@@ -294,20 +293,11 @@ where
     }
 
     async fn abandon(&self, created: BrokerCreated) -> Result<(), Error> {
-        let base = &self.request.broker;
-        let id = created.answer.credential_id;
         // No progress to tell: the saga already said it is revoking the new credential.
         let silent = |_: &Progress| {};
-        let no_step = |_: Step| {};
-        self.call(
-            self.old_identity(),
-            Step::RevokeNew,
-            || abandon_request(base, id),
-            read_abandon_answer,
-            Tell::new(&silent, &no_step),
-        )
-        .await
-        .map(|_| ())
+        self.abandon_successor(created.answer.credential_id, &silent)
+            .await
+            .map(|_| ())
     }
 
     async fn finish(
@@ -318,20 +308,14 @@ where
     ) -> Result<BrokerRenewed, Error> {
         tell.step(Step::Confirm);
         let answer = proved.answer;
-        let base = &self.request.broker;
         let new_identity = ClientIdentity {
             cert_pem: answer.certificate_pem.clone(),
             key,
         };
         let previous = Some(answer.previous_credential_id);
+        let on_progress = |p: &Progress| tell.progress(p);
         let confirmed = self
-            .call(
-                new_identity,
-                Step::Confirm,
-                || confirm_request(base, previous),
-                read_confirm_answer,
-                tell,
-            )
+            .confirm_deployed(new_identity, previous, &on_progress)
             .await?;
         Ok(BrokerRenewed {
             old_id: answer.previous_credential_id,
@@ -340,6 +324,83 @@ where
             not_after: answer.not_after,
             revoked: confirmed.revoked,
         })
+    }
+}
+
+/// Calls outside a saga, retried as the saga's are: what a host needs to resolve what an
+/// interrupted run left (a successor never deployed, a deployed one never confirmed).
+impl<M, C> BrokerIssuer<'_, M, C>
+where
+    M: MtlsConnector + ?Sized,
+    C: Clock + ?Sized,
+{
+    /// `GET /v1/status` presenting the request's old identity: when its renewal is due, and
+    /// the successor pending for it, if any. A refusal (403: not a READY credential the broker
+    /// renews) is an [`Error::Api`] over `okms_api::Error::Broker`.
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::ReadOld`].
+    pub async fn status(
+        &self,
+        on_progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<StatusAnswer, Error> {
+        let base = &self.request.broker;
+        let no_step = |_: Step| {};
+        let tell = Tell::new(on_progress, &no_step);
+        self.call(
+            self.old_identity(),
+            Step::ReadOld,
+            || status_request(base),
+            read_status_answer,
+            tell,
+        )
+        .await
+    }
+
+    /// `POST /v1/abandon` presenting the old identity: the broker revokes successor `id`.
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::RevokeNew`].
+    pub async fn abandon_successor(
+        &self,
+        id: Uuid,
+        on_progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<AbandonAnswer, Error> {
+        let base = &self.request.broker;
+        let no_step = |_: Step| {};
+        let tell = Tell::new(on_progress, &no_step);
+        self.call(
+            self.old_identity(),
+            Step::RevokeNew,
+            || abandon_request(base, id),
+            read_abandon_answer,
+            tell,
+        )
+        .await
+    }
+
+    /// `POST /v1/confirm` presenting `deployed` (the certificate a run deployed, and its
+    /// key): the broker revokes `previous` (and any other credential of the name).
+    ///
+    /// # Errors
+    /// [`Error::Api`] at [`Step::Confirm`].
+    pub async fn confirm_deployed(
+        &self,
+        deployed: ClientIdentity,
+        previous: Option<Uuid>,
+        on_progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<ConfirmAnswer, Error> {
+        let base = &self.request.broker;
+        let no_step = |_: Step| {};
+        let tell = Tell::new(on_progress, &no_step);
+        self.call(
+            deployed,
+            Step::Confirm,
+            || confirm_request(base, previous),
+            read_confirm_answer,
+            tell,
+        )
+        .await
     }
 }
 
@@ -383,8 +444,10 @@ where
             let Some(wait) = retry_wait(&error, attempt) else {
                 return Err(api(error));
             };
+            // Capped first, so that the spread stays within a quarter of what is waited.
+            let wait = wait.min(retry.max_wait);
             let spread = jitter(wait / 4, retry.seed.wrapping_add(u64::from(attempt)));
-            let wait = wait.min(retry.max_wait).saturating_add(spread);
+            let wait = wait.saturating_add(spread);
             if attempt >= retry.max_attempts || waited.saturating_add(wait) > retry.budget {
                 return Err(api(error));
             }
