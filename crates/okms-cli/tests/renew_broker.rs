@@ -15,15 +15,16 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use common::{Sandbox, stderr_of, stdout_of};
+use okms_api::broker::{BrokerUrl, read_renew_answer, renew_request};
 use okms_api::{
-    Auth, Client, Config, Endpoint, ReconcileOptions, ReqwestTransport, SecretString, TokioClock,
-    WaitPolicy,
+    Auth, Client, ClientIdentity, Config, Endpoint, MtlsConnector, ReconcileOptions,
+    ReqwestConnector, ReqwestTransport, SecretString, TokioClock, Transport, WaitPolicy,
 };
 use okms_broker::audit::AuditLog;
 use okms_broker::engine::{Engine, EngineOptions};
 use okms_broker::policy::Policy;
 use okms_broker::server::{ServeOptions, Server, ServerIdentity};
-use okms_csr::{Certificate, ExposeSecret as _, KeyFormat, PrivateKey};
+use okms_csr::{Certificate, CsrBuilder, ExposeSecret as _, KeyAlgorithm, KeyFormat, PrivateKey};
 use okms_emulator::{CredentialPhase, RunningEmulator};
 use okms_test_support::{PIN, TOKEN};
 use online_common::{AuthMode, cli, emulator, json_ok};
@@ -56,7 +57,7 @@ impl Rig {
             ServerIdentity::from_pem(cert_pem.as_bytes(), key_pem.expose_secret().as_bytes())
                 .unwrap();
         let yaml = format!(
-            "version: 1\ndomains:\n  - okms_id: {}\n    credentials: [\"web-*\"]\n    validity_days: 30\n",
+            "version: 1\ndomains:\n  - okms_id: {}\n    credentials: [\"web-*\"]\n    validity_days: 30\n    min_renew_interval: 0s\n",
             emu.okms_id()
         );
         let policy = Arc::new(Policy::from_yaml(&yaml, Path::new("policy.yaml")).unwrap());
@@ -211,6 +212,91 @@ impl Rig {
             .unwrap();
         path
     }
+}
+
+impl Rig {
+    /// What a run killed between the broker's answer and the swap leaves behind: a successor
+    /// at the broker (asked for with `name`'s deployed pair) for a new key, returned with it.
+    fn pending_successor(&self, name: &str) -> (String, PrivateKey) {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let csr = CsrBuilder::new("CN=interrupted".parse().unwrap())
+            .build(&key)
+            .unwrap()
+            .to_pem();
+        let identity = ClientIdentity {
+            cert_pem: self.s.read_string(&format!("{name}.cert")),
+            key: self.s.read_string(&format!("{name}.key")).into(),
+        };
+        let ca = std::fs::read_to_string(&self.broker_ca).unwrap();
+        let url = BrokerUrl::parse(&self.url).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let id = rt.block_on(async {
+            let transport = ReqwestConnector::new()
+                .connect(identity, Some(&ca))
+                .unwrap();
+            let answer = transport
+                .send(renew_request(&url, &csr).unwrap())
+                .await
+                .unwrap();
+            read_renew_answer(&answer).unwrap().credential_id
+        });
+        (id.to_string(), key)
+    }
+}
+
+#[test]
+fn a_leftover_new_key_has_its_successor_abandoned_then_the_renewal_starts_over() {
+    let rig = Rig::new();
+    let old_id = rig.file_pair("web-5");
+    let (pending, key) = rig.pending_successor("web-5");
+    let pem = key.to_pem(KeyFormat::Pkcs8).unwrap();
+    let leftover = rig.s.write("web-5.key.new", pem.expose_secret());
+    std::fs::set_permissions(
+        &leftover,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let mut both = vec![old_id.clone(), pending.clone()];
+    both.sort();
+    assert_eq!(rig.live("web-5"), both);
+
+    let out = rig.renew(rig.host(), "web-5", "web-5.key", &["--force"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!("the key of credential {pending}")),
+        "{err}"
+    );
+    assert!(!rig.s.exists("web-5.key.new"));
+    let new_id = rig.id_of("web-5.cert");
+    assert!(new_id != old_id && new_id != pending);
+    // The interrupted run's successor is revoked, the old credential too: one at rest.
+    assert_eq!(rig.live("web-5"), vec![new_id]);
+    let admin = cli(&rig.s, &rig.emu, AuthMode::Signature);
+    assert!(rig.works(admin, "web-5.cert", "web-5.key", &[]));
+}
+
+#[test]
+fn a_successor_whose_key_is_gone_is_abandoned_and_the_next_run_renews() {
+    let rig = Rig::new();
+    let old_id = rig.file_pair("web-6");
+    // Its key is not kept anywhere: as if KEY.new had been removed by hand.
+    let (pending, _) = rig.pending_successor("web-6");
+    let out = rig.renew(rig.host(), "web-6", "web-6.key", &["--force"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains(&format!("successor {pending}")), "{err}");
+    assert!(err.contains("run the renewal again"), "{err}");
+    assert_eq!(rig.live("web-6"), vec![old_id.clone()]);
+    assert!(!rig.s.exists("web-6.key.new"));
+
+    let out = rig.renew(rig.host(), "web-6", "web-6.key", &["--force"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let new_id = rig.id_of("web-6.cert");
+    assert_eq!(rig.live("web-6"), vec![new_id]);
 }
 
 /// The unit's ExecStart, as systemd runs it: `${VAR}` replaced, `$VAR` split on whitespace.

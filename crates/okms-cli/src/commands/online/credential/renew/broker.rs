@@ -20,7 +20,7 @@ use okms_api::broker::{BrokerUrl, RefusalCode};
 use okms_api::kms::PropagationWait;
 use okms_api::{ClientIdentity, ClientKey, MtlsConnector, ReqwestConnector, TokioClock, Uuid};
 use okms_lifecycle::{
-    BrokerIssuer, BrokerRequest, BrokerRetry, Error as LifecycleError, KeyHome, Progress,
+    BrokerIssuer, BrokerRequest, BrokerRetry, Cause, Error as LifecycleError, KeyHome, Progress,
     RenewalFailure, renew_with,
 };
 use time::OffsetDateTime;
@@ -162,14 +162,28 @@ where
     };
     o.run.saga_failed(&f);
     let kept = key_kept(&f);
+    let conflicting = conflict(&f);
     let err = broker_failure(f, home, old);
+    if conflicting {
+        // The broker holds a successor for a key no file of this host holds any more (a
+        // leftover removed by hand): abandoned, so that the next run is not refused again.
+        return Err(match abandon_pending(&issuer).await {
+            Ok(Some(id)) => err
+                .context(format!(
+                    "the broker's unconfirmed successor {id}, whose key this host does not hold, was abandoned"
+                ))
+                .hint("run the renewal again"),
+            Ok(None) => err,
+            Err(e) => err.context(format!("abandoning that successor failed too: {:#}", e.error)),
+        });
+    }
     if !kept {
         return Err(err);
     }
     // A successor may certify the kept key (a renew whose answer never came, an abandon that
     // failed): resolved now as the next run would, so that nothing is left behind.
     let shown = home.new_key_shown();
-    let resolved = match abandon_pending(&issuer, &shown, out).await {
+    let resolved = match abandon_for_leftover(&issuer, &shown, out).await {
         Ok(()) => home.remove_new_key(),
         Err(e) => Err(e),
     };
@@ -190,43 +204,64 @@ pub(super) async fn resolve_leftover(
     out: &Output,
 ) -> CliResult<()> {
     let issuer = broker.issuer(o, old, presented);
-    abandon_pending(&issuer, shown, out).await
+    abandon_for_leftover(&issuer, shown, out).await
 }
 
-async fn abandon_pending<M: MtlsConnector + ?Sized>(
+/// A new key an interrupted run left (`shown`) is resolved: the successor the broker holds
+/// for it, if any, abandoned (the caller then removes the key).
+async fn abandon_for_leftover<M: MtlsConnector + ?Sized>(
     issuer: &BrokerIssuer<'_, M, TokioClock>,
     shown: &str,
     out: &Output,
 ) -> CliResult<()> {
-    let silent = |_: &Progress| {};
-    let kept = |e: CliError| {
-        e.context(format!(
-            "{shown} is left by an interrupted renewal and was kept; nothing was created"
-        ))
-    };
-    let status = issuer.status(&silent).await.map_err(|e| {
-        kept(call_failure(
-            e,
-            "cannot ask the broker for the successor it holds",
-        ))
-    })?;
-    let Some(id) = status.pending_successor else {
-        out.warn(&format!(
+    match abandon_pending(issuer).await {
+        Ok(Some(id)) => out.warn(&format!(
+            "an interrupted renewal left {shown}, the key of credential {id}, never deployed: the broker abandoned it; starting over"
+        )),
+        Ok(None) => out.warn(&format!(
             "an interrupted renewal left {shown}, for which the broker holds no successor: removing it"
-        ));
-        return Ok(());
-    };
-    let answer = issuer.abandon_successor(id, &silent).await.map_err(|e| {
-        kept(call_failure(
-            e,
-            format!("cannot abandon the broker's successor {id}"),
-        ))
-    })?;
-    out.warn(&format!(
-        "an interrupted renewal left {shown}, the key of credential {id}, never deployed: the broker abandoned it (revoked: {:?}); starting over",
-        answer.revoked
-    ));
+        )),
+        Err(e) => {
+            return Err(e.context(format!(
+                "{shown} is left by an interrupted renewal and was kept; nothing was created"
+            )));
+        }
+    }
     Ok(())
+}
+
+/// Abandons the successor the broker holds, unconfirmed, for the presented credential (as
+/// `/v1/status` names it); its id, `None` when there is none.
+async fn abandon_pending<M: MtlsConnector + ?Sized>(
+    issuer: &BrokerIssuer<'_, M, TokioClock>,
+) -> CliResult<Option<Uuid>> {
+    let silent = |_: &Progress| {};
+    let status = issuer
+        .status(&silent)
+        .await
+        .map_err(|e| call_failure(e, "cannot ask the broker for the successor it holds"))?;
+    let Some(id) = status.pending_successor else {
+        return Ok(None);
+    };
+    issuer
+        .abandon_successor(id, &silent)
+        .await
+        .map_err(|e| call_failure(e, format!("cannot abandon the broker's successor {id}")))?;
+    Ok(Some(id))
+}
+
+/// Whether the broker refused the renew because it holds a successor for another key (409).
+fn conflict<E, D>(f: &RenewalFailure<E, D>) -> bool {
+    matches!(
+        f,
+        RenewalFailure::NotCreated {
+            cause: Cause::Lifecycle(LifecycleError::Api {
+                source: okms_api::Error::Broker(refusal),
+                ..
+            }),
+            ..
+        } if refusal.code == RefusalCode::Conflict
+    )
 }
 
 /// Finishes a renewal killed (or whose hook or confirm failed) after its swap: the note
