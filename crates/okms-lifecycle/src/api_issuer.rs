@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::issuer::{Issuer, Tell};
 use crate::key_home::Recognizer;
 use crate::renewal::{Created, Plan, Proved, Ready, Renewed, rest_endpoint};
-use crate::saga::{Endpoint, Progress, RenewalRequest};
+use crate::request::{Endpoint, Progress, RenewalRequest};
 use crate::step::Step;
 
 /// [`Issuer`] over OVHcloud's API: reads the old credential, creates its successor through

@@ -30,7 +30,7 @@ use crate::error::Error;
 use crate::issuer::{Finished, Issuer, Tell};
 use crate::key_home::Recognizer;
 use crate::renewal::prove_certificate;
-use crate::saga::Progress;
+use crate::request::Progress;
 use crate::schedule::jitter;
 use crate::step::Step;
 

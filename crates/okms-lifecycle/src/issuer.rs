@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::error::Error;
 use crate::key_home::Recognizer;
-use crate::saga::Progress;
+use crate::request::Progress;
 use crate::step::Step;
 
 /// How an issuer tells the saga (and through it the caller) what it is doing.

@@ -11,6 +11,7 @@ mod failure;
 mod issuer;
 mod key_home;
 mod renewal;
+mod request;
 mod saga;
 mod schedule;
 mod status;
@@ -26,7 +27,8 @@ pub use failure::{Cause, DeployedPair, KeyFate, Renewal, RenewalFailure};
 pub use issuer::{Finished, Issuer, Tell};
 pub use key_home::{DeployError, KeyHome, Recognizer};
 pub use renewal::{Created, Plan, Proved, Ready, Renewed, rest_endpoint};
-pub use saga::{Endpoint, Progress, RenewalRequest, renew, renew_until, renew_with};
+pub use request::{Endpoint, Progress, RenewalRequest};
+pub use saga::{renew, renew_until, renew_with};
 pub use schedule::{Decision, Lifetime, MAX_DAYS_LEFT, RenewAt, decide, jitter};
 pub use status::{
     Expiry, ExpiryStatus, NOT_BEFORE_TOLERANCE, Thresholds, classify, classify_certificate,
