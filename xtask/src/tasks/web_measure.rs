@@ -6,9 +6,9 @@
 //! the base64 module, compiling and instantiating it. Chromium's `--dump-dom` prints the DOM
 //! with the attribute in it. It waits for the module only under a `--virtual-time-budget`
 //! (without one it dumps at the load event, and the 2.2 MB page of before was often not
-//! ready then): the budget runs the page's clock as the real one while the page works and
-//! skips only idle waits, of which the page has none before it is ready (checked here: the
-//! times agree with those of the runs that were ready at the load event, to within noise).
+//! ready then). The budget runs the page's clock as the real one while the page works and
+//! skips idle waits: most openings agree with the real-clock ones to within noise, but now
+//! and then one reads about a second more (a skipped browser timer), hence the median.
 
 use std::path::Path;
 use std::process::Command;
