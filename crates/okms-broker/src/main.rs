@@ -173,7 +173,9 @@ fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         let transport = ReqwestTransport::new()
             .map_err(|e| fail(Exit::Api, "cannot set up the HTTP client")(Error::Api(e)))?;
         // Audited: each request's audit line gets the query id of every API call it made.
-        let client = Client::with_transport(config, Audited(transport), TokioClock);
+        // One page of up to 1,000 credentials: confirm and reconcile list whole domains.
+        let client =
+            Client::with_transport(config, Audited(transport), TokioClock).with_page_size(1000);
         let engine_options = EngineOptions {
             api_concurrency: args.api_concurrency,
             ..EngineOptions::default()
