@@ -45,6 +45,9 @@ pub struct AuditFacts {
     pub api_query_ids: Vec<String>,
     /// API calls made for the request.
     pub api_calls: u32,
+    /// Why a request was refused, precisely (the answer to the host says less: which check
+    /// an unauthenticated certificate failed is for the operator, not for the client).
+    pub detail: Option<String>,
 }
 
 /// How a renew was answered.
