@@ -59,10 +59,7 @@ fn a_host_with_no_api_credential_renews_through_the_broker_and_its_new_pair_work
     for word in &words[1..] {
         let word = word
             .replace("https://broker.example:8443", &fleet.brokers[0].url())
-            .replace(
-                "broker-ca.pem",
-                fleet.broker_ca().to_str().unwrap(),
-            )
+            .replace("broker-ca.pem", fleet.broker_ca().to_str().unwrap())
             .replace("/etc/okms-cli/", "");
         command.arg(word);
     }
@@ -80,8 +77,14 @@ fn a_host_with_no_api_credential_renews_through_the_broker_and_its_new_pair_work
     fleet.assert_settled(&host);
     let new_id = host.credential_id();
     let credentials = fleet.emulator.credentials();
-    let new = credentials.iter().find(|c| c.id.to_string() == new_id).unwrap();
-    let old = credentials.iter().find(|c| c.id.to_string() == old_id).unwrap();
+    let new = credentials
+        .iter()
+        .find(|c| c.id.to_string() == new_id)
+        .unwrap();
+    let old = credentials
+        .iter()
+        .find(|c| c.id.to_string() == old_id)
+        .unwrap();
     assert_eq!(new.name, "web-17", "the successor keeps the name");
     assert_eq!(new.identity_urns, old.identity_urns, "and the identities");
     assert_eq!(new.description, old.description, "and the description");
@@ -91,7 +94,10 @@ fn a_host_with_no_api_credential_renews_through_the_broker_and_its_new_pair_work
         "the policy's validity_days"
     );
     assert!(
-        !matches!(old.phase, CredentialPhase::Ready | CredentialPhase::Creating),
+        !matches!(
+            old.phase,
+            CredentialPhase::Ready | CredentialPhase::Creating
+        ),
         "the confirm revoked the previous credential"
     );
 
@@ -102,10 +108,18 @@ fn a_host_with_no_api_credential_renews_through_the_broker_and_its_new_pair_work
         "the audit log names the new credential: {audit:?}"
     );
     let text = std::fs::read_to_string(&fleet.brokers[0].audit_log).unwrap();
-    for secret in ["PRIVATE KEY", "CERTIFICATE REQUEST", &fleet.emulator.info().application_secret] {
+    for secret in [
+        "PRIVATE KEY",
+        "CERTIFICATE REQUEST",
+        &fleet.emulator.info().application_secret,
+    ] {
         assert!(!text.contains(secret), "the audit log holds {secret:?}");
     }
-    assert!(!fleet.brokers[0].stderr().contains(&fleet.emulator.info().application_secret));
+    assert!(
+        !fleet.brokers[0]
+            .stderr()
+            .contains(&fleet.emulator.info().application_secret)
+    );
 }
 
 #[test]

@@ -28,12 +28,7 @@ pub fn okms_broker_bin() -> &'static Path {
     BIN.get_or_init(|| {
         workspace_binary(
             "okms-broker",
-            &[
-                "okms-broker",
-                "okms-api",
-                "okms-csr",
-                "okms-lifecycle",
-            ],
+            &["okms-broker", "okms-api", "okms-csr", "okms-lifecycle"],
         )
     })
 }
@@ -157,7 +152,11 @@ impl Fleet {
     /// An emulator made by `emulator`, a broker TLS certificate for 127.0.0.1 from a new CA
     /// (made with `openssl`), and `policy.yaml` from `policy` (given the main domain's id).
     /// No broker is started yet.
-    pub fn new(openssl: Openssl, emulator: RunningEmulator, policy: impl Fn(&str) -> String) -> Self {
+    pub fn new(
+        openssl: Openssl,
+        emulator: RunningEmulator,
+        policy: impl Fn(&str) -> String,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         openssl.test_ca(d, "broker-ca");
@@ -405,9 +404,13 @@ impl Fleet {
             host.name
         );
         let cert = okms_csr::Certificate::from_pem(&host.cert_pem()).unwrap();
-        let key = okms_csr::PrivateKey::import(&fs::read(host.dir.join("domain.key")).unwrap(), None)
-            .unwrap();
-        assert!(okms_csr::same_public_key(&cert.public_key(), &key.public_key()));
+        let key =
+            okms_csr::PrivateKey::import(&fs::read(host.dir.join("domain.key")).unwrap(), None)
+                .unwrap();
+        assert!(okms_csr::same_public_key(
+            &cert.public_key(),
+            &key.public_key()
+        ));
         assert!(
             !host.dir.join("domain.key.new").exists(),
             "{}: a domain.key.new is left",

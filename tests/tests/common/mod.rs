@@ -21,7 +21,13 @@ pub fn okms_cli() -> Command {
     let bin = BIN.get_or_init(|| {
         workspace_binary(
             "okms-cli",
-            &["okms-cli", "okms-api", "okms-csr", "okms-pkcs11", "okms-lifecycle"],
+            &[
+                "okms-cli",
+                "okms-api",
+                "okms-csr",
+                "okms-pkcs11",
+                "okms-lifecycle",
+            ],
         )
     });
     let mut command = Command::new(bin);
