@@ -34,7 +34,7 @@ use time::OffsetDateTime;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use uuid::Uuid;
 
-pub use ca::{CA_SUBJECT, OID_MS_UPN};
+pub use ca::{CA_SUBJECT, Ca, OID_MS_UPN};
 pub use config::{ApiCredentials, ClientAuth, EmulatorConfig};
 /// The emulator's own identity-URN check (its reading of the API's rule), public so that a
 /// differential fuzz target can hold it against okms-api's independent one.

@@ -6,6 +6,10 @@ use std::time::Duration;
 use okms_api::Uuid;
 use okms_csr::KeyAlgorithm;
 
+mod parse;
+
+pub use parse::{DEFAULT_GRACE, DEFAULT_MIN_RENEW_INTERVAL, MAX_POLICY_DURATION, POLICY_VERSION};
+
 /// The whole policy, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
