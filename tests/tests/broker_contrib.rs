@@ -139,3 +139,25 @@ fn systemd_accepts_the_unit_without_warnings_and_rates_it_well_sandboxed() {
         "systemd-analyze security rates the unit above 2.0: {overall}\n{report}"
     );
 }
+
+#[test]
+fn the_example_policy_is_one_the_broker_accepts() {
+    use okms_broker::policy::Policy;
+    let path = contrib("okms-broker.yaml");
+    let policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let [domain] = policy.domains.as_slice() else {
+        panic!("one domain in the example: {policy:?}");
+    };
+    assert!(domain.allows("web-17") && domain.allows("db-1") && !domain.allows("db-2"));
+    assert_eq!(domain.validity_days, Some(90));
+    assert_eq!(domain.renew_before_days, Some(30));
+    assert_eq!(domain.grace, std::time::Duration::from_secs(24 * 3600));
+    assert_eq!(
+        domain.min_renew_interval,
+        std::time::Duration::from_secs(3600)
+    );
+    let algorithms: Vec<&str> = domain.key_algorithms.iter().map(|a| a.as_str()).collect();
+    assert_eq!(algorithms, ["ecdsa-p256", "ecdsa-p384", "rsa-3072"]);
+    // The unit's reload and the README's set-up name the same file.
+    assert!(unit_text().contains("--policy /etc/okms-broker/policy.yaml"));
+}
