@@ -143,9 +143,33 @@ impl Host {
     }
 }
 
-/// openssl, needed for the broker's TLS certificate; `None` after a counted skip.
+/// openssl (the broker's TLS certificate), once the pieces these tests drive are there:
+/// `okms-broker serve` and `okms-cli credential renew --broker`. `None` after a counted skip
+/// (a failure under `OKMS_REQUIRE_ALL=1`, as in CI).
 pub fn openssl(tests: &str) -> Option<Openssl> {
-    okms_test_support::interop::openssl(tests)
+    let openssl = okms_test_support::interop::openssl(tests)?;
+    let serve = Command::new(okms_broker_bin())
+        .args(["serve", "--help"])
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--policy"))
+        .unwrap_or(false);
+    let renew = okms_cli()
+        .args(["credential", "renew", "--help"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("--broker"))
+        .unwrap_or(false);
+    if serve && renew {
+        return Some(openssl);
+    }
+    okms_test_support::skip_or_fail(
+        &format!(
+            "{tests} need `okms-broker serve` ({}) and `okms-cli credential renew --broker` ({})",
+            if serve { "present" } else { "missing" },
+            if renew { "present" } else { "missing" },
+        ),
+        "OKMS_REQUIRE_ALL",
+    );
+    None
 }
 
 impl Fleet {
