@@ -75,6 +75,8 @@ pub struct FactsLine<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     api_query_ids: &'a [String],
     api_calls: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
 }
 
 impl<'a> From<&'a AuditFacts> for FactsLine<'a> {
@@ -88,6 +90,7 @@ impl<'a> From<&'a AuditFacts> for FactsLine<'a> {
             revoked: &f.revoked,
             api_query_ids: &f.api_query_ids,
             api_calls: f.api_calls,
+            detail: f.detail.as_deref(),
         }
     }
 }
@@ -149,7 +152,7 @@ impl AuditLog {
 
     /// Writes a reconciliation pass's line.
     pub fn reconcile(&self, result: &Result<ReconcileReport, Error>, took: Duration) {
-        let error = result.as_ref().err().map(|e| error_chain(e));
+        let error = result.as_ref().err().map(Error::with_causes);
         let report = result.as_ref().ok();
         self.write(&EventLine {
             time: OffsetDateTime::now_utc(),
@@ -164,7 +167,7 @@ impl AuditLog {
 
     /// Writes a policy reload's line (`error` when the old policy stays in force).
     pub fn reload(&self, error: Option<&Error>, took: Duration) {
-        let error = error.map(|e| error_chain(e));
+        let error = error.map(Error::with_causes);
         self.write(&EventLine {
             time: OffsetDateTime::now_utc(),
             event: if error.is_some() {
@@ -199,16 +202,4 @@ impl AuditLog {
 /// Milliseconds with microsecond precision.
 pub(crate) fn millis(d: Duration) -> f64 {
     (d.as_micros() as f64) / 1000.0
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

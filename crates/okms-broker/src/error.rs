@@ -42,3 +42,17 @@ pub enum Error {
     #[error(transparent)]
     Api(#[from] okms_api::Error),
 }
+
+impl Error {
+    /// The message and its causes on one line (for logs: none of them holds a secret).
+    pub fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+}

@@ -3,13 +3,13 @@
 //! lines; SIGHUP's reload; graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod fake;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{Fake, client_identity, install_provider, start};
+use fake::{Fake, client_identity, install_provider, start};
 use okms_api::broker::{
     BrokerRefusal, CONFIRM_PATH, HEALTH_PATH, MAX_REQUEST_BYTES, METRICS_PATH, RENEW_PATH,
     RefusalCode, STATUS_PATH,
@@ -98,7 +98,7 @@ async fn renew_hands_the_service_the_presented_certificate() {
     let (status, v) = body(resp).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let answer: okms_api::broker::RenewAnswer = serde_json::from_value(v).unwrap();
-    assert_eq!(answer.okms_id.to_string(), common::OKMS_ID);
+    assert_eq!(answer.okms_id.to_string(), fake::OKMS_ID);
     let renews = broker.fake.renews.lock().unwrap();
     let presented = okms_csr::Certificate::from_pem(&identity.0).unwrap();
     assert_eq!(renews[0].0.0, presented.to_der());
@@ -295,7 +295,7 @@ async fn a_saturated_broker_answers_503_with_retry_after() {
 
 /// A TLS connection to the broker that the test drives byte by byte.
 async fn raw_tls(
-    broker: &common::Running,
+    broker: &fake::Running,
     identity: Option<&(String, String)>,
 ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     install_provider();
@@ -415,7 +415,7 @@ async fn audit_lines_are_json_without_pem_and_only_the_owner_reads_them() {
     assert_eq!(requests[0]["outcome"], "created");
     assert_eq!(requests[0]["apiCalls"], 3);
     assert_eq!(requests[0]["apiQueryIds"][0], "EU.fake.1");
-    assert_eq!(requests[0]["okmsId"], common::OKMS_ID);
+    assert_eq!(requests[0]["okmsId"], fake::OKMS_ID);
     assert_eq!(requests[0]["clientCertificate"], true);
     assert_eq!(requests[1]["outcome"], "bad_request");
     assert_eq!(requests[2]["outcome"], "forbidden");
@@ -487,7 +487,7 @@ async fn reload_keeps_the_old_policy_when_the_new_one_is_bad_and_trusts_new_cas(
         before.is_err() || before.unwrap().status() == StatusCode::FORBIDDEN,
         "a certificate of an unknown CA was served"
     );
-    std::fs::write(&broker.policy_file, common::policy_yaml()).unwrap();
+    std::fs::write(&broker.policy_file, fake::policy_yaml()).unwrap();
     broker.handle.reload();
     while broker.fake.reloads.load(Ordering::SeqCst) == 0 {
         assert!(Instant::now() < deadline, "no reload");

@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 use self::routes::{Conn, Shared};
 pub use self::tls::ServerIdentity;
-use crate::audit::{AuditLog, error_chain};
+use crate::audit::AuditLog;
 use crate::error::Error;
 use crate::policy::Policy;
 use crate::service::{PeerCertificate, Service};
@@ -370,7 +370,7 @@ async fn reload_loop<S: Service>(
         if let Err(e) = &outcome {
             eprintln!(
                 "okms-broker: the policy was not reloaded, the previous one stays in force: {}",
-                error_chain(e)
+                e.with_causes()
             );
         }
         shared

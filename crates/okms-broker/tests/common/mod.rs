@@ -200,9 +200,3 @@ pub fn state(emu: &RunningEmulator) -> Vec<(Uuid, CredentialPhase)> {
         .map(|c| (c.id, c.phase))
         .collect()
 }
-
-// The server tests' helpers (certificates, a fake Service, a started server): merged from the
-// server's branch, which had its own tests/common/mod.rs.
-pub mod server;
-#[allow(unused_imports)] // The engine tests use none of them.
-pub use server::*;
