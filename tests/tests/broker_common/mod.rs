@@ -147,17 +147,27 @@ impl Host {
 /// `okms-broker serve` and `okms-cli credential renew --broker`. `None` after a counted skip
 /// (a failure under `OKMS_REQUIRE_ALL=1`, as in CI).
 pub fn openssl(tests: &str) -> Option<Openssl> {
+    prerequisites(tests, true)
+}
+
+/// [`openssl`] for a test of the broker alone (no host renews).
+pub fn openssl_broker_only(tests: &str) -> Option<Openssl> {
+    prerequisites(tests, false)
+}
+
+fn prerequisites(tests: &str, hosts_renew: bool) -> Option<Openssl> {
     let openssl = okms_test_support::interop::openssl(tests)?;
     let serve = Command::new(okms_broker_bin())
         .args(["serve", "--help"])
         .output()
         .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--policy"))
         .unwrap_or(false);
-    let renew = okms_cli()
-        .args(["credential", "renew", "--help"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("--broker"))
-        .unwrap_or(false);
+    let renew = !hosts_renew
+        || okms_cli()
+            .args(["credential", "renew", "--help"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("--broker"))
+            .unwrap_or(false);
     if serve && renew {
         return Some(openssl);
     }
