@@ -9,7 +9,12 @@
 //!
 //! `cargo run -p okms-e2e-tests --example broker_load -- BROKER_BIN HOSTS CONCURRENCY`
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -104,9 +109,16 @@ async fn renew_one(url: &str, ca_pem: &str, host: &Host) -> Result<Duration, Str
             continue;
         }
         if !(200..300).contains(&status) {
-            return Err(format!("renew: {status} {}", sent.text().await.unwrap_or_default()));
+            return Err(format!(
+                "renew: {status} {}",
+                sent.text().await.unwrap_or_default()
+            ));
         }
-        answer = Some(sent.json::<RenewAnswer>().await.map_err(|e| e.to_string())?);
+        answer = Some(
+            sent.json::<RenewAnswer>()
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         break;
     }
     let answer = answer.ok_or("renew: still refused after 20 tries")?;

@@ -70,9 +70,17 @@ pub(crate) fn tls_files(dir: &Path) -> Result<()> {
     let openssl = |args: &[&str]| -> Result<()> {
         output_of(Command::new("openssl").args(args).current_dir(dir))
             .map(drop)
-            .context("openssl makes the broker's demo certificate: install it (apt-get install openssl)")
+            .context(
+                "openssl makes the broker's demo certificate: install it (apt-get install openssl)",
+            )
     };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
     openssl(
         &[
             &["req", "-x509"][..],
@@ -98,7 +106,14 @@ pub(crate) fn tls_files(dir: &Path) -> Result<()> {
         &[
             &["req", "-new"][..],
             &ec,
-            &["-keyout", "broker.key", "-subj", "/CN=localhost", "-out", "broker.csr"],
+            &[
+                "-keyout",
+                "broker.key",
+                "-subj",
+                "/CN=localhost",
+                "-out",
+                "broker.csr",
+            ],
         ]
         .concat(),
     )?;
@@ -126,7 +141,12 @@ pub(crate) fn tls_files(dir: &Path) -> Result<()> {
 }
 
 /// A policy for the emulator's domain letting `pattern` renew.
-pub(crate) fn write_policy(dir: &Path, okms_id: &str, pattern: &str, extra: &str) -> Result<PathBuf> {
+pub(crate) fn write_policy(
+    dir: &Path,
+    okms_id: &str,
+    pattern: &str,
+    extra: &str,
+) -> Result<PathBuf> {
     let path = dir.join("policy.yaml");
     fs::write(
         &path,
@@ -248,9 +268,23 @@ pub(crate) fn first_credential(
             output_of(command).map(drop)
         }
     };
-    run(host_cli(cli, dir).args(["key", "new", "--algorithm", "ecdsa-p256", "--out", "domain.key"]))?;
     run(host_cli(cli, dir).args([
-        "csr", "new", "--key", "domain.key", "--cn", name, "--out", "client.csr",
+        "key",
+        "new",
+        "--algorithm",
+        "ecdsa-p256",
+        "--out",
+        "domain.key",
+    ]))?;
+    run(host_cli(cli, dir).args([
+        "csr",
+        "new",
+        "--key",
+        "domain.key",
+        "--cn",
+        name,
+        "--out",
+        "client.csr",
     ]))?;
     run(operator_cli(cli, dir, info).args([
         "credential",
