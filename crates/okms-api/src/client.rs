@@ -76,6 +76,8 @@ macro_rules! declare_client {
             transport: T,
             clock: C,
             retry: RetryPolicy,
+            /// `X-Pagination-Size` of every list call; the API's default when `None`.
+            page_size: Option<u32>,
             /// The server clock offset, fetched from `/auth/time` before the first signed call
             /// (again after a refusal for the time or the signature when it is
             /// [`CLOCK_RESYNC_MIN_AGE`] old).
@@ -121,6 +123,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             transport,
             clock,
             retry: RetryPolicy::default(),
+            page_size: None,
             time_sync: std::sync::Mutex::new(None),
             token: tokio::sync::Mutex::new(None),
         }
@@ -129,6 +132,13 @@ impl<T: Transport, C: Clock> Client<T, C> {
     /// Replaces the retry policy.
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Asks for pages of `size` items in every list call (`X-Pagination-Size`): a service
+    /// that lists large domains often (okms-broker) makes fewer calls. The API may cap it.
+    pub fn with_page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size.max(1));
         self
     }
 
@@ -407,7 +417,14 @@ impl<T: Transport, C: Clock> Client<T, C> {
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
         for _ in 0..MAX_PAGES {
-            let resp = self.execute(&make(cursor.as_deref())?).await?;
+            let mut request = make(cursor.as_deref())?;
+            if let Some(size) = self.page_size {
+                request.headers.push((
+                    http::HeaderName::from_static(crate::sans_io::PAGINATION_SIZE),
+                    http::HeaderValue::from(size),
+                ));
+            }
+            let resp = self.execute(&request).await?;
             let page: Vec<R> = parse_json(&resp, what)?;
             out.extend(page);
             match next_cursor(&resp) {

@@ -112,7 +112,7 @@ pub enum Error {
     Api(Box<ApiError>),
     /// A renewal broker refused (its protocol's own error answer, [`crate::broker`]).
     #[error("the broker refused (HTTP {}, {:?}): {}", .0.status, .0.code, .0.message)]
-    Broker(Box<crate::broker::BrokerRefusal>),
+    Broker(Box<crate::broker_refusal::BrokerRefusal>),
     /// A successful answer could not be decoded into the expected type.
     #[error("cannot decode {what} from the server answer (HTTP {status}): {body_excerpt:?}")]
     Decode {

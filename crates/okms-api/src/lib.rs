@@ -5,6 +5,7 @@
 #[cfg(feature = "ureq")]
 pub mod blocking;
 pub mod broker;
+mod broker_refusal;
 mod client;
 mod clock;
 mod config;

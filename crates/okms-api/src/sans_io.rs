@@ -17,6 +17,8 @@ use crate::signature::sign;
 
 /// Request header carrying the pagination cursor.
 pub const PAGINATION_CURSOR: &str = "x-pagination-cursor";
+/// Request header asking for a page size.
+pub const PAGINATION_SIZE: &str = "x-pagination-size";
 /// Response header carrying the next page's cursor (absent on the last page).
 pub const PAGINATION_CURSOR_NEXT: &str = "x-pagination-cursor-next";
 /// Response header with the query ID to quote to support.

@@ -341,6 +341,30 @@ async fn list_follows_every_page() {
 }
 
 #[tokio::test]
+async fn a_page_size_is_asked_for_on_every_page_only_when_set() {
+    let t = FakeTransport::with_time(0);
+    let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(0));
+    t.push(Ok(json(200, "[]", &[])));
+    client.list_credentials(okms()).await.unwrap();
+    let sized = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(0))
+        .with_page_size(1000);
+    let one = format!("[{}]", credential_json("READY", None));
+    t.push(Ok(json(200, &one, &[("X-Pagination-Cursor-Next", "p2")])));
+    t.push(Ok(json(200, &one, &[])));
+    assert_eq!(sized.list_credentials(okms()).await.unwrap().len(), 2);
+    let sizes: Vec<Option<String>> = t
+        .api_requests()
+        .iter()
+        .map(|r| {
+            r.headers()
+                .get("X-Pagination-Size")
+                .map(|v| v.to_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(sizes, vec![None, Some("1000".into()), Some("1000".into())]);
+}
+
+#[tokio::test]
 async fn find_by_name_filters_on_name_and_time() {
     let t = FakeTransport::with_time(0);
     let client = Client::with_transport(app_key_config("ovh-eu"), t.clone(), FakeClock::at(0));

@@ -309,3 +309,106 @@ async fn a_second_new_successor_within_the_interval_is_rate_limited() {
         assert!(metrics.contains(line), "{line} not in\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_renewals_stay_within_the_api_concurrency_bound() {
+    let emu = common::emulator();
+    let mut hosts = Vec::new();
+    for i in 0..6 {
+        hosts.push(host(&emu, &format!("web-{i}")).await);
+    }
+    let options = okms_broker::engine::EngineOptions {
+        api_concurrency: 2,
+        ..common::options()
+    };
+    let domain = policy(emu.okms_id(), Duration::from_secs(3600));
+    let (engine, transport) = common::engine_with_options(&emu, domain, options).await;
+    let engine = std::sync::Arc::new(engine);
+    let mut renewals = tokio::task::JoinSet::new();
+    for h in &hosts {
+        let (engine, peer) = (engine.clone(), h.peer());
+        renewals.spawn(async move { engine.renew(peer, RenewRequest { csr: csr().1 }).await });
+    }
+    while let Some(handled) = renewals.join_next().await {
+        assert_eq!(handled.unwrap().result.unwrap().1, RenewKind::Created);
+    }
+    let peak = transport.peak.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&peak), "{peak} API requests at once");
+    let mut metrics = String::new();
+    engine.write_metrics(&mut metrics);
+    assert!(
+        metrics.contains("okms_broker_api_in_flight 0\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("okms_broker_pending_successors 6\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn over_an_audited_transport_each_request_names_its_calls_and_query_ids() {
+    use okms_broker::engine::{Audited, Engine};
+    let emu = common::emulator_with_ready_delay(Duration::ZERO);
+    let old = host(&emu, "web-01").await;
+    let transport = Audited(okms_api::ReqwestTransport::new().unwrap());
+    let client =
+        okms_api::Client::with_transport(common::config(&emu), transport, okms_api::TokioClock);
+    let policy = okms_broker::policy::Policy {
+        domains: vec![policy(emu.okms_id(), Duration::from_secs(3600))],
+    };
+    let engine = Engine::start(client, std::sync::Arc::new(policy), common::options())
+        .await
+        .unwrap();
+
+    let renewed = engine
+        .renew(old.peer(), RenewRequest { csr: csr().1 })
+        .await;
+    let (answer, _) = renewed.result.unwrap();
+    // GET old, the create's listing, POST, GET until READY.
+    assert_eq!(renewed.audit.api_calls, 4, "{:?}", renewed.audit);
+    assert_eq!(renewed.audit.api_query_ids.len(), 4, "{:?}", renewed.audit);
+    let confirmed = engine
+        .confirm(peer_of(&answer.certificate_pem), ConfirmRequest::default())
+        .await;
+    assert_eq!(
+        confirmed.audit.api_calls, 2,
+        "list, DELETE: {:?}",
+        confirmed.audit
+    );
+    let mut ids = renewed.audit.api_query_ids.clone();
+    ids.extend(confirmed.audit.api_query_ids.clone());
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "each call its own query id");
+}
+
+#[tokio::test]
+async fn reload_reads_new_domains_and_keeps_the_old_policy_when_one_is_unreadable() {
+    use okms_broker::policy::Policy;
+    let emu = okms_emulator::RunningEmulator::spawn_in_thread(okms_emulator::EmulatorConfig {
+        extra_domains: 1,
+        ..okms_emulator::EmulatorConfig::default()
+    })
+    .unwrap();
+    let (engine, _) = engine(&emu).await;
+    assert_eq!(engine.client_cas(), vec![emu.info().ca_pem.clone()]);
+
+    let second = emu.domains()[1];
+    let grace = Duration::from_secs(60);
+    let both = Policy {
+        domains: vec![policy(emu.okms_id(), grace), policy(second, grace)],
+    };
+    engine.reload(std::sync::Arc::new(both)).await.unwrap();
+    assert_eq!(engine.client_cas().len(), 2);
+
+    let unknown = Policy {
+        domains: vec![policy(okms_api::Uuid::from_u128(7), grace)],
+    };
+    assert!(engine.reload(std::sync::Arc::new(unknown)).await.is_err());
+    assert_eq!(
+        engine.client_cas().len(),
+        2,
+        "the old policy stays in force"
+    );
+}

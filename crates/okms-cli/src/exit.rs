@@ -31,6 +31,12 @@ pub enum Exit {
     /// `credential renew` was stopped by SIGINT or SIGTERM; what it had made and not deployed
     /// was undone.
     Interrupted = 10,
+    /// `credential renew --broker`: the broker refused the request (the CSR, a successor
+    /// pending for another key, a request it does not take); nothing was deployed.
+    BrokerRefused = 11,
+    /// `credential renew --broker`: the broker stayed busy or rate-limited this host past the
+    /// retries; nothing was deployed, and a later run tries again.
+    BrokerBusy = 12,
 }
 
 impl Exit {
@@ -61,6 +67,8 @@ Exit codes:
   8  timeout
   9  credential renew: the --exec hook failed (the new pair is in place, the old credential kept)
  10  credential renew: stopped by SIGINT or SIGTERM (what was made and not deployed is undone)
+ 11  credential renew --broker: the broker refused the request (nothing deployed)
+ 12  credential renew --broker: the broker stayed busy past the retries (a later run retries)
 
 Errors are printed on stderr as `error: ...`, followed by `caused by: ...` lines and, where the
 fix is known, a `hint: ...` line. With --json, results go to stdout as JSON; diagnostics always

@@ -80,6 +80,22 @@ pub enum Error {
         /// The domain.
         okms_id: Uuid,
     },
+    /// A renewal broker answered with a certificate for another credential or domain than the
+    /// one presented: it is not deployed (and is abandoned).
+    #[error("the broker's answer does not fit this renewal: {reason}")]
+    UnexpectedAnswer {
+        /// What does not fit.
+        reason: String,
+    },
+    /// An issuer step was called before [`Issuer::prepare`](crate::Issuer::prepare) read what
+    /// it needs (the saga never does this; a driver of its own might).
+    #[error("{step} was asked for (domain {okms_id}) before the old credential was read")]
+    NotPrepared {
+        /// The domain.
+        okms_id: Uuid,
+        /// The step asked for.
+        step: Step,
+    },
 }
 
 impl Error {

@@ -279,8 +279,10 @@ impl Ready {
         on_retry: impl FnMut(&PropagationRetry),
     ) -> Result<Proved> {
         let check = self.mtls_check(kms_url, key, ca_pem);
-        let answer = retry_refusals(clock, wait, || prove_once(connector, &check), on_retry).await;
-        self.conclude(answer)
+        prove_certificate(connector, check, self.new_id(), clock, wait, on_retry).await?;
+        Ok(Proved {
+            ready: self.clone(),
+        })
     }
 
     fn mtls_check(&self, kms_url: &str, key: ClientKey, ca_pem: Option<String>) -> MtlsCheck {
@@ -387,6 +389,31 @@ impl Proved {
             old_revoked: !keep_old,
         })
     }
+}
+
+/// Proves a new pair outside the API's state machine (a certificate a broker issued): one
+/// mutual-TLS call to the domain at `kms_url` with `certificate_pem` and `key`, trusting
+/// `ca_pem` besides the platform roots, retried as [`Ready::prove_within`] retries a refusal.
+///
+/// # Errors
+/// As [`Ready::prove`], naming credential `new_id`.
+// The proof's inputs and the retry's: bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn prove_certificate<M: MtlsConnector + ?Sized, C: Clock + ?Sized>(
+    connector: &M,
+    check: MtlsCheck,
+    new_id: Uuid,
+    clock: &C,
+    wait: PropagationWait,
+    on_retry: impl FnMut(&PropagationRetry),
+) -> Result<()> {
+    let answer = retry_refusals(clock, wait, || prove_once(connector, &check), on_retry)
+        .await
+        .map_err(api(Step::Prove))?;
+    if !answer.is_success() {
+        return Err(Error::ProofRefused { id: new_id, answer });
+    }
+    Ok(())
 }
 
 /// One attempt of the proof, on a transport of its own: a retry after a refusal must not reuse

@@ -27,6 +27,10 @@ pub enum Step {
     Deploy,
     /// The caller's hook, once the new pair is deployed.
     Hook,
+    /// Asking a renewal broker for the new certificate (it creates the credential).
+    Renew,
+    /// Confirming the deployed new certificate to a renewal broker (it revokes the old one).
+    Confirm,
 }
 
 impl fmt::Display for Step {
@@ -42,6 +46,8 @@ impl fmt::Display for Step {
             Step::NewKey => "making the new key",
             Step::Deploy => "deploying the new pair",
             Step::Hook => "running the hook",
+            Step::Renew => "asking the broker for the new certificate",
+            Step::Confirm => "confirming the new certificate to the broker",
         })
     }
 }

@@ -137,3 +137,72 @@ impl Ledger {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn successor(n: u128, at: i64) -> Successor {
+        Successor {
+            id: Uuid::from_u128(n),
+            created_at: OffsetDateTime::from_unix_timestamp(at)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            certificate_pem: None,
+            answer: None,
+        }
+    }
+
+    #[test]
+    fn a_confirm_clears_the_successors_but_not_the_rate_limit_clock() {
+        let ledger = Ledger::default();
+        let key = (Uuid::from_u128(1), "web-1".to_owned());
+        let presenter = successor(10, 100);
+        ledger.record(&key, successor(11, 200));
+        ledger.record(&key, successor(12, 300));
+        let pending = ledger.pending(&key, presenter.id, presenter.created_at);
+        assert_eq!(pending.len(), 2);
+        assert!(
+            ledger
+                .pending(&key, presenter.id, successor(0, 250).created_at)
+                .len()
+                == 1
+        );
+        assert_eq!(ledger.newest(&key, presenter.id), Some(Uuid::from_u128(12)));
+        assert_eq!(ledger.count(), 2);
+
+        ledger.confirmed(&key, successor(12, 300).created_at);
+        assert_eq!(ledger.count(), 0);
+        assert_eq!(
+            ledger.last_created(&key),
+            Some(successor(0, 300).created_at)
+        );
+    }
+
+    #[test]
+    fn a_listing_replaces_the_successors_and_keeps_answers_given() {
+        let ledger = Ledger::default();
+        let key = (Uuid::from_u128(1), "web-1".to_owned());
+        let other = (Uuid::from_u128(1), "web-2".to_owned());
+        let mut answered = successor(11, 200);
+        answered.answer = Some(RenewAnswer {
+            credential_id: answered.id,
+            certificate_pem: String::new(),
+            ca_pem: String::new(),
+            not_after: answered.created_at,
+            previous_credential_id: Uuid::from_u128(10),
+            okms_id: key.0,
+            rest_endpoint: None,
+            confirm_by: answered.created_at,
+        });
+        ledger.record(&key, answered);
+        ledger.record(&key, successor(12, 300));
+        ledger.record(&other, successor(21, 300));
+
+        ledger.replace(&key, vec![successor(11, 200)]);
+        ledger.retain_listed(key.0, std::slice::from_ref(&key));
+        let pending = ledger.pending(&key, Uuid::from_u128(10), successor(0, 0).created_at);
+        assert_eq!(pending.len(), 1);
+        assert!(pending.first().is_some_and(|s| s.answer.is_some()));
+        assert_eq!(ledger.count(), 1, "web-2 was not listed with successors");
+    }
+}

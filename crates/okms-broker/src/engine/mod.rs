@@ -1,12 +1,14 @@
 //! The renewal logic behind the HTTPS server: [`Engine`] implements [`Service`] over an
 //! okms-api [`Client`] holding the broker's API credentials.
 //!
-//! Each route authenticates the presented certificate against the API ([`authenticate`]),
-//! then renews ([`renew`]), confirms or abandons ([`confirm`]) or answers the schedule
-//! ([`status`]). The API is the only state: the [`ledger`] of unconfirmed successors is a
-//! cache that [`reconcile`] rebuilds from listings, so a restarted broker or a replica with no
-//! shared state decides the same. Every API-using step goes through one gate (at most
-//! `api_concurrency` at once) that also counts and times it ([`stats`]).
+//! Each route authenticates the presented certificate against the API (`authenticate`),
+//! then renews (`renew`), confirms or abandons (`confirm`) or answers the schedule
+//! (`status`). The API is the only state: the `ledger` of unconfirmed successors is a cache
+//! that `reconcile` rebuilds from listings, so a restarted broker or a replica with no shared
+//! state decides the same. Every API-using step goes through one gate (at most
+//! `api_concurrency` at once) that also counts and times it (`stats`); a client over an
+//! [`Audited`] transport also gives each request's audit its exact HTTP calls and every
+//! `X-Ovh-QueryID` (`tally`).
 
 mod authenticate;
 mod confirm;
@@ -19,6 +21,7 @@ mod renew;
 mod revoke;
 mod stats;
 mod status;
+mod tally;
 
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -38,6 +41,8 @@ use domains::DomainCache;
 use ledger::Ledger;
 use refused::Refused;
 use stats::Stats;
+pub use tally::Audited;
+use tally::Tally;
 
 /// How the engine uses the API.
 #[derive(Debug, Clone)]
@@ -204,15 +209,18 @@ where
         peer: PeerCertificate,
         request: RenewRequest,
     ) -> Handled<(RenewAnswer, RenewKind)> {
-        let mut audit = AuditFacts::default();
-        let result = self.renew_as(&peer, &request, &mut audit).await;
-        self.stats.renewal(match &result {
-            Ok((_, RenewKind::Created)) => stats::RenewOutcome::Created,
-            Ok((_, RenewKind::Repeated)) => stats::RenewOutcome::Repeated,
-            Err(refused) => stats::RenewOutcome::Refused(refused.refusal.code),
-        });
-        self.count_pending();
-        handled(result, audit)
+        let handle = async {
+            let mut audit = AuditFacts::default();
+            let result = self.renew_as(&peer, &request, &mut audit).await;
+            self.stats.renewal(match &result {
+                Ok((_, RenewKind::Created)) => stats::RenewOutcome::Created,
+                Ok((_, RenewKind::Repeated)) => stats::RenewOutcome::Repeated,
+                Err(refused) => stats::RenewOutcome::Refused(refused.refusal.code),
+            });
+            self.count_pending();
+            handled(result, audit)
+        };
+        Tally::around(handle, |h| &mut h.audit).await
     }
 
     async fn confirm(
@@ -220,13 +228,16 @@ where
         peer: PeerCertificate,
         request: ConfirmRequest,
     ) -> Handled<ConfirmAnswer> {
-        let mut audit = AuditFacts::default();
-        let result = self.confirm_as(&peer, &request, &mut audit).await;
-        if result.is_ok() {
-            self.stats.confirmed();
-        }
-        self.count_pending();
-        handled(result, audit)
+        let handle = async {
+            let mut audit = AuditFacts::default();
+            let result = self.confirm_as(&peer, &request, &mut audit).await;
+            if result.is_ok() {
+                self.stats.confirmed();
+            }
+            self.count_pending();
+            handled(result, audit)
+        };
+        Tally::around(handle, |h| &mut h.audit).await
     }
 
     async fn abandon(
@@ -234,19 +245,25 @@ where
         peer: PeerCertificate,
         request: AbandonRequest,
     ) -> Handled<AbandonAnswer> {
-        let mut audit = AuditFacts::default();
-        let result = self.abandon_as(&peer, &request, &mut audit).await;
-        if result.is_ok() {
-            self.stats.abandoned();
-        }
-        self.count_pending();
-        handled(result, audit)
+        let handle = async {
+            let mut audit = AuditFacts::default();
+            let result = self.abandon_as(&peer, &request, &mut audit).await;
+            if result.is_ok() {
+                self.stats.abandoned();
+            }
+            self.count_pending();
+            handled(result, audit)
+        };
+        Tally::around(handle, |h| &mut h.audit).await
     }
 
     async fn status(&self, peer: PeerCertificate) -> Handled<StatusAnswer> {
-        let mut audit = AuditFacts::default();
-        let result = self.status_of(&peer, &mut audit).await;
-        handled(result, audit)
+        let handle = async {
+            let mut audit = AuditFacts::default();
+            let result = self.status_of(&peer, &mut audit).await;
+            handled(result, audit)
+        };
+        Tally::around(handle, |h| &mut h.audit).await
     }
 
     fn write_metrics(&self, out: &mut String) {

@@ -9,8 +9,9 @@ use super::Engine;
 use crate::service::AuditFacts;
 
 impl<T: Transport, C: Clock> Engine<T, C> {
-    /// Revokes `listed`; `Ok(true)` when this call deleted it, `Ok(false)` when it was gone or
-    /// going already.
+    /// Revokes `listed`; `Ok(true)` when it was live as listed and is now going or gone
+    /// (also when it vanished meanwhile: a DELETE whose answer was lost and that okms-api
+    /// sent again finds it gone), `Ok(false)` when the listing showed it DELETING already.
     pub(crate) async fn revoke_listed(
         &self,
         okms_id: okms_api::Uuid,
@@ -35,25 +36,23 @@ impl<T: Transport, C: Clock> Engine<T, C> {
             .api(audit, self.client.delete_credential(okms_id, listed.id))
             .await
         {
-            Ok(_) => {
-                audit.revoked.push(listed.id);
-                return Ok(true);
-            }
-            Err(e) if e.is_not_found() => return Ok(false),
-            Err(e) => e,
+            Ok(_) => None,
+            Err(e) if e.is_not_found() => None,
+            Err(e) => Some(e),
         };
-        // okms-api retries a DELETE whose answer was lost; the retry then finds the
-        // credential DELETING or gone. Ask where it stands before calling it a failure.
-        match self
-            .api(audit, self.client.get_credential(okms_id, listed.id))
-            .await
-        {
-            Err(e) if e.is_not_found() => Ok(false),
-            Ok(now) if now.status == CredentialStatus::Deleting => {
-                audit.revoked.push(listed.id);
-                Ok(true)
+        if let Some(refused) = refused {
+            // okms-api retries a DELETE whose answer was lost; the retry then finds the
+            // credential DELETING. Ask where it stands before calling it a failure.
+            match self
+                .api(audit, self.client.get_credential(okms_id, listed.id))
+                .await
+            {
+                Err(e) if e.is_not_found() => {}
+                Ok(now) if now.status == CredentialStatus::Deleting => {}
+                _ => return Err(refused),
             }
-            _ => Err(refused),
         }
+        audit.revoked.push(listed.id);
+        Ok(true)
     }
 }

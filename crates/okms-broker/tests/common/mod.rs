@@ -18,11 +18,14 @@ use okms_broker::service::PeerCertificate;
 use okms_csr::{Certificate, CsrBuilder, KeyAlgorithm, PrivateKey};
 use okms_emulator::{CredentialPhase, CredentialSnapshot, EmulatorConfig, RunningEmulator};
 
-/// Counts the HTTP requests the client sends (retries included).
+/// Counts the HTTP requests the client sends (retries included) and the most it had in
+/// flight at once.
 #[derive(Clone)]
 pub struct Counting {
     inner: ReqwestTransport,
     pub sent: Arc<AtomicU64>,
+    in_flight: Arc<AtomicU64>,
+    pub peak: Arc<AtomicU64>,
 }
 
 impl Transport for Counting {
@@ -31,7 +34,13 @@ impl Transport for Counting {
         request: okms_api::http::Request<Vec<u8>>,
     ) -> BoxFuture<'_, Result<okms_api::http::Response<Vec<u8>>, TransportError>> {
         self.sent.fetch_add(1, Ordering::SeqCst);
-        self.inner.send(request)
+        Box::pin(async move {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            let answer = self.inner.send(request).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            answer
+        })
     }
 }
 
@@ -64,11 +73,13 @@ pub fn config(emu: &RunningEmulator) -> Config {
 
 /// A client whose requests are counted in the returned counter.
 pub fn counting_client(emu: &RunningEmulator) -> (Client<Counting, TokioClock>, Arc<AtomicU64>) {
-    let sent = Arc::new(AtomicU64::new(0));
     let transport = Counting {
         inner: ReqwestTransport::new().unwrap(),
-        sent: sent.clone(),
+        sent: Arc::new(AtomicU64::new(0)),
+        in_flight: Arc::new(AtomicU64::new(0)),
+        peak: Arc::new(AtomicU64::new(0)),
     };
+    let sent = transport.sent.clone();
     (
         Client::with_transport(config(emu), transport, TokioClock),
         sent,
@@ -104,13 +115,24 @@ pub async fn engine_with(
     emu: &RunningEmulator,
     domain: DomainPolicy,
 ) -> (TestEngine, Arc<AtomicU64>) {
-    let (client, sent) = counting_client(emu);
+    let (engine, transport) = engine_with_options(emu, domain, options()).await;
+    (engine, transport.sent)
+}
+
+/// An engine and (a clone of) its client's transport, to read its counters.
+pub async fn engine_with_options(
+    emu: &RunningEmulator,
+    domain: DomainPolicy,
+    options: EngineOptions,
+) -> (TestEngine, Counting) {
+    let (client, _) = counting_client(emu);
+    let transport = client.transport().clone();
     let policy = Arc::new(Policy {
         domains: vec![domain],
     });
     (
-        Engine::start(client, policy, options()).await.unwrap(),
-        sent,
+        Engine::start(client, policy, options).await.unwrap(),
+        transport,
     )
 }
 

@@ -317,12 +317,25 @@ pub struct CredentialRenewArgs {
     /// yet. 0 makes one attempt.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
     pub propagation_wait: Duration,
-    /// The domain's REST endpoint for the proof; defaults to the one the API reports.
+    /// The domain's REST endpoint for the proof; defaults to the one the API reports (with
+    /// --broker: the one the broker's answer names).
     #[arg(long, value_name = "URL")]
     pub kms_url: Option<String>,
     /// CA certificate(s) to trust for the KMS endpoint besides the system roots.
     #[arg(long, env = "OKMS_CA_FILE", value_name = "PATH")]
     pub ca: Option<PathBuf>,
+    /// Renew through this renewal broker (an https:// URL) instead of OVHcloud's API: the
+    /// deployed certificate and key are the only credential. No API credential is read (no
+    /// ovh.conf; OVH_* variables that are set are ignored). The broker gives the new
+    /// credential its name, identities and validity; the new key is made here as without it,
+    /// and the broker revokes the old credential once this run confirms the new pair (after
+    /// the swap and the hook).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["id", "keep_old", "validity"])]
+    pub broker: Option<String>,
+    /// With --broker: the CA certificate(s) that signed the broker's TLS certificate
+    /// [default: the system roots].
+    #[arg(long, value_name = "PATH", requires = "broker")]
+    pub broker_ca: Option<PathBuf>,
     /// After the swap, run this program with these arguments (no shell; put it last). It gets
     /// OKMS_RENEW_CERT, OKMS_RENEW_KEY, OKMS_RENEW_BACKUP_CERT, OKMS_RENEW_BACKUP_KEY,
     /// OKMS_RENEW_OLD_ID, OKMS_RENEW_NEW_ID and OKMS_ID. If it fails, the old credential is

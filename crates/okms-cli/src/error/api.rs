@@ -13,6 +13,10 @@ pub(crate) fn api_failure(
 ) -> CliError {
     use okms_api::Error as E;
     use okms_api::TransportErrorKind as K;
+    if let E::Broker(refusal) = &e {
+        let refusal = refusal.as_ref().clone();
+        return super::broker::broker_refusal(e, &refusal, context);
+    }
     if let Some(refusal) = permission_refusal(&e) {
         // The `error:` line itself names the missing actions: they are the fix.
         let (what, hint) = refusal;

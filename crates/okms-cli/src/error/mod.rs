@@ -4,7 +4,8 @@
 //! what the failure means to the user (which exit code, which fix to suggest).
 //!
 //! The mapping of each library's error type lives here, one module each: `api` (okms-api:
-//! failed calls, and values the API would refuse, named by the flag to fix), `csr`
+//! failed calls, and values the API would refuse, named by the flag to fix), `broker` (a
+//! renewal broker's refusals), `csr`
 //! (okms-csr), `kmip` (okms-api's KMIP check) and `pkcs11` (okms-pkcs11). The libraries' messages name none of our flags;
 //! where the fix is a flag, these modules say it.
 
@@ -13,6 +14,7 @@ use std::fmt;
 use crate::exit::Exit;
 
 mod api;
+mod broker;
 mod csr;
 mod kmip;
 mod pkcs11;

@@ -11,6 +11,7 @@ use okms_csr::{
 };
 use okms_lifecycle::{DeployError, KeyHome, Recognizer};
 
+use super::broker::{self, Broker, Presented, Undeployed};
 use super::leftover::{self, Leftover};
 use super::options::ById;
 use super::outcome::Words;
@@ -39,14 +40,20 @@ pub(super) fn run(
     global: &GlobalArgs,
     out: &Output,
 ) -> CliResult<()> {
-    let (old, algorithm, writing) = match o.by_id {
+    let broker = match &o.broker {
+        Some(target) => Some(Broker::open(o, target, out)?),
+        None => None,
+    };
+    let (old, algorithm, writing, presented) = match o.by_id {
         Some(by_id) => {
             let reading = credential_by_id(o, key, by_id, global, out);
             let (old, algorithm) = block_on(within_deadline(o, "reading the credential", reading))?;
-            (old, algorithm, KeyWriting::fresh())
+            (old, algorithm, KeyWriting::fresh(), None)
         }
         None => check_deployed(o, key)?,
     };
+    // --broker conflicts with --id: a broker run always has the deployed pair to present.
+    let through_broker = broker.as_ref().zip(presented);
     let home = FileHome {
         old_id: old.id,
         algorithm: o.algorithm.unwrap_or(algorithm),
@@ -64,6 +71,16 @@ pub(super) fn run(
             o,
             "finishing an interrupted renewal",
             async {
+                if let Some((broker, presented)) = &through_broker {
+                    let d = Deployment {
+                        key: key.display().to_string(),
+                        backup_cert: Some(home.cert.backup.display().to_string()),
+                        backup_key: Some(home.key.backup.display().to_string()),
+                    };
+                    let p = presented.clone();
+                    return broker::finish_confirmation(o, broker, p, &old, &home.cert, &d, out)
+                        .await;
+                }
                 let client = client(global, out)?;
                 leftover::finish_revocation(o, &client, &old, &home.cert, key, out).await
             },
@@ -72,6 +89,12 @@ pub(super) fn run(
     if input::exists(&home.key.new) {
         let wait = WaitPolicy::with_timeout(o.timeout);
         block_on(within_deadline(o, "resolving a leftover new key", async {
+            if let Some((broker, presented)) = &through_broker {
+                let shown = home.key.new.display().to_string();
+                let p = presented.clone();
+                broker::resolve_leftover(o, broker, p, &old, &shown, out).await?;
+                return remove_new_files(&home.key, &home.cert, None);
+            }
             let client = client(global, out)?;
             leftover::resolve(
                 &client,
@@ -122,19 +145,33 @@ pub(super) fn run(
     }
     pause_for_jitter(o, out);
     block_on(async {
+        if let Some((broker, presented)) = through_broker {
+            let checking = refuse_live_backup(Ask::Broker(broker, o), old.okms_id, &home);
+            within_deadline(o, "checking the backup pair", checking).await?;
+            let cert = Beside::of(&o.cert);
+            return broker::run_saga(o, broker, presented, &mut home, &old, &cert, out).await;
+        }
         let client = client(global, out)?;
-        let checking = refuse_live_backup(&client, old.okms_id, &home);
+        let checking = refuse_live_backup(Ask::Api(&client), old.okms_id, &home);
         within_deadline(o, "checking the backup pair", checking).await?;
         run_saga(o, &client, &mut home, &old, out).await
     })
 }
 
-/// The deployed pair, checked: the old credential, the old key's algorithm, and how the old key
-/// is stored, which the new one copies.
+/// Whom [`refuse_live_backup`] asks whether the backup pair's credential is live.
+enum Ask<'a> {
+    /// The API (the credential's status).
+    Api(&'a okms_api::Client),
+    /// The broker (whether it serves the backup pair).
+    Broker(&'a Broker, &'a RenewOptions<'a>),
+}
+
+/// The deployed pair, checked: the old credential, the old key's algorithm, how the old key
+/// is stored (which the new one copies) and, with --broker, the pair as presented to it.
 fn check_deployed(
     o: &RenewOptions<'_>,
     key_path: &Path,
-) -> CliResult<(Old, KeyAlgorithm, KeyWriting)> {
+) -> CliResult<(Old, KeyAlgorithm, KeyWriting, Option<Presented>)> {
     let old = check_cert(o)?;
     let name = input::display_path(key_path);
     let bytes = input::read_private(key_path, "the private key")?;
@@ -168,8 +205,39 @@ fn check_deployed(
         let shown_key = input::display_path(key_path);
         return Err(key_mismatch(&shown_key, o, &key.public_key(), &old.cert).hint(hint));
     }
+    let presented = match o.broker {
+        Some(_) => Some(presented(&old.cert, &key)?),
+        None => None,
+    };
     let writing = KeyWriting { layout, passphrase };
-    Ok((old, key.algorithm(), writing))
+    Ok((old, key.algorithm(), writing, presented))
+}
+
+/// A pair in files as presented to the broker.
+fn presented(cert: &Certificate, key: &PrivateKey) -> CliResult<Presented> {
+    let pem = key
+        .to_pem(KeyFormat::Pkcs8)
+        .map_err(|e| csr_error(e, "cannot encode the private key for the broker"))?;
+    Ok(Presented {
+        cert_pem: cert.to_pem(),
+        key: ClientKey::Pem(SecretString::from(pem.expose_secret().to_owned())),
+    })
+}
+
+/// Removes a new key and certificate never deployed (and the staged `--p12-out` copy).
+fn remove_new_files(key: &Beside, cert: &Beside, p12: Option<&Beside>) -> CliResult<()> {
+    let mut staged = vec![key, cert];
+    staged.extend(p12);
+    files::remove_undeployed(&staged).map_err(|e| {
+        CliError::new(
+            Exit::Error,
+            format!("cannot remove {}: {e}", key.new.display()),
+        )
+        .hint(format!(
+            "remove {} by hand, then renew again",
+            key.new.display()
+        ))
+    })
 }
 
 /// `--id`: the credential as the API shows it, and --cert/--key free to receive the new pair.
@@ -237,11 +305,7 @@ async fn credential_by_id(
 /// overwriting it would leave a live credential whose key nobody holds. So `KEY.bak` is
 /// replaced only when `CERT.bak` is an access certificate of this domain for exactly that key
 /// and the API reports its credential gone, deleting or expired.
-async fn refuse_live_backup(
-    client: &okms_api::Client,
-    okms_id: Uuid,
-    home: &FileHome<'_>,
-) -> CliResult<()> {
+async fn refuse_live_backup(ask: Ask<'_>, okms_id: Uuid, home: &FileHome<'_>) -> CliResult<()> {
     if !input::exists(&home.key.backup) {
         return Ok(());
     }
@@ -274,6 +338,17 @@ async fn refuse_live_backup(
     if !same_public_key(&cert.public_key(), &key.public_key()) {
         return Err(unproven(format!("it is not the key of {cert_bak}")));
     }
+    let client = match ask {
+        Ask::Api(client) => client,
+        Ask::Broker(broker, o) => {
+            let pair = presented(&cert, &key)?;
+            let backup = Old { okms_id, id, cert };
+            return match broker::backup_live(o, broker, &backup, pair).await? {
+                true => Err(live_backup(id, okms_id, home, true)),
+                false => Ok(()),
+            };
+        }
+    };
     let live = match client.get_credential(okms_id, id).await {
         Ok(c) => matches!(
             c.status,
@@ -290,15 +365,26 @@ async fn refuse_live_backup(
     if !live {
         return Ok(());
     }
-    Err(CliError::new(
+    Err(live_backup(id, okms_id, home, false))
+}
+
+/// The backup pair belongs to credential `id`, still live.
+fn live_backup(id: Uuid, okms_id: Uuid, home: &FileHome<'_>, broker: bool) -> CliError {
+    let (key_bak, cert_bak) = (home.key.backup.display(), home.cert.backup.display());
+    let revoke = if broker {
+        "ask the broker's operator to revoke it".to_owned()
+    } else {
+        format!("revoke it with `okms-cli credential delete {id} --okms-id {okms_id} --yes`")
+    };
+    CliError::new(
         Exit::RefusedOverwrite,
         format!(
             "the backup pair {cert_bak} / {key_bak} belongs to credential {id}, which is still live; replacing it would leave that credential with no key"
         ),
     )
     .hint(format!(
-        "once nothing uses the old pair any more, revoke it with `okms-cli credential delete {id} --okms-id {okms_id} --yes` (or move the .bak files elsewhere), then renew again; nothing was created"
-    )))
+        "once nothing uses the old pair any more, {revoke} (or move the .bak files elsewhere), then renew again; nothing was created"
+    ))
 }
 
 /// How the new key file is written: as the one it replaces (same structure, PEM or DER, and
@@ -446,6 +532,12 @@ impl KeyHome for FileHome<'_> {
                 format!("cannot remove {}: {e}", self.key.new.display()),
             )
         })
+    }
+}
+
+impl Undeployed for FileHome<'_> {
+    fn remove_new_key(&mut self) -> CliResult<()> {
+        remove_new_files(&self.key, &self.cert, self.p12.as_ref().map(StagedP12::at))
     }
 }
 

@@ -59,26 +59,11 @@ pub(super) async fn finish_revocation(
     key: &Path,
     out: &Output,
 ) -> CliResult<()> {
-    let note = files::pending_revocation(cert);
-    let noted = input::read_text(&note, "the note of an interrupted renewal")
-        .ok()
-        .and_then(|t| t.trim().parse::<Uuid>().ok());
-    let backup = input::certificate_if_any(&cert.backup);
-    let backup_id = backup.as_ref().and_then(okms_lifecycle::credential_id);
-    let clear = || {
-        files::clear_pending_revocation(cert).map_err(|e| {
-            CliError::new(
-                Exit::Error,
-                format!("cannot remove {}: {e}", note.display()),
-            )
-        })
+    let Some(previous) = noted_previous(cert, deployed) else {
+        return clear_note_file(cert);
     };
-    let (Some(old_id), Some(backup)) = (noted, backup) else {
-        return clear();
-    };
-    if old_id == deployed.id || backup_id != Some(old_id) {
-        return clear();
-    }
+    let clear = || clear_note_file(cert);
+    let old_id = previous.id;
     let okms_id = deployed.okms_id;
     let live = match client.get_credential(okms_id, old_id).await {
         Ok(c) => is_live(&c),
@@ -86,11 +71,6 @@ pub(super) async fn finish_revocation(
         Err(e) => return Err(api_failure(e, format!("cannot read credential {old_id}"))),
     };
     if live {
-        let previous = Old {
-            okms_id,
-            id: old_id,
-            cert: backup,
-        };
         let d = Deployment {
             key: key.display().to_string(),
             backup_cert: Some(cert.backup.display().to_string()),
@@ -110,6 +90,39 @@ pub(super) async fn finish_revocation(
         ));
     }
     clear()
+}
+
+/// The previous credential the note `CERT.revoke` names, when the files bear it out: the
+/// note names a credential other than the deployed one, and `CERT.bak` is its certificate.
+/// `None` when there is no note, or a stale one (which the caller removes).
+pub(super) fn noted_previous(cert: &Beside, deployed: &Old) -> Option<Old> {
+    let note = files::pending_revocation(cert);
+    let old_id = input::read_text(&note, "the note of an interrupted renewal")
+        .ok()
+        .and_then(|t| t.trim().parse::<Uuid>().ok())?;
+    let backup = input::certificate_if_any(&cert.backup)?;
+    let backup_id = okms_lifecycle::credential_id(&backup);
+    if old_id == deployed.id || backup_id != Some(old_id) {
+        return None;
+    }
+    Some(Old {
+        okms_id: deployed.okms_id,
+        id: old_id,
+        cert: backup,
+    })
+}
+
+/// Removes the note `CERT.revoke`: settled, or stale.
+pub(super) fn clear_note_file(cert: &Beside) -> CliResult<()> {
+    files::clear_pending_revocation(cert).map_err(|e| {
+        CliError::new(
+            Exit::Error,
+            format!(
+                "cannot remove {}: {e}",
+                files::pending_revocation(cert).display()
+            ),
+        )
+    })
 }
 
 /// Resolves a leftover `key.new` (and `cert.new`): the credential that certifies it is revoked,

@@ -16,8 +16,8 @@ use std::process::Command;
 use okms_api::{Client, Domain, ReconcileEvent, Uuid};
 use okms_csr::{Certificate, CsrBuilder, CsrSigner, DistinguishedName, PublicKey};
 use okms_lifecycle::{
-    Decision, KeyFate, KeyHome, Lifetime, Progress, RenewAt, RenewalFailure, decide, jitter,
-    renew_until,
+    Decision, Finished, KeyFate, KeyHome, Lifetime, Progress, RenewAt, RenewalFailure, decide,
+    jitter, renew_until,
 };
 use time::OffsetDateTime;
 
@@ -32,6 +32,7 @@ use crate::exit::Exit;
 use crate::input;
 use crate::output::{Output, rfc3339};
 
+mod broker;
 mod file;
 mod leftover;
 mod options;
@@ -272,20 +273,7 @@ where
     let reported = domain.and_then(|d| d.rest_endpoint);
     let request = o.request(old.okms_id, old.id, trust.ca_pem, reported);
     let stop = Stop::listen(o.time_left());
-    let new_key = home.new_key_shown();
-    let started = o.started.get();
-    let on_progress = |p: &Progress| match p {
-        Progress::Reconcile(e) => out.warn(&describe_event(e)),
-        Progress::Created { new_id } => out.info(&format!(
-            "credential {new_id} created for the new key ({new_key})"
-        )),
-        Progress::AwaitingProof { retry, .. } => out.info(&propagation_message(retry)),
-        Progress::Step(step) => out.verbose(&format!(
-            "{step} ({:.1}s elapsed)",
-            started.elapsed().as_secs_f64()
-        )),
-        _ => {}
-    };
+    let on_progress = progress_lines(o, home.new_key_shown(), out);
     let hook = |new_id, d: &Deployment| run_hook(o, old, new_id, d);
     let connector = okms_api::ReqwestConnector::new();
     let renewal = renew_until(
@@ -317,21 +305,65 @@ where
             // A credential may hold the kept key (a create cut short, a revocation that
             // failed): resolved now as the next run would, so that nothing is left behind.
             let wait = okms_api::WaitPolicy::with_timeout(o.timeout);
-            return Err(match home.resolve_kept(client, old, &wait, out).await {
-                Ok(()) => {
-                    o.run.leftover_resolved();
-                    let mut err = err.context(
-                        "the new key was resolved as a leftover (see above): nothing is left behind",
-                    );
-                    err.hint = Some("run the renewal again".to_owned());
-                    err
-                }
-                Err(e) => err.context(format!("resolving the new key failed too: {:#}", e.error)),
-            });
+            let resolved = home.resolve_kept(client, old, &wait, out).await;
+            return Err(kept_key_resolved(o, err, resolved));
         }
     };
-    let (okms_id, old_id, new_id) = (old.okms_id, old.id, renewal.renewed.new.id);
-    let d = &renewal.deployed;
+    let p12 = home.p12_written();
+    report_renewed(o, old, &renewal.renewed, &renewal.deployed, p12, out)
+}
+
+/// A failure `err` whose kept new key was then resolved as a leftover (`resolved`), as told.
+fn kept_key_resolved(o: &RenewOptions<'_>, err: CliError, resolved: CliResult<()>) -> CliError {
+    match resolved {
+        Ok(()) => {
+            o.run.leftover_resolved();
+            let mut err = err.context(
+                "the new key was resolved as a leftover (see above): nothing is left behind",
+            );
+            err.hint = Some("run the renewal again".to_owned());
+            err
+        }
+        Err(e) => err.context(format!("resolving the new key failed too: {:#}", e.error)),
+    }
+}
+
+/// The progress lines of a saga whose new key is shown as `new_key`.
+fn progress_lines<'a>(
+    o: &RenewOptions<'_>,
+    new_key: String,
+    out: &'a Output,
+) -> impl Fn(&Progress) + Send + Sync + 'a {
+    let started = o.started.get();
+    move |p: &Progress| match p {
+        Progress::Reconcile(e) => out.warn(&describe_event(e)),
+        Progress::Created { new_id } => out.info(&format!(
+            "credential {new_id} created for the new key ({new_key})"
+        )),
+        Progress::AwaitingProof { retry, .. } => out.info(&propagation_message(retry)),
+        Progress::Step(step) => out.verbose(&format!(
+            "{step} ({:.1}s elapsed)",
+            started.elapsed().as_secs_f64()
+        )),
+        Progress::Retrying { step, wait, reason } => out.info(&format!(
+            "{step}: {reason}; trying again in {}s",
+            wait.as_secs()
+        )),
+        _ => {}
+    }
+}
+
+/// A finished renewal, reported (`--json`: the one object of the run).
+fn report_renewed(
+    o: &RenewOptions<'_>,
+    old: &Old,
+    renewed: &impl Finished,
+    d: &Deployment,
+    p12: Option<P12Report>,
+    out: &Output,
+) -> CliResult<()> {
+    let (okms_id, old_id, new_id) = (old.okms_id, old.id, renewed.new_id());
+    let old_revoked = renewed.old_revoked();
     if out.is_json() {
         return out.json(&RenewReport {
             renewed: true,
@@ -343,22 +375,18 @@ where
             key: d.key.clone(),
             backup_cert: d.backup_cert.clone(),
             backup_key: d.backup_key.clone(),
-            old_revoked: renewal.renewed.old_revoked,
+            old_revoked,
             deployed: Deployed::New,
             live: std::iter::once(new_id)
-                .chain((!renewal.renewed.old_revoked).then_some(old_id))
+                .chain((!old_revoked).then_some(old_id))
                 .collect(),
-            p12: home.p12_written(),
+            p12,
         });
     }
     out.line(&format!(
         "renewed: credential {new_id} replaces {old_id} ({}); expires {}",
-        if renewal.renewed.old_revoked {
-            "revoked"
-        } else {
-            "kept live"
-        },
-        rfc3339(renewal.renewed.new.expired_at)
+        if old_revoked { "revoked" } else { "kept live" },
+        rfc3339(renewed.not_after())
     ))
 }
 

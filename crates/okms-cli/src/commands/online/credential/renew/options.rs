@@ -40,6 +40,13 @@ pub(super) struct ById {
     pub credential_id: Uuid,
 }
 
+/// `--broker`: renew through a renewal broker, with no API credential.
+pub(super) struct BrokerTarget {
+    pub url: okms_api::broker::BrokerUrl,
+    /// `--broker-ca`: what signed the broker's TLS certificate.
+    pub ca: Option<PathBuf>,
+}
+
 /// When the renewal runs.
 #[derive(Clone, Copy)]
 pub(super) enum Due {
@@ -72,6 +79,8 @@ pub(super) struct RenewOptions<'a> {
     pub propagation_wait: Duration,
     pub kms_url: Option<String>,
     pub ca: Option<PathBuf>,
+    /// `--broker`: the broker issues the new certificate instead of the API.
+    pub broker: Option<BrokerTarget>,
     /// The program to run once deployed, and its arguments.
     pub hook: Vec<OsString>,
     /// How to reach the token.
@@ -124,7 +133,18 @@ impl<'a> RenewOptions<'a> {
             )
             .hint("pass --yes once the other host has the new pair (or will get it), or --keep-old to leave the old credential live"));
         }
+        let broker = match &a.broker {
+            Some(url) => Some(BrokerTarget {
+                url: okms_api::broker::BrokerUrl::parse(url).map_err(|e| {
+                    CliError::new(Exit::InvalidInput, format!("--broker: {e}"))
+                        .hint("give the broker's base URL, e.g. --broker https://okms-broker.example:8443")
+                })?,
+                ca: a.broker_ca.clone(),
+            }),
+            None => None,
+        };
         Ok(RenewOptions {
+            broker,
             cert: a.cert.clone(),
             key,
             by_id,

@@ -6,10 +6,15 @@
 use okms_api::{Client, ClientKey, Uuid, WaitPolicy};
 use okms_csr::{Certificate, KeyAlgorithm, same_public_key};
 use okms_lifecycle::{DeployError, KeyHome, Recognizer};
-use okms_pkcs11::{
-    KeyInfo, KeyListing, ObjectType, Pin, Pkcs11Uri, TlsSigningKey, Token, TokenSigner,
-};
+use okms_pkcs11::{KeyInfo, ObjectType, Pin, Pkcs11Uri, TlsSigningKey, Token, TokenSigner};
 
+mod deploy;
+mod labels;
+
+use deploy::{DeployFailure, deploy_on_token};
+use labels::{leftover_new_key, refuse_taken_labels};
+
+use super::broker::{self, Broker, Presented, Undeployed};
 use super::leftover::{self, Leftover};
 use super::outcome::Words;
 use super::{
@@ -17,10 +22,9 @@ use super::{
     pause_for_jitter, report_not_due, run_saga, within_deadline,
 };
 use crate::cli::GlobalArgs;
-use crate::commands::online::credential::{ensure_newline, verify_cert};
+use crate::commands::online::credential::verify_cert;
 use crate::commands::online::session::{block_on, client};
 use crate::commands::pkcs11;
-use crate::error::api_failure;
 use crate::error::p11_error;
 use crate::error::{CliError, CliResult};
 use crate::exit::Exit;
@@ -47,6 +51,9 @@ struct OnToken<'a> {
     token_args: &'a crate::cli::Pkcs11Args,
     /// The new key's signer, from the CSR to the proof's handshake.
     signer: Option<TokenSigner>,
+    /// With --broker: the credential being replaced, noted (`CERT.revoke`) before the relabel,
+    /// so that a run killed after it confirms the deployed pair next time.
+    note_old: Option<Uuid>,
     out: &'a Output,
 }
 
@@ -69,12 +76,47 @@ pub(super) fn run(
         return Err(key_mismatch(&shown_key, o, &old_key.public_key, &old.cert)
             .hint("pass the key the certificate was issued for"));
     }
+    let through_broker = match &o.broker {
+        Some(target) => {
+            let broker = Broker::open(o, target, out)?;
+            let signer = key_signer(uri, o.token, pin.as_ref(), label, &old_key, out)?;
+            let presented = Presented {
+                cert_pem: old.cert.to_pem(),
+                key: TlsSigningKey::new(signer).into_arc().into(),
+            };
+            Some((broker, presented))
+        }
+        None => None,
+    };
     // Resolved whether or not renewal is due: a leftover must not wait for the next due date.
     let new_label = format!("{label}.new");
     let cert = Beside::of(&o.cert);
+    if let Some((broker, presented)) = &through_broker
+        && input::exists(&files::pending_revocation(&cert))
+    {
+        let mut backup_label = uri.without_pin();
+        backup_label.object = Some(format!("{label}.bak"));
+        let d = Deployment {
+            key: shown_key.clone(),
+            backup_cert: Some(cert.backup.display().to_string()),
+            backup_key: Some(backup_label.to_string()),
+        };
+        let p = presented.clone();
+        block_on(within_deadline(
+            o,
+            "finishing an interrupted renewal",
+            broker::finish_confirmation(o, broker, p, &old, &cert, &d, out),
+        ))?;
+    }
     if has_key_labelled(&token, uri, &new_label)? {
         let wait = WaitPolicy::with_timeout(o.timeout);
         block_on(within_deadline(o, "resolving a leftover new key", async {
+            if let Some((broker, presented)) = &through_broker {
+                let shown = format!("{new_label} on the token");
+                let p = presented.clone();
+                broker::resolve_leftover(o, broker, p, &old, &shown, out).await?;
+                return destroy_labelled(&token, uri, &new_label, &cert);
+            }
             let client = client(global, out)?;
             resolve_label(&token, uri, &new_label, &cert, &client, &old, &wait, out).await
         }))?;
@@ -97,9 +139,11 @@ pub(super) fn run(
         old_cert: old.cert.clone(),
         token_args: o.token,
         signer: None,
+        note_old: through_broker.as_ref().map(|_| old.id),
         out,
     };
-    refuse_taken_labels(o, &r, &old, global, out)?;
+    let broker = through_broker.as_ref().map(|(b, _)| b);
+    refuse_taken_labels(o, &r, &old, broker, global, out)?;
     // Some tokens cannot change a label (no C_SetAttributeValue, or read-only objects): find
     // out by writing the old key's own label again, before there is anything to undo.
     r.token
@@ -125,8 +169,55 @@ pub(super) fn run(
     files::check_writable(&r.cert.backup, true)?;
     pause_for_jitter(o, out);
     block_on(async {
+        if let Some((broker, presented)) = through_broker {
+            return broker::run_saga(o, &broker, presented, &mut r, &old, &cert, out).await;
+        }
         let client = client(global, out)?;
         run_saga(o, &client, &mut r, &old, out).await
+    })
+}
+
+/// A signer for the token key `key` labelled `label`, in a session of its own, logged in with
+/// the PIN already given: how the broker is shown a pair whose key stays on the token.
+fn key_signer(
+    uri: &Pkcs11Uri,
+    token_args: &crate::cli::Pkcs11Args,
+    pin: Option<&Pin>,
+    label: &str,
+    key: &KeyInfo,
+    out: &Output,
+) -> CliResult<TokenSigner> {
+    let mut uri = uri.clone();
+    uri.object = Some(label.to_owned());
+    uri.id = (!key.id.is_empty()).then(|| key.id.clone());
+    uri.object_type = Some(ObjectType::Private);
+    pkcs11::open_token_with_pin(&uri, token_args, pin, out)?
+        .into_signer(&uri)
+        .map_err(|e| p11_error(e, format!("cannot use the key {label} to sign")))
+}
+
+/// Destroys the keys labelled `label` (`LABEL.new`, certified by nothing any more) and the
+/// never-deployed `CERT.new`.
+fn destroy_labelled(token: &Token, uri: &Pkcs11Uri, label: &str, cert: &Beside) -> CliResult<()> {
+    let listing = token
+        .keys(uri)
+        .map_err(|e| p11_error(e, "cannot list the keys of the token"))?;
+    for key in listing.usable.iter().filter(|k| k.label == label) {
+        token.destroy_key(key).map_err(|e| {
+            p11_error(
+                e,
+                format!(
+                    "cannot destroy the leftover key {label} (id {})",
+                    hex_id(&key.id)
+                ),
+            )
+        })?;
+    }
+    files::remove_undeployed(&[cert]).map_err(|e| {
+        CliError::new(
+            Exit::Error,
+            format!("cannot remove {}: {e}", cert.new.display()),
+        )
     })
 }
 
@@ -202,8 +293,10 @@ impl KeyHome for OnToken<'_> {
         let (old_key, new_key) = match deploy_on_token(self, key, pem) {
             Ok(keys) => keys,
             Err(DeployFailure::Undone(e)) => {
-                // Not deployed: its certificate file must not look like a pending deployment.
+                // Not deployed: its certificate file must not look like a pending deployment,
+                // nor its note like an unconfirmed one.
                 let _ = files::remove_undeployed(&[&self.cert]);
+                let _ = files::clear_pending_revocation(&self.cert);
                 return Err(DeployError::Undone(e));
             }
             Err(DeployFailure::Stuck(e)) => return Err(DeployError::Stuck(e)),
@@ -241,6 +334,14 @@ impl KeyHome for OnToken<'_> {
 
 // A key on a token is never copied out (`--p12-out` is refused up front).
 impl P12Copy for OnToken<'_> {}
+
+impl Undeployed for OnToken<'_> {
+    fn remove_new_key(&mut self) -> CliResult<()> {
+        // The signing session goes first: it holds the key the token is asked to destroy.
+        self.signer = None;
+        destroy_labelled(&self.token, &self.uri, &self.labels.new, &self.cert)
+    }
+}
 
 impl Leftover for OnToken<'_> {
     async fn resolve_kept(
@@ -364,18 +465,16 @@ impl OnToken<'_> {
     /// The new key's signer, in a session of its own (a `TokenSigner` keeps its session, and
     /// the proof hands it to the TLS stack for good), logged in with the PIN already given.
     fn new_key_signer(&self, key: &KeyInfo) -> CliResult<TokenSigner> {
-        let mut uri = self.uri.clone();
-        uri.object = Some(self.labels.new.clone());
-        uri.id = Some(key.id.clone());
-        uri.object_type = Some(ObjectType::Private);
-        pkcs11::open_token_with_pin(&uri, self.token_args, self.pin.as_ref(), self.out)?
-            .into_signer(&uri)
-            .map_err(|e| {
-                p11_error(
-                    e,
-                    format!("cannot use the new key {}", self.shown(&self.labels.new)),
-                )
-            })
+        let label = &self.labels.new;
+        key_signer(
+            &self.uri,
+            self.token_args,
+            self.pin.as_ref(),
+            label,
+            key,
+            self.out,
+        )
+        .map_err(|e| e.context(format!("cannot use the new key {}", self.shown(label))))
     }
 
     /// How the user names the key with `label` (the URI without PIN, without id=).
@@ -414,242 +513,6 @@ impl OnToken<'_> {
             uri = self.shown(label),
         )
     }
-}
-
-/// `LABEL.new` is never reused: it may be the key of a live credential from an interrupted
-/// run. `LABEL.bak`, the key of the previous renewal's old credential, is destroyed when that
-/// credential is provably revoked (see [`revoked_backup`]), as the file path replaces
-/// `KEY.bak`; otherwise only --force goes on, and it keeps the key.
-fn refuse_taken_labels(
-    o: &RenewOptions<'_>,
-    r: &OnToken<'_>,
-    old: &Old,
-    global: &GlobalArgs,
-    out: &Output,
-) -> CliResult<()> {
-    let listing = r.token.keys(&r.uri).map_err(|e| {
-        p11_error(
-            e,
-            format!("cannot list the keys of token {:?}", r.token_name()),
-        )
-    })?;
-    let holders = |label: &str| {
-        let mut ids: Vec<String> = listing
-            .usable
-            .iter()
-            .filter(|k| k.label == label)
-            .map(|k| hex_id(&k.id))
-            .chain(
-                listing
-                    .skipped
-                    .iter()
-                    .filter(|k| k.label == label)
-                    .map(|k| hex_id(&k.id)),
-            )
-            .collect();
-        ids.sort();
-        ids
-    };
-    let new_ids = holders(&r.labels.new);
-    if !new_ids.is_empty() {
-        return Err(leftover_new_key(
-            r,
-            &format!(
-                "a key labelled {} (id {})",
-                r.labels.new,
-                new_ids.join(", ")
-            ),
-        ));
-    }
-    let backup_ids = holders(&r.labels.backup);
-    if backup_ids.len() == 1
-        && let Some((key, credential_id)) =
-            block_on(revoked_backup(r, old.okms_id, &listing, global, out))?
-    {
-        r.token.destroy_key(&key).map_err(|e| {
-            p11_error(
-                e,
-                format!("cannot remove the previous backup key {}", r.labels.backup),
-            )
-        })?;
-        out.warn(&format!(
-            "removed the previous backup key {} (id {}) from token {:?}: its credential {credential_id} is revoked",
-            r.labels.backup,
-            hex_id(&key.id),
-            r.token_name()
-        ));
-        return Ok(());
-    }
-    if !backup_ids.is_empty() {
-        if !o.keep_second_backup {
-            return Err(CliError::new(
-                Exit::RefusedOverwrite,
-                format!(
-                    "token {:?} already holds a key labelled {} (id {}), where this renewal would keep the old key; nothing was created",
-                    r.token_name(),
-                    r.labels.backup,
-                    backup_ids.join(", ")
-                ),
-            )
-            .hint(format!(
-                "that is the key of an earlier renewal: once its credential is revoked, {}; or pass --force to keep it and have two keys labelled {}",
-                r.removal_hint(&r.labels.backup),
-                r.labels.backup
-            )));
-        }
-        out.warn(&format!(
-            "token {:?} already holds a key labelled {} (id {}); it is kept, and the old key joins it under that label",
-            r.token_name(),
-            r.labels.backup,
-            backup_ids.join(", ")
-        ));
-    }
-    Ok(())
-}
-
-/// The `LABEL.bak` key, when nothing can need it any more: it is the only key under that
-/// label, `CERT.bak` is an access certificate of this domain for exactly that key, and the
-/// API says its credential is gone, deleting or expired. Anything less certain keeps the key.
-async fn revoked_backup(
-    r: &OnToken<'_>,
-    okms_id: Uuid,
-    listing: &KeyListing,
-    global: &GlobalArgs,
-    out: &Output,
-) -> CliResult<Option<(KeyInfo, Uuid)>> {
-    let Some(key) = listing.usable.iter().find(|k| k.label == r.labels.backup) else {
-        return Ok(None);
-    };
-    let Some(cert) = input::certificate_if_any(&r.cert.backup) else {
-        return Ok(None);
-    };
-    let same_domain = okms_lifecycle::okms_domain(&cert) == Some(okms_id);
-    let Some(id) = okms_lifecycle::credential_id(&cert) else {
-        return Ok(None);
-    };
-    if !same_domain || !same_public_key(&cert.public_key(), &key.public_key) {
-        return Ok(None);
-    }
-    let client = client(global, out)?;
-    let revoked = match client.get_credential(okms_id, id).await {
-        Ok(c) => matches!(
-            c.status,
-            okms_api::CredentialStatus::Deleting | okms_api::CredentialStatus::Expired
-        ),
-        Err(e) if e.is_not_found() => true,
-        Err(e) => {
-            return Err(api_failure(
-                e,
-                "cannot check the credential of the backup key",
-            ));
-        }
-    };
-    Ok(revoked.then(|| (key.clone(), id)))
-}
-
-/// `found` names what holds the new key's label (or, rarely, its id).
-fn leftover_new_key(r: &OnToken<'_>, found: &str) -> CliError {
-    CliError::new(
-        Exit::RefusedOverwrite,
-        format!(
-            "token {:?} already holds {found}, left by an interrupted renewal; nothing was created",
-            r.token_name(),
-        ),
-    )
-    .hint(format!(
-        "see `okms-cli credential list --okms-id {}` for a credential of the same name it may belong to; delete that credential, then {}",
-        r.old_cert.okms_domain().unwrap_or_default(),
-        r.removal_hint(&r.labels.new)
-    ))
-}
-
-enum DeployFailure {
-    /// Everything this step changed was put back: the old pair is deployed.
-    Undone(CliError),
-    /// Putting back failed: the error says which label each key has now.
-    Stuck(CliError),
-}
-
-/// Writes the new certificate beside the target, relabels the keys (`LABEL` to `LABEL.bak`,
-/// `LABEL.new` to `LABEL`), then swaps the certificate in. Returns the old and the new key as
-/// now labelled.
-fn deploy_on_token(
-    r: &OnToken<'_>,
-    new_key: &KeyInfo,
-    cert_pem: &str,
-) -> Result<(KeyInfo, KeyInfo), DeployFailure> {
-    let relabel_error = |e, what: &str| p11_error(e, format!("cannot deploy the new key: {what}"));
-    files::write_new_cert(&r.cert, &ensure_newline(cert_pem))
-        .map_err(|e| DeployFailure::Undone(e.into()))?;
-    let old_key = r
-        .token
-        .relabel_key(&r.old_key, &r.labels.backup, &r.uri)
-        .map_err(|e| {
-            let restored = !matches!(
-                &e,
-                okms_pkcs11::Error::Relabel {
-                    restored: false,
-                    ..
-                }
-            );
-            let err = relabel_error(e, "moving the old key aside");
-            if restored {
-                DeployFailure::Undone(err)
-            } else {
-                DeployFailure::Stuck(err)
-            }
-        })?;
-    let new_key = match r.token.relabel_key(new_key, &r.labels.live, &r.uri) {
-        Ok(k) => k,
-        Err(e) => {
-            let new_restored = !matches!(
-                &e,
-                okms_pkcs11::Error::Relabel {
-                    restored: false,
-                    ..
-                }
-            );
-            let err = relabel_error(e, "giving the new key the deployed label");
-            // Only once the new key is off the label may the old one have it back: two keys
-            // under it would make the deployed URI ambiguous.
-            let back = if new_restored {
-                r.token
-                    .relabel_key(&old_key, &r.labels.live, &r.uri)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            } else {
-                Err("not tried while the new key may hold part of the label".to_owned())
-            };
-            return Err(match back {
-                Ok(()) => DeployFailure::Undone(err),
-                Err(back) => DeployFailure::Stuck(err.context(format!(
-                    "and the old key could not have its label back ({back}): it is labelled {} now, so the deployed URI does not name it; {}",
-                    r.labels.backup,
-                    r.relabel_hint(&old_key)
-                ))),
-            });
-        }
-    };
-    let swapped = files::swap_in(&[&r.cert]);
-    if let Err(e) = swapped {
-        let err = CliError::from(e);
-        let undo = r
-            .token
-            .relabel_key(&new_key, &r.labels.new, &r.uri)
-            .and_then(|_| r.token.relabel_key(&old_key, &r.labels.live, &r.uri));
-        return Err(match undo {
-            Ok(_) => DeployFailure::Undone(err),
-            Err(back) => DeployFailure::Stuck(err.context(format!(
-                "the certificate {} is still the old one, and putting the token labels back failed ({back}): the new key (id {}) may still be labelled {}; give it the label {} and the old key its label back: {}",
-                r.cert.target.display(),
-                hex_id(&new_key.id),
-                r.labels.live,
-                r.labels.new,
-                r.relabel_hint(&old_key)
-            ))),
-        });
-    }
-    Ok((old_key, new_key))
 }
 
 /// A `CKA_ID` as `key list` prints it.
