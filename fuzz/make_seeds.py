@@ -40,6 +40,7 @@ def main():
     confs()
     signatures()
     iam()
+    policies()
 
 KEYS = {}
 
@@ -343,6 +344,34 @@ def iam():
         put_op(7, f"action-{i}.txt", action)
     for i, name in enumerate(["alice", "a/b", "EU.ci-runner", "%2F?#"]):
         put_op(8, f"name-{i}.txt", name)
+
+def policies():
+    domain = "00000000-0000-0000-0000-000000000000"
+    put("broker_policy_parse", "issue-example.yaml",
+        f"version: 1\ndomains:\n  - okms_id: {domain}\n"
+        "    credentials: [\"web-*\", \"db-1\"]   # names that may renew\n"
+        "    validity_days: 90\n")
+    put("broker_policy_parse", "defaults.yaml",
+        "version: 1\ndefaults:\n  key_algorithms: [ecdsa-p256, rsa-3072]\n"
+        "  renew_before_days: 30\n  grace: 24h\n  min_renew_interval: 30m\n"
+        f"domains:\n  - okms_id: {domain}\n    credentials:\n      - web-*\n"
+        "      - \"*-db-*\"\n    grace: 90s\n"
+        "  - okms_id: 0b5bc7d9-2f0e-4b1e-9c4e-1d6f3a2b9c8d\n    credentials: [a]\n"
+        "    validity_days: 365\n    min_renew_interval: 7d\n")
+    put("broker_policy_parse", "flow-style.yaml",
+        f"{{version: 1, domains: [{{okms_id: {domain}, credentials: [x*y*z]}}]}}\n")
+    put("broker_policy_parse", "duplicate-domain.yaml",
+        f"version: 1\ndomains:\n  - okms_id: {domain}\n    credentials: [a]\n"
+        f"  - okms_id: {domain.upper()}\n    credentials: [b]\n")
+    put("broker_policy_parse", "unknown-key.yaml",
+        f"version: 1\ndomains:\n  - okms_id: {domain}\n    credentials: [a]\n"
+        "    grase: 1h\n")
+    put("broker_policy_parse", "bad-values.yaml",
+        f"version: 2\ndomains:\n  - okms_id: {domain}\n    credentials: [\"a**\", \"\"]\n"
+        "    key_algorithms: [dsa]\n    grace: 0s\n")
+    put("broker_policy_parse", "anchors.yaml",
+        "version: 1\ndefaults: &d {grace: 1h}\ndomains:\n"
+        f"  - &x {{okms_id: {domain}, credentials: [a]}}\n  - *x\n")
 
 if __name__ == "__main__":
     if shutil.which("openssl") is None:

@@ -45,6 +45,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("iam_answer_decode", iam_answer_decode),
     ("p12_parse", p12_parse),
     ("kmip_ttlv_decode", kmip_ttlv_decode),
+    ("broker_policy_parse", broker_policy_parse),
 ];
 
 /// The passphrase of the encrypted keys in the `key_import` seed corpus.
@@ -1034,4 +1035,64 @@ pub fn kmip_ttlv_decode(data: &[u8]) {
         let again = okms_kmip::Response::decode(&response.encode().unwrap()).unwrap();
         assert_eq!(again, response);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The renewal broker's policy file
+
+/// `okms_broker::policy::Policy::from_yaml` on any text: a refusal is a policy error naming a
+/// line of the file (or 0) with a message; an accepted policy holds only what the checks
+/// allow (a domain once, at least one pattern, patterns a credential name could match, days
+/// and durations in range, at least one key algorithm) and reads the same twice.
+pub fn broker_policy_parse(data: &[u8]) {
+    use okms_broker::policy::{MAX_POLICY_DURATION, Policy};
+
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let path = std::path::Path::new("policy.yaml");
+    let policy = match Policy::from_yaml(text, path) {
+        Ok(policy) => policy,
+        Err(okms_broker::Error::Policy { line, message, .. }) => {
+            check_message(&message);
+            // libyaml counts a final line without a newline, and a position just past it.
+            assert!(
+                line <= text.lines().count() + 2,
+                "line {line} of a {}-line file: {message}",
+                text.lines().count()
+            );
+            return;
+        }
+        Err(other) => panic!("a policy text refused with a non-policy error: {other}"),
+    };
+    assert!(!policy.domains.is_empty());
+    for (i, d) in policy.domains.iter().enumerate() {
+        assert!(
+            policy.domains[..i].iter().all(|e| e.okms_id != d.okms_id),
+            "domain {} twice",
+            d.okms_id
+        );
+        assert!(!d.credentials.is_empty() && !d.key_algorithms.is_empty());
+        for p in &d.credentials {
+            let p = p.as_str();
+            assert!(!p.is_empty() && !p.contains("**"), "{p:?}");
+            assert!(p.chars().all(|c| (' '..='~').contains(&c)), "{p:?}");
+            let literal: String = p.chars().filter(|&c| c != '*').collect();
+            assert!(literal.len() <= okms_api::NAME_MAX, "{p:?}");
+            // The pattern with each `*` matching nothing matches.
+            assert!(d.allows(&literal), "{p:?} does not match {literal:?}");
+        }
+        if let Some(v) = d.validity_days {
+            assert!((1..=okms_api::VALIDITY_MAX_DAYS).contains(&v));
+        }
+        if let Some(v) = d.renew_before_days {
+            assert!((1..=okms_api::VALIDITY_MAX_DAYS).contains(&v));
+        }
+        assert!(!d.grace.is_zero() && d.grace <= MAX_POLICY_DURATION);
+        assert!(d.min_renew_interval <= MAX_POLICY_DURATION);
+    }
+    assert_eq!(
+        Policy::from_yaml(text, path).expect("deterministic"),
+        policy
+    );
 }

@@ -117,7 +117,7 @@ impl AuditLog {
     /// Appends to `path`, created with mode 0600 (an existing file keeps its mode).
     ///
     /// # Errors
-    /// [`Error::Read`] when the file cannot be opened for appending.
+    /// [`Error::Append`] when the file cannot be opened for appending.
     pub fn append_to(path: &Path) -> Result<AuditLog, Error> {
         let mut options = OpenOptions::new();
         options.append(true).create(true);
@@ -126,7 +126,7 @@ impl AuditLog {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(path).map_err(|source| Error::Read {
+        let file = options.open(path).map_err(|source| Error::Append {
             path: path.to_path_buf(),
             source,
         })?;

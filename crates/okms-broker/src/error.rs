@@ -26,6 +26,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file could not be opened for appending (the audit log).
+    #[error("cannot open {} for appending", path.display())]
+    Append {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The TLS certificate or key, or a domain's CA, cannot be used.
     #[error("TLS: {0}")]
     Tls(String),

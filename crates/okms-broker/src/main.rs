@@ -10,9 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use okms_api::{Client, Config, ConfigOverrides, ConfigSources, ReqwestTransport, TokioClock};
 use okms_broker::Error;
 use okms_broker::audit::AuditLog;
-use okms_broker::engine::{Engine, EngineOptions};
+use okms_broker::engine::{Audited, Engine, EngineOptions};
 use okms_broker::policy::Policy;
-use okms_broker::server::{DEFAULT_MAX_IN_FLIGHT, ServeOptions, ServerIdentity, serve};
+use okms_broker::server::{
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, ServeOptions, ServerIdentity, serve,
+};
 
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -81,6 +83,10 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000).map(|n| n as usize))]
     max_in_flight: usize,
+    /// Connections open at once; past it, new ones are closed at once (hosts retry).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000).map(|n| n as usize))]
+    max_connections: usize,
     /// OVHcloud API operations at once (the others queue).
     #[arg(long, value_name = "N", default_value_t = EngineOptions::default().api_concurrency,
           value_parser = clap::value_parser!(u32).range(1..=10_000).map(|n| n as usize))]
@@ -166,7 +172,10 @@ fn run_serve(args: ServeArgs) -> Result<(), Failure> {
     runtime.block_on(async move {
         let transport = ReqwestTransport::new()
             .map_err(|e| fail(Exit::Api, "cannot set up the HTTP client")(Error::Api(e)))?;
-        let client = Client::with_transport(config, transport, TokioClock);
+        // Audited: each request's audit line gets the query id of every API call it made.
+        // One page of up to 1,000 credentials: confirm and reconcile list whole domains.
+        let client =
+            Client::with_transport(config, Audited(transport), TokioClock).with_page_size(1000);
         let engine_options = EngineOptions {
             api_concurrency: args.api_concurrency,
             ..EngineOptions::default()
@@ -181,7 +190,7 @@ fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         options.policy_file = Some(args.policy.clone());
         options.audit = audit;
         options.max_in_flight = args.max_in_flight;
-        eprintln!("okms-broker: serving on {}", args.listen);
+        options.max_connections = args.max_connections;
         serve(Arc::new(engine), options)
             .await
             .map_err(fail(Exit::Tls, "cannot serve"))

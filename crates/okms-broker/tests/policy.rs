@@ -4,6 +4,8 @@
 //! on SIGHUP and stops cleanly on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -236,6 +238,40 @@ fn serve_against_the_emulator_reloads_on_sighup_and_stops_on_sigterm() {
         }
     };
     wait_for(r#""event":"reconcile""#);
+    // A host's status through the binary: its audit line has the API's query ids (the engine's
+    // transport is Audited).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let host = runtime.block_on(common::host(&emu, "web-1"));
+    let key_pem = host.key.to_pem(okms_csr::KeyFormat::Pkcs8).unwrap();
+    let key_pem = okms_csr::ExposeSecret::expose_secret(&key_pem);
+    let as_host = reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.cert_pem().as_bytes()).unwrap()])
+        .identity(
+            reqwest::Identity::from_pem(format!("{}{key_pem}", host.certificate_pem).as_bytes())
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let status = as_host
+        .get(format!("https://localhost:{port}/v1/status"))
+        .send()
+        .unwrap();
+    assert_eq!(status.status(), reqwest::StatusCode::OK);
+    wait_for(r#""route":"/v1/status""#);
+    let line = audit_text()
+        .lines()
+        .find(|l| l.contains(r#""route":"/v1/status""#))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .unwrap();
+    assert_eq!(line["clientCredentialId"], host.id.to_string());
+    assert!(line["apiCalls"].as_u64().unwrap() >= 1, "{line}");
+    assert!(
+        line["apiQueryIds"][0].as_str().unwrap().starts_with("EU."),
+        "{line}"
+    );
     // A bad policy on SIGHUP: refused, still serving.
     std::fs::write(&policy, "version: 1\ndomains: []\n").unwrap();
     signal(&child, "HUP");
@@ -257,4 +293,17 @@ fn serve_against_the_emulator_reloads_on_sighup_and_stops_on_sigterm() {
     let text = audit_text();
     assert!(!text.contains(&*info.application_secret));
     assert!(!text.contains(&*info.consumer_key));
+}
+
+#[test]
+fn the_readme_policy_is_valid() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let yaml = &readme[start..start + readme[start..].find("```").unwrap()];
+    let policy = okms_broker::policy::Policy::from_yaml(yaml, Path::new("README.md")).unwrap();
+    let d = &policy.domains[0];
+    assert_eq!(d.key_algorithms.len(), 3);
+    assert_eq!(d.renew_before_days, Some(30));
+    assert_eq!(d.validity_days, Some(90));
+    assert!(d.allows("web-7") && d.allows("db-1"));
 }

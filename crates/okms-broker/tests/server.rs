@@ -291,6 +291,10 @@ async fn a_saturated_broker_answers_503_with_retry_after() {
         !text.contains("okms_broker_requests_saturated_total 0"),
         "{text}"
     );
+    assert!(
+        text.contains("okms_broker_requests_total{route=\"/v1/renew\",status=\"503\"} 1"),
+        "{text}"
+    );
 }
 
 /// A TLS connection to the broker that the test drives byte by byte.
@@ -531,4 +535,72 @@ async fn shutdown_finishes_the_requests_in_flight() {
         tokio::net::TcpStream::connect(broker.addr).await.is_err(),
         "still accepting after shutdown"
     );
+}
+
+#[tokio::test]
+async fn connections_past_the_bound_are_closed_at_once() {
+    let broker = start(Fake::default(), |o| o.max_connections = 2).await;
+    let _first = raw_tls(&broker, None).await;
+    let _second = raw_tls(&broker, None).await;
+    // The third is accepted and closed before any handshake.
+    let mut third = tokio::net::TcpStream::connect(broker.addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+    drop((_first, _second));
+    // Room again once they close.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let health = broker.client(None).get(broker.at(HEALTH_PATH)).send().await;
+        if let Ok(r) = health {
+            assert_eq!(r.status(), StatusCode::OK);
+            let metrics = broker
+                .client(None)
+                .get(broker.at(METRICS_PATH))
+                .send()
+                .await;
+            let text = metrics.unwrap().text().await.unwrap();
+            assert!(
+                !text.contains("okms_broker_connections_refused_total 0"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the bound never freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_timeout() {
+    let broker = start(Fake::default(), |o| {
+        o.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    // After the handshake, silence: it must not hold its connection slot for ever.
+    let mut idle = raw_tls(&broker, None).await;
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut buf)).await;
+    assert!(closed.is_ok(), "an idle connection stayed open");
+    // And a raw TCP connection that never starts the handshake.
+    let mut raw = tokio::net::TcpStream::connect(broker.addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let closed = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut byte)).await;
+    assert!(
+        closed.is_ok(),
+        "a connection without a handshake stayed open"
+    );
+    // And a kept-alive one after its request was answered.
+    let mut kept = raw_tls(&broker, None).await;
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 64];
+    let n = kept.read(&mut first).await.unwrap();
+    assert!(first[..n].starts_with(b"HTTP/1.1 200"));
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), kept.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "an idle kept-alive connection stayed open");
+    assert!(started.elapsed() >= Duration::from_millis(500));
 }

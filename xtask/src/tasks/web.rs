@@ -7,9 +7,14 @@
 //! SHA-256, WebAssembly by `'wasm-unsafe-eval'`), so that the page cannot reach any host even
 //! if a later edit tried to. It works from `file://`.
 //!
-//! It needs the wasm32 target (`rustup target add wasm32-unknown-unknown`) and the
-//! `wasm-bindgen` command line of exactly the version in Cargo.lock (`.ci/install-web-deps`
-//! installs both).
+//! Small, because a browser reads, compiles and keeps the module whole: the module is built
+//! with the `web` profile (optimised for size), then shrunk by binaryen's `wasm-opt -Oz`; a
+//! release page above [`MAX_PAGE_BYTES`] fails the task. `--measure` opens the page in headless
+//! Chromium and reports how long it takes to be ready ([`web_measure`]).
+//!
+//! It needs the wasm32 target, the `wasm-bindgen` command line of exactly the version in
+//! Cargo.lock, and `wasm-opt`; when one is missing it runs `.ci/install-web-deps --build-only`
+//! (the one place that knows how), or with `--no-install` fails naming what is missing.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args as ClapArgs;
 use sha2::{Digest, Sha256};
 
+use crate::tasks::web_measure;
 use crate::util::{cargo, run_command, target_dir, workspace_root};
 
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -26,24 +32,35 @@ const TARGET: &str = "wasm32-unknown-unknown";
 pub const PAGE_NAME: &str = "okms-offline.html";
 /// Where the page's script expects the module; replaced exactly once.
 const WASM_PLACEHOLDER: &str = "__OKMS_WASM_BASE64__";
+/// The most a release page may weigh (1.2 MB): the release notes promise a page this small.
+pub const MAX_PAGE_BYTES: usize = 1_200_000;
 
 /// Options of `cargo xtask web`.
 #[derive(ClapArgs)]
 pub struct Args {
-    /// Build the module with the dev profile: faster to build, twice the size (4.4 MiB
-    /// against 2.2 MiB for the release profile's page). The file users carry is always built
-    /// with the release profile.
+    /// Build the module with the dev profile and skip wasm-opt: faster to build, four times
+    /// the size (4.4 MiB against about 1.1 MiB for the release page, which has no size check
+    /// here). The file users carry is always built with the size-optimised `web` profile.
     #[arg(long)]
     dev: bool,
     /// Write the page here instead of target/dist/okms-offline.html.
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
+    /// Install nothing: fail, naming what is missing (the wasm32 target, wasm-bindgen,
+    /// wasm-opt), instead of running .ci/install-web-deps --build-only.
+    #[arg(long)]
+    no_install: bool,
+    /// Then open the page in headless Chromium a few times and print the median time from
+    /// opening it to ready (the form usable).
+    #[arg(long)]
+    measure: bool,
 }
 
 /// The profile the module is built with.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
-    /// What a release ships: `lto = "fat"`, one codegen unit.
+    /// What a release ships: the `web` profile (size-optimised, `lto = "fat"`, one codegen
+    /// unit), then `wasm-opt -Oz`.
     Release,
     /// Quicker to build, for working on the page.
     Dev,
@@ -60,24 +77,27 @@ pub fn run(args: &Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| target_dir().join("dist").join(PAGE_NAME));
-    build_page(profile, &out)
+    build_page(profile, &out, args.no_install)?;
+    if args.measure {
+        web_measure::run(&out)?;
+    }
+    Ok(())
 }
 
 /// Builds the module and writes the page to `out`, with `out.sha256` beside it (what
 /// `cargo xtask dist` ships too).
 ///
 /// # Errors
-/// A missing wasm32 target or a wasm-bindgen command line of another version than Cargo.lock's
-/// (each says how to install it), a failed build, or a page template that breaks its rules.
-pub fn build_page(profile: Profile, out: &Path) -> Result<()> {
-    require_wasm_target()?;
-    let bindgen_version = require_matching_wasm_bindgen()?;
+/// A missing tool that could not be installed (or any, under `no_install`), a failed build, a
+/// page template that breaks its rules, or a release page above [`MAX_PAGE_BYTES`].
+pub fn build_page(profile: Profile, out: &Path, no_install: bool) -> Result<()> {
+    let bindgen_version = ensure_tools(no_install)?;
     let mut build = cargo();
     build.args([
         "build", "--locked", "-p", "okms-web", "--lib", "--target", TARGET,
     ]);
     if profile == Profile::Release {
-        build.arg("--release");
+        build.args(["--profile", "web"]);
     }
     // Panic locations are compiled in as paths: without the remapping, the page would carry
     // the builder's checkout and Cargo directories, and differ from one checkout to another.
@@ -87,13 +107,16 @@ pub fn build_page(profile: Profile, out: &Path) -> Result<()> {
     run_command(&mut build)?;
 
     let profile_dir = match profile {
-        Profile::Release => "release",
+        Profile::Release => "web",
         Profile::Dev => "debug",
     };
-    let wasm = target_dir()
+    let mut wasm = target_dir()
         .join(TARGET)
         .join(profile_dir)
         .join("okms_web.wasm");
+    if profile == Profile::Release {
+        wasm = shrink(&wasm)?;
+    }
     let bindgen_dir = target_dir().join("okms-web-bindgen");
     if bindgen_dir.exists() {
         fs::remove_dir_all(&bindgen_dir)
@@ -123,12 +146,55 @@ pub fn build_page(profile: Profile, out: &Path) -> Result<()> {
         env!("CARGO_PKG_VERSION"),
     )?;
 
+    if profile == Profile::Release {
+        check_size(html.len())?;
+    }
     write_page(out, &html)?;
     eprintln!(
-        "wrote {} ({} KiB; module {} KiB, wasm-bindgen {bindgen_version}, {profile_dir} profile)",
+        "wrote {} ({} bytes, at most {MAX_PAGE_BYTES}; module {} bytes, wasm-bindgen {bindgen_version}, {profile_dir} profile)",
         out.display(),
-        html.len() / 1024,
-        module.len() / 1024
+        html.len(),
+        module.len()
+    );
+    Ok(())
+}
+
+/// binaryen's size optimisations of rustc's module, into a file of the same name in
+/// `target/okms-web-opt` (wasm-bindgen names its output after its input), returned.
+///
+/// Before wasm-bindgen, not after: Debian 12's binaryen (108) rewrites the externref table
+/// that wasm-bindgen adds, and the page then fails to load ("WebAssembly.Table.set(): Argument
+/// 1 is invalid for table"). The features are the ones rustc's wasm32 target turns on and
+/// every browser the page supports has; naming them keeps wasm-opt from rejecting the module
+/// or using any other.
+fn shrink(module: &Path) -> Result<PathBuf> {
+    let dir = target_dir().join("okms-web-opt");
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let out = dir.join(module.file_name().context("the module has no file name")?);
+    run_command(
+        Command::new("wasm-opt")
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-mutable-globals",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg(module)
+            .arg("-o")
+            .arg(&out),
+    )?;
+    Ok(out)
+}
+
+/// A release page heavier than [`MAX_PAGE_BYTES`] fails the task, so that the size holds.
+fn check_size(bytes: usize) -> Result<()> {
+    ensure!(
+        bytes <= MAX_PAGE_BYTES,
+        "the page is {bytes} bytes, above the {MAX_PAGE_BYTES} it may weigh: \
+         something made the module bigger (a dependency, formatting or panics in the wasm build)"
     );
     Ok(())
 }
@@ -237,6 +303,54 @@ fn read_text(path: &Path) -> Result<String> {
     fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// The wasm32 target, wasm-bindgen at Cargo.lock's version and wasm-opt: what is missing is
+/// installed by `.ci/install-web-deps --build-only`, or with `no_install` named in the error.
+/// Returns wasm-bindgen's version.
+fn ensure_tools(no_install: bool) -> Result<String> {
+    let missing = || -> Vec<String> {
+        [
+            require_wasm_target().err(),
+            require_matching_wasm_bindgen().err(),
+            require_wasm_opt().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|e| e.to_string())
+        .collect()
+    };
+    let absent = missing();
+    if !absent.is_empty() {
+        if no_install {
+            bail!(
+                "--no-install: cargo xtask web needs what is missing here:\n  {}",
+                absent.join("\n  ")
+            );
+        }
+        eprintln!("web: missing {}; installing", absent.join("; "));
+        run_command(
+            Command::new(workspace_root().join(".ci/install-web-deps")).arg("--build-only"),
+        )
+        .context(".ci/install-web-deps could not install what cargo xtask web needs")?;
+        let still = missing();
+        ensure!(
+            still.is_empty(),
+            "still missing after .ci/install-web-deps: {}",
+            still.join("; ")
+        );
+    }
+    require_matching_wasm_bindgen()
+}
+
+/// binaryen's wasm-opt, which shrinks the release module.
+fn require_wasm_opt() -> Result<()> {
+    match Command::new("wasm-opt").arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => {
+            bail!("wasm-opt is not installed (Debian package binaryen: `apt-get install binaryen`)")
+        }
+    }
+}
+
 /// The wasm32 target's standard library must be installed; rustup says so by name.
 fn require_wasm_target() -> Result<()> {
     let sysroot = Command::new("rustc")
@@ -247,8 +361,7 @@ fn require_wasm_target() -> Result<()> {
     let lib = Path::new(&sysroot).join("lib/rustlib").join(TARGET);
     if !lib.is_dir() {
         bail!(
-            "the {TARGET} target is not installed ({} is missing); run \
-             `rustup target add {TARGET}` or .ci/install-web-deps",
+            "the {TARGET} target is not installed ({} is missing; `rustup target add {TARGET}`)",
             lib.display()
         );
     }
@@ -277,8 +390,8 @@ fn require_matching_wasm_bindgen() -> Result<String> {
             format!("is version {found}")
         };
         bail!(
-            "the wasm-bindgen command line {now}, and Cargo.lock has wasm-bindgen {wanted}; \
-             run `cargo install wasm-bindgen-cli --version {wanted}` or .ci/install-web-deps"
+            "the wasm-bindgen command line {now}, and Cargo.lock has wasm-bindgen {wanted} \
+             (`cargo install wasm-bindgen-cli --version {wanted}`)"
         );
     }
     Ok(wanted)
@@ -356,6 +469,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("`</script`"), "{e}");
+    }
+
+    #[test]
+    fn a_page_above_its_budget_fails_the_build() {
+        assert!(check_size(MAX_PAGE_BYTES).is_ok());
+        // The page as it was before the size work (2,276,000 bytes) no longer passes.
+        let e = check_size(2_276_000).unwrap_err().to_string();
+        assert!(e.contains("2276000 bytes") && e.contains("1200000"), "{e}");
     }
 
     #[test]

@@ -412,36 +412,34 @@ impl Policy {
     }
 }
 
-/// yaml_serde's message without its position (the line is reported separately), with the
-/// fix for the mistakes it describes in its own words.
+/// yaml_serde's message without its position (the line is reported separately). serde's own
+/// words already say what to write: an unknown key's message lists the keys that are allowed.
 fn explain(e: &yaml_serde::Error) -> String {
     let full = e.to_string();
     let message = full
         .find(" at line ")
         .map_or(full.as_str(), |i| &full[..i])
         .to_string();
-    if message.contains("unknown field") {
-        format!(
-            "{message}; a domain takes okms_id, credentials, key_algorithms, \
-             renew_before_days, grace, min_renew_interval and validity_days (`defaults:` \
-             the same but okms_id and credentials)"
-        )
-    } else if message.contains("missing field `version`") {
+    if message.contains("missing field `version`") {
         format!("{message}: start the file with `version: {POLICY_VERSION}`")
     } else {
         message
     }
 }
 
-/// The 1-based line where `id` occurs for the second time (case-insensitively), 0 when it
-/// cannot be found (it was written in a form other than its canonical one).
+/// The 1-based line where `id` occurs for the second time (case-insensitively, with or
+/// without hyphens), 0 when it cannot be found (a form such as `urn:uuid:` split oddly).
 fn second_occurrence_line(yaml: &str, id: Uuid) -> usize {
-    let needle = id.hyphenated().to_string();
+    let needles = [id.hyphenated().to_string(), id.simple().to_string()];
     yaml.lines()
         .enumerate()
         .filter(|(_, line)| {
-            let code = line.split(" #").next().unwrap_or_default();
-            code.to_ascii_lowercase().contains(&needle)
+            let code = line
+                .split(" #")
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            needles.iter().any(|n| code.contains(n.as_str()))
         })
         .nth(1)
         .map_or(0, |(i, _)| i + 1)

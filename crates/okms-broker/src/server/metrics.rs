@@ -28,6 +28,7 @@ pub(crate) struct ServerMetrics {
     durations: Mutex<BTreeMap<&'static str, Histogram>>,
     in_flight: AtomicU64,
     saturated: AtomicU64,
+    connections_refused: AtomicU64,
 }
 
 impl ServerMetrics {
@@ -37,6 +38,11 @@ impl ServerMetrics {
 
     pub(crate) fn finished(&self, route: &'static str, status: u16, took: Duration) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.answered(route, status, took);
+    }
+
+    /// Counts an answer (also one given without handling the request: saturated).
+    pub(crate) fn answered(&self, route: &'static str, status: u16, took: Duration) {
         *lock(&self.requests).entry((route, status)).or_default() += 1;
         let secs = took.as_secs_f64();
         let mut durations = lock(&self.durations);
@@ -52,6 +58,10 @@ impl ServerMetrics {
 
     pub(crate) fn saturated(&self) {
         self.saturated.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The text exposition of these metrics.
@@ -92,6 +102,17 @@ impl ServerMetrics {
             out,
             "okms_broker_requests_saturated_total {}",
             self.saturated.load(Ordering::Relaxed)
+        )?;
+        writeln!(
+            out,
+            "# HELP okms_broker_connections_refused_total Connections closed at once because \
+             the connection bound was reached."
+        )?;
+        writeln!(out, "# TYPE okms_broker_connections_refused_total counter")?;
+        writeln!(
+            out,
+            "okms_broker_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
         )?;
         writeln!(
             out,

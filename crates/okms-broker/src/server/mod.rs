@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -29,6 +29,9 @@ use crate::service::{PeerCertificate, Service};
 
 /// Requests handled at once by default; beyond, 503 with `Retry-After`.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 512;
+/// Open connections at most by default (each costs TLS buffers): past it, a new connection is
+/// closed at once and its host retries.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// Time for a TLS handshake, and for a request's head and then its body, by default.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a shutdown waits for requests in flight by default.
@@ -51,6 +54,8 @@ pub struct ServeOptions {
     pub audit: AuditLog,
     /// Requests handled at once; beyond, 503.
     pub max_in_flight: usize,
+    /// Connections open at once (handshaking, idle or busy); past it, new ones are closed.
+    pub max_connections: usize,
     /// Time for the TLS handshake, then for a request's head, then for its body.
     pub request_timeout: Duration,
     /// How long a shutdown waits for requests in flight.
@@ -69,6 +74,7 @@ impl ServeOptions {
             policy_file: None,
             audit: AuditLog::stderr(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             reconcile_every: None,
@@ -87,6 +93,7 @@ pub struct Server<S: Service> {
     request_timeout: Duration,
     shutdown_timeout: Duration,
     fixed_reconcile_period: Option<Duration>,
+    connections: Arc<Semaphore>,
 }
 
 /// What the running server's tasks and its [`ServerHandle`]s share.
@@ -156,6 +163,7 @@ impl<S: Service> Server<S> {
             request_timeout: options.request_timeout,
             shutdown_timeout: options.shutdown_timeout,
             fixed_reconcile_period: options.reconcile_every,
+            connections: Arc::new(Semaphore::new(options.max_connections.max(1))),
         })
     }
 
@@ -195,7 +203,13 @@ impl<S: Service> Server<S> {
                 accepted = self.listener.accept() => {
                     // A failed accept (out of descriptors) is the host's problem; keep going.
                     let Ok((stream, peer_addr)) = accepted else { continue };
+                    // Full: closing at once costs less than holding a connection nobody serves.
+                    let Ok(slot) = self.connections.clone().try_acquire_owned() else {
+                        self.shared.metrics.connection_refused();
+                        continue;
+                    };
                     connections.spawn(serve_connection(
+                        slot,
                         stream,
                         peer_addr,
                         self.shared.clone(),
@@ -235,6 +249,7 @@ impl<S: Service> Server<S> {
 pub async fn serve<S: Service>(service: Arc<S>, options: ServeOptions) -> Result<(), Error> {
     let listen = options.listen.clone();
     let server = Server::bind(service, options).await?;
+    eprintln!("okms-broker: listening on {}", server.local_addr());
     let handle = server.handle();
     let signals = signals::install(&listen)?;
     let watcher = tokio::spawn(signals.forward(handle));
@@ -286,6 +301,7 @@ mod signals {
 }
 
 async fn serve_connection<S: Service>(
+    _slot: OwnedSemaphorePermit,
     stream: TcpStream,
     peer_addr: SocketAddr,
     shared: Arc<Shared<S>>,

@@ -180,6 +180,7 @@ pub(crate) async fn handle<S: Service>(
                 "the broker is handling as many requests as it may: retry after Retry-After",
             );
             busy.retry_after = Some(SATURATED_RETRY_AFTER);
+            shared.metrics.answered(route, 503, started.elapsed());
             Answer::refusal(busy, AuditFacts::default())
         }
     };

@@ -182,7 +182,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut artefacts: Vec<PathBuf> = inventories.iter().map(|i| i.artefact.clone()).collect();
     if !args.no_web {
         let page = out.join(web::PAGE_NAME);
-        web::build_page(web::Profile::Release, &page)?;
+        web::build_page(web::Profile::Release, &page, args.no_install)?;
         artefacts.push(page);
     }
     let mut sboms = Vec::new();
