@@ -19,26 +19,16 @@ use okms_emulator::{EmulatorConfig, RunningEmulator};
 pub fn okms_cli() -> Command {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     let bin = BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
-        let profile = if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        };
-        let bin = target.join(profile).join("okms-cli");
-        if !is_fresh(&bin, &root) {
-            let mut build = Command::new(env!("CARGO"));
-            build.args(["build", "-q", "-p", "okms-cli", "--bin", "okms-cli"]);
-            if profile == "release" {
-                build.arg("--release");
-            }
-            let status = build.status().expect("cargo build -p okms-cli");
-            assert!(status.success(), "building okms-cli failed");
-        }
-        bin
+        workspace_binary(
+            "okms-cli",
+            &[
+                "okms-cli",
+                "okms-api",
+                "okms-csr",
+                "okms-pkcs11",
+                "okms-lifecycle",
+            ],
+        )
     });
     let mut command = Command::new(bin);
     for var in [
@@ -133,8 +123,33 @@ pub fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// Whether `bin` exists and is newer than every source file of the crates it is built from.
-fn is_fresh(bin: &Path, root: &Path) -> bool {
+/// The binary `package` of this workspace (same-named), built when missing or older than the
+/// sources of `crates` (see [`okms_cli`]).
+pub fn workspace_binary(package: &str, crates: &[&str]) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let bin = target.join(profile).join(package);
+    if !is_fresh(&bin, &root, crates) {
+        let mut build = Command::new(env!("CARGO"));
+        build.args(["build", "-q", "-p", package, "--bin", package]);
+        if profile == "release" {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo build");
+        assert!(status.success(), "building {package} failed");
+    }
+    bin
+}
+
+/// Whether `bin` exists and is newer than every source file of `crates`.
+fn is_fresh(bin: &Path, root: &Path, crates: &[&str]) -> bool {
     fn newest(path: &Path, newest_seen: &mut std::time::SystemTime) {
         if path.is_dir() {
             for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
@@ -148,7 +163,7 @@ fn is_fresh(bin: &Path, root: &Path) -> bool {
         return false;
     };
     let mut sources = std::time::SystemTime::UNIX_EPOCH;
-    for krate in ["okms-cli", "okms-api", "okms-csr", "okms-pkcs11"] {
+    for krate in crates {
         newest(&root.join("crates").join(krate).join("src"), &mut sources);
         newest(
             &root.join("crates").join(krate).join("Cargo.toml"),

@@ -40,6 +40,10 @@ pub struct Args {
     /// makes READY after 20 s (goal: by 22 s).
     #[arg(long)]
     ready_lag_only: bool,
+    /// Only the renewal broker: renewals/s, p99 latency, its own time, peak RSS and API calls
+    /// per renewal with 100 and 1,000 concurrent hosts (see bench_broker.rs).
+    #[arg(long)]
+    broker: bool,
 }
 
 /// The two release builds of okms-cli.
@@ -87,6 +91,9 @@ const CASES: &[Case] = &[
 pub fn run(args: &Args) -> Result<()> {
     if args.ready_lag_only {
         return ready_lag::run().map(|_| ());
+    }
+    if args.broker {
+        return super::bench_broker::run();
     }
     let okms_cli = match args.binary {
         Binary::Static => {

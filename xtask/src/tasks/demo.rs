@@ -29,6 +29,10 @@ pub struct Args {
     /// How long the emulator keeps new credentials CREATING, in milliseconds.
     #[arg(long, default_value_t = 1500)]
     ready_delay_ms: u64,
+    /// Show the renewal broker instead: a host with no API credential renews through
+    /// okms-broker.
+    #[arg(long)]
+    broker: bool,
 }
 
 /// The JSON line `okms-emulator` prints once it accepts connections.
@@ -62,6 +66,9 @@ impl Drop for EmulatorProcess {
 
 /// Runs the task.
 pub fn run(args: &Args) -> Result<()> {
+    if args.broker {
+        return super::demo_broker::run(args.dir.as_deref(), args.release, args.ready_delay_ms);
+    }
     let profile = if args.release { "release" } else { "debug" };
     let mut build = cargo();
     build.args(["build", "--locked", "-p", "okms-cli", "-p", "okms-emulator"]);
@@ -240,7 +247,7 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn prepare_empty_dir(dir: &Path) -> Result<()> {
+pub(crate) fn prepare_empty_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
         let mut entries =
             fs::read_dir(dir).with_context(|| format!("could not read {}", dir.display()))?;
@@ -281,12 +288,12 @@ pub(crate) fn start_emulator(
     Ok((process, info))
 }
 
-fn banner(text: &str) {
+pub(crate) fn banner(text: &str) {
     println!("\n==> {text}");
 }
 
 /// Runs one demo command, showing it as a user would type it.
-fn step(command: &mut Command) -> Result<()> {
+pub(crate) fn step(command: &mut Command) -> Result<()> {
     let shown: Vec<String> = std::iter::once(command.get_program())
         .chain(command.get_args())
         .map(|a| {

@@ -1,7 +1,9 @@
 //! One module a task.
 
 pub mod bench;
+pub mod bench_broker;
 pub mod demo;
+pub mod demo_broker;
 pub mod dist;
 pub mod examples;
 pub mod fuzz;

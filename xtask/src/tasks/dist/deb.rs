@@ -1,9 +1,10 @@
-//! The Debian package of okms-cli, laid out by hand and built with `dpkg-deb`, which every
+//! The Debian package of okms-cli (with okms-broker, its systemd unit, not enabled, and its
+//! example policy), laid out by hand and built with `dpkg-deb`, which every
 //! Debian system has (no cargo-deb to install).
 //!
 //! It ships the glibc build, not the static one: a PKCS#11 module is a shared library and
-//! only a dynamically linked program can load it. Its `Depends` are read off the binary
-//! (the shared libraries it needs and the newest glibc symbol version it uses), never guessed.
+//! only a dynamically linked program can load it. Its `Depends` are read off the binaries
+//! (the shared libraries they need and the newest glibc symbol version they use), never guessed.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -18,14 +19,33 @@ use crate::util::{output_of, run_command, workspace_root};
 
 const MAINTAINER: &str = "okms-rs developers <okms-rs@users.noreply.github.com>";
 
-/// Lays out the package tree and writes `out/okms-cli_VERSION-1_ARCH.deb`.
-pub fn write(release: &Release, out: &Path, binary: &Path, docs: &Docs) -> Result<PathBuf> {
+/// Where the package installs the broker's unit (systemd's directory for packaged units).
+pub const BROKER_UNIT: &str = "lib/systemd/system/okms-broker.service";
+/// Where the package installs the broker's example policy.
+pub const BROKER_POLICY_EXAMPLE: &str = "usr/share/doc/okms-cli/examples/okms-broker.yaml";
+
+/// Lays out the package tree with `binaries` (each installed in /usr/bin under its file name)
+/// and writes `out/okms-cli_VERSION-1_ARCH.deb`.
+pub fn write(release: &Release, out: &Path, binaries: &[PathBuf], docs: &Docs) -> Result<PathBuf> {
     let arch = output_of(Command::new("dpkg").arg("--print-architecture"))
         .context("dpkg is needed to build the Debian package (or pass --no-deb)")?;
     let staging = tempfile::tempdir().context("could not create a staging directory")?;
     let root = staging.path().join("okms-cli");
 
-    install(binary, &root.join("usr/bin/okms-cli"), 0o755)?;
+    for binary in binaries {
+        let name = super::file_name(binary)?;
+        install(binary, &root.join("usr/bin").join(name), 0o755)?;
+    }
+    install(
+        &workspace_root().join("contrib/okms-broker.service"),
+        &root.join(BROKER_UNIT),
+        0o644,
+    )?;
+    install(
+        &workspace_root().join("contrib/okms-broker.yaml"),
+        &root.join(BROKER_POLICY_EXAMPLE),
+        0o644,
+    )?;
     let man1 = root.join("usr/share/man/man1");
     fs::create_dir_all(&man1)?;
     for page in fs::read_dir(&docs.man_dir)? {
@@ -53,6 +73,10 @@ pub fn write(release: &Release, out: &Path, binary: &Path, docs: &Docs) -> Resul
         &workspace_root().join("README.md"),
         &doc_dir.join("README.md.gz"),
     )?;
+    gzip_to(
+        &workspace_root().join("docs/broker-protocol.md"),
+        &doc_dir.join("broker-protocol.md.gz"),
+    )?;
 
     let control_dir = root.join("DEBIAN");
     fs::create_dir_all(&control_dir)?;
@@ -61,7 +85,7 @@ pub fn write(release: &Release, out: &Path, binary: &Path, docs: &Docs) -> Resul
         control(
             release,
             &arch,
-            &depends(binary)?,
+            &depends(binaries)?,
             installed_size_kib(&root)?,
         ),
     )?;
@@ -93,16 +117,38 @@ fn control(release: &Release, arch: &str, depends: &str, installed_size: u64) ->
          signing requests and request files offline, for an air-gapped host, and\n \
          submits them to the OVHcloud API from a connected host to get an OKMS\n \
          access certificate, without the private key ever leaving the machine it\n \
-         was made on.\n",
+         was made on. okms-broker renews a fleet's access certificates over mutual\n          TLS so that only it holds OVHcloud API credentials (unit okms-broker.service,\n          not enabled).\n",
         version = release.version,
     )
 }
 
-/// `Depends` from the binary's `NEEDED` entries and its newest `GLIBC_x.y` symbol version.
-fn depends(binary: &Path) -> Result<String> {
+/// `Depends` from the binaries' `NEEDED` entries and their newest `GLIBC_x.y` symbol version.
+fn depends(binaries: &[PathBuf]) -> Result<String> {
+    let mut packages = BTreeSet::new();
+    let mut glibc = None;
+    for binary in binaries {
+        read_needs(binary, &mut packages, &mut glibc)?;
+    }
+    Ok(packages
+        .into_iter()
+        .map(|package| match (package, glibc) {
+            ("libc6", Some((major, minor))) => format!("libc6 (>= {major}.{minor})"),
+            (package, _) => package.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
+/// Adds the packages of `binary`'s shared libraries to `packages`, and raises `glibc` to the
+/// newest glibc symbol version it uses.
+fn read_needs(
+    binary: &Path,
+    packages: &mut BTreeSet<&'static str>,
+    glibc: &mut Option<(u32, u32)>,
+) -> Result<()> {
+    let name = super::file_name(binary)?;
     let headers = output_of(Command::new("objdump").arg("-p").arg(binary))
         .context("objdump (binutils) is needed to read the binary's dependencies")?;
-    let mut packages = BTreeSet::new();
     for line in headers.lines() {
         let mut words = line.split_whitespace();
         if words.next() != Some("NEEDED") {
@@ -118,13 +164,13 @@ fn depends(binary: &Path) -> Result<String> {
             | "ld-linux-x86-64.so.2" => "libc6",
             "libgcc_s.so.1" => "libgcc-s1",
             other => bail!(
-                "okms-cli needs {other}, which the Debian package does not know how to depend on: add its package to deb.rs"
+                "{name} needs {other}, which the Debian package does not know how to depend on: add its package to deb.rs"
             ),
         };
         packages.insert(package);
     }
     let symbols = output_of(Command::new("objdump").arg("-T").arg(binary))?;
-    let glibc = symbols
+    let newest = symbols
         .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
         .filter_map(|word| word.strip_prefix("GLIBC_"))
         .filter_map(|v| {
@@ -132,14 +178,8 @@ fn depends(binary: &Path) -> Result<String> {
             Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
         })
         .max();
-    Ok(packages
-        .into_iter()
-        .map(|package| match (package, glibc) {
-            ("libc6", Some((major, minor))) => format!("libc6 (>= {major}.{minor})"),
-            (package, _) => package.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(", "))
+    *glibc = (*glibc).max(newest);
+    Ok(())
 }
 
 /// Debian's machine-readable copyright file (DEP-5).

@@ -107,19 +107,53 @@ fn reference(package: &Package) -> String {
     format!("{}@{}", package.name, package.version)
 }
 
-/// Writes `ARCHIVE.cdx.json` beside `archive`, describing `binary` built for `target`.
+/// The packages of several binaries' embedded lists, each once (by name and version), with
+/// their dependencies as names and versions. The first binary's root package is the first.
+fn read_all(binaries: &[PathBuf]) -> Result<Vec<(Package, Packages)>> {
+    let mut merged: Vec<(Package, Packages)> = Vec::new();
+    for binary in binaries {
+        let info = read(binary)?;
+        ensure!(
+            info.packages.iter().any(|p| p.root),
+            "{}'s dependency list has no root package",
+            binary.display()
+        );
+        // Roots first, so that the first binary's root leads.
+        let mut ordered: Vec<&Package> = info.packages.iter().filter(|p| p.root).collect();
+        ordered.extend(info.packages.iter().filter(|p| !p.root));
+        for package in ordered {
+            let key = (package.name.clone(), package.version.to_string());
+            let dependencies: Packages = package
+                .dependencies
+                .iter()
+                .filter_map(|&i| info.packages.get(i))
+                .map(|d| (d.name.clone(), d.version.to_string()))
+                .collect();
+            match merged
+                .iter_mut()
+                .find(|(p, _)| (p.name.clone(), p.version.to_string()) == key)
+            {
+                Some((_, known)) => known.extend(dependencies),
+                None => merged.push((package.clone(), dependencies)),
+            }
+        }
+    }
+    Ok(merged)
+}
+
+/// Writes `ARCHIVE.cdx.json` beside `archive`, describing `binaries` built for `target` (one
+/// build): the first binary's package is the SBOM's subject, the others' are components.
 pub fn write_sbom(
     archive: &Path,
-    binary: &Path,
+    binaries: &[PathBuf],
     compiled: &Packages,
     target: &str,
     release: &Release,
 ) -> Result<PathBuf> {
-    let info = read(binary)?;
-    let root =
-        info.packages.iter().find(|p| p.root).with_context(|| {
-            format!("{}'s dependency list has no root package", binary.display())
-        })?;
+    let packages = read_all(binaries)?;
+    let (root, _) = packages
+        .first()
+        .context("an SBOM needs at least one binary")?;
     let component = |package: &Package, kind: &str| {
         let mut c = json!({
             "type": kind,
@@ -134,23 +168,20 @@ pub fn write_sbom(
         c
     };
     let in_binary = |p: &Package| compiled.contains(&(p.name.clone(), p.version.to_string()));
-    let components: Vec<Value> = info
-        .packages
+    let components: Vec<Value> = packages
         .iter()
-        .filter(|p| !p.root && in_binary(p))
-        .map(|p| component(p, "library"))
+        .skip(1)
+        .filter(|(p, _)| in_binary(p))
+        .map(|(p, _)| component(p, if p.root { "application" } else { "library" }))
         .collect();
-    let dependencies: Vec<Value> = info
-        .packages
+    let dependencies: Vec<Value> = packages
         .iter()
-        .filter(|p| in_binary(p))
-        .map(|p| {
-            let depends_on: Vec<String> = p
-                .dependencies
+        .filter(|(p, _)| in_binary(p))
+        .map(|(p, depends)| {
+            let depends_on: Vec<String> = depends
                 .iter()
-                .filter_map(|&i| info.packages.get(i))
-                .filter(|d| in_binary(d))
-                .map(reference)
+                .filter(|d| compiled.contains(d))
+                .map(|(name, version)| format!("{name}@{version}"))
                 .collect();
             json!({ "ref": reference(p), "dependsOn": depends_on })
         })
@@ -186,14 +217,15 @@ pub fn write_sbom(
     Ok(path)
 }
 
-/// The embedded list reads back, and the SBOM's packages (name and version) are exactly those
-/// that `cargo tree` resolves for `package` on `target` through normal dependencies (less the
-/// proc-macros, which run in the compiler and are not in the binary).
-pub fn check(binary: &Path, sbom: &Path, package: &str, target: &str) -> Result<()> {
-    let info = read(binary)?;
-    let embedded: BTreeSet<(String, String)> = runtime(&info)
-        .map(|(_, p)| (p.name.clone(), p.version.to_string()))
-        .collect();
+/// The embedded lists read back, and the SBOM's packages (name and version) are exactly those
+/// that `cargo tree` resolves for `packages` (built together) on `target` through normal
+/// dependencies (less the proc-macros, which run in the compiler and are not in a binary).
+pub fn check(binaries: &[PathBuf], sbom: &Path, packages: &[&str], target: &str) -> Result<()> {
+    let mut embedded: BTreeSet<(String, String)> = BTreeSet::new();
+    for binary in binaries {
+        let info = read(binary)?;
+        embedded.extend(runtime(&info).map(|(_, p)| (p.name.clone(), p.version.to_string())));
+    }
     let text =
         fs::read_to_string(sbom).with_context(|| format!("could not read {}", sbom.display()))?;
     let document: Value =
@@ -222,7 +254,8 @@ pub fn check(binary: &Path, sbom: &Path, package: &str, target: &str) -> Result<
                 "--prefix",
                 "none",
             ])
-            .args(["--format", "{p}", "--target", target, "-p", package]),
+            .args(["--format", "{p}", "--target", target])
+            .args(packages.iter().flat_map(|p| ["-p", p])),
     )?;
     let resolved: BTreeSet<(String, String)> = tree
         .lines()
@@ -236,19 +269,20 @@ pub fn check(binary: &Path, sbom: &Path, package: &str, target: &str) -> Result<
     let sbom_name = super::file_name(sbom)?;
     ensure!(
         listed.is_subset(&embedded),
-        "{sbom_name} lists packages that the binary's embedded list lacks: {:?}",
+        "{sbom_name} lists packages that the binaries' embedded lists lack: {:?}",
         listed.difference(&embedded).collect::<Vec<_>>()
     );
     ensure!(
         listed == resolved,
-        "{sbom_name} differs from cargo tree -e normal --target {target} -p {package}: only in the SBOM {:?}, only in cargo tree {:?}",
+        "{sbom_name} differs from cargo tree -e normal --target {target} -p {}: only in the SBOM {:?}, only in cargo tree {:?}",
+        packages.join(" -p "),
         listed.difference(&resolved).collect::<Vec<_>>(),
         resolved.difference(&listed).collect::<Vec<_>>()
     );
     eprintln!(
-        "checked {sbom_name}: {} packages, as cargo tree resolves them, all in the list embedded in {} ({} packages)",
+        "checked {sbom_name}: {} packages, as cargo tree resolves them, all in the lists embedded in {} ({} packages)",
         listed.len(),
-        super::file_name(binary)?,
+        packages.join(" and "),
         embedded.len()
     );
     Ok(())

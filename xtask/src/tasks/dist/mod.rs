@@ -3,9 +3,10 @@
 //! - `okms-cli` and `okms-emulator` as fully static binaries (`x86_64-unknown-linux-musl`: no
 //!   dynamic loader, no shared library, not even libc), each in a reproducible
 //!   `NAME-VERSION-TARGET.tar.gz` with README, licences, and for okms-cli its man pages and
-//!   shell completions;
-//! - a Debian package of okms-cli, built from the ordinary glibc binary, because only a
-//!   dynamically linked program can load a PKCS#11 module (a shared library);
+//!   shell completions; the okms-cli archive also holds `okms-broker` (the renewal broker,
+//!   built in the same cargo build) with its systemd unit and example policy;
+//! - a Debian package of okms-cli (and okms-broker), built from the ordinary glibc binaries,
+//!   because only a dynamically linked program can load a PKCS#11 module (a shared library);
 //! - the offline page `okms-offline.html` (`cargo xtask web`, release profile), the one file
 //!   an air-gapped host with only a browser needs;
 //! - beside each archive, `ARCHIVE.cdx.json`, a CycloneDX SBOM of exactly the packages in its
@@ -77,6 +78,27 @@ pub struct Args {
     check_reproducible: bool,
 }
 
+/// The packages whose binaries the okms-cli archive and Debian package ship, built together.
+pub const CLI_PACKAGES: &[&str] = &["okms-cli", "okms-broker"];
+
+/// An archive or package and what is inside it: its SBOM's source.
+struct Inventory {
+    artefact: PathBuf,
+    /// Its binaries, one per package.
+    binaries: Vec<PathBuf>,
+    /// What cargo compiled into them.
+    compiled: inventory::Packages,
+    /// The packages they were built from.
+    packages: &'static [&'static str],
+    /// The target they were built for.
+    target: String,
+}
+
+/// The binary of each package (named as its package) in a cargo output directory.
+fn binaries(dir: &Path, packages: &[&str]) -> Vec<PathBuf> {
+    packages.iter().map(|p| dir.join(p)).collect()
+}
+
 /// What the artefacts are named after.
 pub struct Release {
     /// The workspace version, e.g. `0.1.0`.
@@ -111,55 +133,66 @@ pub fn run(args: &Args) -> Result<()> {
         args.no_install,
     )?;
 
-    // One build per binary: built together, they would share the union of their features.
-    let cli_packages = build(&release, STATIC_TARGET, "okms-cli")?;
-    let emulator_packages = build(&release, STATIC_TARGET, "okms-emulator")?;
+    // One build per archive: built together, binaries share the union of their features, so
+    // the emulator is built apart; okms-broker ships with okms-cli and is built with it.
+    let cli_packages = build(&release, STATIC_TARGET, CLI_PACKAGES)?;
+    let emulator_packages = build(&release, STATIC_TARGET, &["okms-emulator"])?;
     let static_dir = target_dir().join(STATIC_TARGET).join("release");
+    let cli_binaries = binaries(&static_dir, CLI_PACKAGES);
     let cli_archive = tarball::write(
         &release,
         &out,
-        &tarball::Contents::cli(&static_dir.join("okms-cli"), &docs),
+        &tarball::Contents::cli(&cli_binaries, &docs),
     )?;
-    // (archive, its binary, what was compiled into it, the package and target it was built
-    // from): one SBOM each.
+    // One SBOM per archive or package, of everything compiled into its binaries.
     let mut inventories = vec![
-        (
-            cli_archive.clone(),
-            static_dir.join("okms-cli"),
-            cli_packages,
-            "okms-cli",
-            STATIC_TARGET.to_owned(),
-        ),
-        (
-            tarball::write(
+        Inventory {
+            artefact: cli_archive.clone(),
+            binaries: cli_binaries,
+            compiled: cli_packages,
+            packages: CLI_PACKAGES,
+            target: STATIC_TARGET.to_owned(),
+        },
+        Inventory {
+            artefact: tarball::write(
                 &release,
                 &out,
                 &tarball::Contents::emulator(&static_dir.join("okms-emulator")),
             )?,
-            static_dir.join("okms-emulator"),
-            emulator_packages,
-            "okms-emulator",
-            STATIC_TARGET.to_owned(),
-        ),
+            binaries: vec![static_dir.join("okms-emulator")],
+            compiled: emulator_packages,
+            packages: &["okms-emulator"],
+            target: STATIC_TARGET.to_owned(),
+        },
     ];
     if !args.no_deb {
         // For the host too an explicit --target, so that the remapped paths reach the binary
         // and not the build scripts, which keep the cache they share with the static build.
-        let compiled = build(&release, &host, "okms-cli")?;
-        let binary = target_dir().join(&host).join("release").join("okms-cli");
-        let package = deb::write(&release, &out, &binary, &docs)?;
-        inventories.push((package, binary, compiled, "okms-cli", host.clone()));
+        let compiled = build(&release, &host, CLI_PACKAGES)?;
+        let binaries = binaries(&target_dir().join(&host).join("release"), CLI_PACKAGES);
+        let package = deb::write(&release, &out, &binaries, &docs)?;
+        inventories.push(Inventory {
+            artefact: package,
+            binaries,
+            compiled,
+            packages: CLI_PACKAGES,
+            target: host.clone(),
+        });
     }
-    let mut artefacts: Vec<PathBuf> = inventories.iter().map(|i| i.0.clone()).collect();
+    let mut artefacts: Vec<PathBuf> = inventories.iter().map(|i| i.artefact.clone()).collect();
     if !args.no_web {
         let page = out.join(web::PAGE_NAME);
         web::build_page(web::Profile::Release, &page, args.no_install)?;
         artefacts.push(page);
     }
     let mut sboms = Vec::new();
-    for (archive, binary, compiled, _, target) in &inventories {
+    for i in &inventories {
         sboms.push(inventory::write_sbom(
-            archive, binary, compiled, target, &release,
+            &i.artefact,
+            &i.binaries,
+            &i.compiled,
+            &i.target,
+            &release,
         )?);
     }
     let installer = out.join("install.sh");
@@ -174,8 +207,9 @@ pub fn run(args: &Args) -> Result<()> {
     let signature = sign::sign(&sums, args.sign_key.as_deref(), &release)?;
 
     if !args.no_verify {
-        verify::static_binary(&static_dir.join("okms-cli"), &release)?;
-        verify::static_binary(&static_dir.join("okms-emulator"), &release)?;
+        for package in CLI_PACKAGES.iter().chain(&["okms-emulator"]) {
+            verify::static_binary(&static_dir.join(package), &release)?;
+        }
         verify::checksums(&sums)?;
         sign::verify(&sums, &signature)?;
         for artefact in &artefacts {
@@ -187,8 +221,8 @@ pub fn run(args: &Args) -> Result<()> {
                 verify::tarball(artefact)?;
             }
         }
-        for ((_, binary, _, package, target), sbom) in inventories.iter().zip(&sboms) {
-            inventory::check(binary, sbom, package, target)?;
+        for (i, sbom) in inventories.iter().zip(&sboms) {
+            inventory::check(&i.binaries, sbom, i.packages, &i.target)?;
         }
         install_check::shellcheck(&installer)?;
         install_check::check(&out, file_name(&cli_archive)?)?;
@@ -260,16 +294,17 @@ pub fn build_release(target: Option<&str>, packages: &[&str]) -> Result<()> {
     run_command(&mut command)
 }
 
-/// `cargo auditable build` of one package for `target`: its binary carries its dependency
-/// list, and cargo's own messages tell which packages it compiled into it (`inventory.rs`).
-fn build(release: &Release, target: &str, package: &str) -> Result<inventory::Packages> {
+/// `cargo auditable build` of `packages` for `target`, in one build: each binary carries its
+/// dependency list, and cargo's own messages tell which packages it compiled into them
+/// (`inventory.rs`).
+fn build(release: &Release, target: &str, packages: &[&str]) -> Result<inventory::Packages> {
     let mut command = cargo();
     command.args([
         "auditable",
         "build",
         "--message-format=json-render-diagnostics",
     ]);
-    prepare(&mut command, release, Some(target), &[package])?;
+    prepare(&mut command, release, Some(target), packages)?;
     command
         .current_dir(workspace_root())
         .stdout(std::process::Stdio::piped());
@@ -282,7 +317,10 @@ fn build(release: &Release, target: &str, package: &str) -> Result<inventory::Pa
     );
     let status = child.wait().context("cargo auditable did not finish")?;
     if !status.success() {
-        bail!("cargo auditable build of {package} for {target} failed with {status}");
+        bail!(
+            "cargo auditable build of {} for {target} failed with {status}",
+            packages.join(", ")
+        );
     }
     compiled
 }

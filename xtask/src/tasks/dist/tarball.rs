@@ -12,6 +12,13 @@ use super::docs::Docs;
 use super::{Release, STATIC_TARGET};
 use crate::util::workspace_root;
 
+/// The broker's deployment files, shipped beside it (same paths in the archive as here).
+pub const BROKER_FILES: &[&str] = &[
+    "contrib/okms-broker.service",
+    "contrib/okms-broker.yaml",
+    "docs/broker-protocol.md",
+];
+
 /// What goes into one archive, relative to its top directory.
 pub struct Contents {
     name: &'static str,
@@ -20,11 +27,22 @@ pub struct Contents {
 }
 
 impl Contents {
-    /// okms-cli: the binary, README, licences, man pages and completions.
-    pub fn cli(binary: &Path, docs: &Docs) -> Self {
-        let mut entries = common_entries("okms-cli", binary, "README.md");
+    /// okms-cli: its binaries (okms-cli first, then okms-broker), README, licences, man pages
+    /// and completions, and the broker's systemd unit, example policy and protocol.
+    pub fn cli(binaries: &[PathBuf], docs: &Docs) -> Self {
+        let root = workspace_root();
+        let mut entries = common_entries(&root.join("README.md"));
+        for binary in binaries {
+            let name = binary
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            entries.push((name, binary.clone()));
+        }
         entries.push(("man".into(), docs.man_dir.clone()));
         entries.push(("completions".into(), docs.completion_dir.clone()));
+        for file in BROKER_FILES {
+            entries.push(((*file).to_owned(), root.join(file)));
+        }
         Contents {
             name: "okms-cli",
             entries,
@@ -35,16 +53,21 @@ impl Contents {
     pub fn emulator(binary: &Path) -> Self {
         Contents {
             name: "okms-emulator",
-            entries: common_entries("okms-emulator", binary, "crates/okms-emulator/README.md"),
+            entries: {
+                let mut entries =
+                    common_entries(&workspace_root().join("crates/okms-emulator/README.md"));
+                entries.push(("okms-emulator".into(), binary.to_path_buf()));
+                entries
+            },
         }
     }
 }
 
-fn common_entries(name: &str, binary: &Path, readme: &str) -> Vec<(String, PathBuf)> {
+/// README and licences.
+fn common_entries(readme: &Path) -> Vec<(String, PathBuf)> {
     let root = workspace_root();
     vec![
-        (name.to_owned(), binary.to_path_buf()),
-        ("README.md".into(), root.join(readme)),
+        ("README.md".into(), readme.to_path_buf()),
         ("LICENSE-APACHE".into(), root.join("LICENSE-APACHE")),
         ("LICENSE-MIT".into(), root.join("LICENSE-MIT")),
     ]
@@ -105,6 +128,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
         Ok(())
     } else {
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("could not create {}", parent.display()))?;
+        }
         fs::copy(from, to)
             .map(drop)
             .with_context(|| format!("could not copy {} to {}", from.display(), to.display()))

@@ -129,6 +129,12 @@ pub fn tarball(archive: &Path) -> Result<()> {
     if binary == "okms-cli" {
         expected.push(format!("{stem}/man/okms-cli.1"));
         expected.push(format!("{stem}/completions/okms-cli.bash"));
+        expected.push(format!("{stem}/okms-broker"));
+        expected.extend(
+            super::tarball::BROKER_FILES
+                .iter()
+                .map(|file| format!("{stem}/{file}")),
+        );
     }
     for entry in &expected {
         ensure!(
@@ -194,10 +200,22 @@ pub fn deb(package: &Path, release: &Release) -> Result<()> {
             "the package did not install /{completion}"
         );
     }
+    let broker = root.path().join("usr/bin/okms-broker");
+    let broker_version = output_of(Command::new(&broker).arg("--version"))?;
+    ensure!(
+        broker_version.contains(&release.version),
+        "the installed okms-broker --version says {broker_version:?}"
+    );
+    for file in [super::deb::BROKER_UNIT, super::deb::BROKER_POLICY_EXAMPLE] {
+        ensure!(
+            root.path().join(file).is_file(),
+            "the package did not install /{file}"
+        );
+    }
     let work = tempfile::tempdir()?;
     offline_csr(&binary, work.path())?;
     eprintln!(
-        "checked {}: dpkg -i into a fresh tree, --version, man -w ({man}), csr new",
+        "checked {}: dpkg -i into a fresh tree, --version of okms-cli and okms-broker, man -w ({man}), the broker's unit, csr new",
         package.display()
     );
     Ok(())
