@@ -412,3 +412,50 @@ async fn reload_reads_new_domains_and_keeps_the_old_policy_when_one_is_unreadabl
         "the old policy stays in force"
     );
 }
+
+#[tokio::test]
+async fn confirms_arriving_together_share_the_domain_listings() {
+    use okms_emulator::{FaultKind, FaultSpec};
+    let emu = common::emulator_with_ready_delay(Duration::ZERO);
+    let (engine, _) = engine(&emu).await;
+    let engine = std::sync::Arc::new(engine);
+    let mut renewed = Vec::new();
+    for i in 0..8 {
+        let old = host(&emu, &format!("web-{i:02}")).await;
+        let (answer, _) = engine
+            .renew(old.peer(), RenewRequest { csr: csr().1 })
+            .await
+            .result
+            .unwrap();
+        renewed.push((old.id, answer.certificate_pem));
+    }
+    // A slow listing: the confirms that arrive while one runs share the next one.
+    emu.set_faults(vec![
+        FaultSpec::new(FaultKind::Latency(Duration::from_millis(300)))
+            .route(&format!(
+                "GET:/v2/okms/resource/{}/credential",
+                emu.okms_id()
+            ))
+            .unwrap(),
+    ]);
+    let mut confirms = tokio::task::JoinSet::new();
+    for (old_id, pem) in renewed {
+        let engine = engine.clone();
+        confirms.spawn(async move {
+            let handled = engine
+                .confirm(peer_of(&pem), ConfirmRequest::default())
+                .await;
+            (old_id, handled)
+        });
+    }
+    let mut calls = 0;
+    while let Some(done) = confirms.join_next().await {
+        let (old_id, handled) = done.unwrap();
+        calls += handled.audit.api_calls;
+        assert_eq!(handled.result.unwrap().revoked, vec![old_id]);
+        assert!(gone(phase(&emu, old_id)));
+    }
+    // 8 DELETEs, and a listing for each wave of arrivals instead of one per confirm.
+    let listings = calls - 8;
+    assert!(listings <= 3, "{listings} listings for 8 confirms");
+}

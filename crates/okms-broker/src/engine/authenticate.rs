@@ -6,8 +6,11 @@ use okms_api::{Clock, Credential, CredentialStatus, Transport, Uuid};
 use okms_csr::Certificate;
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
 use super::Engine;
 use super::ledger::NameKey;
+use super::listing::Ticket;
 use super::refused::Refused;
 use crate::policy::DomainPolicy;
 use crate::service::{AuditFacts, PeerCertificate};
@@ -74,14 +77,17 @@ impl<T: Transport, C: Clock> Engine<T, C> {
 
     /// Authenticates `peer` from a listing of its domain (one API call, which the caller
     /// needs anyway: confirm then revokes from it); returns the listing too.
+    /// `arrived` orders the request against listings shared with other confirms
+    /// ([`Engine::listing_since`]).
     pub(crate) async fn authenticate_listed(
         &self,
         peer: &PeerCertificate,
+        arrived: Ticket,
         audit: &mut AuditFacts,
-    ) -> Result<(Presenter, Vec<Credential>), Refused> {
+    ) -> Result<(Presenter, Arc<Vec<Credential>>), Refused> {
         let claim = self.claim(peer, audit)?;
         let listed = self
-            .api(audit, self.client.list_credentials(claim.okms_id))
+            .listing_since(claim.okms_id, arrived, audit)
             .await
             .map_err(|e| Refused::api("listing the domain's credentials", &e))?;
         let credential = listed.iter().find(|c| c.id == claim.credential_id).cloned();

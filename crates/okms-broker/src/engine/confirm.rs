@@ -24,7 +24,8 @@ impl<T: Transport, C: Clock> Engine<T, C> {
     ) -> Result<ConfirmAnswer, Refused> {
         // The listing both authenticates and finds what to revoke: a confirm is two API
         // calls (list, DELETE), so that a whole renewal stays within six.
-        let (presenter, listed) = self.authenticate_listed(peer, audit).await?;
+        let arrived = self.listings.ticket();
+        let (presenter, listed) = self.authenticate_listed(peer, arrived, audit).await?;
         audit.new_credential_id = Some(presenter.credential.id);
         audit.new_fingerprint = Some(fingerprint(&peer.0));
         let key = presenter.key();

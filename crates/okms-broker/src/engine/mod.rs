@@ -15,6 +15,7 @@ mod confirm;
 mod csr_check;
 mod domains;
 mod ledger;
+mod listing;
 mod reconcile;
 mod refused;
 mod renew;
@@ -39,6 +40,7 @@ use crate::policy::Policy;
 use crate::service::{AuditFacts, Handled, PeerCertificate, ReconcileReport, RenewKind, Service};
 use domains::DomainCache;
 use ledger::Ledger;
+use listing::Listings;
 use refused::Refused;
 use stats::Stats;
 pub use tally::Audited;
@@ -72,6 +74,7 @@ pub struct Engine<T: Transport, C: Clock> {
     policy: RwLock<Arc<Policy>>,
     domains: DomainCache,
     ledger: Ledger,
+    listings: Listings,
     stats: Stats,
     api_gate: Semaphore,
     options: EngineOptions,
@@ -103,6 +106,7 @@ impl<T: Transport, C: Clock> Engine<T, C> {
             policy: RwLock::new(policy.clone()),
             domains: DomainCache::default(),
             ledger: Ledger::default(),
+            listings: Listings::default(),
             stats: Stats::default(),
             api_gate: Semaphore::new(options.api_concurrency.max(1)),
             options,
