@@ -290,6 +290,15 @@ fn certificates_that_are_not_a_live_credential_the_policy_allows_are_refused() {
             Some(&body(&revoked.dir)),
         ),
     );
+    // The host's own command says why, and what to do: running it again would not help.
+    let refused = fleet.renew(&not_allowed, 0);
+    assert_eq!(refused.code, Some(7), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("ask the broker's operator")
+            && !refused.stderr.contains("run the renewal again"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(
         credential_states(&fleet.emulator),
         before,

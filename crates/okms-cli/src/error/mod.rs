@@ -58,6 +58,16 @@ impl CliError {
         self
     }
 
+    /// Sets the hint unless the error already has a more precise one (e.g. a broker's
+    /// refusal, which running again does not fix).
+    #[must_use]
+    pub fn hint_unless_hinted(mut self, hint: impl Into<String>) -> Self {
+        if self.hint.is_none() {
+            self.hint = Some(hint.into());
+        }
+        self
+    }
+
     /// Adds an outer message, keeping the current one as a cause.
     #[must_use]
     pub fn context(mut self, msg: impl fmt::Display + Send + Sync + 'static) -> Self {

@@ -75,7 +75,7 @@ pub(super) fn failure<W: Words>(
         } => {
             let fate = fate(home, &new_key);
             lifecycle_failure(e, format!("nothing was created; {fate}; {unchanged}"))
-                .hint("run the renewal again")
+                .hint_unless_hinted("run the renewal again")
         }
         RenewalFailure::Abandoned {
             new_id,
