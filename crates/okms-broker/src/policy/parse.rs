@@ -351,6 +351,15 @@ impl Policy {
             line,
             message,
         };
+        if let Some((line, what)) = foreign_line_break(yaml) {
+            return Err(refuse(
+                line,
+                format!(
+                    "{what}: YAML counts it as a line break, editors and this message do not; \
+                     save the file with \\n (or \\r\\n) line ends"
+                ),
+            ));
+        }
         let raw: RawPolicy = yaml_serde::from_str(yaml).map_err(|e| {
             let line = e.location().map_or(0, |l| l.line());
             refuse(line, explain(&e))
@@ -445,6 +454,30 @@ fn second_occurrence_line(yaml: &str, id: Uuid) -> usize {
         .map_or(0, |(i, _)| i + 1)
 }
 
+/// The first line break other than `\n` and `\r\n` (a lone `\r`, NEL, LS, PS), with its line
+/// as `\n` counts them: YAML would count it too, and its line numbers would then disagree with
+/// the user's editor.
+fn foreign_line_break(yaml: &str) -> Option<(usize, &'static str)> {
+    let mut line = 1;
+    let mut chars = yaml.chars().peekable();
+    while let Some(c) = chars.next() {
+        let what = match c {
+            '\n' => {
+                line += 1;
+                continue;
+            }
+            '\r' if chars.peek() == Some(&'\n') => continue,
+            '\r' => "a carriage return not followed by a newline (an old Mac line end)",
+            '\u{85}' => "a NEL character (U+0085)",
+            '\u{2028}' => "a line separator (U+2028)",
+            '\u{2029}' => "a paragraph separator (U+2029)",
+            _ => continue,
+        };
+        return Some((line, what));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -458,6 +491,18 @@ mod tests {
             Err(Error::Policy { line, message, .. }) => (line, message),
             other => panic!("expected a policy error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn line_breaks_yaml_counts_and_editors_do_not_are_refused_on_their_line() {
+        let (line, message) = refusal("version: 1\ndomains:\r  - okms_id: x\n");
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("carriage return"), "{message}");
+        let (line, message) = refusal("version: 1\u{2028}domains: []\n");
+        assert_eq!(line, 1, "{message}");
+        // \r\n is an ordinary line end.
+        let (line, _) = refusal("version: 1\r\ndomains: []\r\n");
+        assert_eq!(line, 2);
     }
 
     #[test]
