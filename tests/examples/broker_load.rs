@@ -137,8 +137,7 @@ async fn renew_one(url: &str, ca_pem: &str, host: &Host) -> Result<Duration, Str
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    #[allow(deprecated)] // ring's provider: the workspace's one, see okms-api.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = okms_api::tls::ring_provider().install_default();
     let args: Vec<String> = std::env::args().collect();
     let [_, broker_bin, hosts, concurrency] = args.as_slice() else {
         panic!("usage: broker_load BROKER_BIN HOSTS CONCURRENCY");

@@ -165,8 +165,7 @@ fn signal(child: &std::process::Child, name: &str) {
 
 #[test]
 fn serve_against_the_emulator_reloads_on_sighup_and_stops_on_sigterm() {
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = okms_api::tls::ring_provider().install_default();
     let emu = RunningEmulator::spawn_in_thread(EmulatorConfig::default()).unwrap();
     let info = emu.info();
     let dir = tempfile::tempdir().unwrap();

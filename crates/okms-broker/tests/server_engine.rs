@@ -29,8 +29,7 @@ fn key_pem(key: &PrivateKey) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_renews_and_confirms_over_https() {
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = okms_api::tls::ring_provider().install_default();
     let emu = common::emulator();
     let (engine, _) = common::engine(&emu).await;
     let server_ca = okms_emulator::Ca::generate().unwrap();

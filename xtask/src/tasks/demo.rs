@@ -80,17 +80,7 @@ pub fn run(args: &Args) -> Result<()> {
     let cli = bin_dir.join("okms-cli");
     let emulator_bin = bin_dir.join("okms-emulator");
 
-    let (_temp, work) = match &args.dir {
-        Some(dir) => {
-            prepare_empty_dir(dir)?;
-            (None, dir.clone())
-        }
-        None => {
-            let temp = tempfile::tempdir().context("could not create a temporary directory")?;
-            let path = temp.path().to_path_buf();
-            (Some(temp), path)
-        }
-    };
+    let (_temp, work) = work_dir(args.dir.as_deref())?;
     let air_gapped = work.join("air-gapped");
     let connected = work.join("connected");
     fs::create_dir_all(&air_gapped)?;
@@ -245,6 +235,22 @@ pub fn run(args: &Args) -> Result<()> {
         None => println!("(run with --dir PATH to keep the files)"),
     }
     Ok(())
+}
+
+/// Where a demo works: `dir` (which must be empty or absent), or a temporary directory removed
+/// when the returned guard drops.
+pub(crate) fn work_dir(dir: Option<&Path>) -> Result<(Option<tempfile::TempDir>, PathBuf)> {
+    match dir {
+        Some(dir) => {
+            prepare_empty_dir(dir)?;
+            Ok((None, dir.to_path_buf()))
+        }
+        None => {
+            let temp = tempfile::tempdir().context("could not create a temporary directory")?;
+            let path = temp.path().to_path_buf();
+            Ok((Some(temp), path))
+        }
+    }
 }
 
 pub(crate) fn prepare_empty_dir(dir: &Path) -> Result<()> {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::demo::{EmulatorInfo, banner, prepare_empty_dir, start_emulator, step};
+use super::demo::{EmulatorInfo, banner, start_emulator, step, work_dir};
 use crate::util::{cargo, output_of, run_command, target_dir};
 
 /// The environment variables through which okms-cli and okms-broker find API credentials:
@@ -239,6 +239,26 @@ pub(crate) fn host_cli(cli: &Path, dir: &Path) -> Command {
     command
 }
 
+/// The host in `dir` renewing its pair through the broker at `url` (forced: a fresh
+/// certificate is not due yet).
+fn renew_through(cli: &Path, dir: &Path, url: &str) -> Command {
+    let mut command = host_cli(cli, dir);
+    command.args([
+        "credential",
+        "renew",
+        "--broker",
+        url,
+        "--broker-ca",
+        "broker-ca.pem",
+        "--cert",
+        "client.cert",
+        "--key",
+        "domain.key",
+        "--force",
+    ]);
+    command
+}
+
 /// okms-cli in `dir` with the emulator's API credentials: the operator's.
 pub(crate) fn operator_cli(cli: &Path, dir: &Path, info: &EmulatorInfo) -> Command {
     let mut command = host_cli(cli, dir);
@@ -302,17 +322,7 @@ pub(crate) fn first_credential(
 /// Runs the demo.
 pub fn run(dir: Option<&Path>, release: bool, ready_delay_ms: u64) -> Result<()> {
     let bins = build(release)?;
-    let (_temp, work) = match dir {
-        Some(dir) => {
-            prepare_empty_dir(dir)?;
-            (None, dir.to_path_buf())
-        }
-        None => {
-            let temp = tempfile::tempdir().context("could not create a temporary directory")?;
-            let path = temp.path().to_path_buf();
-            (Some(temp), path)
-        }
-    };
+    let (_temp, work) = work_dir(dir)?;
     let broker_dir = work.join("broker");
     let host = work.join("host-web-1");
     let stranger = work.join("host-db-9");
@@ -352,19 +362,7 @@ pub fn run(dir: Option<&Path>, release: bool, ready_delay_ms: u64) -> Result<()>
 
     banner("[host web-1] renew through the broker: no ovh.conf, no OVH_* variable");
     step(host_cli(&bins.cli, &host).args(["cert", "show", "client.cert"]))?;
-    step(host_cli(&bins.cli, &host).args([
-        "credential",
-        "renew",
-        "--broker",
-        &broker.url(),
-        "--broker-ca",
-        "broker-ca.pem",
-        "--cert",
-        "client.cert",
-        "--key",
-        "domain.key",
-        "--force",
-    ]))?;
+    step(&mut renew_through(&bins.cli, &host, &broker.url()))?;
 
     banner("[host web-1] the new pair works (mutual TLS to the KMS); the old one is revoked");
     let kms_ca = info.ca_file.to_string_lossy().into_owned();
@@ -385,21 +383,7 @@ pub fn run(dir: Option<&Path>, release: bool, ready_delay_ms: u64) -> Result<()>
     step(operator_cli(&bins.cli, &host, &info).args(["credential", "list"]))?;
 
     banner("[host db-9] a name the policy does not list: refused, nothing created");
-    let refused = host_cli(&bins.cli, &stranger)
-        .args([
-            "credential",
-            "renew",
-            "--broker",
-            &broker.url(),
-            "--broker-ca",
-            "broker-ca.pem",
-            "--cert",
-            "client.cert",
-            "--key",
-            "domain.key",
-            "--force",
-        ])
-        .status()?;
+    let refused = renew_through(&bins.cli, &stranger, &broker.url()).status()?;
     if refused.success() {
         bail!("the broker renewed a credential its policy does not list");
     }

@@ -166,12 +166,6 @@ impl<T: Transport, C: Clock> Engine<T, C> {
         }
         result
     }
-
-    fn count_pending(&self) {
-        self.stats
-            .pending
-            .store(self.ledger.count(), std::sync::atomic::Ordering::Relaxed);
-    }
 }
 
 /// The okms-api error inside a step's error, for its query id.
@@ -221,7 +215,6 @@ where
                 Ok((_, RenewKind::Repeated)) => stats::RenewOutcome::Repeated,
                 Err(refused) => stats::RenewOutcome::Refused(refused.refusal.code),
             });
-            self.count_pending();
             handled(result, audit)
         };
         Tally::around(handle, |h| &mut h.audit).await
@@ -238,7 +231,6 @@ where
             if result.is_ok() {
                 self.stats.confirmed();
             }
-            self.count_pending();
             handled(result, audit)
         };
         Tally::around(handle, |h| &mut h.audit).await
@@ -255,7 +247,6 @@ where
             if result.is_ok() {
                 self.stats.abandoned();
             }
-            self.count_pending();
             handled(result, audit)
         };
         Tally::around(handle, |h| &mut h.audit).await
@@ -271,6 +262,10 @@ where
     }
 
     fn write_metrics(&self, out: &mut String) {
+        // Counted when scraped, not after every request: walking the ledger is O(hosts).
+        self.stats
+            .pending
+            .store(self.ledger.count(), std::sync::atomic::Ordering::Relaxed);
         self.stats.write(out);
     }
 
@@ -288,8 +283,6 @@ where
     }
 
     async fn reconcile(&self) -> Result<ReconcileReport, Error> {
-        let report = self.reconcile_all().await;
-        self.count_pending();
-        report
+        self.reconcile_all().await
     }
 }

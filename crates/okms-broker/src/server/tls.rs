@@ -85,21 +85,14 @@ impl ServerIdentity {
     }
 }
 
-/// The *ring* provider, as in the rest of the workspace. rustls 0.23.48 deprecates
-/// `ring::default_provider` because *ring* has no post-quantum key exchange; rustls 0.24
-/// moves it to the `rustls-ring` crate, and this is the one call to change then.
-pub(crate) fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    #[allow(deprecated)]
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 /// A server configuration whose client verifier trusts `client_cas` (PEM, one or more
 /// certificates each).
 pub(crate) fn server_config(
     identity: &ServerIdentity,
     client_cas: &[String],
 ) -> Result<Arc<ServerConfig>, Error> {
-    let provider = ring_provider();
+    // okms-api's one call of the deprecated *ring* constructor (see there why).
+    let provider = Arc::new(okms_api::tls::ring_provider());
     let mut roots = RootCertStore::empty();
     for pem in client_cas {
         for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {

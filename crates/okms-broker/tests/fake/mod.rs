@@ -30,8 +30,7 @@ pub const OKMS_ID: &str = "0b5bc7d9-2f0e-4b1e-9c4e-1d6f3a2b9c8d";
 pub fn install_provider() {
     // Deprecated since rustls 0.23.48 only for lacking post-quantum key exchange; the
     // workspace uses ring everywhere.
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = okms_api::tls::ring_provider().install_default();
 }
 
 fn pem(label: &str, der: &[u8]) -> String {
