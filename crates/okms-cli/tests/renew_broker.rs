@@ -3,7 +3,8 @@
 //! an empty directory) renews a file key and a token key; the hook runs after the swap and
 //! before the confirm; a refused proof leaves the old pair deployed and its successor
 //! abandoned; a failed hook leaves the new pair unconfirmed and the next run confirms it; the
-//! systemd unit in contrib/ runs it with OKMS_RENEW_FLAGS="--broker ...".
+//! systemd unit in contrib/ runs it with OKMS_RENEW_FLAGS="--broker ..."; a deployed pair the
+//! broker revoked unconfirmed gives way to the previous pair, which is then renewed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -45,6 +46,11 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
+        Rig::with_grace("24h")
+    }
+
+    /// A rig whose broker revokes a successor still unconfirmed after `grace`.
+    fn with_grace(grace: &str) -> Rig {
         let emu = emulator();
         let s = Sandbox::new();
         let server_ca = okms_emulator::Ca::generate().unwrap();
@@ -57,7 +63,7 @@ impl Rig {
             ServerIdentity::from_pem(cert_pem.as_bytes(), key_pem.expose_secret().as_bytes())
                 .unwrap();
         let yaml = format!(
-            "version: 1\ndomains:\n  - okms_id: {}\n    credentials: [\"web-*\"]\n    validity_days: 30\n    min_renew_interval: 0s\n",
+            "version: 1\ndomains:\n  - okms_id: {}\n    credentials: [\"web-*\"]\n    validity_days: 30\n    min_renew_interval: 0s\n    grace: {grace}\n",
             emu.okms_id()
         );
         let policy = Arc::new(Policy::from_yaml(&yaml, Path::new("policy.yaml")).unwrap());
@@ -450,6 +456,111 @@ fn a_failed_hook_leaves_the_new_pair_unconfirmed_and_the_next_run_confirms_it() 
     assert!(stderr_of(&out).contains("confirmed"), "{}", stderr_of(&out));
     assert!(!rig.s.exists("web-3.cert.revoke"));
     assert_eq!(rig.live("web-3"), vec![new_id]);
+}
+
+/// Revokes a credential with the admin's API access.
+fn revoke_as_admin(rig: &Rig, id: &str) {
+    let okms = rig.emu.okms_id().to_string();
+    let out = cli(&rig.s, &rig.emu, AuthMode::Signature)
+        .args(["credential", "delete", id, "--okms-id", &okms, "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_deployed_pair_revoked_unconfirmed_is_replaced_by_the_previous_pair_then_renewed() {
+    // The broker's own revocation: a grace of two seconds, reconciled every second.
+    let rig = Rig::with_grace("2s");
+    let old_id = rig.file_pair("web-5");
+    let old_key = rig.s.read_string("web-5.key");
+    let failing = rig.recording_hook("failing.sh", true);
+    let out = rig.renew(
+        rig.host(),
+        "web-5",
+        "web-5.key",
+        &["--force", "--exec", failing.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(9), "{}", stderr_of(&out));
+    let revoked_id = rig.id_of("web-5.cert");
+    let revoked_cert = rig.s.read_string("web-5.cert");
+    let revoked_key = rig.s.read_string("web-5.key");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while rig.live("web-5") != vec![old_id.clone()] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the broker did not revoke the unconfirmed successor {revoked_id} after its grace"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The next run, on its timer: no human step. (--force stands for "due": the first run
+    // renewed early only because of it.)
+    let working = rig.recording_hook("working.sh", false);
+    let out = rig.renew(
+        rig.host(),
+        "web-5",
+        "web-5.key",
+        &["--force", "--exec", working.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains(&format!("credential {old_id}, is in place again")),
+        "{}",
+        stderr_of(&out)
+    );
+    // Renewed from the previous pair: a third credential, the only live one of the name.
+    let new_id = rig.id_of("web-5.cert");
+    assert!(new_id != old_id && new_id != revoked_id);
+    assert_eq!(rig.live("web-5"), vec![new_id]);
+    // Nothing lost: the revoked pair is kept aside, the previous one is the backup again.
+    assert_eq!(rig.s.read_string("web-5.cert.revoked"), revoked_cert);
+    assert_eq!(rig.s.read_string("web-5.key.revoked"), revoked_key);
+    assert_eq!(rig.s.read_string("web-5.key.bak"), old_key);
+    assert!(!rig.s.exists("web-5.cert.revoke"));
+    assert!(rig.works(
+        cli(&rig.s, &rig.emu, AuthMode::Signature),
+        "web-5.cert",
+        "web-5.key",
+        &[]
+    ));
+}
+
+#[test]
+fn a_revoked_deployed_pair_is_not_replaced_by_a_previous_pair_that_is_not_live_either() {
+    let rig = Rig::new();
+    let old_id = rig.file_pair("web-6");
+    let failing = rig.recording_hook("failing.sh", true);
+    let out = rig.renew(
+        rig.host(),
+        "web-6",
+        "web-6.key",
+        &["--force", "--exec", failing.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(9), "{}", stderr_of(&out));
+    let revoked_id = rig.id_of("web-6.cert");
+    revoke_as_admin(&rig, &revoked_id);
+    revoke_as_admin(&rig, &old_id);
+    let before: Vec<String> = ["web-6.cert", "web-6.key", "web-6.cert.bak", "web-6.key.bak"]
+        .iter()
+        .map(|f| rig.s.read_string(f))
+        .collect();
+
+    let out = rig.renew(rig.host(), "web-6", "web-6.key", &[]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!("credential {old_id}) either")),
+        "{err}"
+    );
+    assert!(err.contains("put the previous pair back"), "{err}");
+    let after: Vec<String> = ["web-6.cert", "web-6.key", "web-6.cert.bak", "web-6.key.bak"]
+        .iter()
+        .map(|f| rig.s.read_string(f))
+        .collect();
+    assert_eq!(before, after, "no file may move");
+    assert!(!rig.s.exists("web-6.cert.revoked"));
+    assert!(rig.s.exists("web-6.cert.revoke"));
 }
 
 #[test]

@@ -168,6 +168,25 @@ pub fn swap_in(files: &[&Beside]) -> Result<(), WriteError> {
     swap_with_backup(&swaps)
 }
 
+/// Puts each `.bak` back in place, the deployed file kept beside it as `TARGET.SUFFIX`
+/// (never deleted: it may be wanted later), with [`swap_with_backup`]'s guarantees: a reader
+/// sees one file or the other, and a failure puts everything back. Used when the deployed
+/// pair's credential was revoked while the backup pair's is live.
+///
+/// # Errors
+/// As [`swap_with_backup`].
+pub fn put_backups_back(files: &[&Beside], suffix: &str) -> Result<(), WriteError> {
+    let swaps: Vec<Swap> = files
+        .iter()
+        .map(|f| Swap {
+            new: f.backup.clone(),
+            target: f.target.clone(),
+            backup: with_suffix(&f.target, suffix),
+        })
+        .collect();
+    swap_with_backup(&swaps)
+}
+
 /// Removes the `.new` files of a renewal that will not deploy them; one already gone is fine.
 ///
 /// # Errors

@@ -25,7 +25,7 @@ pub use write_error::WriteError;
 mod deploy;
 pub use deploy::{
     Beside, check_take_over, clear_pending_revocation, note_pending_revocation, pending_revocation,
-    remove_undeployed, swap_in, write_new_cert, write_new_key,
+    put_backups_back, remove_undeployed, swap_in, write_new_cert, write_new_key,
 };
 
 /// Mode of files that hold secrets (private keys).

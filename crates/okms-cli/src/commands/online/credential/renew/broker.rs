@@ -12,7 +12,8 @@
 //! - a new pair deployed and not confirmed (the `CERT.revoke` note, written before the swap):
 //!   the hook runs again, then the deployed pair is confirmed. Unconfirmed past the broker's
 //!   grace period, the new credential would be revoked while deployed, so a failed hook or
-//!   confirm keeps the note for the next run instead of giving up.
+//!   confirm keeps the note for the next run instead of giving up. Revoked all the same (the
+//!   host was off that long), the previous pair is put back (`restore.rs`) and renewed.
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -264,6 +265,20 @@ fn conflict<E, D>(f: &RenewalFailure<E, D>) -> bool {
     )
 }
 
+/// How [`finish_confirmation`] ended.
+pub(super) enum Finished {
+    /// The deployed pair is confirmed (or the note was stale): it stands.
+    Confirmed,
+    /// The broker no longer serves the deployed pair: unconfirmed past its grace period (the
+    /// host was off, or the broker down, that long), it was revoked. `previous` (`CERT.bak`,
+    /// whose credential the broker never revokes unless the new one is confirmed) can be put
+    /// back; `refused` says what happened, for when it cannot.
+    DeployedRevoked {
+        previous: Box<Old>,
+        refused: CliError,
+    },
+}
+
 /// Finishes a renewal killed (or whose hook or confirm failed) after its swap: the note
 /// `CERT.revoke` names the previous credential, `CERT.bak` is its certificate, and the
 /// deployed pair (`deployed`, presented as `presented`; `d` as the hook names it) is the
@@ -281,9 +296,10 @@ pub(super) async fn finish_confirmation(
     cert: &Beside,
     d: &Deployment,
     out: &Output,
-) -> CliResult<()> {
+) -> CliResult<Finished> {
     let Some(previous) = noted_previous(cert, deployed) else {
-        return clear_note_file(cert);
+        clear_note_file(cert)?;
+        return Ok(Finished::Confirmed);
     };
     let old_id = previous.id;
     let new_id = deployed.id;
@@ -294,26 +310,49 @@ pub(super) async fn finish_confirmation(
     };
     let issuer = broker.issuer(o, deployed, presented);
     let silent = |_: &Progress| {};
-    let answer = issuer
+    let answer = match issuer
         .confirm_deployed(identity, Some(old_id), &silent)
         .await
-        .map_err(|e| {
-            let err = call_failure(e, format!("cannot confirm credential {new_id} to the broker"));
-            if err.exit == Exit::Auth {
-                // Not a READY credential any more: the grace period passed unconfirmed.
-                err.hint(format!(
-                    "the broker no longer serves the deployed certificate (credential {new_id}), likely revoked unconfirmed at the end of its grace period; put the previous pair back ({} and its key's .bak) and renew again",
-                    cert.backup.display()
-                ))
-            } else {
-                err.hint("run the renewal again soon: it confirms the deployed pair; unconfirmed, the broker revokes it at the end of its grace period")
+    {
+        Ok(answer) => answer,
+        Err(e) => {
+            let forbidden = refused_as_forbidden(&e);
+            let err = call_failure(
+                e,
+                format!("cannot confirm credential {new_id} to the broker"),
+            );
+            if !forbidden {
+                return Err(err.hint("run the renewal again soon: it confirms the deployed pair; unconfirmed, the broker revokes it at the end of its grace period"));
             }
-        })?;
+            // Not a READY credential any more: the grace period passed unconfirmed.
+            let refused = err.hint(format!(
+                "the broker no longer serves the deployed certificate (credential {new_id}), likely revoked unconfirmed at the end of its grace period; put the previous pair back ({} and its key's .bak) and renew again",
+                cert.backup.display()
+            ));
+            return Ok(Finished::DeployedRevoked {
+                previous: Box::new(previous),
+                refused,
+            });
+        }
+    };
     out.warn(&format!(
         "an interrupted renewal deployed credential {new_id} but did not confirm it: confirmed to the broker (revoked: {:?})",
         answer.revoked
     ));
-    clear_note_file(cert)
+    clear_note_file(cert)?;
+    Ok(Finished::Confirmed)
+}
+
+/// Whether the broker refused the presented certificate (403): not a READY credential it
+/// serves.
+fn refused_as_forbidden(e: &LifecycleError) -> bool {
+    matches!(
+        e,
+        LifecycleError::Api {
+            source: okms_api::Error::Broker(refusal),
+            ..
+        } if refusal.code == RefusalCode::Forbidden
+    )
 }
 
 /// Whether the pair `backup` (presented as `presented`) is still a credential the broker
@@ -335,10 +374,7 @@ pub(super) async fn backup_live(
     let silent = |_: &Progress| {};
     match issuer.status(&silent).await {
         Ok(_) => Ok(true),
-        Err(LifecycleError::Api {
-            source: okms_api::Error::Broker(refusal),
-            ..
-        }) if refusal.code == RefusalCode::Forbidden => Ok(false),
+        Err(e) if refused_as_forbidden(&e) => Ok(false),
         Err(e) => Err(call_failure(
             e,
             format!(

@@ -11,10 +11,11 @@ use okms_csr::{
 };
 use okms_lifecycle::{DeployError, KeyHome, Recognizer};
 
-use super::broker::{self, Broker, Presented, Undeployed};
+use super::broker::{self, Broker, Finished, Presented, Undeployed};
 use super::leftover::{self, Leftover};
 use super::options::ById;
 use super::outcome::Words;
+use super::restore::{FilePair, put_previous_back};
 use super::{
     Deployment, Old, P12Copy, RenewOptions, check_cert, key_mismatch, new_csr, not_due_until,
     pause_for_jitter, report_not_due, run_saga, within_deadline,
@@ -67,7 +68,7 @@ pub(super) fn run(
     };
     // Resolved whether or not renewal is due: a leftover must not wait for the next due date.
     if input::exists(&files::pending_revocation(&home.cert)) {
-        block_on(within_deadline(
+        let put_back = block_on(within_deadline(
             o,
             "finishing an interrupted renewal",
             async {
@@ -78,13 +79,30 @@ pub(super) fn run(
                         backup_key: Some(home.key.backup.display().to_string()),
                     };
                     let p = presented.clone();
-                    return broker::finish_confirmation(o, broker, p, &old, &home.cert, &d, out)
-                        .await;
+                    let finished =
+                        broker::finish_confirmation(o, broker, p, &old, &home.cert, &d, out);
+                    let Finished::DeployedRevoked { previous, refused } = finished.await? else {
+                        return Ok(false);
+                    };
+                    let pair = FilePair {
+                        key: &home.key,
+                        cert: &home.cert,
+                        p12: o.p12.p12_out.as_deref().map(Beside::of),
+                        passphrase: home.writing.passphrase.as_ref(),
+                    };
+                    put_previous_back(o, broker, &pair, *previous, refused, out).await?;
+                    return Ok(true);
                 }
                 let client = client(global, out)?;
-                leftover::finish_revocation(o, &client, &old, &home.cert, key, out).await
+                leftover::finish_revocation(o, &client, &old, &home.cert, key, out).await?;
+                Ok(false)
             },
         ))?;
+        if put_back {
+            // The previous pair is deployed again, and was due: renewed from it, as the next
+            // run would (once: the note that led here is gone).
+            return run(o, key, global, out);
+        }
     }
     if input::exists(&home.key.new) {
         let wait = WaitPolicy::with_timeout(o.timeout);
@@ -214,7 +232,7 @@ fn check_deployed(
 }
 
 /// A pair in files as presented to the broker.
-fn presented(cert: &Certificate, key: &PrivateKey) -> CliResult<Presented> {
+pub(super) fn presented(cert: &Certificate, key: &PrivateKey) -> CliResult<Presented> {
     let pem = key
         .to_pem(KeyFormat::Pkcs8)
         .map_err(|e| csr_error(e, "cannot encode the private key for the broker"))?;

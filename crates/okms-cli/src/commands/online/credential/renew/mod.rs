@@ -38,6 +38,7 @@ mod leftover;
 mod options;
 mod outcome;
 mod report;
+mod restore;
 mod stop;
 mod token;
 

@@ -102,11 +102,16 @@ pub(super) fn run(
             backup_key: Some(backup_label.to_string()),
         };
         let p = presented.clone();
-        block_on(within_deadline(
+        let finished = block_on(within_deadline(
             o,
             "finishing an interrupted renewal",
             broker::finish_confirmation(o, broker, p, &old, &cert, &d, out),
         ))?;
+        // A token's labels are not put back on their own (as a file home's pair is): the
+        // refusal says how.
+        if let broker::Finished::DeployedRevoked { refused, .. } = finished {
+            return Err(refused);
+        }
     }
     if has_key_labelled(&token, uri, &new_label)? {
         let wait = WaitPolicy::with_timeout(o.timeout);
