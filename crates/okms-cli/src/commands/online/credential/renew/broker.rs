@@ -19,7 +19,10 @@ use std::hash::{BuildHasher, Hasher};
 
 use okms_api::broker::{BrokerUrl, RefusalCode};
 use okms_api::kms::PropagationWait;
-use okms_api::{ClientIdentity, ClientKey, MtlsConnector, ReqwestConnector, TokioClock, Uuid};
+use okms_api::{
+    ClientIdentity, ClientKey, MtlsConnector, ReqwestConnector, SecretString, TokioClock, Uuid,
+};
+use okms_csr::{Certificate, ExposeSecret as _, KeyFormat, PrivateKey};
 use okms_lifecycle::{
     BrokerIssuer, BrokerRequest, BrokerRetry, Cause, Error as LifecycleError, KeyHome, Progress,
     RenewalFailure, renew_with,
@@ -34,8 +37,8 @@ use super::{
     Deployment, Old, P12Copy, RenewOptions, kept_key_resolved, key_kept, progress_lines,
     report_renewed, run_hook,
 };
-use crate::error::api_failure;
 use crate::error::{CliError, CliResult};
+use crate::error::{api_failure, csr_error};
 use crate::exit::Exit;
 use crate::files::{self, Beside};
 use crate::input;
@@ -59,6 +62,22 @@ pub(super) struct Broker {
 pub(super) struct Presented {
     pub cert_pem: String,
     pub key: ClientKey,
+}
+
+impl Presented {
+    /// A pair in files (the key loaded), as presented to the broker.
+    ///
+    /// # Errors
+    /// When the key cannot be encoded.
+    pub fn of_key(cert: &Certificate, key: &PrivateKey) -> CliResult<Self> {
+        let pem = key
+            .to_pem(KeyFormat::Pkcs8)
+            .map_err(|e| csr_error(e, "cannot encode the private key for the broker"))?;
+        Ok(Presented {
+            cert_pem: cert.to_pem(),
+            key: ClientKey::Pem(SecretString::from(pem.expose_secret().to_owned())),
+        })
+    }
 }
 
 /// A key home's way to remove a new key that no live credential certifies any more (the

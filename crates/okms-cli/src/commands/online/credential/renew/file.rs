@@ -224,22 +224,11 @@ fn check_deployed(
         return Err(key_mismatch(&shown_key, o, &key.public_key(), &old.cert).hint(hint));
     }
     let presented = match o.broker {
-        Some(_) => Some(presented(&old.cert, &key)?),
+        Some(_) => Some(Presented::of_key(&old.cert, &key)?),
         None => None,
     };
     let writing = KeyWriting { layout, passphrase };
     Ok((old, key.algorithm(), writing, presented))
-}
-
-/// A pair in files as presented to the broker.
-pub(super) fn presented(cert: &Certificate, key: &PrivateKey) -> CliResult<Presented> {
-    let pem = key
-        .to_pem(KeyFormat::Pkcs8)
-        .map_err(|e| csr_error(e, "cannot encode the private key for the broker"))?;
-    Ok(Presented {
-        cert_pem: cert.to_pem(),
-        key: ClientKey::Pem(SecretString::from(pem.expose_secret().to_owned())),
-    })
 }
 
 /// Removes a new key and certificate never deployed (and the staged `--p12-out` copy).
@@ -359,7 +348,7 @@ async fn refuse_live_backup(ask: Ask<'_>, okms_id: Uuid, home: &FileHome<'_>) ->
     let client = match ask {
         Ask::Api(client) => client,
         Ask::Broker(broker, o) => {
-            let pair = presented(&cert, &key)?;
+            let pair = Presented::of_key(&cert, &key)?;
             let backup = Old { okms_id, id, cert };
             return match broker::backup_live(o, broker, &backup, pair).await? {
                 true => Err(live_backup(id, okms_id, home, true)),

@@ -60,7 +60,7 @@ pub(super) async fn put_previous_back(
             )));
         }
     };
-    let presented: Presented = super::file::presented(&previous.cert, &key)?;
+    let presented = Presented::of_key(&previous.cert, &key)?;
     let previous_id = previous.id;
     if !broker::backup_live(o, broker, &previous, presented).await? {
         return Err(refused.context(format!(
