@@ -84,7 +84,7 @@ pub fn run(args: &Args) -> Result<()> {
         on_failure: None,
     });
     let mut binaries = built.unwrap_or_default();
-    binaries.sort_by_key(|b| (run_order(&b.package), b.package.clone(), b.source.clone()));
+    binaries.sort_by_key(|b| (run_order(b), b.package.clone(), b.source.clone()));
     let root = workspace_root();
     for binary in &binaries {
         jobs.push(binary_job(binary, test_args, skip_dir.path(), &root));
@@ -236,12 +236,29 @@ fn binary_job(binary: &TestBinary, test_args: &[String], skip_dir: &Path, root: 
     }
 }
 
-/// The end-to-end tests first, okms-cli's next: the longest binaries start early, so none
-/// is left running alone at the end.
-fn run_order(package: &str) -> u8 {
-    match package {
+/// The binaries that run longest (web_page builds the page, then drives two browsers: about
+/// 60 s of CPU; the others mostly wait, 45-65 s), longest first. Only the order of the start
+/// depends on it: a stale entry costs a little time, never a test.
+const LONGEST: &[(&str, &str)] = &[
+    ("okms-e2e-tests", "--test web_page"),
+    ("okms-e2e-tests", "--test broker_soak"),
+    ("okms-cli", "--test renew"),
+    ("okms-e2e-tests", "--test broker_faults"),
+];
+
+/// When `binary` starts: the longest first (so none is left running alone at the end), then
+/// the end-to-end tests, okms-cli's, and the rest, alphabetically within each.
+fn run_order(binary: &TestBinary) -> (usize, u8) {
+    let known = LONGEST
+        .iter()
+        .position(|&(package, selection)| {
+            binary.package == package && binary.selection == selection
+        })
+        .unwrap_or(LONGEST.len());
+    let package = match binary.package.as_str() {
         "okms-e2e-tests" => 0,
         "okms-cli" => 1,
         _ => 2,
-    }
+    };
+    (known, package)
 }
