@@ -249,7 +249,7 @@ fn certificates_that_are_not_a_live_credential_the_policy_allows_are_refused() {
             "--yes",
         ]),
     );
-    common::until_refused(|| fleet.check(&revoked).success());
+    common::until_refused(|| fleet.check_once(&revoked).success());
     for host in [&revoked, &not_allowed, &elsewhere] {
         new_key_and_csr(&host.dir, "next");
     }

@@ -17,6 +17,7 @@ use common::Ran;
 use okms_emulator::{
     CredentialPhase, EmulatorConfig, FaultKind, FaultSpec, RoutePattern, RunningEmulator,
 };
+use okms_test_support::interop::Openssl;
 
 const TESTS: &str = "the broker's fault tests";
 const CREATE: &str = "POST:/v2/okms/resource/*/credential";
@@ -41,12 +42,15 @@ fn emulator(ready_delay: Duration, kms_propagation: Duration) -> RunningEmulator
 }
 
 fn fleet(emulator: RunningEmulator) -> Option<Fleet> {
-    let openssl = openssl(TESTS)?;
+    Some(fleet_with(openssl(TESTS)?, emulator))
+}
+
+fn fleet_with(openssl: Openssl, emulator: RunningEmulator) -> Fleet {
     let mut fleet = Fleet::new(openssl, emulator, |id| {
         policy_yaml(id, &["web-*"], "    min_renew_interval: 0s\n")
     });
     fleet.start_broker();
-    Some(fleet)
+    fleet
 }
 
 /// A renewal running in the background, its output in files.
@@ -134,12 +138,48 @@ fn recover_and_check(fleet: &mut Fleet, host: &Host, previous: &str) {
     );
 }
 
+/// One round of [`api_failures_during_create_ready_and_delete_leave_no_orphan_and_no_duplicate`]:
+/// `faults` on while a host renews, then recovery and every invariant.
+fn api_failure_round(openssl: Openssl, round: usize, faults: Vec<FaultSpec>) {
+    let mut fleet = fleet_with(
+        openssl,
+        emulator(Duration::from_millis(300), Duration::ZERO),
+    );
+    let host = fleet.new_host(&format!("web-{round}"));
+    let previous = host.credential_id();
+    fleet.emulator.set_faults(faults);
+    // Under faults the host may fail (cleanly) after its own retries; its timer tries again.
+    let ran = renew_until_done(&fleet, &host, 3);
+    assert!(
+        ran.code.is_some() && !ran.timed_out,
+        "round {round}: the host's renewal crashed or hung: {ran:?}"
+    );
+    let fired: u64 = fleet.emulator.fault_counts().iter().map(|(_, n)| n).sum();
+    assert!(fired > 0, "round {round}: no fault fired");
+    recover_and_check(&mut fleet, &host, &previous);
+    // The operator retires the round's credential.
+    for c in fleet.live(&host.name) {
+        common::ok(
+            common::online(&fleet.emulator, common::AuthMethod::Signature, fleet.path()).args([
+                "credential",
+                "delete",
+                &c.id.to_string(),
+                "--yes",
+            ]),
+        );
+    }
+}
+
+/// Each round has its own emulator and broker, and the rounds run at once: most of a round
+/// is waiting (the broker's retries, then the 30 s `Retry-After` it gives the host once the
+/// API's failures outlast them), and a round's faults and credentials are its own.
 #[test]
 fn api_failures_during_create_ready_and_delete_leave_no_orphan_and_no_duplicate() {
-    let Some(mut fleet) = fleet(emulator(Duration::from_millis(300), Duration::ZERO)) else {
+    // On the test's own thread: a skip is recorded under the test's name.
+    let Some(openssl) = openssl(TESTS) else {
         return;
     };
-    for (round, faults) in [
+    let rounds = [
         vec![
             fault(FaultKind::ServerError, CREATE, 1.0, 2),
             fault(
@@ -181,31 +221,15 @@ fn api_failures_during_create_ready_and_delete_leave_no_orphan_and_no_duplicate(
             fault(FaultKind::DropBeforeProcessing, "/v2/**", 0.1, 5),
             fault(FaultKind::DropAfterProcessing, "/v2/**", 0.1, 5),
         ],
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let host = fleet.new_host(&format!("web-{round}"));
-        let previous = host.credential_id();
-        fleet.emulator.set_faults(faults);
-        // Under faults the host may fail (cleanly) after its own retries; its timer tries again.
-        let ran = renew_until_done(&fleet, &host, 3);
-        assert!(
-            ran.code.is_some() && !ran.timed_out,
-            "round {round}: the host's renewal crashed or hung: {ran:?}"
-        );
-        let fired: u64 = fleet.emulator.fault_counts().iter().map(|(_, n)| n).sum();
-        assert!(fired > 0, "round {round}: no fault fired");
-        recover_and_check(&mut fleet, &host, &previous);
-        // The next round's host starts from a clean list.
-        let old = fleet.live(&host.name);
-        for c in old {
-            common::ok(
-                common::online(&fleet.emulator, common::AuthMethod::Signature, fleet.path())
-                    .args(["credential", "delete", &c.id.to_string(), "--yes"]),
-            );
+    ];
+    std::thread::scope(|scope| {
+        for (round, faults) in rounds.into_iter().enumerate() {
+            std::thread::Builder::new()
+                .name(format!("api failures round {round}"))
+                .spawn_scoped(scope, move || api_failure_round(openssl, round, faults))
+                .unwrap();
         }
-    }
+    });
 }
 
 #[test]

@@ -498,7 +498,11 @@ fn downloaded(dir: &Path, name: &str) -> Vec<u8> {
         let in_progress = [".crdownload", ".part"]
             .iter()
             .any(|ext| dir.join(format!("{name}{ext}")).exists());
-        if path.is_file() && !in_progress {
+        // Firefox first makes an empty placeholder under the final name, then the `.part` it
+        // writes and renames over it: an empty file is not the download yet (the page offers
+        // no empty file), seen when a loaded machine slows the browser between the two.
+        let written = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > 0);
+        if written && !in_progress {
             return std::fs::read(path).unwrap();
         }
         assert!(

@@ -391,6 +391,16 @@ impl Fleet {
 
     /// `credential check` of the host's deployed pair against the KMS, with no API call.
     pub fn check(&self, host: &Host) -> Ran {
+        self.check_with(host, &[])
+    }
+
+    /// [`Fleet::check`] making one attempt: a refusal is final at once instead of retried for
+    /// the propagation wait (60 s), for tests that expect the KMS to refuse.
+    pub fn check_once(&self, host: &Host) -> Ran {
+        self.check_with(host, &["--propagation-wait", "0"])
+    }
+
+    fn check_with(&self, host: &Host, extra: &[&str]) -> Ran {
         let info = self.emulator.info();
         run_bounded(
             self.host_cli(host)
@@ -407,7 +417,8 @@ impl Fleet {
                 .arg("--ca")
                 .arg(&info.ca_file)
                 .arg("--okms-id")
-                .arg(info.okms_id.to_string()),
+                .arg(info.okms_id.to_string())
+                .args(extra),
             STEP_LIMIT,
         )
     }

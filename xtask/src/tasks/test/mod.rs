@@ -8,17 +8,31 @@
 //! (`summary.rs`), moves those tests from passed to skipped (ignored tests are skipped too),
 //! lists each skipped test with its reason, and ends with one line `N passed, M failed, K
 //! skipped`.
+//!
+//! The test binaries are built by one `cargo test --no-run` and then run by this task, a few
+//! at once (`pool.rs`; `--jobs`): most of them wait (on the emulator's delays, on child
+//! processes, on browsers), so one after another, as `cargo test` runs them, left the cores
+//! idle most of the time. Each binary runs as cargo would run it (`binaries.rs`: in its
+//! package's directory, with cargo's `Running` line before its output and its rerun hint
+//! after a failure), its output shown as one block when it ends. The doctests run beside
+//! them, through `cargo test --doc`.
 
+mod binaries;
+mod pool;
 mod summary;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use okms_test_support::skip::{self as skip_log, SKIP_LOG_VAR};
 
 use crate::util::{cargo, run_command, workspace_root};
+use binaries::TestBinary;
+use pool::{Finished, Job};
 use summary::Results;
 
 /// Options of `cargo xtask test`.
@@ -30,7 +44,12 @@ pub struct Args {
     /// Fail when any test was skipped (CI sets OKMS_REQUIRE_ALL=1).
     #[arg(long, env = "OKMS_REQUIRE_ALL", value_parser = clap::builder::BoolishValueParser::new())]
     require_all: bool,
-    /// Extra arguments passed to `cargo test` (e.g. a test name filter) after `--`.
+    /// Test binaries run at once [default: four times the number of cores: most of them
+    /// wait]. 1 runs them one after another, as `cargo test` does.
+    #[arg(long, env = "OKMS_TEST_JOBS")]
+    jobs: Option<usize>,
+    /// Extra arguments for `cargo test` after `--`: cargo's (e.g. `-p okms-csr --test keys`),
+    /// then after a second `--` the test binaries' (e.g. a test name filter).
     #[arg(last = true)]
     cargo_args: Vec<String>,
 }
@@ -45,23 +64,65 @@ pub fn run(args: &Args) -> Result<()> {
         install()?;
     }
     let skip_dir = tempfile::tempdir().context("could not create the skip log directory")?;
+    let (cargo_args, test_args) = match args.cargo_args.iter().position(|a| a == "--") {
+        Some(i) => (&args.cargo_args[..i], &args.cargo_args[i + 1..]),
+        None => (&args.cargo_args[..], &[][..]),
+    };
     let mut results = Results::default();
-    let mut all_targets = cargo();
-    all_targets
-        .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
-        .arg("--locked")
-        .args(&args.cargo_args)
-        .env(SKIP_LOG_VAR, skip_dir.path());
-    let mut cargo_succeeded = cargo_test(all_targets, &mut results)?;
+    let started = Instant::now();
+    let built = build(cargo_args)?;
+    let mut all_succeeded = built.is_some();
+    let mut jobs = Vec::new();
     let mut doctests = cargo();
     doctests
         .args(["test", "--workspace", "--doc", "--no-fail-fast", "--locked"])
+        .current_dir(workspace_root())
         .env(SKIP_LOG_VAR, skip_dir.path());
-    cargo_succeeded &= cargo_test(doctests, &mut results)?;
+    jobs.push(Job {
+        command: doctests,
+        header: None,
+        on_failure: None,
+    });
+    let mut binaries = built.unwrap_or_default();
+    binaries.sort_by_key(|b| (run_order(b), b.package.clone(), b.source.clone()));
+    let root = workspace_root();
+    for binary in &binaries {
+        jobs.push(binary_job(binary, test_args, skip_dir.path(), &root));
+    }
+    let workers = args.jobs.unwrap_or_else(|| {
+        4 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    });
+    eprintln!(
+        "running {} test binaries and the doctests, {workers} at a time (--jobs)",
+        binaries.len()
+    );
+    let mut stdout = std::io::stdout();
+    let mut echo_failed = None;
+    pool::run(jobs, workers, |finished: Finished| {
+        all_succeeded &= finished.success;
+        let took = format!("    (took {:.1} s)\n", finished.elapsed.as_secs_f64());
+        if let Err(e) = stdout
+            .write_all(&finished.block)
+            .and_then(|()| stdout.write_all(took.as_bytes()))
+            .and_then(|()| stdout.flush())
+        {
+            echo_failed.get_or_insert(e);
+        }
+        for line in String::from_utf8_lossy(&finished.block).lines() {
+            results.line(line);
+        }
+    });
+    if let Some(e) = echo_failed {
+        return Err(e).context("could not echo the tests' output");
+    }
+    eprintln!(
+        "built and ran the tests in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     let skips = skip_log::read_dir(skip_dir.path())
         .with_context(|| format!("could not read the skips in {}", skip_dir.path().display()))?;
     drop(skip_dir);
-    let counts = results.counts(&skips, cargo_succeeded);
+    let counts = results.counts(&skips, all_succeeded);
 
     let mut report = String::new();
     if !counts.skipped.is_empty() {
@@ -124,41 +185,80 @@ fn install() -> Result<()> {
     }
 }
 
-/// Runs one `cargo test`, cargo's and the tests' output on one pipe so that each test line
-/// follows the `Running` line of its binary, echoed as it comes and read into `results`.
-/// Returns whether cargo succeeded.
-fn cargo_test(mut command: Command, results: &mut Results) -> Result<bool> {
-    command.current_dir(workspace_root());
+/// Builds every test binary (`cargo test --no-run`, with `cargo_args`), cargo's messages on
+/// standard error as it goes. `None` when the build failed.
+fn build(cargo_args: &[String]) -> Result<Option<Vec<TestBinary>>> {
+    let mut command = cargo();
+    command
+        .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
+        .args([
+            "--locked",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(cargo_args)
+        .current_dir(workspace_root())
+        .stdout(Stdio::piped());
     let shown = format!("{command:?}");
     eprintln!("$ {shown}");
-    let (reader, writer) = std::io::pipe().context("could not create a pipe")?;
-    command
-        .stdout(writer.try_clone().context("could not duplicate a pipe")?)
-        .stderr(writer);
     let mut child = command
         .spawn()
         .with_context(|| format!("could not start {shown}"))?;
-    // The command holds the pipe's write ends: close ours, or the reading never ends.
-    drop(command);
-    let mut reader = BufReader::new(reader);
-    let mut stdout = std::io::stdout();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader
-            .read_until(b'\n', &mut line)
-            .context("could not read cargo test's output")?
-            == 0
+    let stdout = child.stdout.take().context("cargo's output is not piped")?;
+    let mut binaries: Vec<TestBinary> = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("could not read cargo's messages")?;
+        if let Some(binary) = binaries::from_message(&line)
+            && !binaries.contains(&binary)
         {
-            break;
+            binaries.push(binary);
         }
-        stdout
-            .write_all(&line)
-            .context("could not echo cargo test's output")?;
-        results.line(&String::from_utf8_lossy(&line));
     }
     let status = child
         .wait()
         .with_context(|| format!("could not wait for {shown}"))?;
-    Ok(status.success())
+    Ok(status.success().then_some(binaries))
+}
+
+/// `binary` as cargo runs it: in its package's directory, with the variables cargo sets.
+fn binary_job(binary: &TestBinary, test_args: &[String], skip_dir: &Path, root: &Path) -> Job {
+    let mut command = Command::new(&binary.path);
+    command
+        .args(test_args)
+        .current_dir(&binary.package_dir)
+        .env("CARGO_MANIFEST_DIR", &binary.package_dir)
+        .env("CARGO_PKG_NAME", &binary.package)
+        .env(SKIP_LOG_VAR, skip_dir);
+    Job {
+        command,
+        header: Some(binary.running_line(root)),
+        on_failure: Some(binary.failed_line()),
+    }
+}
+
+/// The binaries that run longest (web_page builds the page, then drives two browsers: about
+/// 60 s of CPU; the others mostly wait, 45-65 s), longest first. Only the order of the start
+/// depends on it: a stale entry costs a little time, never a test.
+const LONGEST: &[(&str, &str)] = &[
+    ("okms-e2e-tests", "--test web_page"),
+    ("okms-e2e-tests", "--test broker_soak"),
+    ("okms-cli", "--test renew"),
+    ("okms-e2e-tests", "--test broker_faults"),
+];
+
+/// When `binary` starts: the longest first (so none is left running alone at the end), then
+/// the end-to-end tests, okms-cli's, and the rest, alphabetically within each.
+fn run_order(binary: &TestBinary) -> (usize, u8) {
+    let known = LONGEST
+        .iter()
+        .position(|&(package, selection)| {
+            binary.package == package && binary.selection == selection
+        })
+        .unwrap_or(LONGEST.len());
+    let package = match binary.package.as_str() {
+        "okms-e2e-tests" => 0,
+        "okms-cli" => 1,
+        _ => 2,
+    };
+    (known, package)
 }
