@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use super::targets::{self, ReleaseTarget};
 use super::{Release, inventory, release};
 use crate::tasks::web;
 use crate::util::{cargo, run_command, target_dir, workspace_root};
@@ -84,11 +85,8 @@ fn prepare(
             "CARGO_ENCODED_RUSTFLAGS",
             web::remapped_paths().join("\u{1f}"),
         );
-        if target.ends_with("-musl") {
-            command.env(
-                format!("CC_{}", target.replace('-', "_")),
-                musl_c_compiler()?,
-            );
+        if let Some(release_target) = targets::by_triple(target) {
+            cross_tools(command, release_target)?;
         }
     }
     for package in packages {
@@ -98,13 +96,33 @@ fn prepare(
     Ok(())
 }
 
-/// ring compiles C and assembly: for musl it needs a C compiler that targets musl, which
-/// Debian's `musl-tools` provides as `musl-gcc` (cc-rs only looks for `x86_64-linux-musl-gcc`).
-fn musl_c_compiler() -> Result<&'static str> {
-    ["x86_64-linux-musl-gcc", "musl-gcc"]
-        .into_iter()
-        .find(|cc| Command::new(cc).arg("--version").output().is_ok())
-        .context(
-            "no C compiler for musl (ring needs one for the static build): install musl-tools (`apt-get install musl-tools`) or put x86_64-linux-musl-gcc on PATH",
-        )
+/// The C compiler, archiver and linker `target` needs, set for cc-rs and cargo.
+fn cross_tools(command: &mut Command, target: &ReleaseTarget) -> Result<()> {
+    let suffix = target.triple.replace('-', "_");
+    let toolchain = &target.toolchain;
+    if let Some(compiler) = &toolchain.c_compiler {
+        let found = compiler
+            .commands
+            .iter()
+            .find(|cc| Command::new(cc).arg("--version").output().is_ok())
+            .with_context(|| {
+                format!(
+                    "no C compiler for {} (ring needs one): install the {} or put {} on PATH",
+                    target.triple,
+                    compiler.provider,
+                    compiler.commands.join(" or ")
+                )
+            })?;
+        command.env(format!("CC_{suffix}"), found);
+    }
+    if let Some(archiver) = toolchain.archiver {
+        command.env(format!("AR_{suffix}"), archiver);
+    }
+    if let Some(linker) = toolchain.linker {
+        command.env(
+            format!("CARGO_TARGET_{}_LINKER", suffix.to_ascii_uppercase()),
+            linker,
+        );
+    }
+    Ok(())
 }

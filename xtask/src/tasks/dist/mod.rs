@@ -1,31 +1,43 @@
 //! `cargo xtask dist`: everything a release ships, built and then checked as a user would use it.
 //!
+//! The targets are data (`targets.rs`): each is built once (one `cargo auditable build` of
+//! okms-cli and okms-broker) and each of its artefacts is made from those binaries.
+//!
 //! - `okms-cli` and `okms-emulator` as fully static binaries (`x86_64-unknown-linux-musl`: no
 //!   dynamic loader, no shared library, not even libc), each in a reproducible
 //!   `NAME-VERSION-TARGET.tar.gz` with README, licences, and for okms-cli its man pages and
 //!   shell completions; the okms-cli archive also holds `okms-broker` (the renewal broker,
 //!   built in the same cargo build) with its systemd unit and example policy;
-//! - a Debian package of okms-cli (and okms-broker), built from the ordinary glibc binaries,
+//! - the same okms-cli archive for `aarch64-unknown-linux-musl` (cross-built with Debian's
+//!   aarch64 gcc for ring's C and rust-lld, checked under `qemu-aarch64-static`);
+//! - Debian packages of okms-cli (and okms-broker): amd64 from the ordinary glibc binaries,
 //!   because only a dynamically linked program can load a PKCS#11 module (a shared library);
+//!   arm64 from the static aarch64 binaries (so without PKCS#11, as its description says);
+//! - `okms-cli-VERSION-oci.tar`, an OCI image layout of both static archives' binaries for
+//!   linux/amd64 and linux/arm64, written without a container daemon (`oci.rs`);
 //! - the offline page `okms-offline.html` (`cargo xtask web`, release profile), the one file
 //!   an air-gapped host with only a browser needs;
-//! - beside each archive, `ARCHIVE.cdx.json`, a CycloneDX SBOM of exactly the packages in its
-//!   binary, which also carries that list itself (`cargo auditable`, see `inventory.rs`);
+//! - beside each archive or package, `ARCHIVE.cdx.json`, a CycloneDX SBOM of exactly the
+//!   packages in its binary, which also carries that list itself (`cargo auditable`, see
+//!   `inventory.rs`);
 //! - `install.sh` (from contrib/), which installs okms-cli from a release after checking it;
 //! - `SHA256SUMS` over all of them, in the format `sha256sum -c` reads, and its minisign
 //!   signature `SHA256SUMS.minisig` with the public key `minisign.pub` (see `sign.rs`).
 //!
 //! Man pages and completions come from okms-cli's clap definitions, so they cannot drift from
-//! `--help`. Every artefact is checked after it is built (see `verify.rs`) unless
-//! `--no-verify`. What the task needs beyond cargo is installed when missing (`tools.rs`)
-//! unless `--no-install`. The archives are reproducible: `--check-reproducible` rebuilds HEAD
-//! from a second checkout directory and compares (`reproducible.rs`).
+//! `--help`. Every artefact is checked after it is built (see `verify.rs`, `oci_check.rs`,
+//! `install_check.rs`) unless `--no-verify`. What the task needs beyond cargo is installed when
+//! missing (`tools.rs`) unless `--no-install`. The archives are reproducible:
+//! `--check-reproducible` rebuilds HEAD from a second checkout directory and compares
+//! (`reproducible.rs`).
 
 mod build;
 mod deb;
 mod docs;
 mod install_check;
 mod inventory;
+mod oci;
+mod oci_check;
 mod reproducible;
 mod sign;
 mod tarball;
@@ -110,6 +122,16 @@ pub struct Release {
     pub source_date_epoch: u64,
 }
 
+/// A release of version 9.9.9 at commit `abc`, for the tests.
+#[cfg(test)]
+fn test_release() -> Release {
+    Release {
+        version: "9.9.9".into(),
+        commit: "abc".into(),
+        source_date_epoch: 0,
+    }
+}
+
 /// Runs the task.
 pub fn run(args: &Args) -> Result<()> {
     let out = args
@@ -129,10 +151,9 @@ pub fn run(args: &Args) -> Result<()> {
         .copied()
         .filter(|t| targets::wanted(t, &skip))
         .collect();
-    let triples: Vec<&str> = wanted.iter().map(|t| t.triple).collect();
     tools::ensure(
         &tools::Needs {
-            targets: &triples,
+            targets: &wanted,
             deb: !args.no_deb,
             verify: !args.no_verify,
         },
@@ -145,6 +166,27 @@ pub fn run(args: &Args) -> Result<()> {
         inventories.extend(targets::make(target, &release, &out, &docs, &skip)?);
     }
     let mut artefacts: Vec<PathBuf> = inventories.iter().map(|i| i.artefact.clone()).collect();
+    // The image reuses the static archives' binaries, one platform per architecture.
+    let image_sources: Vec<&Inventory> = inventories
+        .iter()
+        .filter(|i| {
+            i.kind == targets::Artefact::Tarball
+                && i.packages == CLI_PACKAGES
+                && i.target.is_static()
+        })
+        .collect();
+    let image = oci::write(
+        &release,
+        &out,
+        &image_sources
+            .iter()
+            .map(|i| oci::Platform {
+                target: i.target,
+                binaries: &i.binaries,
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    artefacts.push(image.clone());
     let page = (!args.no_web).then(|| out.join(web::PAGE_NAME));
     if let Some(page) = &page {
         web::build_page(web::Profile::Release, page, args.no_install)?;
@@ -181,6 +223,8 @@ pub fn run(args: &Args) -> Result<()> {
         if let Some(page) = &page {
             verify::page(page, &release)?;
         }
+        let platforms: Vec<_> = image_sources.iter().map(|i| i.target).collect();
+        oci_check::check(&image, &platforms, &release)?;
         install_check::shellcheck(&installer)?;
         let cli_archive = inventories
             .iter()
@@ -191,6 +235,11 @@ pub fn run(args: &Args) -> Result<()> {
             })
             .context("no okms-cli archive of this machine's architecture to install")?;
         install_check::check(&out, file_name(&cli_archive.artefact)?)?;
+        let by_machine = image_sources
+            .iter()
+            .map(|i| Ok((file_name(&i.artefact)?, i.target)))
+            .collect::<Result<Vec<_>>>()?;
+        install_check::picks_by_architecture(&out, &by_machine)?;
         eprintln!("dist: every artefact checked");
     }
     if args.check_reproducible {

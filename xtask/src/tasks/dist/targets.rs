@@ -7,10 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use std::process::Command;
+
+use anyhow::{Context, Result};
 
 use super::docs::Docs;
-use super::{CLI_PACKAGES, Inventory, Release, build, deb, tarball, verify};
+use super::{CLI_PACKAGES, Inventory, Release, build, deb, tarball, tools, verify};
 use crate::util::target_dir;
 
 /// What is made from one target's binaries.
@@ -18,11 +20,30 @@ use crate::util::target_dir;
 pub enum Artefact {
     /// `okms-cli-VERSION-TRIPLE.tar.gz` (`tarball.rs`).
     Tarball,
-    /// `okms-cli_VERSION-1_ARCH.deb` for this Debian architecture (`deb.rs`).
-    Deb {
-        /// The package's `Architecture` (e.g. `amd64`).
-        arch: &'static str,
-    },
+    /// `okms-cli_VERSION-1_ARCH.deb` (`deb.rs`), `ARCH` the target's [`ReleaseTarget::arch`].
+    Deb,
+}
+
+/// A command the build or the checks need for one target, and what provides it.
+#[derive(Debug)]
+pub struct Tool {
+    /// Any one of these on PATH will do; the first found is used.
+    pub commands: &'static [&'static str],
+    /// What `.ci/install-dist-deps` installs for it.
+    pub provider: &'static str,
+}
+
+/// What a cross build needs beyond rustc and the target's standard library.
+#[derive(Debug)]
+pub struct Toolchain {
+    /// ring's C and assembly: a C compiler for the target (`CC_TRIPLE`).
+    pub c_compiler: Option<Tool>,
+    /// The archiver of that compiler's static libraries (`AR_TRIPLE`; else cc-rs guesses a
+    /// name Debian does not ship).
+    pub archiver: Option<&'static str>,
+    /// The linker rustc calls (else the target's default, the host's `cc`, which cannot link
+    /// for another architecture).
+    pub linker: Option<&'static str>,
 }
 
 /// One Rust target of a release and what ships from it.
@@ -30,17 +51,50 @@ pub enum Artefact {
 pub struct ReleaseTarget {
     /// The Rust target triple the CLI packages are built for.
     pub triple: &'static str,
+    /// The architecture's name in Debian and in OCI image platforms (the same for these).
+    pub arch: &'static str,
+    /// How `file` names the architecture of the ELF binaries (`file` checks what it says).
+    pub elf_machine: &'static str,
     /// What is made from that one build, in this order.
     pub artefacts: &'static [Artefact],
     /// Whether the emulator's archive is built for this target too (a test tool: one target
     /// is enough).
     pub emulator: bool,
+    /// What builds it.
+    pub toolchain: Toolchain,
+    /// What runs its binaries on the machine building (an emulator), when it cannot itself.
+    pub runner: Option<Tool>,
 }
 
 impl ReleaseTarget {
     /// Fully static binaries: no dynamic loader, no shared library, not even libc.
     pub fn is_static(&self) -> bool {
         self.triple.ends_with("-musl")
+    }
+
+    /// A command running `binary` (built for this target) on the machine building: through
+    /// its runner when it has one, found on PATH so that it runs under an empty environment.
+    pub fn run(&self, binary: &Path) -> Result<Command> {
+        Ok(match &self.runner {
+            None => Command::new(binary),
+            Some(runner) => {
+                let found = runner
+                    .commands
+                    .iter()
+                    .find_map(|c| tools::find(c))
+                    .with_context(|| {
+                        format!(
+                            "{} is needed to run {} binaries here: install the {}",
+                            runner.commands.join(" or "),
+                            self.triple,
+                            runner.provider
+                        )
+                    })?;
+                let mut command = Command::new(found);
+                command.arg(binary);
+                command
+            }
+        })
     }
 
     /// The directory cargo writes this target's release binaries to.
@@ -50,22 +104,72 @@ impl ReleaseTarget {
 }
 
 /// The static x86_64 build: the okms-cli archive and the emulator's.
-pub const X86_64_MUSL: ReleaseTarget = ReleaseTarget {
+pub static X86_64_MUSL: ReleaseTarget = ReleaseTarget {
     triple: super::STATIC_TARGET,
+    arch: "amd64",
+    elf_machine: "x86-64",
     artefacts: &[Artefact::Tarball],
     emulator: true,
+    toolchain: Toolchain {
+        // Debian's musl-tools names it musl-gcc; cc-rs only looks for x86_64-linux-musl-gcc.
+        c_compiler: Some(Tool {
+            commands: &["x86_64-linux-musl-gcc", "musl-gcc"],
+            provider: "Debian package musl-tools",
+        }),
+        archiver: None,
+        linker: None,
+    },
+    runner: None,
 };
 
 /// The ordinary glibc build of x86_64, for the Debian package only: a PKCS#11 module is a
 /// shared library, and only a dynamically linked program can load one.
-pub const X86_64_GNU: ReleaseTarget = ReleaseTarget {
+pub static X86_64_GNU: ReleaseTarget = ReleaseTarget {
     triple: "x86_64-unknown-linux-gnu",
-    artefacts: &[Artefact::Deb { arch: "amd64" }],
+    arch: "amd64",
+    elf_machine: "x86-64",
+    artefacts: &[Artefact::Deb],
     emulator: false,
+    toolchain: Toolchain {
+        c_compiler: None,
+        archiver: None,
+        linker: None,
+    },
+    runner: None,
+};
+
+/// The static aarch64 build: its archive, and an arm64 package from the same static binaries
+/// (no aarch64 glibc toolchain here; being static, that package cannot load PKCS#11 modules).
+/// Debian's aarch64 gcc compiles ring's C (against glibc's headers, but all it uses from
+/// them, such as memcpy, musl provides alike); rustc's own rust-lld links it with the musl
+/// that rustup ships for the target.
+pub static AARCH64_MUSL: ReleaseTarget = ReleaseTarget {
+    triple: "aarch64-unknown-linux-musl",
+    arch: "arm64",
+    elf_machine: "ARM aarch64",
+    artefacts: &[Artefact::Tarball, Artefact::Deb],
+    emulator: false,
+    toolchain: Toolchain {
+        c_compiler: Some(Tool {
+            commands: &["aarch64-linux-gnu-gcc"],
+            provider: "Debian package gcc-aarch64-linux-gnu",
+        }),
+        archiver: Some("aarch64-linux-gnu-ar"),
+        linker: Some("rust-lld"),
+    },
+    runner: Some(Tool {
+        commands: &["qemu-aarch64-static"],
+        provider: "Debian package qemu-user-static",
+    }),
 };
 
 /// Every target of a release, in the order their artefacts are listed.
-pub const TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &X86_64_GNU];
+pub static TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &X86_64_GNU, &AARCH64_MUSL];
+
+/// The release target of `triple`, if it is one.
+pub fn by_triple(triple: &str) -> Option<&'static ReleaseTarget> {
+    TARGETS.iter().copied().find(|t| t.triple == triple)
+}
 
 /// What the options of this run leave out.
 pub struct Skip {
@@ -75,7 +179,7 @@ pub struct Skip {
 
 impl Skip {
     fn skips(&self, artefact: Artefact) -> bool {
-        matches!(artefact, Artefact::Deb { .. }) && self.deb
+        artefact == Artefact::Deb && self.deb
     }
 }
 
@@ -117,7 +221,7 @@ pub fn make(
                     &tarball::Contents::cli(&binaries, docs),
                     target.triple,
                 )?,
-                Artefact::Deb { arch } => deb::write(release, out, &binaries, docs, arch)?,
+                Artefact::Deb => deb::write(release, out, &binaries, docs, target)?,
             };
             inventories.push(Inventory {
                 artefact: path,
@@ -163,6 +267,6 @@ pub fn check(artefact: &Inventory, release: &Release) -> Result<()> {
             }
             verify::tarball(&artefact.artefact)
         }
-        Artefact::Deb { .. } => verify::deb(&artefact.artefact, release),
+        Artefact::Deb => verify::deb(&artefact.artefact, artefact.target, release),
     }
 }
