@@ -121,7 +121,7 @@ fn cross_tools(command: &mut Command, target: &ReleaseTarget) -> Result<()> {
     if let Some(linker) = toolchain.linker {
         command.env(
             format!("CARGO_TARGET_{}_LINKER", suffix.to_ascii_uppercase()),
-            linker,
+            workspace_root().join(linker),
         );
     }
     Ok(())

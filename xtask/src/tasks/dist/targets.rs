@@ -41,8 +41,8 @@ pub struct Toolchain {
     /// The archiver of that compiler's static libraries (`AR_TRIPLE`; else cc-rs guesses a
     /// name Debian does not ship).
     pub archiver: Option<&'static str>,
-    /// The linker rustc calls (else the target's default, the host's `cc`, which cannot link
-    /// for another architecture).
+    /// The linker rustc calls, a path from the workspace root (else the target's default, the
+    /// host's `cc`, which cannot link for another architecture).
     pub linker: Option<&'static str>,
 }
 
@@ -142,7 +142,8 @@ pub static X86_64_GNU: ReleaseTarget = ReleaseTarget {
 /// (no aarch64 glibc toolchain here; being static, that package cannot load PKCS#11 modules).
 /// Debian's aarch64 gcc compiles ring's C (against glibc's headers, but all it uses from
 /// them, such as memcpy, musl provides alike); rustc's own rust-lld links it with the musl
-/// that rustup ships for the target.
+/// that rustup ships for the target, through `xtask/linker/musl-static-ld` (which drops the
+/// `-ldl` that musl does not need and rustup's musl lacks).
 pub static AARCH64_MUSL: ReleaseTarget = ReleaseTarget {
     triple: "aarch64-unknown-linux-musl",
     arch: "arm64",
@@ -155,7 +156,7 @@ pub static AARCH64_MUSL: ReleaseTarget = ReleaseTarget {
             provider: "Debian package gcc-aarch64-linux-gnu",
         }),
         archiver: Some("aarch64-linux-gnu-ar"),
-        linker: Some("rust-lld"),
+        linker: Some("xtask/linker/musl-static-ld"),
     },
     runner: Some(Tool {
         commands: &["qemu-aarch64-static"],
@@ -164,7 +165,7 @@ pub static AARCH64_MUSL: ReleaseTarget = ReleaseTarget {
 };
 
 /// Every target of a release, in the order their artefacts are listed.
-pub static TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &X86_64_GNU, &AARCH64_MUSL];
+pub static TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &AARCH64_MUSL, &X86_64_GNU];
 
 /// The release target of `triple`, if it is one.
 pub fn by_triple(triple: &str) -> Option<&'static ReleaseTarget> {
