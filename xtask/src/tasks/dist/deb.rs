@@ -2,9 +2,12 @@
 //! example policy), laid out by hand and built with `dpkg-deb`, which every
 //! Debian system has (no cargo-deb to install).
 //!
-//! It ships the glibc build, not the static one: a PKCS#11 module is a shared library and
-//! only a dynamically linked program can load it. Its `Depends` are read off the binaries
-//! (the shared libraries they need and the newest glibc symbol version they use), never guessed.
+//! The amd64 package ships the glibc build, not the static one: a PKCS#11 module is a shared
+//! library and only a dynamically linked program can load it. Its `Depends` are read off the
+//! binaries (the shared libraries they need and the newest glibc symbol version they use), never
+//! guessed. The arm64 package ships the static aarch64 binaries (there is no aarch64 glibc
+//! toolchain here): it depends on nothing and says in its description that it cannot load
+//! PKCS#11 modules.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -15,6 +18,7 @@ use anyhow::{Context, Result, bail};
 
 use super::Release;
 use super::docs::Docs;
+use super::targets::ReleaseTarget;
 use crate::util::{output_of, run_command, workspace_root};
 
 const MAINTAINER: &str = "okms-rs developers <okms-rs@users.noreply.github.com>";
@@ -25,10 +29,15 @@ pub const BROKER_UNIT: &str = "lib/systemd/system/okms-broker.service";
 pub const BROKER_POLICY_EXAMPLE: &str = "usr/share/doc/okms-cli/examples/okms-broker.yaml";
 
 /// Lays out the package tree with `binaries` (each installed in /usr/bin under its file name)
-/// and writes `out/okms-cli_VERSION-1_ARCH.deb`.
-pub fn write(release: &Release, out: &Path, binaries: &[PathBuf], docs: &Docs) -> Result<PathBuf> {
-    let arch = output_of(Command::new("dpkg").arg("--print-architecture"))
-        .context("dpkg is needed to build the Debian package (or pass --no-deb)")?;
+/// built for `target`, and writes `out/okms-cli_VERSION-1_ARCH.deb` (`ARCH` the target's).
+pub fn write(
+    release: &Release,
+    out: &Path,
+    binaries: &[PathBuf],
+    docs: &Docs,
+    target: &ReleaseTarget,
+) -> Result<PathBuf> {
+    let arch = target.arch;
     let staging = tempfile::tempdir().context("could not create a staging directory")?;
     let root = staging.path().join("okms-cli");
 
@@ -84,9 +93,15 @@ pub fn write(release: &Release, out: &Path, binaries: &[PathBuf], docs: &Docs) -
         control_dir.join("control"),
         control(
             release,
-            &arch,
-            &depends(binaries)?,
+            arch,
+            // A static binary needs no shared library (verify.rs checks that it names none).
+            &if target.is_static() {
+                String::new()
+            } else {
+                depends(binaries)?
+            },
             installed_size_kib(&root)?,
+            target.is_static(),
         ),
     )?;
     let version = format!("{}-1", release.version);
@@ -101,14 +116,35 @@ pub fn write(release: &Release, out: &Path, binaries: &[PathBuf], docs: &Docs) -
     Ok(deb)
 }
 
-fn control(release: &Release, arch: &str, depends: &str, installed_size: u64) -> String {
+/// The package's control file; `depends` empty for none, `static_binaries` when its programs
+/// are statically linked (and so cannot load a PKCS#11 module).
+fn control(
+    release: &Release,
+    arch: &str,
+    depends: &str,
+    installed_size: u64,
+    static_binaries: bool,
+) -> String {
+    let depends = if depends.is_empty() {
+        String::new()
+    } else {
+        format!("Depends: {depends}\n")
+    };
+    let pkcs11 = if static_binaries {
+        " .\n \
+         This package's programs are statically linked (musl): they cannot load\n \
+         PKCS#11 modules, so keys live in software only. The amd64 package's\n \
+         programs are dynamically linked and can.\n"
+    } else {
+        ""
+    };
     format!(
         "Package: okms-cli\n\
          Version: {version}-1\n\
          Architecture: {arch}\n\
          Maintainer: {MAINTAINER}\n\
          Installed-Size: {installed_size}\n\
-         Depends: {depends}\n\
+         {depends}\
          Section: utils\n\
          Priority: optional\n\
          Homepage: https://github.com/okms-rs/okms-rs\n\
@@ -117,7 +153,7 @@ fn control(release: &Release, arch: &str, depends: &str, installed_size: u64) ->
          signing requests and request files offline, for an air-gapped host, and\n \
          submits them to the OVHcloud API from a connected host to get an OKMS\n \
          access certificate, without the private key ever leaving the machine it\n \
-         was made on. okms-broker renews a fleet's access certificates over mutual\n          TLS so that only it holds OVHcloud API credentials (unit okms-broker.service,\n          not enabled).\n",
+         was made on. okms-broker renews a fleet's access certificates over mutual\n          TLS so that only it holds OVHcloud API credentials (unit okms-broker.service,\n          not enabled).\n{pkcs11}",
         version = release.version,
     )
 }
@@ -255,4 +291,38 @@ fn gzip_to(from: &Path, to: &Path) -> Result<()> {
         bail!("gzip failed on {}", from.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::tasks::dist::test_release as release;
+
+    /// The arm64 package of static binaries depends on nothing and says it cannot load PKCS#11
+    /// modules; the amd64 one of glibc binaries keeps its Depends and says nothing of the kind.
+    #[test]
+    fn a_static_package_depends_on_nothing_and_says_it_cannot_load_pkcs11_modules() {
+        let arm64 = control(&release(), "arm64", "", 100, true);
+        assert!(arm64.contains("Architecture: arm64\n"), "{arm64}");
+        assert!(!arm64.contains("Depends:"), "{arm64}");
+        assert!(
+            arm64.contains("they cannot load\n PKCS#11 modules"),
+            "{arm64}"
+        );
+        // Every continuation line of the description starts with a space, as dpkg requires.
+        let description = arm64.split_once("Description:").unwrap().1;
+        assert!(
+            description.lines().skip(1).all(|l| l.starts_with(' ')),
+            "{description}"
+        );
+
+        let amd64 = control(&release(), "amd64", "libc6 (>= 2.34)", 100, false);
+        assert!(
+            amd64.contains("Installed-Size: 100\nDepends: libc6 (>= 2.34)\nSection: utils\n"),
+            "{amd64}"
+        );
+        assert!(!amd64.contains("cannot load"), "{amd64}");
+    }
 }

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
+use super::targets::ReleaseTarget;
 use crate::util::output_of;
 
 /// What a refused install left in place of an earlier okms-cli.
@@ -26,7 +27,7 @@ pub fn shellcheck(script: &Path) -> Result<()> {
 /// `archive`, the okms-cli tarball of this machine) in every good and bad case.
 pub fn check(dist: &Path, archive: &str) -> Result<()> {
     let work = tempfile::tempdir()?;
-    let release = copy_release(dist, archive, &work.path().join("release"))?;
+    let release = copy_release(dist, &[archive], &work.path().join("release"))?;
     let with_minisign = Command::new("minisign").arg("-v").output().is_ok();
 
     let prefix = work.path().join("good");
@@ -42,14 +43,7 @@ pub fn check(dist: &Path, archive: &str) -> Result<()> {
         "install.sh installed okms-cli with mode {mode:o}"
     );
 
-    let fake_bin = work.path().join("fake-bin");
-    fs::create_dir(&fake_bin)?;
-    let uname = fake_bin.join("uname");
-    fs::write(
-        &uname,
-        "#!/bin/sh\ncase \"$1\" in -m) echo sparc64 ;; *) echo Linux ;; esac\n",
-    )?;
-    fs::set_permissions(&uname, fs::Permissions::from_mode(0o755))?;
+    let fake_bin = fake_uname(&work.path().join("fake-bin"), "sparc64")?;
     refused(
         &release,
         "an unknown architecture",
@@ -58,11 +52,11 @@ pub fn check(dist: &Path, archive: &str) -> Result<()> {
         "unsupported architecture sparc64",
     )?;
 
-    let missing = copy_release(dist, archive, &work.path().join("missing"))?;
+    let missing = copy_release(dist, &[archive], &work.path().join("missing"))?;
     fs::remove_file(missing.join(archive))?;
     refused(&missing, "a missing archive", &[], None, "missing file")?;
 
-    let tampered = copy_release(dist, archive, &work.path().join("tampered-archive"))?;
+    let tampered = copy_release(dist, &[archive], &work.path().join("tampered-archive"))?;
     let mut bytes = fs::read(tampered.join(archive))?;
     bytes.push(0);
     fs::write(tampered.join(archive), bytes)?;
@@ -76,7 +70,7 @@ pub fn check(dist: &Path, archive: &str) -> Result<()> {
 
     // The archive's line in SHA256SUMS changed to the checksum of the tampered archive: what an
     // attacker who replaced both would write. Only the signature can catch it.
-    let sums_tampered = copy_release(dist, archive, &work.path().join("tampered-sums"))?;
+    let sums_tampered = copy_release(dist, &[archive], &work.path().join("tampered-sums"))?;
     fs::copy(tampered.join(archive), sums_tampered.join(archive))?;
     let sums = fs::read_to_string(sums_tampered.join("SHA256SUMS"))?;
     let new_hash = output_of(Command::new("sha256sum").arg(sums_tampered.join(archive)))?;
@@ -135,15 +129,64 @@ pub fn check(dist: &Path, archive: &str) -> Result<()> {
     Ok(())
 }
 
-fn copy_release(dist: &Path, archive: &str, to: &Path) -> Result<PathBuf> {
+/// With `uname -m` saying each target's machine (a PATH shim), install.sh installs that
+/// target's okms-cli from a release holding all of `archives` (archive, target), and the
+/// installed binary is of that architecture and runs (another's under its emulator).
+pub fn picks_by_architecture(dist: &Path, archives: &[(&str, &ReleaseTarget)]) -> Result<()> {
+    let work = tempfile::tempdir()?;
+    let names: Vec<&str> = archives.iter().map(|(name, _)| *name).collect();
+    let release = copy_release(dist, &names, &work.path().join("release"))?;
+    for (_, target) in archives {
+        let machine = target.triple.split('-').next().unwrap_or(target.triple);
+        let shim = fake_uname(&work.path().join(format!("uname-{machine}")), machine)?;
+        let prefix = work.path().join(machine);
+        let out = install(&release, &prefix, &[], Some(&shim))?;
+        ensure!(
+            out.status.success(),
+            "install.sh on an {machine} machine failed: {}",
+            text(&out)
+        );
+        let installed = prefix.join("okms-cli");
+        let described = output_of(Command::new("file").arg("-b").arg(&installed))?;
+        ensure!(
+            described.contains(target.elf_machine),
+            "install.sh on an {machine} machine installed {described:?}"
+        );
+        let version = output_of(target.run(&installed)?.arg("--version"))?;
+        ensure!(
+            version.contains(target.triple),
+            "the okms-cli install.sh installed on an {machine} machine says {version:?}"
+        );
+    }
+    eprintln!(
+        "checked install.sh: picks the archive of {} by uname -m",
+        names.join(" and ")
+    );
+    Ok(())
+}
+
+/// A directory holding a `uname` that says Linux, and `machine` for `uname -m`.
+fn fake_uname(dir: &Path, machine: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(dir)?;
+    let uname = dir.join("uname");
+    fs::write(
+        &uname,
+        format!("#!/bin/sh\ncase \"$1\" in -m) echo {machine} ;; *) echo Linux ;; esac\n"),
+    )?;
+    fs::set_permissions(&uname, fs::Permissions::from_mode(0o755))?;
+    Ok(dir.to_path_buf())
+}
+
+fn copy_release(dist: &Path, archives: &[&str], to: &Path) -> Result<PathBuf> {
     fs::create_dir_all(to)?;
-    for name in [
+    let common = [
         "install.sh",
         "SHA256SUMS",
         "SHA256SUMS.minisig",
         "minisign.pub",
-        archive,
-    ] {
+    ];
+    for name in common.iter().chain(archives) {
         fs::copy(dist.join(name), to.join(name))
             .with_context(|| format!("the release in {} lacks {name}", dist.display()))?;
     }
@@ -210,29 +253,33 @@ mod tests {
     use crate::tasks::dist::{Release, sign};
     use crate::util::workspace_root;
 
-    /// A release directory like dist's, with a shell script for okms-cli, signed with a
-    /// throw-away key.
-    #[test]
-    fn install_sh_installs_a_good_release_and_refuses_each_bad_case() {
-        let dir = tempfile::tempdir().unwrap();
-        let stem = "okms-cli-9.9.9-x86_64-unknown-linux-musl";
-        let top = dir.path().join("stage").join(stem);
-        fs::create_dir_all(&top).unwrap();
+    /// A release directory like dist's, holding for each of `triples` an archive whose okms-cli
+    /// is a shell script naming its triple, signed with a throw-away key; and the archives'
+    /// names.
+    fn fake_release(dir: &Path, triples: &[&str]) -> (PathBuf, Vec<String>) {
         use std::os::unix::fs::PermissionsExt;
-        fs::write(top.join("okms-cli"), "#!/bin/sh\necho okms-cli 9.9.9\n").unwrap();
-        fs::set_permissions(top.join("okms-cli"), fs::Permissions::from_mode(0o755)).unwrap();
-        let dist = dir.path().join("dist");
+        let dist = dir.join("dist");
         fs::create_dir(&dist).unwrap();
-        let archive = format!("{stem}.tar.gz");
-        output_of(
-            Command::new("tar")
-                .arg("-czf")
-                .arg(dist.join(&archive))
-                .arg("-C")
-                .arg(dir.path().join("stage"))
-                .arg(stem),
-        )
-        .unwrap();
+        let mut archives = Vec::new();
+        for triple in triples {
+            let stem = format!("okms-cli-9.9.9-{triple}");
+            let top = dir.join("stage").join(&stem);
+            fs::create_dir_all(&top).unwrap();
+            let script = format!("#!/bin/sh\necho okms-cli 9.9.9 {triple}\n");
+            fs::write(top.join("okms-cli"), script).unwrap();
+            fs::set_permissions(top.join("okms-cli"), fs::Permissions::from_mode(0o755)).unwrap();
+            let archive = format!("{stem}.tar.gz");
+            output_of(
+                Command::new("tar")
+                    .arg("-czf")
+                    .arg(dist.join(&archive))
+                    .arg("-C")
+                    .arg(dir.join("stage"))
+                    .arg(&stem),
+            )
+            .unwrap();
+            archives.push(archive);
+        }
         fs::copy(
             workspace_root().join("contrib/install.sh"),
             dist.join("install.sh"),
@@ -240,17 +287,52 @@ mod tests {
         .unwrap();
         let sums = output_of(
             Command::new("sha256sum")
-                .args([archive.as_str(), "install.sh"])
+                .args(&archives)
+                .arg("install.sh")
                 .current_dir(&dist),
         )
         .unwrap();
-        fs::write(dist.join("SHA256SUMS"), sums).unwrap();
+        fs::write(dist.join("SHA256SUMS"), sums + "\n").unwrap();
         let release = Release {
             version: "9.9.9".into(),
             commit: "abc".into(),
             source_date_epoch: 0,
         };
         sign::sign(&dist.join("SHA256SUMS"), None, &release).unwrap();
-        check(&dist, &archive).unwrap();
+        (dist, archives)
+    }
+
+    #[test]
+    fn install_sh_installs_a_good_release_and_refuses_each_bad_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dist, archives) = fake_release(dir.path(), &["x86_64-unknown-linux-musl"]);
+        check(&dist, &archives[0]).unwrap();
+    }
+
+    /// Each name `uname -m` gives an architecture installs that architecture's okms-cli from a
+    /// release holding both archives.
+    #[test]
+    fn install_sh_picks_the_archive_of_the_machine_architecture() {
+        let dir = tempfile::tempdir().unwrap();
+        let triples = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"];
+        let (dist, archives) = fake_release(dir.path(), &triples);
+        let names: Vec<&str> = archives.iter().map(String::as_str).collect();
+        let release = copy_release(&dist, &names, &dir.path().join("release")).unwrap();
+        for (machine, triple) in [
+            ("aarch64", triples[1]),
+            ("arm64", triples[1]),
+            ("x86_64", triples[0]),
+            ("amd64", triples[0]),
+        ] {
+            let shim = fake_uname(&dir.path().join(format!("uname-{machine}")), machine).unwrap();
+            let prefix = dir.path().join(format!("prefix-{machine}"));
+            let out = install(&release, &prefix, &[], Some(&shim)).unwrap();
+            assert!(out.status.success(), "{machine}: {}", text(&out));
+            let installed = fs::read_to_string(prefix.join("okms-cli")).unwrap();
+            assert!(
+                installed.contains(triple),
+                "{machine}: installed {installed:?}"
+            );
+        }
     }
 }

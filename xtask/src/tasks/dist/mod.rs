@@ -1,33 +1,47 @@
 //! `cargo xtask dist`: everything a release ships, built and then checked as a user would use it.
 //!
+//! The targets are data (`targets.rs`): each is built once (one `cargo auditable build` of
+//! okms-cli and okms-broker) and each of its artefacts is made from those binaries.
+//!
 //! - `okms-cli` and `okms-emulator` as fully static binaries (`x86_64-unknown-linux-musl`: no
 //!   dynamic loader, no shared library, not even libc), each in a reproducible
 //!   `NAME-VERSION-TARGET.tar.gz` with README, licences, and for okms-cli its man pages and
 //!   shell completions; the okms-cli archive also holds `okms-broker` (the renewal broker,
 //!   built in the same cargo build) with its systemd unit and example policy;
-//! - a Debian package of okms-cli (and okms-broker), built from the ordinary glibc binaries,
+//! - the same okms-cli archive for `aarch64-unknown-linux-musl` (cross-built with Debian's
+//!   aarch64 gcc for ring's C and rust-lld, checked under `qemu-aarch64-static`);
+//! - Debian packages of okms-cli (and okms-broker): amd64 from the ordinary glibc binaries,
 //!   because only a dynamically linked program can load a PKCS#11 module (a shared library);
+//!   arm64 from the static aarch64 binaries (so without PKCS#11, as its description says);
+//! - `okms-cli-VERSION-oci.tar`, an OCI image layout of both static archives' binaries for
+//!   linux/amd64 and linux/arm64, written without a container daemon (`oci.rs`);
 //! - the offline page `okms-offline.html` (`cargo xtask web`, release profile), the one file
 //!   an air-gapped host with only a browser needs;
-//! - beside each archive, `ARCHIVE.cdx.json`, a CycloneDX SBOM of exactly the packages in its
-//!   binary, which also carries that list itself (`cargo auditable`, see `inventory.rs`);
+//! - beside each archive or package, `ARCHIVE.cdx.json`, a CycloneDX SBOM of exactly the
+//!   packages in its binary, which also carries that list itself (`cargo auditable`, see
+//!   `inventory.rs`);
 //! - `install.sh` (from contrib/), which installs okms-cli from a release after checking it;
 //! - `SHA256SUMS` over all of them, in the format `sha256sum -c` reads, and its minisign
 //!   signature `SHA256SUMS.minisig` with the public key `minisign.pub` (see `sign.rs`).
 //!
 //! Man pages and completions come from okms-cli's clap definitions, so they cannot drift from
-//! `--help`. Every artefact is checked after it is built (see `verify.rs`) unless
-//! `--no-verify`. What the task needs beyond cargo is installed when missing (`tools.rs`)
-//! unless `--no-install`. The archives are reproducible: `--check-reproducible` rebuilds HEAD
-//! from a second checkout directory and compares (`reproducible.rs`).
+//! `--help`. Every artefact is checked after it is built (see `verify.rs`, `oci_check.rs`,
+//! `install_check.rs`) unless `--no-verify`. What the task needs beyond cargo is installed when
+//! missing (`tools.rs`) unless `--no-install`. The archives are reproducible:
+//! `--check-reproducible` rebuilds HEAD from a second checkout directory and compares
+//! (`reproducible.rs`).
 
+mod build;
 mod deb;
 mod docs;
 mod install_check;
 mod inventory;
+mod oci;
+mod oci_check;
 mod reproducible;
 mod sign;
 mod tarball;
+mod targets;
 mod tools;
 mod verify;
 
@@ -35,12 +49,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use sha2::{Digest, Sha256};
 
 use super::web;
-use crate::util::{cargo, run_command, target_dir, workspace_root};
+use crate::util::{target_dir, workspace_root};
+pub use build::build_release;
 
 /// The target of the static binaries.
 pub const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
@@ -90,13 +105,10 @@ struct Inventory {
     compiled: inventory::Packages,
     /// The packages they were built from.
     packages: &'static [&'static str],
+    /// What kind of artefact it is.
+    kind: targets::Artefact,
     /// The target they were built for.
-    target: String,
-}
-
-/// The binary of each package (named as its package) in a cargo output directory.
-fn binaries(dir: &Path, packages: &[&str]) -> Vec<PathBuf> {
-    packages.iter().map(|p| dir.join(p)).collect()
+    target: &'static targets::ReleaseTarget,
 }
 
 /// What the artefacts are named after.
@@ -108,6 +120,16 @@ pub struct Release {
     /// Seconds since the epoch of the commit: every timestamp inside an archive, so that the
     /// same commit gives byte-identical archives.
     pub source_date_epoch: u64,
+}
+
+/// A release of version 9.9.9 at commit `abc`, for the tests.
+#[cfg(test)]
+fn test_release() -> Release {
+    Release {
+        version: "9.9.9".into(),
+        commit: "abc".into(),
+        source_date_epoch: 0,
+    }
 }
 
 /// Runs the task.
@@ -123,67 +145,52 @@ pub fn run(args: &Args) -> Result<()> {
         return Ok(());
     }
     let release = release()?;
-    let host = host_target()?;
+    let skip = targets::Skip { deb: args.no_deb };
+    let wanted: Vec<&'static targets::ReleaseTarget> = targets::TARGETS
+        .iter()
+        .copied()
+        .filter(|t| targets::wanted(t, &skip))
+        .collect();
     tools::ensure(
         &tools::Needs {
-            targets: &[STATIC_TARGET],
+            targets: &wanted,
             deb: !args.no_deb,
             verify: !args.no_verify,
         },
         args.no_install,
     )?;
 
-    // One build per archive: built together, binaries share the union of their features, so
-    // the emulator is built apart; okms-broker ships with okms-cli and is built with it.
-    let cli_packages = build(&release, STATIC_TARGET, CLI_PACKAGES)?;
-    let emulator_packages = build(&release, STATIC_TARGET, &["okms-emulator"])?;
-    let static_dir = target_dir().join(STATIC_TARGET).join("release");
-    let cli_binaries = binaries(&static_dir, CLI_PACKAGES);
-    let cli_archive = tarball::write(
-        &release,
-        &out,
-        &tarball::Contents::cli(&cli_binaries, &docs),
-    )?;
     // One SBOM per archive or package, of everything compiled into its binaries.
-    let mut inventories = vec![
-        Inventory {
-            artefact: cli_archive.clone(),
-            binaries: cli_binaries,
-            compiled: cli_packages,
-            packages: CLI_PACKAGES,
-            target: STATIC_TARGET.to_owned(),
-        },
-        Inventory {
-            artefact: tarball::write(
-                &release,
-                &out,
-                &tarball::Contents::emulator(&static_dir.join("okms-emulator")),
-            )?,
-            binaries: vec![static_dir.join("okms-emulator")],
-            compiled: emulator_packages,
-            packages: &["okms-emulator"],
-            target: STATIC_TARGET.to_owned(),
-        },
-    ];
-    if !args.no_deb {
-        // For the host too an explicit --target, so that the remapped paths reach the binary
-        // and not the build scripts, which keep the cache they share with the static build.
-        let compiled = build(&release, &host, CLI_PACKAGES)?;
-        let binaries = binaries(&target_dir().join(&host).join("release"), CLI_PACKAGES);
-        let package = deb::write(&release, &out, &binaries, &docs)?;
-        inventories.push(Inventory {
-            artefact: package,
-            binaries,
-            compiled,
-            packages: CLI_PACKAGES,
-            target: host.clone(),
-        });
+    let mut inventories = Vec::new();
+    for target in &wanted {
+        inventories.extend(targets::make(target, &release, &out, &docs, &skip)?);
     }
     let mut artefacts: Vec<PathBuf> = inventories.iter().map(|i| i.artefact.clone()).collect();
-    if !args.no_web {
-        let page = out.join(web::PAGE_NAME);
-        web::build_page(web::Profile::Release, &page, args.no_install)?;
-        artefacts.push(page);
+    // The image reuses the static archives' binaries, one platform per architecture.
+    let image_sources: Vec<&Inventory> = inventories
+        .iter()
+        .filter(|i| {
+            i.kind == targets::Artefact::Tarball
+                && i.packages == CLI_PACKAGES
+                && i.target.is_static()
+        })
+        .collect();
+    let image = oci::write(
+        &release,
+        &out,
+        &image_sources
+            .iter()
+            .map(|i| oci::Platform {
+                target: i.target,
+                binaries: &i.binaries,
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    artefacts.push(image.clone());
+    let page = (!args.no_web).then(|| out.join(web::PAGE_NAME));
+    if let Some(page) = &page {
+        web::build_page(web::Profile::Release, page, args.no_install)?;
+        artefacts.push(page.clone());
     }
     let mut sboms = Vec::new();
     for i in &inventories {
@@ -191,7 +198,7 @@ pub fn run(args: &Args) -> Result<()> {
             &i.artefact,
             &i.binaries,
             &i.compiled,
-            &i.target,
+            i.target.triple,
             &release,
         )?);
     }
@@ -207,25 +214,32 @@ pub fn run(args: &Args) -> Result<()> {
     let signature = sign::sign(&sums, args.sign_key.as_deref(), &release)?;
 
     if !args.no_verify {
-        for package in CLI_PACKAGES.iter().chain(&["okms-emulator"]) {
-            verify::static_binary(&static_dir.join(package), &release)?;
-        }
         verify::checksums(&sums)?;
         sign::verify(&sums, &signature)?;
-        for artefact in &artefacts {
-            if artefact.extension().is_some_and(|e| e == "deb") {
-                verify::deb(artefact, &release)?;
-            } else if artefact.extension().is_some_and(|e| e == "html") {
-                verify::page(artefact, &release)?;
-            } else {
-                verify::tarball(artefact)?;
-            }
-        }
         for (i, sbom) in inventories.iter().zip(&sboms) {
-            inventory::check(&i.binaries, sbom, i.packages, &i.target)?;
+            targets::check(i, &release)?;
+            inventory::check(&i.binaries, sbom, i.packages, i.target.triple)?;
         }
+        if let Some(page) = &page {
+            verify::page(page, &release)?;
+        }
+        let platforms: Vec<_> = image_sources.iter().map(|i| i.target).collect();
+        oci_check::check(&image, &platforms, &release)?;
         install_check::shellcheck(&installer)?;
-        install_check::check(&out, file_name(&cli_archive)?)?;
+        let cli_archive = inventories
+            .iter()
+            .find(|i| {
+                i.kind == targets::Artefact::Tarball
+                    && i.packages == CLI_PACKAGES
+                    && i.target.triple == STATIC_TARGET
+            })
+            .context("no okms-cli archive of this machine's architecture to install")?;
+        install_check::check(&out, file_name(&cli_archive.artefact)?)?;
+        let by_machine = image_sources
+            .iter()
+            .map(|i| Ok((file_name(&i.artefact)?, i.target)))
+            .collect::<Result<Vec<_>>>()?;
+        install_check::picks_by_architecture(&out, &by_machine)?;
         eprintln!("dist: every artefact checked");
     }
     if args.check_reproducible {
@@ -267,116 +281,6 @@ fn release() -> Result<Release> {
         commit,
         source_date_epoch,
     })
-}
-
-/// Adds a rustup target when it is missing, or says what to do when that is impossible.
-fn ensure_target(target: &str) -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    match installed {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == target) => Ok(()),
-        Ok(_) => run_command(Command::new("rustup").args(["target", "add", target])).with_context(
-            || format!("the {target} target is needed for the static binaries; install it with `rustup target add {target}`"),
-        ),
-        Err(e) => bail!(
-            "rustup is not available ({e}): install the {target} standard library for this toolchain to build the static binaries"
-        ),
-    }
-}
-
-/// A release build of `packages` for `target` (the host's when `None`), as `dist` makes it
-/// but without the embedded dependency list (which needs cargo-auditable).
-pub fn build_release(target: Option<&str>, packages: &[&str]) -> Result<()> {
-    let mut command = cargo();
-    command.arg("build");
-    prepare(&mut command, &release()?, target, packages)?;
-    run_command(&mut command)
-}
-
-/// `cargo auditable build` of `packages` for `target`, in one build: each binary carries its
-/// dependency list, and cargo's own messages tell which packages it compiled into them
-/// (`inventory.rs`).
-fn build(release: &Release, target: &str, packages: &[&str]) -> Result<inventory::Packages> {
-    let mut command = cargo();
-    command.args([
-        "auditable",
-        "build",
-        "--message-format=json-render-diagnostics",
-    ]);
-    prepare(&mut command, release, Some(target), packages)?;
-    command
-        .current_dir(workspace_root())
-        .stdout(std::process::Stdio::piped());
-    eprintln!("$ {command:?}");
-    let mut child = command.spawn().context("could not start cargo auditable")?;
-    let messages = child.stdout.take().context("cargo has no stdout")?;
-    let compiled = inventory::compiled_for(
-        std::io::BufReader::new(messages),
-        &target_dir().join(target),
-    );
-    let status = child.wait().context("cargo auditable did not finish")?;
-    if !status.success() {
-        bail!(
-            "cargo auditable build of {} for {target} failed with {status}",
-            packages.join(", ")
-        );
-    }
-    compiled
-}
-
-/// The options and environment of a release build as dist makes it.
-fn prepare(
-    command: &mut Command,
-    release: &Release,
-    target: Option<&str>,
-    packages: &[&str],
-) -> Result<()> {
-    command.args(["--release", "--locked"]);
-    if let Some(target) = target {
-        ensure_target(target)?;
-        command.args(["--target", target]);
-        // Panic locations are compiled in as paths: remapped, the binaries are the same from
-        // any checkout directory. With --target cargo gives these flags to the target's
-        // crates only, so the build scripts keep their cache.
-        command.env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            web::remapped_paths().join("\u{1f}"),
-        );
-        if target.ends_with("-musl") {
-            command.env(
-                format!("CC_{}", target.replace('-', "_")),
-                musl_c_compiler()?,
-            );
-        }
-    }
-    for package in packages {
-        command.args(["-p", package]);
-    }
-    command.env("OKMS_BUILD_COMMIT", &release.commit);
-    Ok(())
-}
-
-/// ring compiles C and assembly: for musl it needs a C compiler that targets musl, which
-/// Debian's `musl-tools` provides as `musl-gcc` (cc-rs only looks for `x86_64-linux-musl-gcc`).
-fn musl_c_compiler() -> Result<&'static str> {
-    ["x86_64-linux-musl-gcc", "musl-gcc"]
-        .into_iter()
-        .find(|cc| Command::new(cc).arg("--version").output().is_ok())
-        .context(
-            "no C compiler for musl (ring needs one for the static build): install musl-tools (`apt-get install musl-tools`) or put x86_64-linux-musl-gcc on PATH",
-        )
-}
-
-/// The triple of the machine building, from `rustc -vV`.
-fn host_target() -> Result<String> {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let version = crate::util::output_of(Command::new(rustc).arg("-vV"))?;
-    version
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .context("rustc -vV names no host triple")
 }
 
 fn copy_executable(from: &Path, to: &Path) -> Result<()> {

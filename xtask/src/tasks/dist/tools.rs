@@ -2,11 +2,12 @@
 //! `.ci/install-dist-deps` (the one place that knows how: Debian packages, `cargo install`,
 //! rustup targets), or, under `--no-install`, named with what provides them.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use super::targets::ReleaseTarget;
 use crate::util::{run_command, workspace_root};
 
 /// A command the task runs and what provides it.
@@ -20,11 +21,6 @@ struct Tool {
 }
 
 const BUILD: &[Tool] = &[
-    Tool {
-        commands: &["x86_64-linux-musl-gcc", "musl-gcc"],
-        provider: "Debian package musl-tools",
-        purpose: "ring's C for the static build",
-    },
     Tool {
         commands: &["cargo-auditable"],
         provider: "cargo install --locked --version 0.7.7 cargo-auditable",
@@ -61,12 +57,27 @@ const VERIFY: &[Tool] = &[
         provider: "Debian package shellcheck",
         purpose: "checking install.sh",
     },
+    Tool {
+        commands: &["file"],
+        provider: "Debian package file",
+        purpose: "checking each binary's architecture",
+    },
+    Tool {
+        commands: &["skopeo"],
+        provider: "Debian package skopeo",
+        purpose: "checking the OCI image as a registry client reads it",
+    },
+    Tool {
+        commands: &["umoci"],
+        provider: "Debian package umoci",
+        purpose: "unpacking the OCI image as a runtime does",
+    },
 ];
 
 /// What this run of the task needs.
 pub struct Needs<'a> {
-    /// Rustup targets the binaries are built for.
-    pub targets: &'a [&'a str],
+    /// The targets the binaries are built for: their rustup targets and cross tools.
+    pub targets: &'a [&'a ReleaseTarget],
     /// The Debian package is built.
     pub deb: bool,
     /// The artefacts are checked.
@@ -88,7 +99,7 @@ pub fn ensure(needs: &Needs<'_>, no_install: bool) -> Result<()> {
     }
     eprintln!("dist: missing {}; installing", absent.join(", "));
     let script = workspace_root().join(".ci/install-dist-deps");
-    run_command(Command::new(&script).args(needs.targets))
+    run_command(Command::new(&script).args(needs.targets.iter().map(|t| t.triple)))
         .with_context(|| format!("{} could not install what dist needs", script.display()))?;
     let still = missing(needs, &on_path, installed_targets());
     if !still.is_empty() {
@@ -128,6 +139,24 @@ fn missing(
         })
         .collect();
     for target in needs.targets {
+        let mut tools = vec![(&target.toolchain.c_compiler, "ring's C")];
+        if needs.verify {
+            tools.push((&target.runner, "running its binaries in the checks"));
+        }
+        for (tool, purpose) in tools {
+            if let Some(tool) = tool
+                .as_ref()
+                .filter(|t| !t.commands.iter().any(|c| found(c)))
+            {
+                missing.push(format!(
+                    "{} ({}; for {purpose} of {})",
+                    tool.commands.join(" or "),
+                    tool.provider,
+                    target.triple
+                ));
+            }
+        }
+        let target = target.triple;
         if installed
             .as_ref()
             .is_some_and(|installed| !installed.iter().any(|t| t == target))
@@ -141,15 +170,20 @@ fn missing(
 }
 
 fn on_path(command: &str) -> bool {
+    find(command).is_some()
+}
+
+/// Where `command` is on PATH.
+pub fn find(command: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| {
-            Path::new(&dir)
-                .join(command)
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(command))
+        .find(|candidate| {
+            candidate
                 .metadata()
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
-    })
 }
 
 /// The rustup targets installed for this toolchain; `None` without rustup (the standard
@@ -175,7 +209,7 @@ mod tests {
     #[test]
     fn each_missing_tool_and_target_is_named_with_what_provides_it() {
         let needs = Needs {
-            targets: &["x86_64-unknown-linux-musl"],
+            targets: &[&super::super::targets::X86_64_MUSL],
             deb: true,
             verify: true,
         };
@@ -200,5 +234,27 @@ mod tests {
         };
         let found_all = missing(&without_checks, &|_| true, None);
         assert!(found_all.is_empty(), "{found_all:?}");
+    }
+
+    #[test]
+    fn the_aarch64_cross_compiler_emulator_and_target_are_named_when_missing() {
+        let needs = Needs {
+            targets: &[&super::super::targets::AARCH64_MUSL],
+            deb: true,
+            verify: true,
+        };
+        let absent = missing(
+            &needs,
+            &|command| !matches!(command, "aarch64-linux-gnu-gcc" | "qemu-aarch64-static"),
+            Some(vec!["x86_64-unknown-linux-gnu".to_owned()]),
+        );
+        assert_eq!(
+            absent,
+            [
+                "aarch64-linux-gnu-gcc (Debian package gcc-aarch64-linux-gnu; for ring's C of aarch64-unknown-linux-musl)",
+                "qemu-aarch64-static (Debian package qemu-user-static; for running its binaries in the checks of aarch64-unknown-linux-musl)",
+                "the aarch64-unknown-linux-musl standard library (rustup target add aarch64-unknown-linux-musl)",
+            ]
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! Checks of the built artefacts, done as a user on another machine would: the static binary
-//! needs no shared library and runs with an empty environment from an empty directory; the
-//! checksums verify with `sha256sum -c`; the archives hold what they should; the Debian
-//! package installs with `dpkg -i` into a fresh tree, where its binary, man page and offline
-//! `csr new` work.
+//! is for its architecture, needs no shared library and runs with an empty environment from an
+//! empty directory (another architecture's under its emulator, e.g. `qemu-aarch64-static`);
+//! the checksums verify with `sha256sum -c`; the archives hold what they should; the Debian
+//! package installs with `dpkg -i` into a fresh tree (another architecture's is unpacked with
+//! `dpkg-deb -x`), where its binary, man page and offline `csr new` work.
 
 use std::fs;
 use std::path::Path;
@@ -11,10 +12,21 @@ use std::process::Command;
 use anyhow::{Context, Result, bail, ensure};
 
 use super::Release;
+use super::targets::ReleaseTarget;
 use crate::util::output_of;
 
-/// No dynamic dependency, and it runs under `env -i` from an empty directory.
-pub fn static_binary(binary: &Path, release: &Release) -> Result<()> {
+/// For `target`'s architecture, no dynamic dependency, and it runs with an empty environment
+/// from an empty directory.
+pub fn static_binary(binary: &Path, target: &ReleaseTarget, release: &Release) -> Result<()> {
+    let described = output_of(Command::new("file").arg("-b").arg(binary))
+        .context("file (Debian package file) is needed to check the binaries' architecture")?;
+    ensure!(
+        described.contains(target.elf_machine)
+            && (described.contains("statically linked") || described.contains("static-pie")),
+        "file says {} is {described:?}: expected a static {} executable",
+        binary.display(),
+        target.elf_machine
+    );
     let headers = output_of(Command::new("objdump").arg("-p").arg(binary))?;
     ensure!(
         !headers.lines().any(|l| {
@@ -37,9 +49,9 @@ pub fn static_binary(binary: &Path, release: &Release) -> Result<()> {
     }
     let empty = tempfile::tempdir()?;
     let version = output_of(
-        Command::new("env")
-            .arg("-i")
-            .arg(binary)
+        target
+            .run(binary)?
+            .env_clear()
             .arg("--version")
             .current_dir(empty.path()),
     )?;
@@ -52,26 +64,27 @@ pub fn static_binary(binary: &Path, release: &Release) -> Result<()> {
     if super::file_name(binary)? == "okms-cli" {
         // What a user reports in a bug: which commit and which build.
         ensure!(
-            version.contains(&release.commit) && version.contains(super::STATIC_TARGET),
+            version.contains(&release.commit) && version.contains(target.triple),
             "okms-cli --version says {version:?}: expected the commit {} and the target {}",
             release.commit,
-            super::STATIC_TARGET
+            target.triple
         );
-        offline_csr(binary, empty.path())?;
+        offline_csr(binary, target, empty.path())?;
     }
     eprintln!(
-        "checked {}: static, runs under env -i ({version})",
+        "checked {}: {described}; runs with an empty environment ({version})",
         binary.display()
     );
     Ok(())
 }
 
-/// `csr new` in `dir` with a P-256 key, under an empty environment; the key is 0600; openssl (when installed) verifies the CSR.
-fn offline_csr(binary: &Path, dir: &Path) -> Result<()> {
+/// `csr new` in `dir` with a P-256 key, under an empty environment; the key is 0600; openssl
+/// (when installed) verifies the CSR.
+pub fn offline_csr(binary: &Path, target: &ReleaseTarget, dir: &Path) -> Result<()> {
     output_of(
-        Command::new("env")
-            .arg("-i")
-            .arg(binary)
+        target
+            .run(binary)?
+            .env_clear()
             .args([
                 "csr",
                 "new",
@@ -146,34 +159,37 @@ pub fn tarball(archive: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Installs the package with `dpkg -i` into a fresh root and uses it there.
-pub fn deb(package: &Path, release: &Release) -> Result<()> {
+/// Installs the package for `target` into a fresh root and uses it there: with `dpkg -i` when
+/// it is for this machine's architecture, else unpacked with `dpkg-deb -x` (dpkg refuses
+/// another architecture's package) and run under the target's emulator.
+pub fn deb(package: &Path, target: &ReleaseTarget, release: &Release) -> Result<()> {
+    let name = super::file_name(package)?;
+    let arch = output_of(
+        Command::new("dpkg-deb")
+            .args(["--field"])
+            .arg(package)
+            .arg("Architecture"),
+    )?;
+    ensure!(
+        arch == target.arch,
+        "{name} says Architecture: {arch}, expected {}",
+        target.arch
+    );
     let root = tempfile::tempdir()?;
-    let admin = root.path().join("var/lib/dpkg");
-    for dir in ["info", "updates", "triggers"] {
-        fs::create_dir_all(admin.join(dir))?;
-    }
-    fs::write(admin.join("status"), "")?;
-    // --force-depends: the fresh tree has no libc6 of its own (the host's is used to run the
-    // binary); --path-include undoes a minimal image's exclusion of man pages.
-    let mut install = Command::new("dpkg");
-    install
-        .arg(format!("--root={}", root.path().display()))
-        .args(["--force-depends", "--force-not-root", "--force-bad-path"])
-        .arg("--path-include=/usr/share/man/*")
-        .arg("-i")
-        .arg(package);
-    let installed = install.output().context("could not start dpkg")?;
-    if !installed.status.success() {
-        bail!(
-            "dpkg -i {} into {} failed: {}",
-            package.display(),
-            root.path().display(),
-            String::from_utf8_lossy(&installed.stderr)
-        );
+    let native = output_of(Command::new("dpkg").arg("--print-architecture"))? == target.arch;
+    if native {
+        dpkg_install(package, root.path())?;
+    } else {
+        output_of(
+            Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(package)
+                .arg(root.path()),
+        )
+        .with_context(|| format!("dpkg-deb -x {name} failed"))?;
     }
     let binary = root.path().join("usr/bin/okms-cli");
-    let version = output_of(Command::new(&binary).arg("--version"))?;
+    let version = output_of(target.run(&binary)?.arg("--version"))?;
     ensure!(
         version.contains(&release.version),
         "the installed okms-cli --version says {version:?}"
@@ -201,7 +217,7 @@ pub fn deb(package: &Path, release: &Release) -> Result<()> {
         );
     }
     let broker = root.path().join("usr/bin/okms-broker");
-    let broker_version = output_of(Command::new(&broker).arg("--version"))?;
+    let broker_version = output_of(target.run(&broker)?.arg("--version"))?;
     ensure!(
         broker_version.contains(&release.version),
         "the installed okms-broker --version says {broker_version:?}"
@@ -213,11 +229,39 @@ pub fn deb(package: &Path, release: &Release) -> Result<()> {
         );
     }
     let work = tempfile::tempdir()?;
-    offline_csr(&binary, work.path())?;
+    offline_csr(&binary, target, work.path())?;
     eprintln!(
-        "checked {}: dpkg -i into a fresh tree, --version of okms-cli and okms-broker, man -w ({man}), the broker's unit, csr new",
-        package.display()
+        "checked {name}: Architecture {arch}, {} into a fresh tree, --version of okms-cli and okms-broker, man -w ({man}), the broker's unit, csr new",
+        if native { "dpkg -i" } else { "dpkg-deb -x" }
     );
+    Ok(())
+}
+
+/// `dpkg -i` of `package` into the fresh tree `root`.
+fn dpkg_install(package: &Path, root: &Path) -> Result<()> {
+    let admin = root.join("var/lib/dpkg");
+    for dir in ["info", "updates", "triggers"] {
+        fs::create_dir_all(admin.join(dir))?;
+    }
+    fs::write(admin.join("status"), "")?;
+    // --force-depends: the fresh tree has no libc6 of its own (the host's is used to run the
+    // binary); --path-include undoes a minimal image's exclusion of man pages.
+    let installed = Command::new("dpkg")
+        .arg(format!("--root={}", root.display()))
+        .args(["--force-depends", "--force-not-root", "--force-bad-path"])
+        .arg("--path-include=/usr/share/man/*")
+        .arg("-i")
+        .arg(package)
+        .output()
+        .context("could not start dpkg")?;
+    if !installed.status.success() {
+        bail!(
+            "dpkg -i {} into {} failed: {}",
+            package.display(),
+            root.display(),
+            String::from_utf8_lossy(&installed.stderr)
+        );
+    }
     Ok(())
 }
 
