@@ -425,6 +425,9 @@ async fn audit_lines_are_json_without_pem_and_only_the_owner_reads_them() {
     assert_eq!(requests[2]["outcome"], "forbidden");
     assert_eq!(requests[2]["clientCertificate"], false);
     assert!(requests[2]["durationMs"].as_f64().is_some());
+    // The request's time in API calls and waiting for the API, apart from the broker's own.
+    assert!(requests[0]["apiMs"].as_f64().is_some(), "{text}");
+    assert!(requests[0]["apiWaitMs"].as_f64().is_some(), "{text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

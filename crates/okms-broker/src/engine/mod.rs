@@ -144,7 +144,10 @@ impl<T: Transport, C: Clock> Engine<T, C> {
         self.stats
             .queued
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let waiting = Instant::now();
         let permit = self.api_gate.acquire().await;
+        let waited = waiting.elapsed();
+        audit.api_wait += waited;
         self.stats
             .queued
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
@@ -157,7 +160,9 @@ impl<T: Transport, C: Clock> Engine<T, C> {
             .in_flight
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         drop(permit);
-        self.stats.api_call(started.elapsed(), result.is_err());
+        let took = started.elapsed();
+        audit.api_time += took;
+        self.stats.api_call(took, waited, result.is_err());
         audit.api_calls = audit.api_calls.saturating_add(1);
         if let Err(e) = &result
             && let Some(id) = e.api_error().and_then(okms_api::Error::query_id)

@@ -167,9 +167,13 @@ pub(crate) async fn handle<S: Service>(
         Ok(_permit) => {
             shared.metrics.started();
             let answer = dispatch(&shared, &conn, route, request).await;
+            let took = started.elapsed();
+            let own = took
+                .saturating_sub(answer.facts.api_time)
+                .saturating_sub(answer.facts.api_wait);
             shared
                 .metrics
-                .finished(route, answer.response.status().as_u16(), started.elapsed());
+                .finished(route, answer.response.status().as_u16(), took, own);
             answer
         }
         Err(_) => {
