@@ -95,6 +95,12 @@ async fn renew_hands_the_service_the_presented_certificate() {
         .send()
         .await
         .unwrap();
+    // The renewed certificate's connection has nothing left to do (the confirm comes with
+    // the new one): it is closed rather than held idle.
+    assert_eq!(
+        resp.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
     let (status, v) = body(resp).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let answer: okms_api::broker::RenewAnswer = serde_json::from_value(v).unwrap();

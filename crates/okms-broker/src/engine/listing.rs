@@ -105,7 +105,7 @@ impl<T: Transport, C: Clock> Engine<T, C> {
         }
         let started = self.listings.ticket();
         let listed = Arc::new(
-            self.api(audit, self.client.list_credentials(okms_id))
+            self.api(audit, || self.client.list_credentials(okms_id))
                 .await?,
         );
         // The previous listing goes as soon as the requests holding it are done with it.

@@ -136,10 +136,14 @@ impl<T: Transport, C: Clock> Engine<T, C> {
 
     /// Runs one API-using step through the concurrency gate, counting and timing it and
     /// keeping the query id of a failure.
-    async fn api<R, E: ApiFailure>(
+    ///
+    /// The step's future is made, on the heap, only once the gate lets it through: a request
+    /// queued at the gate then holds a few hundred bytes, not the step's whole state machine
+    /// (a create's is kilobytes), which a burst of a thousand hosts would multiply.
+    async fn api<R, E: ApiFailure, F: Future<Output = Result<R, E>>>(
         &self,
         audit: &mut AuditFacts,
-        step: impl Future<Output = Result<R, E>>,
+        step: impl FnOnce() -> F,
     ) -> Result<R, E> {
         self.stats
             .queued
@@ -155,7 +159,7 @@ impl<T: Transport, C: Clock> Engine<T, C> {
             .in_flight
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = Instant::now();
-        let result = step.await;
+        let result = Box::pin(step()).await;
         self.stats
             .in_flight
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);

@@ -98,14 +98,13 @@ impl<T: Transport, C: Clock> Engine<T, C> {
                 Some(pem) => pem,
                 None => {
                     let ready = self
-                        .api(
-                            audit,
+                        .api(audit, || {
                             self.client.wait_until_ready(
                                 presenter.okms_id,
                                 successor.id,
                                 &self.options.settle,
-                            ),
-                        )
+                            )
+                        })
                         .await;
                     match ready {
                         Ok(credential) => {
@@ -182,8 +181,7 @@ impl<T: Transport, C: Clock> Engine<T, C> {
                 .map(|s| s.id),
         );
         let created = self
-            .api(
-                audit,
+            .api(audit, || {
                 self.client.create_credential_reconciled_after(
                     presenter.okms_id,
                     plan.request(),
@@ -191,8 +189,8 @@ impl<T: Transport, C: Clock> Engine<T, C> {
                     &is_ours,
                     &self.options.reconcile,
                     &|_| {},
-                ),
-            )
+                )
+            })
             .await
             .map_err(|e| Refused::api("creating the successor", &e))?;
         let new_id = created.created.credential.id;
@@ -209,11 +207,10 @@ impl<T: Transport, C: Clock> Engine<T, C> {
         // A failed wait leaves the successor in the ledger: the host's retry with the same
         // CSR picks it up, and reconcile revokes it if nobody does.
         let ready = self
-            .api(
-                audit,
+            .api(audit, || {
                 self.client
-                    .wait_until_ready(presenter.okms_id, new_id, &self.options.settle),
-            )
+                    .wait_until_ready(presenter.okms_id, new_id, &self.options.settle)
+            })
             .await
             .map_err(|e| Refused::api("waiting for the successor to be READY", &e))?;
         let pem = ready.certificate_pem.clone().unwrap_or_default();
