@@ -4,8 +4,9 @@
 //! flight): a new P-256 key and CSR, `POST /v1/renew` with the old certificate, `POST
 //! /v1/confirm` with the new one, each over its own mutual-TLS connection. Prints one JSON line:
 //! renewals per second, latency percentiles, the broker's peak RSS (VmHWM), the API calls per
-//! renewal as the emulator counted them, and the broker's own time per renewal beyond the
-//! API's (from its /metrics).
+//! renewal as the emulator counted them, the broker's own time per renewal beyond the API's
+//! (from its /metrics), and per request (from its audit lines) the time it added beyond its
+//! own API calls, split into waiting for the API and the broker's own work.
 //!
 //! `cargo run -p okms-e2e-tests --example broker_load -- BROKER_BIN HOSTS CONCURRENCY`
 
@@ -293,6 +294,7 @@ async fn main() {
             .get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
+    let time_split = per_request_split(&d.join("audit.jsonl"));
     let renewals = latencies.len() as f64;
     let delta = |name: &str| metric_sum(&after, name) - metric_sum(&before, name);
     let request_seconds = delta("okms_broker_request_duration_seconds_sum");
@@ -317,6 +319,55 @@ async fn main() {
             "api_ms_per_renewal": api_seconds * 1000.0 / renewals.max(1.0),
             "broker_own_ms_per_renewal": (request_seconds - api_seconds) * 1000.0 / renewals.max(1.0),
             "peak_rss_kib": peak_kib,
+            "per_request": time_split,
         })
     );
+}
+
+/// The `p` quantile (0..=1) of sorted milliseconds.
+fn quantile(sorted: &[f64], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// Per answered renew and confirm request, from the broker's audit lines: the time it added
+/// beyond its own API calls (`durationMs - apiMs`), split into waiting for the API (its
+/// concurrency bound, a shared listing: `apiWaitMs`) and the broker's own work (the rest);
+/// p50 and p99 of each, in milliseconds.
+fn per_request_split(audit: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(audit).unwrap_or_default();
+    let (mut added, mut waiting, mut own, mut api) = (vec![], vec![], vec![], vec![]);
+    for line in text.lines() {
+        let Ok(l) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let route = l["route"].as_str().unwrap_or_default();
+        let ok = l["status"]
+            .as_u64()
+            .is_some_and(|s| (200..300).contains(&s));
+        if !ok || (route != RENEW_PATH && route != CONFIRM_PATH) {
+            continue;
+        }
+        let number = |k: &str| l[k].as_f64().unwrap_or(0.0);
+        let beyond = (number("durationMs") - number("apiMs")).max(0.0);
+        added.push(beyond);
+        waiting.push(number("apiWaitMs"));
+        own.push((beyond - number("apiWaitMs")).max(0.0));
+        api.push(number("apiMs"));
+    }
+    let mut out = serde_json::Map::new();
+    out.insert("requests".into(), json!(added.len()));
+    for (name, mut values) in [
+        ("api", api),
+        ("added", added),
+        ("api_wait", waiting),
+        ("own", own),
+    ] {
+        values.sort_by(f64::total_cmp);
+        out.insert(format!("{name}_p50_ms"), json!(quantile(&values, 0.50)));
+        out.insert(format!("{name}_p99_ms"), json!(quantile(&values, 0.99)));
+    }
+    serde_json::Value::Object(out)
 }

@@ -29,12 +29,19 @@
 //! 7. [`Client::create_credential_reconciled`] hands each [`ReconcileEvent`] to the caller
 //!    as it happens, so that a user hears what was done (e.g. orphans deleted) also when
 //!    reconciliation then fails.
+//! 8. A caller that already holds a listing of the domain (a broker renewing many hosts at
+//!    once) passes it with [`Client::create_credential_reconciled_after`] instead of step 1's
+//!    listing, in CSR mode only: a snapshot older than the POST only widens the candidates of a
+//!    lost answer, and among them only the one holding the CSR's key is adopted (two: an
+//!    error), so it stays exactly-once. In generated-key mode a candidate is deleted as an
+//!    orphan, so a stale snapshot could delete someone else's credential: it lists anyway.
 //!
 //! Residual risk, stated honestly: in generated-key mode, if our POST created nothing and
 //! *another* client created a credential with the very same name, identities, description and
 //! type in the same instant, that one would be taken for our orphan and deleted. Use distinct
 //! names per client to rule it out.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -263,18 +270,59 @@ impl<T: Transport, C: Clock> Client<T, C> {
         options: &ReconcileOptions,
         on_event: &(dyn Fn(&ReconcileEvent) + Send + Sync),
     ) -> Result<ReconciledCreate, Error> {
+        self.reconciled(okms_id, request, None, is_ours, options, on_event)
+            .await
+    }
+
+    /// As [`create_credential_reconciled`](Self::create_credential_reconciled), without
+    /// listing the whole domain before the POST when `request` has a CSR: `before` holds the
+    /// ids of credentials that a listing started before this call showed (those of the
+    /// request's name suffice; see the [module documentation](crate::reconcile), step 8). With
+    /// a thousand creates at once, that is a thousand listings of the domain fewer, and no
+    /// thousand copies of it in memory. A request without a CSR lists as usual.
+    pub async fn create_credential_reconciled_after(
+        &self,
+        okms_id: Uuid,
+        request: &CredentialRequest,
+        before: &HashSet<Uuid>,
+        is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
+        options: &ReconcileOptions,
+        on_event: &(dyn Fn(&ReconcileEvent) + Send + Sync),
+    ) -> Result<ReconciledCreate, Error> {
+        let known = request.csr.is_some().then_some(before);
+        self.reconciled(okms_id, request, known, is_ours, options, on_event)
+            .await
+    }
+
+    /// The exactly-once create; `known`: the caller's snapshot for the first POST (CSR mode
+    /// only), else a listing before each POST.
+    async fn reconciled(
+        &self,
+        okms_id: Uuid,
+        request: &CredentialRequest,
+        known: Option<&HashSet<Uuid>>,
+        is_ours: &(dyn Fn(&Credential) -> Option<bool> + Send + Sync),
+        options: &ReconcileOptions,
+        on_event: &(dyn Fn(&ReconcileEvent) + Send + Sync),
+    ) -> Result<ReconciledCreate, Error> {
         request.validate()?;
         let mut events = EventLog {
             events: Vec::new(),
             on_event,
         };
         for attempt in 0..2u8 {
-            let before: HashSet<Uuid> = self
-                .list_credentials(okms_id)
-                .await?
-                .into_iter()
-                .map(|c| c.id)
-                .collect();
+            // The second POST follows a lost answer (rare): it lists, for the narrowest
+            // candidates should that answer be lost too.
+            let before: Cow<'_, HashSet<Uuid>> = match known {
+                Some(known) if attempt == 0 => Cow::Borrowed(known),
+                _ => Cow::Owned(
+                    self.list_credentials(okms_id)
+                        .await?
+                        .into_iter()
+                        .map(|c| c.id)
+                        .collect(),
+                ),
+            };
             if attempt > 0 {
                 events.push(ReconcileEvent::Resent);
             }

@@ -372,3 +372,116 @@ async fn a_failed_listing_after_a_lost_answer_says_a_credential_may_exist() {
         assert_eq!(methods(&t).iter().filter(|m| *m == "POST list").count(), 1);
     }
 }
+
+/// What a caller's earlier listing showed: the old credential A.
+fn snapshot_of_a() -> std::collections::HashSet<Uuid> {
+    [A.parse().unwrap()].into()
+}
+
+#[tokio::test]
+async fn csr_after_a_caller_snapshot_sends_the_post_without_listing() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, &cred(B, "CREATING", true, None));
+    let ours = |c: &Credential| c.certificate_pem.as_deref().map(|p| p == "OURS");
+    let r = client(&t)
+        .create_credential_reconciled_after(
+            okms(),
+            &with_csr(),
+            &snapshot_of_a(),
+            &ours,
+            &options(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
+    assert!(r.events.is_empty());
+    assert_eq!(methods(&t), ["POST list"]);
+}
+
+#[tokio::test]
+async fn csr_after_a_caller_snapshot_still_adopts_only_ours_after_a_lost_answer() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push(transport_err(TransportErrorKind::Io));
+    // A is in the snapshot; C appeared after it (another key: not ours, left alone); B holds
+    // our key.
+    const C: &str = "00000000-0000-4000-8000-00000000000c";
+    t.push_json(
+        200,
+        &list(&[
+            cred(A, "READY", true, Some("OLD")),
+            cred(C, "READY", true, Some("THEIRS")),
+            cred(B, "CREATING", true, None),
+        ]),
+    );
+    t.push_json(200, &cred(B, "READY", true, Some("OURS")));
+    let ours = |c: &Credential| c.certificate_pem.as_deref().map(|p| p == "OURS");
+    let r = client(&t)
+        .create_credential_reconciled_after(
+            okms(),
+            &with_csr(),
+            &snapshot_of_a(),
+            &ours,
+            &options(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert!(r.adopted());
+    assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
+    assert_eq!(methods(&t), ["POST list", "GET list", "GET one"]);
+}
+
+#[tokio::test]
+async fn csr_after_a_caller_snapshot_refuses_two_holding_our_key() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push(transport_err(TransportErrorKind::Io));
+    t.push_json(
+        200,
+        &list(&[
+            cred(A, "READY", true, Some("OURS")),
+            cred(B, "READY", true, Some("OURS")),
+        ]),
+    );
+    let ours = |c: &Credential| c.certificate_pem.as_deref().map(|p| p == "OURS");
+    // An empty snapshot (the oldest possible): both are candidates, neither is adopted.
+    let e = client(&t)
+        .create_credential_reconciled_after(
+            okms(),
+            &with_csr(),
+            &std::collections::HashSet::new(),
+            &ours,
+            &options(),
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::ReconcileFailed { candidates, .. } if candidates.len() == 2),
+        "{e}"
+    );
+    assert_eq!(
+        methods(&t).iter().filter(|m| m.starts_with("POST")).count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn generated_key_ignores_a_caller_snapshot_and_lists_first() {
+    let t = FakeTransport::with_time(1_700_000_000);
+    t.push_json(200, "[]");
+    t.push_json(200, &cred(B, "CREATING", false, None));
+    let r = client(&t)
+        .create_credential_reconciled_after(
+            okms(),
+            &generated(),
+            &snapshot_of_a(),
+            &never,
+            &options(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.created.credential.id, B.parse::<Uuid>().unwrap());
+    assert_eq!(methods(&t), ["GET list", "POST list"]);
+}

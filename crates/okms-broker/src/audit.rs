@@ -75,6 +75,10 @@ pub struct FactsLine<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     api_query_ids: &'a [String],
     api_calls: u32,
+    /// Milliseconds in the request's own API calls.
+    api_ms: f64,
+    /// Milliseconds waiting for the API (its concurrency bound, a shared listing).
+    api_wait_ms: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
 }
@@ -90,6 +94,8 @@ impl<'a> From<&'a AuditFacts> for FactsLine<'a> {
             revoked: &f.revoked,
             api_query_ids: &f.api_query_ids,
             api_calls: f.api_calls,
+            api_ms: millis(f.api_time),
+            api_wait_ms: millis(f.api_wait),
             detail: f.detail.as_deref(),
         }
     }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use okms_api::Uuid;
 use okms_api::broker::{
@@ -45,6 +46,12 @@ pub struct AuditFacts {
     pub api_query_ids: Vec<String>,
     /// API calls made for the request.
     pub api_calls: u32,
+    /// Time spent in the request's API calls (its own; okms-api's retries included).
+    pub api_time: Duration,
+    /// Time spent waiting for the API: for the concurrency bound to let a call through, or
+    /// for another request's listing that this one shares. With `api_time` subtracted from
+    /// the request's duration, what is left is the broker's own work.
+    pub api_wait: Duration,
     /// Why a request was refused, precisely (the answer to the host says less: which check
     /// an unauthenticated certificate failed is for the operator, not for the client).
     pub detail: Option<String>,

@@ -95,6 +95,12 @@ async fn renew_hands_the_service_the_presented_certificate() {
         .send()
         .await
         .unwrap();
+    // The renewed certificate's connection has nothing left to do (the confirm comes with
+    // the new one): it is closed rather than held idle.
+    assert_eq!(
+        resp.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
     let (status, v) = body(resp).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let answer: okms_api::broker::RenewAnswer = serde_json::from_value(v).unwrap();
@@ -425,6 +431,9 @@ async fn audit_lines_are_json_without_pem_and_only_the_owner_reads_them() {
     assert_eq!(requests[2]["outcome"], "forbidden");
     assert_eq!(requests[2]["clientCertificate"], false);
     assert!(requests[2]["durationMs"].as_f64().is_some());
+    // The request's time in API calls and waiting for the API, apart from the broker's own.
+    assert!(requests[0]["apiMs"].as_f64().is_some(), "{text}");
+    assert!(requests[0]["apiWaitMs"].as_f64().is_some(), "{text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

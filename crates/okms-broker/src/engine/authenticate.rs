@@ -61,11 +61,10 @@ impl<T: Transport, C: Clock> Engine<T, C> {
     ) -> Result<Presenter, Refused> {
         let claim = self.claim(peer, audit)?;
         let read = self
-            .api(
-                audit,
+            .api(audit, || {
                 self.client
-                    .get_credential(claim.okms_id, claim.credential_id),
-            )
+                    .get_credential(claim.okms_id, claim.credential_id)
+            })
             .await;
         let credential = match read {
             Ok(c) => Some(c),

@@ -71,7 +71,7 @@ impl<T: Transport, C: Clock> Engine<T, C> {
         }
         let key = presenter.key();
         let successor = match self
-            .api(audit, self.client.get_credential(presenter.okms_id, id))
+            .api(audit, || self.client.get_credential(presenter.okms_id, id))
             .await
         {
             Ok(c) => c,

@@ -45,7 +45,7 @@ impl DomainCache {
         audit: &mut AuditFacts,
     ) -> Result<DomainFacts, Error> {
         let domain = engine
-            .api(audit, engine.client.get_domain(okms_id, true))
+            .api(audit, || engine.client.get_domain(okms_id, true))
             .await?;
         let ca_pem = domain
             .public_ca

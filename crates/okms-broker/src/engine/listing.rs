@@ -6,10 +6,14 @@
 //! thousand listings and hold a thousand copies of every certificate in memory. Instead the
 //! listings of a domain run one at a time, and every confirm that arrived before a listing
 //! started shares its result: a burst of confirms costs a few listings and one copy.
+//!
+//! Creates use the latest finished listing too, of any age, as their "before" set (okms-api's
+//! `create_credential_reconciled_after`): any listing that started before the POST will do.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use okms_api::{Clock, Credential, Transport, Uuid};
 
@@ -21,13 +25,32 @@ use crate::service::AuditFacts;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Ticket(u64);
 
-type Shared = Arc<tokio::sync::Mutex<Option<(Ticket, Arc<Vec<Credential>>)>>>;
+/// A finished listing and when it started.
+type Listed = (Ticket, Arc<Vec<Credential>>);
+
+/// One domain's listings.
+#[derive(Debug, Default)]
+struct DomainListings {
+    /// Held while a listing runs: a domain's listings run one at a time.
+    running: tokio::sync::Mutex<()>,
+    /// The latest finished listing, readable without waiting for a running one.
+    latest: Mutex<Option<Listed>>,
+}
+
+impl DomainListings {
+    fn latest(&self) -> Option<Listed> {
+        self.latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
 
 /// The latest listing of each domain, and the order of arrivals.
 #[derive(Debug, Default)]
 pub(crate) struct Listings {
     order: AtomicU64,
-    domains: Mutex<HashMap<Uuid, Shared>>,
+    domains: Mutex<HashMap<Uuid, Arc<DomainListings>>>,
 }
 
 impl Listings {
@@ -36,7 +59,7 @@ impl Listings {
         Ticket(self.order.fetch_add(1, Ordering::SeqCst))
     }
 
-    fn of(&self, okms_id: Uuid) -> Shared {
+    fn of(&self, okms_id: Uuid) -> Arc<DomainListings> {
         self.domains
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -44,30 +67,50 @@ impl Listings {
             .or_default()
             .clone()
     }
+
+    /// The ids of credentials named `name` in the latest finished listing of the domain
+    /// (empty before the first): a snapshot that started before anything created from now on.
+    pub fn known_named(&self, okms_id: Uuid, name: &str) -> HashSet<Uuid> {
+        self.of(okms_id)
+            .latest()
+            .map(|(_, listed)| {
+                listed
+                    .iter()
+                    .filter(|c| c.name == name)
+                    .map(|c| c.id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl<T: Transport, C: Clock> Engine<T, C> {
     /// The domain's credentials as listed after `arrived`: the latest shared listing when it
-    /// started later, else a new one (which later arrivals then share).
+    /// started later, else a new one (which later arrivals then share). Waiting for another
+    /// request's listing counts as waiting for the API in `audit`.
     pub(crate) async fn listing_since(
         &self,
         okms_id: Uuid,
         arrived: Ticket,
         audit: &mut AuditFacts,
     ) -> Result<Arc<Vec<Credential>>, okms_api::Error> {
-        let shared = self.listings.of(okms_id);
-        let mut latest = shared.lock().await;
-        if let Some((started, listed)) = latest.as_ref()
-            && *started > arrived
+        let domain = self.listings.of(okms_id);
+        let waiting = Instant::now();
+        let _running = domain.running.lock().await;
+        audit.api_wait += waiting.elapsed();
+        if let Some((started, listed)) = domain.latest()
+            && started > arrived
         {
-            return Ok(listed.clone());
+            return Ok(listed);
         }
         let started = self.listings.ticket();
         let listed = Arc::new(
-            self.api(audit, self.client.list_credentials(okms_id))
+            self.api(audit, || self.client.list_credentials(okms_id))
                 .await?,
         );
-        *latest = Some((started, listed.clone()));
+        // The previous listing goes as soon as the requests holding it are done with it.
+        *domain.latest.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((started, listed.clone()));
         Ok(listed)
     }
 }

@@ -136,15 +136,22 @@ impl<T: Transport, C: Clock> Engine<T, C> {
 
     /// Runs one API-using step through the concurrency gate, counting and timing it and
     /// keeping the query id of a failure.
-    async fn api<R, E: ApiFailure>(
+    ///
+    /// The step's future is made, on the heap, only once the gate lets it through: a request
+    /// queued at the gate then holds a few hundred bytes, not the step's whole state machine
+    /// (a create's is kilobytes), which a burst of a thousand hosts would multiply.
+    async fn api<R, E: ApiFailure, F: Future<Output = Result<R, E>>>(
         &self,
         audit: &mut AuditFacts,
-        step: impl Future<Output = Result<R, E>>,
+        step: impl FnOnce() -> F,
     ) -> Result<R, E> {
         self.stats
             .queued
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let waiting = Instant::now();
         let permit = self.api_gate.acquire().await;
+        let waited = waiting.elapsed();
+        audit.api_wait += waited;
         self.stats
             .queued
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
@@ -152,12 +159,14 @@ impl<T: Transport, C: Clock> Engine<T, C> {
             .in_flight
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = Instant::now();
-        let result = step.await;
+        let result = Box::pin(step()).await;
         self.stats
             .in_flight
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         drop(permit);
-        self.stats.api_call(started.elapsed(), result.is_err());
+        let took = started.elapsed();
+        audit.api_time += took;
+        self.stats.api_call(took, waited, result.is_err());
         audit.api_calls = audit.api_calls.saturating_add(1);
         if let Err(e) = &result
             && let Some(id) = e.api_error().and_then(okms_api::Error::query_id)

@@ -39,13 +39,14 @@ impl<T: Transport, C: Clock> Engine<T, C> {
     ) -> Result<(), Error> {
         let mut audit = AuditFacts::default();
         let okms_id = domain.okms_id;
-        let listed = self
-            .api(&mut audit, self.client.list_credentials(okms_id))
-            .await?;
+        // A listing that starts after this pass did, shared with confirms arriving meanwhile;
+        // creates then take it as their "before" set.
+        let arrived = self.listings.ticket();
+        let listed = self.listing_since(okms_id, arrived, &mut audit).await?;
         let now = self.now();
-        let mut groups: BTreeMap<String, Vec<Credential>> = BTreeMap::new();
-        for credential in listed {
-            if is_live(&credential, now) && domain.allows(&credential.name) {
+        let mut groups: BTreeMap<String, Vec<&Credential>> = BTreeMap::new();
+        for credential in listed.iter() {
+            if is_live(credential, now) && domain.allows(&credential.name) {
                 groups
                     .entry(credential.name.clone())
                     .or_default()

@@ -1,9 +1,11 @@
 //! `POST /v1/renew`: the successor of the presented credential for the host's CSR, made once.
 //!
 //! A pending successor answers the same CSR again (a lost answer costs nothing) and refuses
-//! another one (409); a new successor is made through okms-lifecycle's [`Plan`] (okms-api's
-//! exactly-once create), recorded in the ledger at once (so a retry finds it even if the wait
-//! for READY fails), waited for, and checked to hold the CSR's key.
+//! another one (409); a new successor is planned by okms-lifecycle's [`Plan`] (the old
+//! credential's name, identities, description and validity), made through okms-api's
+//! exactly-once create with the latest shared listing as its "before" set, recorded in the
+//! ledger at once (so a retry finds it even if the wait for READY fails), waited for, and
+//! checked to hold the CSR's key.
 
 use std::time::Duration;
 
@@ -96,14 +98,13 @@ impl<T: Transport, C: Clock> Engine<T, C> {
                 Some(pem) => pem,
                 None => {
                     let ready = self
-                        .api(
-                            audit,
+                        .api(audit, || {
                             self.client.wait_until_ready(
                                 presenter.okms_id,
                                 successor.id,
                                 &self.options.settle,
-                            ),
-                        )
+                            )
+                        })
                         .await;
                     match ready {
                         Ok(credential) => {
@@ -161,14 +162,38 @@ impl<T: Transport, C: Clock> Engine<T, C> {
         }
         let holds = holds_key(csr.public_key());
         let is_ours = move |c: &Credential| holds(c.certificate_pem.as_deref()?);
+        // What a lost answer's candidates are told apart from: the name's credentials in the
+        // latest shared listing (any age will do, see okms-api's reconcile step 8), the
+        // presented one and the pending successors, instead of a listing of the whole domain
+        // per create.
+        let mut before = self
+            .listings
+            .known_named(presenter.okms_id, &presenter.credential.name);
+        before.insert(presenter.credential.id);
+        before.extend(
+            self.ledger
+                .pending(
+                    &key,
+                    presenter.credential.id,
+                    presenter.credential.created_at,
+                )
+                .iter()
+                .map(|s| s.id),
+        );
         let created = self
-            .api(
-                audit,
-                plan.create(&self.client, &is_ours, &self.options.reconcile, &|_| {}),
-            )
+            .api(audit, || {
+                self.client.create_credential_reconciled_after(
+                    presenter.okms_id,
+                    plan.request(),
+                    &before,
+                    &is_ours,
+                    &self.options.reconcile,
+                    &|_| {},
+                )
+            })
             .await
-            .map_err(|e| lifecycle_refusal("creating the successor", &e))?;
-        let new_id = created.new_id();
+            .map_err(|e| Refused::api("creating the successor", &e))?;
+        let new_id = created.created.credential.id;
         audit.new_credential_id = Some(new_id);
         self.ledger.record(
             &key,
@@ -182,27 +207,23 @@ impl<T: Transport, C: Clock> Engine<T, C> {
         // A failed wait leaves the successor in the ledger: the host's retry with the same
         // CSR picks it up, and reconcile revokes it if nobody does.
         let ready = self
-            .api(
-                audit,
-                created.wait_ready(&self.client, &self.options.settle),
-            )
+            .api(audit, || {
+                self.client
+                    .wait_until_ready(presenter.okms_id, new_id, &self.options.settle)
+            })
             .await
-            .map_err(|e| lifecycle_refusal("waiting for the successor to be READY", &e))?;
-        let pem = ready.certificate_pem().to_owned();
+            .map_err(|e| Refused::api("waiting for the successor to be READY", &e))?;
+        let pem = ready.certificate_pem.clone().unwrap_or_default();
         if certifies(&csr.public_key(), &pem) != Some(true) {
             // Never hand out a certificate for a key the host does not hold.
             self.ledger.forget(&key, new_id);
-            let settle = &self.options.settle;
-            let revoked = self.api(audit, ready.abandon(&self.client, settle)).await;
-            if revoked.is_ok() {
-                audit.revoked.push(new_id);
-            }
+            let revoked = self.revoke_listed(presenter.okms_id, &ready, audit).await;
             return Err(Refused::internal(format!(
                 "successor {new_id}'s certificate does not hold the CSR's key; revoked: {}",
                 revoked.is_ok()
             )));
         }
-        let created_at = ready.credential().created_at;
+        let created_at = ready.created_at;
         let answer = self
             .answer(presenter, new_id, created_at, pem.clone(), audit)
             .await?;
@@ -254,14 +275,6 @@ fn note_new(audit: &mut AuditFacts, answer: &RenewAnswer) {
     audit.new_fingerprint = okms_csr::Certificate::from_pem(&answer.certificate_pem)
         .ok()
         .map(|c| fingerprint(c.to_der()));
-}
-
-/// A failed okms-lifecycle step as a refusal.
-fn lifecycle_refusal(step: &str, error: &okms_lifecycle::Error) -> Refused {
-    match error {
-        okms_lifecycle::Error::Api { source, .. } => Refused::api(step, source),
-        other => Refused::internal(format!("{step}: {other}")),
-    }
 }
 
 /// Whether a listed credential counts as live: neither going, failed nor expired.

@@ -26,14 +26,13 @@ impl<T: Transport, C: Clock> Engine<T, C> {
             // to ERROR) still leaves the delete to try.
             let settle = &self.options.settle;
             let _ = self
-                .api(
-                    audit,
-                    self.client.wait_until_ready(okms_id, listed.id, settle),
-                )
+                .api(audit, || {
+                    self.client.wait_until_ready(okms_id, listed.id, settle)
+                })
                 .await;
         }
         let refused = match self
-            .api(audit, self.client.delete_credential(okms_id, listed.id))
+            .api(audit, || self.client.delete_credential(okms_id, listed.id))
             .await
         {
             Ok(_) => None,
@@ -44,7 +43,7 @@ impl<T: Transport, C: Clock> Engine<T, C> {
             // okms-api retries a DELETE whose answer was lost; the retry then finds the
             // credential DELETING. Ask where it stands before calling it a failure.
             match self
-                .api(audit, self.client.get_credential(okms_id, listed.id))
+                .api(audit, || self.client.get_credential(okms_id, listed.id))
                 .await
             {
                 Err(e) if e.is_not_found() => {}

@@ -26,6 +26,8 @@ pub(crate) struct Stats {
     /// Count per bucket (not cumulative), then the sum in microseconds.
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_sum_micros: AtomicU64,
+    /// Time API-using steps waited for the concurrency bound, in microseconds.
+    wait_sum_micros: AtomicU64,
     /// API-using steps running now.
     pub in_flight: AtomicU64,
     /// API-using steps waiting for the gate.
@@ -66,9 +68,11 @@ impl Stats {
         self.abandons.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// One API-using step took `elapsed`.
-    pub fn api_call(&self, elapsed: Duration, failed: bool) {
+    /// One API-using step waited `waited` for the concurrency bound, then took `elapsed`.
+    pub fn api_call(&self, elapsed: Duration, waited: Duration, failed: bool) {
         self.api_calls.fetch_add(1, Ordering::Relaxed);
+        let waited = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.wait_sum_micros.fetch_add(waited, Ordering::Relaxed);
         if failed {
             self.api_failures.fetch_add(1, Ordering::Relaxed);
         }
@@ -151,6 +155,13 @@ impl Stats {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
+        let name = "okms_broker_api_wait_seconds_total";
+        let waited = Duration::from_micros(load(&self.wait_sum_micros)).as_secs_f64();
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time API-using steps waited for the concurrency bound.\n\
+             # TYPE {name} counter\n{name} {waited}"
+        );
         let name = "okms_broker_api_duration_seconds";
         let _ = writeln!(
             out,
@@ -185,9 +196,9 @@ mod tests {
     #[test]
     fn the_histogram_is_cumulative_and_counts_every_call() {
         let stats = Stats::default();
-        stats.api_call(Duration::from_millis(3), false);
-        stats.api_call(Duration::from_millis(40), true);
-        stats.api_call(Duration::from_secs(60), false);
+        stats.api_call(Duration::from_millis(3), Duration::ZERO, false);
+        stats.api_call(Duration::from_millis(40), Duration::from_millis(500), true);
+        stats.api_call(Duration::from_secs(60), Duration::ZERO, false);
         stats.renewal(RenewOutcome::Refused(RefusalCode::BadCsr));
         let mut out = String::new();
         stats.write(&mut out);
@@ -197,5 +208,6 @@ mod tests {
         assert!(out.contains("okms_broker_api_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
         assert!(out.contains("okms_broker_renewals_total{outcome=\"refused\",code=\"bad_csr\"} 1"));
         assert!(out.contains("okms_broker_api_failures_total 1"));
+        assert!(out.contains("okms_broker_api_wait_seconds_total 0.5\n"));
     }
 }

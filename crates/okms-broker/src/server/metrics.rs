@@ -1,6 +1,7 @@
 //! The server's own Prometheus metrics: requests by route and status, requests in flight,
-//! requests refused because the broker was saturated, and request durations. The service
-//! appends its own (API calls, renewals by outcome) after these.
+//! requests refused because the broker was saturated, request durations, and the broker's
+//! own share of them (the duration less the request's API calls and its waits for the API).
+//! The service appends its own (API calls, renewals by outcome) after these.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,11 +22,52 @@ struct Histogram {
     sum: f64,
 }
 
+impl Histogram {
+    fn observe(&mut self, took: Duration) {
+        let secs = took.as_secs_f64();
+        for (count, bound) in self.counts.iter_mut().zip(BUCKETS) {
+            if secs <= bound {
+                *count += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += secs;
+    }
+}
+
+/// Writes one histogram family, a series per route.
+fn write_histograms(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    series: &BTreeMap<&'static str, Histogram>,
+) -> std::fmt::Result {
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} histogram")?;
+    for (route, h) in series {
+        for (count, bound) in h.counts.iter().zip(BUCKETS) {
+            writeln!(
+                out,
+                "{name}_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
+            )?;
+        }
+        writeln!(
+            out,
+            "{name}_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+            h.count
+        )?;
+        writeln!(out, "{name}_sum{{route=\"{route}\"}} {}", h.sum)?;
+        writeln!(out, "{name}_count{{route=\"{route}\"}} {}", h.count)?;
+    }
+    Ok(())
+}
+
 /// Counters shared by every connection.
 #[derive(Default)]
 pub(crate) struct ServerMetrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     durations: Mutex<BTreeMap<&'static str, Histogram>>,
+    own: Mutex<BTreeMap<&'static str, Histogram>>,
     in_flight: AtomicU64,
     saturated: AtomicU64,
     connections_refused: AtomicU64,
@@ -36,24 +78,20 @@ impl ServerMetrics {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn finished(&self, route: &'static str, status: u16, took: Duration) {
+    /// A handled request took `took`, of which `own` was the broker's own work.
+    pub(crate) fn finished(&self, route: &'static str, status: u16, took: Duration, own: Duration) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.answered(route, status, took);
+        lock(&self.own).entry(route).or_default().observe(own);
     }
 
     /// Counts an answer (also one given without handling the request: saturated).
     pub(crate) fn answered(&self, route: &'static str, status: u16, took: Duration) {
         *lock(&self.requests).entry((route, status)).or_default() += 1;
-        let secs = took.as_secs_f64();
-        let mut durations = lock(&self.durations);
-        let h = durations.entry(route).or_default();
-        for (count, bound) in h.counts.iter_mut().zip(BUCKETS) {
-            if secs <= bound {
-                *count += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += secs;
+        lock(&self.durations)
+            .entry(route)
+            .or_default()
+            .observe(took);
     }
 
     pub(crate) fn saturated(&self) {
@@ -114,28 +152,20 @@ impl ServerMetrics {
             "okms_broker_connections_refused_total {}",
             self.connections_refused.load(Ordering::Relaxed)
         )?;
-        writeln!(
+        write_histograms(
             out,
-            "# HELP okms_broker_request_duration_seconds Time from a request's head to its \
-             answer, by route."
+            "okms_broker_request_duration_seconds",
+            "Time from a request's head to its answer, by route.",
+            &lock(&self.durations),
         )?;
-        writeln!(out, "# TYPE okms_broker_request_duration_seconds histogram")?;
-        for (route, h) in lock(&self.durations).iter() {
-            let name = "okms_broker_request_duration_seconds";
-            for (count, bound) in h.counts.iter().zip(BUCKETS) {
-                writeln!(
-                    out,
-                    "{name}_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
-                )?;
-            }
-            writeln!(
-                out,
-                "{name}_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            )?;
-            writeln!(out, "{name}_sum{{route=\"{route}\"}} {}", h.sum)?;
-            writeln!(out, "{name}_count{{route=\"{route}\"}} {}", h.count)?;
-        }
+        write_histograms(
+            out,
+            "okms_broker_request_own_seconds",
+            "The broker's own share of a request's time, by route: its duration less the \
+             time in its API calls and waiting for the API (the concurrency bound, a shared \
+             listing).",
+            &lock(&self.own),
+        )?;
         Ok(())
     }
 }
@@ -153,9 +183,19 @@ mod tests {
     fn histogram_buckets_are_cumulative() {
         let m = ServerMetrics::default();
         m.started();
-        m.finished("/v1/renew", 201, Duration::from_millis(30));
+        m.finished(
+            "/v1/renew",
+            201,
+            Duration::from_millis(30),
+            Duration::from_millis(4),
+        );
         m.started();
-        m.finished("/v1/renew", 201, Duration::from_secs(3));
+        m.finished(
+            "/v1/renew",
+            201,
+            Duration::from_secs(3),
+            Duration::from_millis(20),
+        );
         let mut out = String::new();
         m.write(&mut out);
         assert!(out.contains("okms_broker_requests_total{route=\"/v1/renew\",status=\"201\"} 2"));
@@ -163,5 +203,11 @@ mod tests {
         assert!(out.contains("_bucket{route=\"/v1/renew\",le=\"5\"} 2"));
         assert!(out.contains("_count{route=\"/v1/renew\"} 2"));
         assert!(out.contains("okms_broker_requests_in_flight 0"));
+        assert!(out.contains(
+            "okms_broker_request_own_seconds_bucket{route=\"/v1/renew\",le=\"0.005\"} 1"
+        ));
+        assert!(out.contains(
+            "okms_broker_request_own_seconds_bucket{route=\"/v1/renew\",le=\"0.025\"} 2"
+        ));
     }
 }
