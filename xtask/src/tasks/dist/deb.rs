@@ -25,10 +25,14 @@ pub const BROKER_UNIT: &str = "lib/systemd/system/okms-broker.service";
 pub const BROKER_POLICY_EXAMPLE: &str = "usr/share/doc/okms-cli/examples/okms-broker.yaml";
 
 /// Lays out the package tree with `binaries` (each installed in /usr/bin under its file name)
-/// and writes `out/okms-cli_VERSION-1_ARCH.deb`.
-pub fn write(release: &Release, out: &Path, binaries: &[PathBuf], docs: &Docs) -> Result<PathBuf> {
-    let arch = output_of(Command::new("dpkg").arg("--print-architecture"))
-        .context("dpkg is needed to build the Debian package (or pass --no-deb)")?;
+/// and writes `out/okms-cli_VERSION-1_ARCH.deb` for the Debian architecture `arch`.
+pub fn write(
+    release: &Release,
+    out: &Path,
+    binaries: &[PathBuf],
+    docs: &Docs,
+    arch: &str,
+) -> Result<PathBuf> {
     let staging = tempfile::tempdir().context("could not create a staging directory")?;
     let root = staging.path().join("okms-cli");
 
@@ -84,7 +88,7 @@ pub fn write(release: &Release, out: &Path, binaries: &[PathBuf], docs: &Docs) -
         control_dir.join("control"),
         control(
             release,
-            &arch,
+            arch,
             &depends(binaries)?,
             installed_size_kib(&root)?,
         ),

@@ -21,6 +21,7 @@
 //! unless `--no-install`. The archives are reproducible: `--check-reproducible` rebuilds HEAD
 //! from a second checkout directory and compares (`reproducible.rs`).
 
+mod build;
 mod deb;
 mod docs;
 mod install_check;
@@ -28,6 +29,7 @@ mod inventory;
 mod reproducible;
 mod sign;
 mod tarball;
+mod targets;
 mod tools;
 mod verify;
 
@@ -35,12 +37,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use sha2::{Digest, Sha256};
 
 use super::web;
-use crate::util::{cargo, run_command, target_dir, workspace_root};
+use crate::util::{target_dir, workspace_root};
+pub use build::build_release;
 
 /// The target of the static binaries.
 pub const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
@@ -90,13 +93,10 @@ struct Inventory {
     compiled: inventory::Packages,
     /// The packages they were built from.
     packages: &'static [&'static str],
+    /// What kind of artefact it is.
+    kind: targets::Artefact,
     /// The target they were built for.
-    target: String,
-}
-
-/// The binary of each package (named as its package) in a cargo output directory.
-fn binaries(dir: &Path, packages: &[&str]) -> Vec<PathBuf> {
-    packages.iter().map(|p| dir.join(p)).collect()
+    target: &'static targets::ReleaseTarget,
 }
 
 /// What the artefacts are named after.
@@ -123,67 +123,32 @@ pub fn run(args: &Args) -> Result<()> {
         return Ok(());
     }
     let release = release()?;
-    let host = host_target()?;
+    let skip = targets::Skip { deb: args.no_deb };
+    let wanted: Vec<&'static targets::ReleaseTarget> = targets::TARGETS
+        .iter()
+        .copied()
+        .filter(|t| targets::wanted(t, &skip))
+        .collect();
+    let triples: Vec<&str> = wanted.iter().map(|t| t.triple).collect();
     tools::ensure(
         &tools::Needs {
-            targets: &[STATIC_TARGET],
+            targets: &triples,
             deb: !args.no_deb,
             verify: !args.no_verify,
         },
         args.no_install,
     )?;
 
-    // One build per archive: built together, binaries share the union of their features, so
-    // the emulator is built apart; okms-broker ships with okms-cli and is built with it.
-    let cli_packages = build(&release, STATIC_TARGET, CLI_PACKAGES)?;
-    let emulator_packages = build(&release, STATIC_TARGET, &["okms-emulator"])?;
-    let static_dir = target_dir().join(STATIC_TARGET).join("release");
-    let cli_binaries = binaries(&static_dir, CLI_PACKAGES);
-    let cli_archive = tarball::write(
-        &release,
-        &out,
-        &tarball::Contents::cli(&cli_binaries, &docs),
-    )?;
     // One SBOM per archive or package, of everything compiled into its binaries.
-    let mut inventories = vec![
-        Inventory {
-            artefact: cli_archive.clone(),
-            binaries: cli_binaries,
-            compiled: cli_packages,
-            packages: CLI_PACKAGES,
-            target: STATIC_TARGET.to_owned(),
-        },
-        Inventory {
-            artefact: tarball::write(
-                &release,
-                &out,
-                &tarball::Contents::emulator(&static_dir.join("okms-emulator")),
-            )?,
-            binaries: vec![static_dir.join("okms-emulator")],
-            compiled: emulator_packages,
-            packages: &["okms-emulator"],
-            target: STATIC_TARGET.to_owned(),
-        },
-    ];
-    if !args.no_deb {
-        // For the host too an explicit --target, so that the remapped paths reach the binary
-        // and not the build scripts, which keep the cache they share with the static build.
-        let compiled = build(&release, &host, CLI_PACKAGES)?;
-        let binaries = binaries(&target_dir().join(&host).join("release"), CLI_PACKAGES);
-        let package = deb::write(&release, &out, &binaries, &docs)?;
-        inventories.push(Inventory {
-            artefact: package,
-            binaries,
-            compiled,
-            packages: CLI_PACKAGES,
-            target: host.clone(),
-        });
+    let mut inventories = Vec::new();
+    for target in &wanted {
+        inventories.extend(targets::make(target, &release, &out, &docs, &skip)?);
     }
     let mut artefacts: Vec<PathBuf> = inventories.iter().map(|i| i.artefact.clone()).collect();
-    if !args.no_web {
-        let page = out.join(web::PAGE_NAME);
-        web::build_page(web::Profile::Release, &page, args.no_install)?;
-        artefacts.push(page);
+    let page = (!args.no_web).then(|| out.join(web::PAGE_NAME));
+    if let Some(page) = &page {
+        web::build_page(web::Profile::Release, page, args.no_install)?;
+        artefacts.push(page.clone());
     }
     let mut sboms = Vec::new();
     for i in &inventories {
@@ -191,7 +156,7 @@ pub fn run(args: &Args) -> Result<()> {
             &i.artefact,
             &i.binaries,
             &i.compiled,
-            &i.target,
+            i.target.triple,
             &release,
         )?);
     }
@@ -207,25 +172,25 @@ pub fn run(args: &Args) -> Result<()> {
     let signature = sign::sign(&sums, args.sign_key.as_deref(), &release)?;
 
     if !args.no_verify {
-        for package in CLI_PACKAGES.iter().chain(&["okms-emulator"]) {
-            verify::static_binary(&static_dir.join(package), &release)?;
-        }
         verify::checksums(&sums)?;
         sign::verify(&sums, &signature)?;
-        for artefact in &artefacts {
-            if artefact.extension().is_some_and(|e| e == "deb") {
-                verify::deb(artefact, &release)?;
-            } else if artefact.extension().is_some_and(|e| e == "html") {
-                verify::page(artefact, &release)?;
-            } else {
-                verify::tarball(artefact)?;
-            }
-        }
         for (i, sbom) in inventories.iter().zip(&sboms) {
-            inventory::check(&i.binaries, sbom, i.packages, &i.target)?;
+            targets::check(i, &release)?;
+            inventory::check(&i.binaries, sbom, i.packages, i.target.triple)?;
+        }
+        if let Some(page) = &page {
+            verify::page(page, &release)?;
         }
         install_check::shellcheck(&installer)?;
-        install_check::check(&out, file_name(&cli_archive)?)?;
+        let cli_archive = inventories
+            .iter()
+            .find(|i| {
+                i.kind == targets::Artefact::Tarball
+                    && i.packages == CLI_PACKAGES
+                    && i.target.triple == STATIC_TARGET
+            })
+            .context("no okms-cli archive of this machine's architecture to install")?;
+        install_check::check(&out, file_name(&cli_archive.artefact)?)?;
         eprintln!("dist: every artefact checked");
     }
     if args.check_reproducible {
@@ -267,116 +232,6 @@ fn release() -> Result<Release> {
         commit,
         source_date_epoch,
     })
-}
-
-/// Adds a rustup target when it is missing, or says what to do when that is impossible.
-fn ensure_target(target: &str) -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    match installed {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == target) => Ok(()),
-        Ok(_) => run_command(Command::new("rustup").args(["target", "add", target])).with_context(
-            || format!("the {target} target is needed for the static binaries; install it with `rustup target add {target}`"),
-        ),
-        Err(e) => bail!(
-            "rustup is not available ({e}): install the {target} standard library for this toolchain to build the static binaries"
-        ),
-    }
-}
-
-/// A release build of `packages` for `target` (the host's when `None`), as `dist` makes it
-/// but without the embedded dependency list (which needs cargo-auditable).
-pub fn build_release(target: Option<&str>, packages: &[&str]) -> Result<()> {
-    let mut command = cargo();
-    command.arg("build");
-    prepare(&mut command, &release()?, target, packages)?;
-    run_command(&mut command)
-}
-
-/// `cargo auditable build` of `packages` for `target`, in one build: each binary carries its
-/// dependency list, and cargo's own messages tell which packages it compiled into them
-/// (`inventory.rs`).
-fn build(release: &Release, target: &str, packages: &[&str]) -> Result<inventory::Packages> {
-    let mut command = cargo();
-    command.args([
-        "auditable",
-        "build",
-        "--message-format=json-render-diagnostics",
-    ]);
-    prepare(&mut command, release, Some(target), packages)?;
-    command
-        .current_dir(workspace_root())
-        .stdout(std::process::Stdio::piped());
-    eprintln!("$ {command:?}");
-    let mut child = command.spawn().context("could not start cargo auditable")?;
-    let messages = child.stdout.take().context("cargo has no stdout")?;
-    let compiled = inventory::compiled_for(
-        std::io::BufReader::new(messages),
-        &target_dir().join(target),
-    );
-    let status = child.wait().context("cargo auditable did not finish")?;
-    if !status.success() {
-        bail!(
-            "cargo auditable build of {} for {target} failed with {status}",
-            packages.join(", ")
-        );
-    }
-    compiled
-}
-
-/// The options and environment of a release build as dist makes it.
-fn prepare(
-    command: &mut Command,
-    release: &Release,
-    target: Option<&str>,
-    packages: &[&str],
-) -> Result<()> {
-    command.args(["--release", "--locked"]);
-    if let Some(target) = target {
-        ensure_target(target)?;
-        command.args(["--target", target]);
-        // Panic locations are compiled in as paths: remapped, the binaries are the same from
-        // any checkout directory. With --target cargo gives these flags to the target's
-        // crates only, so the build scripts keep their cache.
-        command.env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            web::remapped_paths().join("\u{1f}"),
-        );
-        if target.ends_with("-musl") {
-            command.env(
-                format!("CC_{}", target.replace('-', "_")),
-                musl_c_compiler()?,
-            );
-        }
-    }
-    for package in packages {
-        command.args(["-p", package]);
-    }
-    command.env("OKMS_BUILD_COMMIT", &release.commit);
-    Ok(())
-}
-
-/// ring compiles C and assembly: for musl it needs a C compiler that targets musl, which
-/// Debian's `musl-tools` provides as `musl-gcc` (cc-rs only looks for `x86_64-linux-musl-gcc`).
-fn musl_c_compiler() -> Result<&'static str> {
-    ["x86_64-linux-musl-gcc", "musl-gcc"]
-        .into_iter()
-        .find(|cc| Command::new(cc).arg("--version").output().is_ok())
-        .context(
-            "no C compiler for musl (ring needs one for the static build): install musl-tools (`apt-get install musl-tools`) or put x86_64-linux-musl-gcc on PATH",
-        )
-}
-
-/// The triple of the machine building, from `rustc -vV`.
-fn host_target() -> Result<String> {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let version = crate::util::output_of(Command::new(rustc).arg("-vV"))?;
-    version
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .context("rustc -vV names no host triple")
 }
 
 fn copy_executable(from: &Path, to: &Path) -> Result<()> {

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use super::Release;
 use super::docs::Docs;
-use super::{Release, STATIC_TARGET};
 use crate::util::workspace_root;
 
 /// The broker's deployment files, shipped beside it (same paths in the archive as here).
@@ -74,13 +74,13 @@ fn common_entries(readme: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// The archive's file name without `.tar.gz`, also its top directory.
-pub fn stem(name: &str, release: &Release) -> String {
-    format!("{name}-{}-{STATIC_TARGET}", release.version)
+pub fn stem(name: &str, release: &Release, triple: &str) -> String {
+    format!("{name}-{}-{triple}", release.version)
 }
 
-/// Stages `contents` and writes `out/STEM.tar.gz`.
-pub fn write(release: &Release, out: &Path, contents: &Contents) -> Result<PathBuf> {
-    let stem = stem(contents.name, release);
+/// Stages `contents` (built for `triple`) and writes `out/STEM.tar.gz`.
+pub fn write(release: &Release, out: &Path, contents: &Contents, triple: &str) -> Result<PathBuf> {
+    let stem = stem(contents.name, release, triple);
     let staging = tempfile::tempdir().context("could not create a staging directory")?;
     let top = staging.path().join(&stem);
     fs::create_dir(&top).with_context(|| format!("could not create {}", top.display()))?;

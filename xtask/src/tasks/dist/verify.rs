@@ -11,10 +11,11 @@ use std::process::Command;
 use anyhow::{Context, Result, bail, ensure};
 
 use super::Release;
+use super::targets::ReleaseTarget;
 use crate::util::output_of;
 
 /// No dynamic dependency, and it runs under `env -i` from an empty directory.
-pub fn static_binary(binary: &Path, release: &Release) -> Result<()> {
+pub fn static_binary(binary: &Path, target: &ReleaseTarget, release: &Release) -> Result<()> {
     let headers = output_of(Command::new("objdump").arg("-p").arg(binary))?;
     ensure!(
         !headers.lines().any(|l| {
@@ -52,10 +53,10 @@ pub fn static_binary(binary: &Path, release: &Release) -> Result<()> {
     if super::file_name(binary)? == "okms-cli" {
         // What a user reports in a bug: which commit and which build.
         ensure!(
-            version.contains(&release.commit) && version.contains(super::STATIC_TARGET),
+            version.contains(&release.commit) && version.contains(target.triple),
             "okms-cli --version says {version:?}: expected the commit {} and the target {}",
             release.commit,
-            super::STATIC_TARGET
+            target.triple
         );
         offline_csr(binary, empty.path())?;
     }
