@@ -90,6 +90,12 @@ fn prepare(
                 musl_c_compiler()?,
             );
         }
+        if target == WINDOWS_TARGET {
+            // MinGW-w64 (Debian's mingw-w64) compiles ring's C and links the .exe.
+            command
+                .env("CC_x86_64_pc_windows_gnu", MINGW_GCC)
+                .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER", MINGW_GCC);
+        }
     }
     for package in packages {
         command.args(["-p", package]);
@@ -97,6 +103,12 @@ fn prepare(
     command.env("OKMS_BUILD_COMMIT", &release.commit);
     Ok(())
 }
+
+/// The Windows target, cross-built here with MinGW-w64.
+pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+
+/// MinGW-w64's C compiler for x86_64 Windows, also the linker of the `.exe`.
+pub const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
 
 /// ring compiles C and assembly: for musl it needs a C compiler that targets musl, which
 /// Debian's `musl-tools` provides as `musl-gcc` (cc-rs only looks for `x86_64-linux-musl-gcc`).

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::docs::Docs;
-use super::{CLI_PACKAGES, Inventory, Release, build, deb, tarball, verify};
+use super::{
+    CLI_PACKAGES, Inventory, Release, build, deb, tarball, verify, windows_check, zip_archive,
+};
 use crate::util::target_dir;
 
 /// What is made from one target's binaries.
@@ -23,6 +25,8 @@ pub enum Artefact {
         /// The package's `Architecture` (e.g. `amd64`).
         arch: &'static str,
     },
+    /// `okms-cli-VERSION-TRIPLE.zip`, okms-cli alone (`zip_archive.rs`): Windows.
+    Zip,
 }
 
 /// One Rust target of a release and what ships from it.
@@ -47,6 +51,27 @@ impl ReleaseTarget {
     pub fn release_dir(&self) -> PathBuf {
         target_dir().join(self.triple).join("release")
     }
+
+    /// Windows, where programs end in `.exe` and only okms-cli ships: the broker is a Linux
+    /// service (systemd, SIGHUP).
+    pub fn is_windows(&self) -> bool {
+        self.triple.contains("-windows-")
+    }
+
+    /// The packages built for this target's okms-cli artefacts, in one build.
+    pub fn cli_packages(&self) -> &'static [&'static str] {
+        if self.is_windows() {
+            &["okms-cli"]
+        } else {
+            CLI_PACKAGES
+        }
+    }
+
+    /// The release binary of `package` for this target.
+    pub fn binary(&self, package: &str) -> PathBuf {
+        let suffix = if self.is_windows() { ".exe" } else { "" };
+        self.release_dir().join(format!("{package}{suffix}"))
+    }
 }
 
 /// The static x86_64 build: the okms-cli archive and the emulator's.
@@ -64,8 +89,15 @@ pub const X86_64_GNU: ReleaseTarget = ReleaseTarget {
     emulator: false,
 };
 
+/// Windows on x86_64, cross-built with MinGW-w64: the zip, checked under wine.
+pub const X86_64_WINDOWS: ReleaseTarget = ReleaseTarget {
+    triple: build::WINDOWS_TARGET,
+    artefacts: &[Artefact::Zip],
+    emulator: false,
+};
+
 /// Every target of a release, in the order their artefacts are listed.
-pub const TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &X86_64_GNU];
+pub const TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &X86_64_GNU, &X86_64_WINDOWS];
 
 /// What the options of this run leave out.
 pub struct Skip {
@@ -104,11 +136,9 @@ pub fn make(
     if !artefacts.is_empty() {
         // For the host too an explicit --target, so that the remapped paths reach the binary
         // and not the build scripts, which keep the cache they share with the other builds.
-        let compiled = build::build(release, target.triple, CLI_PACKAGES)?;
-        let binaries: Vec<PathBuf> = CLI_PACKAGES
-            .iter()
-            .map(|p| target.release_dir().join(p))
-            .collect();
+        let packages = target.cli_packages();
+        let compiled = build::build(release, target.triple, packages)?;
+        let binaries: Vec<PathBuf> = packages.iter().map(|p| target.binary(p)).collect();
         for artefact in artefacts {
             let path = match artefact {
                 Artefact::Tarball => tarball::write(
@@ -118,13 +148,19 @@ pub fn make(
                     target.triple,
                 )?,
                 Artefact::Deb { arch } => deb::write(release, out, &binaries, docs, arch)?,
+                Artefact::Zip => zip_archive::write(
+                    release,
+                    out,
+                    &zip_archive::cli_entries(&target.binary("okms-cli"), docs)?,
+                    target.triple,
+                )?,
             };
             inventories.push(Inventory {
                 artefact: path,
                 kind: artefact,
                 binaries: binaries.clone(),
                 compiled: compiled.clone(),
-                packages: CLI_PACKAGES,
+                packages,
                 target,
             });
         }
@@ -164,5 +200,6 @@ pub fn check(artefact: &Inventory, release: &Release) -> Result<()> {
             verify::tarball(&artefact.artefact)
         }
         Artefact::Deb { .. } => verify::deb(&artefact.artefact, release),
+        Artefact::Zip => windows_check::check(&artefact.artefact, artefact.target, release),
     }
 }

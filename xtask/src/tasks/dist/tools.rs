@@ -63,6 +63,28 @@ const VERIFY: &[Tool] = &[
     },
 ];
 
+/// The Windows build: MinGW-w64 compiles ring's C and links okms-cli.exe.
+const WINDOWS_BUILD: &[Tool] = &[Tool {
+    commands: &["x86_64-w64-mingw32-gcc"],
+    provider: "Debian package mingw-w64",
+    purpose: "the Windows build (ring's C, the .exe's linker)",
+}];
+
+/// The Windows checks: okms-cli.exe runs under wine, whose 64-bit loader is Debian's wine64
+/// (not on PATH: found by its path).
+const WINDOWS_VERIFY: &[Tool] = &[
+    Tool {
+        commands: &["wine"],
+        provider: "Debian package wine",
+        purpose: "running okms-cli.exe in the Windows zip's checks",
+    },
+    Tool {
+        commands: &["wine64", "/usr/lib/wine/wine64"],
+        provider: "Debian package wine64",
+        purpose: "wine's 64-bit loader, for okms-cli.exe",
+    },
+];
+
 /// What this run of the task needs.
 pub struct Needs<'a> {
     /// Rustup targets the binaries are built for.
@@ -107,12 +129,19 @@ fn missing(
     found: &dyn Fn(&str) -> bool,
     installed: Option<Vec<String>>,
 ) -> Vec<String> {
+    let windows = needs.targets.iter().any(|t| t.contains("-windows-"));
     let mut groups = vec![BUILD];
+    if windows {
+        groups.push(WINDOWS_BUILD);
+    }
     if needs.deb {
         groups.push(DEB);
     }
     if needs.verify {
         groups.push(VERIFY);
+        if windows {
+            groups.push(WINDOWS_VERIFY);
+        }
     }
     let mut missing: Vec<String> = groups
         .into_iter()
@@ -191,6 +220,24 @@ mod tests {
                 "dpkg-deb (Debian package dpkg; for the Debian package)",
                 "minisign (Debian package minisign; for checking SHA256SUMS.minisig as a user would)",
                 "the x86_64-unknown-linux-musl standard library (rustup target add x86_64-unknown-linux-musl)",
+            ]
+        );
+        let windows = Needs {
+            targets: &["x86_64-pc-windows-gnu"],
+            deb: false,
+            verify: true,
+        };
+        let absent = missing(
+            &windows,
+            &|command| !command.contains("mingw") && !command.contains("wine"),
+            Some(vec!["x86_64-pc-windows-gnu".to_owned()]),
+        );
+        assert_eq!(
+            absent,
+            [
+                "x86_64-w64-mingw32-gcc (Debian package mingw-w64; for the Windows build (ring's C, the .exe's linker))",
+                "wine (Debian package wine; for running okms-cli.exe in the Windows zip's checks)",
+                "wine64 or /usr/lib/wine/wine64 (Debian package wine64; for wine's 64-bit loader, for okms-cli.exe)",
             ]
         );
         let without_checks = Needs {
