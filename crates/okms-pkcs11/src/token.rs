@@ -6,6 +6,7 @@ use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
+use cryptoki::types::Ulong;
 use okms_csr::{KeyAlgorithm, PublicKey};
 
 use crate::description::TokenDescription;
@@ -161,10 +162,11 @@ impl Token {
             Attribute::Sign(true),
         ]);
         let mechanism = if alg.is_rsa() {
-            let bits = u64::try_from(alg.key_bits())
+            // CK_ULONG is 32 bits on Windows and 64 elsewhere: converted from usize directly.
+            let bits = Ulong::try_from(alg.key_bits())
                 .map_err(|_| Error::UnsupportedKey(format!("{alg}: key size out of range")))?;
             public.extend([
-                Attribute::ModulusBits(bits.into()),
+                Attribute::ModulusBits(bits),
                 Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
                 Attribute::Encrypt(false),
                 Attribute::Wrap(false),

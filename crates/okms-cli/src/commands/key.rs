@@ -91,8 +91,14 @@ fn new(a: &KeyNewArgs, out: &Output) -> CliResult<()> {
     if out.is_json() {
         return out.json(&report);
     }
+    // Windows has no mode: the file has its folder's access control list (see files::platform).
+    let protection = if cfg!(unix) {
+        "with mode 0600"
+    } else {
+        "readable as its folder allows"
+    };
     out.line(&format!(
-        "Wrote {} private key ({}) to {} with mode 0600.",
+        "Wrote {} private key ({}) to {} {protection}.",
         report.algorithm,
         describe_format(report.format),
         report.path

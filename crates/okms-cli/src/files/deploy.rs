@@ -4,14 +4,15 @@
 //!
 //! A renewed file takes over what the one it replaces had: its owner, group and permission bits
 //! (a key `app:app 0640` must stay readable by the application after the reload hook, even when
-//! root renews it), and its place behind a symlink (certbot's `live/` layout): the file a link
-//! points to is what is replaced, in its own directory, and the link is left as it is.
+//! root renews it; on Windows the same directory's ACL, see `platform`), and its place behind a
+//! symlink (certbot's `live/` layout): the file a link points to is what is replaced, in its
+//! own directory, and the link is left as it is.
 
-use std::fs::{self, Permissions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::platform::Ownership;
 use super::staging::{TempGuard, create_temp};
 use super::{
     SECRET_MODE, Swap, WriteError, swap_with_backup, write_public_file, write_secret_file,
@@ -108,38 +109,6 @@ pub fn check_take_over(at: &Beside) -> Result<(), WriteError> {
     let (probe, _file) = create_temp(dir, name, SECRET_MODE).map_err(failed)?;
     let _removed_on_return = TempGuard(Some(probe.clone()));
     from.give_to(&probe).map_err(failed)
-}
-
-/// Owner, group and permission bits of a deployed file.
-#[derive(Clone, Copy)]
-struct Ownership {
-    uid: u32,
-    gid: u32,
-    mode: u32,
-}
-
-impl Ownership {
-    /// `None` when nothing is deployed there yet (`--id`): the new file keeps its own.
-    fn of(target: &Path) -> io::Result<Option<Self>> {
-        match fs::metadata(target) {
-            Ok(m) => Ok(Some(Ownership {
-                uid: m.uid(),
-                gid: m.gid(),
-                // Set-id and sticky bits have no business on a key or a certificate.
-                mode: m.mode() & 0o777,
-            })),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn give_to(self, path: &Path) -> io::Result<()> {
-        let m = fs::metadata(path)?;
-        if (m.uid(), m.gid()) != (self.uid, self.gid) {
-            std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid))?;
-        }
-        fs::set_permissions(path, Permissions::from_mode(self.mode))
-    }
 }
 
 fn take_over_or_remove(at: &Beside) -> Result<(), WriteError> {

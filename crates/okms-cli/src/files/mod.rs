@@ -9,9 +9,9 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
+mod platform;
 mod staging;
 mod swap;
 mod write_error;
@@ -27,6 +27,7 @@ pub use deploy::{
     Beside, check_take_over, clear_pending_revocation, note_pending_revocation, pending_revocation,
     put_backups_back, remove_undeployed, swap_in, write_new_cert, write_new_key,
 };
+pub(crate) use platform::is_runnable;
 
 /// Mode of files that hold secrets (private keys).
 pub const SECRET_MODE: u32 = 0o600;
@@ -87,12 +88,7 @@ pub fn check_writable(path: &Path, force: bool) -> Result<(), WriteError> {
     match fs::symlink_metadata(path) {
         Ok(meta) => {
             let ft = meta.file_type();
-            if ft.is_dir()
-                || ft.is_block_device()
-                || ft.is_char_device()
-                || ft.is_fifo()
-                || ft.is_socket()
-            {
+            if ft.is_dir() || platform::is_special(&ft) {
                 Err(WriteError::NotRegular(path.to_path_buf()))
             } else if force {
                 Ok(())
@@ -104,17 +100,14 @@ pub fn check_writable(path: &Path, force: bool) -> Result<(), WriteError> {
     }
 }
 
-/// Whether two paths name the same existing file (same device and inode), however spelled.
+/// Whether two paths name the same existing file, however spelled (on Unix the same device
+/// and inode; on Windows the same resolved path).
 ///
 /// Used to refuse outputs that would replace one of the command's own inputs, such as a CSR
 /// written over the private key it was made from.
 #[must_use]
 pub fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (fs::metadata(a), fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
+    platform::same_existing_file(a, b)
 }
 
 /// Whether two output paths would land on the same file, whether or not it exists yet
@@ -140,23 +133,18 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<(),
     commit_staged(vec![stage(path, bytes, mode, force)?]).map_err(|e| e.error)
 }
 
-/// Creates `dir` and its missing parents, readable by the owner only (0700): the Go okms
-/// tool's configuration directory, which points at private keys.
+/// Creates `dir` and its missing parents, readable by the owner only (0700; on Windows, its
+/// parent's ACL): the Go okms tool's configuration directory, which points at private keys.
 ///
 /// # Errors
 /// Exit 1 naming the directory.
 pub(crate) fn create_private_dirs(dir: &Path) -> crate::error::CliResult<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            crate::error::CliError::new(
-                crate::exit::Exit::Error,
-                format!("cannot create {}: {e}", dir.display()),
-            )
-        })
+    platform::create_private_dirs(dir).map_err(|e| {
+        crate::error::CliError::new(
+            crate::exit::Exit::Error,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })
 }
 
 /// Refuses an output path that names one of the command's inputs (e.g. `--out` = `--key`):

@@ -1,13 +1,13 @@
 //! Writing files under a temporary name and putting them in place: durable before visible,
 //! never over an existing file unless forced, nothing left behind on failure.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::platform;
 use super::write_error::io_error_at;
 use super::{PUBLIC_MODE, SECRET_MODE, WriteError, check_writable};
 
@@ -227,12 +227,7 @@ pub(super) fn create_temp(
         name.push(file_name);
         name.push(format!(".tmp-{}-{n}-{nanos:x}", std::process::id()));
         let tmp = dir.join(name);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)
-        {
+        match platform::create_new(&tmp, mode) {
             Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
             Err(e) => return Err(e),

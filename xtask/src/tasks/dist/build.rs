@@ -119,10 +119,21 @@ fn cross_tools(command: &mut Command, target: &ReleaseTarget) -> Result<()> {
         command.env(format!("AR_{suffix}"), archiver);
     }
     if let Some(linker) = toolchain.linker {
+        // A path is the workspace's own script; a bare name, a command on PATH.
+        let linker = match linker.contains('/') {
+            true => workspace_root().join(linker).into_os_string(),
+            false => linker.into(),
+        };
         command.env(
             format!("CARGO_TARGET_{}_LINKER", suffix.to_ascii_uppercase()),
-            workspace_root().join(linker),
+            linker,
         );
     }
     Ok(())
 }
+
+/// The Windows target, cross-built here with MinGW-w64.
+pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+
+/// MinGW-w64's C compiler for x86_64 Windows, also the linker of the `.exe`.
+pub const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";

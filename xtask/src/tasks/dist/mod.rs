@@ -44,6 +44,8 @@ mod tarball;
 mod targets;
 mod tools;
 mod verify;
+mod windows_check;
+mod zip_archive;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -64,7 +64,7 @@ impl Contents {
 }
 
 /// README and licences.
-fn common_entries(readme: &Path) -> Vec<(String, PathBuf)> {
+pub(super) fn common_entries(readme: &Path) -> Vec<(String, PathBuf)> {
     let root = workspace_root();
     vec![
         ("README.md".into(), readme.to_path_buf()),

@@ -12,7 +12,9 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use super::docs::Docs;
-use super::{CLI_PACKAGES, Inventory, Release, build, deb, tarball, tools, verify};
+use super::{
+    CLI_PACKAGES, Inventory, Release, build, deb, tarball, tools, verify, windows_check, zip_archive,
+};
 use crate::util::target_dir;
 
 /// What is made from one target's binaries.
@@ -22,6 +24,8 @@ pub enum Artefact {
     Tarball,
     /// `okms-cli_VERSION-1_ARCH.deb` (`deb.rs`), `ARCH` the target's [`ReleaseTarget::arch`].
     Deb,
+    /// `okms-cli-VERSION-TRIPLE.zip`, okms-cli alone (`zip_archive.rs`): Windows.
+    Zip,
 }
 
 /// A command the build or the checks need for one target, and what provides it.
@@ -41,7 +45,8 @@ pub struct Toolchain {
     /// The archiver of that compiler's static libraries (`AR_TRIPLE`; else cc-rs guesses a
     /// name Debian does not ship).
     pub archiver: Option<&'static str>,
-    /// The linker rustc calls, a path from the workspace root (else the target's default, the
+    /// The linker rustc calls: a path from the workspace root, or a command on PATH (else the
+    /// target's default, the
     /// host's `cc`, which cannot link for another architecture).
     pub linker: Option<&'static str>,
 }
@@ -100,6 +105,27 @@ impl ReleaseTarget {
     /// The directory cargo writes this target's release binaries to.
     pub fn release_dir(&self) -> PathBuf {
         target_dir().join(self.triple).join("release")
+    }
+
+    /// Windows, where programs end in `.exe` and only okms-cli ships: the broker is a Linux
+    /// service (systemd, SIGHUP).
+    pub fn is_windows(&self) -> bool {
+        self.triple.contains("-windows-")
+    }
+
+    /// The packages built for this target's okms-cli artefacts, in one build.
+    pub fn cli_packages(&self) -> &'static [&'static str] {
+        if self.is_windows() {
+            &["okms-cli"]
+        } else {
+            CLI_PACKAGES
+        }
+    }
+
+    /// The release binary of `package` for this target.
+    pub fn binary(&self, package: &str) -> PathBuf {
+        let suffix = if self.is_windows() { ".exe" } else { "" };
+        self.release_dir().join(format!("{package}{suffix}"))
     }
 }
 
@@ -164,8 +190,28 @@ pub static AARCH64_MUSL: ReleaseTarget = ReleaseTarget {
     }),
 };
 
+/// Windows on x86_64, cross-built with MinGW-w64: the zip, checked under wine.
+pub static X86_64_WINDOWS: ReleaseTarget = ReleaseTarget {
+    triple: build::WINDOWS_TARGET,
+    arch: "amd64",
+    // Not ELF: a PE executable, checked under wine (`windows_check.rs`), not with `file`.
+    elf_machine: "x86-64",
+    artefacts: &[Artefact::Zip],
+    emulator: false,
+    toolchain: Toolchain {
+        c_compiler: Some(Tool {
+            commands: &[build::MINGW_GCC],
+            provider: "Debian package mingw-w64",
+        }),
+        archiver: Some("x86_64-w64-mingw32-ar"),
+        linker: Some(build::MINGW_GCC),
+    },
+    // wine is found and prepared by the checks themselves (a prefix, the stand-in DLL).
+    runner: None,
+};
+
 /// Every target of a release, in the order their artefacts are listed.
-pub static TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &AARCH64_MUSL, &X86_64_GNU];
+pub static TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &AARCH64_MUSL, &X86_64_GNU, &X86_64_WINDOWS];
 
 /// The release target of `triple`, if it is one.
 pub fn by_triple(triple: &str) -> Option<&'static ReleaseTarget> {
@@ -209,11 +255,9 @@ pub fn make(
     if !artefacts.is_empty() {
         // For the host too an explicit --target, so that the remapped paths reach the binary
         // and not the build scripts, which keep the cache they share with the other builds.
-        let compiled = build::build(release, target.triple, CLI_PACKAGES)?;
-        let binaries: Vec<PathBuf> = CLI_PACKAGES
-            .iter()
-            .map(|p| target.release_dir().join(p))
-            .collect();
+        let packages = target.cli_packages();
+        let compiled = build::build(release, target.triple, packages)?;
+        let binaries: Vec<PathBuf> = packages.iter().map(|p| target.binary(p)).collect();
         for artefact in artefacts {
             let path = match artefact {
                 Artefact::Tarball => tarball::write(
@@ -223,13 +267,19 @@ pub fn make(
                     target.triple,
                 )?,
                 Artefact::Deb => deb::write(release, out, &binaries, docs, target)?,
+                Artefact::Zip => zip_archive::write(
+                    release,
+                    out,
+                    &zip_archive::cli_entries(&target.binary("okms-cli"), docs)?,
+                    target.triple,
+                )?,
             };
             inventories.push(Inventory {
                 artefact: path,
                 kind: artefact,
                 binaries: binaries.clone(),
                 compiled: compiled.clone(),
-                packages: CLI_PACKAGES,
+                packages,
                 target,
             });
         }
@@ -269,5 +319,6 @@ pub fn check(artefact: &Inventory, release: &Release) -> Result<()> {
             verify::tarball(&artefact.artefact)
         }
         Artefact::Deb => verify::deb(&artefact.artefact, artefact.target, release),
+        Artefact::Zip => windows_check::check(&artefact.artefact, artefact.target, release),
     }
 }

@@ -74,6 +74,21 @@ const VERIFY: &[Tool] = &[
     },
 ];
 
+/// The Windows checks: okms-cli.exe runs under wine, whose 64-bit loader is Debian's wine64
+/// (not on PATH: found by its path).
+const WINDOWS_VERIFY: &[Tool] = &[
+    Tool {
+        commands: &["wine"],
+        provider: "Debian package wine",
+        purpose: "running okms-cli.exe in the Windows zip's checks",
+    },
+    Tool {
+        commands: &["wine64", "/usr/lib/wine/wine64"],
+        provider: "Debian package wine64",
+        purpose: "wine's 64-bit loader, for okms-cli.exe",
+    },
+];
+
 /// What this run of the task needs.
 pub struct Needs<'a> {
     /// The targets the binaries are built for: their rustup targets and cross tools.
@@ -118,12 +133,16 @@ fn missing(
     found: &dyn Fn(&str) -> bool,
     installed: Option<Vec<String>>,
 ) -> Vec<String> {
+    let windows = needs.targets.iter().any(|t| t.is_windows());
     let mut groups = vec![BUILD];
     if needs.deb {
         groups.push(DEB);
     }
     if needs.verify {
         groups.push(VERIFY);
+        if windows {
+            groups.push(WINDOWS_VERIFY);
+        }
     }
     let mut missing: Vec<String> = groups
         .into_iter()
@@ -225,6 +244,24 @@ mod tests {
                 "dpkg-deb (Debian package dpkg; for the Debian package)",
                 "minisign (Debian package minisign; for checking SHA256SUMS.minisig as a user would)",
                 "the x86_64-unknown-linux-musl standard library (rustup target add x86_64-unknown-linux-musl)",
+            ]
+        );
+        let windows = Needs {
+            targets: &[&super::super::targets::X86_64_WINDOWS],
+            deb: false,
+            verify: true,
+        };
+        let absent = missing(
+            &windows,
+            &|command| !command.contains("mingw") && !command.contains("wine"),
+            Some(vec!["x86_64-pc-windows-gnu".to_owned()]),
+        );
+        assert_eq!(
+            absent,
+            [
+                "wine (Debian package wine; for running okms-cli.exe in the Windows zip's checks)",
+                "wine64 or /usr/lib/wine/wine64 (Debian package wine64; for wine's 64-bit loader, for okms-cli.exe)",
+                "x86_64-w64-mingw32-gcc (Debian package mingw-w64; for ring's C of x86_64-pc-windows-gnu)",
             ]
         );
         let without_checks = Needs {

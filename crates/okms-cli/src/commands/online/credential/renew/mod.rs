@@ -399,11 +399,7 @@ fn check_hook(o: &RenewOptions<'_>) -> CliResult<()> {
         return Ok(());
     };
     let program = Path::new(program);
-    let runnable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| {
-            m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
-        })
-    };
+    let runnable = crate::files::is_runnable;
     let found = if program.components().count() > 1 || program.is_absolute() {
         runnable(program)
     } else {

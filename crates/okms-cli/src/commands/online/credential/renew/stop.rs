@@ -1,5 +1,5 @@
-//! What stops a renewal before its end: SIGINT or SIGTERM, or `--timeout` (a deadline for the
-//! whole run). The saga treats either as a failed step (the undeployed successor revoked, its
+//! What stops a renewal before its end: SIGINT or SIGTERM (on Windows, Ctrl-C or Ctrl-Break),
+//! or `--timeout` (a deadline for the whole run). The saga treats either as a failed step (the undeployed successor revoked, its
 //! key removed); a second signal ends the process at once, for a user who cannot wait for
 //! that clean-up.
 
@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use okms_lifecycle::StopReason;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -27,14 +26,11 @@ impl Stop {
         let notify = Arc::clone(&first_signal);
         // Without handlers (no signal support), the default action still ends the process:
         // the next run then resolves what this one left.
-        if let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
+        if let Some(mut signals) = Signals::listen() {
             tokio::spawn(async move {
-                tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+                signals.next().await;
                 notify.notify_one();
-                tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+                signals.next().await;
                 std::process::exit(Exit::Interrupted.code().into());
             });
         }
@@ -53,5 +49,51 @@ impl Stop {
                 () = tokio::time::sleep_until(deadline) => StopReason::DeadlineExceeded,
             }
         }
+    }
+}
+
+/// The signals that ask a renewal to stop: SIGINT and SIGTERM.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn listen() -> Option<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Signals {
+            interrupt: signal(SignalKind::interrupt()).ok()?,
+            terminate: signal(SignalKind::terminate()).ok()?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! { _ = self.interrupt.recv() => {}, _ = self.terminate.recv() => {} }
+    }
+}
+
+/// The console's interrupts that ask a renewal to stop: Ctrl-C and Ctrl-Break (Windows has no
+/// SIGTERM; a service manager that ends the process gives no chance to clean up, and the next
+/// run resolves what this one left).
+#[cfg(windows)]
+struct Signals {
+    ctrl_c: tokio::signal::windows::CtrlC,
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+}
+
+#[cfg(windows)]
+impl Signals {
+    fn listen() -> Option<Self> {
+        use tokio::signal::windows::{ctrl_break, ctrl_c};
+        Some(Signals {
+            ctrl_c: ctrl_c().ok()?,
+            ctrl_break: ctrl_break().ok()?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! { _ = self.ctrl_c.recv() => {}, _ = self.ctrl_break.recv() => {} }
     }
 }
