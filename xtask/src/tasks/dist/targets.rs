@@ -13,7 +13,8 @@ use anyhow::{Context, Result};
 
 use super::docs::Docs;
 use super::{
-    CLI_PACKAGES, Inventory, Release, build, deb, tarball, tools, verify, windows_check, zip_archive,
+    CLI_PACKAGES, Inventory, Release, build, deb, tarball, tools, verify, windows_check,
+    zip_archive,
 };
 use crate::util::target_dir;
 
@@ -211,7 +212,8 @@ pub static X86_64_WINDOWS: ReleaseTarget = ReleaseTarget {
 };
 
 /// Every target of a release, in the order their artefacts are listed.
-pub static TARGETS: &[&ReleaseTarget] = &[&X86_64_MUSL, &AARCH64_MUSL, &X86_64_GNU, &X86_64_WINDOWS];
+pub static TARGETS: &[&ReleaseTarget] =
+    &[&X86_64_MUSL, &AARCH64_MUSL, &X86_64_GNU, &X86_64_WINDOWS];
 
 /// The release target of `triple`, if it is one.
 pub fn by_triple(triple: &str) -> Option<&'static ReleaseTarget> {
