@@ -72,6 +72,36 @@ async fn renew_makes_a_ready_successor_with_the_old_template_and_the_policy_vali
 }
 
 #[tokio::test]
+async fn a_successor_revoked_by_hand_does_not_make_another_csr_a_conflict() {
+    let emu = common::emulator();
+    let (engine, _) = engine(&emu).await;
+    let old = host(&emu, "web-01").await;
+    let (first, _) = engine
+        .renew(old.peer(), RenewRequest { csr: csr().1 })
+        .await
+        .result
+        .unwrap();
+    // An operator revokes the pending successor with the API, behind the broker's back.
+    let (admin, _) = common::counting_client(&emu);
+    admin
+        .delete_credential(emu.okms_id(), first.credential_id)
+        .await
+        .unwrap();
+
+    let (key, csr_pem) = csr();
+    let (second, kind) = engine
+        .renew(old.peer(), RenewRequest { csr: csr_pem })
+        .await
+        .result
+        .unwrap();
+    assert_eq!(kind, RenewKind::Created);
+    assert_ne!(second.credential_id, first.credential_id);
+    let cert = Certificate::from_pem(&second.certificate_pem).unwrap();
+    assert_eq!(cert.public_key(), key.public_key());
+    assert_eq!(phase(&emu, old.id), CredentialPhase::Ready);
+}
+
+#[tokio::test]
 async fn a_renewal_with_its_confirm_costs_at_most_six_api_calls() {
     // With no READY delay, as the benchmark runs: each poll for READY would be one more.
     let emu = common::emulator_with_ready_delay(Duration::ZERO);

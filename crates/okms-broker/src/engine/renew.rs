@@ -91,6 +91,13 @@ impl<T: Transport, C: Clock> Engine<T, C> {
                 if certifies(&csr.public_key(), &answer.certificate_pem) == Some(true) {
                     return Ok(Some(answer.clone()));
                 }
+                // Before a 409, the API is asked (rarely: only here): an operator may have
+                // revoked that successor by hand since the ledger learnt of it, and a host
+                // must not be refused over a credential that is gone.
+                if !self.still_live(presenter, successor.id, audit).await? {
+                    self.ledger.forget(&key, successor.id);
+                    continue;
+                }
                 other = Some(successor.id);
                 continue;
             }
@@ -141,6 +148,26 @@ impl<T: Transport, C: Clock> Engine<T, C> {
                  confirm it, abandon it, or wait for its grace to end"
             ))),
             None => Ok(None),
+        }
+    }
+
+    /// Whether the successor `id` is still creating or READY at the API.
+    async fn still_live(
+        &self,
+        presenter: &Presenter,
+        id: okms_api::Uuid,
+        audit: &mut AuditFacts,
+    ) -> Result<bool, Refused> {
+        let read = self
+            .api(audit, || self.client.get_credential(presenter.okms_id, id))
+            .await;
+        match read {
+            Ok(c) => Ok(matches!(
+                c.status,
+                CredentialStatus::Creating | CredentialStatus::Ready
+            )),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(Refused::api("reading the pending successor", &e)),
         }
     }
 
