@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use serde::Deserialize;
 
-use crate::util::{cargo, run_command, target_dir};
+use crate::util::{cargo, run_command, target_dir, without_api_credentials};
 
 /// Options of `cargo xtask demo`.
 #[derive(ClapArgs)]
@@ -96,18 +96,7 @@ pub fn run(args: &Args) -> Result<()> {
     let okms = |host: &Path| {
         let mut command = Command::new(&cli);
         command.current_dir(host);
-        for var in [
-            "OVH_ENDPOINT",
-            "OVH_APPLICATION_KEY",
-            "OVH_APPLICATION_SECRET",
-            "OVH_CONSUMER_KEY",
-            "OVH_CLIENT_ID",
-            "OVH_CLIENT_SECRET",
-            "OVH_ACCESS_TOKEN",
-            "OKMS_ID",
-        ] {
-            command.env_remove(var);
-        }
+        without_api_credentials(&mut command);
         command
     };
     let online = |host: &Path| {

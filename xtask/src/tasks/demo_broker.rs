@@ -17,20 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use super::demo::{EmulatorInfo, banner, start_emulator, step, work_dir};
-use crate::util::{cargo, output_of, run_command, target_dir};
-
-/// The environment variables through which okms-cli and okms-broker find API credentials:
-/// removed from every host command.
-const API_VARIABLES: [&str; 8] = [
-    "OVH_ENDPOINT",
-    "OVH_APPLICATION_KEY",
-    "OVH_APPLICATION_SECRET",
-    "OVH_CONSUMER_KEY",
-    "OVH_CLIENT_ID",
-    "OVH_CLIENT_SECRET",
-    "OVH_ACCESS_TOKEN",
-    "OKMS_ID",
-];
+use crate::util::{cargo, output_of, run_command, target_dir, without_api_credentials};
 
 /// The binaries of a broker run: built once.
 pub(crate) struct Binaries {
@@ -233,9 +220,7 @@ pub(crate) fn start_broker(
 pub(crate) fn host_cli(cli: &Path, dir: &Path) -> Command {
     let mut command = Command::new(cli);
     command.current_dir(dir).env("HOME", dir);
-    for var in API_VARIABLES {
-        command.env_remove(var);
-    }
+    without_api_credentials(&mut command);
     command
 }
 

@@ -24,7 +24,7 @@ use super::build::MINGW_GCC;
 use super::targets::{ReleaseTarget, X86_64_MUSL};
 use super::zip_archive::{POWERSHELL_COMPLETION, dos_time};
 use crate::tasks::demo::start_emulator;
-use crate::util::{output_of, workspace_root};
+use crate::util::{output_of, without_api_credentials, workspace_root};
 
 /// Checks the zip, then runs the exe it holds under wine.
 pub fn check(archive: &Path, target: &ReleaseTarget, release: &Release) -> Result<()> {
@@ -138,17 +138,7 @@ impl Wine {
             // No display, no desktop integration: a console program needs neither.
             .env("WINEDLLOVERRIDES", "mscoree,mshtml,winemenubuilder.exe=d")
             .env_remove("DISPLAY");
-        for var in [
-            "OVH_ENDPOINT",
-            "OVH_APPLICATION_KEY",
-            "OVH_APPLICATION_SECRET",
-            "OVH_CONSUMER_KEY",
-            "OVH_CLIENT_ID",
-            "OVH_CLIENT_SECRET",
-            "OKMS_ID",
-        ] {
-            command.env_remove(var);
-        }
+        without_api_credentials(&mut command);
         command
     }
 
