@@ -81,10 +81,15 @@ fn prepare(
         // Panic locations are compiled in as paths: remapped, the binaries are the same from
         // any checkout directory. With --target cargo gives these flags to the target's
         // crates only, so the build scripts keep their cache.
-        command.env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            web::remapped_paths().join("\u{1f}"),
-        );
+        let mut flags = web::remapped_paths();
+        if target == WINDOWS_TARGET {
+            // GNU ld stamps a PE file with the link's time and keeps a COFF symbol table whose
+            // order and temporary object names change from one link to the next: without
+            // both, two builds of one commit differ (`--check-reproducible` found it).
+            flags.push("-Clink-arg=-Wl,--no-insert-timestamp".into());
+            flags.push("-Cstrip=symbols".into());
+        }
+        command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"));
         if let Some(release_target) = targets::by_triple(target) {
             cross_tools(command, release_target)?;
         }
