@@ -60,23 +60,5 @@ pub fn output_of(command: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// The environment variables through which okms-cli and okms-broker find API credentials.
-const API_VARIABLES: [&str; 8] = [
-    "OVH_ENDPOINT",
-    "OVH_APPLICATION_KEY",
-    "OVH_APPLICATION_SECRET",
-    "OVH_CONSUMER_KEY",
-    "OVH_CLIENT_ID",
-    "OVH_CLIENT_SECRET",
-    "OVH_ACCESS_TOKEN",
-    "OKMS_ID",
-];
-
-/// Removes from `command` every variable that would give it API credentials, so that it runs
-/// as a host (or an offline machine) that has none, whatever the developer's shell holds.
-pub fn without_api_credentials(command: &mut Command) -> &mut Command {
-    for var in API_VARIABLES {
-        command.env_remove(var);
-    }
-    command
-}
+/// One list for the demos, the examples and the release checks: okms-test-support's.
+pub use okms_test_support::without_api_credentials;

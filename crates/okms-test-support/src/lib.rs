@@ -11,6 +11,28 @@ pub mod skip;
 
 pub use skip::skip;
 
+/// The environment variables through which okms-cli and okms-broker find API credentials
+/// (and the domain).
+pub const API_CREDENTIAL_VARIABLES: [&str; 8] = [
+    "OVH_ENDPOINT",
+    "OVH_APPLICATION_KEY",
+    "OVH_APPLICATION_SECRET",
+    "OVH_CONSUMER_KEY",
+    "OVH_CLIENT_ID",
+    "OVH_CLIENT_SECRET",
+    "OVH_ACCESS_TOKEN",
+    "OKMS_ID",
+];
+
+/// Removes [`API_CREDENTIAL_VARIABLES`] from `command`, so that it runs as a host (or an
+/// offline machine) with no API credential, whatever the developer's shell holds.
+pub fn without_api_credentials(command: &mut Command) -> &mut Command {
+    for var in API_CREDENTIAL_VARIABLES {
+        command.env_remove(var);
+    }
+    command
+}
+
 /// The label of the token [`init_token_dir`] makes.
 pub const TOKEN: &str = "okms-test";
 /// Its user PIN. Not digits: tests assert that no output contains it, and a short number

@@ -31,18 +31,7 @@ pub fn okms_cli() -> Command {
         )
     });
     let mut command = Command::new(bin);
-    for var in [
-        "OVH_ENDPOINT",
-        "OVH_APPLICATION_KEY",
-        "OVH_APPLICATION_SECRET",
-        "OVH_CONSUMER_KEY",
-        "OVH_CLIENT_ID",
-        "OVH_CLIENT_SECRET",
-        "OVH_ACCESS_TOKEN",
-        "OKMS_ID",
-    ] {
-        command.env_remove(var);
-    }
+    okms_test_support::without_api_credentials(&mut command);
     // No ~/.ovh.conf of the developer's may leak into a test.
     command.env("HOME", std::env::temp_dir().join("okms-e2e-no-home"));
     command
